@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The project's test command (the one .ci/run calls): ruff, then the default (not slow) tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+[ -x .venv/bin/python ] || ./setup.sh
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/python -m pytest "$@"
