@@ -1,0 +1,161 @@
+"""Temporal selectors against known answers: scipy's filters, exact differences, sinusoids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import signal
+
+from motionmag.errors import UsageError
+from motionmag.temporal import (
+    ButterworthSelector,
+    DifferenceOfIIRSelector,
+    DynamicSelector,
+    FIRBandpassSelector,
+    StaticSelector,
+    make_selector,
+)
+
+
+def run_stream(selector, series: np.ndarray) -> np.ndarray:
+    """Push a (T, N) series as one-level representations; return the (T, N) selection."""
+    out = []
+    for x in series:
+        out.extend(selector.push([torch.as_tensor(x, dtype=torch.float64)]))
+    out.extend(selector.flush())
+    assert len(out) == len(series), "every pushed frame gets exactly one answer"
+    return np.stack([rep[0].numpy() for rep in out])
+
+
+def test_static_and_dynamic_are_exact_differences():
+    rng = np.random.default_rng(0)
+    series = rng.normal(size=(12, 5))
+    np.testing.assert_allclose(run_stream(StaticSelector(0), series), series - series[0])
+    np.testing.assert_allclose(run_stream(StaticSelector(4), series), series - series[4])
+    dyn = run_stream(DynamicSelector(), series)
+    np.testing.assert_allclose(dyn[1:], np.diff(series, axis=0))
+    np.testing.assert_allclose(dyn[0], 0.0)
+
+
+def test_static_reference_beyond_end_is_a_usage_error():
+    selector = StaticSelector(10)
+    for _ in range(3):
+        assert selector.push([torch.zeros(2)]) == []
+    with pytest.raises(UsageError, match="beyond the end"):
+        selector.flush()
+
+
+def test_butterworth_matches_scipy_sosfilt_with_steady_state_start():
+    fps, t = 30.0, np.arange(200) / 30.0
+    rng = np.random.default_rng(1)
+    series = 5.0 + np.sin(2 * np.pi * 2.0 * t)[:, None] + 0.3 * rng.normal(size=(200, 3))
+    for order in (1, 2, 4):
+        selector = ButterworthSelector(1.0, 4.0, fps, order=order)
+        expected, _ = signal.sosfilt(
+            selector.sos, series, axis=0, zi=signal.sosfilt_zi(selector.sos)[:, :, None] * series[0]
+        )
+        np.testing.assert_allclose(run_stream(selector, series), expected, atol=1e-9)
+
+
+def test_constant_input_selects_nothing_for_every_filter():
+    series = np.full((120, 4), 7.5)
+    for kind in ("butter", "diff-iir", "fir"):
+        selector = make_selector("temporal", band=(0.5, 3.0), fps=30.0, filter_kind=kind)
+        np.testing.assert_allclose(run_stream(selector, series), 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["butter", "fir", "diff-iir"])
+def test_in_band_sinusoid_passes_and_out_of_band_is_attenuated(kind):
+    fps = 30.0
+    t = np.arange(600) / fps
+    selector = make_selector("temporal", band=(1.5, 3.0), fps=fps, filter_kind=kind)
+    steady = slice(300, 500)  # away from the start-up and the end of the clip
+    gain_in = np.ptp(run_stream(selector, np.sin(2 * np.pi * 2.0 * t)[:, None])[steady])
+    selector = make_selector("temporal", band=(1.5, 3.0), fps=fps, filter_kind=kind)
+    gain_out = np.ptp(run_stream(selector, np.sin(2 * np.pi * 10.0 * t)[:, None])[steady])
+    # peak-to-peak of a unit sinusoid is 2; difference of IIR is a soft band-pass
+    floor = 0.6 if kind == "diff-iir" else 1.9
+    assert gain_in > floor
+    assert gain_out < (0.8 if kind == "diff-iir" else 0.1)
+
+
+def test_fir_equals_direct_zero_phase_convolution_with_edge_replication():
+    rng = np.random.default_rng(2)
+    series = rng.normal(size=(75, 6))
+    selector = FIRBandpassSelector(2.0, 5.0, 30.0, taps=31, block=7)
+    got = run_stream(selector, series)
+    half = 15
+    padded = np.concatenate(
+        [np.repeat(series[:1], half, 0), series, np.repeat(series[-1:], half, 0)]
+    )
+    expected = np.stack(
+        [np.convolve(padded[:, j], selector.taps, mode="valid") for j in range(6)], axis=1
+    )
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+def test_fir_streams_clips_shorter_than_its_window():
+    series = np.random.default_rng(3).normal(size=(5, 2))
+    got = run_stream(FIRBandpassSelector(1.0, 4.0, 30.0, taps=61, block=16), series)
+    assert got.shape == series.shape
+
+
+def test_fir_agrees_with_whole_clip_ideal_filter_in_the_middle():
+    fps, n = 30.0, 900
+    t = np.arange(n) / fps
+    series = np.sin(2 * np.pi * 2.0 * t) + np.sin(2 * np.pi * 0.3 * t) + np.sin(2 * np.pi * 9 * t)
+    spectrum = np.fft.rfft(series)
+    freqs = np.fft.rfftfreq(n, 1 / fps)
+    spectrum[(freqs < 1.0) | (freqs > 4.0)] = 0
+    ideal = np.fft.irfft(spectrum, n)
+    got = run_stream(FIRBandpassSelector(1.0, 4.0, fps), series[:, None])[:, 0]
+    middle = slice(200, 700)
+    assert np.max(np.abs(got[middle] - ideal[middle])) < 0.03
+
+
+def test_fir_memory_is_bounded_by_its_window():
+    selector = FIRBandpassSelector(1.0, 4.0, 30.0, taps=31, block=8)
+    for _ in range(500):
+        selector.push([torch.zeros(3)])
+    assert selector._buffer[0].shape[0] == 31 - 1 + 8
+
+
+def test_difference_of_iir_follows_its_recurrence():
+    series = np.random.default_rng(4).normal(size=(40, 3))
+    r_high, r_low = 0.4, 0.05
+    fast = slow = series[0]
+    expected = []
+    for x in series:
+        fast = (1 - r_high) * fast + r_high * x
+        slow = (1 - r_low) * slow + r_low * x
+        expected.append(fast - slow)
+    got = run_stream(DifferenceOfIIRSelector(r_high, r_low), series)
+    np.testing.assert_allclose(got, np.array(expected), atol=1e-12)
+    from_coefficients = make_selector(
+        "temporal", filter_kind="diff-iir", iir_coefficients=(0.4, 0.05)
+    )
+    np.testing.assert_allclose(run_stream(from_coefficients, series), got)
+
+
+@pytest.mark.parametrize(
+    ("band", "fps", "message"),
+    [
+        ((3.0, 1.0), 30.0, "not below the high edge"),
+        ((2.0, 2.0), 30.0, "not below the high edge"),
+        ((1.0, 15.0), 30.0, "half the frame rate"),
+        ((0.0, 3.0), 30.0, "above 0"),
+        ((float("nan"), 3.0), 30.0, "not finite"),
+    ],
+)
+def test_bad_bands_are_refused_with_a_sentence(band, fps, message):
+    for kind in ("butter", "diff-iir", "fir"):
+        with pytest.raises(UsageError, match=message):
+            make_selector("temporal", band=band, fps=fps, filter_kind=kind)
+
+
+def test_temporal_mode_without_band_is_refused():
+    with pytest.raises(UsageError, match="--band"):
+        make_selector("temporal", fps=30.0)
+    with pytest.raises(UsageError, match="unknown mode"):
+        make_selector("sideways")
