@@ -1,0 +1,1 @@
+"""Hand-designed decompositions (encode / decode pairs) shared by the classical methods."""

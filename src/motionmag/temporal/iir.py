@@ -15,7 +15,10 @@ input and on videos of any length. Both start in the steady state of the first f
   ``L_1 - L_2`` with ``r_1 > r_2``. The coefficients come from the band in Hz through
   ``r = 1 - exp(-2 pi f / fps)`` (the cut-off of a first-order exponential smoother), or
   are given directly, as in Oh et al.'s temporal mode where "the cut-offs are filter
-  coefficients, not Hz".
+  coefficients, not Hz". A narrow band's difference peaks well below 1 (0.4 for 2-4 Hz
+  at 30 fps), which would make alpha mean less than alpha; so, by our choice, the output
+  is divided by the filter's peak gain (``normalize=True``), and an in-band motion is
+  magnified by alpha as with the other filters.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ class DifferenceOfIIRSelector(TemporalSelector):
 
     latency_frames = 0
 
-    def __init__(self, r_high: float, r_low: float) -> None:
+    def __init__(self, r_high: float, r_low: float, normalize: bool = True) -> None:
         if not (0.0 < r_low < r_high <= 1.0):
             raise UsageError(
                 f"difference-of-IIR coefficients ({r_high}, {r_low}) must satisfy "
@@ -119,14 +122,25 @@ class DifferenceOfIIRSelector(TemporalSelector):
             )
         self.r_high = float(r_high)
         self.r_low = float(r_low)
+        self.scale = 1.0 / self.peak_gain() if normalize else 1.0
         self._fast: Rep | None = None
         self._slow: Rep | None = None
 
     @classmethod
-    def from_band(cls, low_hz: float, high_hz: float, fps: float) -> DifferenceOfIIRSelector:
+    def from_band(
+        cls, low_hz: float, high_hz: float, fps: float, normalize: bool = True
+    ) -> DifferenceOfIIRSelector:
         """Coefficients from a pass band in Hz (see the module docstring)."""
         check_band(low_hz, high_hz, fps)
-        return cls(iir_coefficient(high_hz, fps), iir_coefficient(low_hz, fps))
+        return cls(iir_coefficient(high_hz, fps), iir_coefficient(low_hz, fps), normalize)
+
+    def peak_gain(self) -> float:
+        """Largest magnitude of the frequency response ``r1/(1-(1-r1)/z) - r2/(1-(1-r2)/z)``."""
+        z = np.exp(1j * np.linspace(1e-4, np.pi, 8192))
+        response = self.r_high / (1 - (1 - self.r_high) / z) - self.r_low / (
+            1 - (1 - self.r_low) / z
+        )
+        return float(np.abs(response).max())
 
     def push(self, rep: Rep) -> list[Rep]:
         if self._fast is None or self._slow is None:
@@ -136,5 +150,5 @@ class DifferenceOfIIRSelector(TemporalSelector):
         for x, fast, slow in zip(rep, self._fast, self._slow, strict=True):
             fast.mul_(1.0 - self.r_high).add_(x, alpha=self.r_high)
             slow.mul_(1.0 - self.r_low).add_(x, alpha=self.r_low)
-            out.append(fast - slow)
+            out.append((fast - slow) * self.scale if self.scale != 1.0 else fast - slow)
         return [out]

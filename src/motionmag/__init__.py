@@ -1,0 +1,34 @@
+"""motionmag: make motions too small to see visible, and measurable.
+
+alpha is the total magnification factor everywhere: output displacement = alpha x input
+displacement (1 = unchanged, 0 < alpha < 1 attenuates).
+
+>>> import motionmag as mm
+>>> mm.magnify("in.mp4", "out.mp4", method="linear", alpha=20, band=(0.5, 3.0))
+>>> out = mm.magnify_frames(frames, fps=30.0, method="linear", alpha=10, mode="static")
+>>> stream = mm.Stream(method="linear", alpha=10, mode="dynamic")
+"""
+
+from .errors import InputError, MotionmagError, UsageError
+from .magnify.api import magnify, magnify_frames
+from .magnify.config import MagnifyConfig
+from .magnify.engine import MagnifyResult
+from .magnify.registry import MethodSpec, get_method, methods
+from .magnify.stream import Stream
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "InputError",
+    "MagnifyConfig",
+    "MagnifyResult",
+    "MethodSpec",
+    "MotionmagError",
+    "Stream",
+    "UsageError",
+    "__version__",
+    "get_method",
+    "magnify",
+    "magnify_frames",
+    "methods",
+]

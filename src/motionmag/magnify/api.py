@@ -1,0 +1,117 @@
+"""The public Python API: magnify a file, an array of frames, or a live stream.
+
+What matters: these are the names of INTERFACE.md and the README, and they share one
+configuration (:class:`MagnifyConfig`) with the command line, so the CLI is a thin map
+from flags to these calls. alpha is the total factor everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import InputError
+from .config import MagnifyConfig
+from .engine import MagnifyResult, magnify_file
+from .registry import default_method
+from .stream import Stream
+
+
+def _config(
+    method, alpha, mode, band, filter_kind, fps, reference, device, options
+) -> MagnifyConfig:
+    return MagnifyConfig(
+        method=method or default_method(),
+        alpha=alpha,
+        mode=mode,
+        band=tuple(band) if band is not None else None,
+        filter_kind=filter_kind,
+        fps=fps,
+        reference=reference,
+        device=device or "cpu",
+        options=dict(options),
+    )
+
+
+def magnify(
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    method: str | None = None,
+    alpha: float = 10.0,
+    mode: str | None = None,
+    band: tuple[float, float] | None = None,
+    filter: str = "butter",
+    fps: float | None = None,
+    reference: int = 0,
+    mask: str | os.PathLike | None = None,
+    resize: str | tuple[int, int] | None = None,
+    device: str | None = None,
+    side_by_side: bool = False,
+    overwrite: bool = False,
+    quiet: bool = True,
+    **options,
+) -> MagnifyResult:
+    """Magnify a video file into ``output`` (``.mp4`` H.264, ``.mkv`` FFV1, ``dir/`` PNGs).
+
+    Args:
+        method: a name from ``motionmag methods`` (default: best shipped model, else linear).
+        alpha: total factor, output motion = alpha x input motion.
+        mode: ``static`` | ``dynamic`` | ``temporal`` (default: temporal if ``band``).
+        band: (low, high) pass band in Hz for temporal mode.
+        filter: ``butter`` | ``diff-iir`` | ``fir``.
+        fps: override the input's frame rate (frames per second).
+        reference: static mode's reference frame index.
+        mask: greyscale image, white = magnify, black = keep.
+        resize: process (and write) at ``W`` or ``WxH`` pixels.
+        side_by_side: write the input and the output next to each other.
+        options: method settings, e.g. ``lambda_c_px=16`` for linear.
+    """
+    config = _config(method, alpha, mode, band, filter, fps, reference, device, options)
+    return magnify_file(
+        input,
+        output,
+        config,
+        mask=mask,
+        resize=resize,
+        side_by_side_output=side_by_side,
+        overwrite=overwrite,
+        quiet=quiet,
+    )
+
+
+def magnify_frames(
+    frames: np.ndarray,
+    fps: float = 30.0,
+    method: str | None = None,
+    alpha: float = 10.0,
+    mode: str | None = None,
+    band: tuple[float, float] | None = None,
+    filter: str = "butter",
+    reference: int = 0,
+    device: str | None = None,
+    **options,
+) -> np.ndarray:
+    """Magnify an in-memory clip: uint8 (T, H, W, 3) RGB in, the same shape out."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise InputError(
+            f"frames must be a uint8 array (T, H, W, 3), got {frames.dtype} {frames.shape}: "
+            "convert with np.asarray(..., dtype=np.uint8)."
+        )
+    if len(frames) < 2:
+        raise InputError(f"got {len(frames)} frame(s): magnification needs at least two.")
+    stream = Stream(
+        method=method,
+        alpha=alpha,
+        mode=mode,
+        band=band,
+        fps=fps,
+        filter=filter,
+        reference=reference,
+        device=device or "cpu",
+        **options,
+    )
+    out = [o for o in (stream.push(frame) for frame in frames) if o is not None]
+    out.extend(stream.flush())
+    return np.stack(out)

@@ -1,0 +1,100 @@
+"""The stream interface every magnifier implements, and the Eulerian one most use.
+
+What matters: a magnifier takes uint8 RGB frames one at a time and gives back output
+frames in the same order, one per input, possibly a bounded number of frames later
+(``latency_frames``: a non-causal filter or a later static reference). Nothing here
+holds more than that window, so memory is O(window), never O(video).
+
+An Eulerian magnifier is decompose -> select -> amplify -> reconstruct (Oh et al. 2018,
+Table 1): an :class:`EulerianMethod` encodes a frame into what it keeps for decoding and
+the representation to select on, a temporal selector picks the motion to magnify, and
+the method decodes the kept part plus the (amplified) selection back into a frame.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..temporal import Rep, TemporalSelector
+
+
+def frame_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 RGB (H, W, 3) -> float32 (1, 3, H, W) in [0, 1] on ``device``."""
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected a uint8 RGB frame (H, W, 3), got {frame.dtype} {frame.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(device)
+    return tensor.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def tensor_to_frame(tensor: torch.Tensor) -> np.ndarray:
+    """float (1, 3, H, W) in [0, 1] -> uint8 RGB (H, W, 3), rounded and clipped."""
+    scaled = tensor[0].mul(255.0).round_().clamp_(0.0, 255.0).to(torch.uint8)
+    return scaled.permute(1, 2, 0).contiguous().cpu().numpy()
+
+
+class Magnifier(ABC):
+    """Frames in, magnified frames out, in order, one output per input."""
+
+    latency_frames: int = 0
+
+    @abstractmethod
+    def push(self, frame: np.ndarray) -> list[np.ndarray]:
+        """Feed one uint8 RGB frame; return the output frames that are ready (oldest first)."""
+
+    def flush(self) -> list[np.ndarray]:
+        """Return the outputs still held once the input has ended."""
+        return []
+
+
+class EulerianMethod(ABC):
+    """A hand-designed (or learned) decomposition with its amplification rule.
+
+    ``encode`` returns ``(kept, rep)``: whatever ``decode`` needs from the frame itself,
+    and the representation the temporal selector works on. ``decode(kept, selected)``
+    returns the magnified frame, float (1, 3, H, W) in [0, 1]. The factor alpha is fixed
+    at construction (alpha is the total factor: output motion = alpha x input motion).
+    """
+
+    @abstractmethod
+    def encode(self, frame: torch.Tensor) -> tuple[Any, Rep]: ...
+
+    @abstractmethod
+    def decode(self, kept: Any, selected: Rep) -> torch.Tensor: ...
+
+
+class EulerianMagnifier(Magnifier):
+    """Runs an :class:`EulerianMethod` with a temporal selector over a frame stream."""
+
+    def __init__(
+        self,
+        method: EulerianMethod,
+        selector: TemporalSelector,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.method = method
+        self.selector = selector
+        self.device = torch.device(device)
+        self.latency_frames = selector.latency_frames
+        self._pending: deque[Any] = deque()
+
+    def _decode_ready(self, selections: list[Rep]) -> list[np.ndarray]:
+        outputs = []
+        for selected in selections:
+            kept = self._pending.popleft()
+            outputs.append(tensor_to_frame(self.method.decode(kept, selected)))
+        return outputs
+
+    @torch.inference_mode()
+    def push(self, frame: np.ndarray) -> list[np.ndarray]:
+        kept, rep = self.method.encode(frame_to_tensor(frame, self.device))
+        self._pending.append(kept)
+        return self._decode_ready(self.selector.push(rep))
+
+    @torch.inference_mode()
+    def flush(self) -> list[np.ndarray]:
+        return self._decode_ready(self.selector.flush())

@@ -1,0 +1,48 @@
+"""Builders that turn a :class:`MagnifyConfig` into a ready magnifier, one per method."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..errors import UsageError
+from ..temporal import TemporalSelector, make_selector
+from .base import EulerianMagnifier
+from .config import MagnifyConfig
+from .linear import ColorConfig, ColorEulerian, LinearConfig, LinearEulerian
+
+
+def selector_for(config: MagnifyConfig) -> TemporalSelector:
+    """The temporal selector the config asks for (mode, band, filter, reference)."""
+    return make_selector(
+        config.resolved_mode(),
+        band=config.band,
+        fps=config.fps,
+        filter_kind=config.filter_kind,
+        reference=config.reference,
+        order=config.order,
+        fir_taps=config.fir_taps,
+        iir_coefficients=config.options.get("iir_coefficients"),
+    )
+
+
+def options_for(cls: type, config: MagnifyConfig, method: str):
+    """Build a method's option dataclass from ``config.options`` (unknown keys are errors)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    given = {k: v for k, v in config.options.items() if k != "iir_coefficients"}
+    unknown = sorted(set(given) - names)
+    if unknown:
+        raise UsageError(
+            f"method '{method}' has no option {', '.join(unknown)}: "
+            f"its options are {', '.join(sorted(names))}."
+        )
+    return cls(**given)
+
+
+def build_linear(config: MagnifyConfig) -> EulerianMagnifier:
+    method = LinearEulerian(config.alpha, options_for(LinearConfig, config, "linear"))
+    return EulerianMagnifier(method, selector_for(config), config.device)
+
+
+def build_color(config: MagnifyConfig) -> EulerianMagnifier:
+    method = ColorEulerian(config.alpha, options_for(ColorConfig, config, "color"))
+    return EulerianMagnifier(method, selector_for(config), config.device)

@@ -1,0 +1,53 @@
+"""What a magnification run is asked to do, as one plain dataclass the CLI maps flags onto."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from ..temporal import FILTERS, MODES
+
+
+@dataclass
+class MagnifyConfig:
+    """Everything a magnifier needs besides the frames.
+
+    alpha is the total factor: output displacement = alpha x input displacement
+    (alpha = 1 is the identity, 0 < alpha < 1 attenuates).
+    """
+
+    method: str = "linear"
+    alpha: float = 10.0
+    mode: str | None = None  # None: temporal when a band is given, else static
+    band: tuple[float, float] | None = None  # Hz
+    filter_kind: str = "butter"
+    fps: float | None = None  # frames per second of the input (needed for a band)
+    reference: int = 0  # static mode's reference frame index
+    order: int = 2  # Butterworth order (scipy's N)
+    fir_taps: int | None = None  # FIR length in frames
+    device: str = "cpu"
+    options: dict[str, Any] = field(default_factory=dict)  # method-specific settings
+
+    def resolved_mode(self) -> str:
+        """The mode to run: the explicit one, or temporal with a band, else static."""
+        if self.mode is not None:
+            return self.mode
+        return "temporal" if self.band is not None else "static"
+
+    def validate(self) -> None:
+        """Raise UsageError with one sentence for arguments that can never work."""
+        if not isinstance(self.alpha, (int, float)) or not math.isfinite(self.alpha):
+            raise UsageError(f"alpha {self.alpha} is not a finite number: pass e.g. --alpha 10.")
+        if self.alpha < 0:
+            raise UsageError(f"alpha {self.alpha} is negative: pass a factor >= 0 (1 = unchanged).")
+        mode = self.resolved_mode()
+        if mode not in MODES:
+            raise UsageError(f"unknown mode '{mode}': choose one of {', '.join(MODES)}.")
+        if self.filter_kind not in FILTERS:
+            raise UsageError(
+                f"unknown filter '{self.filter_kind}': choose one of {', '.join(FILTERS)}."
+            )
+        if self.reference < 0:
+            raise UsageError(f"reference frame {self.reference} is negative: give an index >= 0.")

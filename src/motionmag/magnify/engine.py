@@ -1,0 +1,167 @@
+"""Run a magnifier over a video file: probe, check, stream, write, never leave a partial file.
+
+What matters: every argument and input problem is found before the first frame is
+processed where it can be (probe, output checks, band against the real frame rate,
+reference against the frame count), and anything found later (a truncated file, too
+few frames) aborts the writer so no partial output remains. Frames stream through in
+O(window) memory; the input is only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import InputError, UsageError
+from ..video import VideoReader, VideoWriter, probe, side_by_side
+from .config import MagnifyConfig
+from .mask import blend, load_mask
+from .registry import build_magnifier
+from .stream import PairedMagnifier
+
+
+@dataclass
+class MagnifyResult:
+    """What a run produced: where, how many frames, at what rate and size, and notes."""
+
+    output: str
+    frames: int
+    fps: float
+    width: int
+    height: int
+    method: str
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) -> tuple[int, int]:
+    """``W`` or ``WxH`` -> (W, H); a lone W keeps the aspect ratio (rounded)."""
+    if text is None:
+        return width, height
+    if isinstance(text, tuple):
+        new_w, new_h = text
+    else:
+        parts = str(text).lower().split("x")
+        try:
+            new_w = int(parts[0])
+            new_h = int(parts[1]) if len(parts) == 2 else round(height * new_w / width)
+        except (ValueError, IndexError):
+            raise UsageError(
+                f"--resize '{text}' is not W or WxH: write e.g. 640 or 640x360."
+            ) from None
+        if len(parts) > 2:
+            raise UsageError(f"--resize '{text}' is not W or WxH: write e.g. 640 or 640x360.")
+    if new_w < 2 or new_h < 2:
+        raise UsageError(f"--resize {new_w}x{new_h} is too small: use at least 2x2 pixels.")
+    return int(new_w), int(new_h)
+
+
+def _check_paths(input_path: Path, output_path: Path) -> None:
+    if input_path.exists() and output_path.exists():
+        try:
+            same = os.path.samefile(input_path, output_path)
+        except OSError:
+            same = False
+        if same:
+            raise UsageError(
+                f"output '{output_path}' is the input itself: choose another output path."
+            )
+    if output_path.resolve() == input_path.resolve():
+        raise UsageError(f"output '{output_path}' is the input itself: choose another output path.")
+
+
+def magnify_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    config: MagnifyConfig,
+    *,
+    mask: str | os.PathLike | None = None,
+    resize: str | tuple[int, int] | None = None,
+    side_by_side_output: bool = False,
+    overwrite: bool = False,
+    quiet: bool = False,
+) -> MagnifyResult:
+    """Magnify ``input_path`` into ``output_path`` (container by extension, see video/)."""
+    input_path, output_path = Path(input_path), Path(output_path)
+    config.validate()
+    info = probe(input_path, fps=config.fps)
+    _check_paths(input_path, output_path)
+    if config.fps is None:
+        config.fps = float(info.fps)
+    if info.frame_count is not None and info.frame_count < 2:
+        raise InputError(
+            f"'{input_path}' has {info.frame_count} frame(s): magnification needs at least two."
+        )
+    if (
+        config.resolved_mode() == "static"
+        and info.frame_count is not None
+        and config.reference >= info.frame_count
+    ):
+        raise UsageError(
+            f"reference frame {config.reference} is beyond the end of '{input_path}' "
+            f"({info.frame_count} frames): choose a smaller --reference."
+        )
+    width, height = parse_resize(resize, info.width, info.height)
+    weights = load_mask(mask, width, height) if mask is not None else None
+    magnifier = PairedMagnifier(build_magnifier(config))  # checks the band against fps
+    gap_px = 4
+    out_width = 2 * width + gap_px if side_by_side_output else width
+    labels = ["input", f"{config.method} x{config.alpha:g}"]
+
+    def finish(original: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if weights is not None:
+            out = blend(original, out, weights)
+        if side_by_side_output:
+            out = side_by_side([original, out], labels=labels, gap_px=gap_px)
+        return out
+
+    frames = 0
+    with (
+        VideoReader(input_path, fps=config.fps) as reader,
+        VideoWriter(
+            output_path,
+            info.fps if config.fps is None else config.fps,
+            out_width,
+            height,
+            audio_from=str(input_path),
+            overwrite=overwrite,
+        ) as writer,
+        tqdm(
+            total=info.frame_count,
+            disable=quiet,
+            file=sys.stderr,
+            unit="frame",
+            desc=f"{config.method} x{config.alpha:g}",
+            dynamic_ncols=True,
+        ) as bar,
+    ):
+        for frame in reader:
+            if (width, height) != (info.width, info.height):
+                frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            for original, out in magnifier.push(frame):
+                writer.write(finish(original, out))
+            frames += 1
+            bar.update(1)
+        if frames < 2:
+            raise InputError(
+                f"'{input_path}' has {frames} frame(s): magnification needs at least two."
+            )
+        for original, out in magnifier.flush():
+            writer.write(finish(original, out))
+        written = writer.frames_written
+    if written != frames:  # pragma: no cover - a magnifier bug, never a user error
+        raise RuntimeError(f"wrote {written} frames for {frames} input frames")
+    return MagnifyResult(
+        output=str(output_path),
+        frames=frames,
+        fps=float(config.fps),
+        width=out_width,
+        height=height,
+        method=config.method,
+        notes=list(writer.notes),
+    )
