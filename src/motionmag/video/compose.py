@@ -1,0 +1,186 @@
+"""Pictures made of videos: frames side by side with labels, and x-t / y-t slices.
+
+What matters here:
+
+- Everything is uint8 RGB ``(H, W, 3)`` in and out.
+- A slice keeps one line of every frame (column ``x`` or row ``y``), so a slice of a video of
+  T frames costs O(T x H) memory, never the video; ``slice_figure`` reads each video as a
+  stream. In a y-t slice (fixed column ``x``) image rows are y and columns are time (frame
+  index, left to right); in an x-t slice (fixed row ``y``) rows are time (top to bottom) and
+  columns are x. A motion of v px/frame therefore shows as a line of slope v.
+- Labels are small, in the top-left corner, white with a black outline so they read on any
+  background; the gap between panels is white.
+- ``save_png`` is atomic like the video writer: a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from motionmag.errors import InputError, UsageError
+
+GAP_VALUE = 255
+
+
+def _check_frame(frame: np.ndarray, what: str = "frame") -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise UsageError(
+            f"{what} of shape {frame.shape} and type {frame.dtype} is not an RGB image: "
+            "give uint8 arrays of shape (H, W, 3)"
+        )
+    return frame
+
+
+def draw_label(image: np.ndarray, text: str) -> None:
+    """Draw ``text`` in the top-left corner of ``image`` (in place), outlined for contrast."""
+    height, width = image.shape[:2]
+    scale = float(np.clip(min(height, width) / 600.0, 0.35, 1.2))
+    thickness = max(1, round(scale * 1.5))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (_, text_h), _ = cv2.getTextSize(text, font, scale, thickness)
+    margin = max(3, round(6 * scale))
+    origin = (margin, margin + text_h)
+    cv2.putText(image, text, origin, font, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(image, text, origin, font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+def side_by_side(
+    frames: Sequence[np.ndarray], labels: Sequence[str] | None = None, gap_px: int = 4
+) -> np.ndarray:
+    """Place frames of one height left to right with ``gap_px`` white columns between them.
+
+    Returns uint8 RGB of shape (H, sum(W_i) + gap_px * (n - 1), 3); the inputs are not changed.
+    """
+    if len(frames) == 0:
+        raise UsageError("side_by_side got no frames: give at least one frame")
+    checked = [_check_frame(f) for f in frames]
+    heights = {f.shape[0] for f in checked}
+    if len(heights) != 1:
+        raise UsageError(
+            f"frames have different heights {sorted(heights)}: resize them to one height first"
+        )
+    if labels is not None and len(labels) != len(checked):
+        raise UsageError(f"got {len(labels)} labels for {len(checked)} frames: give one per frame")
+    if gap_px < 0:
+        raise UsageError(f"gap_px {gap_px} is negative: give 0 or more pixels")
+    height = checked[0].shape[0]
+    total_w = sum(f.shape[1] for f in checked) + gap_px * (len(checked) - 1)
+    out = np.full((height, total_w, 3), GAP_VALUE, dtype=np.uint8)
+    x0 = 0
+    for i, frame in enumerate(checked):
+        panel = out[:, x0 : x0 + frame.shape[1]]
+        panel[...] = frame
+        if labels is not None and labels[i]:
+            draw_label(panel, labels[i])
+        x0 += frame.shape[1] + gap_px
+    return out
+
+
+class SliceCollector:
+    """Keep one column (``x``: y-t slice) or one row (``y``: x-t slice) of each pushed frame."""
+
+    def __init__(self, x: int | None = None, y: int | None = None) -> None:
+        if (x is None) == (y is None):
+            raise UsageError("a slice needs exactly one of x or y: pass --x X or --y Y")
+        self.x = x
+        self.y = y
+        self._lines: list[np.ndarray] = []
+        self._shape: tuple[int, int] | None = None
+
+    def push(self, frame: np.ndarray) -> None:
+        frame = _check_frame(frame)
+        height, width = frame.shape[:2]
+        if self._shape is None:
+            if self.x is not None and not 0 <= self.x < width:
+                raise UsageError(
+                    f"--x {self.x} is outside the frame (width {width}): choose 0 to {width - 1}"
+                )
+            if self.y is not None and not 0 <= self.y < height:
+                raise UsageError(
+                    f"--y {self.y} is outside the frame (height {height}): choose 0 to {height - 1}"
+                )
+            self._shape = (height, width)
+        elif (height, width) != self._shape:
+            raise InputError(
+                f"frame size changed from {self._shape[1]}x{self._shape[0]} to {width}x{height}: "
+                "slice a video whose frames all have one size"
+            )
+        line = frame[:, self.x] if self.x is not None else frame[self.y]
+        self._lines.append(line.copy())
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def image(self) -> np.ndarray:
+        """y-t slice (H, T, 3) for ``x``; x-t slice (T, W, 3) for ``y``."""
+        if not self._lines:
+            raise InputError("the video has no frames to slice: check the input")
+        axis = 1 if self.x is not None else 0
+        return np.ascontiguousarray(np.stack(self._lines, axis=axis))
+
+
+def _pad_to(image: np.ndarray, height: int) -> np.ndarray:
+    if image.shape[0] == height:
+        return image
+    out = np.zeros((height, *image.shape[1:]), dtype=np.uint8)
+    out[: image.shape[0]] = image
+    return out
+
+
+def slice_figure(
+    videos: Sequence[str | os.PathLike],
+    x: int | None = None,
+    y: int | None = None,
+    labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Slices of several videos (same column x or row y in each) side by side, streamed.
+
+    Labels default to the file names. x-t slices of videos of different lengths are padded
+    with black at the bottom to the longest.
+    """
+    from motionmag.video.reader import VideoReader
+
+    if not videos:
+        raise UsageError("no videos given: name at least one video to slice")
+    if labels is None:
+        labels = [Path(v).name or str(v) for v in videos]
+    images = []
+    for video in videos:
+        collector = SliceCollector(x=x, y=y)
+        with VideoReader(video) as reader:
+            for frame in reader:
+                collector.push(frame)
+        images.append(collector.image())
+    height = max(im.shape[0] for im in images)
+    return side_by_side([_pad_to(im, height) for im in images], labels=labels)
+
+
+def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an RGB (or greyscale) uint8 image as PNG atomically (temporary file, rename)."""
+    from PIL import Image
+
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise UsageError(f"output folder '{folder}' does not exist: create it first")
+    image = np.ascontiguousarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise UsageError(f"image of shape {image.shape} and type {image.dtype} is not uint8")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.partial-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        Image.fromarray(image).save(tmp_name, format="PNG")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp_name, 0o666 & ~mask)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

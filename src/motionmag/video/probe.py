@@ -1,0 +1,238 @@
+"""What a video is before any frame is decoded: size, exact frame rate, frame count, audio.
+
+What matters here:
+
+- The frame rate is an exact ``Fraction`` (NTSC 30000/1001 stays 30000/1001), because the
+  temporal band-pass filters are designed in Hz from it and the writer stamps it back onto
+  the output. Containers that store the rate as a rounded frame duration (Matroska keeps
+  nanoseconds) are snapped back to the nearest fraction with a denominator of at most 1001
+  when that is within 1e-6 of what the container says.
+- ``frame_count`` is what the container states and ``None`` when it states nothing (Matroska
+  does not); it is never guessed from the duration. ``stream_duration_s`` carries the
+  video stream's own duration where the container gives one, so the reader can still tell a
+  truncated Matroska file from a complete one.
+- A folder of ``.png``/``.jpg`` frames is a video too: frames sorted by name in natural order
+  (``frame_2`` before ``frame_10``), all of one size, 30 fps unless ``fps`` is given.
+- Every problem with the input is an ``InputError`` whose message is one sentence saying what
+  is wrong and what to do; probing never modifies the input.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from motionmag.errors import InputError, UsageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+DEFAULT_FOLDER_FPS = Fraction(30)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Stream properties of a video file or a frame folder.
+
+    ``fps`` is exact; ``frame_count`` is ``None`` when the container does not state it;
+    ``stream_duration_s`` is the video stream's duration in seconds when the container
+    states one (``None`` otherwise, and always ``None`` for frame folders).
+    """
+
+    path: str
+    width: int
+    height: int
+    fps: Fraction
+    frame_count: int | None
+    has_audio: bool
+    codec: str
+    stream_duration_s: float | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Duration in seconds: frame_count / fps, else the stream's stated duration."""
+        if self.frame_count is not None:
+            return float(self.frame_count / self.fps)
+        return self.stream_duration_s
+
+    @property
+    def is_folder(self) -> bool:
+        return os.path.isdir(self.path)
+
+
+def to_fraction_fps(fps: Fraction | float | int | str) -> Fraction:
+    """An exact, positive frame rate from a user value (29.97002997... becomes 30000/1001)."""
+    try:
+        if isinstance(fps, Fraction):
+            value = fps
+        elif isinstance(fps, int):
+            value = Fraction(fps)
+        else:
+            as_float = float(fps)
+            if not math.isfinite(as_float):
+                raise ValueError
+            value = snap_rate(Fraction(as_float).limit_denominator(1_000_000))
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise UsageError(
+            f"frame rate {fps!r} is not a number: give fps as e.g. 30 or 29.97"
+        ) from None
+    if value <= 0:
+        raise UsageError(f"frame rate {fps!r} is not positive: give fps as e.g. 30 or 29.97")
+    return value
+
+
+def snap_rate(rate: Fraction) -> Fraction:
+    """Snap a rate with a large denominator to the nearest p/q (q <= 1001) within 1e-6."""
+    if rate.denominator <= 1001:
+        return rate
+    near = rate.limit_denominator(1001)
+    if abs(near - rate) <= rate * Fraction(1, 1_000_000):
+        return near
+    return rate
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key that orders 'frame_2' before 'frame_10'."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def list_frame_files(folder: Path) -> list[Path]:
+    """Image files of a frame folder in natural name order (hidden files skipped)."""
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
+    return sorted(files, key=lambda p: natural_key(p.name))
+
+
+def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
+    from PIL import Image, UnidentifiedImageError
+
+    files = list_frame_files(folder)
+    if not files:
+        raise InputError(
+            f"input folder '{folder}' holds no .png or .jpg frames: point to a video file or a "
+            "folder of frames"
+        )
+    size: tuple[int, int] | None = None
+    for file in files:  # headers only: Pillow opens lazily
+        try:
+            with Image.open(file) as image:
+                this_size = image.size
+        except (OSError, UnidentifiedImageError):
+            raise InputError(
+                f"frame '{file}' is not a readable image: replace or remove it"
+            ) from None
+        if size is None:
+            size = this_size
+        elif this_size != size:
+            raise InputError(
+                f"frame '{file.name}' is {this_size[0]}x{this_size[1]} but the first frame is "
+                f"{size[0]}x{size[1]}: all frames in '{folder}' must have the same size"
+            )
+    assert size is not None
+    return VideoInfo(
+        path=str(folder),
+        width=size[0],
+        height=size[1],
+        fps=DEFAULT_FOLDER_FPS if fps is None else to_fraction_fps(fps),
+        frame_count=len(files),
+        has_audio=False,
+        codec=files[0].suffix.lower().lstrip(".").replace("jpeg", "jpg"),
+    )
+
+
+def stream_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The exact frame rate a video stream states (average, then guessed, then base)."""
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate is not None and rate > 0:
+            return snap_rate(Fraction(rate.numerator, rate.denominator))
+    return None
+
+
+def _parse_hms(text: str) -> float | None:
+    """'00:00:10.033000000' (Matroska DURATION tag) in seconds."""
+    match = re.fullmatch(r"\s*(\d+):(\d+):(\d+(?:\.\d+)?)\s*", text)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def stream_duration_s(container: av.container.InputContainer, stream) -> float | None:
+    """Duration of the video stream alone in seconds, where the container states it."""
+    if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    for key, value in stream.metadata.items():
+        if key.upper() == "DURATION":
+            parsed = _parse_hms(value)
+            if parsed is not None and parsed > 0:
+                return parsed
+    if len(container.streams) == 1 and container.duration:
+        return container.duration / av.time_base
+    return None
+
+
+def open_input(path: Path) -> av.container.InputContainer:
+    """Open a media file for reading, as an InputError when FFmpeg cannot."""
+    try:
+        return av.open(str(path), mode="r")
+    except av.error.FFmpegError:
+        raise InputError(
+            f"input file '{path}' is not a video FFmpeg can read: check that it is a complete "
+            "video file (mp4, mkv, avi, mov, ...)"
+        ) from None
+
+
+def check_exists(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"input file '{p}' does not exist: check the path")
+    return p
+
+
+def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
+    """Describe a video file or a frame folder; ``fps`` overrides the stated frame rate.
+
+    Raises ``InputError`` for a missing path, a file that is not a video, a file without a
+    video stream, an empty folder, or a folder with frames of different sizes.
+    """
+    p = check_exists(path)
+    if p.is_dir():
+        return _probe_folder(p, fps)
+    with open_input(p) as container:
+        if not container.streams.video:
+            raise InputError(
+                f"input file '{p}' has no video stream: give a file that contains video"
+            )
+        stream = container.streams.video[0]
+        codec = stream.codec_context
+        if not stream.width or not stream.height:
+            raise InputError(
+                f"input file '{p}' does not state its frame size: re-export it with FFmpeg"
+            )
+        if fps is not None:
+            rate = to_fraction_fps(fps)
+        else:
+            stated = stream_rate(stream)
+            if stated is None:
+                raise InputError(
+                    f"input file '{p}' does not state its frame rate: pass --fps with the rate"
+                )
+            rate = stated
+        frames = stream.frames if stream.frames and stream.frames > 0 else None
+        return VideoInfo(
+            path=str(p),
+            width=int(stream.width),
+            height=int(stream.height),
+            fps=rate,
+            frame_count=frames,
+            has_audio=bool(container.streams.audio),
+            codec=codec.name,
+            stream_duration_s=stream_duration_s(container, stream),
+        )

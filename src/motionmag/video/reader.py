@@ -1,0 +1,165 @@
+"""Streaming frames out of a video file or a frame folder as uint8 RGB, one at a time.
+
+What matters here:
+
+- Frames are ``uint8`` RGB ``(H, W, 3)``, C-contiguous, at the size ``probe`` reports; only one
+  decoded frame is held at a time, so a 10-minute 1080p video streams in constant memory.
+- A broken input never passes for a short one. A decode or demux error mid-stream is an
+  ``InputError`` naming the last good frame. When the stream ends early that is an
+  ``InputError`` too: with a stated frame count (mp4, avi) when fewer packets arrive than
+  stated or fewer frames decode than that; without one (Matroska) when the last frame ends before
+  the stream's stated duration. No tolerance is applied to the count: vtest.avi (msmpeg4 in
+  AVI) states 795 frames and decodes 795; an AVI that encodes dropped frames as empty packets
+  still counts them as packets, so it does not trip the check. Without a count (Matroska) the
+  last frame must end within half a frame period (+2 ms) of the stated stream duration.
+- Each ``for frame in reader`` starts from the first frame again; ``frames_read`` counts the
+  frames of the current pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+
+from motionmag.errors import InputError
+from motionmag.video.probe import VideoInfo, list_frame_files, open_input, probe, stream_rate
+
+
+def _truncated(path: str, frames: int) -> InputError:
+    return InputError(
+        f"input file '{path}' is truncated or corrupt after frame {frames}: re-export it or "
+        "cut it before that frame"
+    )
+
+
+class VideoReader:
+    """Iterate over the frames of ``path`` (a video file or a frame folder) as uint8 RGB.
+
+    ``fps`` overrides the stated frame rate in ``info`` (timing only; every frame is read).
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float | None = None) -> None:
+        self.info: VideoInfo = probe(path, fps=fps)
+        self.path = Path(path)
+        self.frames_read = 0
+        self._open: list[av.container.InputContainer] = []  # one per unfinished pass
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file(s) of unfinished passes; a finished pass has closed its own."""
+        while self._open:
+            self._open.pop().close()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.frames_read = 0
+        if self.path.is_dir():
+            return self._iter_folder()
+        return self._iter_file()
+
+    # -- frame folders ---------------------------------------------------------------------
+
+    def _iter_folder(self) -> Iterator[np.ndarray]:
+        from PIL import Image
+
+        size = (self.info.width, self.info.height)
+        for file in list_frame_files(self.path):
+            try:
+                with Image.open(file) as image:
+                    if image.size != size:
+                        raise InputError(
+                            f"frame '{file.name}' is {image.size[0]}x{image.size[1]} but the "
+                            f"first frame is {size[0]}x{size[1]}: all frames must have one size"
+                        )
+                    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+            except OSError:
+                raise InputError(
+                    f"frame '{file}' is not a readable image: replace or remove it"
+                ) from None
+            self.frames_read += 1
+            yield np.ascontiguousarray(array)
+
+    # -- video files -----------------------------------------------------------------------
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        if frame.width != self.info.width or frame.height != self.info.height:
+            frame = frame.reformat(width=self.info.width, height=self.info.height)
+        return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+
+    def _iter_file(self) -> Iterator[np.ndarray]:
+        container = open_input(self.path)
+        self._open.append(container)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        path = str(self.path)
+        packets = 0  # packets the demuxer delivered, empty and discarded ones included
+        skipped = 0  # empty (dropped-frame) or discard-flagged packets: no frame expected
+        last_end_s: Fraction | None = None
+        period_s = 1 / (stream_rate(stream) or self.info.fps)
+        try:
+            try:
+                for packet in container.demux(stream):
+                    if packet.dts is not None or packet.size:  # not the final flush packet
+                        packets += 1
+                        if packet.size == 0 or packet.is_discard:
+                            skipped += 1
+                    for frame in packet.decode():  # the flush packet drains delayed frames
+                        if frame.pts is not None and frame.time_base is not None:
+                            length = (
+                                frame.duration * frame.time_base if frame.duration else period_s
+                            )
+                            end = frame.pts * frame.time_base + length
+                            last_end_s = end if last_end_s is None else max(last_end_s, end)
+                        rgb = self._to_rgb(frame)
+                        self.frames_read += 1
+                        yield rgb
+            except av.error.FFmpegError:
+                raise _truncated(path, self.frames_read) from None
+            self._check_complete(stream, packets, skipped, last_end_s, period_s)
+        finally:
+            container.close()
+            if container in self._open:
+                self._open.remove(container)
+
+    def _check_complete(
+        self,
+        stream: av.video.stream.VideoStream,
+        packets: int,
+        skipped: int,
+        last_end_s: Fraction | None,
+        period_s: Fraction,
+    ) -> None:
+        """Raise InputError when the stream ended before what the container states."""
+        path = str(self.path)
+        if self.frames_read == 0:
+            raise InputError(f"input file '{path}' has no decodable frames: re-export it")
+        stated = stream.frames if stream.frames and stream.frames > 0 else None
+        if stated is not None:
+            if packets < stated or self.frames_read + skipped < stated:
+                raise _truncated(path, self.frames_read)
+            return
+        duration_s = self.info.stream_duration_s
+        if duration_s is None or last_end_s is None:
+            return
+        start_s = Fraction(0)
+        if stream.start_time is not None and stream.time_base is not None:
+            start_s = stream.start_time * stream.time_base
+        played_s = float(last_end_s - start_s)
+        # Half a frame, plus 2 ms for Matroska's millisecond timestamps.
+        if played_s < duration_s - float(period_s) / 2 - 0.002:
+            raise _truncated(path, self.frames_read)

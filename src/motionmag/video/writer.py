@@ -1,0 +1,412 @@
+"""Writing frames to .mp4, .mkv or a PNG folder, with no partial output ever left behind.
+
+What matters here:
+
+- **Container by extension** (``output_kind``): ``.mp4`` is H.264 (libx264, crf <= 18, visually
+  lossless), ``.mkv`` is FFV1 in RGB (``bgr0``, bit-exact), a path ending in ``/`` (or an
+  existing folder) is a folder of lossless ``frame_000000.png`` files. Anything else is a
+  ``UsageError`` naming these three.
+- **Problems are found before any work**: a missing output folder, an existing output without
+  ``overwrite``, an unsupported extension and an output that is the input itself are refused
+  at construction.
+- **Atomic**: frames go to a hidden temporary file or folder beside the output
+  (``.name.partial-XXXX.mp4``) that ``close()`` renames onto the output with ``os.replace``;
+  ``abort()``, or an exception inside ``with VideoWriter(...)``, deletes it. Closing with no
+  frame written is a ``UsageError`` and leaves nothing either.
+- **Exact timing**: the stream time base is 1/fps as an exact fraction and frame *i* has pts
+  *i*, so reading back gives the same frame count and the same fps (30000/1001 included).
+- **Odd sizes**: H.264 4:2:0 cannot store an odd width or height. Rather than change the size
+  the user sees, an odd-sized .mp4 is encoded as yuv444p (H.264 High 4:4:4 Predictive), which
+  keeps the size exact but which some players (browsers, QuickTime) do not play; a note says
+  so. Even sizes use yuv420p. .mkv and PNG store any size as is.
+- **Audio** (``audio_from``) is copied packet by packet, never re-encoded and never buffered:
+  the video is written to a first temporary file, then video and audio packets are remuxed in
+  time order into a second temporary file, which is renamed onto the output. Audio past the
+  end of the video is dropped. A codec the container cannot hold (e.g. PCM in .mp4) and PNG
+  folders skip the audio with a note in ``notes``.
+- Memory is O(1) in the number of frames: each frame is encoded as it arrives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+
+from motionmag.errors import InputError, UsageError
+from motionmag.video.probe import to_fraction_fps
+
+SUPPORTED_OUTPUTS = ".mp4 (H.264), .mkv (lossless FFV1) or a folder ending in '/' (PNG frames)"
+
+# Audio codecs the mp4 muxer accepts as stream copy; anything else goes to .mkv only.
+MP4_AUDIO_CODECS = frozenset(
+    {"aac", "mp3", "mp2", "opus", "alac", "ac3", "eac3", "flac", "dts", "truehd"}
+)
+
+X264_PRESET = "fast"  # 640x360: ~250 fps on 2 cores, luma PSNR ~41.5 dB at crf 18
+PNG_COMPRESS_LEVEL = 1  # lossless at any level; 1 is ~3x faster to write than the default 6
+
+
+def output_kind(path: str | os.PathLike) -> str:
+    """'mp4', 'mkv' or 'png' (a folder) for an output path; UsageError for anything else."""
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)) or os.path.isdir(text):
+        return "png"
+    suffix = os.path.splitext(text)[1].lower()
+    if suffix == ".mp4":
+        return "mp4"
+    if suffix == ".mkv":
+        return "mkv"
+    what = f"extension '{suffix}'" if suffix else "no extension"
+    raise UsageError(f"output '{text}' has {what}, which is not supported: use {SUPPORTED_OUTPUTS}")
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _give_default_mode(path: Path) -> None:
+    """mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual umask mode."""
+    base = 0o777 if path.is_dir() else 0o666
+    with contextlib.suppress(OSError):
+        os.chmod(path, base & ~_current_umask())
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class VideoWriter:
+    """Encode uint8 RGB frames (height, width, 3) to ``path``; see the module docstring.
+
+    ``fps`` is kept exactly; ``crf`` (H.264 only, 0..18) trades size for quality;
+    ``audio_from`` names the file whose audio is copied in. Use as a context manager: a
+    normal exit calls ``close()`` (rename into place), an exception calls ``abort()``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fps: Fraction | float,
+        width: int,
+        height: int,
+        *,
+        audio_from: str | os.PathLike | None = None,
+        crf: int = 18,
+        overwrite: bool = False,
+    ) -> None:
+        self.kind = output_kind(path)
+        text = os.fspath(path)
+        self.path = Path(text.rstrip("/" + os.sep) or text)
+        self.fps = to_fraction_fps(fps)
+        if int(width) != width or int(height) != height or width < 1 or height < 1:
+            raise UsageError(f"frame size {width}x{height} is not valid: give positive integers")
+        self.width, self.height = int(width), int(height)
+        if not 0 <= int(crf) <= 18:
+            raise UsageError(f"crf {crf} is outside 0..18: use 18 (default) or lower for quality")
+        self.crf = int(crf)
+        self.frames_written = 0
+        self.notes: list[str] = []
+        self._closed = False
+
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise UsageError(f"output folder '{folder}' does not exist: create it first")
+        if (self.path.exists() or self.path.is_symlink()) and not overwrite:
+            raise UsageError(f"output '{self.path}' already exists: pass --overwrite to replace it")
+        self.audio_from = Path(audio_from) if audio_from is not None else None
+        if self.audio_from is not None:
+            if not self.audio_from.exists():
+                raise InputError(f"input file '{self.audio_from}' does not exist: check the path")
+            if _same_file(self.audio_from, self.path):
+                raise UsageError(
+                    f"output '{self.path}' is the input file: choose a different output name"
+                )
+
+        self._container: av.container.OutputContainer | None = None
+        self._stream = None
+        self._tmp: Path
+        if self.kind == "png":
+            self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.partial-", dir=folder))
+            if self.audio_from is not None and _has_audio(self.audio_from):
+                self.notes.append(
+                    "audio not copied: a PNG folder cannot hold audio; use .mp4 or .mkv"
+                )
+        else:
+            self._tmp = self._temp_file(".partial-")
+            try:
+                self._open_video()
+            except BaseException:
+                self._tmp.unlink(missing_ok=True)
+                raise
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def _temp_file(self, tag: str) -> Path:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{self.path.stem}{tag}", suffix=self.path.suffix.lower(), dir=self.path.parent
+        )
+        os.close(fd)
+        return Path(name)
+
+    def _open_video(self) -> None:
+        if self.kind == "mp4":  # the index goes up front so players can start before the end
+            container = av.open(
+                str(self._tmp), mode="w", format="mp4", options={"movflags": "+faststart"}
+            )
+        else:
+            container = av.open(str(self._tmp), mode="w", format="matroska")
+        self._container = container
+        if self.kind == "mp4":
+            stream = container.add_stream("libx264", rate=self.fps)
+            odd = self.width % 2 or self.height % 2
+            stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+            stream.options = {"crf": str(self.crf), "preset": X264_PRESET}
+            # swscale converts RGB with BT.601 limited range; say so, so players agree.
+            cc = stream.codec_context
+            cc.colorspace = 6  # AVCOL_SPC_SMPTE170M
+            cc.color_primaries = 6  # AVCOL_PRI_SMPTE170M
+            cc.color_trc = 6  # AVCOL_TRC_SMPTE170M
+            cc.color_range = 1  # AVCOL_RANGE_MPEG
+            if odd:
+                self.notes.append(
+                    f"odd size {self.width}x{self.height} stored as H.264 4:4:4 to keep it exact; "
+                    "some players (browsers, QuickTime) cannot play it, use an even size or .mkv"
+                )
+        else:
+            stream = container.add_stream("ffv1", rate=self.fps)
+            stream.pix_fmt = "bgr0"
+            # level 3 with slice CRCs: every frame is a checked keyframe (truncation shows).
+            stream.options = {"level": "3", "slicecrc": "1", "slices": "4", "g": "1"}
+            stream.thread_type = "SLICE"
+        stream.width = self.width
+        stream.height = self.height
+        stream.time_base = Fraction(1) / self.fps
+        stream.codec_context.time_base = Fraction(1) / self.fps
+        self._stream = stream
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one uint8 RGB frame of shape (height, width, 3)."""
+        if self._closed:
+            raise UsageError("the video writer is already closed: open a new VideoWriter")
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.shape != (self.height, self.width, 3):
+            raise UsageError(
+                f"frame of shape {frame.shape} and type {frame.dtype} does not match the output: "
+                f"give uint8 RGB frames of shape ({self.height}, {self.width}, 3)"
+            )
+        frame = np.ascontiguousarray(frame)
+        if self.kind == "png":
+            from PIL import Image
+
+            name = self._tmp / f"frame_{self.frames_written:06d}.png"
+            Image.fromarray(frame, mode="RGB").save(name, compress_level=PNG_COMPRESS_LEVEL)
+        else:
+            assert self._container is not None and self._stream is not None
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf.pts = self.frames_written
+            vf.time_base = self._stream.codec_context.time_base
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish encoding, copy the audio in, and rename the result onto the output."""
+        if self._closed:
+            return
+        if self.frames_written == 0:
+            self.abort()
+            raise UsageError(
+                f"no frames were written to '{self.path}': give at least one frame before closing"
+            )
+        try:
+            if self.kind != "png":
+                assert self._container is not None and self._stream is not None
+                for packet in self._stream.encode(None):
+                    self._container.mux(packet)
+                self._container.close()
+                self._container = None
+                if self.audio_from is not None:
+                    self._finish_file()
+            self._replace_output()
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+
+    def _finish_file(self) -> None:
+        """Remux the video with the audio of ``audio_from`` when it has audio that fits."""
+        audio = self._audio_source()
+        if audio is None:
+            return
+        final = self._temp_file(".remux-")
+        try:
+            _remux(self._tmp, audio, final, self.kind)
+        except BaseException:
+            final.unlink(missing_ok=True)
+            raise
+        self._tmp.unlink(missing_ok=True)
+        self._tmp = final
+
+    def _audio_source(self) -> Path | None:
+        """The audio_from path if it has an audio stream this container can hold, else None."""
+        if self.audio_from is None:
+            return None
+        try:
+            with av.open(str(self.audio_from)) as source:
+                if not source.streams.audio:
+                    return None
+                codec = source.streams.audio[0].codec_context.name
+        except av.error.FFmpegError:
+            self.notes.append(f"audio not copied: '{self.audio_from}' could not be opened")
+            return None
+        if self.kind == "mp4" and codec not in MP4_AUDIO_CODECS:
+            self.notes.append(
+                f"audio not copied: the .mp4 container cannot hold {codec} audio; use .mkv"
+            )
+            return None
+        return self.audio_from
+
+    def _replace_output(self) -> None:
+        _give_default_mode(self._tmp)
+        target_is_dir = self.path.is_dir() and not self.path.is_symlink()
+        if self.path.exists() and (target_is_dir or self._tmp.is_dir()):
+            # os.replace cannot put a folder over a file or anything over a non-empty folder:
+            # move the old output aside, put the new one in place, then delete the old one.
+            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old-", dir=self.path.parent))
+            os.replace(self.path, old / "x")
+            os.replace(self._tmp, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Drop everything written so far: no output and no temporary file remain."""
+        if self._container is not None:
+            with contextlib.suppress(Exception):
+                self._container.close()
+            self._container = None
+        if self._tmp.is_dir():
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        else:
+            self._tmp.unlink(missing_ok=True)
+        self._closed = True
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        # An unclosed writer garbage-collected mid-way never leaves its temporary behind.
+        if not getattr(self, "_closed", True) and hasattr(self, "_tmp"):
+            with contextlib.suppress(Exception):
+                self.abort()
+
+
+def _has_audio(path: Path) -> bool:
+    if path.is_dir():
+        return False
+    try:
+        with av.open(str(path)) as source:
+            return bool(source.streams.audio)
+    except av.error.FFmpegError:
+        return False
+
+
+def _packet_time(packet: av.Packet) -> Fraction:
+    ts = packet.dts if packet.dts is not None else packet.pts
+    return Fraction(ts or 0) * packet.time_base
+
+
+def _packets(container: av.container.InputContainer, stream) -> Iterator[av.Packet]:
+    for packet in container.demux(stream):
+        if packet.size == 0 and packet.dts is None:
+            continue  # the flush packet
+        yield packet
+
+
+def _remux(video_path: Path, audio_path: Path | None, out_path: Path, kind: str) -> None:
+    """Copy the video packets and the audio packets of another file into one file, in time order.
+
+    Packets are merged by decode time with a heap over two demuxers, so nothing is buffered
+    beyond one packet per stream.
+    """
+    options = {"movflags": "+faststart"} if kind == "mp4" else {}
+    fmt = "mp4" if kind == "mp4" else "matroska"
+    with contextlib.ExitStack() as stack:
+        vin = stack.enter_context(av.open(str(video_path)))
+        out = stack.enter_context(av.open(str(out_path), mode="w", format=fmt, options=options))
+        vstream = vin.streams.video[0]
+        vout = out.add_stream_from_template(vstream)
+        vout.time_base = vstream.time_base
+        sources: list[tuple[Iterator[av.Packet], object, Fraction]] = [
+            (_packets(vin, vstream), vout, Fraction(0))
+        ]
+        video_end_s: Fraction | None = None
+        if vstream.duration is not None:
+            video_end_s = Fraction(vstream.duration) * vstream.time_base
+        if audio_path is not None:
+            ain = stack.enter_context(av.open(str(audio_path)))
+            astream = ain.streams.audio[0]
+            aout = out.add_stream_from_template(astream)
+            # Keep audio aligned to the source video's first frame, which becomes time 0.
+            offset = Fraction(0)
+            if ain.streams.video and ain.streams.video[0].start_time is not None:
+                sv = ain.streams.video[0]
+                offset = Fraction(sv.start_time) * sv.time_base
+            sources.append((_packets(ain, astream), aout, offset))
+
+        heap: list[tuple[Fraction, int, av.Packet]] = []
+
+        def push(index: int) -> None:
+            iterator, _, offset = sources[index]
+            for packet in iterator:
+                time_s = _packet_time(packet) - offset
+                if index > 0:
+                    if time_s < 0:
+                        continue
+                    if video_end_s is not None and time_s >= video_end_s:
+                        return  # audio past the end of the video is dropped
+                heapq.heappush(heap, (time_s, index, packet))
+                return
+
+        for index in range(len(sources)):
+            push(index)
+        while heap:
+            _, index, packet = heapq.heappop(heap)
+            _, out_stream, offset = sources[index]
+            if offset and index > 0:
+                shift = round(offset / packet.time_base)
+                if packet.pts is not None:
+                    packet.pts -= shift
+                if packet.dts is not None:
+                    packet.dts -= shift
+            packet.stream = out_stream
+            out.mux(packet)
+            push(index)

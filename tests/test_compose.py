@@ -1,0 +1,103 @@
+"""Side-by-side and slices against known pictures: a bright column moving 1 px per frame must
+give an exact diagonal in the x-t slice and a known column in the y-t slice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motionmag.errors import UsageError
+from motionmag.video import SliceCollector, VideoWriter, save_png, side_by_side, slice_figure
+
+T, H, W = 20, 12, 24  # frames, height, width
+
+
+def moving_column_frames() -> list[np.ndarray]:
+    """Frame t is black with one white column at x = t (1 px per frame to the right)."""
+    frames = []
+    for t in range(T):
+        frame = np.zeros((H, W, 3), np.uint8)
+        frame[:, t] = 255
+        frames.append(frame)
+    return frames
+
+
+def test_xt_slice_is_the_diagonal():
+    collector = SliceCollector(y=5)
+    for frame in moving_column_frames():
+        collector.push(frame)
+    image = collector.image()
+    assert image.shape == (T, W, 3)  # rows = time, columns = x
+    expected = np.zeros((T, W), np.uint8)
+    expected[np.arange(T), np.arange(T)] = 255
+    np.testing.assert_array_equal(image[..., 0], expected)
+
+
+def test_yt_slice_shows_when_the_column_passes():
+    collector = SliceCollector(x=7)
+    for frame in moving_column_frames():
+        collector.push(frame)
+    image = collector.image()
+    assert image.shape == (H, T, 3)  # rows = y, columns = time
+    expected = np.zeros((H, T), np.uint8)
+    expected[:, 7] = 255  # the column is at x = 7 only at t = 7
+    np.testing.assert_array_equal(image[..., 1], expected)
+
+
+def test_slice_arguments_are_checked():
+    with pytest.raises(UsageError):
+        SliceCollector()
+    with pytest.raises(UsageError):
+        SliceCollector(x=1, y=1)
+    with pytest.raises(UsageError, match="outside the frame"):
+        SliceCollector(x=W).push(moving_column_frames()[0])
+    with pytest.raises(UsageError, match="outside the frame"):
+        SliceCollector(y=-1).push(moving_column_frames()[0])
+
+
+def test_slice_figure_streams_videos_side_by_side(tmp_path):
+    paths = []
+    for name in ("a.mkv", "b.mkv"):
+        with VideoWriter(tmp_path / name, 30, W, H) as writer:
+            for frame in moving_column_frames():
+                writer.write(frame)
+        paths.append(tmp_path / name)
+    figure = slice_figure(paths, y=3, labels=["", ""])
+    assert figure.shape == (T, 2 * W + 4, 3)
+    diagonal = np.zeros((T, W), np.uint8)
+    diagonal[np.arange(T), np.arange(T)] = 255
+    np.testing.assert_array_equal(figure[:, :W, 0], diagonal)  # lossless FFV1: exact
+    np.testing.assert_array_equal(figure[:, W + 4 :, 0], diagonal)
+    assert (figure[:, W : W + 4] == 255).all()  # the white gap
+
+
+def test_side_by_side_shape_gap_and_labels():
+    a = np.zeros((120, 200, 3), np.uint8)
+    b = np.full((120, 150, 3), 128, np.uint8)
+    out = side_by_side([a, b], gap_px=6)
+    assert out.shape == (120, 356, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[:, :200], a)
+    np.testing.assert_array_equal(out[:, 206:], b)
+    assert (out[:, 200:206] == 255).all()
+    labelled = side_by_side([a, b], labels=["input", "x10"], gap_px=6)
+    # the label is drawn in the top-left corner of each panel and nowhere else
+    assert (labelled[:40, :100] != a[:40, :100]).any()
+    assert (labelled[:40, 206:306] != b[:40, :100]).any()
+    np.testing.assert_array_equal(labelled[60:], out[60:])
+    assert (a == 0).all()  # inputs untouched
+    with pytest.raises(UsageError, match="different heights"):
+        side_by_side([a, b[:100]])
+
+
+def test_save_png_is_atomic_and_exact(tmp_path):
+    from PIL import Image
+
+    image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    target = tmp_path / "slice.png"
+    save_png(target, image)
+    np.testing.assert_array_equal(np.asarray(Image.open(target)), image)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slice.png"]
+    with pytest.raises(UsageError, match="does not exist"):
+        save_png(Path(tmp_path / "missing" / "x.png"), image)

@@ -1,0 +1,449 @@
+"""Video I/O against known answers: bit-exact lossless round trips, exact fps and frame count,
+odd sizes kept exactly, audio copied, broken inputs refused, no partial output ever."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tracemalloc
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from skimage.data import astronaut
+
+from motionmag.errors import InputError, UsageError
+from motionmag.video import VideoInfo, VideoReader, VideoWriter, output_kind, probe
+
+VTEST = Path("/work/shared/data/videos/vtest.avi")
+RATES = [Fraction(30), Fraction(25, 2), Fraction(30000, 1001)]
+SIZES = [(160, 96), (161, 97)]  # (width, height): even, and odd in both directions
+
+_TEXTURE = np.concatenate([astronaut(), astronaut()[:, ::-1]], axis=1)  # 512 x 1024 RGB
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def textured_frames(count: int, width: int, height: int) -> list[np.ndarray]:
+    """Crops of the astronaut image sliding 1 px per frame (real texture, real motion)."""
+    return [
+        np.ascontiguousarray(_TEXTURE[40 : 40 + height, 30 + i : 30 + i + width])
+        for i in range(count)
+    ]
+
+
+def write_video(path: Path | str, frames: list[np.ndarray], fps: Fraction | float = 30, **kw):
+    height, width = frames[0].shape[:2]
+    with VideoWriter(path, fps, width, height, **kw) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer
+
+
+def read_all(path: Path | str, fps: float | None = None) -> list[np.ndarray]:
+    with VideoReader(path, fps=fps) as reader:
+        return list(reader)
+
+
+def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    rgb = rgb.astype(np.float64)
+    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_av_clip(
+    path: Path, frames: int = 30, fps: int = 30, audio_codec: str | None = "aac", sr: int = 48000
+) -> None:
+    """An H.264 clip (64x48) with a 440 Hz sine audio track of the same duration, by PyAV."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = None
+        if audio_codec is not None:
+            audio = container.add_stream(audio_codec, rate=sr)
+            audio.layout = "mono"
+            sample_fmt = audio.codec_context.codec.audio_formats[0].name
+        for i in range(frames):
+            vf = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 8 * i % 256, np.uint8))
+            vf.pts = i
+            for packet in video.encode(vf):
+                container.mux(packet)
+        if audio is not None:
+            samples = int(frames / fps * sr)
+            signal = 0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / sr)
+            data = (signal * 32767).astype(np.int16) if sample_fmt == "s16" else signal
+            data = data.astype(np.int16 if sample_fmt == "s16" else np.float32)
+            for start in range(0, samples, 1024):
+                af = av.AudioFrame.from_ndarray(
+                    data[None, start : start + 1024], format=sample_fmt, layout="mono"
+                )
+                af.sample_rate, af.pts = sr, start
+                for packet in audio.encode(af):
+                    container.mux(packet)
+            for packet in audio.encode(None):
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+
+
+def audio_duration_s(path: Path) -> float:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        last_end = 0.0
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                last_end = max(last_end, float((packet.pts + packet.duration) * packet.time_base))
+        return last_end
+
+
+def folder_listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# -- round trips ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("fps", RATES, ids=str)
+@pytest.mark.parametrize("kind", ["mkv", "png"])
+def test_lossless_round_trip_is_bit_exact(tmp_path, kind, fps, size):
+    frames = textured_frames(6, *size)
+    out = tmp_path / "out.mkv" if kind == "mkv" else str(tmp_path / "frames") + "/"
+    writer = write_video(out, frames, fps)
+    assert writer.frames_written == 6
+    # A PNG folder has no rate of its own: the caller states it.
+    info = probe(out, fps=fps if kind == "png" else None)
+    assert (info.width, info.height) == size
+    assert info.fps == fps and isinstance(info.fps, Fraction)
+    back = read_all(out, fps=fps if kind == "png" else None)
+    assert len(back) == 6
+    for original, decoded in zip(frames, back, strict=True):
+        assert decoded.dtype == np.uint8 and decoded.flags["C_CONTIGUOUS"]
+        np.testing.assert_array_equal(decoded, original)
+    if kind == "png":
+        assert folder_listing(Path(out))[0] == "frame_000000.png"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("fps", RATES, ids=str)
+def test_mp4_round_trip_keeps_size_rate_count_and_quality(tmp_path, fps, size):
+    frames = textured_frames(12, *size)
+    out = tmp_path / "out.mp4"
+    writer = write_video(out, frames, fps)
+    info = probe(out)
+    assert (info.width, info.height) == size
+    assert info.fps == fps
+    assert info.frame_count == 12
+    assert info.codec == "h264"
+    back = read_all(out)
+    assert len(back) == 12
+    assert all(b.shape == (size[1], size[0], 3) for b in back)
+    # Luma PSNR is the codec's own quality measure; RGB PSNR of 4:2:0 is capped near 38.5 dB
+    # on this texture by the chroma subsampling alone (measured with no encoding at all).
+    assert min(psnr_db(luma(a), luma(b)) for a, b in zip(frames, back, strict=True)) > 40
+    assert min(psnr_db(a, b) for a, b in zip(frames, back, strict=True)) > 34
+    odd = size[0] % 2 or size[1] % 2
+    with av.open(str(out)) as container:
+        pix_fmt = container.streams.video[0].codec_context.format.name
+    assert pix_fmt == ("yuv444p" if odd else "yuv420p")
+    assert any("4:4:4" in note for note in writer.notes) == bool(odd)
+
+
+def test_reader_restarts_and_counts(tmp_path):
+    out = tmp_path / "a.mkv"
+    write_video(out, textured_frames(5, 32, 24))
+    reader = VideoReader(out)
+    assert len(list(reader)) == 5 and reader.frames_read == 5
+    assert len(list(reader)) == 5 and reader.frames_read == 5
+    assert reader.info.frame_count is None  # Matroska does not state it
+    assert reader.info.duration_s == pytest.approx(5 / 30, abs=2e-3)
+
+
+def test_fps_override(tmp_path):
+    out = tmp_path / "a.mp4"
+    write_video(out, textured_frames(4, 32, 24), fps=30)
+    assert probe(out, fps=29.97002997002997).fps == Fraction(30000, 1001)
+    assert probe(out, fps=12.5).fps == Fraction(25, 2)
+    with pytest.raises(UsageError):
+        probe(out, fps=-1)
+
+
+def test_frame_folder_natural_order_and_jpg(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    frames = textured_frames(11, 20, 10)
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(folder / f"f_{i}.png")  # f_10 must come after f_9
+    info = probe(folder)
+    assert info.fps == 30 and info.frame_count == 11 and info.codec == "png"
+    for original, decoded in zip(frames, read_all(folder), strict=True):
+        np.testing.assert_array_equal(decoded, original)
+    jpgs = tmp_path / "jpgs"
+    jpgs.mkdir()
+    Image.fromarray(frames[0]).save(jpgs / "a.jpg", quality=95)
+    assert probe(jpgs).codec == "jpg"
+    assert read_all(jpgs)[0].shape == (10, 20, 3)
+
+
+def test_streaming_memory_is_constant(tmp_path):
+    out = tmp_path / "long.mkv"
+    frame = textured_frames(1, 320, 240)[0]
+    count = 120  # all frames together would be 27.6 MB
+    tracemalloc.start()
+    try:
+        with VideoWriter(out, 30, 320, 240) as writer:
+            for _ in range(count):
+                writer.write(frame)
+        _, write_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with VideoReader(out) as reader:
+            for _ in reader:
+                pass
+        _, read_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    frame_bytes = frame.nbytes
+    assert reader.frames_read == count
+    assert write_peak < 10 * frame_bytes and read_peak < 10 * frame_bytes
+
+
+# -- output kinds and writer checks ---------------------------------------------------------
+
+
+def test_output_kind(tmp_path):
+    assert output_kind("a.mp4") == "mp4"
+    assert output_kind("A.MKV") == "mkv"
+    assert output_kind("frames/") == "png"
+    assert output_kind("frames" + os.sep) == "png"
+    assert output_kind(tmp_path) == "png"  # an existing folder
+    for bad in ("a.avi", "a.gif", "noext"):
+        with pytest.raises(UsageError, match=r"\.mp4.*\.mkv"):
+            output_kind(bad)
+
+
+def test_writer_refuses_before_any_work(tmp_path):
+    with pytest.raises(UsageError, match="does not exist: create it first"):
+        VideoWriter(tmp_path / "missing" / "out.mp4", 30, 32, 24)
+    existing = tmp_path / "out.mp4"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(UsageError, match="already exists: pass --overwrite"):
+        VideoWriter(existing, 30, 32, 24)
+    assert existing.read_bytes() == b"keep me"
+    with pytest.raises(UsageError, match="not supported"):
+        VideoWriter(tmp_path / "out.avi", 30, 32, 24)
+    assert folder_listing(tmp_path) == ["out.mp4"]  # no temporary left behind by any refusal
+
+
+def test_writer_refuses_wrong_frames_and_empty_output(tmp_path):
+    with pytest.raises(UsageError, match="uint8"), VideoWriter(tmp_path / "a.mkv", 30, 32, 24) as w:
+        w.write(np.zeros((24, 32, 3), np.float32))
+    assert folder_listing(tmp_path) == []  # the exception aborted the writer
+    with pytest.raises(UsageError, match="no frames"), VideoWriter(tmp_path / "b.mp4", 30, 32, 24):
+        pass
+    assert folder_listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.mkv", "frames/"])
+def test_exception_inside_with_leaves_nothing(tmp_path, name):
+    (tmp_path / "keep.txt").write_text("x")
+    with pytest.raises(RuntimeError), VideoWriter(f"{tmp_path}/{name}", 30, 32, 24) as writer:
+        for frame in textured_frames(3, 32, 24):
+            writer.write(frame)
+        raise RuntimeError("boom")
+    assert folder_listing(tmp_path) == ["keep.txt"]
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "frames/"])
+def test_overwrite_replaces_file_and_folder(tmp_path, name):
+    target = f"{tmp_path}/{name}"  # (a Path would drop the trailing '/')
+    write_video(target, textured_frames(3, 32, 24))
+    write_video(target, textured_frames(5, 40, 30), overwrite=True)
+    info = probe(target)
+    assert (info.width, info.height, info.frame_count) == (40, 30, 5)
+    assert folder_listing(tmp_path) == [name.rstrip("/")]
+    if name.endswith("/"):
+        assert len(folder_listing(Path(target))) == 5
+
+
+def test_output_mode_follows_umask(tmp_path):
+    out = tmp_path / "a.mkv"
+    write_video(out, textured_frames(2, 32, 24))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_input_is_never_modified_and_never_the_output(tmp_path):
+    source = tmp_path / "in.mp4"
+    make_av_clip(source, frames=10)
+    before = sha256(source)
+    with VideoReader(source) as reader:
+        frames = list(reader)
+    write_video(tmp_path / "out.mkv", frames, audio_from=source)
+    write_video(tmp_path / "out.mp4", frames, audio_from=source)
+    with pytest.raises(UsageError, match="is the input"):
+        VideoWriter(source, 30, 64, 48, audio_from=source, overwrite=True)
+    assert sha256(source) == before
+
+
+# -- audio ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_audio_is_copied(tmp_path, ext):
+    source = tmp_path / "in.mp4"
+    make_av_clip(source, frames=30, fps=30)
+    assert probe(source).has_audio
+    frames = read_all(source)
+    out = tmp_path / f"out.{ext}"
+    writer = write_video(out, frames, fps=probe(source).fps, audio_from=source)
+    assert writer.notes == []
+    info = probe(out)
+    assert info.has_audio and info.fps == 30
+    assert len(read_all(out)) == 30
+    assert audio_duration_s(out) == pytest.approx(1.0, abs=0.05)
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.name == "aac"  # copied, not re-encoded
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.mp4", f"out.{ext}"])
+
+
+def test_audio_the_container_cannot_hold_is_skipped_with_a_note(tmp_path):
+    source = tmp_path / "in.mkv"
+    make_av_clip(source, frames=15, audio_codec="pcm_s16le")
+    frames = read_all(source)
+    mp4 = write_video(tmp_path / "out.mp4", frames, audio_from=source)
+    assert not probe(tmp_path / "out.mp4").has_audio
+    assert mp4.notes == [
+        "audio not copied: the .mp4 container cannot hold pcm_s16le audio; use .mkv"
+    ]
+    mkv = write_video(tmp_path / "out.mkv", frames, audio_from=source)
+    assert mkv.notes == [] and probe(tmp_path / "out.mkv").has_audio
+    png = write_video(str(tmp_path / "frames") + "/", frames, audio_from=source)
+    assert png.notes == ["audio not copied: a PNG folder cannot hold audio; use .mp4 or .mkv"]
+
+
+def test_no_audio_no_note(tmp_path):
+    source = tmp_path / "in.mp4"
+    make_av_clip(source, frames=5, audio_codec=None)
+    writer = write_video(tmp_path / "out.mp4", read_all(source), audio_from=source)
+    assert writer.notes == [] and not probe(tmp_path / "out.mp4").has_audio
+
+
+# -- input errors --------------------------------------------------------------------------
+
+
+def test_missing_input(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(
+        InputError, match=r"input file '.*nope\.mp4' does not exist: check the path"
+    ):
+        probe(missing)
+    with pytest.raises(InputError):
+        VideoReader(missing)
+
+
+def test_text_file_named_mp4(tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 20)
+    with pytest.raises(InputError, match="not a video"):
+        probe(fake)
+
+
+def test_file_without_video_stream(tmp_path):
+    path = tmp_path / "sound.mkv"
+    with av.open(str(path), "w") as container:
+        audio = container.add_stream("pcm_s16le", rate=8000)
+        audio.layout = "mono"
+        af = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        af.sample_rate, af.pts = 8000, 0
+        for packet in audio.encode(af):
+            container.mux(packet)
+        for packet in audio.encode(None):
+            container.mux(packet)
+    with pytest.raises(InputError, match="no video stream"):
+        probe(path)
+
+
+def test_folder_errors(tmp_path):
+    from PIL import Image
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"no \.png or \.jpg frames"):
+        probe(empty)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    Image.fromarray(np.zeros((10, 20, 3), np.uint8)).save(mixed / "a.png")
+    Image.fromarray(np.zeros((12, 20, 3), np.uint8)).save(mixed / "b.png")
+    with pytest.raises(InputError, match="must have the same size"):
+        probe(mixed)
+
+
+@pytest.mark.parametrize(
+    ("ext", "keep"),
+    # mp4 is written with its index up front, so its last bytes are frame data; mkv ends with
+    # ~1 kB of cues and tags, so 0.99 (-3 kB) is what cuts into the last frame.
+    [("mp4", 0.5), ("mp4", 0.97), ("mp4", 0.999), ("mkv", 0.5), ("mkv", 0.97), ("mkv", 0.99)],
+)
+def test_truncated_file_is_refused(tmp_path, ext, keep):
+    good = tmp_path / f"good.{ext}"
+    write_video(good, textured_frames(20, 96, 64))
+    assert len(read_all(good)) == 20  # the complete file passes the same checks
+    data = good.read_bytes()
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(InputError, match=r"truncated or corrupt|not a video"):
+        read_all(cut)
+
+
+# -- the shared sample video ---------------------------------------------------------------
+
+needs_vtest = pytest.mark.skipif(
+    not VTEST.exists(), reason=f"shared sample video {VTEST} is absent on this machine"
+)
+
+
+@needs_vtest
+def test_vtest_probe_and_first_frames():
+    before = VTEST.stat().st_mtime_ns
+    info = probe(VTEST)
+    assert info == VideoInfo(
+        path=str(VTEST),
+        width=768,
+        height=576,
+        fps=Fraction(10),
+        frame_count=795,
+        has_audio=False,
+        codec="msmpeg4",
+        stream_duration_s=79.5,
+    )
+    assert info.duration_s == pytest.approx(79.5)
+    with VideoReader(VTEST) as reader:
+        for i, frame in enumerate(reader):
+            assert frame.shape == (576, 768, 3) and frame.dtype == np.uint8
+            if i == 19:
+                break
+    assert reader.frames_read == 20
+    assert 20 < float(frame.mean()) < 235  # a real picture, not a blank frame
+    assert VTEST.stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+@needs_vtest
+def test_vtest_reads_all_frames_without_tripping_the_truncation_check():
+    with VideoReader(VTEST) as reader:
+        count = sum(1 for _ in reader)
+    assert count == 795
