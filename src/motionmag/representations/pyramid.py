@@ -4,15 +4,22 @@ What matters: the Laplacian pyramid reconstructs *exactly* (each band is defined
 ``G_k - up(G_{k+1})``, and collapsing adds the same ``up`` back), so whatever a
 magnifier adds to the bands is all that changes. Odd sizes need no padding by the
 caller: ``down`` gives ``ceil(n / 2)`` samples and ``up`` takes the exact target size.
-The kernel is the 5-tap binomial ``[1, 4, 6, 4, 1] / 16`` (as MATLAB's and OpenCV's
-``pyrDown``), borders are reflected (replicated on tiny levels), and all work is
-separable depthwise convolution, so it runs on CPU or CUDA in NCHW float tensors.
+The kernel is the 5-tap binomial ``[1, 4, 6, 4, 1] / 16``, with OpenCV's borders
+(``pyrDown``: reflect-101; ``pyrUp``: reflect-101 at the top/left, replicate at the
+bottom/right), so the two back ends below agree to float rounding (tested).
+
+Speed: torch's depthwise convolution on the CPU is ~40x slower than OpenCV's SIMD
+``pyrDown``/``pyrUp`` (92 ms vs 2 ms per 1080p frame here), so float32 CPU tensors that
+need no gradient go through OpenCV plane by plane (NCHW planes are contiguous, no copy
+in); everything else (CUDA, autograd) runs as separable torch convolutions.
 """
 
 from __future__ import annotations
 
 import itertools
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -32,8 +39,25 @@ def _pad_mode(x: torch.Tensor, pad: int) -> str:
     return "reflect" if min(x.shape[-2:]) > pad else "replicate"
 
 
+def _use_opencv(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad
+
+
+def _per_plane(x: torch.Tensor, size: tuple[int, int], fn) -> torch.Tensor:
+    """Apply an OpenCV 2-D function to every (H, W) plane of an NCHW CPU tensor."""
+    planes = x.detach().contiguous().numpy()
+    out = np.empty((*planes.shape[:2], *size), dtype=np.float32)
+    for n in range(planes.shape[0]):
+        for c in range(planes.shape[1]):
+            out[n, c] = fn(planes[n, c])
+    return torch.from_numpy(out)
+
+
 def pyr_down(x: torch.Tensor) -> torch.Tensor:
     """Blur with the binomial kernel and keep every other sample: (N,C,H,W) -> ceil halves."""
+    if _use_opencv(x) and min(x.shape[-2:]) > 1:
+        size = ((x.shape[-2] + 1) // 2, (x.shape[-1] + 1) // 2)
+        return _per_plane(x, size, cv2.pyrDown)
     horizontal, vertical = _kernels(x, 1.0)
     channels = x.shape[1]
     x = F.pad(x, (2, 2, 2, 2), mode=_pad_mode(x, 2))
@@ -47,9 +71,13 @@ def pyr_up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     ``size`` must be ``(2h - 1 or 2h, 2w - 1 or 2w)`` for an input of ``(h, w)``.
     """
     height, width = size
+    if _use_opencv(x):
+        return _per_plane(x, (height, width), lambda p: cv2.pyrUp(p, dstsize=(width, height)))
     horizontal, vertical = _kernels(x, 2.0)
     channels = x.shape[1]
-    x = F.pad(x, (1, 1, 1, 1), mode="replicate")  # so the borders get full support
+    # OpenCV's borders: reflect-101 before the first sample, replicate after the last
+    x = F.pad(x, (1, 0, 1, 0), mode="reflect" if min(x.shape[-2:]) > 1 else "replicate")
+    x = F.pad(x, (0, 1, 0, 1), mode="replicate")
     x = F.conv_transpose2d(x, vertical, stride=(2, 1), padding=(2, 0), groups=channels)
     x = F.conv_transpose2d(x, horizontal, stride=(1, 2), padding=(0, 2), groups=channels)
     return x[..., 2 : 2 + height, 2 : 2 + width]
