@@ -18,22 +18,6 @@ from .registry import default_method
 from .stream import Stream
 
 
-def _config(
-    method, alpha, mode, band, filter_kind, fps, reference, device, options
-) -> MagnifyConfig:
-    return MagnifyConfig(
-        method=method or default_method(),
-        alpha=alpha,
-        mode=mode,
-        band=tuple(band) if band is not None else None,
-        filter_kind=filter_kind,
-        fps=fps,
-        reference=reference,
-        device=device or "cpu",
-        options=dict(options),
-    )
-
-
 def magnify(
     input: str | os.PathLike,
     output: str | os.PathLike,
@@ -67,7 +51,9 @@ def magnify(
         side_by_side: write the input and the output next to each other.
         options: method settings, e.g. ``lambda_c_px=16`` for linear.
     """
-    config = _config(method, alpha, mode, band, filter, fps, reference, device, options)
+    config = MagnifyConfig.from_arguments(
+        method or default_method(), alpha, mode, band, filter, fps, reference, device, options
+    )
     return magnify_file(
         input,
         output,

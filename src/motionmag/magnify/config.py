@@ -30,6 +30,35 @@ class MagnifyConfig:
     device: str = "cpu"
     options: dict[str, Any] = field(default_factory=dict)  # method-specific settings
 
+    @classmethod
+    def from_arguments(
+        cls,
+        method: str,
+        alpha: float,
+        mode: str | None,
+        band: tuple[float, float] | None,
+        filter_kind: str,
+        fps: float | None,
+        reference: int,
+        device: str | None,
+        options: dict[str, Any],
+    ) -> MagnifyConfig:
+        """From the API's keyword arguments; ``order`` and ``fir_taps`` leave ``options``."""
+        options = dict(options)
+        temporal = {key: options.pop(key) for key in ("order", "fir_taps") if key in options}
+        return cls(
+            method=method,
+            alpha=alpha,
+            mode=mode,
+            band=(float(band[0]), float(band[1])) if band is not None else None,
+            filter_kind=filter_kind,
+            fps=fps,
+            reference=reference,
+            device=device or "cpu",
+            options=options,
+            **temporal,
+        )
+
     def resolved_mode(self) -> str:
         """The mode to run: the explicit one, or temporal with a band, else static."""
         if self.mode is not None:

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import InputError, UsageError
-from ..video import VideoReader, VideoWriter, probe, side_by_side
+from ..video import VideoReader, VideoWriter, output_kind, probe, side_by_side
 from .config import MagnifyConfig
 from .mask import blend, load_mask
 from .registry import build_magnifier
@@ -87,7 +87,9 @@ def magnify_file(
     quiet: bool = False,
 ) -> MagnifyResult:
     """Magnify ``input_path`` into ``output_path`` (container by extension, see video/)."""
+    output_text = os.fspath(output_path)  # keeps a trailing '/' (a PNG folder)
     input_path, output_path = Path(input_path), Path(output_path)
+    output_kind(output_text)  # an unsupported extension fails before any work
     config.validate()
     info = probe(input_path, fps=config.fps)
     _check_paths(input_path, output_path)
@@ -97,14 +99,17 @@ def magnify_file(
         raise InputError(
             f"'{input_path}' has {info.frame_count} frame(s): magnification needs at least two."
         )
+    # an estimated count (from the duration) may be off by one: the selector checks exactly
+    known = info.frame_count if info.frame_count is not None else info.expected_frames
+    slack = 0 if info.frame_count is not None else 1
     if (
         config.resolved_mode() == "static"
-        and info.frame_count is not None
-        and config.reference >= info.frame_count
+        and known is not None
+        and config.reference >= known + slack
     ):
         raise UsageError(
             f"reference frame {config.reference} is beyond the end of '{input_path}' "
-            f"({info.frame_count} frames): choose a smaller --reference."
+            f"({known} frames): choose a smaller --reference."
         )
     width, height = parse_resize(resize, info.width, info.height)
     weights = load_mask(mask, width, height) if mask is not None else None
@@ -124,7 +129,7 @@ def magnify_file(
     with (
         VideoReader(input_path, fps=config.fps) as reader,
         VideoWriter(
-            output_path,
+            output_text,
             info.fps if config.fps is None else config.fps,
             out_width,
             height,
@@ -132,7 +137,7 @@ def magnify_file(
             overwrite=overwrite,
         ) as writer,
         tqdm(
-            total=info.frame_count,
+            total=info.expected_frames,
             disable=quiet,
             file=sys.stderr,
             unit="frame",
@@ -157,7 +162,7 @@ def magnify_file(
     if written != frames:  # pragma: no cover - a magnifier bug, never a user error
         raise RuntimeError(f"wrote {written} frames for {frames} input frames")
     return MagnifyResult(
-        output=str(output_path),
+        output=output_text,
         frames=frames,
         fps=float(config.fps),
         width=out_width,

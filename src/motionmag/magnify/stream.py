@@ -56,16 +56,8 @@ class Stream:
         device: str = "cpu",
         **options,
     ) -> None:
-        self.config = MagnifyConfig(
-            method=method or default_method(),
-            alpha=alpha,
-            mode=mode,
-            band=band,
-            fps=fps,
-            filter_kind=filter,
-            reference=reference,
-            device=device,
-            options=options,
+        self.config = MagnifyConfig.from_arguments(
+            method or default_method(), alpha, mode, band, filter, fps, reference, device, options
         )
         self._paired = PairedMagnifier(build_magnifier(self.config))
         self._mask = (

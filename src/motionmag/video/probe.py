@@ -60,6 +60,15 @@ class VideoInfo:
         return self.stream_duration_s
 
     @property
+    def expected_frames(self) -> int | None:
+        """The stated frame count, else an estimate from the duration (for progress bars)."""
+        if self.frame_count is not None:
+            return self.frame_count
+        if self.stream_duration_s is not None:
+            return round(self.stream_duration_s * float(self.fps))
+        return None
+
+    @property
     def is_folder(self) -> bool:
         return os.path.isdir(self.path)
 

@@ -1,0 +1,301 @@
+"""The ``motionmag`` command line: a thin map from flags onto the public API.
+
+What matters: every failure ends as one plain sentence on stderr and the exit status of
+INTERFACE.md (2 bad arguments, 3 unreadable or unsupported input, 1 anything else), with
+no partial output left behind (the writers are atomic). Progress bars go to stderr and
+``--quiet`` silences them; results go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import MotionmagError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with INTERFACE.md's error style: one sentence, exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"motionmag: error: {message} (see '{self.prog} --help').\n")
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
+
+
+def _option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE")
+    key, value = text.split("=", 1)
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return key.strip().replace("-", "_"), parsed
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _check_output_file(path: str, overwrite: bool) -> None:
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
+    if target.exists() and not overwrite:
+        raise UsageError(f"output '{target}' already exists: pass --overwrite to replace it.")
+
+
+def _add_magnify(sub) -> None:
+    p = sub.add_parser(
+        "magnify",
+        help="magnify the small motions (or colour changes) of a video",
+        description="Magnify motions of INPUT into OUTPUT (.mp4 H.264, .mkv FFV1, dir/ PNGs). "
+        "alpha is the total factor: output motion = alpha x input motion.",
+    )
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    p.add_argument("--method", default=None, help="see `motionmag methods` (default: best)")
+    p.add_argument("--alpha", type=_finite_float, default=10.0, help="total factor (default 10)")
+    p.add_argument(
+        "--mode",
+        choices=("static", "dynamic", "temporal"),
+        default=None,
+        help="default: temporal when --band is given, else static",
+    )
+    p.add_argument(
+        "--band",
+        nargs=2,
+        type=_finite_float,
+        metavar=("LOW", "HIGH"),
+        help="temporal pass band in Hz",
+    )
+    p.add_argument(
+        "--filter",
+        choices=("butter", "diff-iir", "fir"),
+        default="butter",
+        help="temporal filter (default butter, streaming)",
+    )
+    p.add_argument("--order", type=int, default=2, help="Butterworth order (default 2)")
+    p.add_argument("--fir-taps", type=int, default=None, help="FIR length in frames (odd)")
+    p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
+    p.add_argument("--reference", type=int, default=0, help="static mode reference frame")
+    p.add_argument("--mask", default=None, help="greyscale image: white magnify, black keep")
+    p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
+    p.add_argument("--device", default=None, choices=("cpu", "cuda"))
+    p.add_argument("--side-by-side", action="store_true", help="write input | output")
+    p.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        type=_option,
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option, e.g. lambda_c_px=16 (repeatable)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run_magnify)
+
+
+def _run_magnify(args: argparse.Namespace) -> int:
+    from .magnify.api import magnify
+
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda was asked for but no CUDA GPU is available: use cpu.")
+    result = magnify(
+        args.input,
+        args.output,
+        method=args.method,
+        alpha=args.alpha,
+        mode=args.mode,
+        band=tuple(args.band) if args.band else None,
+        filter=args.filter,
+        fps=args.fps,
+        reference=args.reference,
+        mask=args.mask,
+        resize=args.resize,
+        device=args.device or _default_device(),
+        side_by_side=args.side_by_side,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+        order=args.order,
+        fir_taps=args.fir_taps,
+        **dict(args.options),
+    )
+    print(
+        f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}, "
+        f"{result.fps:g} fps, method {result.method}"
+    )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _add_methods(sub) -> None:
+    p = sub.add_parser("methods", help="list the methods: kind, modes, weights, speed")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=_run_methods)
+
+
+def _run_methods(args: argparse.Namespace) -> int:
+    from .magnify.registry import default_method, methods
+    from .magnify.speeds import measured_speed
+
+    rows = []
+    for spec in methods():
+        rows.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "modes": list(spec.modes),
+                "weights": spec.weights or "-",
+                "speed": measured_speed(spec.name),
+                "paper": spec.paper,
+                "summary": spec.summary,
+                "default": spec.name == default_method(),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = f"{'method':<10} {'kind':<10} {'modes':<25} {'weights':<9} {'speed (fps)':<24} paper"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        name = row["name"] + (" *" if row["default"] else "")
+        print(
+            f"{name:<10} {row['kind']:<10} {','.join(row['modes']):<25} {row['weights']:<9} "
+            f"{row['speed']:<24} {row['paper']}: {row['summary']}"
+        )
+    print("* default method")
+    return 0
+
+
+def _add_slice(sub) -> None:
+    p = sub.add_parser("slice", help="x-t / y-t slice images of videos, side by side")
+    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--x", type=int, help="column: a y-t slice (rows y, columns time)")
+    where.add_argument("--y", type=int, help="row: an x-t slice (rows time, columns x)")
+    p.add_argument("-o", "--output", required=True, metavar="PNG")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(run=_run_slice)
+
+
+def _run_slice(args: argparse.Namespace) -> int:
+    from .video import save_png, slice_figure
+
+    _check_output_file(args.output, args.overwrite)
+    save_png(args.output, slice_figure(args.videos, x=args.x, y=args.y))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _add_spectrum(sub) -> None:
+    p = sub.add_parser("spectrum", help="temporal spectrum of a region, to choose a band")
+    p.add_argument("video", metavar="VIDEO")
+    p.add_argument("--roi", nargs=4, type=int, metavar=("X", "Y", "W", "H"), default=None)
+    p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
+    p.add_argument("-o", "--output", required=True, metavar="PNG")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(run=_run_spectrum)
+
+
+def _run_spectrum(args: argparse.Namespace) -> int:
+    from .eval.spectrum import plot_spectrum, region_spectrum
+    from .video import save_png
+
+    _check_output_file(args.output, args.overwrite)
+    spectrum = region_spectrum(args.video, roi=args.roi, fps=args.fps)
+    save_png(args.output, plot_spectrum(spectrum))
+    low, high = spectrum.suggested_band()
+    print(
+        f"wrote {args.output}: strongest change at {spectrum.peak_hz:.2f} Hz; "
+        f"try --band {low:.2f} {high:.2f}"
+    )
+    return 0
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="make a sample clip, magnify it, show where the results are")
+    p.add_argument("-o", "--output", default="motionmag-demo", metavar="DIR")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import ALPHA, AMPLITUDE_PX, FREQUENCY_HZ, run_demo
+
+    result = run_demo(args.output, quiet=args.quiet)
+    print(f"A {AMPLITUDE_PX} px vibration at {FREQUENCY_HZ:g} Hz, magnified x{ALPHA:g} (linear):")
+    print(f"  input          {result.input}")
+    print(f"  magnified      {result.magnified}")
+    print(f"  side by side   {result.side_by_side}")
+    print(f"  x-t slice      {result.slice}")
+    print(f"  measured magnification x{result.measured_alpha:.1f} (asked for x{ALPHA:g})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="motionmag",
+        description="Video motion magnification: make small motions visible, and measurable.",
+    )
+    parser.add_argument("--version", action="version", version=f"motionmag {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for add in (_add_magnify, _add_methods, _add_slice, _add_spectrum, _add_demo):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``motionmag`` console script; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse: --help, --version, or a usage error (status 2)
+        return int(stop.code or 0)
+    try:
+        return int(args.run(args) or 0)
+    except MotionmagError as error:
+        message = str(error).rstrip()
+        print(f"motionmag: error: {message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("motionmag: interrupted; no partial output was kept.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(
+            "motionmag: error: out of memory: try --resize or a shorter --fir-taps.",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as error:
+        print(
+            f"motionmag: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""The command line end to end: INTERFACE.md's commands, exit statuses and no partial output."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motionmag.cli import main
+from motionmag.eval.displacement import measure_shift
+from motionmag.synth.textures import load_texture
+from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
+from motionmag.video import VideoReader, VideoWriter, probe
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def texture() -> np.ndarray:
+    return smooth_texture(load_texture("astronaut"), (96, 128), sigma_px=3.0)
+
+
+@pytest.fixture(scope="module")
+def vibrating_clip(tmp_path_factory, texture) -> tuple[Path, np.ndarray]:
+    """A lossless clip whose whole frame vibrates 0.08 px at 3 Hz; returns (path, truth)."""
+    clip, truth = vibrating_frames(texture, 0.08, 3.0, FPS, frames=60)
+    path = tmp_path_factory.mktemp("clips") / "vibrating.mkv"
+    write(path, quantize(clip))
+    return path, truth
+
+
+def write(path: Path, frames, fps: float = FPS) -> Path:
+    frames = list(frames)
+    with VideoWriter(path, fps, frames[0].shape[1], frames[0].shape[0]) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return path
+
+
+def read(path: Path) -> np.ndarray:
+    with VideoReader(path) as reader:
+        return np.stack(list(reader))
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_magnify_temporal_measures_alpha_and_keeps_count_rate_and_input(
+    tmp_path, capsys, vibrating_clip, texture
+):
+    source, truth = vibrating_clip
+    before = digest(source)
+    out = tmp_path / "out.mkv"
+    code, stdout, _ = run(
+        capsys,
+        "magnify",
+        source,
+        "-o",
+        out,
+        "--method",
+        "linear",
+        "--alpha",
+        10,
+        "--band",
+        2,
+        4,
+        "--filter",
+        "fir",
+        "--quiet",
+    )
+    assert code == 0, stdout
+    assert "wrote" in stdout
+    info = probe(out)
+    assert (info.frame_count or len(read(out))) == 60
+    assert float(info.fps) == FPS and (info.width, info.height) == (128, 96)
+    frames = read(out)
+    still = quantize(texture)
+    measured = np.array([measure_shift(still, f)[0] for f in frames[20:40]])
+    assert np.ptp(measured) / np.ptp(truth[20:40]) == pytest.approx(10, rel=0.12)
+    assert digest(source) == before
+
+
+def test_magnify_to_mp4_png_folder_side_by_side_and_resize(tmp_path, capsys, vibrating_clip):
+    source, _ = vibrating_clip
+    code, _, _ = run(
+        capsys,
+        "magnify",
+        source,
+        "-o",
+        tmp_path / "a.mp4",
+        "--quiet",
+        "--method",
+        "linear",
+        "--side-by-side",
+    )
+    assert code == 0
+    info = probe(tmp_path / "a.mp4")
+    assert (info.width, info.height, info.frame_count) == (2 * 128 + 4, 96, 60)
+    code, _, _ = run(
+        capsys,
+        "magnify",
+        source,
+        "-o",
+        f"{tmp_path}/frames/",
+        "--quiet",
+        "--mode",
+        "dynamic",
+        "--resize",
+        "64x48",
+    )
+    assert code == 0
+    pngs = sorted((tmp_path / "frames").glob("*.png"))
+    assert len(pngs) == 60
+    assert read(tmp_path / "frames").shape == (60, 48, 64, 3)
+
+
+def test_mask_keeps_the_outside_untouched(tmp_path, capsys, vibrating_clip):
+    from PIL import Image
+
+    source, _ = vibrating_clip
+    mask = np.zeros((96, 128), np.uint8)
+    mask[:, 64:] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    out = tmp_path / "masked.mkv"
+    code, _, _ = run(
+        capsys,
+        "magnify",
+        source,
+        "-o",
+        out,
+        "--alpha",
+        20,
+        "--mode",
+        "static",
+        "--mask",
+        tmp_path / "mask.png",
+        "--quiet",
+        "--method",
+        "linear",
+    )
+    assert code == 0
+    original, magnified = read(source), read(out)
+    np.testing.assert_array_equal(magnified[:, :, :60], original[:, :, :60])
+    assert np.abs(magnified[:, :, 70:].astype(int) - original[:, :, 70:]).max() > 5
+
+
+def test_methods_slice_spectrum(tmp_path, capsys, vibrating_clip):
+    source, _ = vibrating_clip
+    code, stdout, _ = run(capsys, "methods")
+    assert code == 0 and "linear" in stdout and "color" in stdout
+    code, _, _ = run(capsys, "slice", source, source, "--y", 40, "-o", tmp_path / "s.png")
+    assert code == 0
+    from PIL import Image
+
+    image = np.asarray(Image.open(tmp_path / "s.png"))
+    assert image.shape[0] == 60  # rows are time
+    code, stdout, _ = run(
+        capsys, "spectrum", source, "--roi", 10, 10, 100, 70, "-o", tmp_path / "spec.png"
+    )
+    assert code == 0
+    assert "3.0" in stdout  # the vibration is at 3 Hz: the peak bin is 3.00 Hz
+    assert (tmp_path / "spec.png").stat().st_size > 1000
+
+
+def test_spectrum_finds_the_vibration_frequency(vibrating_clip):
+    from motionmag.eval.spectrum import region_spectrum
+
+    spectrum = region_spectrum(vibrating_clip[0])
+    assert spectrum.peak_hz == pytest.approx(3.0, abs=0.5)
+    low, high = spectrum.suggested_band()
+    assert low < 3.0 < high
+
+
+# -- bad input: one sentence, the right exit status, no partial output ----------------------
+
+
+def assert_refused(capsys, tmp_path, expected_code: int, pattern: str, *argv) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, stdout, stderr = run(capsys, *argv)
+    assert code == expected_code, (stdout, stderr)
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert pattern in lines[0], lines[0]
+    after = sorted(p.name for p in tmp_path.iterdir())
+    assert after == before, "a failed run must leave nothing behind"
+
+
+def test_missing_input(tmp_path, capsys):
+    assert_refused(
+        capsys,
+        tmp_path,
+        3,
+        "does not exist",
+        "magnify",
+        tmp_path / "nope.mp4",
+        "-o",
+        tmp_path / "o.mp4",
+    )
+
+
+def test_input_that_is_not_a_video(tmp_path, capsys):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 50)
+    assert_refused(
+        capsys, tmp_path, 3, "notes.mp4", "magnify", fake, "-o", tmp_path / "o.mp4", "--quiet"
+    )
+
+
+def test_truncated_input_leaves_no_output(tmp_path, capsys, vibrating_clip):
+    data = Path(vibrating_clip[0]).read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    assert_refused(
+        capsys, tmp_path, 3, "truncated", "magnify", cut, "-o", tmp_path / "o.mp4", "--quiet"
+    )
+
+
+def test_one_frame_and_zero_frame_inputs(tmp_path, capsys, texture):
+    one = write(tmp_path / "one.mkv", [quantize(texture)])
+    assert_refused(
+        capsys, tmp_path, 3, "at least two", "magnify", one, "-o", tmp_path / "o.mp4", "--quiet"
+    )
+    (tmp_path / "empty").mkdir()
+    assert_refused(
+        capsys,
+        tmp_path,
+        3,
+        "empty",
+        "magnify",
+        f"{tmp_path}/empty",
+        "-o",
+        tmp_path / "o.mp4",
+        "--quiet",
+    )
+
+
+@pytest.mark.parametrize(
+    ("band", "pattern"),
+    [
+        (("3", "1"), "not below the high edge"),
+        (("1", "15"), "half the frame rate"),
+        (("2", "2"), "not below the high edge"),
+    ],
+)
+def test_bad_bands(tmp_path, capsys, vibrating_clip, band, pattern):
+    assert_refused(
+        capsys,
+        tmp_path,
+        2,
+        pattern,
+        "magnify",
+        vibrating_clip[0],
+        "-o",
+        tmp_path / "o.mp4",
+        "--band",
+        *band,
+    )
+
+
+@pytest.mark.parametrize("alpha", ["nan", "inf", "-inf", "ten"])
+def test_alpha_must_be_a_finite_number(tmp_path, capsys, vibrating_clip, alpha):
+    assert_refused(
+        capsys,
+        tmp_path,
+        2,
+        "--alpha",
+        "magnify",
+        vibrating_clip[0],
+        "-o",
+        tmp_path / "o.mp4",
+        f"--alpha={alpha}",
+    )
+
+
+def test_output_in_a_missing_folder(tmp_path, capsys, vibrating_clip):
+    assert_refused(
+        capsys,
+        tmp_path,
+        2,
+        "does not exist",
+        "magnify",
+        vibrating_clip[0],
+        "-o",
+        tmp_path / "no" / "o.mp4",
+    )
+
+
+def test_existing_output_needs_overwrite(tmp_path, capsys, vibrating_clip):
+    existing = tmp_path / "o.mp4"
+    existing.write_bytes(b"keep me")
+    assert_refused(
+        capsys, tmp_path, 2, "--overwrite", "magnify", vibrating_clip[0], "-o", existing, "--quiet"
+    )
+    assert existing.read_bytes() == b"keep me"
+    code, _, _ = run(
+        capsys,
+        "magnify",
+        vibrating_clip[0],
+        "-o",
+        existing,
+        "--quiet",
+        "--overwrite",
+        "--method",
+        "linear",
+    )
+    assert code == 0 and probe(existing).frame_count == 60
+
+
+def test_output_equal_to_input_is_refused(tmp_path, capsys, vibrating_clip):
+    source = tmp_path / "same.mkv"
+    source.write_bytes(Path(vibrating_clip[0]).read_bytes())
+    before = digest(source)
+    assert_refused(capsys, tmp_path, 2, "input", "magnify", source, "-o", source, "--overwrite")
+    assert digest(source) == before
+
+
+def test_other_usage_errors(tmp_path, capsys, vibrating_clip):
+    src = vibrating_clip[0]
+    out = tmp_path / "o.mp4"
+    assert_refused(
+        capsys, tmp_path, 2, "unknown method", "magnify", src, "-o", out, "--method", "nope"
+    )
+    assert_refused(
+        capsys, tmp_path, 2, "beyond the end", "magnify", src, "-o", out, "--reference", 500
+    )
+    assert_refused(capsys, tmp_path, 2, "--band", "magnify", src, "-o", out, "--mode", "temporal")
+    assert_refused(capsys, tmp_path, 2, "not supported", "magnify", src, "-o", tmp_path / "o.xyz")
+    assert_refused(capsys, tmp_path, 2, "no option", "magnify", src, "-o", out, "--set", "colour=1")
+    assert_refused(
+        capsys, tmp_path, 2, "mask", "magnify", src, "-o", out, "--mask", tmp_path / "missing.png"
+    )
+
+
+def test_console_script_exit_status(tmp_path):
+    """The installed entry point itself (not only main()) returns INTERFACE.md's statuses."""
+    exe = Path(sys.executable).with_name("motionmag")
+    result = subprocess.run(
+        [str(exe), "magnify", str(tmp_path / "x.mp4"), "-o", str(tmp_path / "y.mp4")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 3
+    assert result.stderr.startswith("motionmag: error:")
+    result = subprocess.run([str(exe), "magnify"], capture_output=True, text=True)
+    assert result.returncode == 2
