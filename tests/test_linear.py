@@ -144,3 +144,14 @@ def test_level_gains_follow_the_wavelength_cut_off():
     reference_code = LinearConfig(lambda_c_px=16.0, amplify_finest=False, amplify_residual=False)
     assert level_gains(10.0, 4, reference_code) == pytest.approx([0.0, 4.0, 9.0, 9.0, 0.0])
     assert level_gains(0.5, 2, LinearConfig()) == pytest.approx([-0.5, -0.5, -0.5])
+
+
+def test_tiny_frames_without_pyramid_levels_still_magnify():
+    rng = np.random.default_rng(5)
+    base = rng.uniform(60, 200, size=(12, 14, 3))
+    frames = np.stack([quantize(base), quantize(base + 1.0)])
+    out = mm.magnify_frames(frames, method="linear", alpha=3, mode="static")
+    # a 1-level change of every pixel comes out as a 3-level change; the reference is kept
+    np.testing.assert_array_equal(out[0], frames[0])
+    diff = out[1].astype(float) - out[0].astype(float)
+    assert np.abs(diff.mean() - 3.0) < 0.6

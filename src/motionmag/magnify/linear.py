@@ -25,9 +25,11 @@ What matters:
   reveal colour changes such as a pulse (Wu et al. Sec. 4). No chrominance
   attenuation by default: the colour is the signal.
 
-Both are linear, so the gain is applied before selection (identical result, less work)
-and only levels with a non-zero gain are filtered: the decoded frame is the input plus
-the collapsed, amplified selection mapped back to RGB.
+Both are linear in the pixel values, so (identical results, less work) the pyramid is
+built on RGB, the gain is applied before selection, only levels with a non-zero gain
+are filtered, and the YIQ chrominance attenuation is one 3x3 RGB matrix
+(``YIQ->RGB . diag(1, c, c) . RGB->YIQ``) applied once to the collapsed change: the
+decoded frame is the input plus that change.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import UsageError
-from ..representations.color import rgb_to_yiq, yiq_to_rgb
+from ..representations.color import apply_color_matrix, chroma_scaling_matrix
 from ..representations.pyramid import (
     gaussian_pyramid,
     laplacian_pyramid,
@@ -74,7 +76,10 @@ def level_gains(alpha: float, levels: int, config: LinearConfig) -> list[float]:
     """Added gain per pyramid level, finest first, residual last (``levels + 1`` values)."""
     gains = []
     for k in range(levels + 1):
-        if (k == 0 and not config.amplify_finest) or (k == levels and not config.amplify_residual):
+        if k == levels:  # the low-pass residual: all long wavelengths, never capped
+            gains.append(alpha - 1.0 if config.amplify_residual else 0.0)
+            continue
+        if k == 0 and not config.amplify_finest:
             gains.append(0.0)
             continue
         if alpha <= 1.0:  # attenuation never aliases: every level gets the same factor
@@ -89,10 +94,11 @@ def level_gains(alpha: float, levels: int, config: LinearConfig) -> list[float]:
     return gains
 
 
-def _channel_weights(chrom_attenuation: float, like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(
-        [1.0, chrom_attenuation, chrom_attenuation], dtype=like.dtype, device=like.device
-    ).view(1, 3, 1, 1)
+def _add_change(frame: torch.Tensor, change: torch.Tensor, chrom_attenuation: float):
+    """``frame + change`` with I and Q of the change scaled by ``chrom_attenuation``."""
+    if chrom_attenuation != 1.0:
+        change = apply_color_matrix(chroma_scaling_matrix(chrom_attenuation), change)
+    return frame + change
 
 
 def _check_alpha(alpha: float) -> float:
@@ -118,9 +124,13 @@ class LinearEulerian(EulerianMethod):
 
     def encode(self, frame: torch.Tensor) -> tuple[torch.Tensor, Rep]:
         levels, gains = self._plan_for(*frame.shape[-2:])
-        weights = _channel_weights(self.config.chrom_attenuation, frame)
-        pyramid = laplacian_pyramid(rgb_to_yiq(frame), levels)
-        rep = [band * (gain * weights) for band, gain in zip(pyramid, gains, strict=True) if gain]
+        pyramid = laplacian_pyramid(frame, levels)
+        # the bands are fresh tensors, scaled in place; a 0-level pyramid is the frame itself
+        rep = [
+            band * gain if band is frame else band.mul_(gain)
+            for band, gain in zip(pyramid, gains, strict=True)
+            if gain
+        ]
         return frame, rep
 
     def decode(self, kept: torch.Tensor, selected: Rep) -> torch.Tensor:
@@ -138,7 +148,9 @@ class LinearEulerian(EulerianMethod):
             band = bands[k]
             if band is not None:
                 change = band if change is None else change + band
-        return kept if change is None else kept + yiq_to_rgb(change)
+        if change is None:
+            return kept
+        return _add_change(kept, change, self.config.chrom_attenuation)
 
 
 class ColorEulerian(EulerianMethod):
@@ -152,13 +164,12 @@ class ColorEulerian(EulerianMethod):
 
     def encode(self, frame: torch.Tensor) -> tuple[torch.Tensor, Rep]:
         level = min(self.config.level, max_levels(*frame.shape[-2:], smallest_px=1))
-        coarse = gaussian_pyramid(rgb_to_yiq(frame), level)[-1]
-        weights = _channel_weights(self.config.chrom_attenuation, frame)
-        return frame, [coarse * ((self.alpha - 1.0) * weights)]
+        coarse = gaussian_pyramid(frame, level)[-1]
+        return frame, [coarse * (self.alpha - 1.0)]
 
     def decode(self, kept: torch.Tensor, selected: Rep) -> torch.Tensor:
         sizes = [tuple(kept.shape[-2:])]
         while sizes[-1] != tuple(selected[0].shape[-2:]):
             sizes.append(((sizes[-1][0] + 1) // 2, (sizes[-1][1] + 1) // 2))
         change = upsample_to(selected[0], sizes[-2::-1])
-        return kept + yiq_to_rgb(change)
+        return _add_change(kept, change, self.config.chrom_attenuation)

@@ -92,9 +92,16 @@ class ButterworthSelector(TemporalSelector):
         for level, sections in zip(rep, self._state, strict=True):
             x = level
             for (b0, b1, b2, _a0, a1, a2), z in zip(self.sos, sections, strict=True):
-                y = x * float(b0) + z[0]
-                z[0] = x * float(b1) - y * float(a1) + z[1]
-                z[1] = x * float(b2) - y * float(a2)
+                # DF-II transposed, in place: y = b0 x + z0; z0' = b1 x - a1 y + z1;
+                # z1' = b2 x - a2 y (z0' reuses z1's memory, z1' reuses z0's)
+                y = torch.add(z[0], x, alpha=float(b0))
+                new_z0 = z[1]
+                if b1:
+                    new_z0.add_(x, alpha=float(b1))
+                new_z0.add_(y, alpha=-float(a1))
+                new_z1 = torch.mul(x, float(b2), out=z[0]) if b2 else z[0].zero_()
+                new_z1.add_(y, alpha=-float(a2))
+                z[0], z[1] = new_z0, new_z1
                 x = y
             out.append(x)
         return [out]
