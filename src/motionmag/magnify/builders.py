@@ -38,6 +38,13 @@ def options_for(cls: type, config: MagnifyConfig, method: str):
     return cls(**given)
 
 
+def build_phase(config: MagnifyConfig) -> EulerianMagnifier:
+    from .phase import PhaseBased, PhaseConfig
+
+    method = PhaseBased(config.alpha, options_for(PhaseConfig, config, "phase"))
+    return EulerianMagnifier(method, selector_for(config), config.device)
+
+
 def build_linear(config: MagnifyConfig) -> EulerianMagnifier:
     method = LinearEulerian(config.alpha, options_for(LinearConfig, config, "linear"))
     return EulerianMagnifier(method, selector_for(config), config.device)

@@ -97,3 +97,13 @@ register(
         builder="motionmag.magnify.builders:build_color",
     )
 )
+register(
+    MethodSpec(
+        name="phase",
+        kind="classical",
+        modes=("temporal", "static", "dynamic"),
+        summary="Phase-based magnification on a complex steerable pyramid (luma)",
+        paper="Wadhwa et al. 2013",
+        builder="motionmag.magnify.builders:build_phase",
+    )
+)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import itertools
 
 import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .planes import per_plane, use_opencv
 
 _BINOMIAL_5 = (1.0, 4.0, 6.0, 4.0, 1.0)
 
@@ -39,25 +40,11 @@ def _pad_mode(x: torch.Tensor, pad: int) -> str:
     return "reflect" if min(x.shape[-2:]) > pad else "replicate"
 
 
-def _use_opencv(x: torch.Tensor) -> bool:
-    return x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad
-
-
-def _per_plane(x: torch.Tensor, size: tuple[int, int], fn) -> torch.Tensor:
-    """Apply an OpenCV 2-D function to every (H, W) plane of an NCHW CPU tensor."""
-    planes = x.detach().contiguous().numpy()
-    out = np.empty((*planes.shape[:2], *size), dtype=np.float32)
-    for n in range(planes.shape[0]):
-        for c in range(planes.shape[1]):
-            out[n, c] = fn(planes[n, c])
-    return torch.from_numpy(out)
-
-
 def pyr_down(x: torch.Tensor) -> torch.Tensor:
     """Blur with the binomial kernel and keep every other sample: (N,C,H,W) -> ceil halves."""
-    if _use_opencv(x) and min(x.shape[-2:]) > 1:
+    if use_opencv(x) and min(x.shape[-2:]) > 1:
         size = ((x.shape[-2] + 1) // 2, (x.shape[-1] + 1) // 2)
-        return _per_plane(x, size, cv2.pyrDown)
+        return per_plane(x, size, cv2.pyrDown)
     horizontal, vertical = _kernels(x, 1.0)
     channels = x.shape[1]
     x = F.pad(x, (2, 2, 2, 2), mode=_pad_mode(x, 2))
@@ -71,8 +58,8 @@ def pyr_up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     ``size`` must be ``(2h - 1 or 2h, 2w - 1 or 2w)`` for an input of ``(h, w)``.
     """
     height, width = size
-    if _use_opencv(x):
-        return _per_plane(x, (height, width), lambda p: cv2.pyrUp(p, dstsize=(width, height)))
+    if use_opencv(x):
+        return per_plane(x, (height, width), lambda p: cv2.pyrUp(p, dstsize=(width, height)))
     horizontal, vertical = _kernels(x, 2.0)
     channels = x.shape[1]
     # OpenCV's borders: reflect-101 before the first sample, replicate after the last
