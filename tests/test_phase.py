@@ -130,3 +130,22 @@ def test_alpha_one_and_chroma_kept(texture):
     out = mm.magnify_frames(frames, method="phase", alpha=5.0, mode="static")
     change = out[1].astype(float) - frames[1].astype(float)
     assert np.abs(change[..., 0] - change[..., 1]).mean() < 0.6
+
+
+def test_acceleration_magnifies_the_oscillation_and_not_the_drift(texture):
+    fps, frames_n, alpha = 30.0, 90, 10
+    t = np.arange(frames_n) / fps
+    drift = 0.3 * np.arange(frames_n)  # constant velocity: 9 px/s
+    oscillation = 0.05 * np.sin(2 * np.pi * 3.0 * t)
+    frames = quantize(np.stack([subpixel_shift(texture, d, 0.0) for d in drift + oscillation]))
+    out = mm.magnify_frames(frames, fps=fps, method="acceleration", alpha=alpha, band=(2.0, 4.5))
+    added = np.array([measure_shift(frames[i], out[i])[0] for i in range(frames_n)])
+    steady = slice(20, 70)
+    basis = np.stack([np.sin(2 * np.pi * 3 * t), np.cos(2 * np.pi * 3 * t), np.ones_like(t), t], 1)
+    coef, *_ = np.linalg.lstsq(basis[steady], added[steady], rcond=None)
+    # output - input: (alpha - 1) x the oscillation, and no extra velocity
+    assert np.hypot(coef[0], coef[1]) == pytest.approx((alpha - 1) * 0.05, rel=0.15)
+    assert abs(coef[3]) < 0.05 * 9.0  # px/s, against the 9 px/s drift
+    # static phase magnification, by contrast, magnifies the drift itself
+    static = mm.magnify_frames(frames[:4], method="phase", alpha=2, mode="static")
+    assert measure_shift(frames[3], static[3])[0] == pytest.approx(0.9, rel=0.2)

@@ -164,3 +164,21 @@ def test_temporal_mode_without_band_is_refused():
         make_selector("temporal", fps=30.0)
     with pytest.raises(UsageError, match="unknown mode"):
         make_selector("sideways")
+
+
+def test_acceleration_taps_ignore_constant_and_linear_signals_and_pass_their_frequency():
+    from motionmag.temporal import FIRSelector, acceleration_taps
+
+    fps, f = 30.0, 3.0
+    taps = acceleration_taps(f, fps)
+    t = np.arange(200) / fps
+    for series in (np.full(200, 4.0), 2.0 + 0.7 * np.arange(200)):  # constant, constant velocity
+        out = run_stream(FIRSelector(taps), series[:, None])[:, 0]
+        np.testing.assert_allclose(out[20:-20], 0.0, atol=1e-9)
+    wave = np.sin(2 * np.pi * f * t)
+    out = run_stream(FIRSelector(taps), wave[:, None])[:, 0]
+    gain = np.dot(out[40:-40], wave[40:-40]) / np.dot(wave[40:-40], wave[40:-40])
+    assert gain == pytest.approx(1.0, rel=0.01)
+    k = np.arange(len(taps)) - len(taps) // 2
+    response = [abs(np.sum(taps * np.exp(-2j * np.pi * g * k / fps))) for g in (1.0, 3.0, 9.0)]
+    assert response[1] == pytest.approx(1.0) and max(response[0], response[2]) < 0.5

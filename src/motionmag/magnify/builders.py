@@ -45,6 +45,28 @@ def build_phase(config: MagnifyConfig) -> EulerianMagnifier:
     return EulerianMagnifier(method, selector_for(config), config.device)
 
 
+def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
+    """Acceleration magnification (Zhang et al. 2017): phase-based magnification whose
+    temporal selector is the second derivative of a Gaussian centred on the band
+    (geometric mean of ``--band``), so constant-velocity motion is left alone."""
+    import math
+
+    from ..temporal import FIRSelector, acceleration_taps, check_band
+    from .phase import PhaseBased, PhaseConfig
+
+    if config.band is None or config.fps is None:
+        raise UsageError(
+            "acceleration needs the frequency of the motion to magnify: add --band LOW HIGH "
+            "(in Hz) around it."
+        )
+    check_band(*config.band, config.fps)
+    frequency_hz = math.sqrt(config.band[0] * config.band[1])
+    method = PhaseBased(config.alpha, options_for(PhaseConfig, config, "acceleration"))
+    return EulerianMagnifier(
+        method, FIRSelector(acceleration_taps(frequency_hz, config.fps)), config.device
+    )
+
+
 def build_linear(config: MagnifyConfig) -> EulerianMagnifier:
     method = LinearEulerian(config.alpha, options_for(LinearConfig, config, "linear"))
     return EulerianMagnifier(method, selector_for(config), config.device)

@@ -7,11 +7,14 @@ What matters:
   ``exp(i (alpha - 1) dphi)`` moves the structure by ``alpha delta`` (Sec. 3, Eq. 5-7),
   and unlike the linear method this holds for much larger ``alpha delta`` (the band's
   support, not the first-order Taylor term, limits it; Sec. 3.3).
-- The selected quantity is the phase difference to the first frame, wrapped to
-  ``(-pi, pi]`` per coefficient, ``angle(c_t conj(c_0))``: static (a reference frame),
-  dynamic (the previous frame) and temporal (band-pass) selection all act on it
+- The selected quantity is each coefficient's phase relative to the first frame
   (Sec. 4: "we compute the phase difference to a reference frame and temporally filter
-  it"). The selection is wrapped again, so a static difference never jumps by 2 pi.
+  it"), unwrapped in time: the wrapped frame-to-frame differences
+  ``angle(c_t conj(c_{t-1}))`` are summed, so a motion that drifts by more than half a
+  wavelength does not jump by 2 pi (the authors' code wraps the difference to frame 0
+  instead; the two agree while the motion stays below half a wavelength, and the
+  acceleration method needs the unwrapped phase). Static, dynamic and temporal
+  selection all act on it; the selection is wrapped again before use.
 - Amplitude-weighted spatial smoothing (Sec. 4.2): ``G * (A dphi) / G * A`` with a
   Gaussian of ``sigma_px`` (in each band's own pixels), which removes phase noise where
   the band has no energy. Off by default (0, as the authors' code); 1-2 px for noisy
@@ -88,7 +91,8 @@ class PhaseBased(EulerianMethod):
                 f"pyramid '{self.config.pyramid}' is unknown: choose one of {', '.join(PYRAMIDS)}."
             )
         self._pyramid: SteerablePyramid | None = None
-        self._reference_conj: list[torch.Tensor] | None = None
+        self._previous_conj: list[torch.Tensor] | None = None  # unit phasors of frame t-1
+        self._phase: list[torch.Tensor] | None = None  # unwrapped phase, radians
 
     def pyramid_for(self, frame: torch.Tensor) -> SteerablePyramid:
         if self._pyramid is None:
@@ -106,9 +110,14 @@ class PhaseBased(EulerianMethod):
         pyramid = self.pyramid_for(frame)
         dft = pyramid.spectrum(luma(frame))
         bands = pyramid.bands_from_spectrum(dft)
-        if self._reference_conj is None:
-            self._reference_conj = [(band / (band.abs() + 1e-12)).conj() for band in bands]
-        phase = [torch.angle(b * r) for b, r in zip(bands, self._reference_conj, strict=True)]
+        unit_conj = [(band / (band.abs() + 1e-12)).conj() for band in bands]
+        if self._phase is None or self._previous_conj is None:
+            self._phase = [torch.zeros(b.shape, device=b.device) for b in bands]
+        else:
+            steps = [torch.angle(b * p) for b, p in zip(bands, self._previous_conj, strict=True)]
+            self._phase = [phase + step for phase, step in zip(self._phase, steps, strict=True)]
+        self._previous_conj = unit_conj
+        phase = self._phase
         rep = list(phase)
         if self.config.amplify_lowpass:
             rep.append(pyramid.lowpass_from_spectrum(dft))

@@ -107,3 +107,13 @@ register(
         builder="motionmag.magnify.builders:build_phase",
     )
 )
+register(
+    MethodSpec(
+        name="acceleration",
+        kind="classical",
+        modes=("temporal",),
+        summary="Phase-based magnification of acceleration only (2nd-derivative temporal filter)",
+        paper="Zhang et al. 2017",
+        builder="motionmag.magnify.builders:build_acceleration",
+    )
+)

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from .base import Rep, TemporalSelector, map_rep
-from .fir import FIRBandpassSelector, default_fir_taps, fir_bandpass_taps
+from .fir import (
+    FIRBandpassSelector,
+    FIRSelector,
+    acceleration_taps,
+    default_fir_taps,
+    fir_bandpass_taps,
+)
 from .iir import (
     ButterworthSelector,
     DifferenceOfIIRSelector,
@@ -30,9 +36,11 @@ __all__ = [
     "DifferenceOfIIRSelector",
     "DynamicSelector",
     "FIRBandpassSelector",
+    "FIRSelector",
     "Rep",
     "StaticSelector",
     "TemporalSelector",
+    "acceleration_taps",
     "butterworth_sos",
     "check_band",
     "default_fir_taps",

@@ -52,27 +52,19 @@ def fir_bandpass_taps(low_hz: float, high_hz: float, fps: float, taps: int) -> n
     return h - window * (h.sum() / window.sum())
 
 
-class FIRBandpassSelector(TemporalSelector):
-    """Zero-phase windowed ideal band-pass, streamed in blocks of frames.
+class FIRSelector(TemporalSelector):
+    """Any symmetric (zero-phase) FIR filter along time, streamed in blocks of frames.
 
     Args:
-        low_hz, high_hz: pass band in Hz.
-        fps: frame rate in frames per second.
-        taps: odd filter length in frames (default :func:`default_fir_taps`).
+        taps: odd-length filter taps (float64), centred on the output frame.
         block: frames produced per matrix product (latency ``D + block``).
     """
 
-    def __init__(
-        self,
-        low_hz: float,
-        high_hz: float,
-        fps: float,
-        taps: int | None = None,
-        block: int = 16,
-    ) -> None:
-        check_band(low_hz, high_hz, fps)
-        taps = taps if taps is not None else default_fir_taps(low_hz, fps)
-        self.taps = fir_bandpass_taps(low_hz, high_hz, fps, taps)
+    def __init__(self, taps: np.ndarray, block: int = 16) -> None:
+        taps = np.asarray(taps, dtype=np.float64)
+        if taps.ndim != 1 or len(taps) % 2 == 0:
+            raise UsageError(f"FIR length {len(taps)} must be an odd number of frames.")
+        self.taps = taps
         self.half = (len(self.taps) - 1) // 2
         self.block = max(1, int(block))
         self.latency_frames = self.half + self.block
@@ -140,3 +132,52 @@ class FIRBandpassSelector(TemporalSelector):
         if remaining > 0:
             out.extend(self._emit(remaining))
         return out
+
+
+class FIRBandpassSelector(FIRSelector):
+    """Zero-phase windowed ideal band-pass (see the module docstring).
+
+    Args:
+        low_hz, high_hz: pass band in Hz.
+        fps: frame rate in frames per second.
+        taps: odd filter length in frames (default :func:`default_fir_taps`).
+        block: frames produced per matrix product (latency ``D + block``).
+    """
+
+    def __init__(
+        self,
+        low_hz: float,
+        high_hz: float,
+        fps: float,
+        taps: int | None = None,
+        block: int = 16,
+    ) -> None:
+        check_band(low_hz, high_hz, fps)
+        taps = taps if taps is not None else default_fir_taps(low_hz, fps)
+        super().__init__(fir_bandpass_taps(low_hz, high_hz, fps, taps), block)
+
+
+def acceleration_taps(frequency_hz: float, fps: float) -> np.ndarray:
+    """Negated second derivative of a Gaussian in time (Zhang et al. 2017, Sec. 3.2).
+
+    Zhang et al. give sigma = ``fps / (4 sqrt(2) f)`` frames, which puts the response's
+    peak at 1.27 f; we use ``sigma = fps / (sqrt(2) pi f)``, whose peak is at ``f``
+    (``|H(w)| ~ w^2 exp(-sigma^2 w^2 / 2)`` peaks at ``w = sqrt(2) / sigma``). The taps
+    (``2 ceil(4 sigma) + 1``) sum to exactly zero and are
+    symmetric, so a constant *and* a constant-velocity (linear) signal give exactly zero,
+    and they are scaled so that a sinusoid at ``f`` passes with gain 1 (our choice: then
+    alpha is the total factor here too).
+    """
+    if not (0 < frequency_hz < fps / 2):
+        raise UsageError(
+            f"acceleration frequency {frequency_hz} Hz must lie between 0 and half the frame "
+            f"rate ({fps / 2:g} Hz): give --band around the motion's frequency."
+        )
+    sigma = fps / (np.sqrt(2.0) * np.pi * frequency_hz)
+    half = int(np.ceil(4 * sigma))
+    t = np.arange(-half, half + 1, dtype=np.float64)
+    gauss = np.exp(-0.5 * (t / sigma) ** 2)
+    taps = (1.0 / sigma**2 - t**2 / sigma**4) * gauss  # -d2/dt2 of the Gaussian
+    taps -= gauss * (taps.sum() / gauss.sum())  # exact zero DC after truncation
+    response = abs(np.sum(taps * np.exp(-2j * np.pi * frequency_hz * t / fps)))
+    return taps / response
