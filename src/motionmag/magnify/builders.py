@@ -45,6 +45,13 @@ def build_phase(config: MagnifyConfig) -> EulerianMagnifier:
     return EulerianMagnifier(method, selector_for(config), config.device)
 
 
+def build_riesz(config: MagnifyConfig) -> EulerianMagnifier:
+    from .riesz import RieszConfig, RieszMagnifier
+
+    method = RieszMagnifier(config.alpha, options_for(RieszConfig, config, "riesz"))
+    return EulerianMagnifier(method, selector_for(config), config.device)
+
+
 def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
     """Acceleration magnification (Zhang et al. 2017): phase-based magnification whose
     temporal selector is the second derivative of a Gaussian centred on the band

@@ -109,6 +109,16 @@ register(
 )
 register(
     MethodSpec(
+        name="riesz",
+        kind="classical",
+        modes=("temporal", "static", "dynamic"),
+        summary="Riesz-pyramid phase magnification: the fast phase method for live use",
+        paper="Wadhwa et al. 2014",
+        builder="motionmag.magnify.builders:build_riesz",
+    )
+)
+register(
+    MethodSpec(
         name="acceleration",
         kind="classical",
         modes=("temporal",),
