@@ -149,3 +149,14 @@ def test_acceleration_magnifies_the_oscillation_and_not_the_drift(texture):
     # static phase magnification, by contrast, magnifies the drift itself
     static = mm.magnify_frames(frames[:4], method="phase", alpha=2, mode="static")
     assert measure_shift(frames[3], static[3])[0] == pytest.approx(0.9, rel=0.2)
+
+
+@pytest.mark.parametrize("method", ["phase", "riesz"])
+def test_dynamic_mode_magnifies_the_change_from_the_previous_frame(texture, method):
+    step_px, alpha = 0.05, 10
+    frames = np.stack([quantize(subpixel_shift(texture, i * step_px, 0.0)) for i in range(4)])
+    out = mm.magnify_frames(frames, method=method, alpha=alpha, mode="dynamic")
+    still = quantize(texture)
+    for i in range(1, 4):  # position = current + (alpha - 1) x (current - previous)
+        expected = i * step_px + (alpha - 1) * step_px
+        assert measure_shift(still, out[i])[0] == pytest.approx(expected, rel=0.15)

@@ -91,7 +91,7 @@ class PhaseBased(EulerianMethod):
                 f"pyramid '{self.config.pyramid}' is unknown: choose one of {', '.join(PYRAMIDS)}."
             )
         self._pyramid: SteerablePyramid | None = None
-        self._previous_conj: list[torch.Tensor] | None = None  # unit phasors of frame t-1
+        self._previous: list[torch.Tensor] | None = None  # bands of frame t-1
         self._phase: list[torch.Tensor] | None = None  # unwrapped phase, radians
 
     def pyramid_for(self, frame: torch.Tensor) -> SteerablePyramid:
@@ -110,13 +110,14 @@ class PhaseBased(EulerianMethod):
         pyramid = self.pyramid_for(frame)
         dft = pyramid.spectrum(luma(frame))
         bands = pyramid.bands_from_spectrum(dft)
-        unit_conj = [(band / (band.abs() + 1e-12)).conj() for band in bands]
-        if self._phase is None or self._previous_conj is None:
+        if self._phase is None or self._previous is None:
             self._phase = [torch.zeros(b.shape, device=b.device) for b in bands]
-        else:
-            steps = [torch.angle(b * p) for b, p in zip(bands, self._previous_conj, strict=True)]
-            self._phase = [phase + step for phase, step in zip(self._phase, steps, strict=True)]
-        self._previous_conj = unit_conj
+        else:  # the angle of c_t conj(c_{t-1}) needs no normalisation
+            self._phase = [
+                phase + torch.angle(b * p.conj())  # new tensors: selectors keep the old
+                for phase, b, p in zip(self._phase, bands, self._previous, strict=True)
+            ]
+        self._previous = bands
         phase = self._phase
         rep = list(phase)
         if self.config.amplify_lowpass:
