@@ -11,8 +11,8 @@ independent of the video's length. Frames before the start and after the end are
 equal to the first and last frame (edge replication, which the band-pass maps to zero).
 
 Computation: ``block`` outputs at once as one matrix product of the (block, block + 2D)
-Toeplitz matrix of the taps with the buffered frames, a GEMM rather than ``taps``
-memory-bound passes per frame.
+Toeplitz matrix of the taps with the buffered frames (a ring buffer: nothing is copied
+to slide the window), a GEMM rather than ``taps`` memory-bound passes per frame.
 """
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ def fir_bandpass_taps(low_hz: float, high_hz: float, fps: float, taps: int) -> n
 class FIRSelector(TemporalSelector):
     """Any symmetric (zero-phase) FIR filter along time, streamed in blocks of frames.
 
+    The frames wait in a ring buffer of ``block + taps - 1`` rows per pyramid level;
+    each block of outputs is one matrix product of the buffer with the Toeplitz matrix
+    of the taps, its columns permuted to the ring's order, so no frame is ever copied
+    to shift the window.
+
     Args:
         taps: odd-length filter taps (float64), centred on the output frame.
         block: frames produced per matrix product (latency ``D + block``).
@@ -67,54 +72,54 @@ class FIRSelector(TemporalSelector):
         self.taps = taps
         self.half = (len(self.taps) - 1) // 2
         self.block = max(1, int(block))
+        self.capacity = self.block + 2 * self.half
         self.latency_frames = self.half + self.block
-        self._buffer: list[torch.Tensor] | None = None  # per level: (block + 2D, *shape)
-        self._filled = 0  # valid rows in the buffer
+        self._buffer: list[torch.Tensor] | None = None  # per level: (capacity, *shape), a ring
+        self._head = 0  # ring row of the oldest frame still needed
+        self._filled = 0  # frames held
         self._last: Rep | None = None
-        self._toeplitz_cache: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
+        self._matrix_cache: dict[tuple, torch.Tensor] = {}
 
-    def _toeplitz(self, outputs: int, like: torch.Tensor) -> torch.Tensor:
-        key = (outputs, like.dtype, like.device)
-        if key not in self._toeplitz_cache:
-            width = outputs + 2 * self.half
-            matrix = np.zeros((outputs, width))
+    def _matrix(self, outputs: int, like: torch.Tensor) -> torch.Tensor:
+        """(outputs, capacity) Toeplitz matrix of the taps in the ring's row order."""
+        key = (outputs, self._head, like.dtype, like.device)
+        if key not in self._matrix_cache:
+            matrix = np.zeros((outputs, self.capacity))
             for i in range(outputs):
-                matrix[i, i : i + len(self.taps)] = self.taps
-            self._toeplitz_cache[key] = torch.as_tensor(
-                matrix, dtype=like.dtype, device=like.device
-            )
-        return self._toeplitz_cache[key]
+                rows = (self._head + i + np.arange(len(self.taps))) % self.capacity
+                matrix[i, rows] = self.taps
+            self._matrix_cache[key] = torch.as_tensor(matrix, dtype=like.dtype, device=like.device)
+        return self._matrix_cache[key]
+
+    def _store(self, rep: Rep) -> None:
+        assert self._buffer is not None
+        row = (self._head + self._filled) % self.capacity
+        for buf, level in zip(self._buffer, rep, strict=True):
+            buf[row] = level
+        self._filled += 1
 
     def _append(self, rep: Rep) -> None:
         if self._buffer is None:
-            rows = self.block + 2 * self.half
-            self._buffer = [level.new_empty((rows, *level.shape)) for level in rep]
-            for buf, level in zip(self._buffer, rep, strict=True):
-                buf[: self.half] = level  # edge replication before the first frame
-            self._filled = self.half
-        for buf, level in zip(self._buffer, rep, strict=True):
-            buf[self._filled] = level
-        self._filled += 1
+            self._buffer = [level.new_zeros((self.capacity, *level.shape)) for level in rep]
+            for _ in range(self.half):  # edge replication before the first frame
+                self._store(rep)
+        self._store(rep)
         self._last = rep
 
     def _emit(self, outputs: int) -> list[Rep]:
         assert self._buffer is not None
-        width = outputs + 2 * self.half
         per_level = []
         for buf in self._buffer:
-            flat = buf[:width].reshape(width, -1)
-            filtered = self._toeplitz(outputs, flat) @ flat
+            flat = buf.reshape(self.capacity, -1)
+            filtered = self._matrix(outputs, flat) @ flat
             per_level.append(filtered.reshape(outputs, *buf.shape[1:]))
-        # keep the 2D frames the next outputs still need
-        keep = self._filled - outputs
-        for buf in self._buffer:
-            buf[:keep] = buf[outputs : outputs + keep].clone()
-        self._filled = keep
+        self._head = (self._head + outputs) % self.capacity
+        self._filled -= outputs
         return [[level[i] for level in per_level] for i in range(outputs)]
 
     def push(self, rep: Rep) -> list[Rep]:
         self._append(rep)
-        if self._filled == self.block + 2 * self.half:
+        if self._filled == self.capacity:
             return self._emit(self.block)
         return []
 
@@ -123,11 +128,9 @@ class FIRSelector(TemporalSelector):
             return []
         out: list[Rep] = []
         for _ in range(self.half):  # edge replication after the last frame
-            if self._filled == self.block + 2 * self.half:
+            if self._filled == self.capacity:
                 out.extend(self._emit(self.block))
-            for buf, level in zip(self._buffer, self._last, strict=True):
-                buf[self._filled] = level
-            self._filled += 1
+            self._store(self._last)
         remaining = self._filled - 2 * self.half
         if remaining > 0:
             out.extend(self._emit(remaining))
