@@ -4,11 +4,18 @@ What matters: OpenCV's SIMD filters are 10-40x faster than torch's depthwise
 convolutions on the CPU, and NCHW planes are contiguous, so float32 CPU tensors that need
 no gradient can go through OpenCV without a copy in. Everything else (CUDA, autograd)
 stays in torch; callers choose with :func:`use_opencv`.
+
+Threads: OpenCV's own worker pool and torch's OpenMP workers (which spin-wait between
+ops) fight over the cores; on our 2-core machines that made one 640x360 ``linear`` run
+swing between 6 and 240 fps (benchmarks/README.md). OpenCV therefore runs its filters
+in the calling thread (``cv2.setNumThreads(0)``, set once, process-wide, on first use):
+measured 238-272 fps on the same case.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import torch
@@ -19,10 +26,18 @@ def use_opencv(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad
 
 
+@cache
+def _opencv_in_calling_thread() -> None:
+    import cv2
+
+    cv2.setNumThreads(0)
+
+
 def per_plane(
     x: torch.Tensor, size: tuple[int, int], fn: Callable[[np.ndarray], np.ndarray]
 ) -> torch.Tensor:
     """Apply an OpenCV 2-D function to every (H, W) plane of an (..., H, W) CPU tensor."""
+    _opencv_in_calling_thread()
     planes = x.detach().contiguous().numpy()
     flat = planes.reshape(-1, *planes.shape[-2:])
     out = np.empty((flat.shape[0], *size), dtype=np.float32)
