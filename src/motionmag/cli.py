@@ -177,14 +177,14 @@ def _run_methods(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = f"{'method':<10} {'kind':<10} {'modes':<25} {'weights':<9} {'speed (fps)':<24} paper"
+    header = f"{'method':<14} {'kind':<10} {'modes':<24} {'weights':<8} {'speed (fps)':<27} paper"
     print(header)
     print("-" * len(header))
     for row in rows:
         name = row["name"] + (" *" if row["default"] else "")
         print(
-            f"{name:<10} {row['kind']:<10} {','.join(row['modes']):<25} {row['weights']:<9} "
-            f"{row['speed']:<24} {row['paper']}: {row['summary']}"
+            f"{name:<14} {row['kind']:<10} {','.join(row['modes']):<24} {row['weights']:<8} "
+            f"{row['speed']:<27} {row['paper']}: {row['summary']}"
         )
     print("* default method")
     return 0
