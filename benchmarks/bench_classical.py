@@ -254,6 +254,35 @@ def motionmag_cases(frames: list[np.ndarray]) -> dict[str, Runner]:
         "mm linear diff-iir ref": linear("diff-iir", {**ref, "iir_coefficients": (R1, R2)}),
         "mm color fir": color("fir"),
         "mm color butter": color("butter"),
+        # phase: vidmag's defaults (3 scales, 4 orientations, no smoothing, residuals kept)
+        "mm phase butter": MagnifyConfig(
+            method="phase",
+            alpha=ALPHA + 1,
+            mode="temporal",
+            band=BAND,
+            fps=FPS,
+            filter_kind="butter",
+            order=1,
+            options={"scales": 3, "orientations": 4, "sigma_px": 0.0, "amplify_lowpass": False},
+        ),
+        "mm phase butter all scales": MagnifyConfig(
+            method="phase",
+            alpha=ALPHA + 1,
+            mode="temporal",
+            band=BAND,
+            fps=FPS,
+            filter_kind="butter",
+            order=1,
+        ),
+        "mm riesz butter": MagnifyConfig(
+            method="riesz",
+            alpha=ALPHA + 1,
+            mode="temporal",
+            band=BAND,
+            fps=FPS,
+            filter_kind="butter",
+            order=1,
+        ),
     }
     return {name: _motionmag(config, frames) for name, config in configs.items()}
 
@@ -266,6 +295,7 @@ def vidmag_cases(frames_bgr: np.ndarray) -> dict[str, Runner]:
         color_gdown_ideal_core,
         motion_lpyr_butter_core,
         motion_lpyr_ideal_core,
+        phase_core,
     )
     from vidmag.stream import MotionStream  # type: ignore[import-not-found]
 
@@ -293,7 +323,15 @@ def vidmag_cases(frames_bgr: np.ndarray) -> dict[str, Runner]:
         )  # fmt: skip
         return len(out)
 
+    def phase() -> int:
+        out = phase_core(
+            frames_bgr, FPS, alpha=ALPHA, fl=BAND[0], fh=BAND[1], scales=3, orientations=4,
+            sigma=0.0,
+        )  # fmt: skip
+        return len(out)
+
     return {
+        "vm phase butter": phase,
         "vm motion butter": butter,
         "vm motion ideal": ideal,
         "vm motion iir stream": stream,
@@ -309,6 +347,9 @@ ROWS = [
     ("linear, diff-iir vs MotionStream", "mm linear diff-iir ref", "vm motion iir stream"),
     ("color, fir vs ideal FFT", "mm color fir", "vm color ideal"),
     ("color, butter vs ideal FFT", "mm color butter", "vm color ideal"),
+    ("phase, butter (3 scales, 4 orientations)", "mm phase butter", "vm phase butter"),
+    ("phase, all scales vs vidmag 3 scales", "mm phase butter all scales", "vm phase butter"),
+    ("riesz vs vidmag phase", "mm riesz butter", "vm phase butter"),
 ]
 
 

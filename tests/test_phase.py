@@ -160,3 +160,21 @@ def test_dynamic_mode_magnifies_the_change_from_the_previous_frame(texture, meth
     for i in range(1, 4):  # position = current + (alpha - 1) x (current - previous)
         expected = i * step_px + (alpha - 1) * step_px
         assert measure_shift(still, out[i])[0] == pytest.approx(expected, rel=0.15)
+
+
+def test_attenuate_other_removes_motion_outside_the_band(texture):
+    fps, frames_n, alpha = 30.0, 90, 5
+    t = np.arange(frames_n) / fps
+    vibration = 0.1 * np.sin(2 * np.pi * 3.0 * t)
+    drift = 0.8 * np.sin(2 * np.pi * 0.25 * t)  # slow, out of band
+    clip = quantize(np.stack([subpixel_shift(texture, d, 0.0) for d in vibration + drift]))
+    still = quantize(texture)
+    steady = slice(30, 60)
+    for attenuate in (False, True):
+        out = mm.magnify_frames(
+            clip, fps=fps, method="phase", alpha=alpha, band=(2.0, 4.0), filter="fir",
+            attenuate_other=attenuate,
+        )  # fmt: skip
+        measured = np.array([measure_shift(still, frame)[0] for frame in out[steady]])
+        expected = alpha * vibration[steady] + (0.0 if attenuate else drift[steady])
+        assert np.abs(measured - expected).max() < 0.15 * np.ptp(alpha * vibration)
