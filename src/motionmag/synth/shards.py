@@ -232,6 +232,8 @@ def write_shards(
         images: extra photo folders (added to the bundled photographs).
         masks: folder of object mask images (default: generated shapes).
         workers: processes (each renders whole shards; the bytes do not depend on it).
+            They are started with "spawn": from a script, call this under
+            ``if __name__ == "__main__":``.
         samples_per_shard: default ``default_samples_per_shard(size)``.
         overwrite: replace a different dataset already in ``folder``.
         quiet: no progress bar (tqdm, on stderr).
@@ -323,10 +325,9 @@ def _run_pool(job: _Job, tasks: list, workers: int, bar) -> None:
     import multiprocessing as mp
     import queue
 
-    # fork where the platform has it: no re-import of the caller's __main__ (scripts without
-    # a main guard work); the parent has not started OpenCV's thread pool at this point
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    context = mp.get_context(method)
+    # spawn, not fork: a fork after OpenCV's (or torch's) thread pool has run in this
+    # process can deadlock the children (seen here); spawn re-imports the caller's script
+    context = mp.get_context("spawn")
     ticks = context.Queue()
     with context.Pool(workers, initializer=_init_worker, initargs=(job, ticks)) as pool:
         result = pool.map_async(_make_shard, tasks, chunksize=1)
