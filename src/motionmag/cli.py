@@ -263,7 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"motionmag {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for add in (_add_magnify, _add_methods, _add_slice, _add_spectrum, _add_demo):
+    from .synth.synth_cli import add_synth_command
+    from .train.cli_train import add_train_command
+
+    for add in (
+        _add_magnify,
+        _add_methods,
+        _add_slice,
+        _add_spectrum,
+        _add_demo,
+        add_synth_command,
+        add_train_command,
+    ):
         add(sub)
     return parser
 

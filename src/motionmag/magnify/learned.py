@@ -1,0 +1,125 @@
+"""Learned Eulerian magnification in the engine: Oh et al. (2018) in every mode.
+
+What matters:
+
+- The network is an :class:`~motionmag.magnify.base.EulerianMethod`: ``encode`` runs the
+  encoder on the current frame and keeps (texture, shape); the representation the
+  temporal selector sees is the shape M alone. ``decode`` adds the manipulator's change
+  for the selection and decodes with the *current* frame's texture (Oh et al. Sec. 3.4):
+  ``decoder(V(t), M(t) + h((alpha - 1) g(S(t))))`` where S is the selection:
+  ``M(t) - M(ref)`` (static; Eq. 3 with the reference as frame a), ``M(t) - M(t-1)``
+  (dynamic), or a band-passed ``T(M)(t)`` (temporal, Eq. 4). alpha is the total factor,
+  so alpha = 1 decodes the frame unchanged (h(0) = 0) and 0 < alpha < 1 attenuates.
+- Any frame size: frames are reflect-padded to a multiple of 4 and cropped back. The
+  reference encoding of static mode is computed once (the selector keeps it). Runs in
+  ``torch.inference_mode``, on the engine's device, channels-last.
+- Weights: the shipped ``oh2018`` weights (``motionmag.models.create_model``), or a file
+  given with the method option ``weights=PATH.safetensors`` (e.g. a run exported with
+  ``motionmag train oh2018 --export``). The method is not in the registry until weights
+  ship (else the default method would be an untrained net): :func:`register_oh2018`
+  adds it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import UsageError
+from ..temporal import Rep
+from .base import EulerianMagnifier, EulerianMethod
+from .config import MagnifyConfig
+
+
+@dataclass
+class Oh2018Options:
+    """Options of the ``oh2018`` method (``--option KEY=VALUE``)."""
+
+    weights: str | None = None  # a .safetensors file instead of the shipped weights
+    pretrained: bool = True  # False: random weights (tests only)
+    channels_last: bool = True
+
+
+class Oh2018Method(EulerianMethod):
+    """Oh et al. 2018's encoder / manipulator / decoder as an Eulerian method.
+
+    Args:
+        alpha: total magnification factor (>= 0).
+        model: an :class:`~motionmag.nets.oh2018.Oh2018Net` (eval mode).
+        channels_last: run convolutions channels-last (faster on CPU).
+    """
+
+    def __init__(self, alpha: float, model: torch.nn.Module, channels_last: bool = True) -> None:
+        if not math.isfinite(alpha) or alpha < 0:
+            raise UsageError(f"alpha {alpha} is not a finite number >= 0: pass e.g. --alpha 10.")
+        self.alpha = float(alpha)
+        self.model = model.eval()
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def _prepare(self, frame: torch.Tensor) -> torch.Tensor:
+        from ..nets.oh2018 import pad_to_multiple
+
+        device = next(self.model.parameters()).device
+        x = pad_to_multiple(frame.to(device=device, dtype=torch.float32))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    @torch.inference_mode()
+    def encode(self, frame: torch.Tensor) -> tuple[tuple, Rep]:
+        """Frame (N, 3, H, W) in [0, 1] -> kept (texture, shape, (H, W)), rep [shape]."""
+        height, width = frame.shape[-2:]
+        texture, shape = self.model.encode(self._prepare(frame))
+        return (texture, shape, (height, width)), [shape]
+
+    @torch.inference_mode()
+    def decode(self, kept: tuple, selected: Rep) -> torch.Tensor:
+        """Decode ``M + h((alpha - 1) g(selection))`` with the frame's texture; [0, 1]."""
+        texture, shape, (height, width) = kept
+        (selection,) = selected
+        if self.alpha != 1.0:
+            shape = shape + self.model.amplify(selection, self.alpha)
+        out = self.model.decode(texture, shape, clip=True)
+        return out[..., :height, :width].contiguous()
+
+
+def load_oh2018(options: Oh2018Options, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The network for ``options``: shipped weights, a given file, or random weights."""
+    from ..models import create_model
+
+    if options.weights is not None:
+        return create_model("oh2018", weights=options.weights, device=str(device))
+    return create_model("oh2018", pretrained=options.pretrained, device=str(device))
+
+
+def build_oh2018(config: MagnifyConfig) -> EulerianMagnifier:
+    """Builder of the ``oh2018`` method (``MethodSpec.builder``)."""
+    from .builders import options_for, selector_for
+
+    options = options_for(Oh2018Options, config, "oh2018")
+    model = load_oh2018(options, config.device)
+    method = Oh2018Method(config.alpha, model, channels_last=options.channels_last)
+    return EulerianMagnifier(method, selector_for(config), config.device)
+
+
+def register_oh2018() -> None:
+    """Register the ``oh2018`` method in ``magnify.registry`` (once; a no-op after)."""
+    from .registry import MethodSpec, methods, register
+
+    if any(spec.name == "oh2018" for spec in methods()):
+        return
+    register(
+        MethodSpec(
+            name="oh2018",
+            kind="learned",
+            modes=("temporal", "static", "dynamic"),
+            summary="Learning-based magnification: trained encoder, manipulator, decoder",
+            paper="Oh et al. 2018",
+            builder="motionmag.magnify.learned:build_oh2018",
+            weights="oh2018.safetensors",
+        )
+    )

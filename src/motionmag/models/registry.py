@@ -1,0 +1,169 @@
+"""The model registry: ``create_model(name, pretrained=True)`` -> a network ready to run.
+
+Three properties matter (as in ``magnify.registry``): registration is data (a
+:class:`ModelSpec` per model: its network class as a ``"module:Class"`` string, imported
+only when asked for); weights are ``<name>.safetensors`` with a JSON model card
+``<name>.json`` beside them (how they were trained, on what, the evaluation numbers),
+never pickles; and nothing fails quietly: an unknown name lists the known ones, and
+missing weights say how to get them.
+
+The weights folder is ``motionmag/models/weights`` inside the package; the
+``MOTIONMAG_WEIGHTS_DIR`` environment variable or ``weights_dir=`` points elsewhere (tests,
+weights being trained). The card's ``network.config`` gives the constructor arguments,
+so weights of a variant (e.g. the linear manipulator) build the matching network.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+
+#: environment variable that replaces the package's weights folder
+WEIGHTS_ENV = "MOTIONMAG_WEIGHTS_DIR"
+
+_PACKAGE_WEIGHTS = Path(__file__).resolve().parent / "weights"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registered network: what it is and which class builds it."""
+
+    name: str
+    network: str  # "package.module:Class"
+    summary: str
+    paper: str
+    train_command: str  # how to make weights for it
+    kwargs: dict = field(default_factory=dict)  # constructor defaults
+
+    def network_class(self):
+        module_name, class_name = self.network.split(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+_MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add a model (its name must be new)."""
+    if spec.name in _MODELS:
+        raise ValueError(f"model '{spec.name}' is already registered")
+    _MODELS[spec.name] = spec
+    return spec
+
+
+def list_models() -> list[str]:
+    """Names of all registered models, in registration order."""
+    return list(_MODELS)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The spec for ``name``; UsageError listing the known names otherwise."""
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise UsageError(f"unknown model '{name}': choose one of {', '.join(_MODELS)}.") from None
+
+
+def weights_dir(override: str | os.PathLike | None = None) -> Path:
+    """The weights folder: ``override``, else $MOTIONMAG_WEIGHTS_DIR, else the package's."""
+    if override is not None:
+        return Path(override)
+    env = os.environ.get(WEIGHTS_ENV)
+    return Path(env) if env else _PACKAGE_WEIGHTS
+
+
+def weights_path(name: str, weights_dir_: str | os.PathLike | None = None) -> Path:
+    """Where the weights of ``name`` are (or would be): ``<folder>/<name>.safetensors``."""
+    get_model_spec(name)
+    return weights_dir(weights_dir_) / f"{name}.safetensors"
+
+
+def has_weights(name: str, weights_dir: str | os.PathLike | None = None) -> bool:
+    """True when weights for ``name`` exist in the weights folder."""
+    return weights_path(name, weights_dir).is_file()
+
+
+def model_card(name: str, weights_dir: str | os.PathLike | None = None) -> dict | None:
+    """The JSON model card beside the weights of ``name`` (None when there is none)."""
+    path = weights_path(name, weights_dir).with_suffix(".json")
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise InputError(f"model card '{path}' is not valid JSON.") from None
+
+
+def create_model(
+    name: str,
+    pretrained: bool = True,
+    weights_dir: str | os.PathLike | None = None,
+    weights: str | os.PathLike | None = None,
+    device: str | None = None,
+    **kwargs,
+):
+    """Build network ``name`` in eval mode, with its shipped weights when ``pretrained``.
+
+    Args:
+        name: a registered model (``list_models()``).
+        pretrained: load ``<weights folder>/<name>.safetensors`` (UsageError if absent).
+        weights_dir: folder to load from instead of the package's (or $MOTIONMAG_WEIGHTS_DIR).
+        weights: an explicit ``.safetensors`` file (its ``.json`` card, if any, beside it);
+            implies ``pretrained``.
+        device: move the model there (default: stays on the CPU).
+        kwargs: constructor arguments; they override the card's ``network.config``.
+    """
+    from safetensors.torch import load_file
+
+    spec = get_model_spec(name)
+    path: Path | None = None
+    card = None
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise InputError(f"weights file '{path}' does not exist.")
+        card_path = path.with_suffix(".json")
+        card = json.loads(card_path.read_text()) if card_path.is_file() else None
+    elif pretrained:
+        path = weights_path(name, weights_dir)
+        if not path.is_file():
+            raise UsageError(
+                f"no shipped weights for '{name}' yet: train them with "
+                f"`{spec.train_command}` or pass pretrained=False."
+            )
+        card = model_card(name, weights_dir)
+    config = dict(spec.kwargs)
+    if card is not None:
+        config.update((card.get("network") or {}).get("config") or {})
+    config.update(kwargs)
+    model = spec.network_class()(**config)
+    if path is not None:
+        try:
+            state = load_file(str(path))
+        except Exception as error:  # safetensors raises its own error types
+            raise InputError(f"weights file '{path}' cannot be read ({error}).") from None
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise InputError(
+                f"weights file '{path}' does not fit model '{name}' "
+                f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})."
+            )
+    if device is not None:
+        model = model.to(device)
+    return model.eval()
+
+
+register_model(
+    ModelSpec(
+        name="oh2018",
+        network="motionmag.nets.oh2018:Oh2018Net",
+        summary="Learning-based Eulerian magnification: encoder, manipulator, decoder",
+        paper="Oh et al. 2018 (ECCV)",
+        train_command="motionmag train oh2018",
+    )
+)

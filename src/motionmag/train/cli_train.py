@@ -1,0 +1,181 @@
+"""``motionmag train oh2018``: train the Oh et al. (2018) network, resumably, on CPU or CUDA.
+
+What matters: flags map onto :class:`~motionmag.train.oh2018.Oh2018TrainConfig`; a flag
+left out takes the run's own setting when resuming (``--resume`` with the same
+``--run``) and the paper's default otherwise, so "run the same command again" continues
+a killed run exactly. ``--export`` writes the best weights and a model card when the run
+stops. Bad flags are ``UsageError`` (exit 2) before any work; a run stopped by SIGTERM /
+Ctrl-C saves its checkpoint and exits 143 / 130. Wired into ``cli.py`` with
+``add_train_command(sub)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+
+_DESCRIPTION = (
+    "Train the learning-based magnification network of Oh et al. (2018) on synthetic "
+    "pairs rendered on the fly (or read from `motionmag synth` shards), with the paper's "
+    "loss, Adam 1e-4 and batch 4. Checkpoints go to --run every --checkpoint-every steps "
+    "and when the run is stopped (SIGTERM, Ctrl-C); --resume continues it exactly."
+)
+
+#: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
+_FIELDS = {
+    "size": "size_px",
+    "batch": "batch",
+    "steps": "steps",
+    "lr": "lr",
+    "seed": "seed",
+    "dataset_size": "dataset_size",
+    "shards": "shards",
+    "workers": "workers",
+    "device": "device",
+    "checkpoint_every": "checkpoint_every",
+    "log_every": "log_every",
+    "validate_every": "validate_every",
+    "val_samples": "val_samples",
+    "val_seed": "val_seed",
+    "linear_manipulator": "linear_manipulator",
+}
+
+
+def add_train_command(subparsers) -> argparse.ArgumentParser:
+    """Add ``train`` (with the ``oh2018`` model) to an argparse subparsers object."""
+    train = subparsers.add_parser("train", help="train a learned magnifier")
+    models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
+    p = models.add_parser("oh2018", help="Oh et al. 2018 (ECCV)", description=_DESCRIPTION)
+    p.add_argument("--size", type=int, default=None, help="crop side in px (default 128)")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default 4)")
+    p.add_argument(
+        "--steps", type=int, default=None, help="total steps of the run (default 100000)"
+    )
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4)")
+    p.add_argument(
+        "--run",
+        dest="run_dir",
+        default=None,
+        metavar="DIR",
+        help="run folder (default runs/oh2018/s<size>-b<batch>-seed<seed>)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the run in --run")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    p.add_argument("--shards", default=None, metavar="DIR", help="read `motionmag synth` shards")
+    p.add_argument("--seed", type=int, default=None, help="dataset and run seed (default 0)")
+    p.add_argument(
+        "--dataset-size",
+        type=int,
+        default=None,
+        help="on-the-fly samples per epoch (default 100000, the paper's)",
+    )
+    p.add_argument(
+        "--images",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="folder of photos added to the bundled ones (on-the-fly data); repeatable",
+    )
+    p.add_argument("--workers", type=int, default=None, help="data worker processes (default 1)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="steps (default 500)")
+    p.add_argument("--log-every", type=int, default=None, help="steps (default 50)")
+    p.add_argument(
+        "--validate-every", type=int, default=None, help="steps, 0 = never (default 2000)"
+    )
+    p.add_argument("--val-samples", type=int, default=None, help="validation set (default 40)")
+    p.add_argument("--val-seed", type=int, default=None, help="held-out seed (default 1000000)")
+    p.add_argument(
+        "--linear-manipulator",
+        action="store_const",
+        const=True,
+        default=None,
+        help="use the linear manipulator (Eq. 2) instead of Eq. 3",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch threads of the training process"
+    )
+    p.add_argument(
+        "--max-hours",
+        type=float,
+        default=None,
+        help="stop (with a checkpoint) after this many hours in this session",
+    )
+    p.add_argument(
+        "--export",
+        default=None,
+        metavar="FILE.safetensors",
+        help="when the run stops, write its best weights here with a model card beside them",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_train_oh2018)
+    return p
+
+
+def _default_run(config) -> Path:
+    return Path("runs") / "oh2018" / f"s{config.size_px}-b{config.batch}-seed{config.seed}"
+
+
+def run_train_oh2018(args: argparse.Namespace) -> int:
+    """Run ``motionmag train oh2018``; returns 0, or 130 / 143 when stopped by a signal."""
+    import torch
+
+    from .oh2018 import CHECKPOINT, Oh2018TrainConfig, export_weights, load_checkpoint
+    from .oh2018 import train_oh2018 as train
+
+    given = {
+        field: getattr(args, dest)
+        for dest, field in _FIELDS.items()
+        if getattr(args, dest) is not None
+    }
+    if args.images is not None:
+        given["images"] = tuple(args.images)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be at least 1, not {args.threads}.")
+        torch.set_num_threads(args.threads)
+    base = Oh2018TrainConfig()
+    if "device" not in given:
+        base.device = "cuda" if torch.cuda.is_available() else "cpu"
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    if args.resume:
+        probe = run_dir or _default_run(Oh2018TrainConfig.from_dict({**base.to_dict(), **given}))
+        if (probe / CHECKPOINT).is_file():
+            saved = load_checkpoint(probe / CHECKPOINT)["config"]
+            saved.pop("device", None)  # the machine may differ: cuda when present
+            base = Oh2018TrainConfig.from_dict({**base.to_dict(), **saved})
+            run_dir = probe
+    config = Oh2018TrainConfig.from_dict({**base.to_dict(), **given})
+    run_dir = run_dir or _default_run(config)
+    if args.export is not None and not args.export.endswith(".safetensors"):
+        raise UsageError(f"--export '{args.export}' must end in .safetensors.")
+    if args.max_hours is not None and not args.max_hours > 0:
+        raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
+    print(f"training oh2018 in {run_dir} on {config.device}", file=sys.stderr)
+    result = train(
+        config,
+        run_dir,
+        resume=args.resume,
+        progress=not args.quiet,
+        command="motionmag " + " ".join(sys.argv[1:]),
+        max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
+    )
+    summary = (
+        f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
+        f"{result.train_seconds / 3600:.2f} h in all, {result.samples_per_hour:.0f} samples/h now"
+    )
+    if result.validation:
+        summary += (
+            f"; validation SSIM {result.validation['ssim']:.4f} at step "
+            f"{result.validation['step']} (input {result.validation['input_ssim']:.4f})"
+        )
+    print(summary)
+    if args.export is not None:
+        card = export_weights(run_dir, args.export)
+        print(f"weights of step {card['training']['step']} written to {args.export}")
+    if result.interrupted:
+        print(f"stopped by {result.interrupted}; continue with --resume", file=sys.stderr)
+        return 143 if result.interrupted == "SIGTERM" else 130
+    return 0

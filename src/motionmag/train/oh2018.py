@@ -1,0 +1,723 @@
+"""Training the Oh et al. (2018) magnification network: resumable, CPU or CUDA.
+
+What matters:
+
+- **The paper's recipe** (Sec. 3.2 "Training"; METHODS.md section 1): loss
+  ``L1(Y, Yhat) + 0.1 (L1(V_a, V_b) + L1(V'_b, V'_Y) + L1(M_b, M'_b))``
+  (:func:`~motionmag.train.losses.oh2018_loss`), Adam lr 1e-4, betas (0.9, 0.999), no
+  weight decay, batch 4, Poisson-like noise on every *input* frame (A, B, B', Y'; the
+  target Y stays clean) with one strength ``s ~ U(0, 0.3)`` per sample
+  (``synth.datasets.add_training_noise``). Yhat is decoded from B's texture and the
+  manipulated shape, as in the released code. Crops smaller than the paper's 384 px
+  are fine: the network is fully convolutional (``--size``).
+- **Data**: samples rendered on the fly by DataLoader workers
+  (``synth.datasets.Oh2018Dataset``, dataset ``--seed``, ``dataset_size`` samples, the
+  paper's 100k by default) or read from ``motionmag synth`` shards (``--shards``): the
+  same items either way. The order is a seeded permutation per epoch, a pure function
+  of the position in the stream, so a resumed run reads exactly the samples an
+  uninterrupted one would.
+- **Resumable**: ``checkpoint.pt`` in the run folder holds the model, the optimiser,
+  the step, the samples seen, the training time and the noise RNG state; it is written
+  atomically every ``checkpoint_every`` steps, at the end, and on SIGTERM / Ctrl-C (the
+  step in flight finishes first; a second Ctrl-C aborts). Resuming (``--resume``)
+  continues the same step count with the same optimiser state and data order.
+- **Validation**: every ``validate_every`` steps the network magnifies a held-out set
+  (``val_seed``, never the training seed) without noise; the mean SSIM against the true
+  Y goes to ``validation.csv`` (with the input's SSIM B vs Y as the floor to beat), and
+  the best weights to ``best.pt``. Training losses go to ``log.csv``; progress (tqdm,
+  stderr) shows samples/hour and the ETA.
+- **Export**: :func:`export_weights` writes the weights as safetensors plus a JSON model
+  card (network config, data: generator config, seed, samples seen; training time,
+  devices, commands; validation SSIM) for ``motionmag.models``.
+
+Measured throughput on the 2-core machine (AMD EPYC, torch 2.13 CPU, 2 torch threads, fp32,
+channels-last, batch 4, on-the-fly data, 140-s runs, steady rate after the first 10 steps;
+the machine was shared, so +-5 % is noise):
+
+    crop     workers 0          workers 1          workers 2
+    128 px   28,000 /h 0.51 s   26,300 /h 0.55 s   25,500 /h 0.57 s   (samples/h, s/step)
+    256 px    6,100 /h 2.36 s    6,100 /h 2.35 s    6,600 /h 2.19 s
+
+A step encodes four frames (A, B, B', Y'), so it costs more than a bare forward/backward of
+a pair (EVALUATION.md: 0.40 s at 128 px). On two cores a data worker competes with the
+training step's two threads: rendering a 128 px sample takes 0.026 s (0.085 s at 256 px),
+so in-process rendering (``--workers 0``) is as fast or faster at 128 px; workers pay off
+on a GPU machine (and with large ``--images`` photos). Workers are *spawned* (a fork after
+OpenCV/OpenMP ran in the parent deadlocked here), so scripts that call
+:func:`train_oh2018` with workers need the ``if __name__ == "__main__":`` guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from ..errors import InputError, UsageError
+from ..nets.oh2018 import Oh2018Net
+from .losses import oh2018_loss, ssim
+
+#: checkpoint layout version
+CHECKPOINT_FORMAT = "motionmag-train-oh2018/1"
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+LOG = "log.csv"
+VALIDATION = "validation.csv"
+CONFIG = "config.json"
+
+_LOG_FIELDS = (
+    "step",
+    "samples_seen",
+    "train_hours",
+    "samples_per_hour",
+    "loss",
+    "image",
+    "texture",
+    "texture_perturbed",
+    "shape",
+)
+_VAL_FIELDS = ("step", "samples_seen", "train_hours", "ssim", "l1", "input_ssim")
+
+
+@dataclass
+class Oh2018TrainConfig:
+    """Everything that defines a training run (defaults: the paper's recipe, 128 px crops)."""
+
+    size_px: int = 128  # crop side (the paper: 384)
+    batch: int = 4
+    steps: int = 100_000  # total steps of the run (not additional ones)
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    reg_weight: float = 0.1  # lambda
+    noise_max: float = 0.3  # s ~ U(0, noise_max), [-1, 1]-unit factor of the authors' code
+    seed: int = 0  # dataset seed (on-the-fly data); also seeds init, order and noise
+    dataset_size: int = 100_000  # samples per epoch of on-the-fly data (the paper's 100k)
+    shards: str | None = None  # read `motionmag synth` shards instead of rendering
+    images: tuple[str, ...] = ()  # extra photo folders for on-the-fly data
+    workers: int = 1  # DataLoader worker processes (0: render in the training process)
+    device: str = "cpu"
+    channels_last: bool = True
+    checkpoint_every: int = 500  # steps
+    log_every: int = 50  # steps
+    validate_every: int = 2000  # steps (0: never)
+    val_samples: int = 40
+    val_seed: int = 1_000_000  # held-out dataset seed for validation
+    linear_manipulator: bool = False
+
+    def validate(self) -> None:
+        """UsageError for settings that can never work."""
+        if self.size_px < 32 or self.size_px % 4:
+            raise UsageError(f"--size {self.size_px} must be a multiple of 4 and at least 32.")
+        for name in ("batch", "steps", "dataset_size", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"{name} must be at least 1, not {getattr(self, name)}.")
+        if self.workers < 0 or self.validate_every < 0 or self.val_samples < 0:
+            raise UsageError("workers, validate_every and val_samples must not be negative.")
+        if self.val_seed == self.seed and self.validate_every and self.shards is None:
+            raise UsageError(
+                f"the validation seed {self.val_seed} equals the training seed: "
+                "choose another --seed (validation must be held out)."
+            )
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise UsageError(f"learning rate {self.lr} must be a positive number.")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        data["images"] = list(self.images)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Oh2018TrainConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        if "images" in values:
+            values["images"] = tuple(values["images"])
+        return cls(**values)
+
+
+@dataclass
+class TrainResult:
+    """What a call to :func:`train_oh2018` did."""
+
+    run_dir: Path
+    step: int
+    samples_seen: int
+    train_seconds: float  # all sessions of the run
+    session_seconds: float
+    session_steps: int
+    samples_per_hour: float  # this session
+    interrupted: str | None = None  # "SIGTERM" | "SIGINT" when stopped early
+    last_loss: float | None = None
+    validation: dict | None = None
+    losses: list[float] = field(default_factory=list)  # per step, this session
+
+
+class EpochSampler(Sampler[int]):
+    """Endless sample indices: a seeded permutation of ``range(n)`` per epoch.
+
+    The index at stream position p is a pure function of (n, seed, p), so starting at
+    ``start`` = samples already seen resumes the exact order.
+    """
+
+    def __init__(self, n: int, seed: int, start: int = 0) -> None:
+        self.n = int(n)
+        self.seed = int(seed)
+        self.start = int(start)
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch + 7)
+        return torch.randperm(self.n, generator=generator)
+
+    def __iter__(self) -> Iterator[int]:
+        position = self.start
+        while True:
+            epoch, offset = divmod(position, self.n)
+            yield from self._permutation(epoch)[offset:].tolist()
+            position = (epoch + 1) * self.n
+
+
+def resolve_device(name: str) -> torch.device:
+    """torch.device for ``name``; UsageError when CUDA is asked for and absent."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device '{name}': use cpu or cuda.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for but no CUDA GPU is available: use cpu.")
+    return device
+
+
+def make_dataset(config: Oh2018TrainConfig, seed: int | None = None, n: int | None = None):
+    """The training (or, with ``seed``/``n``, validation) dataset of ``config``."""
+    from ..synth.datasets import Oh2018Dataset, ShardDataset
+    from ..synth.oh2018 import Oh2018Config
+
+    if config.shards is not None and seed is None:
+        return ShardDataset(config.shards)
+    return Oh2018Dataset(
+        config.dataset_size if n is None else n,
+        Oh2018Config(size_px=config.size_px),
+        seed=config.seed if seed is None else seed,
+        images=list(config.images),
+    )
+
+
+def make_net(config: Oh2018TrainConfig) -> Oh2018Net:
+    return Oh2018Net(linear_manipulator=config.linear_manipulator)
+
+
+def _frames(batch: dict, device: torch.device) -> tuple[torch.Tensor, ...]:
+    keys = ("A", "B", "B_perturbed", "Y", "Y_perturbed")
+    return tuple(batch[k].to(device, non_blocking=True) for k in keys)
+
+
+def training_loss(
+    net: Oh2018Net,
+    batch: dict,
+    config: Oh2018TrainConfig,
+    noise: torch.Generator | None,
+    device: torch.device,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss of one batch (see the module docstring); noise from ``noise``."""
+    from ..synth.datasets import add_training_noise
+
+    a, b, b_p, y, y_p = _frames(batch, device)
+    alpha = batch["alpha"].to(device)
+    n = a.shape[0]
+    inputs = torch.cat([a, b, b_p, y_p])
+    if config.noise_max > 0:
+        strength = torch.rand(n, generator=noise, device=device) * config.noise_max
+        inputs = add_training_noise(inputs, noise, strength.repeat(4))
+    if config.channels_last:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    common = net.trunk(inputs)
+    texture_a, texture_b, texture_bp, texture_yp = net.texture_branch(common).split(n)
+    shape_a, shape_b, shape_bp = net.shape_branch(common[: 3 * n]).split(n)
+    shape = net.manipulate(shape_a, shape_b, alpha)
+    y_hat = (net.decode_raw(texture_b, shape) + 1.0) * 0.5
+    return oh2018_loss(
+        y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp, config.reg_weight
+    )
+
+
+@torch.inference_mode()
+def evaluate(
+    net: Oh2018Net, batches: list[dict], device: torch.device, channels_last: bool = True
+) -> dict:
+    """Mean SSIM / L1 of the network's Yhat against Y on validation batches (no noise)."""
+    was_training = net.training
+    net.eval()
+    scores, floors, errors = [], [], []
+    for batch in batches:
+        a, b, _, y, _ = _frames(batch, device)
+        if channels_last:
+            a = a.contiguous(memory_format=torch.channels_last)
+            b = b.contiguous(memory_format=torch.channels_last)
+        y_hat = net(a, b, batch["alpha"].to(device))
+        scores.append(ssim(y_hat, y).cpu())
+        floors.append(ssim(b, y).cpu())
+        errors.append((y_hat - y).abs().mean(dim=(1, 2, 3)).cpu())
+    net.train(was_training)
+    return {
+        "ssim": float(torch.cat(scores).mean()),
+        "input_ssim": float(torch.cat(floors).mean()),
+        "l1": float(torch.cat(errors).mean()),
+        "samples": int(sum(len(s) for s in scores)),
+    }
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, temporary)
+    os.replace(temporary, path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """A checkpoint written by the trainer (tensors and plain data only)."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError) as error:
+        raise InputError(f"checkpoint '{path}' cannot be read ({error}).") from None
+    if data.get("format") != CHECKPOINT_FORMAT:
+        raise InputError(f"'{path}' is not a {CHECKPOINT_FORMAT} checkpoint.")
+    return data
+
+
+class _CsvLog:
+    """Append-only CSV that, on resume, drops rows beyond the checkpoint's step."""
+
+    def __init__(self, path: Path, names: tuple[str, ...], keep_upto: int | None) -> None:
+        self.path = path
+        self.names = names
+        rows = []
+        if keep_upto is not None and path.is_file():
+            with path.open(newline="") as handle:
+                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= keep_upto]
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=names)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def write(self, row: dict) -> None:
+        with self.path.open("a", newline="") as handle:
+            csv.DictWriter(handle, fieldnames=self.names).writerow(
+                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
+            )
+
+
+class _StopFlag:
+    """SIGTERM / first SIGINT -> finish the step, save, stop; second SIGINT -> abort."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, _frame) -> None:
+        if signum == signal.SIGINT and self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="step",
+        desc="oh2018",
+        file=sys.stderr,
+        disable=not enabled,
+        dynamic_ncols=True,
+    )
+
+
+def train_oh2018(
+    config: Oh2018TrainConfig,
+    run_dir: str | os.PathLike,
+    resume: bool = False,
+    progress: bool = True,
+    command: str | None = None,
+    max_seconds: float | None = None,
+) -> TrainResult:
+    """Train (or continue training) the Oh et al. network; see the module docstring.
+
+    Args:
+        config: the run's settings. On resume the checkpoint's weights, optimiser state,
+            step and data position are used with these settings (pass the checkpoint's
+            own config, ``load_checkpoint(...)["config"]``, to change nothing).
+        run_dir: run folder (created); holds checkpoint.pt, best.pt, config.json,
+            log.csv, validation.csv.
+        resume: continue from ``run_dir/checkpoint.pt`` (a fresh start if there is none).
+            Without it, a folder that already has a checkpoint is refused.
+        progress: show a tqdm bar on stderr.
+        command: the command line to record in the model card (default: sys.argv).
+        max_seconds: stop (and checkpoint) after this much wall time in this session.
+
+    Returns a :class:`TrainResult`; ``interrupted`` names the signal that stopped it.
+    """
+    config.validate()
+    device = resolve_device(config.device)
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run / CHECKPOINT
+    state = None
+    if checkpoint_path.is_file():
+        if not resume:
+            raise UsageError(
+                f"'{run}' already holds a training run: pass --resume to continue it, "
+                "or choose another --run folder."
+            )
+        state = load_checkpoint(checkpoint_path)
+    if device.type == "cuda":  # keep convolutions in true fp32: M_b - M_a is tiny
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+    torch.manual_seed(config.seed)
+    net = make_net(config).to(device)
+    if config.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=tuple(config.betas))
+    noise = torch.Generator(device=device)
+    noise.manual_seed(config.seed * 7919 + 17)
+    step, samples_seen, train_seconds = 0, 0, 0.0
+    best = {"ssim": -math.inf, "step": None}
+    sessions: list[dict] = []
+    validation = None
+    if state is not None:
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        for group in optimizer.param_groups:  # the flags may change lr / betas
+            group["lr"] = config.lr
+            group["betas"] = tuple(config.betas)
+        step = int(state["step"])
+        samples_seen = int(state["samples_seen"])
+        train_seconds = float(state["train_seconds"])
+        best = dict(state.get("best") or best)
+        sessions = list(state.get("sessions", []))
+        validation = state.get("validation")
+        if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
+            noise.set_state(state["rng"]["noise"])
+        torch.set_rng_state(state["rng"]["torch"])
+    sessions.append(
+        {
+            "command": command if command is not None else " ".join(sys.argv),
+            "device": _device_name(device),
+            "from_step": step,
+            "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    _write_json(run / CONFIG, config.to_dict())
+    log = _CsvLog(run / LOG, _LOG_FIELDS, keep_upto=step if state else None)
+    val_log = _CsvLog(run / VALIDATION, _VAL_FIELDS, keep_upto=step if state else None)
+
+    dataset = make_dataset(config)
+    loader = _loader(dataset, config, samples_seen, device)
+    val_batches = _validation_batches(config) if config.validate_every else []
+
+    def snapshot() -> dict:
+        sessions[-1]["to_step"] = step
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "model": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
+            "net_config": dict(net.config),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "samples_seen": samples_seen,
+            "train_seconds": train_seconds,
+            "rng": {
+                "noise": noise.get_state(),
+                "device": device.type,
+                "torch": torch.get_rng_state(),
+            },
+            "config": config.to_dict(),
+            "data": _data_description(config, dataset),
+            "best": best,
+            "validation": validation,
+            "sessions": sessions,
+            "torch": str(torch.__version__),
+        }
+
+    def run_validation() -> None:
+        nonlocal validation
+        result = evaluate(net, val_batches, device, config.channels_last)
+        validation = {
+            **result,
+            "step": step,
+            "samples_seen": samples_seen,
+            "seed": config.val_seed,
+            "size_px": config.size_px,
+        }
+        val_log.write(
+            {
+                "step": step,
+                "samples_seen": samples_seen,
+                "train_hours": train_seconds / 3600,
+                "ssim": result["ssim"],
+                "l1": result["l1"],
+                "input_ssim": result["input_ssim"],
+            }
+        )
+        if result["ssim"] > best["ssim"]:
+            best.update(ssim=result["ssim"], step=step)
+            _atomic_save({**snapshot(), "optimizer": None}, run / BEST)
+
+    net.train()
+    session_start = time.perf_counter()
+    tick = session_start
+    start_step = step
+    session_samples = 0
+    losses: list[float] = []
+    interval: dict[str, float] = {}
+    interval_steps = 0
+    last_saved = step if state is not None else -1
+    mutating = False
+    bar = _progress(config.steps, step, progress)
+    stop = _StopFlag()
+    iterator = iter(loader)
+    try:
+        with stop:
+            while step < config.steps and stop.signal is None:
+                if max_seconds is not None and time.perf_counter() - session_start > max_seconds:
+                    break
+                try:
+                    batch = next(iterator)
+                    loss, parts = training_loss(net, batch, config, noise, device)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                except RuntimeError:  # a data worker killed by the same signal
+                    if stop.signal is None:
+                        raise
+                    break
+                mutating = True  # weights and counters change together
+                optimizer.step()
+                step += 1
+                samples_seen += int(batch["A"].shape[0])
+                session_samples += int(batch["A"].shape[0])
+                mutating = False
+                now = time.perf_counter()
+                train_seconds += now - tick
+                tick = now
+                losses.append(parts["total"])
+                for key, value in parts.items():
+                    interval[key] = interval.get(key, 0.0) + value
+                interval_steps += 1
+                rate = session_samples / max(now - session_start, 1e-9)
+                bar.update(1)
+                bar.set_postfix(loss=f"{parts['total']:.4f}", samples_h=f"{rate * 3600:.0f}")
+                if step % config.log_every == 0 or step == config.steps:
+                    log.write(
+                        {
+                            "step": step,
+                            "samples_seen": samples_seen,
+                            "train_hours": train_seconds / 3600,
+                            "samples_per_hour": rate * 3600,
+                            "loss": interval["total"] / interval_steps,
+                            **{
+                                k: interval[k] / interval_steps
+                                for k in ("image", "texture", "texture_perturbed", "shape")
+                            },
+                        }
+                    )
+                    interval, interval_steps = {}, 0
+                if config.validate_every and (
+                    step % config.validate_every == 0 or step == config.steps
+                ):
+                    run_validation()
+                    tick = time.perf_counter()
+                    train_seconds += tick - now
+                if step % config.checkpoint_every == 0:
+                    _atomic_save(snapshot(), checkpoint_path)
+                    last_saved = step
+    finally:
+        bar.close()
+        if step != last_saved and not mutating:  # never a half-applied step
+            _atomic_save(snapshot(), checkpoint_path)
+        with contextlib.suppress(Exception):
+            del iterator
+    session_seconds = time.perf_counter() - session_start
+    session_steps = step - start_step
+    return TrainResult(
+        run_dir=run,
+        step=step,
+        samples_seen=samples_seen,
+        train_seconds=train_seconds,
+        session_seconds=session_seconds,
+        session_steps=session_steps,
+        samples_per_hour=session_samples / max(session_seconds, 1e-9) * 3600,
+        interrupted=stop.signal,
+        last_loss=losses[-1] if losses else None,
+        validation=validation,
+        losses=losses,
+    )
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+
+
+def _data_description(config: Oh2018TrainConfig, dataset) -> dict:
+    from ..synth.oh2018 import Oh2018Config
+
+    if config.shards is not None:
+        manifest = dataset.manifest
+        return {
+            "source": "shards",
+            "shards": str(config.shards),
+            "generator": "motionmag.synth.oh2018",
+            "generator_config": manifest.get("config"),
+            "seed": manifest.get("seed"),
+            "dataset_size": manifest.get("n"),
+            "photos": manifest.get("photos"),
+            "motionmag_version_of_data": manifest.get("motionmag"),
+        }
+    return {
+        "source": "on the fly",
+        "generator": "motionmag.synth.oh2018",
+        "generator_config": Oh2018Config(size_px=config.size_px).to_dict(),
+        "seed": config.seed,
+        "dataset_size": config.dataset_size,
+        "images": list(config.images),
+    }
+
+
+def _loader(dataset, config: Oh2018TrainConfig, start: int, device: torch.device) -> DataLoader:
+    from ..synth.datasets import worker_init
+
+    workers = config.workers
+    return DataLoader(
+        dataset,
+        batch_size=config.batch,
+        sampler=EpochSampler(len(dataset), config.seed, start),
+        num_workers=workers,
+        worker_init_fn=worker_init if workers else None,
+        # fresh worker processes: a fork after OpenCV / OpenMP ran here can deadlock
+        multiprocessing_context="spawn" if workers else None,
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+        pin_memory=device.type == "cuda",
+        drop_last=True,
+    )
+
+
+def _validation_batches(config: Oh2018TrainConfig) -> list[dict]:
+    from torch.utils.data import default_collate
+
+    dataset = make_dataset(config, seed=config.val_seed, n=max(config.val_samples, 1))
+    items = [dataset[i] for i in range(config.val_samples)]
+    return [
+        default_collate(items[i : i + config.batch]) for i in range(0, len(items), config.batch)
+    ]
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export_weights(
+    run_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    which: str = "best",
+    eval_metrics: dict | None = None,
+) -> dict:
+    """Write a run's weights as ``out_path`` (safetensors) and its model card beside it.
+
+    Args:
+        run_dir: a training run folder.
+        out_path: ``.../<name>.safetensors``; the card is ``.../<name>.json``.
+        which: ``best`` (highest validation SSIM; falls back to the last checkpoint when
+            there was no validation) or ``last``.
+        eval_metrics: extra numbers for the card's ``metrics`` (e.g. ``motionmag eval``).
+
+    Returns the model card (a dict).
+    """
+    from safetensors.torch import save_file
+
+    from .. import __version__
+
+    run = Path(run_dir)
+    if which not in ("best", "last"):
+        raise UsageError(f"which must be 'best' or 'last', not '{which}'.")
+    last_path = run / CHECKPOINT
+    if not last_path.is_file():
+        raise InputError(f"'{run}' has no {CHECKPOINT}: train first with `motionmag train`.")
+    last = load_checkpoint(last_path)
+    chosen, source = last, "last"
+    if which == "best" and (run / BEST).is_file():
+        chosen, source = load_checkpoint(run / BEST), "best"
+    out = Path(out_path)
+    if out.suffix != ".safetensors":
+        raise UsageError(f"weights file '{out}' must end in .safetensors.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.contiguous() for k, v in chosen["model"].items()}
+    net_config = dict(chosen["net_config"])
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    save_file(tensors, str(temporary), metadata={"name": out.stem, "net": json.dumps(net_config)})
+    os.replace(temporary, out)
+    config = chosen["config"]
+    parameters = sum(v.numel() for v in tensors.values())
+    card = {
+        "name": out.stem,
+        "network": {
+            "class": "motionmag.nets.oh2018:Oh2018Net",
+            "config": net_config,
+            "parameters": parameters,
+        },
+        "paper": "Oh et al. 2018, Learning-based Video Motion Magnification (ECCV), Sec. 3",
+        "alpha": "total factor: output motion = alpha x input motion",
+        "input": "RGB float in [0, 1], any size (reflect-padded to a multiple of 4)",
+        "data": {**chosen["data"], "crop_px": config["size_px"]},
+        "training": {
+            "checkpoint": source,
+            "step": chosen["step"],
+            "samples_seen": chosen["samples_seen"],
+            "batch": config["batch"],
+            "optimizer": {"name": "Adam", "lr": config["lr"], "betas": config["betas"]},
+            "loss": "L1(Y, Yhat) [-1,1] units + lambda (L1(Va,Vb) + L1(V'b,V'Y) + L1(Mb,M'b))",
+            "reg_weight": config["reg_weight"],
+            "noise": f"Poisson-like, s ~ U(0, {config['noise_max']}) per sample",
+            "train_hours": chosen["train_seconds"] / 3600,
+            "run_steps": last["step"],
+            "run_train_hours": last["train_seconds"] / 3600,
+            "sessions": last["sessions"],
+            "torch": chosen.get("torch"),
+        },
+        "metrics": {"validation": chosen.get("validation"), **(eval_metrics or {})},
+        "motionmag": __version__,
+        "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    _write_json(out.with_suffix(".json"), card)
+    return card
