@@ -77,53 +77,29 @@ def build_magnifier(config: MagnifyConfig) -> Magnifier:
     return spec.load_builder()(config)
 
 
-register(
-    MethodSpec(
-        name="linear",
-        kind="classical",
-        modes=("temporal", "static", "dynamic"),
-        summary="Linear Eulerian motion magnification on a YIQ Laplacian pyramid",
-        paper="Wu et al. 2012",
-        builder="motionmag.magnify.builders:build_linear",
+_ALL_MODES = ("temporal", "static", "dynamic")
+_BUILDERS = "motionmag.magnify.builders"
+
+# (name, modes, paper, summary): the classical methods, built by magnify/builders.py
+for _name, _modes, _paper, _summary in (
+    ("linear", _ALL_MODES, "Wu et al. 2012",
+     "Linear Eulerian motion magnification on a YIQ Laplacian pyramid"),
+    ("color", _ALL_MODES, "Wu et al. 2012",
+     "Eulerian colour amplification on a coarse Gaussian pyramid level"),
+    ("phase", _ALL_MODES, "Wadhwa et al. 2013",
+     "Phase-based magnification on a complex steerable pyramid (luma)"),
+    ("riesz", _ALL_MODES, "Wadhwa et al. 2014",
+     "Riesz-pyramid phase magnification: the fast phase method for live use"),
+    ("acceleration", ("temporal",), "Zhang et al. 2017",
+     "Phase-based magnification of acceleration only (2nd-derivative temporal filter)"),
+):  # fmt: skip
+    register(
+        MethodSpec(
+            name=_name,
+            kind="classical",
+            modes=_modes,
+            summary=_summary,
+            paper=_paper,
+            builder=f"{_BUILDERS}:build_{_name}",
+        )
     )
-)
-register(
-    MethodSpec(
-        name="color",
-        kind="classical",
-        modes=("temporal", "static", "dynamic"),
-        summary="Eulerian colour amplification on a coarse Gaussian pyramid level",
-        paper="Wu et al. 2012",
-        builder="motionmag.magnify.builders:build_color",
-    )
-)
-register(
-    MethodSpec(
-        name="phase",
-        kind="classical",
-        modes=("temporal", "static", "dynamic"),
-        summary="Phase-based magnification on a complex steerable pyramid (luma)",
-        paper="Wadhwa et al. 2013",
-        builder="motionmag.magnify.builders:build_phase",
-    )
-)
-register(
-    MethodSpec(
-        name="riesz",
-        kind="classical",
-        modes=("temporal", "static", "dynamic"),
-        summary="Riesz-pyramid phase magnification: the fast phase method for live use",
-        paper="Wadhwa et al. 2014",
-        builder="motionmag.magnify.builders:build_riesz",
-    )
-)
-register(
-    MethodSpec(
-        name="acceleration",
-        kind="classical",
-        modes=("temporal",),
-        summary="Phase-based magnification of acceleration only (2nd-derivative temporal filter)",
-        paper="Zhang et al. 2017",
-        builder="motionmag.magnify.builders:build_acceleration",
-    )
-)
