@@ -354,3 +354,12 @@ def test_console_script_exit_status(tmp_path):
     assert result.stderr.startswith("motionmag: error:")
     result = subprocess.run([str(exe), "magnify"], capture_output=True, text=True)
     assert result.returncode == 2
+
+
+def test_spectrum_of_a_still_noisy_clip_reports_no_clear_peak(tmp_path, capsys, texture):
+    rng = np.random.default_rng(7)
+    base = quantize(texture)
+    frames = np.clip(base[None].astype(int) + rng.integers(-3, 4, (64, *base.shape)), 0, 255)
+    clip = write(tmp_path / "still.mkv", frames.astype(np.uint8))
+    code, stdout, _ = run(capsys, "spectrum", clip, "-o", tmp_path / "s.png")
+    assert code == 0 and "no clear peak" in stdout

@@ -228,10 +228,17 @@ def _run_spectrum(args: argparse.Namespace) -> int:
     spectrum = region_spectrum(args.video, roi=args.roi, fps=args.fps)
     save_png(args.output, plot_spectrum(spectrum))
     low, high = spectrum.suggested_band()
-    print(
-        f"wrote {args.output}: strongest change at {spectrum.peak_hz:.2f} Hz; "
-        f"try --band {low:.2f} {high:.2f}"
-    )
+    if spectrum.has_clear_peak:
+        print(
+            f"wrote {args.output}: a peak at {spectrum.peak_hz:.2f} Hz; "
+            f"try --band {low:.2f} {high:.2f}"
+        )
+    else:
+        print(
+            f"wrote {args.output}: no clear peak above the 1/f background (the most "
+            f"prominent bump is at {spectrum.peak_hz:.2f} Hz); look at the plot, or try "
+            "--roi on the part that moves."
+        )
     return 0
 
 

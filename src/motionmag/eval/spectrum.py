@@ -31,11 +31,34 @@ class Spectrum:
     frames: int
     roi: tuple[int, int, int, int]
 
+    def prominence(self) -> np.ndarray:
+        """Power over its local background (a running median of 15 bins, in log power).
+
+        Spectra of natural video fall like 1/f, so the raw maximum is almost always the
+        lowest frequency; a vibration shows as a bin well above its neighbours.
+        """
+        from scipy.ndimage import median_filter
+
+        log_power = np.log(self.power + 1e-20)
+        background = median_filter(log_power, size=15, mode="nearest")
+        return np.exp(log_power - background)
+
+    def _peak_index(self) -> int:
+        # from the third bin on (DC and slow drift excluded), the largest power x f:
+        # the 1/f fall of natural video flattened, so a vibration stands out
+        start = min(3, len(self.freqs_hz) - 1)
+        weighted = self.power[start:] * self.freqs_hz[start:]
+        return start + int(np.argmax(weighted))
+
     @property
     def peak_hz(self) -> float:
-        """Frequency of the strongest peak above the lowest bin (DC and drift excluded)."""
-        usable = self.freqs_hz > max(self.freqs_hz[1], 0.0)
-        return float(self.freqs_hz[usable][np.argmax(self.power[usable])])
+        """Frequency of the strongest change once the 1/f fall is flattened."""
+        return float(self.freqs_hz[self._peak_index()])
+
+    @property
+    def has_clear_peak(self) -> bool:
+        """True when that peak stands at least 4x above its local background."""
+        return bool(self.prominence()[self._peak_index()] >= 4.0)
 
     def suggested_band(self) -> tuple[float, float]:
         """A band around the peak, +-30 % (clipped below Nyquist): a starting point."""
