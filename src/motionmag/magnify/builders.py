@@ -38,18 +38,22 @@ def options_for(cls: type, config: MagnifyConfig, method: str):
     return cls(**given)
 
 
+def _eulerian(config: MagnifyConfig, method_cls: type, options_cls: type) -> EulerianMagnifier:
+    """The method built from its options, run with the selector the config asks for."""
+    method = method_cls(config.alpha, options_for(options_cls, config, config.method))
+    return EulerianMagnifier(method, selector_for(config), config.device)
+
+
 def build_phase(config: MagnifyConfig) -> EulerianMagnifier:
     from .phase import PhaseBased, PhaseConfig
 
-    method = PhaseBased(config.alpha, options_for(PhaseConfig, config, "phase"))
-    return EulerianMagnifier(method, selector_for(config), config.device)
+    return _eulerian(config, PhaseBased, PhaseConfig)
 
 
 def build_riesz(config: MagnifyConfig) -> EulerianMagnifier:
     from .riesz import RieszConfig, RieszMagnifier
 
-    method = RieszMagnifier(config.alpha, options_for(RieszConfig, config, "riesz"))
-    return EulerianMagnifier(method, selector_for(config), config.device)
+    return _eulerian(config, RieszMagnifier, RieszConfig)
 
 
 def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
@@ -68,17 +72,15 @@ def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
         )
     check_band(*config.band, config.fps)
     frequency_hz = math.sqrt(config.band[0] * config.band[1])
-    method = PhaseBased(config.alpha, options_for(PhaseConfig, config, "acceleration"))
+    method = PhaseBased(config.alpha, options_for(PhaseConfig, config, config.method))
     return EulerianMagnifier(
         method, FIRSelector(acceleration_taps(frequency_hz, config.fps)), config.device
     )
 
 
 def build_linear(config: MagnifyConfig) -> EulerianMagnifier:
-    method = LinearEulerian(config.alpha, options_for(LinearConfig, config, "linear"))
-    return EulerianMagnifier(method, selector_for(config), config.device)
+    return _eulerian(config, LinearEulerian, LinearConfig)
 
 
 def build_color(config: MagnifyConfig) -> EulerianMagnifier:
-    method = ColorEulerian(config.alpha, options_for(ColorConfig, config, "color"))
-    return EulerianMagnifier(method, selector_for(config), config.device)
+    return _eulerian(config, ColorEulerian, ColorConfig)

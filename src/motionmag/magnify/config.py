@@ -10,6 +10,13 @@ from ..errors import UsageError
 from ..temporal import FILTERS, MODES
 
 
+def check_alpha(alpha: float) -> float:
+    """``alpha`` as a float; UsageError unless it is a finite number >= 0."""
+    if not math.isfinite(alpha) or alpha < 0:
+        raise UsageError(f"alpha {alpha} is not a finite number >= 0: pass e.g. --alpha 10.")
+    return float(alpha)
+
+
 @dataclass
 class MagnifyConfig:
     """Everything a magnifier needs besides the frames.

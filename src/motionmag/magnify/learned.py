@@ -22,15 +22,13 @@ What matters:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
-from ..errors import UsageError
 from ..temporal import Rep
 from .base import EulerianMagnifier, EulerianMethod
-from .config import MagnifyConfig
+from .config import MagnifyConfig, check_alpha
 
 
 @dataclass
@@ -52,9 +50,7 @@ class Oh2018Method(EulerianMethod):
     """
 
     def __init__(self, alpha: float, model: torch.nn.Module, channels_last: bool = True) -> None:
-        if not math.isfinite(alpha) or alpha < 0:
-            raise UsageError(f"alpha {alpha} is not a finite number >= 0: pass e.g. --alpha 10.")
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
         self.model = model.eval()
         self.channels_last = bool(channels_last)
         if self.channels_last:

@@ -34,7 +34,6 @@ decoded frame is the input plus that change.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -50,6 +49,7 @@ from ..representations.pyramid import (
 )
 from ..temporal import Rep
 from .base import EulerianMethod
+from .config import check_alpha
 
 
 @dataclass
@@ -101,17 +101,11 @@ def _add_change(frame: torch.Tensor, change: torch.Tensor, chrom_attenuation: fl
     return frame + change
 
 
-def _check_alpha(alpha: float) -> float:
-    if not math.isfinite(alpha) or alpha < 0:
-        raise UsageError(f"alpha {alpha} is not a finite number >= 0: pass e.g. --alpha 10.")
-    return float(alpha)
-
-
 class LinearEulerian(EulerianMethod):
     """Wu et al. 2012 motion magnification on a YIQ Laplacian pyramid."""
 
     def __init__(self, alpha: float, config: LinearConfig | None = None) -> None:
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_alpha(alpha)
         self.config = config or LinearConfig()
         self._plan: tuple[int, list[float]] | None = None
 
@@ -157,7 +151,7 @@ class ColorEulerian(EulerianMethod):
     """Wu et al. 2012 colour amplification on one coarse Gaussian pyramid level."""
 
     def __init__(self, alpha: float, config: ColorConfig | None = None) -> None:
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_alpha(alpha)
         self.config = config or ColorConfig()
         if self.config.level < 0:
             raise UsageError(f"colour level {self.config.level} must be >= 0.")

@@ -43,6 +43,7 @@ from ..representations.planes import gaussian_blur
 from ..representations.steerable import PYRAMIDS, SteerablePyramid
 from ..temporal import Rep
 from .base import EulerianMethod
+from .config import check_alpha
 
 
 @dataclass
@@ -82,9 +83,7 @@ class PhaseBased(EulerianMethod):
     """Phase-based magnification on a complex steerable pyramid of the luma."""
 
     def __init__(self, alpha: float, config: PhaseConfig | None = None) -> None:
-        if not math.isfinite(alpha) or alpha < 0:
-            raise UsageError(f"alpha {alpha} is not a finite number >= 0: pass e.g. --alpha 10.")
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
         self.config = config or PhaseConfig()
         if self.config.pyramid not in PYRAMIDS:
             raise UsageError(

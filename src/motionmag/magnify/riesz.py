@@ -23,16 +23,15 @@ What matters:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from ..errors import UsageError
 from ..representations.pyramid import collapse_laplacian, laplacian_pyramid, max_levels
 from ..temporal import Rep
 from .base import EulerianMethod
+from .config import check_alpha
 from .phase import amplitude_weighted_blur, luma
 
 
@@ -86,9 +85,7 @@ class RieszMagnifier(EulerianMethod):
     """Riesz-pyramid phase magnification of the luma."""
 
     def __init__(self, alpha: float, config: RieszConfig | None = None) -> None:
-        if not math.isfinite(alpha) or alpha < 0:
-            raise UsageError(f"alpha {alpha} is not a finite number >= 0: pass e.g. --alpha 10.")
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
         self.config = config or RieszConfig()
         self._previous: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
         self._phase: list[torch.Tensor] | None = None
