@@ -262,6 +262,19 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_eval(sub) -> None:
+    from .eval.cli_eval import add_eval_arguments, run_eval
+
+    p = sub.add_parser(
+        "eval",
+        help="evaluate methods: synthetic pairs, linearity, circles, rig, real video",
+        description="Run the evaluation suites of EVALUATION.md for one or more methods; "
+        "print a table, and optionally write JSON (--json) and Fig. 8-style plots (--plot).",
+    )
+    add_eval_arguments(p, _option)
+    p.set_defaults(run=run_eval)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="motionmag",
@@ -270,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"motionmag {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    from .analyze.cli_analyze import add_analyze_command
     from .synth.synth_cli import add_synth_command
     from .train.cli_train import add_train_command
 
@@ -279,8 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
         _add_slice,
         _add_spectrum,
         _add_demo,
+        _add_eval,
         add_synth_command,
         add_train_command,
+        add_analyze_command,
     ):
         add(sub)
     return parser

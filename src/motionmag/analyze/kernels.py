@@ -1,0 +1,171 @@
+"""Linear approximation of a learned encoder's kernels (Oh et al. 2018 Sec. 4.3, Fig. 9).
+
+What matters: the encoder is non-linear, but around real images each output channel
+behaves like a linear filter. Oh et al. "pass several test images through the encoder,
+and calculate the average impulse responses across the images". We take the impulse
+response at a point as the local Jacobian ``dS_c(p) / dx`` (the limit of a small impulse;
+exact for a linear encoder), computed with one backward pass per channel over output
+positions spaced wider than the receptive field, and average it over positions and
+images. The approximation error of a channel is the fraction of its response variance
+the averaged kernel does not explain: ``var(S_c - K_c . patch - b_c) / var(S_c)`` over the
+same positions (our choice of measure; the paper ranks by "approximation error" without
+defining it). Kernels are shown for luma (the sum over the RGB planes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class KernelApproximation:
+    """Averaged linear kernels of one encoder branch.
+
+    Attributes:
+        kernels: (C, 3, k, k) float: the mean Jacobian of channel c per RGB plane, in
+            output units per unit of input ([0, 1] image scale).
+        error: (C,) fraction of each channel's response variance the kernel misses.
+        stride: input pixels per output pixel of the branch.
+    """
+
+    kernels: np.ndarray
+    error: np.ndarray
+    stride: int
+
+    def order(self) -> np.ndarray:
+        """Channel indices sorted by approximation error, best first."""
+        return np.argsort(self.error, kind="stable")
+
+
+def _positions(size_px: int, stride: int, spacing_px: int, margin_px: int) -> list[int]:
+    """Output-grid coordinates whose input centres are ``spacing_px`` apart, inside margins."""
+    first = int(np.ceil(margin_px / stride))
+    last = (size_px - margin_px) // stride
+    step = max(1, int(np.ceil(spacing_px / stride)))
+    return list(range(first, last, step))
+
+
+def approximate_kernels(
+    branch: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    stride: int,
+    kernel_px: int = 15,
+    spacing_px: int = 96,
+) -> KernelApproximation:
+    """Average impulse responses of ``branch`` around ``images`` (Oh et al. Sec. 4.3).
+
+    Args:
+        branch: maps images (N, 3, H, W) in [0, 1] to features (N, C, H/stride, W/stride).
+        images: the test images (N, 3, H, W) in [0, 1].
+        stride: the branch's down-sampling factor (2 for Oh's shape branch, 4 for texture).
+        kernel_px: side of the kernel crop (odd), centred on the output position's input
+            location ``stride * p`` (convolutions padded to keep the size, as Oh's).
+        spacing_px: distance between probed positions in input px; must exceed the
+            receptive field so the responses of neighbouring positions do not overlap.
+    """
+    if kernel_px % 2 == 0:
+        raise ValueError(f"kernel_px must be odd, not {kernel_px}")
+    images = images.detach().clone().requires_grad_(True)
+    features = branch(images)
+    channels = features.shape[1]
+    height, width = images.shape[-2:]
+    half = kernel_px // 2
+    margin = max(half, spacing_px // 2)
+    rows = _positions(height, stride, spacing_px, margin)
+    cols = _positions(width, stride, spacing_px, margin)
+    if not rows or not cols:
+        raise ValueError(f"images of {height}x{width} px are too small for spacing {spacing_px}")
+    grid = [(r, c) for r in rows for c in cols]
+    centres = [(stride * r, stride * c) for r, c in grid]  # "same"-padded strided convs
+    x = images.detach()
+    patches = torch.stack(
+        [x[:, :, y - half : y + half + 1, z - half : z + half + 1] for y, z in centres], dim=1
+    )  # (N, P, 3, k, k)
+    kernels = np.zeros((channels, 3, kernel_px, kernel_px))
+    error = np.zeros(channels)
+    for c in range(channels):
+        response = torch.stack([features[:, c, r, q] for r, q in grid], dim=1)  # (N, P)
+        (grad,) = torch.autograd.grad(response.sum(), images, retain_graph=c + 1 < channels)
+        crops = torch.stack(
+            [grad[:, :, y - half : y + half + 1, z - half : z + half + 1] for y, z in centres],
+            dim=1,
+        )  # (N, P, 3, k, k)
+        kernel = crops.mean(dim=(0, 1))
+        kernels[c] = kernel.numpy()
+        actual = response.detach().flatten().double()
+        predicted = (patches * kernel).sum(dim=(2, 3, 4)).flatten().double()
+        residual = actual - predicted
+        variance = float(actual.var())
+        error[c] = float(residual.var()) / variance if variance > 0 else float("nan")
+    return KernelApproximation(kernels=kernels, error=error, stride=stride)
+
+
+def probe_images(count: int = 6, size_px: int = 256, seed: int = 0) -> torch.Tensor:
+    """Random crops of the bundled photographs, (count, 3, size, size) in [0, 1]."""
+    import cv2
+
+    from ..synth.photos import PhotoPool
+
+    pool = PhotoPool()
+    rng = np.random.default_rng(seed)
+    crops = []
+    for i in range(count):
+        photo = pool.get(i % len(pool))
+        scale = size_px / min(photo.shape[:2])
+        if scale > 1:
+            photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        y = int(rng.integers(0, photo.shape[0] - size_px + 1))
+        x = int(rng.integers(0, photo.shape[1] - size_px + 1))
+        crops.append(photo[y : y + size_px, x : x + size_px] / 255.0)
+    array = np.stack(crops).transpose(0, 3, 1, 2).astype(np.float32)
+    return torch.from_numpy(np.clip(array, 0.0, 1.0))
+
+
+def oh2018_branches(model) -> dict[str, tuple[Callable, int]]:
+    """The shape (stride 2) and texture (stride 4) branches of an Oh2018Net."""
+    return {
+        "shape": (lambda x: model.encode(x)[1], 2),
+        "texture": (lambda x: model.encode(x)[0], 4),
+    }
+
+
+def plot_kernels(
+    approximation: KernelApproximation,
+    path: str | os.PathLike,
+    title: str,
+    top: int = 8,
+) -> None:
+    """All kernels (luma) sorted by approximation error; the best ``top`` framed in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = approximation.order()
+    luma = approximation.kernels.sum(axis=1)
+    columns = 8
+    rows = int(np.ceil(len(order) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.65 * rows + 0.5))
+    for axis in np.ravel(axes):
+        axis.axis("off")
+    for rank, (axis, c) in enumerate(zip(np.ravel(axes), order, strict=False)):
+        kernel = luma[c]
+        limit = float(np.abs(kernel).max()) or 1.0
+        axis.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        axis.set_title(f"ch {c}  err {approximation.error[c]:.2f}", fontsize=7)
+        if rank < top:
+            axis.axis("on")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            for spine in axis.spines.values():
+                spine.set_edgecolor("red")
+                spine.set_linewidth(2)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

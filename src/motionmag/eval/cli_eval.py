@@ -1,0 +1,120 @@
+"""``motionmag eval METHOD [METHOD ...]``: run evaluation suites, print, save and plot.
+
+What matters: every check of an argument happens before any work (one sentence, exit
+2/3, nothing written); a suite that does not apply to a method (e.g. pair tests for a
+temporal-only method) is skipped with a note instead of failing the whole run; outputs
+are written atomically at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+from ..magnify.registry import get_method
+from .report import format_table, plot, read_json, to_json, write_json
+from .results import SuiteResult
+from .runner import MethodUnderTest
+from .suites import GROUPS, SUITES, resolve_suites
+
+PLOT_SUFFIXES = {".png", ".pdf", ".svg"}
+
+
+def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
+    """The flags of ``motionmag eval`` (``option_type`` parses KEY=VALUE)."""
+    listing = "; ".join(f"{s.name}: {s.summary}" for s in SUITES)
+    p.add_argument("methods", nargs="+", metavar="METHOD", help="one or more registered methods")
+    p.add_argument(
+        "--suite",
+        default="all",
+        help=f"comma-separated suites or groups ({', '.join(sorted(GROUPS))}); "
+        f"default all. Suites: {listing}",
+    )
+    p.add_argument("--n", type=int, default=None, help="cases per level (default: the suite's)")
+    p.add_argument("--size", type=int, default=None, help="frame side in px (default: suite's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the evaluation sets (default 0)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
+    p.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        type=option_type,
+        default=[],
+        metavar="KEY=VALUE",
+        help="method setting, applied to every METHOD (repeatable)",
+    )
+    p.add_argument(
+        "--video", default=None, help="clip for the real-video suite (default: built-in)"
+    )
+    p.add_argument("--json", default=None, metavar="PATH", help="write all results as JSON")
+    p.add_argument("--plot", default=None, metavar="PATH", help="write the curves (.png/.pdf/.svg)")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="JSON",
+        help="add results saved earlier with --json to the table and plot",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    for name in args.methods:
+        get_method(name)
+    if args.n is not None and args.n < 1:
+        raise UsageError(f"--n must be at least 1, not {args.n}.")
+    if args.size is not None and args.size < 32:
+        raise UsageError(f"--size {args.size} is too small: use at least 32 px.")
+    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+        if path and not Path(path).resolve().parent.is_dir():
+            raise UsageError(f"{flag}: folder '{Path(path).parent}' does not exist: create it.")
+    if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(f"--plot must end in {', '.join(sorted(PLOT_SUFFIXES))}: {args.plot}")
+    if args.json and any(Path(args.json).resolve() == Path(c).resolve() for c in args.compare):
+        raise UsageError("--json must not overwrite a --compare file: choose another path.")
+    if args.video and not Path(args.video).exists():
+        raise InputError(f"video '{args.video}' does not exist: check the path.")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Run the chosen suites for every method; print, then write --json / --plot."""
+    _check_arguments(args)
+    suites = resolve_suites(args.suite)
+    compared = [r for path in args.compare for r in read_json(path)]
+    options = dict(args.options)
+    results: list[SuiteResult] = []
+    for name in args.methods:
+        method = MethodUnderTest(name, device=args.device, options=options)
+        for spec in suites:
+            kwargs: dict = {"seed": args.seed, "progress": not args.quiet}
+            if args.n is not None:
+                kwargs["n"] = args.n
+            if args.size is not None:
+                kwargs["size_px"] = args.size
+            if spec.name == "real-video" and args.video:
+                kwargs["video"] = args.video
+            start = time.perf_counter()
+            try:
+                result = spec.load()(method, **kwargs)
+            except UsageError as error:
+                print(f"motionmag eval: {name} / {spec.name} skipped: {error}", file=sys.stderr)
+                continue
+            result.settings.setdefault("seconds", round(time.perf_counter() - start, 1))
+            results.append(result)
+    if not results:
+        raise UsageError("no suite applies to the chosen method(s): see the notes above.")
+    wanted = {spec.name for spec in suites}
+    everything = results + [r for r in compared if r.suite in wanted]
+    print(format_table(everything))
+    if args.json:
+        command = "motionmag eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        write_json(args.json, to_json(results, command=command))
+        print(f"results: {args.json}")
+    if args.plot:
+        plot(everything, args.plot)
+        print(f"plot: {args.plot}")
+    return 0

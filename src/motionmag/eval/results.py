@@ -1,0 +1,65 @@
+"""What every evaluation suite returns: one curve (levels of a swept quantity) per suite.
+
+What matters: the terminal table, the JSON file and the Fig. 8-style plots are all made
+from this one structure, so a new suite only has to fill it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Level:
+    """One level of the swept quantity ``x`` and the metrics averaged over its cases.
+
+    ``values`` maps metric name -> mean over the ``n`` cases (e.g. ``ssim``,
+    ``ssim_input``, ``mse``); ``spread`` maps the same names to the standard deviation.
+    """
+
+    x: float
+    values: dict[str, float]
+    n: int
+    spread: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SuiteResult:
+    """The outcome of one suite for one method.
+
+    Attributes:
+        suite: suite name (``subpixel``, ``noise-small``, ...).
+        method: method name as registered.
+        x_name: label of the swept quantity with its unit, e.g. ``"input motion (px)"``.
+        x_log: plot ``x`` on a log axis.
+        primary: the metric plotted as the method's curve (e.g. ``ssim``).
+        floor: the metric plotted dashed as the input floor (e.g. ``ssim_input``), if any.
+        levels: one entry per level, in sweep order.
+        settings: everything needed to reproduce (size, n, seed, alpha rule, ...).
+        summary: a few headline numbers (e.g. mean SSIM over levels).
+        notes: plain sentences (skipped cases, deviations from the protocol).
+    """
+
+    suite: str
+    method: str
+    x_name: str
+    x_log: bool
+    primary: str
+    floor: str | None
+    levels: list[Level]
+    settings: dict = field(default_factory=dict)
+    summary: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SuiteResult:
+        fields = dict(data)
+        fields["levels"] = [Level(**level) for level in data["levels"]]
+        return cls(**fields)
+
+    def metric(self, name: str) -> list[float]:
+        """The values of metric ``name`` across levels (NaN where a level lacks it)."""
+        return [level.values.get(name, float("nan")) for level in self.levels]

@@ -1,0 +1,59 @@
+"""Kernel analysis (Oh et al. Sec. 4.3): exact on a linear encoder, and the CLI end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from motionmag.analyze.kernels import approximate_kernels, probe_images
+from motionmag.cli import main
+from motionmag.nets.oh2018 import Oh2018Net
+
+
+def test_linear_encoder_gives_back_its_kernels_exactly():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 5, stride=2, padding=2, bias=True)
+    images = probe_images(3, 160)
+    result = approximate_kernels(conv, images, stride=2, kernel_px=7, spacing_px=32)
+    weights = conv.weight.detach().numpy()
+    np.testing.assert_allclose(result.kernels[:, :, 1:6, 1:6], weights, atol=1e-6)
+    assert np.abs(result.kernels[:, :, 0]).max() < 1e-7  # outside the 5x5 support
+    assert np.all(result.error < 1e-6)  # a linear system is explained completely
+
+
+def test_nonlinear_encoder_has_an_approximation_error():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 5, stride=2, padding=2, bias=True)
+    images = probe_images(3, 160)
+    result = approximate_kernels(
+        lambda x: conv(x) ** 2, images, stride=2, kernel_px=7, spacing_px=32
+    )
+    assert np.all(result.error > 1e-3)
+    assert list(result.order()) == list(np.argsort(result.error))
+
+
+def test_kernels_command_writes_a_png(tmp_path, monkeypatch):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    net = Oh2018Net()
+    weights = tmp_path / "oh2018.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(weights))
+    out = tmp_path / "kernels.png"
+    args = ["analyze", "kernels", "oh2018", "-o", str(out), "--weights", str(weights)]
+    assert main([*args, "--images", "2"]) == 0
+    assert out.stat().st_size > 10_000
+    assert main([*args, "--images", "2"]) == 2  # refuses to overwrite
+    assert main(["analyze", "kernels", "oh2018", "-o", str(tmp_path / "k.jpg")]) == 2
+    assert not (tmp_path / "k.jpg").exists()
+
+
+@pytest.mark.parametrize("branch", ["texture"])
+def test_texture_branch_runs(branch, tmp_path):
+    torch.manual_seed(0)
+    net = Oh2018Net()
+    result = approximate_kernels(
+        lambda x: net.encode(x)[0], probe_images(2, 192), stride=4, kernel_px=9
+    )
+    assert result.kernels.shape == (32, 3, 9, 9) and np.all(np.isfinite(result.error))
