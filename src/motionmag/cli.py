@@ -157,7 +157,7 @@ def _add_methods(sub) -> None:
 
 
 def _run_methods(args: argparse.Namespace) -> int:
-    from .magnify.registry import default_method, methods
+    from .magnify.registry import default_method, methods, weights_available
     from .magnify.speeds import measured_speed
 
     rows = []
@@ -167,7 +167,8 @@ def _run_methods(args: argparse.Namespace) -> int:
                 "name": spec.name,
                 "kind": spec.kind,
                 "modes": list(spec.modes),
-                "weights": spec.weights or "-",
+                "weights": "-" if spec.weights is None
+                else ("installed" if weights_available(spec) else "missing"),
                 "speed": measured_speed(spec.name),
                 "paper": spec.paper,
                 "summary": spec.summary,

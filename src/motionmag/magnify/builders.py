@@ -6,7 +6,7 @@ import dataclasses
 
 from ..errors import UsageError
 from ..temporal import TemporalSelector, make_selector
-from .base import EulerianMagnifier
+from .base import EulerianMagnifier, Magnifier
 from .config import MagnifyConfig
 from .linear import ColorConfig, ColorEulerian, LinearConfig, LinearEulerian
 
@@ -84,3 +84,24 @@ def build_linear(config: MagnifyConfig) -> EulerianMagnifier:
 
 def build_color(config: MagnifyConfig) -> EulerianMagnifier:
     return _eulerian(config, ColorEulerian, ColorConfig)
+
+
+def _warp(config: MagnifyConfig, splat: str) -> Magnifier:
+    """FlowMag's Warp baselines (Pan et al. 2023 Sec. 4.3), static or dynamic mode."""
+    from .warp import WarpMagnifier, WarpOptions
+
+    return WarpMagnifier(
+        config.alpha,
+        splat,
+        mode=config.resolved_mode(),
+        reference=config.reference,
+        options=options_for(WarpOptions, config, config.method),
+    )
+
+
+def build_warp_nearest(config: MagnifyConfig) -> Magnifier:
+    return _warp(config, "nearest")
+
+
+def build_warp_bilinear(config: MagnifyConfig) -> Magnifier:
+    return _warp(config, "bilinear")

@@ -15,9 +15,8 @@ What matters:
   ``torch.inference_mode``, on the engine's device, channels-last.
 - Weights: the shipped ``oh2018`` weights (``motionmag.models.create_model``), or a file
   given with the method option ``weights=PATH.safetensors`` (e.g. a run exported with
-  ``motionmag train oh2018 --export``). The method is not in the registry until weights
-  ship (else the default method would be an untrained net): :func:`register_oh2018`
-  adds it.
+  ``motionmag train oh2018 --export``). The method is always registered; it becomes the
+  default method only when its model card says so (``registry.default_method``).
 """
 
 from __future__ import annotations
@@ -100,22 +99,3 @@ def build_oh2018(config: MagnifyConfig) -> EulerianMagnifier:
     model = load_oh2018(options, config.device)
     method = Oh2018Method(config.alpha, model, channels_last=options.channels_last)
     return EulerianMagnifier(method, selector_for(config), config.device)
-
-
-def register_oh2018() -> None:
-    """Register the ``oh2018`` method in ``magnify.registry`` (once; a no-op after)."""
-    from .registry import MethodSpec, methods, register
-
-    if any(spec.name == "oh2018" for spec in methods()):
-        return
-    register(
-        MethodSpec(
-            name="oh2018",
-            kind="learned",
-            modes=("temporal", "static", "dynamic"),
-            summary="Learning-based magnification: trained encoder, manipulator, decoder",
-            paper="Oh et al. 2018",
-            builder="motionmag.magnify.learned:build_oh2018",
-            weights="oh2018.safetensors",
-        )
-    )

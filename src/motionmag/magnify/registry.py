@@ -59,10 +59,32 @@ def get_method(name: str) -> MethodSpec:
         raise UsageError(f"unknown method '{name}': choose one of {known}.") from None
 
 
+def weights_available(spec: MethodSpec) -> bool:
+    """True for classical methods, and for learned ones whose weights are installed."""
+    if spec.weights is None:
+        return True
+    from ..models.registry import has_weights
+
+    return has_weights(spec.weights.removesuffix(".safetensors"))
+
+
 def default_method() -> str:
-    """The default: the best shipped learned model, else the classical ``linear``."""
-    learned = [spec.name for spec in _REGISTRY.values() if spec.kind == "learned"]
-    return learned[0] if learned else "linear"
+    """The default: the best shipped learned model, else the classical ``linear``.
+
+    A learned model is the default only when its weights are installed and its model
+    card says ``"default": true``, which the card gets when its ``motionmag eval``
+    numbers beat the phase-based method (our rule: an under-trained net must not
+    become what every user gets without asking).
+    """
+    from ..models.registry import model_card
+
+    for spec in _REGISTRY.values():
+        if spec.kind != "learned" or spec.weights is None or not weights_available(spec):
+            continue
+        card = model_card(spec.weights.removesuffix(".safetensors")) or {}
+        if card.get("default") is True:
+            return spec.name
+    return "linear"
 
 
 def build_magnifier(config: MagnifyConfig) -> Magnifier:
@@ -103,3 +125,30 @@ for _name, _modes, _paper, _summary in (
             builder=f"{_BUILDERS}:build_{_name}",
         )
     )
+
+# FlowMag's Lagrangian baselines (Pan et al. 2023, Sec. 4.3): flow, forward splat, inpaint
+for _name, _splat in (("warp-nearest", "nearest"), ("warp-bilinear", "bilinear")):
+    register(
+        MethodSpec(
+            name=_name,
+            kind="classical",
+            modes=("static", "dynamic"),
+            summary=f"Lagrangian baseline: DIS flow, {_splat} forward splat x alpha, inpaint",
+            paper="Pan et al. 2023",
+            builder=f"{_BUILDERS}:build_warp_{_splat}",
+        )
+    )
+
+# Learned methods: listed always; they need their shipped weights to run (`motionmag methods`
+# says whether they are installed) and become the default only as default_method() says.
+register(
+    MethodSpec(
+        name="oh2018",
+        kind="learned",
+        modes=_ALL_MODES,
+        summary="Learning-based magnification: trained encoder, manipulator, decoder",
+        paper="Oh et al. 2018",
+        builder="motionmag.magnify.learned:build_oh2018",
+        weights="oh2018.safetensors",
+    )
+)
