@@ -1,0 +1,82 @@
+"""`motionmag eval`: table, JSON, plot, --compare, skips and bad input, end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from motionmag.cli import main
+from motionmag.eval.report import format_table, read_json
+from motionmag.eval.results import Level, SuiteResult
+from motionmag.eval.suites import GROUPS, resolve_suites, suite_names
+
+SMALL = ["--n", "1", "--size", "64", "--quiet"]
+
+
+def test_suite_names_and_groups():
+    assert suite_names() == [
+        "subpixel", "noise-small", "noise-large", "alpha-sweep",
+        "linearity", "circles", "rig", "real-video",
+    ]  # fmt: skip
+    assert [s.name for s in resolve_suites("pairs")] == suite_names()[:4]
+    assert [s.name for s in resolve_suites("rig,subpixel,rig")] == ["subpixel", "rig"]
+    assert set(GROUPS["all"]) == set(suite_names())
+
+
+def test_eval_writes_table_json_and_plot(tmp_path, capsys):
+    out_json, out_png = tmp_path / "r.json", tmp_path / "r.png"
+    args = ["eval", "linear", "--suite", "subpixel", *SMALL]
+    assert main([*args, "--json", str(out_json), "--plot", str(out_png)]) == 0
+    printed = capsys.readouterr().out
+    assert "subpixel: ssim (higher is better)" in printed and "input (ssim_input)" in printed
+    document = json.loads(out_json.read_text())
+    (result,) = document["results"]
+    assert result["method"] == "linear" and len(result["levels"]) == 15
+    assert all(0 <= level["values"]["ssim"] <= 1 for level in result["levels"])
+    assert out_png.stat().st_size > 5_000
+    # compare: a saved run is drawn beside a new one
+    compared = tmp_path / "c.png"
+    assert main([*args, "--compare", str(out_json), "--plot", str(compared)]) == 0
+    assert compared.is_file()
+    assert main([*args, "--json", str(out_json), "--compare", str(out_json)]) == 2
+
+
+def test_a_suite_that_does_not_apply_is_skipped(tmp_path, capsys):
+    assert main(["eval", "acceleration", "--suite", "subpixel", *SMALL]) == 2
+    assert "skipped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, status",
+    [
+        (["eval", "nope"], 2),
+        (["eval", "linear", "--suite", "nope"], 2),
+        (["eval", "linear", "--n", "0"], 2),
+        (["eval", "linear", "--plot", "x.gif"], 2),
+        (["eval", "linear", "--json", "/no/such/dir/r.json"], 2),
+        (["eval", "linear", "--video", "/no/such.mp4"], 3),
+        (["eval", "linear", "--compare", "/no/such.json"], 3),
+    ],
+)
+def test_bad_input_is_one_sentence_and_a_status(args, status, capsys):
+    assert main(args) == status
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("motionmag: error:") and err.count("\n") == 0
+
+
+def test_table_marks_lower_is_better():
+    result = SuiteResult(
+        suite="circles", method="m", x_name="noise", x_log=False, primary="mse",
+        floor="mse_input", levels=[Level(x=0.0, values={"mse": 1.5, "mse_input": 3.0}, n=1)],
+    )  # fmt: skip
+    table = format_table([result])
+    assert "mse (lower is better)" in table and "1.5000" in table and "3.0000" in table
+
+
+def test_read_json_roundtrip(tmp_path):
+    result = SuiteResult("rig", "m", "alpha", True, "amplitude_ratio", None,
+                         [Level(5.0, {"amplitude_ratio": 0.9}, 2, {"amplitude_ratio": 0.1})])
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"results": [result.to_dict()]}))
+    assert read_json(path) == [result]
