@@ -251,6 +251,31 @@ def test_export_and_create_model_round_trip(tmp_path, monkeypatch):
         create_model("nope")
 
 
+def test_init_from_exported_weights_continues_the_count(tmp_path):
+    """A fresh machine continues from shipped weights: same weights, step and data position."""
+    first = tmp_path / "first"
+    train_oh2018(_tiny_config(steps=2, checkpoint_every=1), first, progress=False, command="x")
+    weights = tmp_path / "w" / "oh2018.safetensors"
+    export_weights(first, weights, which="last")
+    exported = _state(first / "checkpoint.pt")["model"]
+    second = tmp_path / "second"
+    result = train_oh2018(
+        _tiny_config(steps=3), second, progress=False, command="y", init_from=weights
+    )
+    assert (result.step, result.samples_seen) == (3, 12)  # 2 steps from the card + 1 here
+    state = _state(second / "checkpoint.pt")
+    assert state["sessions"][0]["command"] == "x" and state["sessions"][-1]["command"] == "y"
+    changed = [k for k in exported if not torch.equal(exported[k], state["model"][k])]
+    assert changed  # it trained on from the exported weights
+    with pytest.raises(UsageError, match="match --linear-manipulator"):
+        train_oh2018(
+            _tiny_config(steps=3, linear_manipulator=True),
+            tmp_path / "third",
+            progress=False,
+            init_from=weights,
+        )
+
+
 # ----------------------------------------------------------------------------- engine
 
 

@@ -109,6 +109,13 @@ def add_train_command(subparsers) -> argparse.ArgumentParser:
         metavar="FILE.safetensors",
         help="when the run stops, write its best weights here with a model card beside them",
     )
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="FILE.safetensors",
+        help="start a new run from exported weights and continue their step and data "
+        "position (e.g. the shipped src/motionmag/models/weights/oh2018.safetensors)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_train_oh2018)
     return p
@@ -161,6 +168,7 @@ def run_train_oh2018(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         command="motionmag " + " ".join(sys.argv[1:]),
         max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
+        init_from=args.init,
     )
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "

@@ -371,6 +371,7 @@ def train_oh2018(
     progress: bool = True,
     command: str | None = None,
     max_seconds: float | None = None,
+    init_from: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train (or continue training) the Oh et al. network; see the module docstring.
 
@@ -385,6 +386,11 @@ def train_oh2018(
         progress: show a tqdm bar on stderr.
         command: the command line to record in the model card (default: sys.argv).
         max_seconds: stop (and checkpoint) after this much wall time in this session.
+        init_from: start a new run from exported weights (``.safetensors`` with its model
+            card beside it, e.g. the shipped ``oh2018`` weights): the weights, the step,
+            the samples seen (hence the position in the data stream) and the session
+            history continue from the card; Adam's moments start afresh. This is how a
+            fresh machine continues training from what the repository ships.
 
     Returns a :class:`TrainResult`; ``interrupted`` names the signal that stopped it.
     """
@@ -416,6 +422,8 @@ def train_oh2018(
     best = {"ssim": -math.inf, "step": None}
     sessions: list[dict] = []
     validation = None
+    if state is None and init_from is not None:
+        step, samples_seen, train_seconds, sessions = _load_init(net, init_from)
     if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -642,6 +650,33 @@ def _validation_batches(config: Oh2018TrainConfig) -> list[dict]:
     return [
         default_collate(items[i : i + config.batch]) for i in range(0, len(items), config.batch)
     ]
+
+
+def _load_init(net: torch.nn.Module, path: str | os.PathLike) -> tuple[int, int, float, list]:
+    """Load exported weights into ``net``; (step, samples seen, seconds, sessions) of its card."""
+    from safetensors.torch import load_file
+
+    weights = Path(path)
+    card_path = weights.with_suffix(".json")
+    if not weights.is_file() or not card_path.is_file():
+        raise InputError(
+            f"--init needs '{weights}' and its model card '{card_path.name}' beside it."
+        )
+    card = json.loads(card_path.read_text())
+    if card.get("network", {}).get("config") != getattr(net, "config", None):
+        raise UsageError(
+            f"the weights in '{weights}' are for network {card.get('network', {}).get('config')},"
+            f" not {getattr(net, 'config', None)}: match --linear-manipulator to them."
+        )
+    net.load_state_dict(load_file(str(weights)))
+    training = card.get("training", {})
+    sessions = [*training.get("sessions", []), {"init_from": str(weights)}]
+    return (
+        int(training.get("step", 0)),
+        int(training.get("samples_seen", 0)),
+        float(training.get("train_hours", 0.0)) * 3600,
+        sessions,
+    )
 
 
 # ----------------------------------------------------------------------------- export

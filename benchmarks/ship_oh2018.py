@@ -1,0 +1,122 @@
+"""Export a training run's oh2018 weights into the package, with evaluation in the card.
+
+Steps: export the run's weights and model card (``export_weights``); run ``motionmag
+eval`` on them (the sub-pixel and noise suites); compare with the phase-based method's
+numbers from the same suites (a JSON written by ``motionmag eval phase ... --json``);
+write the numbers, the commands and the ``default`` verdict into the card; copy both
+files to ``src/motionmag/models/weights/``.
+
+The card gets ``"default": true`` only when the issue's quality goals hold: SSIM above
+``phase`` at every level of the sub-pixel test and at every noise factor >= 1 of both
+noise tests, and validation SSIM >= 0.91. Otherwise the weights ship, ``oh2018`` runs
+when asked for, and ``linear`` stays the default.
+
+    python benchmarks/ship_oh2018.py --run runs/oh2018/cpu128 --n 10 \
+        --baseline benchmarks/results/eval_pairs.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from motionmag.cli import main as motionmag
+from motionmag.eval.report import read_json
+from motionmag.train.oh2018 import export_weights
+
+SUITES = ("subpixel", "noise-small", "noise-large")
+PACKAGE_WEIGHTS = Path(__file__).resolve().parents[1] / "src/motionmag/models/weights"
+
+
+def _curves(results, method: str) -> dict[str, dict[float, float]]:
+    return {
+        r.suite: {lvl.x: lvl.values["ssim"] for lvl in r.levels}
+        for r in results
+        if r.method == method and r.suite in SUITES
+    }
+
+
+def verdict(ours: dict, phase: dict, validation_ssim: float | None) -> tuple[bool, list[str]]:
+    """The issue's quality goals, each as a sentence that says whether it holds."""
+    reasons = []
+    ok = True
+    for suite in SUITES:
+        if suite not in ours or suite not in phase:
+            reasons.append(f"{suite}: not measured for both methods")
+            ok = False
+            continue
+        levels = [x for x in ours[suite] if suite == "subpixel" or x >= 1.0]
+        losing = [x for x in levels if ours[suite][x] <= phase[suite].get(x, -1.0)]
+        ok &= not losing
+        reasons.append(
+            f"{suite}: above phase at {len(levels) - len(losing)} of {len(levels)} levels"
+            + (f" (not at {', '.join(f'{x:.3g}' for x in losing)})" if losing else "")
+        )
+    good_val = validation_ssim is not None and validation_ssim >= 0.91
+    ok &= good_val
+    reasons.append(f"validation SSIM {validation_ssim} (goal >= 0.91)")
+    return ok, reasons
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--run", required=True, help="training run folder")
+    p.add_argument("--which", default="best", choices=("best", "last"))
+    p.add_argument("--n", type=int, default=10, help="cases per level of the eval suites")
+    p.add_argument("--size", type=int, default=256, help="eval frame size (px)")
+    p.add_argument("--baseline", required=True, help="eval JSON with phase on the same suites")
+    p.add_argument("--out", default=str(PACKAGE_WEIGHTS), help="weights folder to write")
+    args = p.parse_args()
+
+    staging = Path(args.run) / "export"
+    staging.mkdir(exist_ok=True)
+    weights = staging / "oh2018.safetensors"
+    card = export_weights(args.run, weights, which=args.which)
+    eval_json = staging / "eval.json"
+    eval_args = ["eval", "oh2018", "--set", f"weights={weights}", "--suite", ",".join(SUITES),
+                 "--n", str(args.n), "--size", str(args.size), "--quiet",
+                 "--json", str(eval_json)]  # fmt: skip
+    if motionmag(eval_args) != 0:
+        return 1
+    ours_results = read_json(eval_json)
+    baseline = read_json(args.baseline)
+    validation = (card["metrics"].get("validation") or {}).get("ssim")
+    ok, reasons = verdict(_curves(ours_results, "oh2018"), _curves(baseline, "phase"), validation)
+    card["metrics"]["eval"] = {
+        "command": "motionmag " + " ".join([*eval_args[:3], "weights=<this file>", *eval_args[4:]]),
+        "size_px": args.size,
+        "n_per_level": args.n,
+        "results": {
+            r.suite: {
+                "x_name": r.x_name,
+                "x": [lvl.x for lvl in r.levels],
+                "ssim": [round(lvl.values["ssim"], 4) for lvl in r.levels],
+                "ssim_input": [round(lvl.values["ssim_input"], 4) for lvl in r.levels],
+                "phase_ssim": [
+                    round(_curves(baseline, "phase").get(r.suite, {}).get(lvl.x, float("nan")), 4)
+                    for lvl in r.levels
+                ],
+                "summary": r.summary,
+            }
+            for r in ours_results
+        },
+        "baseline_file": str(args.baseline),
+    }
+    card["default"] = bool(ok)
+    card["default_reasons"] = reasons
+    card["ship_command"] = "python benchmarks/ship_oh2018.py " + " ".join(sys.argv[1:])
+    (staging / "oh2018.json").write_text(json.dumps(card, indent=1) + "\n")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(weights, out / "oh2018.safetensors")
+    shutil.copyfile(staging / "oh2018.json", out / "oh2018.json")
+    print(f"shipped {out / 'oh2018.safetensors'}; default: {ok}")
+    print("\n".join(f"  {r}" for r in reasons))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
