@@ -121,8 +121,8 @@ def test_registry_and_command_line(tmp_path, texture, capsys):
     names = [spec.name for spec in methods()]
     assert "warp-nearest" in names and "warp-bilinear" in names
     assert get_method("warp-bilinear").modes == ("static", "dynamic")
-    # the default is still the first learned method, else linear (never a baseline)
-    assert default_method() == next((s.name for s in methods() if s.kind == "learned"), "linear")
+    # a baseline is never the default (the learned/linear rule is tested in test_registry)
+    assert not default_method().startswith("warp-")
     clip = np.stack([quantize(subpixel_shift(texture, 0.3 * t, 0.0)) for t in range(5)])
     source, target = tmp_path / "in.mkv", tmp_path / "out.mp4"
     with VideoWriter(source, 30.0, clip.shape[2], clip.shape[1]) as writer:
@@ -137,3 +137,17 @@ def test_registry_and_command_line(tmp_path, texture, capsys):
     assert out.shape == clip.shape
     dx, _ = measure_shift(out[0], out[2], border_px=12)  # 0.6 px in, x5, through H.264
     assert dx == pytest.approx(3.0, abs=0.45)
+
+
+def test_default_method_follows_the_model_card(tmp_path, monkeypatch):
+    """oh2018 becomes the default only with installed weights whose card says so."""
+    import json
+
+    monkeypatch.setenv("MOTIONMAG_WEIGHTS_DIR", str(tmp_path))
+    assert default_method() == "linear"  # no weights at all
+    (tmp_path / "oh2018.safetensors").write_bytes(b"")
+    assert default_method() == "linear"  # weights, but no card
+    (tmp_path / "oh2018.json").write_text(json.dumps({"default": False}))
+    assert default_method() == "linear"  # card says it lost to phase
+    (tmp_path / "oh2018.json").write_text(json.dumps({"default": True}))
+    assert default_method() == "oh2018"
