@@ -363,3 +363,27 @@ def test_spectrum_of_a_still_noisy_clip_reports_no_clear_peak(tmp_path, capsys, 
     clip = write(tmp_path / "still.mkv", frames.astype(np.uint8))
     code, stdout, _ = run(capsys, "spectrum", clip, "-o", tmp_path / "s.png")
     assert code == 0 and "no clear peak" in stdout
+
+
+def test_measured_speed_reads_sizes_and_names_the_mode(tmp_path, monkeypatch):
+    """`motionmag methods` shows the recorded fps, and the mode when it is not temporal."""
+    import json
+
+    from motionmag.magnify import speeds
+
+    record = {
+        "methods": {
+            "linear": {"640x360": 105.0, "1080p": 12.8},
+            "oh2018": {"640x360": 4.1, "1080p": 0.5, "mode": "static", "date": "2026-11-28"},
+        }
+    }
+    path = tmp_path / "speeds.json"
+    path.write_text(json.dumps(record))
+    monkeypatch.setattr(speeds, "_RECORD", path)
+    speeds._load.cache_clear()
+    try:
+        assert speeds.measured_speed("linear") == "105 @640x360, 12.8 @1080p"
+        assert speeds.measured_speed("oh2018") == "4.1 @640x360, 0.5 @1080p (static)"
+        assert speeds.measured_speed("riesz") == "-"
+    finally:
+        speeds._load.cache_clear()

@@ -102,6 +102,7 @@ def plot(results: Iterable[SuiteResult], path: str | os.PathLike) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     by_suite: dict[str, list[SuiteResult]] = {}
     for result in results:
@@ -122,6 +123,13 @@ def plot(results: Iterable[SuiteResult], path: str | os.PathLike) -> None:
             axis.plot(xs, first.metric(first.floor), "k--", lw=1, label="input")
         if first.x_log:
             axis.set_xscale("log")
+            xs = [level.x for level in first.levels]
+            if len(xs) <= 8:  # few levels: label each one, no 2x10^0-style minor labels
+                axis.set_xticks(xs, [f"{x:.3g}" for x in xs])
+                axis.xaxis.set_minor_formatter(NullFormatter())
+        values = [v for result in group for v in result.metric(result.primary)]
+        if min(values, default=0) > 0 and max(values) > 30 * min(values):
+            axis.set_yscale("log")  # e.g. MSE over orders of magnitude
         axis.set_xlabel(first.x_name)
         axis.set_ylabel(first.primary)
         axis.set_title(suite)

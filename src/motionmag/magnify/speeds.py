@@ -1,7 +1,7 @@
 """Measured speeds shown by ``motionmag methods``, from the shipped benchmark record.
 
 What matters: these are measurements, never guesses: ``speeds.json`` beside this file is
-written from ``benchmarks/bench_classical.py`` (see benchmarks/README.md for the command
+written by ``benchmarks/bench_methods.py`` (see benchmarks/README.md for the command
 and machine). A method without a measurement shows "-".
 """
 
@@ -22,8 +22,13 @@ def _load() -> dict:
 
 
 def measured_speed(method: str) -> str:
-    """e.g. "118 @640x360, 10.7 @1080p" (frames per second on the recorded machine)."""
+    """e.g. "118 @640x360, 10.7 @1080p" (frames per second on the recorded machine).
+
+    A mode other than temporal is named, e.g. "4.1 @640x360, 0.5 @1080p (static)".
+    """
     entry = _load().get("methods", {}).get(method)
     if not entry:
         return "-"
-    return ", ".join(f"{fps:g} @{size}" for size, fps in entry.items())
+    sizes = ", ".join(f"{v:g} @{k}" for k, v in entry.items() if isinstance(v, (int, float)))
+    mode = entry.get("mode", "temporal")
+    return sizes if mode == "temporal" else f"{sizes} ({mode})"
