@@ -276,6 +276,20 @@ def _add_eval(sub) -> None:
     p.set_defaults(run=run_eval)
 
 
+def _add_bench(sub) -> None:
+    from .eval.cli_bench import add_bench_arguments, run_bench_command
+
+    p = sub.add_parser(
+        "bench",
+        help="frames per second, GFLOPs, parameters and peak memory of every method",
+        description="Time methods at 640x360 and 1920x1080 side by side with the oh2018 "
+        "architecture (ratios, as these machines are noisy); print a table, optionally "
+        "write JSON (--json) and the record `motionmag methods` shows (--write-record).",
+    )
+    add_bench_arguments(p)
+    p.set_defaults(run=run_bench_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="motionmag",
@@ -295,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_spectrum,
         _add_demo,
         _add_eval,
+        _add_bench,
         add_synth_command,
         add_train_command,
         add_analyze_command,

@@ -1,8 +1,9 @@
 """Measured speeds shown by ``motionmag methods``, from the shipped benchmark record.
 
 What matters: these are measurements, never guesses: ``speeds.json`` beside this file is
-written by ``benchmarks/bench_methods.py`` (see benchmarks/README.md for the command
-and machine). A method without a measurement shows "-".
+written by ``motionmag bench --write-record`` (``eval/bench.py``; the older
+``benchmarks/bench_methods.py --write`` wraps it), with each method's command and date.
+A method without a measurement shows "-".
 """
 
 from __future__ import annotations

@@ -1,0 +1,364 @@
+"""Speed and memory of every method, side by side with the oh2018 architecture.
+
+What matters (EVALUATION.md section 6):
+
+- **Ratios, not absolute times.** These machines are noisy, so every size is timed for
+  the oh2018 architecture in the same run, and each method's frames per second is also
+  given as a ratio to it (``x_oh2018`` > 1: faster than oh2018). Speed does not depend on
+  the weights, so the reference is timed with random weights where none are installed
+  (the result says ``weights: random``).
+- **What one frame costs.** A case pushes random uint8 frames through
+  ``build_magnifier(...).push``, the way ``motionmag magnify`` runs: temporal mode
+  (Butterworth 1-3 Hz at 30 fps) for classical methods, static mode for learned and
+  two-frame methods (the reference frame's encoding is computed once and reused, the
+  mode their papers time). fps is ``frames`` divided by the median time of ``runs``
+  timed runs, after :data:`WARMUP_FRAMES` warm-up pushes (plans, filters, caches).
+- **GFLOPs per frame and parameters** only for methods with a torch network (found as
+  ``magnifier.method.model``, the convention of ``magnify/learned.py``); ``None`` for
+  classical methods, whose cost is mostly element-wise and FFT work that
+  ``torch.utils.flop_counter`` does not count. The FLOPs (2 x multiply-add) are those of
+  one steady-state ``push`` (the last warm-up push, counted by ``FlopCounterMode``): for
+  oh2018 in static mode that is the encoder on the new frame, the manipulator and the
+  decoder (the reference's encoding is reused), i.e. a pair forward minus one encoder.
+- **Peak memory of a fresh process.** Unless ``memory=False``, each case runs in its own
+  child process (multiprocessing ``spawn``), so ``peak_rss_mb`` (``ru_maxrss``) is that
+  case's alone; ``import_rss_mb`` is the same process's peak before the magnifier was
+  built (Python, torch and motionmag imported), so the difference is the method's own.
+"""
+
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import platform
+import re
+import resource
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import UsageError
+from ..magnify.config import MagnifyConfig
+from ..magnify.registry import MethodSpec, build_magnifier, get_method, methods, weights_available
+
+#: the method every other is compared with, timed in the same run
+REFERENCE = "oh2018"
+#: EVALUATION.md section 6: 640x360 and 1920x1080 (width, height) in px
+DEFAULT_SIZES: tuple[tuple[int, int], ...] = ((640, 360), (1920, 1080))
+#: pushes before timing (plans, filters, caches, the static reference encoding)
+WARMUP_FRAMES = 4
+#: the record ``motionmag methods`` shows (see ``magnify/speeds.py``)
+RECORD = Path(__file__).resolve().parents[1] / "magnify" / "speeds.json"
+#: record keys of the sizes (the record's historical name of 1920x1080)
+_RECORD_LABELS = {(640, 360): "640x360", (1920, 1080): "1080p"}
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """One method at one frame size (width, height in px), as it will be timed."""
+
+    method: str
+    mode: str
+    width: int
+    height: int
+    frames: int  # pushes per timed run
+    runs: int  # timed runs; fps is from their median
+    threads: int  # torch (and OpenCV) threads
+    weights: str  # "-" (classical), "installed" or "random" (architecture only)
+    warmup: int = WARMUP_FRAMES  # untimed pushes first; the last one's FLOPs are counted
+
+
+@dataclass
+class BenchResult:
+    """What one case measured. Times in s, memory in MB (10^6 bytes), FLOPs in 10^9."""
+
+    method: str
+    mode: str
+    width: int
+    height: int
+    frames: int
+    runs: int
+    threads: int
+    weights: str
+    warmup: int
+    fps: float  # frames / median run time
+    run_seconds: list[float] = field(default_factory=list)
+    x_oh2018: float | None = None  # fps / the reference's fps at the same size
+    gflops_per_frame: float | None = None  # 2 x multiply-add of one push; None: classical
+    params: int | None = None  # parameters of the network; None: classical
+    peak_rss_mb: float | None = None  # peak resident memory of the case's own process
+    import_rss_mb: float | None = None  # the same process's peak before the method was built
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """``"640x360,1920x1080"`` -> [(640, 360), (1920, 1080)]; UsageError when malformed."""
+    sizes = []
+    for part in text.split(","):
+        match = _SIZE.match(part)
+        if not match:
+            raise UsageError(
+                f"size '{part.strip()}' is not WIDTHxHEIGHT: pass e.g. --sizes 640x360,1920x1080."
+            )
+        width, height = int(match[1]), int(match[2])
+        if width < 8 or height < 8:
+            raise UsageError(f"size {width}x{height} is too small: use at least 8x8 px.")
+        sizes.append((width, height))
+    return sizes
+
+
+def timed_mode(spec: MethodSpec) -> str:
+    """Static for learned and two-frame methods, else temporal (see the module docstring)."""
+    if spec.kind == "learned" or "temporal" not in spec.modes:
+        return "static" if "static" in spec.modes else spec.modes[0]
+    return "temporal"
+
+
+def default_frames(width: int, height: int) -> int:
+    """Pushes per timed run: 20 at 640x360, fewer for larger frames (at least 4)."""
+    return max(4, round(20 * 640 * 360 / (width * height)))
+
+
+def select_methods(names: Sequence[str] | None) -> list[tuple[MethodSpec, str]]:
+    """The methods to time, each with its weights label, the reference first.
+
+    ``names`` None: every registered method whose weights are installed. The reference
+    (:data:`REFERENCE`) is always added, with random weights where none are installed;
+    any other learned method named without installed weights is a UsageError.
+    """
+    wanted = [get_method(n) for n in dict.fromkeys(names)] if names else None
+    chosen: list[tuple[MethodSpec, str]] = []
+    for spec in [get_method(REFERENCE), *(wanted if wanted is not None else methods())]:
+        if any(spec.name == done.name for done, _ in chosen):
+            continue
+        if spec.weights is None:
+            chosen.append((spec, "-"))
+        elif weights_available(spec):
+            chosen.append((spec, "installed"))
+        elif spec.name == REFERENCE:
+            chosen.append((spec, "random"))
+        elif wanted is not None:
+            raise UsageError(
+                f"method '{spec.name}' has no installed weights: see `motionmag methods`."
+            )
+    return chosen
+
+
+def _set_threads(torch_threads: int, cv2_threads: int | None = None) -> tuple[int, int]:
+    """Set torch's and OpenCV's thread counts; returns the previous (torch, OpenCV) pair."""
+    import cv2
+
+    previous = (torch.get_num_threads(), cv2.getNumThreads())
+    torch.set_num_threads(torch_threads)
+    cv2.setNumThreads(torch_threads if cv2_threads is None else cv2_threads)
+    return previous
+
+
+def _network(magnifier: object) -> torch.nn.Module | None:
+    network = getattr(getattr(magnifier, "method", None), "model", None)
+    return network if isinstance(network, torch.nn.Module) else None
+
+
+def measure_case(case: BenchCase) -> BenchResult:
+    """Time ``case`` in this process (torch's thread count is set for the call only)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    previous = _set_threads(case.threads)
+    try:
+        rng = np.random.default_rng(0)
+        shape = (case.height, case.width, 3)
+        clip = [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(WARMUP_FRAMES)]
+        warmup = [clip[i % len(clip)] for i in range(max(1, case.warmup))]
+        options = {"pretrained": False} if case.weights == "random" else {}
+        config = MagnifyConfig(
+            method=case.method,
+            alpha=10.0,
+            mode=case.mode,
+            band=(1.0, 3.0),
+            fps=30.0,
+            options=options,
+        )
+        magnifier = build_magnifier(config)
+        network = _network(magnifier)
+        for frame in warmup[:-1]:
+            magnifier.push(frame)
+        gflops = params = None
+        if network is None:
+            magnifier.push(warmup[-1])
+        else:
+            with FlopCounterMode(display=False) as counter:
+                magnifier.push(warmup[-1])
+            gflops = counter.get_total_flops() / 1e9
+            params = sum(p.numel() for p in network.parameters())
+        seconds = []
+        for _ in range(case.runs):
+            start = time.perf_counter()
+            for i in range(case.frames):
+                magnifier.push(clip[i % len(clip)])
+            seconds.append(time.perf_counter() - start)
+    finally:
+        _set_threads(*previous)
+    return BenchResult(
+        **asdict(case),
+        fps=case.frames / statistics.median(seconds),
+        run_seconds=[round(s, 6) for s in seconds],
+        gflops_per_frame=gflops,
+        params=params,
+    )
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # Linux: KiB
+
+
+def _measure_in_child(case: BenchCase) -> BenchResult:
+    """Child-process entry (spawn): the case's result with this process's peak RSS."""
+    import_rss = _peak_rss_mb()
+    result = measure_case(case)
+    return replace(result, peak_rss_mb=_peak_rss_mb(), import_rss_mb=import_rss)
+
+
+def _measure_fresh(case: BenchCase) -> BenchResult:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1, maxtasksperchild=1) as pool:
+        return pool.apply(_measure_in_child, (case,))
+
+
+def run_bench(
+    names: Sequence[str] | None = None,
+    sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES,
+    frames: int | None = None,
+    runs: int = 5,
+    threads: int = 2,
+    memory: bool = True,
+    progress: Callable[[BenchResult], None] | None = None,
+) -> list[BenchResult]:
+    """Time ``names`` (default: all installed) and the reference at every size.
+
+    Sizes are (width, height) in px; ``frames`` pushes per timed run (default
+    :func:`default_frames`); ``memory`` runs each case in a fresh child process to
+    measure its peak RSS. Each size's reference is timed first, and every result gets
+    its ratio ``x_oh2018`` to it. ``progress`` is called with each finished result.
+    """
+    if runs < 1 or threads < 1 or (frames is not None and frames < 1):
+        raise UsageError("--runs, --threads and --frames must be at least 1.")
+    chosen = select_methods(names)
+    results: list[BenchResult] = []
+    for width, height in sizes:
+        count = frames if frames is not None else default_frames(width, height)
+        reference_fps = None
+        for spec, weights in chosen:
+            case = BenchCase(
+                spec.name, timed_mode(spec), width, height, count, runs, threads, weights
+            )
+            result = _measure_fresh(case) if memory else measure_case(case)
+            if spec.name == REFERENCE:
+                reference_fps = result.fps
+            result.x_oh2018 = result.fps / reference_fps if reference_fps else None
+            results.append(result)
+            if progress is not None:
+                progress(result)
+    return results
+
+
+def machine() -> str:
+    """e.g. "x86_64, 2 CPUs (AMD EPYC ...), torch 2.5.1, CPU"."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    count = multiprocessing.cpu_count()
+    return f"{platform.machine()}, {count} CPUs ({cpu}), torch {torch.__version__}, CPU"
+
+
+def to_json(results: Sequence[BenchResult], command: str) -> dict:
+    """The ``--json`` document: settings, machine and one entry per case."""
+    return {
+        "command": command,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "reference": REFERENCE,
+        "note": (
+            "fps: frames / median of runs after warmup frames; x_oh2018: fps / "
+            f"{REFERENCE}'s fps at the same size in this run ({REFERENCE} timed with random "
+            "weights where none are installed: speed does not depend on them); "
+            "gflops_per_frame: 2 x multiply-add of one steady-state push "
+            "(torch.utils.flop_counter; learned static mode: encoder of the new frame + "
+            "manipulator + decoder); peak_rss_mb: ru_maxrss of the case's own process"
+        ),
+        "results": [{**asdict(r), "size": r.size} for r in results],
+    }
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_table(results: Sequence[BenchResult]) -> str:
+    """A plain-text table: method, mode, size, fps, x oh2018, GFLOPs/frame, params, RSS."""
+    header = (
+        f"{'method':<16} {'mode':<9} {'size':>10} {'fps':>9} {'x oh2018':>9} "
+        f"{'GFLOPs/frame':>13} {'params':>10} {'peak RSS MB':>12}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        name = r.method + (" (random)" if r.weights == "random" else "")
+        lines.append(
+            f"{name:<16} {r.mode:<9} {r.size:>10} {r.fps:>9.3g} {_cell(r.x_oh2018, '.3g'):>9} "
+            f"{_cell(r.gflops_per_frame, '.2f'):>13} {_cell(r.params, ','):>10} "
+            f"{_cell(r.peak_rss_mb, '.0f'):>12}"
+        )
+    lines += [
+        f"x oh2018: fps / {REFERENCE}'s fps at the same size in this run. (random): the "
+        "architecture timed with random weights",
+        "(none installed; speed does not depend on them). GFLOPs: 2 x multiply-add of one "
+        "frame ('-': classical, not counted).",
+    ]
+    return "\n".join(lines)
+
+
+def check_record_protocol(sizes: Sequence[tuple[int, int]], runs: int) -> None:
+    """The shipped record takes only protocol measurements: the default sizes, >= 5 runs."""
+    if tuple(sizes) != DEFAULT_SIZES or runs < 5:
+        raise UsageError(
+            "--write-record keeps only measurements of the protocol (--sizes 640x360,1920x1080 "
+            "and --runs 5 or more): drop --write-record or those options."
+        )
+
+
+def merge_record(record: dict, results: Sequence[BenchResult], command: str) -> dict:
+    """``record`` (speeds.json's content) with ``results`` merged in, method by method.
+
+    The format of ``magnify/speeds.py``: ``methods[name]`` maps size labels
+    ("640x360", "1080p") to fps (3 significant digits), with ``mode``, ``date`` and
+    ``command``; nothing else in an entry may be a number.
+    """
+    today = datetime.date.today().isoformat()
+    entries: dict[str, dict] = {}
+    for r in results:
+        entry = entries.setdefault(r.method, {})
+        entry[_RECORD_LABELS.get((r.width, r.height), r.size)] = float(f"{r.fps:.3g}")
+        entry.update(mode=r.mode, date=today, command=command)
+        if r.weights == "random":
+            entry["weights"] = "random (architecture only; speed does not depend on weights)"
+    merged = {**record, "methods": {**record.get("methods", {}), **entries}}
+    threads = sorted({r.threads for r in results})
+    merged["machine"] = f"{machine()}, {','.join(map(str, threads))} torch threads"
+    merged["note"] = (
+        "median of runs after warm-up; temporal mode (Butterworth 1-3 Hz) except learned and "
+        "two-frame methods (static, reference encoding reused); written by motionmag bench"
+    )
+    return merged

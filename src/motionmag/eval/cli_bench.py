@@ -1,0 +1,126 @@
+"""``motionmag bench [METHOD ...]``: speed, FLOPs, parameters and memory, side by side.
+
+What matters: every argument is checked before any timing (one sentence, exit 2,
+nothing written); the oh2018 architecture is always timed in the same run, as the
+reference the ratios are taken to (EVALUATION.md section 6, and :mod:`.bench`);
+``--write-record`` updates the record ``motionmag methods`` shows only with protocol
+measurements (both default sizes, at least 5 runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from .bench import (
+    DEFAULT_SIZES,
+    RECORD,
+    BenchResult,
+    check_record_protocol,
+    format_table,
+    merge_record,
+    parse_sizes,
+    run_bench,
+    select_methods,
+    to_json,
+)
+from .report import write_json
+
+
+def add_bench_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``motionmag bench``."""
+    default_sizes = ",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES)
+    p.add_argument(
+        "methods",
+        nargs="*",
+        metavar="METHOD",
+        help="registered methods (default: all whose weights are installed; oh2018 is "
+        "always timed as the reference, with random weights if none are installed)",
+    )
+    p.add_argument(
+        "--sizes",
+        default=default_sizes,
+        help=f"comma-separated WIDTHxHEIGHT frame sizes in px (default {default_sizes})",
+    )
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        help="frames per timed run (default: 20 at 640x360, fewer for larger, at least 4)",
+    )
+    p.add_argument("--runs", type=int, default=5, help="timed runs; fps from the median (5)")
+    p.add_argument("--threads", type=int, default=2, help="torch / OpenCV threads (default 2)")
+    p.add_argument("--json", default=None, metavar="PATH", help="write all results as JSON")
+    p.add_argument(
+        "--no-memory",
+        dest="memory",
+        action="store_false",
+        help="time in this process; skip the peak RSS of a fresh process per case",
+    )
+    p.add_argument(
+        "--write-record",
+        action="store_true",
+        help="merge the fps into the record `motionmag methods` shows (protocol runs only)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def _progress(result: BenchResult) -> None:
+    print(
+        f"motionmag bench: {result.method} {result.size} {result.mode}: {result.fps:.3g} fps",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The parsed arguments as one explicit ``motionmag bench`` command (for the record)."""
+    words = ["motionmag", "bench", *args.methods, "--sizes", args.sizes.replace(" ", "")]
+    if args.frames is not None:
+        words += ["--frames", str(args.frames)]
+    words += ["--runs", str(args.runs), "--threads", str(args.threads)]
+    if not args.memory:
+        words.append("--no-memory")
+    if args.json:
+        words += ["--json", args.json]
+    if args.write_record:
+        words.append("--write-record")
+    return shlex.join(words)
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    """Check the arguments, time every case, print the table, write --json / the record."""
+    sizes = parse_sizes(args.sizes)
+    for flag, value in (("--runs", args.runs), ("--threads", args.threads)):
+        if value < 1:
+            raise UsageError(f"{flag} must be at least 1, not {value}.")
+    if args.frames is not None and args.frames < 1:
+        raise UsageError(f"--frames must be at least 1, not {args.frames}.")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UsageError(f"--json: folder '{Path(args.json).parent}' does not exist: create it.")
+    if args.write_record:
+        check_record_protocol(sizes, args.runs)
+    select_methods(args.methods or None)  # unknown names and missing weights fail here
+    command = command_line(args)
+    results = run_bench(
+        args.methods or None,
+        sizes=sizes,
+        frames=args.frames,
+        runs=args.runs,
+        threads=args.threads,
+        memory=args.memory,
+        progress=None if args.quiet else _progress,
+    )
+    print(format_table(results))
+    if args.json:
+        write_json(args.json, to_json(results, command=command))
+        print(f"results: {args.json}")
+    if args.write_record:
+        record = json.loads(RECORD.read_text()) if RECORD.is_file() else {"methods": {}}
+        write_json(RECORD, merge_record(record, results, command=command))
+        print(f"record: {RECORD}")
+    return 0
