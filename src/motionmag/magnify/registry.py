@@ -152,3 +152,14 @@ register(
         weights="oh2018.safetensors",
     )
 )
+register(
+    MethodSpec(
+        name="ha2024",
+        kind="learned",
+        modes=_ALL_MODES,
+        summary="Real-time learned magnification: linear encoder, 1/4-res latent, deep decoder",
+        paper="Ha et al. 2024",
+        builder="motionmag.magnify.learned:build_ha2024",
+        weights="ha2024.safetensors",
+    )
+)

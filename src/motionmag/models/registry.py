@@ -167,3 +167,13 @@ register_model(
         train_command="motionmag train oh2018",
     )
 )
+
+register_model(
+    ModelSpec(
+        name="ha2024",
+        network="motionmag.nets.ha2024:Ha2024Net",
+        summary="Real-time learned magnification: linear encoder, 1/4-res latent, deep decoder",
+        paper="Ha et al. 2024",
+        train_command="motionmag train ha2024",
+    )
+)

@@ -55,19 +55,33 @@ from torch import nn
 SIZE_MULTIPLE = 4
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> torch.Tensor:
+def pad_to_multiple(
+    x: torch.Tensor, multiple: int = SIZE_MULTIPLE, min_size: int = 0
+) -> torch.Tensor:
     """Reflect-pad (N, C, H, W) at the bottom and right to multiples of ``multiple``.
 
-    Crop back with ``y[..., :H, :W]``. Reflection needs H, W >= the pad (<= 3 px here);
-    smaller frames are replicate-padded.
+    ``min_size``: pad H and W to at least this many px too (a network whose smallest
+    representation must fit its kernels, ``MagnificationNet.min_size_px``). Crop back
+    with ``y[..., :H, :W]``. Reflection needs H, W > the pad; otherwise the frame is
+    replicate-padded.
     """
     height, width = x.shape[-2:]
-    pad_h = (-height) % multiple
-    pad_w = (-width) % multiple
+    pad_h = (-height) % multiple + max(0, min_size - height - (-height) % multiple)
+    pad_w = (-width) % multiple + max(0, min_size - width - (-width) % multiple)
     if pad_h == 0 and pad_w == 0:
         return x
     mode = "reflect" if height > pad_h and width > pad_w else "replicate"
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def check_size(frame: torch.Tensor) -> None:
+    """ValueError unless H and W of ``frame`` are multiples of :data:`SIZE_MULTIPLE`."""
+    height, width = frame.shape[-2:]
+    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
+        raise ValueError(
+            f"frame size {height}x{width} is not a multiple of {SIZE_MULTIPLE}: "
+            "pad it with pad_to_multiple() first (forward() does)."
+        )
 
 
 class Conv(nn.Sequential):
@@ -107,7 +121,80 @@ class Upsample2x(nn.Module):
         return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
 
-class Oh2018Net(nn.Module):
+class MagnificationNet(nn.Module):
+    """The algebra shared by the learned Eulerian networks (Oh2018Net, Ha2024Net).
+
+    A subclass provides ``encode`` (frames -> texture, shape), ``decode_raw`` ((texture,
+    shape) -> [-1, 1] frames), ``linear_manipulator`` and, unless linear, the bias-free
+    modules ``manipulator_g`` and ``manipulator_h``. This class holds no parameters (a
+    subclass's state dict is its own), only the manipulator (Eq. 2-4), the [0, 1]
+    decode and the padded pair ``forward`` that the engine and the trainer call.
+    """
+
+    #: frames smaller than this (px) are padded up to it (0: only to a multiple of 4)
+    min_size_px: int = 0
+
+    def reset_parameters(self) -> None:
+        """Truncated normal, std 0.02, cut at +-2 std (TF's truncated_normal_initializer)."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.trunc_normal_(module.weight, mean=0.0, std=0.02, a=-0.04, b=0.04)
+
+    # --- manipulator ---------------------------------------------------------------
+    def amplify(self, difference: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
+        """The change the manipulator adds to the base shape: ``h((alpha-1) g(diff))``.
+
+        ``difference`` is ``M_b - M_a`` (Eq. 3) or a band-passed ``T(M)`` (Eq. 4); alpha
+        is the total factor, a float or a tensor of N per-sample factors. With the
+        linear manipulator this is ``(alpha - 1) * difference``.
+        """
+        gain = self._gain(alpha, difference)
+        if self.linear_manipulator:
+            return gain * difference
+        return self.manipulator_h(gain * self.manipulator_g(difference))
+
+    def manipulate(
+        self, shape_a: torch.Tensor, shape_b: torch.Tensor, alpha: torch.Tensor | float
+    ) -> torch.Tensor:
+        """Eq. 3 with frame b as the base: ``M_b + h((alpha - 1) g(M_b - M_a))``."""
+        return shape_b + self.amplify(shape_b - shape_a, alpha)
+
+    @staticmethod
+    def _gain(alpha: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor | float:
+        if isinstance(alpha, torch.Tensor):
+            alpha = alpha.to(device=like.device, dtype=like.dtype)
+            if alpha.dim() > 0:
+                alpha = alpha.reshape(-1, 1, 1, 1)
+            return alpha - 1.0
+        return float(alpha) - 1.0
+
+    def decode(self, texture: torch.Tensor, shape: torch.Tensor, clip: bool = True) -> torch.Tensor:
+        """(texture, shape) -> frames (N, 3, H, W) in [0, 1] (clipped when ``clip``)."""
+        out = (self.decode_raw(texture, shape) + 1.0) * 0.5
+        return out.clamp(0.0, 1.0) if clip else out
+
+    def forward(
+        self,
+        frame_a: torch.Tensor,
+        frame_b: torch.Tensor,
+        alpha: torch.Tensor | float,
+        clip: bool = True,
+    ) -> torch.Tensor:
+        """Frame b with its motion relative to frame a magnified alpha times (total factor).
+
+        Frames (N, 3, H, W) float in [0, 1], any H, W (reflect-padded to multiples of 4
+        and cropped back); alpha a float or (N,) tensor. Returns (N, 3, H, W) in [0, 1].
+        """
+        height, width = frame_b.shape[-2:]
+        pair = pad_to_multiple(torch.cat([frame_a, frame_b], dim=0), min_size=self.min_size_px)
+        texture, shape = self.encode(pair)
+        n = frame_a.shape[0]
+        shape_m = self.manipulate(shape[:n], shape[n:], alpha)
+        out = self.decode(texture[n:], shape_m, clip=clip)
+        return out[..., :height, :width]
+
+
+class Oh2018Net(MagnificationNet):
     """Encoder, manipulator and decoder of Oh et al. 2018 (see the module docstring).
 
     Args:
@@ -158,55 +245,16 @@ class Oh2018Net(nn.Module):
         )
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Truncated normal, std 0.02, cut at +-2 std (TF's truncated_normal_initializer)."""
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.trunc_normal_(module.weight, mean=0.0, std=0.02, a=-0.04, b=0.04)
-
     # --- encoder -------------------------------------------------------------------
     def trunk(self, frame: torch.Tensor) -> torch.Tensor:
         """Common encoding (N, 32, H/2, W/2) of frames (N, 3, H, W) in [0, 1]."""
-        height, width = frame.shape[-2:]
-        if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
-            raise ValueError(
-                f"frame size {height}x{width} is not a multiple of {SIZE_MULTIPLE}: "
-                "pad it with pad_to_multiple() first (forward() does)."
-            )
+        check_size(frame)
         return self.encoder(frame * 2.0 - 1.0)
 
     def encode(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Frames (N, 3, H, W) in [0, 1] -> texture (N, 32, H/4, W/4), shape (N, 32, H/2, W/2)."""
         common = self.trunk(frame)
         return self.texture_branch(common), self.shape_branch(common)
-
-    # --- manipulator ---------------------------------------------------------------
-    def amplify(self, difference: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
-        """The change the manipulator adds to the base shape: ``h((alpha-1) g(diff))``.
-
-        ``difference`` is ``M_b - M_a`` (Eq. 3) or a band-passed ``T(M)`` (Eq. 4); alpha
-        is the total factor, a float or a tensor of N per-sample factors. With the
-        linear manipulator this is ``(alpha - 1) * difference``.
-        """
-        gain = self._gain(alpha, difference)
-        if self.linear_manipulator:
-            return gain * difference
-        return self.manipulator_h(gain * self.manipulator_g(difference))
-
-    def manipulate(
-        self, shape_a: torch.Tensor, shape_b: torch.Tensor, alpha: torch.Tensor | float
-    ) -> torch.Tensor:
-        """Eq. 3 with frame b as the base: ``M_b + h((alpha - 1) g(M_b - M_a))``."""
-        return shape_b + self.amplify(shape_b - shape_a, alpha)
-
-    @staticmethod
-    def _gain(alpha: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor | float:
-        if isinstance(alpha, torch.Tensor):
-            alpha = alpha.to(device=like.device, dtype=like.dtype)
-            if alpha.dim() > 0:
-                alpha = alpha.reshape(-1, 1, 1, 1)
-            return alpha - 1.0
-        return float(alpha) - 1.0
 
     # --- decoder -------------------------------------------------------------------
     def decode_raw(self, texture: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
@@ -217,28 +265,3 @@ class Oh2018Net(nn.Module):
                 f"representation {tuple(shape.shape[-2:])}."
             )
         return self.decoder(torch.cat([self.texture_up(texture), shape], dim=1))
-
-    def decode(self, texture: torch.Tensor, shape: torch.Tensor, clip: bool = True) -> torch.Tensor:
-        """(texture, shape) -> frames (N, 3, H, W) in [0, 1] (clipped when ``clip``)."""
-        out = (self.decode_raw(texture, shape) + 1.0) * 0.5
-        return out.clamp(0.0, 1.0) if clip else out
-
-    def forward(
-        self,
-        frame_a: torch.Tensor,
-        frame_b: torch.Tensor,
-        alpha: torch.Tensor | float,
-        clip: bool = True,
-    ) -> torch.Tensor:
-        """Frame b with its motion relative to frame a magnified alpha times (total factor).
-
-        Frames (N, 3, H, W) float in [0, 1], any H, W (reflect-padded to multiples of 4
-        and cropped back); alpha a float or (N,) tensor. Returns (N, 3, H, W) in [0, 1].
-        """
-        height, width = frame_b.shape[-2:]
-        pair = pad_to_multiple(torch.cat([frame_a, frame_b], dim=0))
-        texture, shape = self.encode(pair)
-        n = frame_a.shape[0]
-        shape_m = self.manipulate(shape[:n], shape[n:], alpha)
-        out = self.decode(texture[n:], shape_m, clip=clip)
-        return out[..., :height, :width]

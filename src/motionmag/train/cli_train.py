@@ -1,6 +1,7 @@
-"""``motionmag train oh2018``: train the Oh et al. (2018) network, resumably, on CPU or CUDA.
+"""``motionmag train oh2018 | ha2024``: train a learned magnifier, resumably, on CPU or CUDA.
 
-What matters: flags map onto :class:`~motionmag.train.oh2018.Oh2018TrainConfig`; a flag
+What matters: flags map onto :class:`~motionmag.train.oh2018.Oh2018TrainConfig` (or
+:class:`~motionmag.train.oh2018.Ha2024TrainConfig`, which adds the ``ha2024`` flags); a flag
 left out takes the run's own setting when resuming (``--resume`` with the same
 ``--run``) and the paper's default otherwise, so "run the same command again" continues
 a killed run exactly. ``--export`` writes the best weights and a model card when the run
@@ -17,12 +18,24 @@ from pathlib import Path
 
 from ..errors import UsageError
 
-_DESCRIPTION = (
-    "Train the learning-based magnification network of Oh et al. (2018) on synthetic "
-    "pairs rendered on the fly (or read from `motionmag synth` shards), with the paper's "
-    "loss, Adam 1e-4 and batch 4. Checkpoints go to --run every --checkpoint-every steps "
+_COMMON = (
+    " on synthetic pairs rendered on the fly (or read from `motionmag synth` shards), "
+    "with Adam 1e-4 and batch 4. Checkpoints go to --run every --checkpoint-every steps "
     "and when the run is stopped (SIGTERM, Ctrl-C); --resume continues it exactly."
 )
+_DESCRIPTIONS = {
+    "oh2018": (
+        "Oh et al. 2018 (ECCV)",
+        "Train the learning-based magnification network of Oh et al. (2018) with the "
+        "paper's loss" + _COMMON,
+    ),
+    "ha2024": (
+        "Ha et al. 2024 (real-time)",
+        "Train the real-time network of Ha et al. (2024): one linear encoder layer, a "
+        "1/4-resolution latent, a deep narrow decoder; Oh's loss plus an image-gradient L1 "
+        "in place of the paper's VGG perceptual loss" + _COMMON,
+    ),
+}
 
 #: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
 _FIELDS = {
@@ -42,13 +55,25 @@ _FIELDS = {
     "val_seed": "val_seed",
     "linear_manipulator": "linear_manipulator",
 }
+#: flags of ha2024 only
+_HA2024_FIELDS = {
+    "edge_weight": "edge_weight",
+    "texture_channels": "texture_channels",
+    "decoder_blocks": "decoder_blocks",
+}
 
 
 def add_train_command(subparsers) -> argparse.ArgumentParser:
-    """Add ``train`` (with the ``oh2018`` model) to an argparse subparsers object."""
+    """Add ``train`` (models ``oh2018`` and ``ha2024``) to an argparse subparsers object."""
     train = subparsers.add_parser("train", help="train a learned magnifier")
     models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
-    p = models.add_parser("oh2018", help="Oh et al. 2018 (ECCV)", description=_DESCRIPTION)
+    for model, (summary, description) in _DESCRIPTIONS.items():
+        p = models.add_parser(model, help=summary, description=description)
+        _add_flags(p, model)
+    return train
+
+
+def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
     p.add_argument("--size", type=int, default=None, help="crop side in px (default 128)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 4)")
     p.add_argument(
@@ -60,7 +85,7 @@ def add_train_command(subparsers) -> argparse.ArgumentParser:
         dest="run_dir",
         default=None,
         metavar="DIR",
-        help="run folder (default runs/oh2018/s<size>-b<batch>-seed<seed>)",
+        help=f"run folder (default runs/{model}/s<size>-b<batch>-seed<seed>)",
     )
     p.add_argument("--resume", action="store_true", help="continue the run in --run")
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
@@ -114,27 +139,48 @@ def add_train_command(subparsers) -> argparse.ArgumentParser:
         default=None,
         metavar="FILE.safetensors",
         help="start a new run from exported weights and continue their step and data "
-        "position (e.g. the shipped src/motionmag/models/weights/oh2018.safetensors)",
+        f"position (e.g. the shipped src/motionmag/models/weights/{model}.safetensors)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run_train_oh2018)
-    return p
+    if model == "ha2024":
+        p.add_argument(
+            "--edge-weight",
+            type=float,
+            default=None,
+            help="weight of the image-gradient L1 that replaces the perceptual loss (default 1)",
+        )
+        p.add_argument(
+            "--texture-channels",
+            type=int,
+            default=None,
+            help="latent channels read as texture (default 16; 0: no texture/shape split)",
+        )
+        p.add_argument(
+            "--decoder-blocks",
+            type=int,
+            default=None,
+            help="decoder ResBlocks at 1/4 resolution (default 36: 14.7 GFLOPs per 384 px "
+            "pair; 24: 10.6)",
+        )
+    p.set_defaults(run=run_train)
 
 
 def _default_run(config) -> Path:
-    return Path("runs") / "oh2018" / f"s{config.size_px}-b{config.batch}-seed{config.seed}"
+    return Path("runs") / config.MODEL / f"s{config.size_px}-b{config.batch}-seed{config.seed}"
 
 
-def run_train_oh2018(args: argparse.Namespace) -> int:
-    """Run ``motionmag train oh2018``; returns 0, or 130 / 143 when stopped by a signal."""
+def run_train(args: argparse.Namespace) -> int:
+    """Run ``motionmag train MODEL``; returns 0, or 130 / 143 when stopped by a signal."""
     import torch
 
-    from .oh2018 import CHECKPOINT, Oh2018TrainConfig, export_weights, load_checkpoint
-    from .oh2018 import train_oh2018 as train
+    from .oh2018 import CHECKPOINT, config_class, export_weights, load_checkpoint
+    from .oh2018 import train_model as train
 
+    config_cls = config_class(args.model)
+    flags = {**_FIELDS, **(_HA2024_FIELDS if args.model == "ha2024" else {})}
     given = {
         field: getattr(args, dest)
-        for dest, field in _FIELDS.items()
+        for dest, field in flags.items()
         if getattr(args, dest) is not None
     }
     if args.images is not None:
@@ -143,24 +189,24 @@ def run_train_oh2018(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise UsageError(f"--threads must be at least 1, not {args.threads}.")
         torch.set_num_threads(args.threads)
-    base = Oh2018TrainConfig()
+    base = config_cls()
     if "device" not in given:
         base.device = "cuda" if torch.cuda.is_available() else "cpu"
     run_dir = Path(args.run_dir) if args.run_dir else None
     if args.resume:
-        probe = run_dir or _default_run(Oh2018TrainConfig.from_dict({**base.to_dict(), **given}))
+        probe = run_dir or _default_run(config_cls.from_dict({**base.to_dict(), **given}))
         if (probe / CHECKPOINT).is_file():
-            saved = load_checkpoint(probe / CHECKPOINT)["config"]
+            saved = load_checkpoint(probe / CHECKPOINT, model=args.model)["config"]
             saved.pop("device", None)  # the machine may differ: cuda when present
-            base = Oh2018TrainConfig.from_dict({**base.to_dict(), **saved})
+            base = config_cls.from_dict({**base.to_dict(), **saved})
             run_dir = probe
-    config = Oh2018TrainConfig.from_dict({**base.to_dict(), **given})
+    config = config_cls.from_dict({**base.to_dict(), **given})
     run_dir = run_dir or _default_run(config)
     if args.export is not None and not args.export.endswith(".safetensors"):
         raise UsageError(f"--export '{args.export}' must end in .safetensors.")
     if args.max_hours is not None and not args.max_hours > 0:
         raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
-    print(f"training oh2018 in {run_dir} on {config.device}", file=sys.stderr)
+    print(f"training {args.model} in {run_dir} on {config.device}", file=sys.stderr)
     result = train(
         config,
         run_dir,
@@ -187,3 +233,7 @@ def run_train_oh2018(args: argparse.Namespace) -> int:
         print(f"stopped by {result.interrupted}; continue with --resume", file=sys.stderr)
         return 143 if result.interrupted == "SIGTERM" else 130
     return 0
+
+
+#: the historical name of :func:`run_train`
+run_train_oh2018 = run_train

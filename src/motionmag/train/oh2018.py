@@ -1,6 +1,17 @@
-"""Training the Oh et al. (2018) magnification network: resumable, CPU or CUDA.
+"""Training the learned magnifiers (Oh et al. 2018, Ha et al. 2024): resumable, CPU or CUDA.
 
 What matters:
+
+- **One trainer, the model chosen by the config's class**: :class:`Oh2018TrainConfig`
+  trains :class:`~motionmag.nets.oh2018.Oh2018Net` with Oh's loss,
+  :class:`Ha2024TrainConfig` trains :class:`~motionmag.nets.ha2024.Ha2024Net` with Oh's
+  loss plus an image-gradient L1 in place of Ha's VGG perceptual loss
+  (:func:`~motionmag.train.losses.ha2024_loss`). Data, noise, optimiser, validation,
+  checkpoints and export are shared (:data:`RECIPES` holds what differs). An oh2018 run
+  is untouched by this: same config keys, same checkpoint format string, same log
+  columns, same random numbers, so runs started before ha2024 existed resume exactly.
+  The checkpoint's ``format`` names the model: one model's run cannot be resumed, or
+  its weights used with ``--init``, as the other's.
 
 - **The paper's recipe** (Sec. 3.2 "Training"; METHODS.md section 1): loss
   ``L1(Y, Yhat) + 0.1 (L1(V_a, V_b) + L1(V'_b, V'_Y) + L1(M_b, M'_b))``
@@ -38,6 +49,12 @@ the machine was shared, so +-5 % is noise):
     128 px   28,000 /h 0.51 s   26,300 /h 0.55 s   25,500 /h 0.57 s   (samples/h, s/step)
     256 px    6,100 /h 2.36 s    6,100 /h 2.35 s    6,600 /h 2.19 s
 
+ha2024 (default network, 14.7 GFLOPs per 384-px pair), 128 px, batch 4, 1 torch thread,
+workers 0, on the same machine while it was loaded (an oh2018 run and an eval running,
+load average ~5 on 2 cores): 0.20 s per step including rendering (0.18 s for the step
+alone, rendering 4 samples 0.09 s), against 1.25 s for oh2018 measured in the same
+conditions: about 6x, ~70,000 samples/h under that load.
+
 A step encodes four frames (A, B, B', Y'), so it costs more than a bare forward/backward of
 a pair (EVALUATION.md: 0.40 s at 128 px). On two cores a data worker competes with the
 training step's two threads: rendering a 128 px sample takes 0.026 s (0.085 s at 256 px),
@@ -62,15 +79,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ..errors import InputError, UsageError
 from ..nets.oh2018 import Oh2018Net
-from .losses import oh2018_loss, ssim
+from .losses import ha2024_loss, oh2018_loss, ssim
 
-#: checkpoint layout version
+#: checkpoint layout version (of oh2018 runs; ``RECIPES[model].checkpoint_format``)
 CHECKPOINT_FORMAT = "motionmag-train-oh2018/1"
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -94,7 +112,12 @@ _VAL_FIELDS = ("step", "samples_seen", "train_hours", "ssim", "l1", "input_ssim"
 
 @dataclass
 class Oh2018TrainConfig:
-    """Everything that defines a training run (defaults: the paper's recipe, 128 px crops)."""
+    """Everything that defines a training run (defaults: the paper's recipe, 128 px crops).
+
+    The class names the model (``MODEL``); :class:`Ha2024TrainConfig` adds its fields.
+    """
+
+    MODEL: ClassVar[str] = "oh2018"
 
     size_px: int = 128  # crop side (the paper: 384)
     batch: int = 4
@@ -149,6 +172,80 @@ class Oh2018TrainConfig:
         if "images" in values:
             values["images"] = tuple(values["images"])
         return cls(**values)
+
+
+@dataclass
+class Ha2024TrainConfig(Oh2018TrainConfig):
+    """An ``ha2024`` run: the Oh2018 recipe plus the gradient loss and the network's size."""
+
+    MODEL: ClassVar[str] = "ha2024"
+
+    edge_weight: float = 1.0  # weight of the gradient L1 (perceptual-loss substitute)
+    texture_channels: int = 16  # Ha2024Net: 0 = no texture/shape split
+    decoder_blocks: int = 36  # Ha2024Net: 1/4-resolution ResBlocks (Oh's 9, x4)
+
+    def validate(self) -> None:
+        super().validate()
+        if not (self.edge_weight >= 0 and math.isfinite(self.edge_weight)):
+            raise UsageError(f"--edge-weight {self.edge_weight} must be >= 0.")
+        if self.texture_channels < 0 or self.decoder_blocks < 0:
+            raise UsageError("--texture-channels and --decoder-blocks must not be negative.")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What differs between the models the trainer knows (everything else is shared)."""
+
+    model: str
+    config_class: type
+    network: str  # "module:Class" for the model card
+    checkpoint_format: str
+    paper: str
+    loss: str  # the card's description of the loss
+    log_parts: tuple[str, ...]  # loss parts logged per step (log.csv columns)
+
+
+_OH_PARTS = ("image", "texture", "texture_perturbed", "shape")
+
+#: the trainable models, by name
+RECIPES: dict[str, Recipe] = {
+    "oh2018": Recipe(
+        model="oh2018",
+        config_class=Oh2018TrainConfig,
+        network="motionmag.nets.oh2018:Oh2018Net",
+        checkpoint_format=CHECKPOINT_FORMAT,
+        paper="Oh et al. 2018, Learning-based Video Motion Magnification (ECCV), Sec. 3",
+        loss="L1(Y, Yhat) [-1,1] units + lambda (L1(Va,Vb) + L1(V'b,V'Y) + L1(Mb,M'b))",
+        log_parts=_OH_PARTS,
+    ),
+    "ha2024": Recipe(
+        model="ha2024",
+        config_class=Ha2024TrainConfig,
+        network="motionmag.nets.ha2024:Ha2024Net",
+        checkpoint_format="motionmag-train-ha2024/1",
+        paper="Ha et al. 2024, Revisiting Learning-based Video Motion Magnification for "
+        "Real-time Processing, Sec. 4 and Fig. 11",
+        loss="L1(Y, Yhat) [-1,1] units + lambda (L1(Va,Vb) + L1(V'b,V'Y) + L1(Mb,M'b)) "
+        "+ edge_weight (L1(Dx Yhat, Dx Y) + L1(Dy Yhat, Dy Y)) [-1,1] units; the "
+        "gradient (edge) L1 with forward differences replaces the paper's VGG "
+        "perceptual loss (no VGG weights offline); regularisers dropped when "
+        "texture_channels = 0",
+        log_parts=(*_OH_PARTS, "edge"),
+    ),
+}
+
+
+def recipe_for(config: Oh2018TrainConfig) -> Recipe:
+    """The :class:`Recipe` of a config (by its class's ``MODEL``)."""
+    return RECIPES[config.MODEL]
+
+
+def config_class(model: str) -> type:
+    """The config class that trains ``model``; UsageError for an unknown name."""
+    try:
+        return RECIPES[model].config_class
+    except KeyError:
+        raise UsageError(f"no trainer for '{model}': choose one of {', '.join(RECIPES)}.") from None
 
 
 @dataclass
@@ -218,7 +315,16 @@ def make_dataset(config: Oh2018TrainConfig, seed: int | None = None, n: int | No
     )
 
 
-def make_net(config: Oh2018TrainConfig) -> Oh2018Net:
+def make_net(config: Oh2018TrainConfig) -> torch.nn.Module:
+    """The fresh network of ``config``'s model (weights from torch's global RNG)."""
+    if config.MODEL == "ha2024":
+        from ..nets.ha2024 import Ha2024Net
+
+        return Ha2024Net(
+            texture_channels=config.texture_channels,
+            decoder_blocks=config.decoder_blocks,
+            linear_manipulator=config.linear_manipulator,
+        )
     return Oh2018Net(linear_manipulator=config.linear_manipulator)
 
 
@@ -246,6 +352,17 @@ def training_loss(
         inputs = add_training_noise(inputs, noise, strength.repeat(4))
     if config.channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
+    if config.MODEL == "ha2024":
+        # one linear layer: encode all four frames; texture and shape share the latent
+        texture, shape = net.encode(inputs)
+        texture_a, texture_b, texture_bp, texture_yp = texture.split(n)
+        shape_a, shape_b, shape_bp, _ = shape.split(n)
+        shape = net.manipulate(shape_a, shape_b, alpha)
+        y_hat = (net.decode_raw(texture_b, shape) + 1.0) * 0.5
+        return ha2024_loss(
+            y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp,
+            config.reg_weight, config.edge_weight,
+        )  # fmt: skip
     common = net.trunk(inputs)
     texture_a, texture_b, texture_bp, texture_yp = net.texture_branch(common).split(n)
     shape_a, shape_b, shape_bp = net.shape_branch(common[: 3 * n]).split(n)
@@ -294,15 +411,30 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(temporary, path)
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """A checkpoint written by the trainer (tensors and plain data only)."""
+def load_checkpoint(path: str | os.PathLike, model: str | None = None) -> dict:
+    """A checkpoint written by the trainer (tensors and plain data only).
+
+    ``model`` given: UsageError unless the checkpoint is a run of that model.
+    """
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError) as error:
         raise InputError(f"checkpoint '{path}' cannot be read ({error}).") from None
-    if data.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(f"'{path}' is not a {CHECKPOINT_FORMAT} checkpoint.")
+    found = checkpoint_model(data)
+    if found is None:
+        formats = ", ".join(r.checkpoint_format for r in RECIPES.values())
+        raise InputError(f"'{path}' is not a training checkpoint ({formats}).")
+    if model is not None and found != model:
+        raise UsageError(f"'{path}' is a {found} run, not {model}: choose another --run folder.")
     return data
+
+
+def checkpoint_model(data: dict) -> str | None:
+    """The model a checkpoint (dict) trains, from its ``format``; None if unknown."""
+    for recipe in RECIPES.values():
+        if data.get("format") == recipe.checkpoint_format:
+            return recipe.model
+    return None
 
 
 class _CsvLog:
@@ -350,21 +482,21 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
-def _progress(total: int, initial: int, enabled: bool):
+def _progress(total: int, initial: int, enabled: bool, desc: str = "oh2018"):
     from tqdm import tqdm
 
     return tqdm(
         total=total,
         initial=initial,
         unit="step",
-        desc="oh2018",
+        desc=desc,
         file=sys.stderr,
         disable=not enabled,
         dynamic_ncols=True,
     )
 
 
-def train_oh2018(
+def train_model(
     config: Oh2018TrainConfig,
     run_dir: str | os.PathLike,
     resume: bool = False,
@@ -373,12 +505,14 @@ def train_oh2018(
     max_seconds: float | None = None,
     init_from: str | os.PathLike | None = None,
 ) -> TrainResult:
-    """Train (or continue training) the Oh et al. network; see the module docstring.
+    """Train (or continue training) the network of ``config``; see the module docstring.
 
     Args:
-        config: the run's settings. On resume the checkpoint's weights, optimiser state,
-            step and data position are used with these settings (pass the checkpoint's
-            own config, ``load_checkpoint(...)["config"]``, to change nothing).
+        config: the run's settings (:class:`Oh2018TrainConfig` or
+            :class:`Ha2024TrainConfig`: the class chooses the model). On resume the
+            checkpoint's weights, optimiser state, step and data position are used with
+            these settings (pass the checkpoint's own config,
+            ``load_checkpoint(...)["config"]``, to change nothing).
         run_dir: run folder (created); holds checkpoint.pt, best.pt, config.json,
             log.csv, validation.csv.
         resume: continue from ``run_dir/checkpoint.pt`` (a fresh start if there is none).
@@ -395,6 +529,7 @@ def train_oh2018(
     Returns a :class:`TrainResult`; ``interrupted`` names the signal that stopped it.
     """
     config.validate()
+    recipe = recipe_for(config)
     device = resolve_device(config.device)
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
@@ -406,7 +541,7 @@ def train_oh2018(
                 f"'{run}' already holds a training run: pass --resume to continue it, "
                 "or choose another --run folder."
             )
-        state = load_checkpoint(checkpoint_path)
+        state = load_checkpoint(checkpoint_path, model=recipe.model)
     if device.type == "cuda":  # keep convolutions in true fp32: M_b - M_a is tiny
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -423,7 +558,7 @@ def train_oh2018(
     sessions: list[dict] = []
     validation = None
     if state is None and init_from is not None:
-        step, samples_seen, train_seconds, sessions = _load_init(net, init_from)
+        step, samples_seen, train_seconds, sessions = _load_init(net, init_from, recipe)
     if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -448,7 +583,8 @@ def train_oh2018(
         }
     )
     _write_json(run / CONFIG, config.to_dict())
-    log = _CsvLog(run / LOG, _LOG_FIELDS, keep_upto=step if state else None)
+    log_fields = _LOG_FIELDS[: -len(_OH_PARTS)] + recipe.log_parts
+    log = _CsvLog(run / LOG, log_fields, keep_upto=step if state else None)
     val_log = _CsvLog(run / VALIDATION, _VAL_FIELDS, keep_upto=step if state else None)
 
     dataset = make_dataset(config)
@@ -458,7 +594,7 @@ def train_oh2018(
     def snapshot() -> dict:
         sessions[-1]["to_step"] = step
         return {
-            "format": CHECKPOINT_FORMAT,
+            "format": recipe.checkpoint_format,
             "model": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
             "net_config": dict(net.config),
             "optimizer": optimizer.state_dict(),
@@ -512,7 +648,7 @@ def train_oh2018(
     interval_steps = 0
     last_saved = step if state is not None else -1
     mutating = False
-    bar = _progress(config.steps, step, progress)
+    bar = _progress(config.steps, step, progress, recipe.model)
     stop = _StopFlag()
     iterator = iter(loader)
     try:
@@ -553,10 +689,7 @@ def train_oh2018(
                             "train_hours": train_seconds / 3600,
                             "samples_per_hour": rate * 3600,
                             "loss": interval["total"] / interval_steps,
-                            **{
-                                k: interval[k] / interval_steps
-                                for k in ("image", "texture", "texture_perturbed", "shape")
-                            },
+                            **{k: interval[k] / interval_steps for k in recipe.log_parts},
                         }
                     )
                     interval, interval_steps = {}, 0
@@ -590,6 +723,10 @@ def train_oh2018(
         validation=validation,
         losses=losses,
     )
+
+
+#: the historical name of :func:`train_model` (it trains every model of :data:`RECIPES`)
+train_oh2018 = train_model
 
 
 def _device_name(device: torch.device) -> str:
@@ -652,7 +789,9 @@ def _validation_batches(config: Oh2018TrainConfig) -> list[dict]:
     ]
 
 
-def _load_init(net: torch.nn.Module, path: str | os.PathLike) -> tuple[int, int, float, list]:
+def _load_init(
+    net: torch.nn.Module, path: str | os.PathLike, recipe: Recipe = RECIPES["oh2018"]
+) -> tuple[int, int, float, list]:
     """Load exported weights into ``net``; (step, samples seen, seconds, sessions) of its card."""
     from safetensors.torch import load_file
 
@@ -663,10 +802,17 @@ def _load_init(net: torch.nn.Module, path: str | os.PathLike) -> tuple[int, int,
             f"--init needs '{weights}' and its model card '{card_path.name}' beside it."
         )
     card = json.loads(card_path.read_text())
+    network_class = card.get("network", {}).get("class", RECIPES["oh2018"].network)
+    if network_class != recipe.network:
+        raise UsageError(
+            f"the weights in '{weights}' are for {network_class}, not {recipe.network}: "
+            f"--init needs {recipe.model} weights."
+        )
     if card.get("network", {}).get("config") != getattr(net, "config", None):
         raise UsageError(
             f"the weights in '{weights}' are for network {card.get('network', {}).get('config')},"
-            f" not {getattr(net, 'config', None)}: match --linear-manipulator to them."
+            f" not {getattr(net, 'config', None)}: match --linear-manipulator "
+            "(ha2024: also --texture-channels, --decoder-blocks) to them."
         )
     net.load_state_dict(load_file(str(weights)))
     training = card.get("training", {})
@@ -680,6 +826,22 @@ def _load_init(net: torch.nn.Module, path: str | os.PathLike) -> tuple[int, int,
 
 
 # ----------------------------------------------------------------------------- export
+
+
+def _loss_card(recipe: Recipe, config: dict) -> dict:
+    """Model-specific loss entries of the card (none for oh2018: its card is unchanged)."""
+    if recipe.model != "ha2024":
+        return {}
+    return {
+        "edge_weight": config["edge_weight"],
+        "perceptual_substitute": (
+            "Ha et al. train with a VGG perceptual loss (Fig. 11: LPIPS 0.211 -> 0.164, SSIM "
+            "0.918 -> 0.920); VGG weights cannot be downloaded here, so an L1 on forward "
+            "differences of the image (train.losses.gradient_l1, [-1,1] units) takes its "
+            "place, weight edge_weight. Effect on validation SSIM not yet measured "
+            "(needs an ablation run with edge_weight=0)."
+        ),
+    }
 
 
 def export_weights(
@@ -710,9 +872,10 @@ def export_weights(
     if not last_path.is_file():
         raise InputError(f"'{run}' has no {CHECKPOINT}: train first with `motionmag train`.")
     last = load_checkpoint(last_path)
+    recipe = RECIPES[checkpoint_model(last)]
     chosen, source = last, "last"
     if which == "best" and (run / BEST).is_file():
-        chosen, source = load_checkpoint(run / BEST), "best"
+        chosen, source = load_checkpoint(run / BEST, model=recipe.model), "best"
     out = Path(out_path)
     if out.suffix != ".safetensors":
         raise UsageError(f"weights file '{out}' must end in .safetensors.")
@@ -727,11 +890,11 @@ def export_weights(
     card = {
         "name": out.stem,
         "network": {
-            "class": "motionmag.nets.oh2018:Oh2018Net",
+            "class": recipe.network,
             "config": net_config,
             "parameters": parameters,
         },
-        "paper": "Oh et al. 2018, Learning-based Video Motion Magnification (ECCV), Sec. 3",
+        "paper": recipe.paper,
         "alpha": "total factor: output motion = alpha x input motion",
         "input": "RGB float in [0, 1], any size (reflect-padded to a multiple of 4)",
         "data": {**chosen["data"], "crop_px": config["size_px"]},
@@ -741,8 +904,9 @@ def export_weights(
             "samples_seen": chosen["samples_seen"],
             "batch": config["batch"],
             "optimizer": {"name": "Adam", "lr": config["lr"], "betas": config["betas"]},
-            "loss": "L1(Y, Yhat) [-1,1] units + lambda (L1(Va,Vb) + L1(V'b,V'Y) + L1(Mb,M'b))",
+            "loss": recipe.loss,
             "reg_weight": config["reg_weight"],
+            **_loss_card(recipe, config),
             "noise": f"Poisson-like, s ~ U(0, {config['noise_max']}) per sample",
             "train_hours": chosen["train_seconds"] / 3600,
             "run_steps": last["step"],
