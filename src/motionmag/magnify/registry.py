@@ -163,3 +163,14 @@ register(
         weights="ha2024.safetensors",
     )
 )
+register(
+    MethodSpec(
+        name="deepmag-color",
+        kind="learned",
+        modes=("temporal",),
+        summary="DeepMag: gradient ascent through a pulse CNN (colour), whole clip",
+        paper="Chen and McDuff 2018",
+        builder="motionmag.deepmag.method:build_deepmag_color",
+        weights="deepmag-color.safetensors",
+    )
+)

@@ -177,3 +177,14 @@ register_model(
         train_command="motionmag train ha2024",
     )
 )
+
+register_model(
+    ModelSpec(
+        name="deepmag-color",
+        network="motionmag.deepmag.nets:DeepMagColorNet",
+        summary="DeepMag colour CNN: pulse derivative from the normalised frame difference",
+        paper="Chen and McDuff 2018 (DeepMag)",
+        train_command="motionmag train deepmag-color --export "
+        "src/motionmag/models/weights/deepmag-color.safetensors",
+    )
+)

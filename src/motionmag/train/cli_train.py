@@ -70,6 +70,9 @@ def add_train_command(subparsers) -> argparse.ArgumentParser:
     for model, (summary, description) in _DESCRIPTIONS.items():
         p = models.add_parser(model, help=summary, description=description)
         _add_flags(p, model)
+    from ..deepmag.cli_train import add_deepmag_color_command
+
+    add_deepmag_color_command(models)
     return train
 
 

@@ -1,4 +1,4 @@
-"""Export a training run's oh2018 weights into the package, with evaluation in the card.
+"""Export a training run's weights (oh2018, ha2024) into the package, with evaluation in the card.
 
 Steps: export the run's weights and model card (``export_weights``); run ``motionmag
 eval`` on them (the sub-pixel and noise suites); compare with the phase-based method's
@@ -8,11 +8,16 @@ files to ``src/motionmag/models/weights/``.
 
 The card gets ``"default": true`` only when the issue's quality goals hold: SSIM above
 ``phase`` at every level of the sub-pixel test and at every noise factor >= 1 of both
-noise tests, and validation SSIM >= 0.91. Otherwise the weights ship, ``oh2018`` runs
+noise tests, and validation SSIM >= 0.91. Otherwise the weights ship, the method runs
 when asked for, and ``linear`` stays the default.
 
-    python benchmarks/ship_oh2018.py --run runs/oh2018/cpu128 --n 10 \
+    python benchmarks/ship_weights.py --run runs/oh2018/cpu128 --n 10 \
         --baseline benchmarks/results/eval_pairs.json
+    python benchmarks/ship_weights.py --run runs/ha2024/cpu128 --n 10 \
+        --baseline benchmarks/results/eval_pairs.json
+
+The model (and so the file name ``<model>.safetensors``) is the run's: its checkpoint
+says which network it trained.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 from motionmag.cli import main as motionmag
 from motionmag.eval.report import read_json
-from motionmag.train.oh2018 import export_weights
+from motionmag.train.oh2018 import CHECKPOINT, checkpoint_model, export_weights, load_checkpoint
 
 SUITES = ("subpixel", "noise-small", "noise-large")
 PACKAGE_WEIGHTS = Path(__file__).resolve().parents[1] / "src/motionmag/models/weights"
@@ -71,12 +76,13 @@ def main() -> int:
     p.add_argument("--out", default=str(PACKAGE_WEIGHTS), help="weights folder to write")
     args = p.parse_args()
 
+    model = checkpoint_model(load_checkpoint(Path(args.run) / CHECKPOINT))
     staging = Path(args.run) / "export"
     staging.mkdir(exist_ok=True)
-    weights = staging / "oh2018.safetensors"
+    weights = staging / f"{model}.safetensors"
     card = export_weights(args.run, weights, which=args.which)
     eval_json = staging / "eval.json"
-    eval_args = ["eval", "oh2018", "--set", f"weights={weights}", "--suite", ",".join(SUITES),
+    eval_args = ["eval", model, "--set", f"weights={weights}", "--suite", ",".join(SUITES),
                  "--n", str(args.n), "--size", str(args.size), "--quiet",
                  "--json", str(eval_json)]  # fmt: skip
     if motionmag(eval_args) != 0:
@@ -84,7 +90,7 @@ def main() -> int:
     ours_results = read_json(eval_json)
     baseline = read_json(args.baseline)
     validation = (card["metrics"].get("validation") or {}).get("ssim")
-    ok, reasons = verdict(_curves(ours_results, "oh2018"), _curves(baseline, "phase"), validation)
+    ok, reasons = verdict(_curves(ours_results, model), _curves(baseline, "phase"), validation)
     card["metrics"]["eval"] = {
         "command": "motionmag " + " ".join([*eval_args[:3], "weights=<this file>", *eval_args[4:]]),
         "size_px": args.size,
@@ -107,13 +113,13 @@ def main() -> int:
     }
     card["default"] = bool(ok)
     card["default_reasons"] = reasons
-    card["ship_command"] = "python benchmarks/ship_oh2018.py " + " ".join(sys.argv[1:])
-    (staging / "oh2018.json").write_text(json.dumps(card, indent=1) + "\n")
+    card["ship_command"] = "python benchmarks/ship_weights.py " + " ".join(sys.argv[1:])
+    (staging / f"{model}.json").write_text(json.dumps(card, indent=1) + "\n")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(weights, out / "oh2018.safetensors")
-    shutil.copyfile(staging / "oh2018.json", out / "oh2018.json")
-    print(f"shipped {out / 'oh2018.safetensors'}; default: {ok}")
+    shutil.copyfile(weights, out / f"{model}.safetensors")
+    shutil.copyfile(staging / f"{model}.json", out / f"{model}.json")
+    print(f"shipped {out / f'{model}.safetensors'}; default: {ok}")
     print("\n".join(f"  {r}" for r in reasons))
     return 0
 

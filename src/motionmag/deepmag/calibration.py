@@ -1,0 +1,133 @@
+"""What DeepMag's ``N`` and ``gamma`` mean as a gain: measured, fitted, stored with the model.
+
+What matters: gradient ascent has no magnification factor, only an iteration count N and
+a step gamma (Sec. 3.1, Eq. 4). The paper tunes them by eye ("moderate magnification,
+equivalent to EVM", Sec. 5.1). To give ``alpha`` (the library's total factor: output
+pulse amplitude = alpha x input pulse amplitude) a meaning we *measure* the gain on
+synthetic TRAIN-split videos with a known pulse:
+
+- the pulse amplitude of a video is the least-squares slope of the relative change of
+  the mean skin green (pixels on skin in every frame, eroded by 1 px; band-passed
+  0.7-2.5 Hz, zero-phase) on the band-passed true
+  pulse ``p(t)``; the gain is output slope / input slope (same mask, same filter), so
+  sensor noise and head motion, uncorrelated with ``p``, do not bias it;
+- gains are measured for several ``N * gamma`` (N = 20, the paper's gamma x 0.5, 1, 2, 4
+  as in its Fig. 6); the mean gain per ``N * gamma`` is the ``curve`` that
+  :func:`.magnify.gamma_for_alpha` inverts piecewise linearly from (0, 1), and the least
+  squares ``gain = 1 + k N gamma`` is stored too (a one-number summary; the measured curve
+  is not a straight line through 1: it rises faster at small steps). Both go into the
+  model card's ``"calibration"`` with every measured point.
+- **The gain is a property of the video as much as of N and gamma**: with L1
+  normalisation every frame pair moves by the same total amount whatever its pulse, so
+  a video with a weaker or noisier pulse is magnified by a larger factor (the spread
+  between videos at one ``N * gamma`` is stored as ``min``/``max``). Using the curve for
+  an N other than the measured one assumes the gain depends on ``N * gamma`` only.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy import signal
+
+from .magnify import PULSE_BAND_HZ, magnify_color_details
+
+
+def skin_region(skin_mask: np.ndarray) -> np.ndarray:
+    """Pixels on skin in every frame, eroded by 1 px: bool (H, W) from (T, H, W)."""
+    always = np.asarray(skin_mask).all(axis=0).astype(np.uint8)
+    return cv2.erode(always, np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def pulse_amplitude(
+    frames: np.ndarray, region: np.ndarray, pulse: np.ndarray, fps: float, channel: int = 1
+) -> float:
+    """Slope of the band-passed relative skin colour on the band-passed true pulse.
+
+    Args:
+        frames: (T, H, W, 3) uint8 or float (any units: the change is relative).
+        region: bool (H, W) the pixels to average.
+        pulse: (T,) the true pulse ``p(t)``.
+        fps: frame rate.
+        channel: 0, 1, 2 for R, G, B.
+
+    Returns:
+        relative colour change per unit of ``p`` (the input's is ``pulse_gain_rgb[channel]``).
+    """
+    mean = np.asarray(frames)[:, region, channel].astype(np.float64).mean(axis=1)
+    sos = signal.butter(3, PULSE_BAND_HZ, btype="bandpass", fs=fps, output="sos")
+    colour = signal.sosfiltfilt(sos, mean / mean.mean() - 1.0)
+    truth = signal.sosfiltfilt(sos, pulse - pulse.mean())
+    return float(np.dot(colour, truth) / np.dot(truth, truth))
+
+
+def measure_gain(video, model, n_iter: int, gamma: float, **options) -> dict:
+    """Gain of the pulse amplitude (green, skin region) of one physio video magnified."""
+    out = magnify_color_details(video.frames, video.fps, model, n_iter, gamma, **options)
+    region = skin_region(video.skin_mask)
+    pulse = video.truth["pulse"]
+    before = pulse_amplitude(video.frames, region, pulse, video.fps)
+    magnified = np.clip(np.rint(out["frames"] * 255.0), 0, 255)
+    after = pulse_amplitude(magnified, region, pulse, video.fps)
+    return {"n_gamma": n_iter * gamma, "before": before, "after": after, "gain": after / before}
+
+
+def fit_gain(n_gamma: np.ndarray, gain: np.ndarray) -> float:
+    """``k`` of ``gain = 1 + k * N gamma`` (least squares, through gain 1 at 0)."""
+    n_gamma, gain = np.asarray(n_gamma, float), np.asarray(gain, float)
+    return float(np.dot(n_gamma, gain - 1.0) / np.dot(n_gamma, n_gamma))
+
+
+def gain_curve(points: list[dict]) -> list[dict]:
+    """Mean, min and max gain per measured ``n_gamma`` (ascending), from calibration points."""
+    curve = []
+    for n_gamma in sorted({round(p["n_gamma"], 12) for p in points}):
+        gains = [p["gain"] for p in points if round(p["n_gamma"], 12) == n_gamma]
+        curve.append(
+            {"n_gamma": n_gamma, "gain": float(np.mean(gains)), "min": min(gains),
+             "max": max(gains), "videos": len(gains)}
+        )  # fmt: skip
+    return curve
+
+
+def calibrate_color(
+    model,
+    config,
+    indices: tuple[int, ...] = (10000, 10001, 10002, 10003),
+    multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
+    n_iter: int = 20,
+    gamma: float = 6e-5,
+    log=print,
+) -> dict:
+    """Measure the gain at ``n_iter`` and ``gamma x multipliers`` on TRAIN videos; fit k.
+
+    ``config`` is a :class:`~.train.ColorTrainConfig` (size, duration, seed, tasks of the
+    videos). The default indices lie beyond any training run's (fresh videos of the train
+    split); the multipliers are the paper's Fig. 6 steps (0.5, 1, 2, 4 gamma). Returns the
+    model card's ``"calibration"`` entry.
+    """
+    from ..synth.physio import make_physio_video
+
+    points = []
+    for index in indices:
+        task = config.tasks[index % len(config.tasks)]
+        video = make_physio_video(index, config.seed, config.physio_config(task), "train")
+        for m in multipliers:
+            point = measure_gain(video, model, n_iter, gamma * m)
+            point.update(index=index, task=task, n_iter=n_iter, gamma=gamma * m)
+            points.append(point)
+            log(f"calibration video {index} ({task}) gamma {gamma * m:.2e}: {point['gain']:.2f}")
+    k = fit_gain([p["n_gamma"] for p in points], [p["gain"] for p in points])
+    return {
+        "n_iter": n_iter,
+        "gain_slope_per_n_gamma": k,
+        "fit": "gain = 1 + k * N * gamma (least squares through gain 1 at gamma 0)",
+        "curve": gain_curve(points),
+        "use": "alpha -> N * gamma by piecewise-linear interpolation of curve (from (0, 1); "
+        "beyond the last point along the last segment)",
+        "gain": "green pulse amplitude in the skin region (skin in every frame, eroded 1 px), "
+        "output / input, by regression on the band-passed true pulse",
+        "measured_on": f"train split videos {list(indices)}, seed {config.seed}, "
+        f"{config.size_px} px, {config.duration_s} s",
+        "points": points,
+    }

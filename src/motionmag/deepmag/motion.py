@@ -1,0 +1,141 @@
+"""DeepMag's motion path: gradient ascent on the phase differences of a steerable pyramid.
+
+What matters (Chen and McDuff 2018, Sec. 3.3, Eq. 19-23; METHODS.md section 4):
+
+- **Representation (Eq. 20)**: ``X1(theta, t) = phi(r0, theta, t+1) - phi(r0, theta, t)``, the
+  temporal difference of the local phase of ONE scale ``r0`` of a complex steerable pyramid
+  (octave bandwidth, 4 orientations 0/45/90/135 deg), computed on luma (YIQ's Y, as the
+  library's phase method). We wrap the difference to (-pi, pi] (ours: a raw difference
+  of two angles jumps by 2 pi); shape (T-1, 4, h0, w0), radians per frame. The paper's
+  band is 123 x 123 px; here it is whatever size scale ``r0`` has for the frame (``r0 = 0``
+  is the full frame size in :class:`~motionmag.representations.steerable.SteerablePyramid`).
+- **Gradient ascent** exactly as the colour path (:func:`.magnify.gradient_ascent`, Eq. 1-4,
+  L1 normalisation read as a mean, sign correction); the paper's N = 20, gamma = 3.6e-3 rad.
+- **Reconstruction (Eq. 21-23)**: the phases are rebuilt by a running sum of ``X_N``
+  (Eq. 21); the change against the original (unwrapped) phase is band-passed with a
+  zero-phase Butterworth (0.16-0.5 Hz for respiration, order as :data:`.magnify.FILTER_ORDER`)
+  and set to 0 where it reaches 2 pi (Eq. 22; the printed equation is garbled in our
+  copy, this is our reading of "band-pass filtering and 2 pi phase clipping"). The other
+  scales get the change resized to their grid (bilinear) times ``0.5^(r - r0)`` (Eq. 23:
+  the same displacement is half the phase one octave coarser). Each band is multiplied by
+  ``exp(i delta)`` and the luma change is added to R, G and B.
+
+Whole clip in memory (zero-phase filter): the phases at ``r0``, float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import signal
+
+from ..errors import UsageError
+from ..representations.steerable import SteerablePyramid
+from ..temporal.iir import butterworth_sos
+from .magnify import FILTER_ORDER, Predictor, gradient_ascent
+
+#: the paper's respiration settings (Sec. 3.3 and 5.2)
+RESPIRATION_BAND_HZ = (0.16, 0.5)
+MOTION_N_ITER = 20
+MOTION_GAMMA = 3.6e-3
+
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _luma(frames: np.ndarray) -> torch.Tensor:
+    """uint8/float RGB (T, H, W, 3) -> float32 luma (T, 1, H, W) in [0, 1] (uint8 / 255)."""
+    frames = np.asarray(frames)
+    scale = 255.0 if frames.dtype == np.uint8 else 1.0
+    y = (frames.astype(np.float64) @ _LUMA) / scale
+    return torch.from_numpy(y.astype(np.float32)).unsqueeze(1)
+
+
+def phase_at_scale(
+    frames: np.ndarray, pyramid: SteerablePyramid, scale: int, chunk: int = 64
+) -> np.ndarray:
+    """Local phase of luma at pyramid scale ``scale``: float64 (T, K, h, w), radians."""
+    out = []
+    for start in range(0, len(frames), chunk):
+        bands = pyramid.bands_from_spectrum(pyramid.spectrum(_luma(frames[start : start + chunk])))
+        out.append(torch.angle(bands[scale][:, 0]).double().numpy())
+    return np.concatenate(out)
+
+
+def phase_difference(phase: np.ndarray) -> np.ndarray:
+    """Eq. 20, wrapped to (-pi, pi]: (T, K, h, w) -> (T-1, K, h, w), radians per frame."""
+    d = np.diff(phase, axis=0)
+    return d - 2 * np.pi * np.round(d / (2 * np.pi))
+
+
+def phase_change(
+    x1: np.ndarray,
+    xn: np.ndarray,
+    fps: float,
+    band: tuple[float, float] = RESPIRATION_BAND_HZ,
+    order: int = FILTER_ORDER,
+) -> np.ndarray:
+    """Eq. 21-22: band-passed, 2 pi-clipped change of the rebuilt phase, (T, K, h, w) radians."""
+    accumulated = np.concatenate([np.zeros_like(x1[:1]), np.cumsum(xn - x1, axis=0)])
+    sos = butterworth_sos(band[0], band[1], fps, order)
+    padlen = 3 * (2 * len(sos) + 1)
+    if len(accumulated) <= padlen + 1:
+        raise UsageError(f"{len(accumulated)} frames are too few for the zero-phase band-pass.")
+    filtered = signal.sosfiltfilt(sos, accumulated, axis=0)
+    return np.where(np.abs(filtered) < 2 * np.pi, filtered, 0.0)
+
+
+def magnify_motion_details(
+    frames: np.ndarray,
+    fps: float,
+    model: Predictor,
+    n_iter: int = MOTION_N_ITER,
+    gamma: float = MOTION_GAMMA,
+    band: tuple[float, float] = RESPIRATION_BAND_HZ,
+    scale: int = 1,
+    orientations: int = 4,
+    l1_normalize: bool = True,
+    sign_correct: bool = True,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+) -> dict[str, np.ndarray]:
+    """Algorithm 1 for the motion path; returns ``x1``, ``xn``, ``delta`` (T, K, h0, w0)
+    and ``frames`` (T, H, W, 3) float in [0, 1], not clipped."""
+    frames = np.asarray(frames)
+    height, width = frames.shape[1:3]
+    pyramid = SteerablePyramid(height, width, "octave", orientations=orientations)
+    if not 0 <= scale < pyramid.scales:
+        raise UsageError(f"scale {scale} is not in the pyramid's 0-{pyramid.scales - 1}.")
+    x1 = phase_difference(phase_at_scale(frames, pyramid, scale))
+    xn = gradient_ascent(
+        x1, model, n_iter, gamma, l1_normalize, sign_correct, batch_size,
+        channels_last=False, device=device,
+    )  # fmt: skip
+    delta = phase_change(x1, xn, fps, band)
+    base = frames.astype(np.float64) / 255.0 if frames.dtype == np.uint8 else frames.copy()
+    out = np.empty_like(base, dtype=np.float64)
+    delta_t = torch.from_numpy(delta.astype(np.float32))
+    for t in range(len(frames)):
+        bands = pyramid.bands_from_spectrum(pyramid.spectrum(_luma(frames[t : t + 1])))
+        changes = []
+        for r, coeffs in enumerate(bands):  # (1, 1, K, h_r, w_r)
+            size = coeffs.shape[-2:]
+            d = delta_t[t : t + 1]
+            if tuple(size) != tuple(d.shape[-2:]):
+                d = F.interpolate(d, size=size, mode="bilinear", align_corners=False)
+            d = d * math.pow(0.5, r - scale)  # Eq. 23
+            changes.append(coeffs * (torch.exp(1j * d.unsqueeze(1)) - 1.0))
+        luma_change = pyramid.reconstruct_change(changes)[0, 0].double().numpy()
+        out[t] = base[t] + luma_change[..., None]
+    return {"x1": x1, "xn": xn, "delta": delta, "frames": out}
+
+
+def magnify_motion(frames: np.ndarray, fps: float, model: Predictor, **options) -> np.ndarray:
+    """Magnify the respiration motion of uint8 RGB frames (T, H, W, 3); returns uint8.
+
+    Options as :func:`magnify_motion_details` (``n_iter``, ``gamma``, ``band``, ``scale``...).
+    """
+    out = magnify_motion_details(frames, fps, model, **options)["frames"]
+    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
