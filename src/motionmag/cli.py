@@ -98,6 +98,12 @@ def _add_magnify(sub) -> None:
     p.add_argument("--mask", default=None, help="greyscale image: white magnify, black keep")
     p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
     p.add_argument("--device", default=None, choices=("cpu", "cuda"))
+    p.add_argument(
+        "--backend",
+        default=None,
+        choices=("torch", "onnx"),
+        help="learned methods: run the network with torch (default) or ONNX Runtime (CPU)",
+    )
     p.add_argument("--side-by-side", action="store_true", help="write input | output")
     p.add_argument(
         "--set",
@@ -107,6 +113,13 @@ def _add_magnify(sub) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="method option, e.g. lambda_c_px=16 (repeatable)",
+    )
+    p.add_argument(
+        "--tta",
+        type=int,
+        default=None,
+        metavar="EPOCHS",
+        help="flowmag: test-time adaptation, fine-tune a copy on the input first (epochs)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -133,13 +146,14 @@ def _run_magnify(args: argparse.Namespace) -> int:
         reference=args.reference,
         mask=args.mask,
         resize=args.resize,
-        device=args.device or _default_device(),
+        device=args.device or ("cpu" if args.backend == "onnx" else _default_device()),
         side_by_side=args.side_by_side,
         overwrite=args.overwrite,
         quiet=args.quiet,
         order=args.order,
         fir_taps=args.fir_taps,
-        **dict(args.options),
+        **({"tta_epochs": args.tta, "tta_progress": not args.quiet} if args.tta else {}),
+        **(({"backend": args.backend} if args.backend else {}) | dict(args.options)),
     )
     print(
         f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}, "

@@ -20,6 +20,10 @@ What matters (EVALUATION.md section 6):
   one steady-state ``push`` (the last warm-up push, counted by ``FlopCounterMode``): for
   oh2018 in static mode that is the encoder on the new frame, the manipulator and the
   decoder (the reference's encoding is reused), i.e. a pair forward minus one encoder.
+- **Speed-path options** (``backend``, ``precision``, ``tile`` of the learned methods,
+  ``magnify/learned.py``): ``options`` are set on every learned method; the reference is
+  then timed twice, plain (the ratios' base) and with the options, so one run shows e.g.
+  ``oh2018 [backend=onnx]`` against plain ``oh2018``. Classical methods ignore them.
 - **Peak memory of a fresh process.** Unless ``memory=False``, each case runs in its own
   child process (multiprocessing ``spawn``), so ``peak_rss_mb`` (``ru_maxrss``) is that
   case's alone; ``import_rss_mb`` is the same process's peak before the magnifier was
@@ -72,6 +76,7 @@ class BenchCase:
     threads: int  # torch (and OpenCV) threads
     weights: str  # "-" (classical), "installed" or "random" (architecture only)
     warmup: int = WARMUP_FRAMES  # untimed pushes first; the last one's FLOPs are counted
+    options: tuple[tuple[str, object], ...] = ()  # learned methods' speed-path options
 
 
 @dataclass
@@ -94,10 +99,18 @@ class BenchResult:
     params: int | None = None  # parameters of the network; None: classical
     peak_rss_mb: float | None = None  # peak resident memory of the case's own process
     import_rss_mb: float | None = None  # the same process's peak before the method was built
+    options: tuple[tuple[str, object], ...] = ()  # learned methods' speed-path options
 
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+    @property
+    def label(self) -> str:
+        """The method with its options, e.g. ``oh2018 [backend=onnx]``."""
+        if not self.options:
+            return self.method
+        return f"{self.method} [{','.join(f'{k}={v}' for k, v in self.options)}]"
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -179,6 +192,7 @@ def measure_case(case: BenchCase) -> BenchResult:
         clip = [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(WARMUP_FRAMES)]
         warmup = [clip[i % len(clip)] for i in range(max(1, case.warmup))]
         options = {"pretrained": False} if case.weights == "random" else {}
+        options.update(dict(case.options))
         config = MagnifyConfig(
             method=case.method,
             alpha=10.0,
@@ -197,7 +211,8 @@ def measure_case(case: BenchCase) -> BenchResult:
         else:
             with FlopCounterMode(display=False) as counter:
                 magnifier.push(warmup[-1])
-            gflops = counter.get_total_flops() / 1e9
+            # None where torch does not run the convolutions (backend=onnx): not counted
+            gflops = counter.get_total_flops() / 1e9 or None
             params = sum(p.numel() for p in network.parameters())
         seconds = []
         for _ in range(case.runs):
@@ -241,6 +256,7 @@ def run_bench(
     threads: int = 2,
     memory: bool = True,
     progress: Callable[[BenchResult], None] | None = None,
+    options: dict[str, object] | None = None,
 ) -> list[BenchResult]:
     """Time ``names`` (default: all installed) and the reference at every size.
 
@@ -248,6 +264,8 @@ def run_bench(
     :func:`default_frames`); ``memory`` runs each case in a fresh child process to
     measure its peak RSS. Each size's reference is timed first, and every result gets
     its ratio ``x_oh2018`` to it. ``progress`` is called with each finished result.
+    ``options`` (e.g. ``{"backend": "onnx"}``) go to every learned method; the reference
+    is also timed without them.
     """
     if runs < 1 or threads < 1 or (frames is not None and frames < 1):
         raise UsageError("--runs, --threads and --frames must be at least 1.")
@@ -257,16 +275,29 @@ def run_bench(
         count = frames if frames is not None else default_frames(width, height)
         reference_fps = None
         for spec, weights in chosen:
-            case = BenchCase(
-                spec.name, timed_mode(spec), width, height, count, runs, threads, weights
-            )
-            result = _measure_fresh(case) if memory else measure_case(case)
-            if spec.name == REFERENCE:
-                reference_fps = result.fps
-            result.x_oh2018 = result.fps / reference_fps if reference_fps else None
-            results.append(result)
-            if progress is not None:
-                progress(result)
+            variants: list[tuple] = [()]
+            if options and spec.kind == "learned":
+                given = tuple(sorted(options.items()))
+                variants = [(), given] if spec.name == REFERENCE else [given]
+            for variant in variants:
+                case = BenchCase(
+                    spec.name,
+                    timed_mode(spec),
+                    width,
+                    height,
+                    count,
+                    runs,
+                    threads,
+                    weights,
+                    options=variant,
+                )
+                result = _measure_fresh(case) if memory else measure_case(case)
+                if spec.name == REFERENCE and not variant:
+                    reference_fps = result.fps
+                result.x_oh2018 = result.fps / reference_fps if reference_fps else None
+                results.append(result)
+                if progress is not None:
+                    progress(result)
     return results
 
 
@@ -309,15 +340,16 @@ def _cell(value: float | None, fmt: str) -> str:
 
 def format_table(results: Sequence[BenchResult]) -> str:
     """A plain-text table: method, mode, size, fps, x oh2018, GFLOPs/frame, params, RSS."""
+    names = [r.label + (" (random)" if r.weights == "random" else "") for r in results]
+    width = max([16, *map(len, names)])
     header = (
-        f"{'method':<16} {'mode':<9} {'size':>10} {'fps':>9} {'x oh2018':>9} "
+        f"{'method':<{width}} {'mode':<9} {'size':>10} {'fps':>9} {'x oh2018':>9} "
         f"{'GFLOPs/frame':>13} {'params':>10} {'peak RSS MB':>12}"
     )
     lines = [header, "-" * len(header)]
-    for r in results:
-        name = r.method + (" (random)" if r.weights == "random" else "")
+    for r, name in zip(results, names, strict=True):
         lines.append(
-            f"{name:<16} {r.mode:<9} {r.size:>10} {r.fps:>9.3g} {_cell(r.x_oh2018, '.3g'):>9} "
+            f"{name:<{width}} {r.mode:<9} {r.size:>10} {r.fps:>9.3g} {_cell(r.x_oh2018, '.3g'):>9} "
             f"{_cell(r.gflops_per_frame, '.2f'):>13} {_cell(r.params, ','):>10} "
             f"{_cell(r.peak_rss_mb, '.0f'):>12}"
         )

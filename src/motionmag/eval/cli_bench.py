@@ -66,12 +66,24 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="merge the fps into the record `motionmag methods` shows (protocol runs only)",
     )
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default=None,
+        help="learned methods: time them with this backend too (oh2018 also plain)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default=None,
+        help="learned methods: time them at this precision too (oh2018 also plain)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def _progress(result: BenchResult) -> None:
     print(
-        f"motionmag bench: {result.method} {result.size} {result.mode}: {result.fps:.3g} fps",
+        f"motionmag bench: {result.label} {result.size} {result.mode}: {result.fps:.3g} fps",
         file=sys.stderr,
         flush=True,
     )
@@ -83,6 +95,9 @@ def command_line(args: argparse.Namespace) -> str:
     if args.frames is not None:
         words += ["--frames", str(args.frames)]
     words += ["--runs", str(args.runs), "--threads", str(args.threads)]
+    for flag in ("backend", "precision"):
+        if getattr(args, flag, None):
+            words += [f"--{flag}", getattr(args, flag)]
     if not args.memory:
         words.append("--no-memory")
     if args.json:
@@ -102,8 +117,13 @@ def run_bench_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--frames must be at least 1, not {args.frames}.")
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise UsageError(f"--json: folder '{Path(args.json).parent}' does not exist: create it.")
+    options = {k: getattr(args, k) for k in ("backend", "precision") if getattr(args, k, None)}
     if args.write_record:
         check_record_protocol(sizes, args.runs)
+        if options:
+            raise UsageError(
+                "--write-record keeps only default settings: drop --backend / --precision."
+            )
     select_methods(args.methods or None)  # unknown names and missing weights fail here
     command = command_line(args)
     results = run_bench(
@@ -114,6 +134,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         threads=args.threads,
         memory=args.memory,
         progress=None if args.quiet else _progress,
+        options=options or None,
     )
     print(format_table(results))
     if args.json:

@@ -20,6 +20,19 @@ What matters:
   ``min_size_px``) and cropped back. The
   reference encoding of static mode is computed once (the selector keeps it). Runs in
   ``torch.inference_mode``, on the engine's device, channels-last.
+- Speed path (method options, :class:`Oh2018Options`): ``backend="onnx"`` runs the
+  encoder and the manipulator + decoder with ONNX Runtime (``magnify/onnx_backend.py``;
+  EVALUATION.md 7: 2x faster than torch at 1080p for the Oh net, CPU only).
+  ``precision="bf16"`` runs the *decoder* under ``torch.autocast(bfloat16)``; the encoder,
+  the selection ``M(t) - M(ref)`` and the manipulator stay fp32: a bf16 encoder rounds M
+  to 8 mantissa bits and loses most of a 0.05 px motion's ``M_b - M_a`` (measured 29-46 %
+  relative error with random weights, tests/test_learned_speed_path.py), while the
+  decoder sees the already amplified change. ``tile=PX`` runs both parts on overlapping
+  tiles of at most PX x PX px plus a margin of the network's receptive-field bound
+  (``receptive_radius_px``), so activation memory is bounded by the tile, not the frame
+  (the representations kept for the selector are whole: 1/4 and 1/2 resolution); with
+  that margin a tiled frame equals the untiled one up to float rounding. Frames are
+  pushed one at a time by the engine (no batching across frames).
 - Weights: the shipped ``<name>`` weights (``motionmag.models.create_model``), or a file
   given with the method option ``weights=PATH.safetensors`` (e.g. a run exported with
   ``motionmag train <name> --export``). The method is always registered; it becomes the
@@ -32,6 +45,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import UsageError
 from ..temporal import Rep
 from .base import EulerianMagnifier, EulerianMethod
 from .config import MagnifyConfig, check_alpha
@@ -39,11 +53,81 @@ from .config import MagnifyConfig, check_alpha
 
 @dataclass
 class Oh2018Options:
-    """Options of the learned methods ``oh2018`` and ``ha2024`` (``--option KEY=VALUE``)."""
+    """Options of the learned methods ``oh2018`` and ``ha2024`` (``--set KEY=VALUE``)."""
 
     weights: str | None = None  # a .safetensors file instead of the shipped weights
     pretrained: bool = True  # False: random weights (tests only)
     channels_last: bool = True
+    backend: str = "torch"  # "torch" | "onnx" (ONNX Runtime, CPU; needs the [onnx] extra)
+    precision: str = "fp32"  # "fp32" | "bf16" (decoder under autocast; torch backend only)
+    tile: int | None = None  # px: run on overlapping tiles of at most this size (None: whole)
+    tile_margin_px: int | None = None  # overlap each side (None: the receptive-field bound)
+    threads: int | None = None  # ONNX Runtime intra-op threads (None: torch's thread count)
+
+
+BACKENDS = ("torch", "onnx")
+PRECISIONS = ("fp32", "bf16")
+#: tile positions and margins are multiples of this (the networks' total stride)
+TILE_ALIGN_PX = 4
+
+
+class TorchRunner:
+    """The network's per-frame parts in torch: ``encode`` and ``decode`` (manipulator + decoder).
+
+    ``precision="bf16"`` runs only the decoder under ``torch.autocast``; the encoder and
+    the manipulator's ``h((alpha - 1) g(S))`` stay fp32 (see the module docstring).
+    """
+
+    def __init__(
+        self, model: torch.nn.Module, channels_last: bool = True, precision: str = "fp32"
+    ) -> None:
+        self.model = model
+        self.channels_last = bool(channels_last)
+        self.precision = precision
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x.contiguous()
+
+    def encode(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames (N, 3, H, W) in [0, 1], H and W multiples of 4 -> (texture, shape), fp32."""
+        return self.model.encode(self._layout(frame))
+
+    def change(self, selection: torch.Tensor, alpha: float) -> torch.Tensor:
+        """The manipulator's ``h((alpha - 1) g(S))``, always in fp32 (zero for alpha = 1)."""
+        if alpha == 1.0:
+            return torch.zeros_like(selection)
+        return self.model.amplify(self._layout(selection).float(), alpha)
+
+    def decode(
+        self,
+        texture: torch.Tensor,
+        shape: torch.Tensor,
+        selection: torch.Tensor,
+        alpha: float,
+    ) -> torch.Tensor:
+        """``decode(V, M + h((alpha - 1) g(S)))`` -> frames in [0, 1], fp32."""
+        shape = self._layout(shape)
+        if alpha != 1.0:
+            shape = shape + self.change(selection, alpha)
+        texture = self._layout(texture)
+        if self.precision == "bf16":
+            with torch.autocast(shape.device.type, dtype=torch.bfloat16):
+                out = self.model.decode(texture, shape, clip=True)
+            return out.float()
+        return self.model.decode(texture, shape, clip=True)
+
+
+def _windows(size: int, tile: int, margin: int, least: int):
+    """(start, stop, crop_start, crop_stop) of each tile along one axis of ``size`` px."""
+    for start in range(0, size, tile):
+        stop = min(start + tile, size)
+        low, high = max(0, start - margin), min(size, stop + margin)
+        if high - low < least:  # a network's smallest input (min_size_px)
+            high = min(size, low + least)
+            low = max(0, high - least)
+        yield start, stop, low, high
 
 
 class Oh2018Method(EulerianMethod):
@@ -55,40 +139,153 @@ class Oh2018Method(EulerianMethod):
             :class:`~motionmag.nets.ha2024.Ha2024Net` or any
             :class:`~motionmag.nets.oh2018.MagnificationNet` (eval mode).
         channels_last: run convolutions channels-last (faster on CPU).
+        backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime on the CPU).
+        precision: ``"fp32"`` or ``"bf16"`` (decoder only; torch backend).
+        tile: side (px) of the tiles each frame is processed in; None: the whole frame.
+        tile_margin_px: overlap (px) around each tile; None: the network's
+            ``receptive_radius_px()`` bound, for which tiled equals untiled.
+        threads: ONNX Runtime intra-op threads (None: torch's thread count).
     """
 
-    def __init__(self, alpha: float, model: torch.nn.Module, channels_last: bool = True) -> None:
+    def __init__(
+        self,
+        alpha: float,
+        model: torch.nn.Module,
+        channels_last: bool = True,
+        backend: str = "torch",
+        precision: str = "fp32",
+        tile: int | None = None,
+        tile_margin_px: int | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.alpha = check_alpha(alpha)
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}.")
+        if precision not in PRECISIONS:
+            raise UsageError(
+                f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}."
+            )
+        if backend == "onnx" and precision != "fp32":
+            raise UsageError(
+                f"precision '{precision}' runs only with backend torch: drop one of the two."
+            )
         self.model = model.eval()
-        self.channels_last = bool(channels_last)
-        if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.backend = backend
+        self.precision = precision
+        self.channels_last = bool(channels_last) and backend == "torch"
+        self.min_size_px = int(getattr(self.model, "min_size_px", 0))
+        self.tile, self.margins = self._tiling(tile, tile_margin_px)
+        if backend == "onnx":
+            from .onnx_backend import OnnxRunner
+
+            if next(self.model.parameters()).device.type != "cpu":
+                raise UsageError(
+                    "backend 'onnx' runs on the CPU only: add --device cpu, or use "
+                    "--backend torch on the GPU."
+                )
+            self.runner = OnnxRunner(self.model, threads=threads)
+        else:
+            if self.channels_last:
+                self.model = self.model.to(memory_format=torch.channels_last)
+            self.runner = TorchRunner(self.model, self.channels_last, precision)
+
+    def _tiling(self, tile: int | None, margin: int | None) -> tuple[int | None, tuple[int, int]]:
+        """Tile side and (encode, decode) margins, rounded up to :data:`TILE_ALIGN_PX`."""
+        if tile is None:
+            return None, (0, 0)
+
+        def align(px: int) -> int:
+            return -(-int(px) // TILE_ALIGN_PX) * TILE_ALIGN_PX
+
+        least = max(16, self.min_size_px)
+        if not isinstance(tile, int) or tile < least:
+            raise UsageError(f"tile {tile} is not a whole number of px >= {least}: give e.g. 512.")
+        if margin is not None:
+            if not isinstance(margin, int) or margin < 0:
+                raise UsageError(f"tile_margin_px {margin} is not a whole number of px >= 0.")
+            return align(tile), (align(margin), align(margin))
+        bound = getattr(self.model, "receptive_radius_px", None)
+        if bound is None:
+            raise UsageError(
+                f"{type(self.model).__name__} does not say its receptive field: "
+                "give tile_margin_px too."
+            )
+        encode_px, decode_px = bound()
+        return align(tile), (align(encode_px), align(decode_px))
 
     def _prepare(self, frame: torch.Tensor) -> torch.Tensor:
         from ..nets.oh2018 import pad_to_multiple
 
         device = next(self.model.parameters()).device
         x = frame.to(device=device, dtype=torch.float32)
-        x = pad_to_multiple(x, min_size=getattr(self.model, "min_size_px", 0))
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
+        return pad_to_multiple(x, min_size=self.min_size_px)
+
+    def _tiles(self, height: int, width: int, margin: int):
+        for y in _windows(height, self.tile, margin, self.min_size_px):
+            for x in _windows(width, self.tile, margin, self.min_size_px):
+                yield y, x
+
+    def _encode_tiled(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode each tile with its margin; keep the representation of the tile itself."""
+        height, width = x.shape[-2:]
+        texture = shape = None
+        for (y0, y1, ya, yb), (x0, x1, xa, xb) in self._tiles(height, width, self.margins[0]):
+            part_t, part_s = self.runner.encode(x[..., ya:yb, xa:xb])
+            ft, fs = (yb - ya) // part_t.shape[-2], (yb - ya) // part_s.shape[-2]
+            if texture is None:
+                texture = part_t.new_empty((*part_t.shape[:2], height // ft, width // ft))
+                shape = part_s.new_empty((*part_s.shape[:2], height // fs, width // fs))
+            texture[..., y0 // ft : y1 // ft, x0 // ft : x1 // ft] = part_t[
+                ..., (y0 - ya) // ft : (y1 - ya) // ft, (x0 - xa) // ft : (x1 - xa) // ft
+            ]
+            shape[..., y0 // fs : y1 // fs, x0 // fs : x1 // fs] = part_s[
+                ..., (y0 - ya) // fs : (y1 - ya) // fs, (x0 - xa) // fs : (x1 - xa) // fs
+            ]
+        return texture, shape
+
+    def _decode_tiled(
+        self,
+        texture: torch.Tensor,
+        shape: torch.Tensor,
+        selection: torch.Tensor,
+        padded: tuple[int, int],
+    ) -> torch.Tensor:
+        """Decode each tile from its margin-extended crop of the representations."""
+        height, width = padded
+        ft, fs = height // texture.shape[-2], height // shape.shape[-2]
+        out = None
+        for (y0, y1, ya, yb), (x0, x1, xa, xb) in self._tiles(height, width, self.margins[1]):
+            part = self.runner.decode(
+                texture[..., ya // ft : yb // ft, xa // ft : xb // ft],
+                shape[..., ya // fs : yb // fs, xa // fs : xb // fs],
+                selection[..., ya // fs : yb // fs, xa // fs : xb // fs],
+                self.alpha,
+            )
+            if out is None:
+                out = part.new_empty((*part.shape[:2], height, width))
+            out[..., y0:y1, x0:x1] = part[..., y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+        return out
 
     @torch.inference_mode()
     def encode(self, frame: torch.Tensor) -> tuple[tuple, Rep]:
-        """Frame (N, 3, H, W) in [0, 1] -> kept (texture, shape, (H, W)), rep [shape]."""
+        """Frame (N, 3, H, W) in [0, 1] -> kept (texture, shape, (H, W), padded (H, W)), [shape]."""
         height, width = frame.shape[-2:]
-        texture, shape = self.model.encode(self._prepare(frame))
-        return (texture, shape, (height, width)), [shape]
+        x = self._prepare(frame)
+        if self.tile is None:
+            texture, shape = self.runner.encode(x)
+        else:
+            texture, shape = self._encode_tiled(x)
+        return (texture, shape, (height, width), tuple(x.shape[-2:])), [shape]
 
     @torch.inference_mode()
     def decode(self, kept: tuple, selected: Rep) -> torch.Tensor:
         """Decode ``M + h((alpha - 1) g(selection))`` with the frame's texture; [0, 1]."""
-        texture, shape, (height, width) = kept
+        texture, shape, (height, width), padded = kept
         (selection,) = selected
-        if self.alpha != 1.0:
-            shape = shape + self.model.amplify(selection, self.alpha)
-        out = self.model.decode(texture, shape, clip=True)
+        if self.tile is None:
+            out = self.runner.decode(texture, shape, selection, self.alpha)
+        else:
+            out = self._decode_tiled(texture, shape, selection, padded)
         return out[..., :height, :width].contiguous()
 
 
@@ -117,8 +314,21 @@ def build_learned(config: MagnifyConfig, name: str) -> EulerianMagnifier:
     from .builders import options_for, selector_for
 
     options = options_for(Oh2018Options, config, name)
+    if options.backend == "onnx":  # fail before loading anything
+        from .onnx_backend import require_onnx
+
+        require_onnx(export=True)
     model = load_learned(name, options, config.device)
-    method = Oh2018Method(config.alpha, model, channels_last=options.channels_last)
+    method = Oh2018Method(
+        config.alpha,
+        model,
+        channels_last=options.channels_last,
+        backend=options.backend,
+        precision=options.precision,
+        tile=options.tile,
+        tile_margin_px=options.tile_margin_px,
+        threads=options.threads,
+    )
     return EulerianMagnifier(method, selector_for(config), config.device)
 
 

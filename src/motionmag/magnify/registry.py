@@ -174,3 +174,14 @@ register(
         weights="deepmag-color.safetensors",
     )
 )
+register(
+    MethodSpec(
+        name="flowmag",
+        kind="learned",
+        modes=("static", "dynamic"),
+        summary="Self-supervised Lagrangian magnification: U-Net trained through optical flow",
+        paper="Pan et al. 2023",
+        builder="motionmag.magnify.flowmag:build_flowmag",
+        weights="flowmag.safetensors",
+    )
+)

@@ -188,3 +188,15 @@ register_model(
         "src/motionmag/models/weights/deepmag-color.safetensors",
     )
 )
+
+register_model(
+    ModelSpec(
+        name="flowmag",
+        network="motionmag.nets.flowmag:FlowMagNet",
+        summary="FlowMag U-Net: (frame 0, frame t, alpha embedding) -> magnified frame t",
+        paper="Pan, Geng, Owens 2023 (FlowMag)",
+        train_command="motionmag train flowmag --export "
+        "src/motionmag/models/weights/flowmag.safetensors",
+        kwargs={"width": 16},  # the CPU size trained here; a card's network.config overrides
+    )
+)

@@ -71,6 +71,7 @@ from .oh2018 import (
     ResBlock,
     Upsample2x,
     check_size,
+    conv_radius_px,
     conv_relu,
     res_blocks,
 )
@@ -184,6 +185,11 @@ class Ha2024Net(MagnificationNet):
         """
         latent = self.latent(frame)
         return latent[:, : self.texture_channels], latent[:, self.texture_channels :]
+
+    def receptive_radius_px(self) -> tuple[int, int]:
+        """Bounds (px) on how far :meth:`encode` and manipulator + decoder look around a pixel."""
+        manipulator = [self.manipulator_g, self.manipulator_h]
+        return conv_radius_px([self.encoder]), conv_radius_px([*manipulator, self.decoder], 4.0)
 
     # --- decoder -------------------------------------------------------------------
     def decode_raw(self, texture: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:

@@ -121,6 +121,30 @@ class Upsample2x(nn.Module):
         return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
 
+def conv_radius_px(modules: list[nn.Module | None], scale_px: float = 1.0) -> int:
+    """Upper bound (px of the network's input) on the receptive-field radius of ``modules``.
+
+    The modules run one after the other on a tensor whose unit is ``scale_px`` input px
+    (1 for the frame, 2 or 4 for a representation). Their Conv2d and :class:`Upsample2x`
+    leaves are walked in registration order: a k x k convolution with stride s widens the
+    radius by ``(k // 2 + s - 1)`` units of its input, a nearest x2 upsampling by one unit
+    of its (coarse) input. Used to size the overlap of tiled inference (``magnify/learned``).
+    """
+    radius = 0.0
+    scale = float(scale_px)
+    for module in modules:
+        if module is None:
+            continue
+        for leaf in module.modules():
+            if isinstance(leaf, nn.Conv2d):
+                radius += (leaf.kernel_size[0] // 2 + leaf.stride[0] - 1) * scale
+                scale *= leaf.stride[0]
+            elif isinstance(leaf, Upsample2x):
+                radius += scale
+                scale /= 2.0
+    return int(-(-radius // 1))
+
+
 class MagnificationNet(nn.Module):
     """The algebra shared by the learned Eulerian networks (Oh2018Net, Ha2024Net).
 
@@ -255,6 +279,19 @@ class Oh2018Net(MagnificationNet):
         """Frames (N, 3, H, W) in [0, 1] -> texture (N, 32, H/4, W/4), shape (N, 32, H/2, W/2)."""
         common = self.trunk(frame)
         return self.texture_branch(common), self.shape_branch(common)
+
+    def receptive_radius_px(self) -> tuple[int, int]:
+        """Bounds (px) on how far :meth:`encode` and manipulator + decoder look around a pixel."""
+        encode = max(
+            conv_radius_px([self.encoder, self.texture_branch]),
+            conv_radius_px([self.encoder, self.shape_branch]),
+        )
+        manipulator = [self.manipulator_g, self.manipulator_h]
+        decode = max(
+            conv_radius_px([*manipulator, self.decoder], 2.0),
+            conv_radius_px([self.texture_up, self.decoder], 4.0),
+        )
+        return encode, decode
 
     # --- decoder -------------------------------------------------------------------
     def decode_raw(self, texture: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:

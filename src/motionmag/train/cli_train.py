@@ -73,6 +73,9 @@ def add_train_command(subparsers) -> argparse.ArgumentParser:
     from ..deepmag.cli_train import add_deepmag_color_command
 
     add_deepmag_color_command(models)
+    from .cli_flowmag import add_flowmag_command
+
+    add_flowmag_command(models)
     return train
 
 

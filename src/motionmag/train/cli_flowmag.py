@@ -1,0 +1,167 @@
+"""``motionmag train flowmag``: flags onto :class:`~motionmag.train.flowmag.FlowMagTrainConfig`.
+
+What matters: this module is imported whenever the CLI builds its parser, so it imports
+nothing heavy (torch and the trainer load when the command runs). A flag left out takes
+the run's own setting when resuming (``--resume`` with the same ``--run``) and the
+default otherwise; ``--export`` writes the best weights and a model card when the run
+stops. Wired into ``train/cli_train.py`` by :func:`add_flowmag_command`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+
+#: flag dest -> FlowMagTrainConfig field
+_FIELDS = {
+    "size": "size_px",
+    "batch": "batch",
+    "steps": "steps",
+    "lr": "lr",
+    "width": "width",
+    "seed": "seed",
+    "dataset_size": "dataset_size",
+    "max_motion": "max_motion_px",
+    "videos": "videos",
+    "video_stride": "video_stride",
+    "color_weight": "color_weight",
+    "workers": "workers",
+    "device": "device",
+    "checkpoint_every": "checkpoint_every",
+    "log_every": "log_every",
+    "validate_every": "validate_every",
+    "val_samples": "val_samples",
+}
+
+_DESCRIPTION = (
+    "Train FlowMag's U-Net (Pan, Geng, Owens 2023) self-supervised: L_mag + 10 L_color "
+    "through a frozen differentiable Lucas-Kanade flow, alpha log-uniform in 1..16, on "
+    "unlabeled pairs (synthetic frames A/B, plus --videos frame pairs), Adam 3e-4. "
+    "Checkpoints go to --run; --resume continues exactly; --export writes the weights "
+    "and a model card."
+)
+
+
+def add_flowmag_command(models) -> None:
+    """Add ``flowmag`` to the ``train`` command's model sub-parsers."""
+    p = models.add_parser(
+        "flowmag", help="FlowMag U-Net (Pan et al. 2023)", description=_DESCRIPTION
+    )
+    p.add_argument("--size", type=int, default=None, help="crop side, px (default 128)")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default 4)")
+    p.add_argument("--steps", type=int, default=None, help="total steps (default 100000)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 3e-4)")
+    p.add_argument("--width", type=int, default=None, help="U-Net base channels (16; paper 64)")
+    p.add_argument(
+        "--run",
+        dest="run_dir",
+        default=None,
+        metavar="DIR",
+        help="run folder (default runs/flowmag/w<width>-s<size>-b<batch>-seed<seed>)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the run in --run")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    p.add_argument("--seed", type=int, default=None, help="data and run seed (default 0)")
+    p.add_argument("--dataset-size", type=int, default=None, help="samples per epoch (100000)")
+    p.add_argument(
+        "--max-motion",
+        type=float,
+        default=None,
+        help="synthetic pairs: most motion per layer, px (default 2)",
+    )
+    p.add_argument(
+        "--videos",
+        default=None,
+        metavar="FOLDER",
+        help="add filtered frame pairs of the videos in FOLDER",
+    )
+    p.add_argument("--video-stride", type=int, default=None, help="pair stride (default 1)")
+    p.add_argument("--no-synthetic", action="store_true", help="video pairs only")
+    p.add_argument("--color-weight", type=float, default=None, help="lambda_color (default 10)")
+    p.add_argument("--workers", type=int, default=None, help="data workers (default 0)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="steps (default 500)")
+    p.add_argument("--log-every", type=int, default=None, help="steps (default 50)")
+    p.add_argument("--validate-every", type=int, default=None, help="steps, 0 = never (2000)")
+    p.add_argument("--val-samples", type=int, default=None, help="validation pairs (16)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--max-hours", type=float, default=None, help="stop after this many hours")
+    p.add_argument(
+        "--export",
+        default=None,
+        metavar="FILE.safetensors",
+        help="when the run stops, write its best weights here with a model card",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_train_flowmag)
+
+
+def _default_run(config) -> Path:
+    return (
+        Path("runs")
+        / "flowmag"
+        / f"w{config.width}-s{config.size_px}-b{config.batch}-seed{config.seed}"
+    )
+
+
+def run_train_flowmag(args) -> int:
+    """Run ``motionmag train flowmag``; 0, or 130 / 143 when stopped by a signal."""
+    import torch
+
+    from .flowmag import (
+        CHECKPOINT,
+        FlowMagTrainConfig,
+        export_weights,
+        load_checkpoint,
+        train_flowmag,
+    )
+
+    given = {f: getattr(args, d) for d, f in _FIELDS.items() if getattr(args, d) is not None}
+    if args.no_synthetic:
+        given["synthetic"] = False
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be at least 1, not {args.threads}.")
+        torch.set_num_threads(args.threads)
+    if args.export is not None and not args.export.endswith(".safetensors"):
+        raise UsageError(f"--export '{args.export}' must end in .safetensors.")
+    if args.max_hours is not None and not args.max_hours > 0:
+        raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
+    base = FlowMagTrainConfig()
+    if "device" not in given:
+        base.device = "cuda" if torch.cuda.is_available() else "cpu"
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    if args.resume:
+        probe = run_dir or _default_run(FlowMagTrainConfig.from_dict({**base.to_dict(), **given}))
+        if (probe / CHECKPOINT).is_file():
+            saved = load_checkpoint(probe / CHECKPOINT)["config"]
+            saved.pop("device", None)
+            base = FlowMagTrainConfig.from_dict({**base.to_dict(), **saved})
+            run_dir = probe
+    config = FlowMagTrainConfig.from_dict({**base.to_dict(), **given})
+    run_dir = run_dir or _default_run(config)
+    print(f"training flowmag in {run_dir} on {config.device}", file=sys.stderr)
+    result = train_flowmag(
+        config,
+        run_dir,
+        resume=args.resume,
+        progress=not args.quiet,
+        command="motionmag " + " ".join(sys.argv[1:]),
+        max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
+    )
+    summary = (
+        f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
+        f"{result.train_seconds / 3600:.2f} h in all, "
+        f"{result.seconds_per_step:.2f} s/step now"
+    )
+    if result.validation:
+        summary += f"; validation loss {result.validation['total']:.4f}"
+    print(summary)
+    if args.export is not None:
+        card = export_weights(run_dir, args.export)
+        print(f"weights of step {card['training']['step']} written to {args.export}")
+    if result.interrupted:
+        print(f"stopped by {result.interrupted}; continue with --resume", file=sys.stderr)
+        return 143 if result.interrupted == "SIGTERM" else 130
+    return 0

@@ -1,0 +1,211 @@
+"""FlowMag (Pan et al. 2023): network, loss, trainer, magnifier, targeted magnification, TTA.
+
+Tiny on purpose (frames <= 64 px, networks of width 4-8, a handful of steps): the
+known answers are the loss of Eq. 3 on a sub-pixel translation, the recursion rule for
+alpha > 16, the per-pixel factor of an alpha map, and that TTA never touches the file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from motionmag import magnify_frames
+from motionmag.magnify.flowmag import FlowMagMagnifier, FlowMagOptions, pass_alphas
+from motionmag.models import create_model
+from motionmag.nets.flowmag import FlowMagNet, alpha_embedding
+from motionmag.synth.vibration import quantize, subpixel_shift
+from motionmag.train.flowmag import (
+    FlowMagTrainConfig,
+    export_weights,
+    flowmag_loss,
+    make_flow,
+    train_flowmag,
+)
+
+
+def _texture(size: int = 48, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.uniform(0, 255, (size, size)), (0, 0), 1.5)
+    noise = (noise - noise.min()) / (noise.max() - noise.min()) * 200 + 25
+    return np.repeat(noise[..., None], 3, axis=2)
+
+
+def _clip(shifts_px, size: int = 48) -> np.ndarray:
+    photo = _texture(size)
+    return np.stack([quantize(subpixel_shift(photo, float(s), 0.0)) for s in shifts_px])
+
+
+def _tensor(frame: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255
+
+
+def test_network_takes_any_size_and_has_the_papers_parameter_count():
+    net = FlowMagNet(width=4).eval()
+    a, b = torch.rand(2, 3, 37, 53), torch.rand(2, 3, 37, 53)
+    with torch.no_grad():
+        out = net(a, b, torch.tensor([2.0, 7.0]))
+    assert out.shape == (2, 3, 37, 53)
+    assert float(out.min()) > 0 and float(out.max()) < 1
+    paper = sum(p.numel() for p in FlowMagNet(width=64).parameters())
+    assert paper == 17_287_683  # App. A2: "17.3M trainable parameters"
+
+
+def test_alpha_map_of_one_value_embeds_like_the_scalar():
+    alphas = torch.tensor([1.0, 3.5, 16.0])
+    maps = alphas.view(3, 1, 1, 1).expand(3, 1, 4, 5)
+    assert torch.allclose(alpha_embedding(maps)[..., 2, 3], alpha_embedding(alphas), atol=1e-6)
+    net = FlowMagNet(width=4).eval()
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        scalar = net(a, b, 5.0)
+        tiled = net(a, b, torch.full((1, 1, 32, 32), 5.0))
+    assert torch.allclose(scalar, tiled, atol=1e-6)
+
+
+def test_pass_alphas_recursion_rule():
+    assert pass_alphas(10.0) == [10.0]
+    assert pass_alphas(16.0) == [16.0]  # the authors' code raises here
+    assert pass_alphas(100.0) == pytest.approx([10.0, 10.0])
+    assert pass_alphas(256.0) == pytest.approx([16.0, 16.0])  # ... and here
+    assert pass_alphas(1000.0) == pytest.approx([10.0] * 3)
+    assert pass_alphas(0.5) == [0.5]
+
+
+class _Shift(torch.nn.Module):
+    """A stand-in generator that moves frame t by a fixed number of px to the right."""
+
+    def __init__(self, dx_px: float) -> None:
+        super().__init__()
+        self.dx_px = dx_px
+
+    def forward(self, frame0, frame_t, alpha):
+        image = frame_t[0].permute(1, 2, 0).numpy() * 255
+        moved = subpixel_shift(image.astype(np.float64), self.dx_px, 0.0) / 255
+        return torch.from_numpy(moved).float().permute(2, 0, 1)[None]
+
+
+def test_loss_of_eq3_is_small_for_the_right_magnification_only():
+    frames = _clip([0.0, 0.5])
+    i0, it = _tensor(frames[0]), _tensor(frames[1])
+    flow = make_flow()
+    alpha = torch.tensor([3.0])
+    right, parts_right = flowmag_loss(_Shift(1.0), flow, i0, it, alpha)  # 0.5 -> 1.5 px
+    wrong, parts_wrong = flowmag_loss(_Shift(0.0), flow, i0, it, alpha)  # stays at 0.5 px
+    assert parts_right["mag"] < 0.35 * parts_wrong["mag"]
+    # |3 * 0.5 - 0.5| = 1 px in x, 0 in y: the mean over both flow components is 0.5 px
+    assert parts_wrong["mag"] == pytest.approx(0.5, abs=0.15)
+    assert math.isfinite(float(right)) and float(right) < float(wrong)
+
+
+def test_tiny_training_run_resumes_and_exports(tmp_path):
+    config = FlowMagTrainConfig(size_px=32, batch=2, steps=4, width=8, dataset_size=20,
+                                checkpoint_every=2, log_every=2, validate_every=2,
+                                val_samples=2)  # fmt: skip
+    first = train_flowmag(config, tmp_path / "run", progress=False)
+    assert first.step == 4 and all(math.isfinite(x) for x in first.losses)
+    config.steps = 6
+    second = train_flowmag(config, tmp_path / "run", resume=True, progress=False)
+    assert second.step == 6 and second.session_steps == 2
+    card = export_weights(tmp_path / "run", tmp_path / "flowmag.safetensors")
+    assert card["network"]["config"]["width"] == 8
+    net = create_model("flowmag", weights=tmp_path / "flowmag.safetensors")
+    assert isinstance(net, FlowMagNet) and net.width == 8
+    with torch.no_grad():
+        assert net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), 4.0).isfinite().all()
+
+
+def test_magnify_frames_odd_size_both_modes():
+    frames = _clip([0.0, 0.3, 0.6], size=48)[:, :33, :47]
+    static = magnify_frames(frames, method="flowmag", alpha=4, mode="static", pretrained=False)
+    assert static.shape == frames.shape and static.dtype == np.uint8
+    assert np.array_equal(static[0], frames[0])  # the reference: zero motion
+    dynamic = magnify_frames(frames, method="flowmag", alpha=4, mode="dynamic", pretrained=False)
+    assert dynamic.shape == frames.shape and np.array_equal(dynamic[0], frames[0])
+    same = magnify_frames(frames, method="flowmag", alpha=1, pretrained=False)
+    assert np.array_equal(same, frames)  # alpha = 1 is the identity
+
+
+class _Counting(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = FlowMagNet(width=4)
+        self.factors: list = []
+
+    def forward(self, frame0, frame_t, alpha):
+        self.factors.append(alpha)
+        return self.net(frame0, frame_t, alpha)
+
+
+@pytest.mark.parametrize(("alpha", "passes"), [(10.0, 1), (16.0, 1), (100.0, 2), (300.0, 3)])
+def test_large_alpha_goes_through_recursive_passes(alpha, passes):
+    model = _Counting()
+    magnifier = FlowMagMagnifier(alpha, model, mode="static")
+    for frame in _clip([0.0, 0.2, 0.4], size=32):
+        magnifier.push(frame)
+    assert len(model.factors) == 2 * passes  # two non-reference frames
+    assert model.factors[0] == pytest.approx(alpha ** (1 / passes))
+
+
+def test_alpha_map_gives_alpha_inside_and_one_outside(tmp_path):
+    mask = np.zeros((32, 32), np.uint8)
+    mask[:, 16:] = 255
+    cv2.imwrite(str(tmp_path / "map.png"), mask)
+    model = _Counting()
+    options = FlowMagOptions(alpha_map=str(tmp_path / "map.png"))
+    magnifier = FlowMagMagnifier(100.0, model, options=options)
+    for frame in _clip([0.0, 0.2], size=32):
+        magnifier.push(frame)
+    first, second = model.factors  # two passes of sqrt(per-pixel alpha)
+    assert first.shape == (1, 1, 32, 32) and first is second
+    assert torch.allclose(first[..., 20:], torch.tensor(10.0))
+    assert torch.allclose(first[..., :12], torch.tensor(1.0))
+    np.save(tmp_path / "map.npy", (mask / 255.0).astype(np.float32)[::2, ::2])  # resized
+    magnifier = FlowMagMagnifier(
+        4.0, model, options=FlowMagOptions(alpha_map=str(tmp_path / "map.npy"))
+    )
+    model.factors.clear()
+    for frame in _clip([0.0, 0.2], size=32):
+        magnifier.push(frame)
+    assert torch.allclose(model.factors[0][..., 24:], torch.tensor(4.0))
+    assert torch.allclose(model.factors[0][..., :8], torch.tensor(1.0))
+
+
+def test_tta_adapts_a_copy_and_never_writes_the_weights(tmp_path):
+    from safetensors.torch import save_file
+
+    net = FlowMagNet(width=4)
+    path = tmp_path / "flowmag.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    (tmp_path / "flowmag.json").write_text('{"network": {"config": {"width": 4}}}')
+    before = path.read_bytes()
+    frames = _clip([0.0, 0.3, 0.6, 0.9], size=32)
+    options = FlowMagOptions(weights=str(path), tta_epochs=1, tta_batch=2, tta_progress=False)
+    from motionmag.magnify.flowmag import load_flowmag
+
+    shipped = load_flowmag(options)
+    magnifier = FlowMagMagnifier(4.0, shipped, options=options)
+    assert all(magnifier.push(f) == [] for f in frames)  # TTA holds the clip
+    out = magnifier.flush()
+    assert len(out) == 4 and np.array_equal(out[0], frames[0])
+    assert len(magnifier.tta_losses) == 2 and all(math.isfinite(x) for x in magnifier.tta_losses)
+    assert path.read_bytes() == before
+    reference = create_model("flowmag", weights=path).state_dict()
+    adapted = magnifier.model.state_dict()
+    assert magnifier.model is not shipped
+    assert any(not torch.equal(adapted[k], reference[k]) for k in reference)
+    assert all(torch.equal(v, reference[k]) for k, v in shipped.state_dict().items())
+
+
+def test_cli_has_train_flowmag_and_tta_flag():
+    from motionmag.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "flowmag", "--steps", "3", "--width", "8"])
+    assert args.steps == 3 and args.width == 8
+    args = parser.parse_args(["magnify", "in.mp4", "-o", "out.mp4", "--tta", "2"])
+    assert args.tta == 2
