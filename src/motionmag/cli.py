@@ -313,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     from .analyze.cli_analyze import add_analyze_command
+    from .live.cli_live import add_live_command
     from .synth.synth_cli import add_synth_command
     from .train.cli_train import add_train_command
 
@@ -327,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_synth_command,
         add_train_command,
         add_analyze_command,
+        add_live_command,
     ):
         add(sub)
     return parser

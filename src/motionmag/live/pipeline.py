@@ -1,0 +1,350 @@
+"""Run a magnifier on a live source: a reader thread, a bounded queue, drops, a report.
+
+What matters:
+
+- **The source never waits for the magnifier.** A reader thread takes frames from the
+  source as they come and stamps their capture time; the magnifier (in the calling
+  thread, which also shows the window and catches Ctrl+C) takes the newest ones. When
+  the magnifier is slower than the source, the queue keeps only the newest
+  ``queue_frames`` frames and counts the older ones as dropped, so latency stays bounded
+  by about ``queue_frames + 1`` processing times instead of growing without end, and
+  memory holds at most ``queue_frames`` waiting frames. With ``drop=False`` (a file read
+  as fast as it decodes) the reader waits instead and every frame is processed.
+- **One output per processed frame, in order**, paired with its capture time through
+  the magnifier's latency (a non-causal FIR returns its outputs later), so latency is
+  capture to output, in ms, measured on the same :class:`Clock` as the pacing.
+- Temporal filters assume evenly spaced frames: dropped frames distort a band in Hz,
+  and the report says so.
+- Everything bounded: the queue, the magnifier's window (see magnify/), the latency
+  histogram (live/latency.py), and the periodic samples are only kept when asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from ..video.live_source import Clock, LiveSource, SystemClock
+from .latency import Interval, LatencyStats, LiveReport
+from .sinks import Sink
+
+
+class FrameMagnifier(Protocol):
+    """What the pipeline needs of a magnifier: :class:`motionmag.Stream` has it."""
+
+    def push(self, frame: np.ndarray) -> np.ndarray | None: ...
+
+    def flush(self) -> list[np.ndarray]: ...
+
+
+@dataclass
+class Captured:
+    """A frame from the source: its index (from 0), capture time (s, clock) and pixels."""
+
+    index: int
+    capture_s: float
+    frame: np.ndarray
+
+
+class FrameQueue:
+    """A bounded queue between the reader and the magnifier.
+
+    ``drop=True``: ``put`` never blocks; when full, the oldest waiting frame is discarded
+    and counted in ``dropped``. ``drop=False``: ``put`` waits for room.
+    """
+
+    def __init__(self, size: int, drop: bool) -> None:
+        if size < 1:
+            raise ValueError("queue size must be >= 1")
+        self.size = size
+        self.drop = drop
+        self.dropped = 0
+        self._items: deque[Captured] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+
+    def put(self, item: Captured) -> bool:
+        """Queue ``item``; False (not queued) when the queue is closed (the run stopped)."""
+        with self._ready:
+            if self._closed:
+                return False
+            if self.drop:
+                while len(self._items) >= self.size:
+                    self._items.popleft()
+                    self.dropped += 1
+            else:
+                while len(self._items) >= self.size and not self._closed:
+                    self._ready.wait()
+                if self._closed:
+                    return False
+            self._items.append(item)
+            self._ready.notify_all()
+            return True
+
+    def get(self, timeout_s: float) -> Captured | None:
+        """The oldest waiting frame, or None after ``timeout_s`` or once closed and empty."""
+        with self._ready:
+            if not self._items and not self._closed:
+                self._ready.wait(timeout_s)
+            if not self._items:
+                return None
+            item = self._items.popleft()
+            self._ready.notify_all()
+            return item
+
+    def close(self) -> None:
+        """No more frames: wakes both sides."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    def discard(self) -> int:
+        """Drop whatever is waiting (a run stopped early); returns how many."""
+        with self._ready:
+            left = len(self._items)
+            self._items.clear()
+            self.dropped += left
+            self._ready.notify_all()
+            return left
+
+    @property
+    def finished(self) -> bool:
+        with self._ready:
+            return self._closed and not self._items
+
+
+def rss_mib() -> float | None:
+    """Resident memory of this process in MiB (psutil, else /proc), or None."""
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        pass
+    try:
+        with open("/proc/self/statm") as statm:
+            import os
+
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _Reader(threading.Thread):
+    """Takes frames from the source into the queue until the end, a limit, or stop."""
+
+    def __init__(
+        self,
+        source: LiveSource,
+        queue: FrameQueue,
+        clock: Clock,
+        start_s: float,
+        duration_s: float | None,
+        max_frames: int | None,
+    ) -> None:
+        super().__init__(name="motionmag-live-reader", daemon=True)
+        self.source, self.queue, self.clock = source, queue, clock
+        self.start_s, self.duration_s, self.max_frames = start_s, duration_s, max_frames
+        self.stop = threading.Event()
+        self.frames_in = 0
+        self.error: BaseException | None = None
+        self.stopped_by = "end of source"
+
+    def run(self) -> None:
+        try:
+            for frame in self.source.frames():
+                now_s = self.clock.now()
+                if self.stop.is_set():
+                    break
+                if self.duration_s is not None and now_s - self.start_s >= self.duration_s:
+                    self.stopped_by = f"--duration {self.duration_s:g} s"
+                    break
+                if not self.queue.put(Captured(self.frames_in, now_s, frame)):
+                    break
+                self.frames_in += 1
+                if self.max_frames is not None and self.frames_in >= self.max_frames:
+                    self.stopped_by = f"--max-frames {self.max_frames}"
+                    break
+        except BaseException as error:  # re-raised in the calling thread
+            self.error = error
+        finally:
+            self.queue.close()
+            with contextlib.suppress(Exception):
+                self.source.close()
+
+
+def run_live(
+    source: LiveSource,
+    magnifier: FrameMagnifier,
+    sinks: Sequence[Sink],
+    *,
+    method: str = "?",
+    clock: Clock | None = None,
+    queue_frames: int = 2,
+    drop: bool | None = None,
+    resize: tuple[int, int] | None = None,
+    duration_s: float | None = None,
+    max_frames: int | None = None,
+    interval_s: float | None = None,
+    on_interval: Callable[[Interval], None] | None = None,
+    temporal: bool = False,
+) -> LiveReport:
+    """Magnify ``source`` into ``sinks`` until it ends, a limit, Ctrl+C or a sink stops.
+
+    Args:
+        magnifier: ``push(frame) -> frame | None`` and ``flush() -> [frames]``, e.g. a
+            :class:`motionmag.Stream`.
+        sinks: closed at the end (kept); aborted (nothing left) when the run fails.
+        queue_frames: frames that may wait for the magnifier (the newest are kept).
+        drop: drop old frames when the magnifier falls behind (default: when the source
+            is paced in real time); False makes the reader wait instead.
+        resize: (W, H) in px to process at.
+        duration_s: stop reading after this many seconds of run time.
+        max_frames: stop after this many frames from the source.
+        interval_s: every this many seconds, record an :class:`Interval` in the report
+            and pass it to ``on_interval``.
+        temporal: the magnifier filters in time (a dropped frame then distorts the band).
+    """
+    clock = clock or SystemClock()
+    info = source.info
+    queue = FrameQueue(queue_frames, info.paced if drop is None else drop)
+    start_s = clock.now()
+    reader = _Reader(source, queue, clock, start_s, duration_s, max_frames)
+    width, height = resize or (info.width, info.height)
+    report = LiveReport(
+        source=info.description, method=method, source_fps=info.fps, width=width, height=height
+    )
+    latency, window = LatencyStats(), LatencyStats()
+    # (index, capture time) of frames pushed whose output has not come back yet; the
+    # frames themselves are not kept here (the magnifier holds what its window needs)
+    pending: deque[tuple[int, float]] = deque()
+    magnify_s = 0.0
+    processed = output = 0
+    last_output = -1
+    window_start_s, window_processed = start_s, 0
+    next_interval_s = start_s + interval_s if interval_s else None
+    stop_reason: str | None = None
+
+    def emit(frame: np.ndarray) -> bool:
+        nonlocal output, last_output
+        index, capture_s = pending.popleft()
+        if index <= last_output:  # pragma: no cover - a magnifier bug
+            raise RuntimeError(f"frame {index} came out after frame {last_output}")
+        keep = True
+        for sink in sinks:
+            keep = sink.write(frame) and keep
+        latency_ms = (clock.now() - capture_s) * 1000.0
+        latency.add(latency_ms)
+        window.add(latency_ms)
+        output += 1
+        last_output = index
+        return keep
+
+    def sample(now_s: float) -> None:
+        nonlocal window, window_start_s, window_processed
+        span_s = max(now_s - window_start_s, 1e-9)
+        stats = window.summary()
+        interval = Interval(
+            elapsed_s=now_s - start_s,
+            frames_in=reader.frames_in,
+            frames_processed=processed,
+            frames_dropped=queue.dropped,
+            fps=(processed - window_processed) / span_s,
+            latency_mean_ms=stats["mean_ms"],
+            latency_p95_ms=stats["p95_ms"],
+            latency_max_ms=stats["max_ms"],
+            rss_mib=rss_mib(),
+        )
+        report.intervals.append(interval)
+        if on_interval is not None:
+            on_interval(interval)
+        window, window_start_s, window_processed = LatencyStats(), now_s, processed
+
+    reader.start()
+    try:
+        try:
+            while True:
+                item = queue.get(timeout_s=0.05)
+                now_s = clock.now()
+                if next_interval_s is not None and now_s >= next_interval_s:
+                    sample(now_s)
+                    next_interval_s += interval_s  # type: ignore[operator]
+                    while next_interval_s <= now_s:  # a long stall: skip missed samples
+                        next_interval_s += interval_s  # type: ignore[operator]
+                if item is None:
+                    if queue.finished:
+                        break
+                    continue
+                frame = item.frame
+                if resize is not None and (frame.shape[1], frame.shape[0]) != resize:
+                    frame = cv2.resize(frame, resize, interpolation=cv2.INTER_AREA)
+                began_s = clock.now()
+                out = magnifier.push(frame)
+                magnify_s += clock.now() - began_s
+                processed += 1
+                pending.append((item.index, item.capture_s))
+                if out is not None and not emit(out):
+                    stop_reason = "window closed"
+                    break
+        except KeyboardInterrupt:
+            stop_reason = "Ctrl+C"
+        reader.stop.set()
+        queue.close()
+        left = queue.discard()  # frames read but never processed, counted as dropped
+        reader.join(timeout=5.0)
+        if reader.error is not None:
+            raise reader.error
+        if stop_reason != "Ctrl+C":
+            for out in magnifier.flush():
+                if pending:
+                    emit(out)
+        if output == 0:
+            raise InputError(
+                f"{info.description} gave no frame to magnify: check that it plays in "
+                "another player"
+            )
+        for sink in sinks:
+            sink.close()
+    except BaseException:
+        reader.stop.set()
+        queue.close()
+        for sink in sinks:
+            with contextlib.suppress(Exception):
+                sink.abort()
+        raise
+    end_s = clock.now()
+    if next_interval_s is not None and end_s - window_start_s > 0.5 * interval_s:  # type: ignore[operator]
+        sample(end_s)
+    stats = latency.summary()
+    report.frames_in = reader.frames_in
+    report.frames_processed = processed
+    report.frames_dropped = queue.dropped
+    report.frames_output = output
+    report.duration_s = end_s - start_s
+    report.processing_fps = processed / max(end_s - start_s, 1e-9)
+    report.magnify_ms_mean = 1000.0 * magnify_s / processed if processed else float("nan")
+    report.latency_mean_ms = stats["mean_ms"]
+    report.latency_p95_ms = stats["p95_ms"]
+    report.latency_max_ms = stats["max_ms"]
+    report.stopped_by = stop_reason or reader.stopped_by
+    if left and stop_reason:
+        report.notes.append(f"{left} frame(s) waiting when the run stopped were not processed")
+    if report.frames_dropped and temporal:
+        report.notes.append(
+            "frames were dropped, so the temporal filter saw uneven time steps and its band "
+            "is approximate: use a faster method, --resize, or --no-realtime for a file"
+        )
+    if report.frames_dropped and any(hasattr(s, "writer") for s in sinks):
+        report.notes.append(
+            f"the output holds {output} of {report.frames_in} frames at {info.fps:g} fps, so "
+            "it plays faster than real time"
+        )
+    return report

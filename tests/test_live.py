@@ -1,0 +1,410 @@
+"""Live input: real-time pacing, frame dropping, bounded latency, the report, the CLI.
+
+A short lossless clip stands in for a camera: it is played at its frame rate (on a fake
+clock where the schedule itself is tested, on the real clock for end-to-end runs kept
+to about a second). Frames carry their index in their brightness, so order and drops
+are read off the output. The magnification itself is checked against a known answer:
+a texture vibrating by a known sub-pixel amount must come out alpha times larger.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motionmag.cli import main
+from motionmag.errors import InputError, UsageError
+from motionmag.eval.displacement import measure_shift
+from motionmag.live.latency import LatencyStats
+from motionmag.live.pipeline import FrameQueue, run_live
+from motionmag.live.sinks import Sink
+from motionmag.magnify.stream import Stream
+from motionmag.synth.textures import load_texture
+from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
+from motionmag.video import VideoReader, VideoWriter
+from motionmag.video.live_source import (
+    FileSource,
+    StreamSource,
+    open_source,
+    paced,
+    source_kind,
+)
+
+
+class FakeClock:
+    """Virtual seconds: ``sleep`` advances time at once and is recorded."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+class ListSink(Sink):
+    """Keeps what it is given; ``closed``/``aborted`` say how the run ended."""
+
+    def __init__(self) -> None:
+        self.frames: list[np.ndarray] = []
+        self.closed = self.aborted = False
+
+    def write(self, frame: np.ndarray) -> bool:
+        self.frames.append(frame)
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class SlowMagnifier:
+    """A magnifier that takes ``delay_s`` per frame (identity output)."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+
+    def push(self, frame: np.ndarray) -> np.ndarray:
+        time.sleep(self.delay_s)
+        return frame
+
+    def flush(self) -> list[np.ndarray]:
+        return []
+
+
+def write_clip(path: Path, frames, fps: float) -> Path:
+    frames = list(frames)
+    with VideoWriter(path, fps, frames[0].shape[1], frames[0].shape[0]) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return path
+
+
+def read(path: Path) -> np.ndarray:
+    with VideoReader(path) as reader:
+        return np.stack(list(reader))
+
+
+def indexed_frames(count: int, size: tuple[int, int] = (48, 64)) -> list[np.ndarray]:
+    """Frame i is uniformly grey at 3 * i + 10, so its index can be read back."""
+    return [np.full((*size, 3), 3 * i + 10, np.uint8) for i in range(count)]
+
+
+def index_of(frame: np.ndarray) -> int:
+    return round((float(frame.mean()) - 10) / 3)
+
+
+@pytest.fixture(scope="module")
+def clip_40fps(tmp_path_factory) -> Path:
+    """40 indexed frames at 40 fps (one second), lossless."""
+    return write_clip(tmp_path_factory.mktemp("live") / "indexed.mkv", indexed_frames(40), 40.0)
+
+
+@pytest.fixture(scope="module")
+def clip_100fps(tmp_path_factory) -> Path:
+    """80 indexed frames at 100 fps (0.8 s), lossless."""
+    return write_clip(tmp_path_factory.mktemp("live") / "fast.mkv", indexed_frames(80), 100.0)
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# -- pacing (fake clock) ----------------------------------------------------------------
+
+
+def test_paced_releases_frame_i_at_i_over_fps_and_never_drifts():
+    clock = FakeClock()
+    released = [clock.now() for _ in paced(iter(range(5)), 10.0, clock)]
+    assert released == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+
+    def slow_decoder():  # frame 1 takes 0.25 s to decode
+        for i in range(5):
+            if i == 1:
+                clock.t += 0.25
+            yield i
+
+    clock = FakeClock()
+    released = [clock.now() for _ in paced(slow_decoder(), 10.0, clock)]
+    # late frames go at once; the schedule keeps its origin (no drift, no catch-up burst)
+    assert released == pytest.approx([0.0, 0.25, 0.25, 0.3, 0.4])
+
+
+def test_file_source_plays_the_file_at_its_frame_rate(clip_40fps):
+    clock = FakeClock()
+    source = FileSource(clip_40fps, clock=clock)
+    assert (source.info.fps, source.info.width, source.info.height) == (40.0, 64, 48)
+    times, order = [], []
+    for frame in source.frames():
+        times.append(clock.now())
+        order.append(index_of(frame))
+    source.close()
+    assert order == list(range(40))
+    assert np.diff(times) == pytest.approx(np.full(39, 1 / 40))
+    fast = FileSource(clip_40fps, clock=FakeClock(), realtime=False)
+    assert len(list(fast.frames())) == 40 and not fast._clock.sleeps  # type: ignore[attr-defined]
+
+
+def test_url_source_is_paced_by_its_timestamps(clip_40fps):
+    clock = FakeClock()
+    source = StreamSource(str(clip_40fps), clock=clock)  # PyAV opens a path like a URL
+    times, order = [], []
+    for frame in source.frames():
+        times.append(clock.now())
+        order.append(index_of(frame))
+    source.close()
+    assert order == list(range(40))
+    assert times[-1] == pytest.approx(39 / 40, abs=2e-3)
+
+
+# -- the queue and the latency statistics -----------------------------------------------
+
+
+def test_queue_keeps_the_newest_frames_and_counts_the_dropped():
+    from motionmag.live.pipeline import Captured
+
+    queue = FrameQueue(2, drop=True)
+    for i in range(5):
+        assert queue.put(Captured(i, float(i), np.zeros(1)))
+    assert queue.dropped == 3
+    assert [queue.get(0.01).index for _ in range(2)] == [3, 4]
+    assert queue.get(0.01) is None and not queue.finished
+    queue.close()
+    assert queue.finished
+
+
+def test_latency_stats_match_numpy_in_bounded_memory():
+    rng = np.random.default_rng(1)
+    values = rng.lognormal(mean=3.0, sigma=0.8, size=20_000)  # ms
+    stats = LatencyStats()
+    for value in values:
+        stats.add(value)
+    assert stats.count == len(values)
+    assert stats.mean_ms == pytest.approx(values.mean(), rel=1e-9)
+    assert stats.max_ms == values.max()
+    assert stats.percentile_ms(95) == pytest.approx(np.percentile(values, 95), rel=0.011)
+    assert stats.percentile_ms(50) == pytest.approx(np.percentile(values, 50), rel=0.011)
+    assert stats.counts.nbytes < 20_000  # a fixed histogram, not the values
+
+
+# -- end to end on the real clock --------------------------------------------------------
+
+
+def test_live_run_keeps_up_and_writes_every_frame_in_order(tmp_path, capsys, clip_40fps):
+    out, report = tmp_path / "out.mkv", tmp_path / "report.json"
+    began = time.monotonic()
+    code, stdout, stderr = run(
+        capsys,
+        "live",
+        clip_40fps,
+        "-o",
+        out,
+        "--method",
+        "linear",
+        "--alpha",
+        1,
+        "--mode",
+        "static",
+        "--queue",
+        8,
+        "--quiet",
+        "--report",
+        report,
+    )
+    elapsed = time.monotonic() - began
+    assert code == 0, stderr
+    assert "frames dropped" in stdout and "latency" in stdout
+    frames = read(out)
+    assert len(frames) == 40
+    np.testing.assert_array_equal(frames, np.stack(indexed_frames(40)))  # alpha 1, in order
+    data = json.loads(report.read_text())
+    assert data["frames_in"] == data["frames_processed"] == data["frames_output"] == 40
+    assert data["frames_dropped"] == 0 and data["kept_up"]
+    assert data["latency_p95_ms"] <= data["latency_max_ms"] < 500
+    assert elapsed > 0.9  # played in real time (39 periods of 25 ms), not decoded at once
+
+
+def test_slow_magnifier_drops_frames_and_latency_stays_bounded(clip_100fps):
+    sink = ListSink()
+    delay_s = 0.04  # 25 fps against a 100 fps source: about 3 of 4 frames must go
+    report = run_live(
+        FileSource(clip_100fps),
+        SlowMagnifier(delay_s),
+        [sink],
+        method="slow",
+        queue_frames=1,
+        interval_s=0.2,
+    )
+    assert sink.closed and not sink.aborted
+    assert report.frames_in == 80
+    assert report.frames_processed + report.frames_dropped == report.frames_in
+    assert report.frames_dropped >= 40
+    assert report.frames_output == report.frames_processed == len(sink.frames)
+    indices = [index_of(f) for f in sink.frames]
+    assert indices == sorted(set(indices))  # in order, none twice
+    assert indices[-1] >= 75  # the newest frames are the ones kept
+    # Without dropping, frame k would wait about k x 30 ms (2.4 s by the end). With it,
+    # a frame waits at most one processing time in the queue, plus its own.
+    bound_ms = 1000 * (2 * delay_s) + 150  # + scheduling slack on a loaded machine
+    assert report.latency_max_ms < bound_ms
+    late = [i for i in report.intervals if i.frames_processed > 3]
+    assert len(late) >= 3
+    assert all(i.latency_max_ms < bound_ms for i in late)
+    assert late[-1].latency_mean_ms < late[0].latency_mean_ms + 50  # no growth
+
+
+def test_max_frames_and_duration_end_the_run_and_keep_the_output(tmp_path, capsys, clip_40fps):
+    code, stdout, _ = run(
+        capsys,
+        "live",
+        clip_40fps,
+        "-o",
+        tmp_path / "ten.mkv",
+        "--method",
+        "linear",
+        "--max-frames",
+        10,
+        "--queue",
+        8,
+        "--quiet",
+    )
+    assert code == 0 and "--max-frames 10" in stdout
+    assert len(read(tmp_path / "ten.mkv")) == 10
+    sink = ListSink()
+    report = run_live(
+        FileSource(clip_40fps), Stream(method="linear", mode="static"), [sink], duration_s=0.3
+    )
+    assert report.stopped_by.startswith("--duration")
+    assert 8 <= report.frames_in <= 14  # 0.3 s at 40 fps, give or take scheduling
+    assert sink.closed and len(sink.frames) == report.frames_output
+
+
+# -- the magnification itself ------------------------------------------------------------
+
+
+def test_live_linear_static_magnifies_a_known_subpixel_motion_by_alpha(tmp_path, capsys):
+    fps, alpha = 30.0, 10.0
+    texture = smooth_texture(load_texture("astronaut"), (96, 128), sigma_px=3.0)
+    clip, truth = vibrating_frames(texture, 0.08, 3.0, fps, frames=30)  # truth[0] = 0
+    source = write_clip(tmp_path / "vibrating.mkv", quantize(clip), fps)
+    out = tmp_path / "magnified.mkv"
+    code, stdout, stderr = run(
+        capsys,
+        "live",
+        source,
+        "-o",
+        out,
+        "--method",
+        "linear",
+        "--alpha",
+        alpha,
+        "--mode",
+        "static",
+        "--queue",
+        30,
+        "--quiet",
+    )
+    assert code == 0, stderr
+    assert re.search(r"frames dropped\s+0\n", stdout)
+    frames = read(out)
+    assert len(frames) == 30
+    still = quantize(texture)
+    measured = np.array([measure_shift(still, frame)[0] for frame in frames])
+    assert np.ptp(measured) / np.ptp(truth) == pytest.approx(alpha, rel=0.12)
+    moving = np.abs(truth) > 0.04
+    np.testing.assert_allclose(measured[moving] / truth[moving], alpha, rtol=0.15)
+
+
+# -- bad input ---------------------------------------------------------------------------
+
+
+def test_a_source_that_names_nothing_is_one_sentence_and_no_output(tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    code, _, stderr = run(capsys, "live", tmp_path / "missing.mp4", "-o", out)
+    assert code == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("motionmag: error: source")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(UsageError, match="not an existing file, a camera"):
+        open_source("no-such-thing")
+    with pytest.raises(UsageError, match="does not exist"):
+        source_kind("/dev/video987")
+
+
+def test_an_unreadable_source_is_an_input_error_and_no_output(tmp_path, capsys):
+    bad = tmp_path / "not_a_video.mp4"
+    bad.write_text("hello")
+    out = tmp_path / "out.mp4"
+    code, _, stderr = run(capsys, "live", bad, "-o", out, "--quiet")
+    assert code == 3
+    assert stderr.count("\n") == 1 and "not a video" in stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_video.mp4"]
+    with pytest.raises(InputError, match="could not be opened"):
+        open_source("rtsp://127.0.0.1:9/none")
+
+
+def test_argument_problems_are_refused_before_the_source_opens(tmp_path, capsys, monkeypatch):
+    import motionmag.live.sinks as sinks
+
+    monkeypatch.setattr(sinks, "display_problem", lambda: "no display found: pass -o OUT.mp4.")
+    code, _, stderr = run(capsys, "live", "no-such-camera-or-file")
+    assert code == 2 and "no display found" in stderr and stderr.count("\n") == 1
+    (tmp_path / "taken.mp4").write_bytes(b"x")
+    for extra, words in (
+        (["-o", tmp_path / "taken.mp4"], "already exists"),
+        (["-o", tmp_path / "out.avi"], "not supported"),
+        (["-o", tmp_path / "o.mp4", "--duration", "0"], "--duration"),
+        (["-o", tmp_path / "o.mp4", "--method", "nope"], "unknown method"),
+        (["-o", tmp_path / "o.mp4", "--report", tmp_path / "r.txt"], ".json"),
+    ):
+        code, _, stderr = run(capsys, "live", "no-such-camera-or-file", *extra)
+        assert code == 2 and words in stderr and stderr.count("\n") == 1, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.mp4"]
+
+
+def test_ctrl_c_and_a_closed_window_end_the_run_and_keep_the_output(clip_40fps):
+    class Interrupted(SlowMagnifier):
+        def push(self, frame):
+            if index_of(frame) == 5:
+                raise KeyboardInterrupt
+            return frame
+
+    sink = ListSink()
+    report = run_live(FileSource(clip_40fps, realtime=False), Interrupted(0), [sink])
+    assert report.stopped_by == "Ctrl+C" and sink.closed and not sink.aborted
+    assert [index_of(f) for f in sink.frames] == [0, 1, 2, 3, 4]
+
+    class ClosesAfterThree(ListSink):
+        def write(self, frame):
+            super().write(frame)
+            return len(self.frames) < 3
+
+    sink = ClosesAfterThree()
+    report = run_live(FileSource(clip_40fps, realtime=False), SlowMagnifier(0), [sink])
+    assert report.stopped_by == "window closed" and sink.closed
+    assert report.frames_output == 3
+    assert report.frames_processed + report.frames_dropped == report.frames_in
+
+
+def test_a_failed_run_aborts_its_sinks(clip_40fps):
+    class Broken(SlowMagnifier):
+        def push(self, frame):
+            raise RuntimeError("boom")
+
+    sink = ListSink()
+    with pytest.raises(RuntimeError, match="boom"):
+        run_live(FileSource(clip_40fps, realtime=False), Broken(0), [sink])
+    assert sink.aborted and not sink.closed
