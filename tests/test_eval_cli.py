@@ -17,8 +17,9 @@ SMALL = ["--n", "1", "--size", "64", "--quiet"]
 def test_suite_names_and_groups():
     assert suite_names() == [
         "subpixel", "noise-small", "noise-large", "alpha-sweep",
-        "linearity", "circles", "rig", "real-video",
+        "linearity", "circles", "rig", "real-video", "physio-tasks", "physio-gamma",
     ]  # fmt: skip
+    assert [s.name for s in resolve_suites("physio")] == ["physio-tasks", "physio-gamma"]
     assert [s.name for s in resolve_suites("pairs")] == suite_names()[:4]
     assert [s.name for s in resolve_suites("rig,subpixel,rig")] == ["subpixel", "rig"]
     assert set(GROUPS["all"]) == set(suite_names())

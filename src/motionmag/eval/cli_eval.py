@@ -37,6 +37,12 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
     p.add_argument("--n", type=int, default=None, help="cases per level (default: the suite's)")
     p.add_argument("--size", type=int, default=None, help="frame side in px (default: suite's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the evaluation sets (default 0)")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help="total factor for the suites that take one (physio-tasks; default: the suite's)",
+    )
     p.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     p.add_argument(
         "--set",
@@ -65,6 +71,8 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
 def _check_arguments(args: argparse.Namespace) -> None:
     for name in args.methods:
         get_method(name)
+    if args.alpha is not None and not args.alpha > 0:
+        raise UsageError(f"--alpha must be a positive total factor, not {args.alpha}.")
     if args.n is not None and args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}.")
     if args.size is not None and args.size < 32:
@@ -95,6 +103,8 @@ def run_eval(args: argparse.Namespace) -> int:
                 kwargs["n"] = args.n
             if args.size is not None:
                 kwargs["size_px"] = args.size
+            if spec.takes_alpha and args.alpha is not None:
+                kwargs["alpha"] = args.alpha
             if spec.name == "real-video" and args.video:
                 kwargs["video"] = args.video
             start = time.perf_counter()

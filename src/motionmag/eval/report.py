@@ -33,23 +33,69 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}"
 
 
+def _x_text(result: SuiteResult, i: int) -> str:
+    labels = result.x_labels
+    if labels and i < len(labels):
+        return str(labels[i])
+    return f"{result.levels[i].x:.4g}"
+
+
+def _columns(result: SuiteResult) -> list[str]:
+    return list(result.table) if result.table else [result.primary]
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    return lines + ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+
+
+def _metric_block(suite: str, group: list[SuiteResult]) -> list[str]:
+    """Several metrics: one row per level and method, one column per metric."""
+    first = group[0]
+    columns = _columns(first)
+    header = [first.x_name.split(" (")[0], "method", *columns]
+    rows = []
+    for i in range(len(first.levels)):
+        for r in group:
+            if i < len(r.levels):
+                values = r.levels[i].values
+                rows.append([_x_text(first, i), r.method, *(_fmt(values.get(c)) for c in columns)])
+    lines = [f"{suite}: {first.x_name}; {', '.join(columns)}"]
+    return lines + _aligned(header, rows)
+
+
 def format_table(results: Iterable[SuiteResult]) -> str:
-    """Plain-text table: per suite, one row per level, one column per method (+ floor)."""
+    """Plain-text table: per suite, one row per level, one column per method (+ floor).
+
+    A suite that names several ``table`` metrics gets one row per level and method and
+    one column per metric instead.
+    """
     by_suite: dict[str, list[SuiteResult]] = {}
     for result in results:
         by_suite.setdefault(result.suite, []).append(result)
     blocks = []
     for suite, group in by_suite.items():
         first = group[0]
+        if first.table:
+            lines = _metric_block(suite, group)
+            for r in group:
+                if r.summary:
+                    summary = ", ".join(f"{k} {_fmt(v)}" for k, v in r.summary.items())
+                    lines.append(f"  {r.method}: {summary}")
+                lines += [f"  {r.method}: {note}" for note in r.notes]
+            blocks.append("\n".join(lines))
+            continue
         better = "lower" if first.primary in LOWER_IS_BETTER else "higher"
         header = [first.x_name] + [r.method for r in group]
         if first.floor:
             header.append(f"input ({first.floor})")
         rows = []
         for i, level in enumerate(first.levels):
-            row = [f"{level.x:.4g}"]
-            row += [_fmt(r.levels[i].values.get(r.primary)) if i < len(r.levels) else "-"
-                    for r in group]
+            row = [_x_text(first, i)]
+            row += [
+                _fmt(r.levels[i].values.get(r.primary)) if i < len(r.levels) else "-" for r in group
+            ]
             if first.floor:
                 row.append(_fmt(level.values.get(first.floor)))
             rows.append(row)
@@ -96,43 +142,82 @@ def read_json(path: str | os.PathLike) -> list[SuiteResult]:
         ) from None
 
 
+def _panels(results: Iterable[SuiteResult]) -> list[tuple[str, str, list[SuiteResult]]]:
+    """(suite, metric, results) per panel: the primary metric, or each of ``plots``."""
+    by_suite: dict[str, list[SuiteResult]] = {}
+    for result in results:
+        by_suite.setdefault(result.suite, []).append(result)
+    return [
+        (suite, metric, group)
+        for suite, group in by_suite.items()
+        for metric in (group[0].plots or [group[0].primary])
+    ]
+
+
+def _bars(axis, metric: str, group: list[SuiteResult]) -> None:
+    """Grouped bars over named levels (e.g. tasks), one colour per method, std as error."""
+    first = group[0]
+    count = len(first.levels)
+    width = 0.8 / len(group)
+    for k, result in enumerate(group):
+        xs = [i + (k - (len(group) - 1) / 2) * width for i in range(len(result.levels))]
+        errors = [level.spread.get(metric, 0.0) for level in result.levels]
+        heights = [v if math.isfinite(v) else math.nan for v in result.metric(metric)]
+        axis.bar(xs, heights, width, yerr=errors, capsize=2, label=result.method)
+    floor = f"{metric}_input"
+    if all(floor in level.values for level in first.levels):
+        xs = list(range(count))
+        axis.plot(xs, first.metric(floor), "k_", ms=18, mew=2, ls="none", label="input")
+    axis.set_xticks(range(count), [_x_text(first, i) for i in range(count)])
+    values = [v for r in group for v in r.metric(metric) if math.isfinite(v)]
+    if values and min(values) > 0.5 and max(values) <= 1.0:  # SSIM-like: show the detail
+        axis.set_ylim(max(0.0, min(values) - 0.05), 1.0)
+
+
+def _lines(axis, metric: str, group: list[SuiteResult]) -> None:
+    first = group[0]
+    for result in group:
+        xs = [level.x for level in result.levels]
+        axis.plot(xs, result.metric(metric), marker="o", ms=3, label=result.method)
+    floor = first.floor if metric == first.primary else f"{metric}_input"
+    if floor and all(floor in level.values for level in first.levels):
+        xs = [level.x for level in first.levels]
+        axis.plot(xs, first.metric(floor), "k--", lw=1, label="input")
+    if first.x_log:
+        from matplotlib.ticker import NullFormatter
+
+        axis.set_xscale("log")
+        xs = [level.x for level in first.levels]
+        if len(xs) <= 8:  # few levels: label each one, no 2x10^0-style minor labels
+            axis.set_xticks(xs, [f"{x:.3g}" for x in xs])
+            axis.xaxis.set_minor_formatter(NullFormatter())
+    values = [v for result in group for v in result.metric(metric)]
+    if min(values, default=0) > 0 and max(values) > 30 * min(values):
+        axis.set_yscale("log")  # e.g. MSE over orders of magnitude
+
+
 def plot(results: Iterable[SuiteResult], path: str | os.PathLike) -> None:
-    """One panel per suite, one curve per method, the input floor dashed (Oh Fig. 8)."""
+    """One panel per suite and plotted metric, one curve per method, the input floor dashed
+    (Oh Fig. 8); suites with named levels (``x_labels``, e.g. tasks) get grouped bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
 
-    by_suite: dict[str, list[SuiteResult]] = {}
-    for result in results:
-        by_suite.setdefault(result.suite, []).append(result)
-    count = len(by_suite)
+    panels = _panels(results)
+    count = len(panels)
     columns = min(count, 3)
     rows = math.ceil(count / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
     for axis in axes.flat[count:]:
         axis.set_visible(False)
-    for axis, (suite, group) in zip(axes.flat, by_suite.items(), strict=False):
+    for axis, (suite, metric, group) in zip(axes.flat, panels, strict=False):
         first = group[0]
-        for result in group:
-            xs = [level.x for level in result.levels]
-            axis.plot(xs, result.metric(result.primary), marker="o", ms=3, label=result.method)
-        if first.floor:
-            xs = [level.x for level in first.levels]
-            axis.plot(xs, first.metric(first.floor), "k--", lw=1, label="input")
-        if first.x_log:
-            axis.set_xscale("log")
-            xs = [level.x for level in first.levels]
-            if len(xs) <= 8:  # few levels: label each one, no 2x10^0-style minor labels
-                axis.set_xticks(xs, [f"{x:.3g}" for x in xs])
-                axis.xaxis.set_minor_formatter(NullFormatter())
-        values = [v for result in group for v in result.metric(result.primary)]
-        if min(values, default=0) > 0 and max(values) > 30 * min(values):
-            axis.set_yscale("log")  # e.g. MSE over orders of magnitude
-        axis.set_xlabel(first.x_name)
-        axis.set_ylabel(first.primary)
-        axis.set_title(suite)
+        (_bars if first.x_labels else _lines)(axis, metric, group)
+        axis.set_xlabel(first.x_name if len(first.x_name) < 50 else first.x_name.split(" (")[0])
+        axis.set_ylabel(metric)
+        single = metric == first.primary and not first.plots
+        axis.set_title(suite if single else f"{suite}: {metric}")
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=7)
     figure.tight_layout()

@@ -38,6 +38,11 @@ class SuiteResult:
         settings: everything needed to reproduce (size, n, seed, alpha rule, ...).
         summary: a few headline numbers (e.g. mean SSIM over levels).
         notes: plain sentences (skipped cases, deviations from the protocol).
+        x_labels: names of the levels for the table and the plot (e.g. tasks ``A``-``D``),
+            one per level; None prints ``x``.
+        table: metrics shown in the terminal table, one row per level and method (None:
+            the primary metric only, one column per method).
+        plots: metrics drawn, one panel each (None: the primary metric only).
     """
 
     suite: str
@@ -50,6 +55,9 @@ class SuiteResult:
     settings: dict = field(default_factory=dict)
     summary: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    x_labels: list[str] | None = None
+    table: list[str] | None = None
+    plots: list[str] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,8 +1,10 @@
 """The table of evaluation suites (EVALUATION.md sections 1-5) that ``motionmag eval`` runs.
 
 What matters: a suite is one function ``run(method, n=..., seed=..., size_px=...,
-progress=...) -> SuiteResult`` in its own module; this table is the only place that
-lists them, imported lazily so ``motionmag eval --help`` stays fast.
+progress=...) -> SuiteResult`` in its own module (plus ``alpha=...`` for the suites
+marked ``takes_alpha``, which score a method at a factor the user chooses); this table
+is the only place that lists them, imported lazily so ``motionmag eval --help`` stays
+fast.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class SuiteSpec:
     runner: str  # "module:function"
     summary: str
     group: str
+    takes_alpha: bool = False  # the runner accepts alpha= (``motionmag eval --alpha``)
 
     def load(self) -> Callable[..., SuiteResult]:
         module_name, function_name = self.runner.split(":")
@@ -77,6 +80,21 @@ SUITES: tuple[SuiteSpec, ...] = (
         "motionmag.eval.realvideo:run_real_video",
         "motion and magnification error with DIS flow, background stability (FlowMag 4.3)",
         "real",
+    ),
+    SuiteSpec(
+        "physio-tasks",
+        "motionmag.eval.physio:run_physio_tasks",
+        "pulse (colour methods) or breathing under head motion A-D: PSNR/SSIM vs input, "
+        "gain and correlation with the truth (DeepMag Table 1)",
+        "physio",
+        takes_alpha=True,
+    ),
+    SuiteSpec(
+        "physio-gamma",
+        "motionmag.eval.physio:run_physio_gamma",
+        "deepmag-color: gain, PSNR/SSIM vs input against step size 0.5-4 gamma, task C "
+        "(DeepMag Table 2)",
+        "physio",
     ),
 )
 
