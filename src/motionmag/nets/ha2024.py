@@ -40,7 +40,7 @@ Layer by layer (defaults; [choice] = ours where the paper gives no number):
   Input RGB in [0, 1] is mapped to [-1, 1] first (Oh's convention).
 - Manipulator (Oh's Eq. 3 on the 16 shape channels at 1/4 resolution): g = conv7x7 +
   ReLU, h = conv3x3 + 1 ResBlock [Oh's released layers at half width; Table 1 says
-  h's ResBlock is removable, the learning-to-remove step of Eq. 3-5, not done here].
+  h's ResBlock is removable, which learning-to-remove (Eq. 3-5, ``nets.removal``) tests].
 - Decoder at 1/4 resolution: conv3x3 32 -> 32 + ReLU [choice: an entry layer, Oh's
   ``texture_up`` conv moved to 1/4 resolution], 36 ResBlocks(32) (Oh: 9 ResBlocks(64):
   4x the depth, half the width, Fig. 11 row 3), then nearest x2, conv3x3 32 -> 16 +
@@ -117,6 +117,10 @@ class Ha2024Net(MagnificationNet):
         upsample_channels: width of the 1/2- and full-resolution decoder layers (16).
         manipulator_kernel: kernel of g (7, Oh's released value).
         linear_manipulator: Eq. 2 (``M_a + alpha (M_b - M_a)``) instead of Eq. 3.
+        removed: ``{kind: [module paths]}`` of residual-block components taken out by
+            learning-to-remove (``nets.removal``: kinds ``activation``, ``skip``,
+            ``block``); recorded as ``config["removed"]`` only when not empty, so the
+            config of an unpruned network is unchanged.
     """
 
     #: a 4x4 latent is the smallest g's 7x7 reflect padding (3 px) accepts
@@ -132,6 +136,7 @@ class Ha2024Net(MagnificationNet):
         upsample_channels: int = 16,
         manipulator_kernel: int = 7,
         linear_manipulator: bool = False,
+        removed: dict[str, list[str]] | None = None,
     ) -> None:
         super().__init__()
         self.config = {
@@ -144,6 +149,11 @@ class Ha2024Net(MagnificationNet):
             "manipulator_kernel": int(manipulator_kernel),
             "linear_manipulator": bool(linear_manipulator),
         }
+        if removed:
+            from .removal import canonical_removed
+
+            removed = canonical_removed(removed)
+            self.config["removed"] = removed
         ct, cs = int(texture_channels), int(shape_channels)
         cd, cu = int(decoder_channels), int(upsample_channels)
         if ct < 0 or cs < 1 or cd < 1 or cu < 1 or decoder_blocks < 0:
@@ -167,6 +177,10 @@ class Ha2024Net(MagnificationNet):
             Conv(cu, 3, 7),
         )
         self.reset_parameters()
+        if removed:
+            from .removal import apply_removed
+
+            apply_removed(self, removed)
 
     # --- encoder -------------------------------------------------------------------
     def latent(self, frame: torch.Tensor) -> torch.Tensor:

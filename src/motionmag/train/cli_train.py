@@ -7,7 +7,8 @@ left out takes the run's own setting when resuming (``--resume`` with the same
 a killed run exactly. ``--export`` writes the best weights and a model card when the run
 stops. Bad flags are ``UsageError`` (exit 2) before any work; a run stopped by SIGTERM /
 Ctrl-C saves its checkpoint and exits 143 / 130. Wired into ``cli.py`` with
-``add_train_command(sub)``.
+``add_train_command(sub)``. ``train ha2024 --remove KINDS`` runs Ha et al.'s
+learning-to-remove instead (``cli_removal.py``).
 """
 
 from __future__ import annotations
@@ -168,6 +169,9 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
             help="decoder ResBlocks at 1/4 resolution (default 36: 14.7 GFLOPs per 384 px "
             "pair; 24: 10.6)",
         )
+        from .cli_removal import add_removal_flags
+
+        add_removal_flags(p)
     p.set_defaults(run=run_train)
 
 
@@ -182,8 +186,13 @@ def run_train(args: argparse.Namespace) -> int:
     from .oh2018 import CHECKPOINT, config_class, export_weights, load_checkpoint
     from .oh2018 import train_model as train
 
-    config_cls = config_class(args.model)
     flags = {**_FIELDS, **(_HA2024_FIELDS if args.model == "ha2024" else {})}
+    if args.model == "ha2024":
+        from .cli_removal import removal_requested, run_remove
+
+        if removal_requested(args):
+            return run_remove(args, flags)
+    config_cls = config_class(args.model)
     given = {
         field: getattr(args, dest)
         for dest, field in flags.items()

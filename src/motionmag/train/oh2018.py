@@ -12,6 +12,11 @@ What matters:
   columns, same random numbers, so runs started before ha2024 existed resume exactly.
   The checkpoint's ``format`` names the model: one model's run cannot be resumed, or
   its weights used with ``--init``, as the other's.
+- **Variants by hooks**: a :class:`Recipe` may name a ``hooks`` module that builds the
+  network, adds a loss term and sets parameter groups (``train.removal``: Ha et al.'s
+  learning-to-remove phase and the retraining of the pruned network, registered in
+  :data:`RECIPES` when that module is imported; :func:`checkpoint_model` imports it when
+  it meets one of its checkpoints). Recipes without hooks run exactly as before.
 
 - **The paper's recipe** (Sec. 3.2 "Training"; METHODS.md section 1): loss
   ``L1(Y, Yhat) + 0.1 (L1(V_a, V_b) + L1(V'_b, V'_Y) + L1(M_b, M'_b))``
@@ -76,7 +81,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
@@ -203,6 +208,9 @@ class Recipe:
     paper: str
     loss: str  # the card's description of the loss
     log_parts: tuple[str, ...]  # loss parts logged per step (log.csv columns)
+    # module with make_net(config), extra_loss(net, config) -> (loss, parts) and
+    # param_groups(net, config) -> [{"params", "lr_scale"}]; None: the built-in model
+    hooks: str | None = None
 
 
 _OH_PARTS = ("image", "texture", "texture_perturbed", "shape")
@@ -235,6 +243,25 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+#: modules that register further recipes (with hooks) when imported
+_EXTENSIONS = ("motionmag.train.removal",)
+
+
+def _load_extensions() -> None:
+    import importlib
+
+    for name in _EXTENSIONS:
+        importlib.import_module(name)
+
+
+def _hooks(config: Oh2018TrainConfig):
+    """The hooks module of ``config``'s recipe, or None for the built-in models."""
+    import importlib
+
+    name = RECIPES[config.MODEL].hooks
+    return importlib.import_module(name) if name else None
+
+
 def recipe_for(config: Oh2018TrainConfig) -> Recipe:
     """The :class:`Recipe` of a config (by its class's ``MODEL``)."""
     return RECIPES[config.MODEL]
@@ -242,6 +269,8 @@ def recipe_for(config: Oh2018TrainConfig) -> Recipe:
 
 def config_class(model: str) -> type:
     """The config class that trains ``model``; UsageError for an unknown name."""
+    if model not in RECIPES:
+        _load_extensions()
     try:
         return RECIPES[model].config_class
     except KeyError:
@@ -317,6 +346,9 @@ def make_dataset(config: Oh2018TrainConfig, seed: int | None = None, n: int | No
 
 def make_net(config: Oh2018TrainConfig) -> torch.nn.Module:
     """The fresh network of ``config``'s model (weights from torch's global RNG)."""
+    hooks = _hooks(config)
+    if hooks is not None:
+        return hooks.make_net(config)
     if config.MODEL == "ha2024":
         from ..nets.ha2024 import Ha2024Net
 
@@ -340,7 +372,27 @@ def training_loss(
     noise: torch.Generator | None,
     device: torch.device,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The loss of one batch (see the module docstring); noise from ``noise``."""
+    """The loss of one batch (see the module docstring); noise from ``noise``.
+
+    The task loss of the model plus, for a recipe with hooks, its ``extra_loss``.
+    """
+    loss, parts = task_loss(net, batch, config, noise, device)
+    hooks = _hooks(config)
+    if hooks is not None:
+        extra, extra_parts = hooks.extra_loss(net, config)
+        loss = loss + extra
+        parts = {**parts, **extra_parts, "total": float(loss.detach())}
+    return loss, parts
+
+
+def task_loss(
+    net: Oh2018Net,
+    batch: dict,
+    config: Oh2018TrainConfig,
+    noise: torch.Generator | None,
+    device: torch.device,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The model's own loss of one batch (Oh's, or Ha's with the gradient L1)."""
     from ..synth.datasets import add_training_noise
 
     a, b, b_p, y, y_p = _frames(batch, device)
@@ -352,7 +404,7 @@ def training_loss(
         inputs = add_training_noise(inputs, noise, strength.repeat(4))
     if config.channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
-    if config.MODEL == "ha2024":
+    if isinstance(config, Ha2024TrainConfig):
         # one linear layer: encode all four frames; texture and shape share the latent
         texture, shape = net.encode(inputs)
         texture_a, texture_b, texture_bp, texture_yp = texture.split(n)
@@ -431,9 +483,12 @@ def load_checkpoint(path: str | os.PathLike, model: str | None = None) -> dict:
 
 def checkpoint_model(data: dict) -> str | None:
     """The model a checkpoint (dict) trains, from its ``format``; None if unknown."""
-    for recipe in RECIPES.values():
-        if data.get("format") == recipe.checkpoint_format:
-            return recipe.model
+    for attempt in range(2):
+        for recipe in RECIPES.values():
+            if data.get("format") == recipe.checkpoint_format:
+                return recipe.model
+        if attempt == 0 and str(data.get("format", "")).startswith("motionmag-train-"):
+            _load_extensions()
     return None
 
 
@@ -550,7 +605,9 @@ def train_model(
     net = make_net(config).to(device)
     if config.channels_last:
         net = net.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=tuple(config.betas))
+    optimizer = torch.optim.Adam(
+        _param_groups(net, config), lr=config.lr, betas=tuple(config.betas)
+    )
     noise = torch.Generator(device=device)
     noise.manual_seed(config.seed * 7919 + 17)
     step, samples_seen, train_seconds = 0, 0, 0.0
@@ -563,7 +620,7 @@ def train_model(
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         for group in optimizer.param_groups:  # the flags may change lr / betas
-            group["lr"] = config.lr
+            group["lr"] = config.lr * group.get("lr_scale", 1.0)
             group["betas"] = tuple(config.betas)
         step = int(state["step"])
         samples_seen = int(state["samples_seen"])
@@ -729,6 +786,21 @@ def train_model(
 train_oh2018 = train_model
 
 
+def _param_groups(net: torch.nn.Module, config: Oh2018TrainConfig) -> Iterable:
+    """What Adam optimises: all parameters at ``config.lr``, or the hooks' groups.
+
+    A hooks group may carry ``lr_scale`` (its lr is ``config.lr * lr_scale``).
+    """
+    hooks = _hooks(config)
+    if hooks is None:
+        return net.parameters()
+    groups = []
+    for group in hooks.param_groups(net, config):
+        scale = float(group.get("lr_scale", 1.0))
+        groups.append({**group, "lr": config.lr * scale, "lr_scale": scale})
+    return groups
+
+
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
@@ -830,7 +902,7 @@ def _load_init(
 
 def _loss_card(recipe: Recipe, config: dict) -> dict:
     """Model-specific loss entries of the card (none for oh2018: its card is unchanged)."""
-    if recipe.model != "ha2024":
+    if not issubclass(recipe.config_class, Ha2024TrainConfig):
         return {}
     return {
         "edge_weight": config["edge_weight"],
