@@ -139,3 +139,19 @@ def test_bad_input_is_one_sentence_and_status_2(argv, words, capsys):
 
 def test_parse_sizes():
     assert parse_sizes("640x360, 1920X1080") == [(640, 360), (1920, 1080)]
+
+
+def test_a_named_learned_method_without_weights_is_timed_by_its_architecture(monkeypatch):
+    import motionmag.eval.bench as bench
+
+    monkeypatch.setattr(bench, "weights_available", lambda spec: False)
+    chosen = bench.select_methods(["flowmag", "linear"])
+    assert [(spec.name, label) for spec, label in chosen] == [
+        (REFERENCE, "random"),
+        ("flowmag", "random"),
+        ("linear", "-"),
+    ]
+    # not named: a learned method without weights is left out of the default set
+    assert all(
+        label != "random" or spec.name == REFERENCE for spec, label in bench.select_methods(None)
+    )
