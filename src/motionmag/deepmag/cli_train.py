@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..train.cli_common import default_device, given_fields, set_threads
 
 _DESCRIPTION = (
     "Train the pulse-derivative CNN of DeepMag (Chen and McDuff 2018, Fig. 3a) on synthetic "
@@ -62,8 +63,6 @@ def add_deepmag_color_command(models) -> argparse.ArgumentParser:
 
 def run_train_deepmag_color(args: argparse.Namespace) -> int:
     """Run ``motionmag train deepmag-color``; returns 0."""
-    import torch
-
     from .calibration import calibrate_color
     from .train import (
         ColorTrainConfig,
@@ -73,13 +72,10 @@ def run_train_deepmag_color(args: argparse.Namespace) -> int:
         train_deepmag_color,
     )
 
-    given = {f: getattr(args, d) for d, f in _FIELDS.items() if getattr(args, d) is not None}
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be at least 1, not {args.threads}.")
-        torch.set_num_threads(args.threads)
+    given = given_fields(args, _FIELDS)
+    set_threads(args.threads)
     if "device" not in given:
-        given["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+        given["device"] = default_device()
     if args.max_minutes is not None:
         given["time_limit_s"] = 60.0 * args.max_minutes
     config = ColorTrainConfig(**given)

@@ -12,7 +12,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
+from .cli_common import (
+    add_run_flags,
+    add_schedule_flags,
+    add_session_flags,
+    check_session_flags,
+    finish,
+    given_fields,
+    resolve_config,
+    set_threads,
+    train_kwargs,
+)
 
 #: flag dest -> FlowMagTrainConfig field
 _FIELDS = {
@@ -54,15 +64,7 @@ def add_flowmag_command(models) -> None:
     p.add_argument("--steps", type=int, default=None, help="total steps (default 100000)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 3e-4)")
     p.add_argument("--width", type=int, default=None, help="U-Net base channels (16; paper 64)")
-    p.add_argument(
-        "--run",
-        dest="run_dir",
-        default=None,
-        metavar="DIR",
-        help="run folder (default runs/flowmag/w<width>-s<size>-b<batch>-seed<seed>)",
-    )
-    p.add_argument("--resume", action="store_true", help="continue the run in --run")
-    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    add_run_flags(p, "runs/flowmag/w<width>-s<size>-b<batch>-seed<seed>")
     p.add_argument("--seed", type=int, default=None, help="data and run seed (default 0)")
     p.add_argument("--dataset-size", type=int, default=None, help="samples per epoch (100000)")
     p.add_argument(
@@ -81,19 +83,9 @@ def add_flowmag_command(models) -> None:
     p.add_argument("--no-synthetic", action="store_true", help="video pairs only")
     p.add_argument("--color-weight", type=float, default=None, help="lambda_color (default 10)")
     p.add_argument("--workers", type=int, default=None, help="data workers (default 0)")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="steps (default 500)")
-    p.add_argument("--log-every", type=int, default=None, help="steps (default 50)")
-    p.add_argument("--validate-every", type=int, default=None, help="steps, 0 = never (2000)")
+    add_schedule_flags(p)
     p.add_argument("--val-samples", type=int, default=None, help="validation pairs (16)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
-    p.add_argument("--max-hours", type=float, default=None, help="stop after this many hours")
-    p.add_argument(
-        "--export",
-        default=None,
-        metavar="FILE.safetensors",
-        help="when the run stops, write its best weights here with a model card",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_session_flags(p)
     p.set_defaults(run=run_train_flowmag)
 
 
@@ -107,49 +99,22 @@ def _default_run(config) -> Path:
 
 def run_train_flowmag(args) -> int:
     """Run ``motionmag train flowmag``; 0, or 130 / 143 when stopped by a signal."""
-    import torch
+    from .flowmag import FlowMagTrainConfig, export_weights, load_checkpoint, train_flowmag
 
-    from .flowmag import (
-        CHECKPOINT,
-        FlowMagTrainConfig,
-        export_weights,
-        load_checkpoint,
-        train_flowmag,
-    )
-
-    given = {f: getattr(args, d) for d, f in _FIELDS.items() if getattr(args, d) is not None}
+    given = given_fields(args, _FIELDS)
     if args.no_synthetic:
         given["synthetic"] = False
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be at least 1, not {args.threads}.")
-        torch.set_num_threads(args.threads)
-    if args.export is not None and not args.export.endswith(".safetensors"):
-        raise UsageError(f"--export '{args.export}' must end in .safetensors.")
-    if args.max_hours is not None and not args.max_hours > 0:
-        raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
-    base = FlowMagTrainConfig()
-    if "device" not in given:
-        base.device = "cuda" if torch.cuda.is_available() else "cpu"
-    run_dir = Path(args.run_dir) if args.run_dir else None
-    if args.resume:
-        probe = run_dir or _default_run(FlowMagTrainConfig.from_dict({**base.to_dict(), **given}))
-        if (probe / CHECKPOINT).is_file():
-            saved = load_checkpoint(probe / CHECKPOINT)["config"]
-            saved.pop("device", None)
-            base = FlowMagTrainConfig.from_dict({**base.to_dict(), **saved})
-            run_dir = probe
-    config = FlowMagTrainConfig.from_dict({**base.to_dict(), **given})
-    run_dir = run_dir or _default_run(config)
-    print(f"training flowmag in {run_dir} on {config.device}", file=sys.stderr)
-    result = train_flowmag(
-        config,
-        run_dir,
-        resume=args.resume,
-        progress=not args.quiet,
-        command="motionmag " + " ".join(sys.argv[1:]),
-        max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
+    set_threads(args.threads)
+    check_session_flags(args)
+    config, run_dir = resolve_config(
+        args,
+        FlowMagTrainConfig,
+        given,
+        _default_run,
+        lambda path: load_checkpoint(path)["config"],
     )
+    print(f"training flowmag in {run_dir} on {config.device}", file=sys.stderr)
+    result = train_flowmag(config, run_dir, **train_kwargs(args))
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, "
@@ -158,10 +123,4 @@ def run_train_flowmag(args) -> int:
     if result.validation:
         summary += f"; validation loss {result.validation['total']:.4f}"
     print(summary)
-    if args.export is not None:
-        card = export_weights(run_dir, args.export)
-        print(f"weights of step {card['training']['step']} written to {args.export}")
-    if result.interrupted:
-        print(f"stopped by {result.interrupted}; continue with --resume", file=sys.stderr)
-        return 143 if result.interrupted == "SIGTERM" else 130
-    return 0
+    return finish(args, run_dir, result.interrupted, export_weights)

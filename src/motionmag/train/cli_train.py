@@ -17,7 +17,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
+from .cli_common import (
+    add_run_flags,
+    add_schedule_flags,
+    add_session_flags,
+    check_session_flags,
+    finish,
+    given_fields,
+    resolve_config,
+    set_threads,
+    train_kwargs,
+)
 
 _COMMON = (
     " on synthetic pairs rendered on the fly (or read from `motionmag synth` shards), "
@@ -87,15 +97,7 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         "--steps", type=int, default=None, help="total steps of the run (default 100000)"
     )
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4)")
-    p.add_argument(
-        "--run",
-        dest="run_dir",
-        default=None,
-        metavar="DIR",
-        help=f"run folder (default runs/{model}/s<size>-b<batch>-seed<seed>)",
-    )
-    p.add_argument("--resume", action="store_true", help="continue the run in --run")
-    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    add_run_flags(p, f"runs/{model}/s<size>-b<batch>-seed<seed>")
     p.add_argument("--shards", default=None, metavar="DIR", help="read `motionmag synth` shards")
     p.add_argument("--seed", type=int, default=None, help="dataset and run seed (default 0)")
     p.add_argument(
@@ -112,11 +114,7 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         help="folder of photos added to the bundled ones (on-the-fly data); repeatable",
     )
     p.add_argument("--workers", type=int, default=None, help="data worker processes (default 1)")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="steps (default 500)")
-    p.add_argument("--log-every", type=int, default=None, help="steps (default 50)")
-    p.add_argument(
-        "--validate-every", type=int, default=None, help="steps, 0 = never (default 2000)"
-    )
+    add_schedule_flags(p)
     p.add_argument("--val-samples", type=int, default=None, help="validation set (default 40)")
     p.add_argument("--val-seed", type=int, default=None, help="held-out seed (default 1000000)")
     p.add_argument(
@@ -126,21 +124,7 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         default=None,
         help="use the linear manipulator (Eq. 2) instead of Eq. 3",
     )
-    p.add_argument(
-        "--threads", type=int, default=None, help="torch threads of the training process"
-    )
-    p.add_argument(
-        "--max-hours",
-        type=float,
-        default=None,
-        help="stop (with a checkpoint) after this many hours in this session",
-    )
-    p.add_argument(
-        "--export",
-        default=None,
-        metavar="FILE.safetensors",
-        help="when the run stops, write its best weights here with a model card beside them",
-    )
+    add_session_flags(p)
     p.add_argument(
         "--init",
         default=None,
@@ -148,7 +132,6 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         help="start a new run from exported weights and continue their step and data "
         f"position (e.g. the shipped src/motionmag/models/weights/{model}.safetensors)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     if model == "ha2024":
         p.add_argument(
             "--edge-weight",
@@ -181,9 +164,7 @@ def _default_run(config) -> Path:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``motionmag train MODEL``; returns 0, or 130 / 143 when stopped by a signal."""
-    import torch
-
-    from .oh2018 import CHECKPOINT, config_class, export_weights, load_checkpoint
+    from .oh2018 import config_class, export_weights, load_checkpoint
     from .oh2018 import train_model as train
 
     flags = {**_FIELDS, **(_HA2024_FIELDS if args.model == "ha2024" else {})}
@@ -193,44 +174,20 @@ def run_train(args: argparse.Namespace) -> int:
         if removal_requested(args):
             return run_remove(args, flags)
     config_cls = config_class(args.model)
-    given = {
-        field: getattr(args, dest)
-        for dest, field in flags.items()
-        if getattr(args, dest) is not None
-    }
+    given = given_fields(args, flags)
     if args.images is not None:
         given["images"] = tuple(args.images)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be at least 1, not {args.threads}.")
-        torch.set_num_threads(args.threads)
-    base = config_cls()
-    if "device" not in given:
-        base.device = "cuda" if torch.cuda.is_available() else "cpu"
-    run_dir = Path(args.run_dir) if args.run_dir else None
-    if args.resume:
-        probe = run_dir or _default_run(config_cls.from_dict({**base.to_dict(), **given}))
-        if (probe / CHECKPOINT).is_file():
-            saved = load_checkpoint(probe / CHECKPOINT, model=args.model)["config"]
-            saved.pop("device", None)  # the machine may differ: cuda when present
-            base = config_cls.from_dict({**base.to_dict(), **saved})
-            run_dir = probe
-    config = config_cls.from_dict({**base.to_dict(), **given})
-    run_dir = run_dir or _default_run(config)
-    if args.export is not None and not args.export.endswith(".safetensors"):
-        raise UsageError(f"--export '{args.export}' must end in .safetensors.")
-    if args.max_hours is not None and not args.max_hours > 0:
-        raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
-    print(f"training {args.model} in {run_dir} on {config.device}", file=sys.stderr)
-    result = train(
-        config,
-        run_dir,
-        resume=args.resume,
-        progress=not args.quiet,
-        command="motionmag " + " ".join(sys.argv[1:]),
-        max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
-        init_from=args.init,
+    set_threads(args.threads)
+    config, run_dir = resolve_config(
+        args,
+        config_cls,
+        given,
+        _default_run,
+        lambda path: load_checkpoint(path, model=args.model)["config"],
     )
+    check_session_flags(args)
+    print(f"training {args.model} in {run_dir} on {config.device}", file=sys.stderr)
+    result = train(config, run_dir, init_from=args.init, **train_kwargs(args))
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, {result.samples_per_hour:.0f} samples/h now"
@@ -241,13 +198,7 @@ def run_train(args: argparse.Namespace) -> int:
             f"{result.validation['step']} (input {result.validation['input_ssim']:.4f})"
         )
     print(summary)
-    if args.export is not None:
-        card = export_weights(run_dir, args.export)
-        print(f"weights of step {card['training']['step']} written to {args.export}")
-    if result.interrupted:
-        print(f"stopped by {result.interrupted}; continue with --resume", file=sys.stderr)
-        return 143 if result.interrupted == "SIGTERM" else 130
-    return 0
+    return finish(args, run_dir, result.interrupted, export_weights)
 
 
 #: the historical name of :func:`run_train`

@@ -26,8 +26,9 @@ What matters:
   (``--videos FOLDER``): non-overlapping pairs ``(i, i + stride)``, kept as App. A3
   filters them (DIS flow magnitude: 99.9th percentile < 20 px, 80th < 2 px, 0.01st <
   0.1 px; MSE between the frames >= 10 in 0-255 units), every other sample then.
-- **Resumable and exportable** like ``train/oh2018.py`` (whose checkpoint helpers it
-  reuses): ``checkpoint.pt`` (model, optimiser, step, samples, time, the alpha RNG),
+- **Resumable and exportable** like ``train/oh2018.py`` (the run folder, counters and
+  step loop are the shared ``train/run_state.py`` and ``train/loop.py``):
+  ``checkpoint.pt`` (model, optimiser, step, samples, time, the alpha RNG),
   written atomically every ``checkpoint_every`` steps and on SIGTERM / Ctrl-C;
   ``--resume`` continues exactly; validation on a held-out seed (the loss at fixed
   alphas, no augmentation randomness beyond the seed) keeps the best weights in
@@ -43,15 +44,13 @@ training runs loaded the machine, load average ~4.9): 128 px crops, batch 4, wid
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as _dt
 import json
 import math
 import os
 import sys
-import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import ClassVar
 
@@ -61,23 +60,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import InputError, UsageError
-from .oh2018 import (
-    EpochSampler,
-    _atomic_save,
-    _CsvLog,
-    _device_name,
-    _progress,
-    _StopFlag,
-    _write_json,
-    resolve_device,
-)
+from .loop import TrainResult, run_steps
+from .oh2018 import EpochSampler, resolve_device
+from .run_state import BEST, CHECKPOINT, RunState, atomic_save, open_run, start_files, write_json
 
 CHECKPOINT_FORMAT = "motionmag-train-flowmag/1"
-CHECKPOINT = "checkpoint.pt"
-BEST = "best.pt"
-LOG = "log.csv"
-VALIDATION = "validation.csv"
-CONFIG = "config.json"
 NETWORK = "motionmag.nets.flowmag:FlowMagNet"
 PAPER = "Pan, Geng, Owens 2023 (FlowMag, NeurIPS)"
 
@@ -87,7 +74,7 @@ FLOW_PERCENTILE_LIMITS_PX = ((99.9, 20.0), (80.0, 2.0), (0.01, 0.1))
 MIN_PAIR_MSE = 10.0
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
 
-_LOG_FIELDS = ("step", "samples_seen", "train_hours", "samples_per_hour", "loss", "mag", "color")
+_LOG_PARTS = ("mag", "color")  # log.csv columns after run_state.LOG_FIELDS
 _VAL_FIELDS = ("step", "samples_seen", "train_hours", "loss", "mag", "color")
 
 
@@ -441,26 +428,6 @@ class FlowMagPairs(Dataset):
 # ----------------------------------------------------------------------------- training
 
 
-@dataclass
-class TrainResult:
-    """What a :func:`train_flowmag` session did."""
-
-    run_dir: Path
-    step: int
-    samples_seen: int
-    train_seconds: float
-    session_seconds: float
-    session_steps: int
-    interrupted: str | None = None
-    last_loss: float | None = None
-    validation: dict | None = None
-    losses: list[float] = field(default_factory=list)
-
-    @property
-    def seconds_per_step(self) -> float:
-        return self.session_seconds / max(self.session_steps, 1)
-
-
 def make_flow() -> torch.nn.Module:
     """The frozen ``F`` of the loss (default :class:`DifferentiableFlow`)."""
     from ..flow.differentiable import DifferentiableFlow
@@ -540,50 +507,25 @@ def train_flowmag(
 
     config.validate()
     device = resolve_device(config.device)
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = run / CHECKPOINT
-    state = None
-    if checkpoint_path.is_file():
-        if not resume:
-            raise UsageError(
-                f"'{run}' already holds a training run: pass --resume to continue it, "
-                "or choose another --run folder."
-            )
-        state = load_checkpoint(checkpoint_path)
+    run, state = open_run(run_dir, resume, load_checkpoint)
     torch.manual_seed(config.seed)
     net = FlowMagNet(width=config.width).to(device)
     flow = make_flow().to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=tuple(config.betas))
     alpha_rng = torch.Generator().manual_seed(config.seed * 7919 + 23)
-    step, samples_seen, train_seconds = 0, 0, 0.0
-    best = {"loss": math.inf, "step": None}
-    sessions: list[dict] = []
-    validation = None
+    counters = RunState(best={"loss": math.inf, "step": None})
     if state is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr
-            group["betas"] = tuple(config.betas)
-        step, samples_seen = int(state["step"]), int(state["samples_seen"])
-        train_seconds = float(state["train_seconds"])
-        best = dict(state.get("best") or best)
-        sessions = list(state.get("sessions", []))
-        validation = state.get("validation")
+        counters.restore(state, net, optimizer, config.lr, config.betas)
         alpha_rng.set_state(state["rng"]["alpha"])
         torch.set_rng_state(state["rng"]["torch"])
-    sessions.append(
-        {
-            "command": command if command is not None else " ".join(sys.argv),
-            "device": _device_name(device),
-            "from_step": step,
-            "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
+    counters.begin_session(command if command is not None else " ".join(sys.argv), device)
+    log, val_log = start_files(
+        run,
+        config.to_dict(),
+        _LOG_PARTS,
+        _VAL_FIELDS,
+        keep_upto=counters.step if state else None,
     )
-    _write_json(run / CONFIG, config.to_dict())
-    log = _CsvLog(run / LOG, _LOG_FIELDS, keep_upto=step if state else None)
-    val_log = _CsvLog(run / VALIDATION, _VAL_FIELDS, keep_upto=step if state else None)
 
     video_pairs, video_stats = None, None
     if config.videos is not None:
@@ -606,7 +548,7 @@ def train_flowmag(
     loader = DataLoader(
         dataset,
         batch_size=config.batch,
-        sampler=EpochSampler(len(dataset), config.seed, samples_seen),
+        sampler=EpochSampler(len(dataset), config.seed, counters.samples_seen),
         num_workers=config.workers,
         multiprocessing_context="spawn" if config.workers else None,
         drop_last=True,
@@ -614,124 +556,62 @@ def train_flowmag(
     val_batches = _validation_batches(config, video_pairs) if config.validate_every else []
 
     def snapshot() -> dict:
-        sessions[-1]["to_step"] = step
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "model": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
-            "net_config": dict(net.config),
-            "optimizer": optimizer.state_dict(),
-            "step": step,
-            "samples_seen": samples_seen,
-            "train_seconds": train_seconds,
-            "rng": {"alpha": alpha_rng.get_state(), "torch": torch.get_rng_state()},
-            "config": config.to_dict(),
-            "data": data_card,
-            "best": best,
-            "validation": validation,
-            "sessions": sessions,
-            "torch": str(torch.__version__),
+        rng = {"alpha": alpha_rng.get_state(), "torch": torch.get_rng_state()}
+        return counters.checkpoint(
+            CHECKPOINT_FORMAT, net, optimizer, rng, config.to_dict(), data_card
+        )
+
+    def run_validation() -> None:
+        result = evaluate(net, flow, val_batches, device, config.color_weight)
+        counters.validation = {
+            "step": counters.step,
+            "samples_seen": counters.samples_seen,
+            "seed": config.val_seed,
+            **result,
         }
+        val_log.write(
+            {
+                "step": counters.step,
+                "samples_seen": counters.samples_seen,
+                "train_hours": counters.train_seconds / 3600,
+                "loss": result["total"],
+                "mag": result["mag"],
+                "color": result["color"],
+            }
+        )
+        if result["total"] < counters.best["loss"]:
+            counters.best.update(loss=result["total"], step=counters.step)
+            atomic_save({**snapshot(), "optimizer": None}, run / BEST)
+
+    def train_step(batch: dict) -> tuple[int, torch.Tensor, dict[str, float]]:
+        n = int(batch["frame0"].shape[0])
+        alpha = sample_alphas(n, tuple(config.alpha_range), alpha_rng)
+        loss, parts = flowmag_loss(
+            net,
+            flow,
+            batch["frame0"].to(device),
+            batch["frame_t"].to(device),
+            alpha,
+            config.color_weight,
+        )
+        return n, loss, parts
 
     net.train()
-    session_start = tick = time.perf_counter()
-    start_step, last_saved, mutating = step, (step if state is not None else -1), False
-    losses: list[float] = []
-    interval: dict[str, float] = {}
-    interval_steps = 0
-    bar = _progress(config.steps, step, progress, "flowmag")
-    stop = _StopFlag()
-    iterator = iter(loader)
-    try:
-        with stop:
-            while step < config.steps and stop.signal is None:
-                if max_seconds is not None and time.perf_counter() - session_start > max_seconds:
-                    break
-                batch = next(iterator)
-                n = int(batch["frame0"].shape[0])
-                alpha = sample_alphas(n, tuple(config.alpha_range), alpha_rng)
-                loss, parts = flowmag_loss(
-                    net,
-                    flow,
-                    batch["frame0"].to(device),
-                    batch["frame_t"].to(device),
-                    alpha,
-                    config.color_weight,
-                )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                mutating = True
-                optimizer.step()
-                step += 1
-                samples_seen += n
-                mutating = False
-                now = time.perf_counter()
-                train_seconds += now - tick
-                tick = now
-                losses.append(parts["total"])
-                for key, value in parts.items():
-                    interval[key] = interval.get(key, 0.0) + value
-                interval_steps += 1
-                bar.update(1)
-                bar.set_postfix(loss=f"{parts['total']:.4f}")
-                if step % config.log_every == 0 or step == config.steps:
-                    elapsed = max(now - session_start, 1e-9)
-                    log.write(
-                        {
-                            "step": step,
-                            "samples_seen": samples_seen,
-                            "train_hours": train_seconds / 3600,
-                            "samples_per_hour": (step - start_step) * config.batch / elapsed * 3600,
-                            "loss": interval["total"] / interval_steps,
-                            "mag": interval["mag"] / interval_steps,
-                            "color": interval["color"] / interval_steps,
-                        }
-                    )
-                    interval, interval_steps = {}, 0
-                if config.validate_every and (
-                    step % config.validate_every == 0 or step == config.steps
-                ):
-                    result = evaluate(net, flow, val_batches, device, config.color_weight)
-                    validation = {
-                        "step": step,
-                        "samples_seen": samples_seen,
-                        "seed": config.val_seed,
-                        **result,
-                    }
-                    val_log.write(
-                        {
-                            "step": step,
-                            "samples_seen": samples_seen,
-                            "train_hours": train_seconds / 3600,
-                            "loss": result["total"],
-                            "mag": result["mag"],
-                            "color": result["color"],
-                        }
-                    )
-                    if result["total"] < best["loss"]:
-                        best.update(loss=result["total"], step=step)
-                        _atomic_save({**snapshot(), "optimizer": None}, run / BEST)
-                    tick = time.perf_counter()
-                    train_seconds += tick - now
-                if step % config.checkpoint_every == 0:
-                    _atomic_save(snapshot(), checkpoint_path)
-                    last_saved = step
-    finally:
-        bar.close()
-        if step != last_saved and not mutating:
-            _atomic_save(snapshot(), checkpoint_path)
-        with contextlib.suppress(Exception):
-            del iterator
-    return TrainResult(
-        run_dir=run,
-        step=step,
-        samples_seen=samples_seen,
-        train_seconds=train_seconds,
-        session_seconds=time.perf_counter() - session_start,
-        session_steps=step - start_step,
-        interrupted=stop.signal,
-        last_loss=losses[-1] if losses else None,
-        validation=validation,
-        losses=losses,
+    return run_steps(
+        counters,
+        config,
+        optimizer,
+        loader,
+        train_step,
+        run=run,
+        snapshot=snapshot,
+        log=log,
+        log_parts=_LOG_PARTS,
+        validate=run_validation,
+        resumed=state is not None,
+        desc="flowmag",
+        progress=progress,
+        max_seconds=max_seconds,
     )
 
 
@@ -801,7 +681,7 @@ def export_weights(
         "motionmag": __version__,
         "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
-    _write_json(out.with_suffix(".json"), card)
+    write_json(out.with_suffix(".json"), card)
     return card
 
 

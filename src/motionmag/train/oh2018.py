@@ -36,7 +36,9 @@ What matters:
   the step, the samples seen, the training time and the noise RNG state; it is written
   atomically every ``checkpoint_every`` steps, at the end, and on SIGTERM / Ctrl-C (the
   step in flight finishes first; a second Ctrl-C aborts). Resuming (``--resume``)
-  continues the same step count with the same optimiser state and data order.
+  continues the same step count with the same optimiser state and data order. The run
+  folder, the counters and the step loop are shared with the other trainers
+  (``train/run_state.py``, ``train/loop.py``).
 - **Validation**: every ``validate_every`` steps the network magnifies a held-out set
   (``val_seed``, never the training seed) without noise; the mean SSIM against the true
   Y goes to ``validation.csv`` (with the input's SSIM B vs Y as the floor to beat), and
@@ -71,18 +73,13 @@ OpenCV/OpenMP ran in the parent deadlocked here), so scripts that call
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime as _dt
 import json
 import math
 import os
-import signal
 import sys
-import threading
-import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import ClassVar
 
@@ -91,27 +88,14 @@ from torch.utils.data import DataLoader, Sampler
 
 from ..errors import InputError, UsageError
 from ..nets.oh2018 import Oh2018Net
+from .loop import TrainResult, run_steps
 from .losses import ha2024_loss, oh2018_loss, ssim
+from .run_state import BEST, CHECKPOINT, RunState, atomic_save, open_run, start_files
+from .run_state import write_json as _write_json  # also train/removal.py's trainer._write_json
 
 #: checkpoint layout version (of oh2018 runs; ``RECIPES[model].checkpoint_format``)
 CHECKPOINT_FORMAT = "motionmag-train-oh2018/1"
-CHECKPOINT = "checkpoint.pt"
-BEST = "best.pt"
-LOG = "log.csv"
-VALIDATION = "validation.csv"
-CONFIG = "config.json"
 
-_LOG_FIELDS = (
-    "step",
-    "samples_seen",
-    "train_hours",
-    "samples_per_hour",
-    "loss",
-    "image",
-    "texture",
-    "texture_perturbed",
-    "shape",
-)
 _VAL_FIELDS = ("step", "samples_seen", "train_hours", "ssim", "l1", "input_ssim")
 
 
@@ -277,23 +261,6 @@ def config_class(model: str) -> type:
         raise UsageError(f"no trainer for '{model}': choose one of {', '.join(RECIPES)}.") from None
 
 
-@dataclass
-class TrainResult:
-    """What a call to :func:`train_oh2018` did."""
-
-    run_dir: Path
-    step: int
-    samples_seen: int
-    train_seconds: float  # all sessions of the run
-    session_seconds: float
-    session_steps: int
-    samples_per_hour: float  # this session
-    interrupted: str | None = None  # "SIGTERM" | "SIGINT" when stopped early
-    last_loss: float | None = None
-    validation: dict | None = None
-    losses: list[float] = field(default_factory=list)  # per step, this session
-
-
 class EpochSampler(Sampler[int]):
     """Endless sample indices: a seeded permutation of ``range(n)`` per epoch.
 
@@ -451,18 +418,6 @@ def evaluate(
     }
 
 
-def _atomic_save(obj: dict, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
-
-
 def load_checkpoint(path: str | os.PathLike, model: str | None = None) -> dict:
     """A checkpoint written by the trainer (tensors and plain data only).
 
@@ -490,65 +445,6 @@ def checkpoint_model(data: dict) -> str | None:
         if attempt == 0 and str(data.get("format", "")).startswith("motionmag-train-"):
             _load_extensions()
     return None
-
-
-class _CsvLog:
-    """Append-only CSV that, on resume, drops rows beyond the checkpoint's step."""
-
-    def __init__(self, path: Path, names: tuple[str, ...], keep_upto: int | None) -> None:
-        self.path = path
-        self.names = names
-        rows = []
-        if keep_upto is not None and path.is_file():
-            with path.open(newline="") as handle:
-                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= keep_upto]
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=names)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def write(self, row: dict) -> None:
-        with self.path.open("a", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=self.names).writerow(
-                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
-            )
-
-
-class _StopFlag:
-    """SIGTERM / first SIGINT -> finish the step, save, stop; second SIGINT -> abort."""
-
-    def __init__(self) -> None:
-        self.signal: str | None = None
-        self._previous: dict = {}
-
-    def _handle(self, signum, _frame) -> None:
-        if signum == signal.SIGINT and self.signal is not None:
-            raise KeyboardInterrupt
-        self.signal = signal.Signals(signum).name
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
-def _progress(total: int, initial: int, enabled: bool, desc: str = "oh2018"):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=initial,
-        unit="step",
-        desc=desc,
-        file=sys.stderr,
-        disable=not enabled,
-        dynamic_ncols=True,
-    )
 
 
 def train_model(
@@ -586,17 +482,7 @@ def train_model(
     config.validate()
     recipe = recipe_for(config)
     device = resolve_device(config.device)
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = run / CHECKPOINT
-    state = None
-    if checkpoint_path.is_file():
-        if not resume:
-            raise UsageError(
-                f"'{run}' already holds a training run: pass --resume to continue it, "
-                "or choose another --run folder."
-            )
-        state = load_checkpoint(checkpoint_path, model=recipe.model)
+    run, state = open_run(run_dir, resume, lambda path: load_checkpoint(path, model=recipe.model))
     if device.type == "cuda":  # keep convolutions in true fp32: M_b - M_a is tiny
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -610,175 +496,82 @@ def train_model(
     )
     noise = torch.Generator(device=device)
     noise.manual_seed(config.seed * 7919 + 17)
-    step, samples_seen, train_seconds = 0, 0, 0.0
-    best = {"ssim": -math.inf, "step": None}
-    sessions: list[dict] = []
-    validation = None
+    counters = RunState(best={"ssim": -math.inf, "step": None})
     if state is None and init_from is not None:
-        step, samples_seen, train_seconds, sessions = _load_init(net, init_from, recipe)
+        (
+            counters.step,
+            counters.samples_seen,
+            counters.train_seconds,
+            counters.sessions,
+        ) = _load_init(net, init_from, recipe)
     if state is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        for group in optimizer.param_groups:  # the flags may change lr / betas
-            group["lr"] = config.lr * group.get("lr_scale", 1.0)
-            group["betas"] = tuple(config.betas)
-        step = int(state["step"])
-        samples_seen = int(state["samples_seen"])
-        train_seconds = float(state["train_seconds"])
-        best = dict(state.get("best") or best)
-        sessions = list(state.get("sessions", []))
-        validation = state.get("validation")
+        counters.restore(state, net, optimizer, config.lr, config.betas)
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
             noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])
-    sessions.append(
-        {
-            "command": command if command is not None else " ".join(sys.argv),
-            "device": _device_name(device),
-            "from_step": step,
-            "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
+    counters.begin_session(command if command is not None else " ".join(sys.argv), device)
+    log, val_log = start_files(
+        run,
+        config.to_dict(),
+        recipe.log_parts,
+        _VAL_FIELDS,
+        keep_upto=counters.step if state else None,
     )
-    _write_json(run / CONFIG, config.to_dict())
-    log_fields = _LOG_FIELDS[: -len(_OH_PARTS)] + recipe.log_parts
-    log = _CsvLog(run / LOG, log_fields, keep_upto=step if state else None)
-    val_log = _CsvLog(run / VALIDATION, _VAL_FIELDS, keep_upto=step if state else None)
 
     dataset = make_dataset(config)
-    loader = _loader(dataset, config, samples_seen, device)
+    loader = _loader(dataset, config, counters.samples_seen, device)
     val_batches = _validation_batches(config) if config.validate_every else []
 
     def snapshot() -> dict:
-        sessions[-1]["to_step"] = step
-        return {
-            "format": recipe.checkpoint_format,
-            "model": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
-            "net_config": dict(net.config),
-            "optimizer": optimizer.state_dict(),
-            "step": step,
-            "samples_seen": samples_seen,
-            "train_seconds": train_seconds,
-            "rng": {
-                "noise": noise.get_state(),
-                "device": device.type,
-                "torch": torch.get_rng_state(),
-            },
-            "config": config.to_dict(),
-            "data": _data_description(config, dataset),
-            "best": best,
-            "validation": validation,
-            "sessions": sessions,
-            "torch": str(torch.__version__),
-        }
+        rng = {"noise": noise.get_state(), "device": device.type, "torch": torch.get_rng_state()}
+        data = _data_description(config, dataset)
+        return counters.checkpoint(
+            recipe.checkpoint_format, net, optimizer, rng, config.to_dict(), data
+        )
 
     def run_validation() -> None:
-        nonlocal validation
         result = evaluate(net, val_batches, device, config.channels_last)
-        validation = {
+        counters.validation = {
             **result,
-            "step": step,
-            "samples_seen": samples_seen,
+            "step": counters.step,
+            "samples_seen": counters.samples_seen,
             "seed": config.val_seed,
             "size_px": config.size_px,
         }
         val_log.write(
             {
-                "step": step,
-                "samples_seen": samples_seen,
-                "train_hours": train_seconds / 3600,
+                "step": counters.step,
+                "samples_seen": counters.samples_seen,
+                "train_hours": counters.train_seconds / 3600,
                 "ssim": result["ssim"],
                 "l1": result["l1"],
                 "input_ssim": result["input_ssim"],
             }
         )
-        if result["ssim"] > best["ssim"]:
-            best.update(ssim=result["ssim"], step=step)
-            _atomic_save({**snapshot(), "optimizer": None}, run / BEST)
+        if result["ssim"] > counters.best["ssim"]:
+            counters.best.update(ssim=result["ssim"], step=counters.step)
+            atomic_save({**snapshot(), "optimizer": None}, run / BEST)
+
+    def train_step(batch: dict) -> tuple[int, torch.Tensor, dict[str, float]]:
+        loss, parts = training_loss(net, batch, config, noise, device)
+        return int(batch["A"].shape[0]), loss, parts
 
     net.train()
-    session_start = time.perf_counter()
-    tick = session_start
-    start_step = step
-    session_samples = 0
-    losses: list[float] = []
-    interval: dict[str, float] = {}
-    interval_steps = 0
-    last_saved = step if state is not None else -1
-    mutating = False
-    bar = _progress(config.steps, step, progress, recipe.model)
-    stop = _StopFlag()
-    iterator = iter(loader)
-    try:
-        with stop:
-            while step < config.steps and stop.signal is None:
-                if max_seconds is not None and time.perf_counter() - session_start > max_seconds:
-                    break
-                try:
-                    batch = next(iterator)
-                    loss, parts = training_loss(net, batch, config, noise, device)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                except RuntimeError:  # a data worker killed by the same signal
-                    if stop.signal is None:
-                        raise
-                    break
-                mutating = True  # weights and counters change together
-                optimizer.step()
-                step += 1
-                samples_seen += int(batch["A"].shape[0])
-                session_samples += int(batch["A"].shape[0])
-                mutating = False
-                now = time.perf_counter()
-                train_seconds += now - tick
-                tick = now
-                losses.append(parts["total"])
-                for key, value in parts.items():
-                    interval[key] = interval.get(key, 0.0) + value
-                interval_steps += 1
-                rate = session_samples / max(now - session_start, 1e-9)
-                bar.update(1)
-                bar.set_postfix(loss=f"{parts['total']:.4f}", samples_h=f"{rate * 3600:.0f}")
-                if step % config.log_every == 0 or step == config.steps:
-                    log.write(
-                        {
-                            "step": step,
-                            "samples_seen": samples_seen,
-                            "train_hours": train_seconds / 3600,
-                            "samples_per_hour": rate * 3600,
-                            "loss": interval["total"] / interval_steps,
-                            **{k: interval[k] / interval_steps for k in recipe.log_parts},
-                        }
-                    )
-                    interval, interval_steps = {}, 0
-                if config.validate_every and (
-                    step % config.validate_every == 0 or step == config.steps
-                ):
-                    run_validation()
-                    tick = time.perf_counter()
-                    train_seconds += tick - now
-                if step % config.checkpoint_every == 0:
-                    _atomic_save(snapshot(), checkpoint_path)
-                    last_saved = step
-    finally:
-        bar.close()
-        if step != last_saved and not mutating:  # never a half-applied step
-            _atomic_save(snapshot(), checkpoint_path)
-        with contextlib.suppress(Exception):
-            del iterator
-    session_seconds = time.perf_counter() - session_start
-    session_steps = step - start_step
-    return TrainResult(
-        run_dir=run,
-        step=step,
-        samples_seen=samples_seen,
-        train_seconds=train_seconds,
-        session_seconds=session_seconds,
-        session_steps=session_steps,
-        samples_per_hour=session_samples / max(session_seconds, 1e-9) * 3600,
-        interrupted=stop.signal,
-        last_loss=losses[-1] if losses else None,
-        validation=validation,
-        losses=losses,
+    return run_steps(
+        counters,
+        config,
+        optimizer,
+        loader,
+        train_step,
+        run=run,
+        snapshot=snapshot,
+        log=log,
+        log_parts=recipe.log_parts,
+        validate=run_validation,
+        resumed=state is not None,
+        desc=recipe.model,
+        progress=progress,
+        max_seconds=max_seconds,
     )
 
 
@@ -799,12 +592,6 @@ def _param_groups(net: torch.nn.Module, config: Oh2018TrainConfig) -> Iterable:
         scale = float(group.get("lr_scale", 1.0))
         groups.append({**group, "lr": config.lr * scale, "lr_scale": scale})
     return groups
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 
 def _data_description(config: Oh2018TrainConfig, dataset) -> dict:

@@ -1,0 +1,160 @@
+"""Flags and steps that every ``motionmag train MODEL`` command shares.
+
+What matters:
+
+- **Cheap to import**: the CLI imports this module whenever it builds its parser, so it
+  imports nothing heavy (torch and the trainers load inside the functions).
+- **A flag left out is None**: :func:`resolve_config` then takes the run's own setting
+  when resuming (``--resume`` with the same ``--run``: "run the same command again"
+  continues a killed run exactly) and the config's default otherwise; the device
+  defaults to cuda when present, and a resumed run never keeps the device it was saved
+  on (the machine may differ).
+- **Bad flags fail before any work** (``UsageError``, exit 2); a run stopped by SIGTERM /
+  Ctrl-C exits 143 / 130 after its checkpoint is saved (:func:`stopped`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def add_run_flags(p: argparse.ArgumentParser, default_run: str) -> None:
+    """``--run DIR`` (help names ``default_run``), ``--resume`` and ``--device``."""
+    p.add_argument(
+        "--run",
+        dest="run_dir",
+        default=None,
+        metavar="DIR",
+        help=f"run folder (default {default_run})",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the run in --run")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+
+
+def add_schedule_flags(p: argparse.ArgumentParser) -> None:
+    """``--checkpoint-every``, ``--log-every`` and ``--validate-every`` (in steps)."""
+    p.add_argument("--checkpoint-every", type=int, default=None, help="steps (default 500)")
+    p.add_argument("--log-every", type=int, default=None, help="steps (default 50)")
+    p.add_argument(
+        "--validate-every", type=int, default=None, help="steps, 0 = never (default 2000)"
+    )
+
+
+def add_session_flags(p: argparse.ArgumentParser) -> None:
+    """``--threads``, ``--max-hours``, ``--export`` and ``--quiet``."""
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch threads of the training process"
+    )
+    p.add_argument(
+        "--max-hours",
+        type=float,
+        default=None,
+        help="stop (with a checkpoint) after this many hours in this session",
+    )
+    p.add_argument(
+        "--export",
+        default=None,
+        metavar="FILE.safetensors",
+        help="when the run stops, write its best weights here with a model card beside them",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def given_fields(args: argparse.Namespace, fields: dict[str, str]) -> dict:
+    """The config fields of the flags that were given (``fields``: flag dest -> field)."""
+    return {f: getattr(args, d) for d, f in fields.items() if getattr(args, d) is not None}
+
+
+def set_threads(threads: int | None) -> None:
+    """``torch.set_num_threads(threads)`` when given; UsageError below 1."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise UsageError(f"--threads must be at least 1, not {threads}.")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def default_device() -> str:
+    """``cuda`` when a CUDA GPU is present, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_session_flags(args: argparse.Namespace) -> None:
+    """UsageError for an ``--export`` not ending in .safetensors or a non-positive
+    ``--max-hours``."""
+    if args.export is not None and not args.export.endswith(".safetensors"):
+        raise UsageError(f"--export '{args.export}' must end in .safetensors.")
+    if args.max_hours is not None and not args.max_hours > 0:
+        raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
+
+
+def resolve_config(
+    args: argparse.Namespace,
+    config_cls: type,
+    given: dict,
+    default_run: Callable[[object], Path],
+    saved_config: Callable[[Path], dict],
+):
+    """``(config, run folder)`` from the flags given, the run's own config and defaults.
+
+    Args:
+        config_cls: a trainer config dataclass (``to_dict`` / ``from_dict``).
+        given: config fields of the flags given (they always win).
+        default_run: the run folder of a config, used when ``--run`` is left out.
+        saved_config: the config dict of a checkpoint file (checks it is this model's).
+    """
+    from .run_state import CHECKPOINT
+
+    base = config_cls()
+    if "device" not in given:
+        base.device = default_device()
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    if args.resume:
+        probe = run_dir or default_run(config_cls.from_dict({**base.to_dict(), **given}))
+        if (probe / CHECKPOINT).is_file():
+            saved = dict(saved_config(probe / CHECKPOINT))
+            saved.pop("device", None)  # the machine may differ: cuda when present
+            base = config_cls.from_dict({**base.to_dict(), **saved})
+            run_dir = probe
+    config = config_cls.from_dict({**base.to_dict(), **given})
+    return config, run_dir or default_run(config)
+
+
+def train_kwargs(args: argparse.Namespace) -> dict:
+    """The keyword arguments of a trainer call from the session flags."""
+    return {
+        "resume": args.resume,
+        "progress": not args.quiet,
+        "command": "motionmag " + " ".join(sys.argv[1:]),
+        "max_seconds": args.max_hours * 3600 if args.max_hours is not None else None,
+    }
+
+
+def stopped(interrupted: str | None) -> int:
+    """The exit code of a run: 0, or 143 / 130 (with a note) when a signal stopped it."""
+    if not interrupted:
+        return 0
+    print(f"stopped by {interrupted}; continue with --resume", file=sys.stderr)
+    return 143 if interrupted == "SIGTERM" else 130
+
+
+def finish(
+    args: argparse.Namespace,
+    run_dir: Path,
+    interrupted: str | None,
+    export_weights: Callable[[Path, str], dict],
+) -> int:
+    """Export the run's weights when ``--export`` asks; the exit code (:func:`stopped`)."""
+    if args.export is not None:
+        card = export_weights(run_dir, args.export)
+        print(f"weights of step {card['training']['step']} written to {args.export}")
+    return stopped(interrupted)

@@ -1,0 +1,201 @@
+"""A training run's folder and the counters its checkpoint carries, shared by every trainer.
+
+What matters:
+
+- **One layout for every trainer** (``train/oh2018.py``: oh2018, ha2024 and the removal
+  recipes; ``train/flowmag.py``): ``checkpoint.pt``, ``best.pt``, ``config.json``,
+  ``log.csv`` and ``validation.csv`` in the run folder. Files are written atomically
+  (a temporary file, then ``os.replace``), so a killed run never leaves half a file.
+- **A fresh folder or an explicit resume**: :func:`open_run` refuses a folder that
+  already holds a checkpoint unless the caller resumes it.
+- **The counters travel together**: :class:`RunState` holds the step, the samples seen,
+  the training time, the best validation, the session history and the last validation;
+  :meth:`RunState.restore` puts a checkpoint's back (with its optimiser state, at the
+  lr / betas of the current flags) and :meth:`RunState.checkpoint` writes them under
+  the key names the trainers always used, so existing checkpoints still resume. Random
+  generators and data descriptions stay with each trainer (they differ).
+- **Logs follow the checkpoint**: on resume, :class:`CsvLog` drops the rows written after
+  the checkpoint's step, so a resumed run's logs read as one uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..errors import UsageError
+
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+LOG = "log.csv"
+VALIDATION = "validation.csv"
+CONFIG = "config.json"
+
+#: the first columns of ``log.csv``; each trainer appends its loss parts
+LOG_FIELDS = ("step", "samples_seen", "train_hours", "samples_per_hour", "loss")
+
+
+def atomic_save(obj: dict, path: Path) -> None:
+    """``torch.save`` ``obj`` to ``path`` through a temporary file (never half written)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, temporary)
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as indented JSON to ``path`` through a temporary file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def device_name(device: torch.device) -> str:
+    """The device as the session record names it (GPU model, or cores and torch threads)."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+
+
+class CsvLog:
+    """Append-only CSV that, on resume, drops rows beyond the checkpoint's step."""
+
+    def __init__(self, path: Path, names: tuple[str, ...], keep_upto: int | None) -> None:
+        self.path = path
+        self.names = names
+        rows = []
+        if keep_upto is not None and path.is_file():
+            with path.open(newline="") as handle:
+                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= keep_upto]
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=names)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def write(self, row: dict) -> None:
+        """Append one row (floats with 6 significant digits)."""
+        with self.path.open("a", newline="") as handle:
+            csv.DictWriter(handle, fieldnames=self.names).writerow(
+                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
+            )
+
+
+def open_run(
+    run_dir: str | os.PathLike, resume: bool, load: Callable[[Path], dict]
+) -> tuple[Path, dict | None]:
+    """Create the run folder; ``(folder, its checkpoint read by load, or None)``.
+
+    UsageError when the folder already holds a checkpoint and ``resume`` is False.
+    """
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    path = run / CHECKPOINT
+    if not path.is_file():
+        return run, None
+    if not resume:
+        raise UsageError(
+            f"'{run}' already holds a training run: pass --resume to continue it, "
+            "or choose another --run folder."
+        )
+    return run, load(path)
+
+
+def start_files(
+    run: Path,
+    config: dict,
+    log_parts: tuple[str, ...],
+    val_fields: tuple[str, ...],
+    keep_upto: int | None,
+) -> tuple[CsvLog, CsvLog]:
+    """Write ``config.json``; open ``log.csv`` (:data:`LOG_FIELDS` + ``log_parts``) and
+    ``validation.csv``, keeping the rows up to step ``keep_upto`` (None: start afresh)."""
+    write_json(run / CONFIG, config)
+    log = CsvLog(run / LOG, LOG_FIELDS + tuple(log_parts), keep_upto=keep_upto)
+    val_log = CsvLog(run / VALIDATION, val_fields, keep_upto=keep_upto)
+    return log, val_log
+
+
+@dataclass
+class RunState:
+    """The counters of a run that a checkpoint carries (all sessions together).
+
+    ``best`` is the best validation so far (e.g. ``{"ssim": -inf, "step": None}``);
+    ``train_seconds`` counts training and validation time of every session, in s.
+    """
+
+    best: dict
+    step: int = 0
+    samples_seen: int = 0
+    train_seconds: float = 0.0
+    sessions: list[dict] = field(default_factory=list)
+    validation: dict | None = None
+
+    def restore(
+        self,
+        state: dict,
+        net: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        lr: float,
+        betas: tuple[float, float],
+    ) -> None:
+        """Load a checkpoint's weights, optimiser state and counters.
+
+        The flags may change lr and betas: every group gets ``lr`` (times its
+        ``lr_scale`` where it has one) and ``betas``.
+        """
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+            group["betas"] = tuple(betas)
+        self.step = int(state["step"])
+        self.samples_seen = int(state["samples_seen"])
+        self.train_seconds = float(state["train_seconds"])
+        self.best = dict(state.get("best") or self.best)
+        self.sessions = list(state.get("sessions", []))
+        self.validation = state.get("validation")
+
+    def begin_session(self, command: str, device: torch.device) -> None:
+        """Record a new session (command line, device, starting step and time, UTC)."""
+        self.sessions.append(
+            {
+                "command": command,
+                "device": device_name(device),
+                "from_step": self.step,
+                "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    def checkpoint(
+        self,
+        checkpoint_format: str,
+        net: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        rng: dict,
+        config: dict,
+        data: dict,
+    ) -> dict:
+        """The checkpoint dict of the run now (the current session ends at this step)."""
+        self.sessions[-1]["to_step"] = self.step
+        return {
+            "format": checkpoint_format,
+            "model": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
+            "net_config": dict(net.config),
+            "optimizer": optimizer.state_dict(),
+            "step": self.step,
+            "samples_seen": self.samples_seen,
+            "train_seconds": self.train_seconds,
+            "rng": rng,
+            "config": config,
+            "data": data,
+            "best": self.best,
+            "validation": self.validation,
+            "sessions": self.sessions,
+            "torch": str(torch.__version__),
+        }
