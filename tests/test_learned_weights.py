@@ -1,0 +1,113 @@
+"""Known answers for the shipped weights of the learned Eulerian nets (oh2018, ha2024).
+
+A held-out real photo (scikit-image's ``clock``: not in the training photo pool of
+``synth/photos.py``) translated by a 0.3 px sinusoid; the true magnified clip is the
+same photo translated by alpha x that sinusoid (exact Fourier shifts, 8-bit quantised).
+Each model's tests are skipped, saying so, where its weights are not installed.
+
+Two tiers:
+
+- default run: what any usable weights must do: alpha 1 gives the input back (SSIM >=
+  0.9) and static mode at alpha 10 magnifies the motion, in its direction, by more
+  than half and less than 1.5 x alpha;
+- ``-m slow``: the issues' quality goals (Oh 2018 and Ha 2024 issues, "How it is
+  checked"): static gain 8.5-11.5, temporal gain 7-13 and a closer match to the true
+  magnified clip than the phase-based method's. These fail until training reaches
+  them; the README's "Training" section says where the shipped weights stand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from motionmag import magnify_frames
+from motionmag.eval.displacement import measure_shift
+from motionmag.eval.metrics import ssim
+from motionmag.models.registry import has_weights
+from motionmag.synth.vibration import quantize, subpixel_shift
+
+MODELS = [
+    pytest.param(
+        name,
+        marks=pytest.mark.skipif(
+            not has_weights(name), reason=f"no {name} weights installed in this checkout"
+        ),
+    )
+    for name in ("oh2018", "ha2024")
+]
+
+FPS, HZ, AMPLITUDE_PX, ALPHA, FRAMES = 30.0, 2.0, 0.3, 10.0, 45
+
+
+def _photo() -> np.ndarray:
+    from skimage import data
+
+    grey = data.clock()[60:220, 80:320].astype(np.float64)  # 160 x 240, real texture
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def _clip(amplitude_px: float) -> np.ndarray:
+    photo = _photo()
+    t = np.arange(FRAMES) / FPS
+    shifts = amplitude_px * np.sin(2 * np.pi * HZ * t)
+    return np.stack([quantize(subpixel_shift(photo, float(s), 0.0)) for s in shifts])
+
+
+def _input_shifts() -> np.ndarray:
+    return AMPLITUDE_PX * np.sin(2 * np.pi * HZ * np.arange(FRAMES) / FPS)
+
+
+def _gain(output: np.ndarray, frames: slice) -> float:
+    """Least-squares slope of the output's measured shift against the input's."""
+    measured = np.array([measure_shift(output[0], frame)[0] for frame in output[frames]])
+    truth = _input_shifts()[frames] - _input_shifts()[0]
+    return float(np.dot(measured, truth) / np.dot(truth, truth))
+
+
+def _static(model: str, alpha: float = ALPHA, frames: int = FRAMES) -> np.ndarray:
+    return magnify_frames(_clip(AMPLITUDE_PX)[:frames], fps=FPS, method=model, alpha=alpha,
+                          mode="static")  # fmt: skip
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_alpha_one_gives_the_input_back(model):
+    clip = _clip(AMPLITUDE_PX)[:3]
+    out = _static(model, alpha=1.0, frames=3)
+    assert min(ssim(out[i], clip[i]) for i in range(3)) >= 0.9
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_static_mode_magnifies_in_the_direction_of_the_motion(model):
+    gain = _gain(_static(model), slice(1, None))
+    assert 0.5 * ALPHA < gain < 1.5 * ALPHA, gain
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", MODELS)
+def test_goal_static_mode_magnifies_a_held_out_photo_by_alpha(model):
+    assert 8.5 <= _gain(_static(model), slice(1, None)) <= 11.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", MODELS)
+def test_goal_temporal_mode_with_a_band_around_the_motion(model):
+    out = magnify_frames(_clip(AMPLITUDE_PX), fps=FPS, method=model, alpha=ALPHA,
+                         mode="temporal", band=(1.0, 3.0))  # fmt: skip
+    assert 7.0 <= _gain(out, slice(15, None)) <= 13.0  # after the filter has settled
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", MODELS)
+def test_goal_static_output_is_closer_to_the_truth_than_phase_and_the_input(model):
+    clip = _clip(AMPLITUDE_PX)
+    truth = _clip(ALPHA * AMPLITUDE_PX)
+    ours = _static(model)
+    phase = magnify_frames(clip, fps=FPS, method="phase", alpha=ALPHA, mode="static")
+    frames = range(1, FRAMES, 4)
+    score = {
+        name: np.mean([ssim(video[i], truth[i]) for i in frames])
+        for name, video in (("ours", ours), ("phase", phase), ("input", clip))
+    }
+    assert score["ours"] > score["phase"], score
+    assert score["ours"] > score["input"], score
