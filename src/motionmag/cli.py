@@ -61,15 +61,12 @@ def _check_output_file(path: str, overwrite: bool) -> None:
         raise UsageError(f"output '{target}' already exists: pass --overwrite to replace it.")
 
 
-def _add_magnify(sub) -> None:
-    p = sub.add_parser(
-        "magnify",
-        help="magnify the small motions (or colour changes) of a video",
-        description="Magnify motions of INPUT into OUTPUT (.mp4 H.264, .mkv FFV1, dir/ PNGs). "
-        "alpha is the total factor: output motion = alpha x input motion.",
-    )
-    p.add_argument("input", metavar="INPUT")
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+def add_magnification_options(
+    p: argparse.ArgumentParser,
+    filter_help: str = "temporal filter (default butter, streaming)",
+    fps_help: str = "override the frame rate",
+) -> None:
+    """The method, factor, mode, filter, region and device flags of ``magnify`` and ``live``."""
     p.add_argument("--method", default=None, help="see `motionmag methods` (default: best)")
     p.add_argument("--alpha", type=_finite_float, default=10.0, help="total factor (default 10)")
     p.add_argument(
@@ -86,25 +83,15 @@ def _add_magnify(sub) -> None:
         help="temporal pass band in Hz",
     )
     p.add_argument(
-        "--filter",
-        choices=("butter", "diff-iir", "fir"),
-        default="butter",
-        help="temporal filter (default butter, streaming)",
+        "--filter", choices=("butter", "diff-iir", "fir"), default="butter", help=filter_help
     )
     p.add_argument("--order", type=int, default=2, help="Butterworth order (default 2)")
     p.add_argument("--fir-taps", type=int, default=None, help="FIR length in frames (odd)")
-    p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
+    p.add_argument("--fps", type=_finite_float, default=None, help=fps_help)
     p.add_argument("--reference", type=int, default=0, help="static mode reference frame")
     p.add_argument("--mask", default=None, help="greyscale image: white magnify, black keep")
     p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
     p.add_argument("--device", default=None, choices=("cpu", "cuda"))
-    p.add_argument(
-        "--backend",
-        default=None,
-        choices=("torch", "onnx"),
-        help="learned methods: run the network with torch (default) or ONNX Runtime (CPU)",
-    )
-    p.add_argument("--side-by-side", action="store_true", help="write input | output")
     p.add_argument(
         "--set",
         dest="options",
@@ -114,6 +101,25 @@ def _add_magnify(sub) -> None:
         metavar="KEY=VALUE",
         help="method option, e.g. lambda_c_px=16 (repeatable)",
     )
+
+
+def _add_magnify(sub) -> None:
+    p = sub.add_parser(
+        "magnify",
+        help="magnify the small motions (or colour changes) of a video",
+        description="Magnify motions of INPUT into OUTPUT (.mp4 H.264, .mkv FFV1, dir/ PNGs). "
+        "alpha is the total factor: output motion = alpha x input motion.",
+    )
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    add_magnification_options(p)
+    p.add_argument(
+        "--backend",
+        default=None,
+        choices=("torch", "onnx"),
+        help="learned methods: run the network with torch (default) or ONNX Runtime (CPU)",
+    )
+    p.add_argument("--side-by-side", action="store_true", help="write input | output")
     p.add_argument(
         "--tta",
         type=int,

@@ -19,7 +19,7 @@ from ..errors import UsageError
 
 def add_live_command(subparsers) -> argparse.ArgumentParser:
     """Add ``live`` to an argparse subparsers object (the flags mirror ``magnify``)."""
-    from ..cli import _finite_float, _option
+    from ..cli import _finite_float, add_magnification_options
 
     p = subparsers.add_parser(
         "live",
@@ -33,39 +33,11 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("source", metavar="SOURCE", help="camera index or device, URL, or file")
     p.add_argument("-o", "--output", default=None, metavar="OUT", help="write to this file")
     p.add_argument("--show", action="store_true", help="also show a window when writing -o")
-    p.add_argument("--method", default=None, help="see `motionmag methods` (default: best)")
-    p.add_argument("--alpha", type=_finite_float, default=10.0, help="total factor (default 10)")
-    p.add_argument(
-        "--mode",
-        choices=("static", "dynamic", "temporal"),
-        default=None,
-        help="default: temporal when --band is given, else static",
-    )
-    p.add_argument(
-        "--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), help="pass band in Hz"
-    )
-    p.add_argument(
-        "--filter",
-        choices=("butter", "diff-iir", "fir"),
-        default="butter",
-        help="temporal filter (default butter; fir is non-causal and adds latency: half its "
-        "length plus the block it is streamed in)",
-    )
-    p.add_argument("--order", type=int, default=2, help="Butterworth order (default 2)")
-    p.add_argument("--fir-taps", type=int, default=None, help="FIR length in frames (odd)")
-    p.add_argument("--reference", type=int, default=0, help="static mode reference frame")
-    p.add_argument("--mask", default=None, help="greyscale image: white magnify, black keep")
-    p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
-    p.add_argument("--fps", type=_finite_float, default=None, help="override the source's rate")
-    p.add_argument("--device", default=None, choices=("cpu", "cuda"))
-    p.add_argument(
-        "--set",
-        dest="options",
-        action="append",
-        type=_option,
-        default=[],
-        metavar="KEY=VALUE",
-        help="method option, e.g. lambda_c_px=16 (repeatable)",
+    add_magnification_options(
+        p,
+        filter_help="temporal filter (default butter; fir is non-causal and adds latency: "
+        "half its length plus the block it is streamed in)",
+        fps_help="override the source's rate",
     )
     p.add_argument(
         "--realtime",
