@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clip_io import read_clip, write_clip
 from motionmag.cli import main
 from motionmag.eval.displacement import measure_shift
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
-from motionmag.video import VideoReader, VideoWriter, probe
+from motionmag.video import probe
 
 FPS = 30.0
 
@@ -29,21 +30,8 @@ def vibrating_clip(tmp_path_factory, texture) -> tuple[Path, np.ndarray]:
     """A lossless clip whose whole frame vibrates 0.08 px at 3 Hz; returns (path, truth)."""
     clip, truth = vibrating_frames(texture, 0.08, 3.0, FPS, frames=60)
     path = tmp_path_factory.mktemp("clips") / "vibrating.mkv"
-    write(path, quantize(clip))
+    write_clip(path, quantize(clip), FPS)
     return path, truth
-
-
-def write(path: Path, frames, fps: float = FPS) -> Path:
-    frames = list(frames)
-    with VideoWriter(path, fps, frames[0].shape[1], frames[0].shape[0]) as writer:
-        for frame in frames:
-            writer.write(frame)
-    return path
-
-
-def read(path: Path) -> np.ndarray:
-    with VideoReader(path) as reader:
-        return np.stack(list(reader))
 
 
 def digest(path: Path) -> str:
@@ -82,9 +70,9 @@ def test_magnify_temporal_measures_alpha_and_keeps_count_rate_and_input(
     assert code == 0, stdout
     assert "wrote" in stdout
     info = probe(out)
-    assert (info.frame_count or len(read(out))) == 60
+    assert (info.frame_count or len(read_clip(out))) == 60
     assert float(info.fps) == FPS and (info.width, info.height) == (128, 96)
-    frames = read(out)
+    frames = read_clip(out)
     still = quantize(texture)
     measured = np.array([measure_shift(still, f)[0] for f in frames[20:40]])
     assert np.ptp(measured) / np.ptp(truth[20:40]) == pytest.approx(10, rel=0.12)
@@ -122,7 +110,7 @@ def test_magnify_to_mp4_png_folder_side_by_side_and_resize(tmp_path, capsys, vib
     assert code == 0
     pngs = sorted((tmp_path / "frames").glob("*.png"))
     assert len(pngs) == 60
-    assert read(tmp_path / "frames").shape == (60, 48, 64, 3)
+    assert read_clip(tmp_path / "frames").shape == (60, 48, 64, 3)
 
 
 def test_mask_keeps_the_outside_untouched(tmp_path, capsys, vibrating_clip):
@@ -150,7 +138,7 @@ def test_mask_keeps_the_outside_untouched(tmp_path, capsys, vibrating_clip):
         "linear",
     )
     assert code == 0
-    original, magnified = read(source), read(out)
+    original, magnified = read_clip(source), read_clip(out)
     np.testing.assert_array_equal(magnified[:, :, :60], original[:, :, :60])
     assert np.abs(magnified[:, :, 70:].astype(int) - original[:, :, 70:]).max() > 5
 
@@ -227,7 +215,7 @@ def test_truncated_input_leaves_no_output(tmp_path, capsys, vibrating_clip):
 
 
 def test_one_frame_and_zero_frame_inputs(tmp_path, capsys, texture):
-    one = write(tmp_path / "one.mkv", [quantize(texture)])
+    one = write_clip(tmp_path / "one.mkv", [quantize(texture)], FPS)
     assert_refused(
         capsys, tmp_path, 3, "at least two", "magnify", one, "-o", tmp_path / "o.mp4", "--quiet"
     )
@@ -360,7 +348,7 @@ def test_spectrum_of_a_still_noisy_clip_reports_no_clear_peak(tmp_path, capsys, 
     rng = np.random.default_rng(7)
     base = quantize(texture)
     frames = np.clip(base[None].astype(int) + rng.integers(-3, 4, (64, *base.shape)), 0, 255)
-    clip = write(tmp_path / "still.mkv", frames.astype(np.uint8))
+    clip = write_clip(tmp_path / "still.mkv", frames.astype(np.uint8), FPS)
     code, stdout, _ = run(capsys, "spectrum", clip, "-o", tmp_path / "s.png")
     assert code == 0 and "no clear peak" in stdout
 

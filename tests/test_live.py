@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clip_io import read_clip, write_clip
 from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
@@ -26,7 +27,6 @@ from motionmag.live.sinks import Sink
 from motionmag.magnify.stream import Stream
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
-from motionmag.video import VideoReader, VideoWriter
 from motionmag.video.live_source import (
     FileSource,
     StreamSource,
@@ -81,19 +81,6 @@ class SlowMagnifier:
 
     def flush(self) -> list[np.ndarray]:
         return []
-
-
-def write_clip(path: Path, frames, fps: float) -> Path:
-    frames = list(frames)
-    with VideoWriter(path, fps, frames[0].shape[1], frames[0].shape[0]) as writer:
-        for frame in frames:
-            writer.write(frame)
-    return path
-
-
-def read(path: Path) -> np.ndarray:
-    with VideoReader(path) as reader:
-        return np.stack(list(reader))
 
 
 def indexed_frames(count: int, size: tuple[int, int] = (48, 64)) -> list[np.ndarray]:
@@ -227,7 +214,7 @@ def test_live_run_keeps_up_and_writes_every_frame_in_order(tmp_path, capsys, cli
     elapsed = time.monotonic() - began
     assert code == 0, stderr
     assert "frames dropped" in stdout and "latency" in stdout
-    frames = read(out)
+    frames = read_clip(out)
     assert len(frames) == 40
     np.testing.assert_array_equal(frames, np.stack(indexed_frames(40)))  # alpha 1, in order
     data = json.loads(report.read_text())
@@ -282,7 +269,7 @@ def test_max_frames_and_duration_end_the_run_and_keep_the_output(tmp_path, capsy
         "--quiet",
     )
     assert code == 0 and "--max-frames 10" in stdout
-    assert len(read(tmp_path / "ten.mkv")) == 10
+    assert len(read_clip(tmp_path / "ten.mkv")) == 10
     sink = ListSink()
     report = run_live(
         FileSource(clip_40fps), Stream(method="linear", mode="static"), [sink], duration_s=0.3
@@ -319,7 +306,7 @@ def test_live_linear_static_magnifies_a_known_subpixel_motion_by_alpha(tmp_path,
     )
     assert code == 0, stderr
     assert re.search(r"frames dropped\s+0\n", stdout)
-    frames = read(out)
+    frames = read_clip(out)
     assert len(frames) == 30
     still = quantize(texture)
     measured = np.array([measure_shift(still, frame)[0] for frame in frames])
