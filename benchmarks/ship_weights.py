@@ -30,7 +30,8 @@ from pathlib import Path
 
 from motionmag.cli import main as motionmag
 from motionmag.eval.report import read_json
-from motionmag.train.oh2018 import CHECKPOINT, checkpoint_model, export_weights, load_checkpoint
+from motionmag.train.oh2018 import checkpoint_model, export_weights, load_checkpoint
+from motionmag.train.run_state import CHECKPOINT
 
 SUITES = ("subpixel", "noise-small", "noise-large")
 PACKAGE_WEIGHTS = Path(__file__).resolve().parents[1] / "src/motionmag/models/weights"

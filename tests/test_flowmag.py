@@ -25,6 +25,8 @@ from motionmag.train.flowmag import (
     flowmag_loss,
     make_flow,
     train_flowmag,
+    warmup_loss,
+    warp_target,
 )
 
 
@@ -53,6 +55,45 @@ def test_network_takes_any_size_and_has_the_papers_parameter_count():
     assert float(out.min()) > 0 and float(out.max()) < 1
     paper = sum(p.numel() for p in FlowMagNet(width=64).parameters())
     assert paper == 17_287_683  # App. A2: "17.3M trainable parameters"
+
+
+def test_residual_head_starts_as_the_identity_and_paper_head_as_grey():
+    frame0, frame_t = torch.rand(2, 3, 24, 40), torch.rand(2, 3, 24, 40)
+    with torch.no_grad():
+        residual = FlowMagNet(width=4, residual=True).eval()(frame0, frame_t, 8.0)
+        paper = FlowMagNet(width=4).eval()(frame0, frame_t, 8.0)
+    # sigmoid(logit(x)) = x up to the 1e-3 clamp of the logit
+    assert torch.allclose(residual, frame_t.clamp(1e-3, 1 - 1e-3), atol=1e-5)
+    assert float((paper - frame_t).abs().mean()) > 0.1  # a near-constant image, not I_t
+
+
+def test_warp_target_moves_the_frame_by_alpha_times_its_motion():
+    frames = _clip([0.0, 0.4, 1.2], size=64)  # true output of alpha 3: 1.2 px
+    i0, it = _tensor(frames[0]), _tensor(frames[1])
+    with torch.no_grad():
+        target = warp_target(it, make_flow()(i0, it), torch.tensor([3.0]))
+    grey = target[0].mean(0).numpy()[8:-8, 8:-8].astype(np.float64)
+    reference = frames[0].mean(-1)[8:-8, 8:-8].astype(np.float64)
+    (dx, dy), _ = cv2.phaseCorrelate(reference, grey)
+    assert dx == pytest.approx(1.2, abs=0.1) and abs(dy) < 0.1
+    truth = _tensor(frames[2])[..., 8:-8, 8:-8]
+    err = float((target[..., 8:-8, 8:-8] - truth).abs().mean())
+    assert err < 0.3 * float((it[..., 8:-8, 8:-8] - truth).abs().mean())
+
+
+def test_warmup_loss_is_zero_for_a_generator_that_returns_the_warp_target():
+    frames = _clip([0.0, 0.5])
+    i0, it = _tensor(frames[0]), _tensor(frames[1])
+    flow, alpha = make_flow(), torch.tensor([3.0])
+
+    class Oracle(torch.nn.Module):
+        def forward(self, frame0, frame_t, alpha):
+            return warp_target(frame_t, flow(frame0, frame_t), alpha)
+
+    oracle, parts = warmup_loss(Oracle(), flow, i0, it, alpha)
+    _, identity = warmup_loss(FlowMagNet(width=4, residual=True).eval(), flow, i0, it, alpha)
+    assert float(oracle) < 1e-6 and identity["warp"] > 0.005
+    assert parts["mag"] < 0.5 * identity["mag"]  # imitating it also lowers Eq. 3's L_mag
 
 
 def test_alpha_map_of_one_value_embeds_like_the_scalar():
@@ -114,7 +155,7 @@ def test_tiny_training_run_resumes_and_exports(tmp_path):
     card = export_weights(tmp_path / "run", tmp_path / "flowmag.safetensors")
     assert card["network"]["config"]["width"] == 8
     net = create_model("flowmag", weights=tmp_path / "flowmag.safetensors")
-    assert isinstance(net, FlowMagNet) and net.width == 8
+    assert isinstance(net, FlowMagNet) and net.width == 8 and net.residual  # the card's head
     with torch.no_grad():
         assert net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), 4.0).isfinite().all()
 

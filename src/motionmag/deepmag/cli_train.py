@@ -1,31 +1,43 @@
-"""``motionmag train deepmag-color``: train DeepMag's colour CNN, resumably, then export it.
+"""``motionmag train deepmag-color`` and ``deepmag-motion``: train a DeepMag CNN, resumably, then
+export it.
 
-What matters: one sub-command added to ``train``'s model sub-parsers by
-:func:`add_deepmag_color_command` (``train/cli_train.py`` calls it), flags map onto
-:class:`~.train.ColorTrainConfig`; running the same command again with the same ``--run``
-continues the run from its checkpoint. ``--export`` evaluates on the TEST split,
-calibrates alpha on TRAIN videos (:func:`.calibration.calibrate_color`) and writes the
-safetensors weights and the JSON model card.
+What matters: two sub-commands added to ``train``'s model sub-parsers by
+:func:`add_deepmag_color_command` and :func:`add_deepmag_motion_command`
+(``train/cli_train.py`` calls them). They share their flags and their run
+(:func:`_add_common_flags`, :func:`_run`): flags map onto
+:class:`~.train.ColorTrainConfig` / :class:`~.train_motion.MotionTrainConfig`; running
+the same command again with the same ``--run`` continues the run from its checkpoint.
+``--export`` evaluates on the TEST split, calibrates alpha on TRAIN videos
+(:mod:`.calibration`) and writes the safetensors weights and the JSON model card, with
+the command that made them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from ..errors import UsageError
 from ..train.cli_common import default_device, given_fields, set_threads
 
-_DESCRIPTION = (
+_COLOR_DESCRIPTION = (
     "Train the pulse-derivative CNN of DeepMag (Chen and McDuff 2018, Fig. 3a) on synthetic "
     "physiological videos of the train split rendered on the fly (tasks A-D), MSE and Adam. "
     "Resumes from --run's checkpoint; --export writes weights, test-split correlations "
     "and the alpha calibration."
 )
+_MOTION_DESCRIPTION = (
+    "Train the respiration-derivative CNN of DeepMag (Chen and McDuff 2018, Fig. 3b, SELU) on "
+    "the steerable-pyramid phase differences (Eq. 20) of synthetic physiological videos of "
+    "the train split rendered on the fly (tasks A-D), MSE and Adam. Resumes from --run's "
+    "checkpoint; --export writes weights, test-split correlations of the breathing per task "
+    "and the alpha calibration (chest displacement gain)."
+)
 
-#: flag dest -> ColorTrainConfig field
+#: flag dest -> train config field, for both nets
 _FIELDS = {
     "seed": "seed",
     "size": "size_px",
@@ -38,27 +50,88 @@ _FIELDS = {
     "test_videos": "test_videos",
     "device": "device",
 }
+#: flags of the motion net only
+_MOTION_FIELDS = {
+    "net_size": "net_size_px",
+    "widths": "widths",
+    "hidden": "hidden",
+    "test_duration": "test_duration_s",
+}
 
 
-def add_deepmag_color_command(models) -> argparse.ArgumentParser:
-    """Add ``deepmag-color`` to the ``train`` command's model sub-parsers."""
-    p = models.add_parser("deepmag-color", help="DeepMag colour CNN", description=_DESCRIPTION)
+def _add_common_flags(p: argparse.ArgumentParser, passes: int, test_videos: int) -> None:
     p.add_argument("--run", dest="run_dir", default=None, help="run folder (resumes there)")
     p.add_argument("--seed", type=int, default=None, help="data and initialisation seed (0)")
     p.add_argument("--size", type=int, default=None, help="rendered frame size, px (128)")
     p.add_argument("--duration", type=float, default=None, help="seconds per video (10)")
     p.add_argument("--videos-per-round", type=int, default=None, help="videos per round (8)")
     p.add_argument("--rounds", type=int, default=None, help="most rounds (1000)")
-    p.add_argument("--passes", type=int, default=None, help="passes per round (4)")
+    p.add_argument("--passes", type=int, default=None, help=f"passes per round ({passes})")
     p.add_argument("--batch", type=int, default=None, help="batch size (64)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (1e-3)")
-    p.add_argument("--test-videos", type=int, default=None, help="test videos (16)")
+    p.add_argument(
+        "--test-videos", type=int, default=None, help=f"test videos ({test_videos})"
+    )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--export", default=None, metavar="FILE.safetensors", help="export here")
+
+
+def add_deepmag_color_command(models) -> argparse.ArgumentParser:
+    """Add ``deepmag-color`` to the ``train`` command's model sub-parsers."""
+    p = models.add_parser(
+        "deepmag-color", help="DeepMag colour CNN", description=_COLOR_DESCRIPTION
+    )
+    _add_common_flags(p, passes=4, test_videos=16)
     p.set_defaults(run=run_train_deepmag_color)
     return p
+
+
+def add_deepmag_motion_command(models) -> argparse.ArgumentParser:
+    """Add ``deepmag-motion`` to the ``train`` command's model sub-parsers."""
+    p = models.add_parser(
+        "deepmag-motion", help="DeepMag motion (respiration) CNN", description=_MOTION_DESCRIPTION
+    )
+    _add_common_flags(p, passes=2, test_videos=16)
+    p.add_argument("--net-size", type=int, default=None, help="net input side, px (64)")
+    p.add_argument(
+        "--widths", type=int, nargs=3, default=None, metavar="C", help="conv widths (16 16 32)"
+    )
+    p.add_argument("--hidden", type=int, default=None, help="dense units (64)")
+    p.add_argument(
+        "--test-duration", type=float, default=None, help="seconds per test video (30)"
+    )
+    p.set_defaults(run=run_train_deepmag_motion)
+    return p
+
+
+def _command() -> str:
+    """The command line that is running, for the model card."""
+    return shlex.join(["motionmag", *sys.argv[1:]])
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str):
+    """Parse the common flags into ``config_cls``; returns (config, run folder)."""
+    given = given_fields(args, fields)
+    set_threads(args.threads)
+    if "device" not in given:
+        given["device"] = default_device()
+    if args.max_minutes is not None:
+        if not args.max_minutes > 0:
+            raise UsageError(f"--max-minutes must be positive, not {args.max_minutes}.")
+        given["time_limit_s"] = 60.0 * args.max_minutes
+    if args.export is not None and not args.export.endswith(".safetensors"):
+        raise UsageError(f"--export '{args.export}' must end in .safetensors.")
+    config = config_cls(**given)
+    if config.size_px < 48 or config.passes < 1 or config.batch < 1:
+        raise UsageError("--size must be >= 48 px, --passes and --batch >= 1.")
+    run_dir = Path(args.run_dir or f"runs/{kind}/s{config.size_px}-seed{config.seed}")
+    return config, run_dir
 
 
 def run_train_deepmag_color(args: argparse.Namespace) -> int:
@@ -68,32 +141,60 @@ def run_train_deepmag_color(args: argparse.Namespace) -> int:
         ColorTrainConfig,
         color_model_card,
         evaluate_color,
-        export_color_weights,
+        export_weights,
         train_deepmag_color,
     )
 
-    given = given_fields(args, _FIELDS)
-    set_threads(args.threads)
-    if "device" not in given:
-        given["device"] = default_device()
-    if args.max_minutes is not None:
-        given["time_limit_s"] = 60.0 * args.max_minutes
-    config = ColorTrainConfig(**given)
-    if config.size_px < 48 or config.passes < 1 or config.batch < 1:
-        raise UsageError("--size must be >= 48 px, --passes and --batch >= 1.")
-    run_dir = Path(args.run_dir or f"runs/deepmag-color/s{config.size_px}-seed{config.seed}")
-
-    def log(message: str) -> None:
-        print(message, file=sys.stderr)
-
-    model, record = train_deepmag_color(run_dir, config, log=log)
+    config, run_dir = _run(args, ColorTrainConfig, _FIELDS, "deepmag-color")
+    model, record = train_deepmag_color(run_dir, config, log=_log)
     if args.export:
         evaluation = evaluate_color(model, config, config.test_videos)
         (run_dir / "test_eval.json").write_text(json.dumps(evaluation, indent=1))
         for p in model.parameters():
             p.requires_grad_(False)
-        calibration = calibrate_color(model, config, log=log)
+        calibration = calibrate_color(model, config, log=_log)
         card = color_model_card(record, evaluation, calibration)
-        weights, card_path = export_color_weights(model, args.export, card)
-        log(f"wrote {weights} and {card_path}")
+        weights, card_path = export_weights(model, args.export, card)
+        _log(f"wrote {weights} and {card_path}")
+    return 0
+
+
+def run_train_deepmag_motion(args: argparse.Namespace) -> int:
+    """Run ``motionmag train deepmag-motion``; returns 0."""
+    import time
+
+    from ..eval.physio_measures import respiration_scores
+    from .calibration import calibrate_motion
+    from .train import export_weights
+    from .train_motion import (
+        MotionTrainConfig,
+        evaluate_motion,
+        motion_model_card,
+        train_deepmag_motion,
+    )
+
+    fields = {**_FIELDS, **_MOTION_FIELDS}
+    config, run_dir = _run(args, MotionTrainConfig, fields, "deepmag-motion")
+    if config.widths is not None:
+        config.widths = tuple(config.widths)
+    if config.net_size_px < 38 or config.test_duration_s < 10:
+        raise UsageError("--net-size must be >= 38 px and --test-duration >= 10 s.")
+    model, record = train_deepmag_motion(run_dir, config, log=_log)
+    if args.export:
+        started = time.monotonic()
+        evaluation = evaluate_motion(model, config, config.test_videos)
+        (run_dir / "test_eval.json").write_text(json.dumps(evaluation, indent=1))
+        for p in model.parameters():
+            p.requires_grad_(False)
+        # the gain is measured as the eval suite measures it; the reach of its chest search
+        # is alpha x the chest's range: 8 covers the calibrated gains (our choice)
+        calibration = calibrate_motion(
+            model, config, lambda video, out: respiration_scores(video, out, 8.0), log=_log
+        )
+        calibration["measure_alpha_reach"] = 8.0
+        card = motion_model_card(record, evaluation, calibration)
+        card["training"]["command"] = _command()
+        card["training"]["export_seconds"] = round(time.monotonic() - started, 1)
+        weights, card_path = export_weights(model, args.export, card)
+        _log(f"wrote {weights} and {card_path}")
     return 0

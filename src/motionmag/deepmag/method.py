@@ -1,4 +1,5 @@
-"""DeepMag behind the library's stream interface: the ``deepmag-color`` method's builder.
+"""DeepMag behind the library's stream interface: the ``deepmag-color`` and ``deepmag-motion``
+methods' builders.
 
 What matters: DeepMag filters the accumulated change with a *zero-phase* band-pass over the
 whole clip (Eq. 16), so it cannot stream: :class:`DeepMagColorMagnifier` holds every frame
@@ -7,6 +8,13 @@ exception to the library's O(window) rule; ``latency_frames`` is 0 only because 
 count describes "the whole clip"). ``alpha`` is the total gain of the pulse amplitude,
 turned into the step gamma by the calibration in the model card; the options ``n_iter``
 and ``gamma`` set the paper's hyper-parameters directly (``gamma`` overrides ``alpha``).
+
+``deepmag-motion`` is the same with the respiration CNN on steerable-pyramid phase
+differences (:mod:`.motion`, Eq. 19-23): ``alpha`` is the total gain of the chest's
+breathing displacement (calibrated on synthetic train videos, see
+:func:`.calibration.calibrate_motion`), the band defaults to 0.16-0.5 Hz, and the pyramid
+scale ``r0`` to the one closest to the net's input size (option ``scale`` overrides it).
+Both hold the whole clip (:class:`WholeClipMagnifier`).
 """
 
 from __future__ import annotations
@@ -19,9 +27,18 @@ import numpy as np
 
 from ..errors import UsageError
 from ..magnify.base import Magnifier
-from .magnify import N_ITER, PULSE_BAND_HZ, gamma_for_alpha, magnify_color
+from .magnify import GAMMA, N_ITER, PULSE_BAND_HZ, gamma_for_alpha, magnify_color
+from .motion import (
+    MOTION_GAMMA,
+    MOTION_N_ITER,
+    RESPIRATION_BAND_HZ,
+    SizedPredictor,
+    magnify_motion,
+    scale_for_size,
+)
 
 MODEL_NAME = "deepmag-color"
+MOTION_MODEL_NAME = "deepmag-motion"
 
 
 @dataclass
@@ -34,23 +51,12 @@ class DeepMagColorOptions:
     batch_size: int = 512
 
 
-class DeepMagColorMagnifier(Magnifier):
-    """Whole-clip magnifier: ``push`` stores, ``flush`` magnifies (see module docstring)."""
+class WholeClipMagnifier(Magnifier):
+    """``push`` stores, ``flush`` magnifies the whole clip (see module docstring)."""
 
     latency_frames = 0
 
-    def __init__(
-        self,
-        model,
-        fps: float,
-        n_iter: int,
-        gamma: float,
-        band: tuple[float, float] = PULSE_BAND_HZ,
-        batch_size: int = 512,
-        device: str = "cpu",
-    ) -> None:
-        self.model, self.fps, self.n_iter, self.gamma = model, fps, n_iter, gamma
-        self.band, self.batch_size, self.device = band, batch_size, device
+    def __init__(self) -> None:
         self._frames: list[np.ndarray] = []
 
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
@@ -62,38 +68,144 @@ class DeepMagColorMagnifier(Magnifier):
             return []
         frames = np.stack(self._frames)
         self._frames = []
-        out = magnify_color(
+        return list(self.magnify_clip(frames))
+
+    def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 RGB (T, H, W, 3) -> the magnified clip, same shape and dtype."""
+        raise NotImplementedError
+
+
+class DeepMagColorMagnifier(WholeClipMagnifier):
+    """Whole-clip pulse-colour magnifier (Eq. 15-18)."""
+
+    def __init__(
+        self,
+        model,
+        fps: float,
+        n_iter: int,
+        gamma: float,
+        band: tuple[float, float] = PULSE_BAND_HZ,
+        batch_size: int = 512,
+        device: str = "cpu",
+    ) -> None:
+        super().__init__()
+        self.model, self.fps, self.n_iter, self.gamma = model, fps, n_iter, gamma
+        self.band, self.batch_size, self.device = band, batch_size, device
+
+    def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
+        return magnify_color(
             frames, self.fps, self.model, self.n_iter, self.gamma, self.band,
             batch_size=self.batch_size, device=self.device,
         )  # fmt: skip
-        return list(out)
 
 
-def build_deepmag_color(config) -> DeepMagColorMagnifier:
-    """Builder of the ``deepmag-color`` method (a ``MagnifyConfig`` in, a magnifier out)."""
-    from ..magnify.builders import options_for
+@dataclass
+class DeepMagMotionOptions:
+    """Method options (``MagnifyConfig.options``) of ``deepmag-motion``."""
+
+    n_iter: int = MOTION_N_ITER
+    gamma: float | None = None  # rad; None: from alpha and the model card's calibration
+    scale: int | None = None  # pyramid scale r0; None: the band closest to the net's input
+    weights: str | None = None  # a .safetensors file instead of the shipped weights
+    batch_size: int = 64
+
+
+class DeepMagMotionMagnifier(WholeClipMagnifier):
+    """Whole-clip respiration-motion magnifier (Eq. 19-23, :func:`.motion.magnify_motion`).
+
+    Args:
+        model: the motion net (its ``config["size_px"]`` is the input side it wants).
+        fps: frames per second.
+        n_iter, gamma: N and the step in rad.
+        band: the band-pass of the rebuilt phase change, Hz.
+        scale: pyramid scale r0 (None: :func:`.motion.scale_for_size` per clip).
+    """
+
+    def __init__(
+        self,
+        model,
+        fps: float,
+        n_iter: int,
+        gamma: float,
+        band: tuple[float, float] = RESPIRATION_BAND_HZ,
+        scale: int | None = None,
+        batch_size: int = 64,
+        device: str = "cpu",
+    ) -> None:
+        super().__init__()
+        self.predictor = SizedPredictor(model)
+        self.fps, self.n_iter, self.gamma, self.band = fps, n_iter, gamma, band
+        self.scale, self.batch_size, self.device = scale, batch_size, device
+
+    def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
+        height, width = frames.shape[1:3]
+        if min(height, width) < 16:
+            raise UsageError(
+                f"frames of {width}x{height} px are too small for deepmag-motion's pyramid: "
+                "give frames of at least 16 px."
+            )
+        orientations = int(self.predictor.net.config.get("orientations", 4))
+        scale = self.scale
+        if scale is None:
+            scale = scale_for_size(height, width, self.predictor.size_px, orientations)
+        return magnify_motion(
+            frames, self.fps, self.predictor, n_iter=self.n_iter, gamma=self.gamma,
+            band=self.band, scale=scale, orientations=orientations,
+            batch_size=self.batch_size, device=self.device,
+        )  # fmt: skip
+
+
+def _model_and_gamma(config, name: str, options, paper_gamma: float):
+    """The model of ``name`` (shipped or ``options.weights``) and the step for ``alpha``.
+
+    ``options.gamma`` wins; otherwise alpha goes through the card's calibration."""
     from ..models.registry import create_model, model_card
 
-    options = options_for(DeepMagColorOptions, config, MODEL_NAME)
     if config.fps is None:
-        raise UsageError("deepmag-color needs the frame rate: pass --fps.")
+        raise UsageError(f"{name} needs the frame rate: pass --fps.")
     if options.weights is not None:
-        model = create_model(MODEL_NAME, weights=options.weights, device=config.device)
+        model = create_model(name, weights=options.weights, device=config.device)
         card_path = Path(options.weights).with_suffix(".json")
         card = json.loads(card_path.read_text()) if card_path.is_file() else None
     else:
-        model = create_model(MODEL_NAME, device=config.device)
-        card = model_card(MODEL_NAME)
+        model = create_model(name, device=config.device)
+        card = model_card(name)
+    for p in model.parameters():
+        p.requires_grad_(False)
     gamma = options.gamma
     if gamma is None:
         calibration = (card or {}).get("calibration")
         if calibration is None:
             raise UsageError(
-                "these deepmag-color weights have no alpha calibration in their model card: "
-                "give the step directly with the option gamma (the paper's is 6e-5)."
+                f"these {name} weights have no alpha calibration in their model card: "
+                f"give the step directly with the option gamma (the paper's is {paper_gamma:g})."
             )
         gamma = gamma_for_alpha(config.alpha, options.n_iter, calibration)
+    return model, gamma
+
+
+def build_deepmag_color(config) -> DeepMagColorMagnifier:
+    """Builder of the ``deepmag-color`` method (a ``MagnifyConfig`` in, a magnifier out)."""
+    from ..magnify.builders import options_for
+
+    options = options_for(DeepMagColorOptions, config, MODEL_NAME)
+    model, gamma = _model_and_gamma(config, MODEL_NAME, options, GAMMA)
     band = config.band or PULSE_BAND_HZ
     return DeepMagColorMagnifier(
         model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device
     )
+
+
+def build_deepmag_motion(config) -> DeepMagMotionMagnifier:
+    """Builder of the ``deepmag-motion`` method (a ``MagnifyConfig`` in, a magnifier out)."""
+    from ..magnify.builders import options_for
+
+    options = options_for(DeepMagMotionOptions, config, MOTION_MODEL_NAME)
+    if options.scale is not None and options.scale < 0:
+        raise UsageError(f"scale {options.scale} is negative: give a pyramid scale >= 0.")
+    model, gamma = _model_and_gamma(config, MOTION_MODEL_NAME, options, MOTION_GAMMA)
+    band = config.band or RESPIRATION_BAND_HZ
+    return DeepMagMotionMagnifier(
+        model, config.fps, options.n_iter, gamma, band, options.scale, options.batch_size,
+        config.device,
+    )  # fmt: skip

@@ -20,6 +20,15 @@ What matters (Chen and McDuff 2018, Sec. 3.3, Eq. 19-23; METHODS.md section 4):
   the same displacement is half the phase one octave coarser). Each band is multiplied by
   ``exp(i delta)`` and the luma change is added to R, G and B.
 
+- **Which scale, and the network's fixed input (ours).** The paper's ``r0`` is the scale
+  whose band is 123 x 123 px. Here :func:`scale_for_size` picks the scale whose band is
+  closest (in octaves) to the network's input side, and :class:`SizedPredictor` resizes
+  the band to exactly that side inside the predictor (bilinear, antialiased when
+  shrinking), so the gradient ascent and the reconstruction stay on the band's own grid
+  and any frame size works. Phase differences are radians per frame whatever the grid,
+  so resizing does not change their scale. At the training size (128 px frames, 64 px
+  input) ``r0 = 1`` and the resize is the identity.
+
 Whole clip in memory (zero-phase filter): the phases at ``r0``, float64.
 """
 
@@ -31,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import signal
+from torch import nn
 
 from ..errors import UsageError
 from ..representations.steerable import SteerablePyramid
@@ -68,6 +78,63 @@ def phase_difference(phase: np.ndarray) -> np.ndarray:
     """Eq. 20, wrapped to (-pi, pi]: (T, K, h, w) -> (T-1, K, h, w), radians per frame."""
     d = np.diff(phase, axis=0)
     return d - 2 * np.pi * np.round(d / (2 * np.pi))
+
+
+def band_sizes(height: int, width: int, orientations: int = 4) -> list[tuple[int, int]]:
+    """(h, w) in px of every band scale of the octave pyramid of a ``height x width`` frame."""
+    pyramid = SteerablePyramid(height, width, "octave", orientations=orientations)
+    return [(band.box[2], band.box[3]) for band in pyramid.bands]
+
+
+def scale_for_size(height: int, width: int, size_px: int, orientations: int = 4) -> int:
+    """The scale ``r0`` whose band is closest to ``size_px`` (log2 of the shorter side;
+    ties go to the finer scale). Our rule in place of the paper's fixed 123 x 123 band."""
+    sizes = band_sizes(height, width, orientations)
+    distance = [abs(math.log2(min(h, w) / size_px)) for h, w in sizes]
+    return int(np.argmin(distance))
+
+
+def fit_to_size(x: torch.Tensor, size_px: int) -> torch.Tensor:
+    """Resize phase differences (N, K, h, w) to (N, K, size_px, size_px), differentiably.
+
+    Identity when the size already fits; bilinear otherwise, antialiased when either side
+    shrinks (values keep their unit, rad per frame)."""
+    if tuple(x.shape[-2:]) == (size_px, size_px):
+        return x
+    shrink = min(x.shape[-2:]) > size_px
+    return F.interpolate(
+        x, size=(size_px, size_px), mode="bilinear", align_corners=False, antialias=shrink
+    )
+
+
+class SizedPredictor(nn.Module):
+    """A motion net that accepts any band size: ``net(fit_to_size(x, net_size_px))``.
+
+    Args:
+        net: e.g. :class:`~.nets.DeepMagMotionNet` with ``config["size_px"]``.
+        size_px: the net's input side (default: read from ``net.config``).
+    """
+
+    def __init__(self, net: nn.Module, size_px: int | None = None) -> None:
+        super().__init__()
+        self.net = net
+        self.size_px = int(size_px if size_px is not None else net.config["size_px"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(fit_to_size(x, self.size_px))
+
+
+def motion_representation(
+    frames: np.ndarray, scale: int, orientations: int = 4
+) -> np.ndarray:
+    """Eq. 20 at scale ``scale`` of uint8 RGB frames (T, H, W, 3): float64 (T-1, K, h, w).
+
+    Builds a pyramid with only the scales up to ``scale`` (the band is the same as in the
+    full pyramid, and computing it costs about half)."""
+    frames = np.asarray(frames)
+    height, width = frames.shape[1:3]
+    pyramid = SteerablePyramid(height, width, "octave", scales=scale + 1, orientations=orientations)
+    return phase_difference(phase_at_scale(frames, pyramid, scale))
 
 
 def phase_change(
@@ -108,7 +175,7 @@ def magnify_motion_details(
     pyramid = SteerablePyramid(height, width, "octave", orientations=orientations)
     if not 0 <= scale < pyramid.scales:
         raise UsageError(f"scale {scale} is not in the pyramid's 0-{pyramid.scales - 1}.")
-    x1 = phase_difference(phase_at_scale(frames, pyramid, scale))
+    x1 = motion_representation(frames, scale, orientations)
     xn = gradient_ascent(
         x1, model, n_iter, gamma, l1_normalize, sign_correct, batch_size,
         channels_last=False, device=device,

@@ -19,6 +19,11 @@ What matters:
 - **Resumable**: ``checkpoint.pt`` (weights, optimiser, round, input scale) is written
   after every round to ``out_dir``; calling again with the same ``out_dir`` continues.
   Export is safetensors + a JSON model card (data, samples seen, time, metrics).
+
+The round loop (:func:`train_rounds`), the per-task summary (:func:`summarise_by_task`),
+the export (:func:`export_weights`) and the card's data and training sections
+(:func:`card_sections`) are shared with the motion path (:mod:`.train_motion`); only the
+sample (representation and target), the network and the test measure differ.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -91,7 +97,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: np.ndarray, device: str = "cpu") -> np.ndarray:
-    """The model's output for X (N, 3, 36, 36), float64 (N,)."""
+    """The model's output for X (N, C, L, L) float32, as float64 (N,), in batches of 512."""
     model.eval()
     out = [
         model(torch.from_numpy(x[i : i + 512]).to(device)).double().cpu().numpy()
@@ -131,8 +137,13 @@ def evaluate_color(
                 "pulse_r": _pearson(pulse_from_derivative(pred, config.fps), pulse_true),
             }
         )
+    return summarise_by_task(rows, ("derivative_r", "pulse_r"))
+
+
+def summarise_by_task(rows: list[dict], keys: tuple[str, ...]) -> dict:
+    """``{"per_video": rows, key: {task: mean}, "mean_" + key: mean}`` for every key."""
     summary: dict = {"per_video": rows}
-    for key in ("derivative_r", "pulse_r"):
+    for key in keys:
         summary[key] = {
             task: float(np.mean([r[key] for r in rows if r["task"] == task]))
             for task in TASKS
@@ -148,15 +159,27 @@ def _save(obj: dict, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def train_deepmag_color(
-    out_dir: str | os.PathLike, config: ColorTrainConfig | None = None, log=print
-) -> tuple[DeepMagColorNet, dict]:
-    """Train (or resume) the colour CNN in ``out_dir``; returns (model, record).
+def train_rounds(
+    out_dir: str | os.PathLike,
+    config,
+    sample: Callable[[int], tuple[np.ndarray, np.ndarray, dict]],
+    build_net: Callable[[float], torch.nn.Module],
+    log=print,
+) -> tuple[torch.nn.Module, dict]:
+    """The resumable round loop shared by the colour and motion trainers.
 
-    The record has the configuration, rounds, samples seen, seconds spent and the loss
-    per round; it is also written to ``out_dir/record.json``.
+    Args:
+        out_dir: run folder (``checkpoint.pt`` and ``record.json``); resumes when present.
+        config: a dataclass with ``seed``, ``videos_per_round``, ``rounds``, ``passes``,
+            ``batch``, ``lr``, ``time_limit_s`` (s or None) and ``device``.
+        sample: train video index -> (X float32 (T-1, C, L, L), target (T-1,), meta).
+        build_net: input scale (the std of X, dimensionless) -> a fresh network.
+        log: one line per round.
+
+    Returns:
+        (model in eval mode, record: configuration, rounds, samples seen, seconds, the
+        mean loss per round); the record is also written to ``out_dir/record.json``.
     """
-    config = config or ColorTrainConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
@@ -165,14 +188,14 @@ def train_deepmag_color(
         state = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
     if state is None:
         # input scale (ours): the std of X over the first round's videos, fixed from then on
-        xs = [color_sample(i, config)[0] for i in range(config.videos_per_round)]
+        xs = [sample(i)[0] for i in range(config.videos_per_round)]
         input_std = float(np.concatenate(xs).std())
         record = {"config": asdict(config), "round": 0, "samples": 0, "seconds": 0.0,
                   "losses": []}  # fmt: skip
     else:
         input_std = state["input_std"]
         record = state["record"]
-    model = DeepMagColorNet(input_std=input_std).to(config.device)
+    model = build_net(input_std).to(config.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     if state is not None:
         model.load_state_dict(state["model"])
@@ -182,7 +205,7 @@ def train_deepmag_color(
     while record["round"] < config.rounds:
         r = record["round"]
         first = r * config.videos_per_round
-        samples = [color_sample(i, config) for i in range(first, first + config.videos_per_round)]
+        samples = [sample(i) for i in range(first, first + config.videos_per_round)]
         x = torch.from_numpy(np.concatenate([s[0] for s in samples]))
         y = torch.from_numpy(np.concatenate([s[1] for s in samples]))
         model.train()
@@ -213,10 +236,29 @@ def train_deepmag_color(
     return model.eval(), record
 
 
-def export_color_weights(
-    model: DeepMagColorNet, path: str | os.PathLike, card: dict
+def train_deepmag_color(
+    out_dir: str | os.PathLike, config: ColorTrainConfig | None = None, log=print
+) -> tuple[DeepMagColorNet, dict]:
+    """Train (or resume) the colour CNN in ``out_dir``; returns (model, record).
+
+    The record has the configuration, rounds, samples seen, seconds spent and the loss
+    per round; it is also written to ``out_dir/record.json`` (:func:`train_rounds`).
+    """
+    config = config or ColorTrainConfig()
+    return train_rounds(
+        out_dir,
+        config,
+        lambda index: color_sample(index, config),
+        lambda input_std: DeepMagColorNet(input_std=input_std),
+        log,
+    )
+
+
+def export_weights(
+    model: torch.nn.Module, path: str | os.PathLike, card: dict
 ) -> tuple[Path, Path]:
-    """Write ``path`` (.safetensors) and the JSON card beside it (``network`` filled in)."""
+    """Write ``path`` (.safetensors) and the JSON card beside it (``network`` filled in:
+    the model's ``module:Class`` and its ``config``, the constructor arguments)."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -225,48 +267,71 @@ def export_color_weights(
     save_file(tensors, str(path))
     card = {
         **card,
-        "network": {"class": "motionmag.deepmag.nets:DeepMagColorNet", "config": model.config},
+        "network": {
+            "class": f"{type(model).__module__}:{type(model).__name__}",
+            "config": model.config,
+        },
     }
     card_path = path.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     return path, card_path
 
 
-def color_model_card(record: dict, evaluation: dict, calibration: dict | None) -> dict:
-    """The JSON model card of a colour run: data, training, test metrics, calibration."""
+#: the colour net's weights are written like every DeepMag net's
+export_color_weights = export_weights
+
+
+def card_sections(record: dict, target: str) -> tuple[dict, dict]:
+    """The ``data`` and ``training`` sections of a DeepMag model card from a run record.
+
+    ``record["config"]`` is the run's configuration (``asdict`` of a train config with
+    ``seed``, ``tasks``, ``videos_per_round``, ``passes``, ``size_px``, ``duration_s``,
+    ``fps``, ``lr``, ``batch``, ``physio``); ``target`` says what the network predicts.
+    """
     c = record["config"]
     videos = record["round"] * c["videos_per_round"]
     frames = max(2, round(c["duration_s"] * c["fps"]))
+    data = {
+        "generator": "motionmag.synth.physio.make_physio_video (rendered on the fly)",
+        "seed": c["seed"],
+        "split": "train",
+        "videos": videos,
+        "video_indices": [0, videos - 1],
+        "tasks": f"{c['tasks']} (video i has task tasks[i % {len(c['tasks'])}])",
+        "size_px": c["size_px"],
+        "duration_s": c["duration_s"],
+        "fps": c["fps"],
+        "frame_pairs": videos * (frames - 1),
+        "physio_overrides": c["physio"],
+        "target": target,
+    }
+    training = {
+        "loss": "MSE",
+        "optimizer": "Adam",
+        "lr": c["lr"],
+        "batch": c["batch"],
+        "rounds": record["round"],
+        "epochs": f"{c['passes']} passes over each round's {c['videos_per_round']} videos",
+        "samples_seen": record["samples"],
+        "seconds": round(record["seconds"], 1),
+        "final_round_losses": [round(v, 4) for v in record["losses"][-5:]],
+    }
+    return data, training
+
+
+def color_model_card(record: dict, evaluation: dict, calibration: dict | None) -> dict:
+    """The JSON model card of a colour run: data, training, test metrics, calibration."""
+    c = record["config"]
+    data, training = card_sections(
+        record, "mean of the exact dp/dt at t and t+1, standardised per video"
+    )
     card = {
         "name": "deepmag-color",
         "paper": "Chen and McDuff 2018, DeepMag (Sec. 3.2, Fig. 3a)",
         "summary": "Pulse-derivative CNN on the normalised frame difference (36 x 36 x 3), "
         "for gradient-ascent colour magnification",
-        "data": {
-            "generator": "motionmag.synth.physio.make_physio_video (rendered on the fly)",
-            "seed": c["seed"],
-            "split": "train",
-            "videos": videos,
-            "video_indices": [0, videos - 1],
-            "tasks": f"{c['tasks']} (video i has task tasks[i % {len(c['tasks'])}])",
-            "size_px": c["size_px"],
-            "duration_s": c["duration_s"],
-            "fps": c["fps"],
-            "frame_pairs": videos * (frames - 1),
-            "physio_overrides": c["physio"],
-            "target": "mean of the exact dp/dt at t and t+1, standardised per video",
-        },
-        "training": {
-            "loss": "MSE",
-            "optimizer": "Adam",
-            "lr": c["lr"],
-            "batch": c["batch"],
-            "rounds": record["round"],
-            "epochs": f"{c['passes']} passes over each round's {c['videos_per_round']} videos",
-            "samples_seen": record["samples"],
-            "seconds": round(record["seconds"], 1),
-            "final_round_losses": [round(v, 4) for v in record["losses"][-5:]],
-        },
+        "data": data,
+        "training": training,
         "metrics": {
             "test_split": {
                 "videos": len(evaluation["per_video"]),

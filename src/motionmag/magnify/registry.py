@@ -8,6 +8,7 @@ nothing fails quietly: an unknown name says which names exist.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ class MethodSpec:
     paper: str
     builder: str  # "package.module:function" taking a MagnifyConfig, returning a Magnifier
     weights: str | None = None  # shipped weights file for learned methods
+    # the paper's band for methods made for one signal (DeepMag: pulse, breathing): used,
+    # in temporal mode, when neither a mode nor a band is given
+    default_band_hz: tuple[float, float] | None = None
 
     def load_builder(self) -> Callable[[MagnifyConfig], Magnifier]:
         module_name, function_name = self.builder.split(":")
@@ -88,9 +92,14 @@ def default_method() -> str:
 
 
 def build_magnifier(config: MagnifyConfig) -> Magnifier:
-    """Validate ``config`` and build the magnifier of ``config.method``."""
+    """Validate ``config`` and build the magnifier of ``config.method``.
+
+    A method with a ``default_band_hz`` given neither a mode nor a band runs in temporal
+    mode on that band (a copy of ``config``; the caller's is not changed)."""
     config.validate()
     spec = get_method(config.method)
+    if spec.default_band_hz is not None and config.mode is None and config.band is None:
+        config = dataclasses.replace(config, band=spec.default_band_hz)
     mode = config.resolved_mode()
     if mode not in spec.modes:
         raise UsageError(
@@ -172,6 +181,19 @@ register(
         paper="Chen and McDuff 2018",
         builder="motionmag.deepmag.method:build_deepmag_color",
         weights="deepmag-color.safetensors",
+        default_band_hz=(0.7, 2.5),
+    )
+)
+register(
+    MethodSpec(
+        name="deepmag-motion",
+        kind="learned",
+        modes=("temporal",),
+        summary="DeepMag: gradient ascent through a respiration CNN on pyramid phase, whole clip",
+        paper="Chen and McDuff 2018",
+        builder="motionmag.deepmag.method:build_deepmag_motion",
+        weights="deepmag-motion.safetensors",
+        default_band_hz=(0.16, 0.5),
     )
 )
 register(

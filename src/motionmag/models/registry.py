@@ -191,6 +191,19 @@ register_model(
 
 register_model(
     ModelSpec(
+        name="deepmag-motion",
+        network="motionmag.deepmag.nets:DeepMagMotionNet",
+        summary="DeepMag motion CNN: respiration derivative from steerable-pyramid phase "
+        "differences",
+        paper="Chen and McDuff 2018 (DeepMag)",
+        train_command="motionmag train deepmag-motion --export "
+        "src/motionmag/models/weights/deepmag-motion.safetensors",
+        kwargs={"size_px": 64, "widths": (16, 16, 32), "hidden": 64},  # the CPU size trained here
+    )
+)
+
+register_model(
+    ModelSpec(
         name="flowmag",
         network="motionmag.nets.flowmag:FlowMagNet",
         summary="FlowMag U-Net: (frame 0, frame t, alpha embedding) -> magnified frame t",

@@ -29,6 +29,13 @@ What matters:
       width 16:          1,087,107 parameters,  5.7 GFLOPs   (CPU-trainable)
 
   FLOPs scale with the frame area (x4 at 512x512) and about with width^2.
+- **Residual output (our choice, ``residual=True``)**: the paper's last layer is
+  ``sigmoid(conv(x))``, which starts as a grey image. Through our weightless
+  Lucas-Kanade ``F`` the flow of a grey image is noise, ``L_mag`` (tens of px) swamps
+  ``L_color`` and a 40-minute CPU run stayed flat (issue 6). We output
+  ``sigmoid(logit(I_t) + conv(x))`` with the 1x1 conv initialised to zero, so an
+  untrained net returns ``I_t`` (exact for alpha = 1) and learns only the change; the
+  output stays in (0, 1) as the paper's. ``residual=False`` is the paper's head.
 - BatchNorm: ``eval()`` uses the running statistics (inference, export); training and
   test-time adaptation run in train mode.
 """
@@ -47,6 +54,8 @@ EMBED_CHANNELS = 32
 EMBED_LOG2_RANGE = (-3.0, 7.0)
 #: frames are padded to a multiple of this (2^(levels - 1) for 5 levels)
 SIZE_MULTIPLE = 16
+#: frame_t is clamped to [eps, 1 - eps] before the logit of the residual head
+RESIDUAL_EPS = 1e-3
 #: the factors FlowMag is trained on (log2 alpha ~ U(0, 4), Sec. 4.1)
 ALPHA_RANGE = (1.0, 16.0)
 
@@ -114,16 +123,28 @@ class FlowMagNet(nn.Module):
         width: channels of the finest level (64 in the paper; 16 trains on a CPU).
         levels: U-Net levels (5 in the paper: 4 poolings).
         embed_channels: channels of the alpha embedding (32).
+        residual: output ``sigmoid(logit(frame_t) + head)`` with a zero-initialised head
+            (our choice, see the module docstring) instead of the paper's ``sigmoid(head)``.
 
     ``forward`` takes frames (N, 3, H, W) in [0, 1] of any H, W and ``alpha`` as a
     number, an (N,) tensor or an (N, 1, H, W) per-pixel map; returns (N, 3, H, W) in
     (0, 1).
     """
 
-    def __init__(self, width: int = 64, levels: int = 5, embed_channels: int = EMBED_CHANNELS):
+    def __init__(
+        self,
+        width: int = 64,
+        levels: int = 5,
+        embed_channels: int = EMBED_CHANNELS,
+        residual: bool = False,
+    ) -> None:
         super().__init__()
-        self.config = {"width": int(width), "levels": int(levels),
-                       "embed_channels": int(embed_channels)}  # fmt: skip
+        self.config = {
+            "width": int(width),
+            "levels": int(levels),
+            "embed_channels": int(embed_channels),
+            "residual": bool(residual),
+        }
         if width < 1 or levels < 2 or embed_channels < 1:
             raise ValueError(f"invalid FlowMagNet configuration {self.config}")
         self.width, self.levels, self.embed_channels = int(width), int(levels), int(embed_channels)
@@ -140,6 +161,10 @@ class FlowMagNet(nn.Module):
             x_channels = out
         self.ups = nn.ModuleList(ups)
         self.outc = nn.Conv2d(chans[0], 3, 1)
+        self.residual = bool(residual)
+        if self.residual:
+            nn.init.zeros_(self.outc.weight)
+            nn.init.zeros_(self.outc.bias)
 
     def embed(self, alpha, n: int, height: int, width: int, device) -> torch.Tensor:
         """The tiled embedding (n, embed_channels, height, width) of a number, (N,) or map."""
@@ -167,4 +192,8 @@ class FlowMagNet(nn.Module):
         x = skips.pop()
         for up in self.ups:
             x = up(x, skips.pop())
-        return torch.sigmoid(self.outc(x))[..., :height, :width]
+        head = self.outc(x)[..., :height, :width]
+        if self.residual:
+            eps = RESIDUAL_EPS
+            head = head + torch.logit(frame_t.clamp(eps, 1.0 - eps))
+        return torch.sigmoid(head)

@@ -37,6 +37,7 @@ _FIELDS = {
     "videos": "videos",
     "video_stride": "video_stride",
     "color_weight": "color_weight",
+    "warmup_steps": "warmup_steps",
     "workers": "workers",
     "device": "device",
     "checkpoint_every": "checkpoint_every",
@@ -82,6 +83,17 @@ def add_flowmag_command(models) -> None:
     p.add_argument("--video-stride", type=int, default=None, help="pair stride (default 1)")
     p.add_argument("--no-synthetic", action="store_true", help="video pairs only")
     p.add_argument("--color-weight", type=float, default=None, help="lambda_color (default 10)")
+    p.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=None,
+        help="steps imitating the flow-warped frame before the paper's loss (default 3000)",
+    )
+    p.add_argument(
+        "--paper-head",
+        action="store_true",
+        help="the paper's plain sigmoid output instead of our residual head (starts as grey)",
+    )
     p.add_argument("--workers", type=int, default=None, help="data workers (default 0)")
     add_schedule_flags(p)
     p.add_argument("--val-samples", type=int, default=None, help="validation pairs (16)")
@@ -104,6 +116,8 @@ def run_train_flowmag(args) -> int:
     given = given_fields(args, _FIELDS)
     if args.no_synthetic:
         given["synthetic"] = False
+    if args.paper_head:
+        given["residual"] = False
     set_threads(args.threads)
     check_session_flags(args)
     config, run_dir = resolve_config(

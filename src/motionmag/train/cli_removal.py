@@ -88,7 +88,7 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     """Run ``train ha2024 --remove``; ``flags`` maps the ordinary flags onto config fields."""
     import torch
 
-    from .oh2018 import CHECKPOINT, load_checkpoint
+    from .oh2018 import load_checkpoint
     from .removal import (
         REMOVE_DIR,
         Ha2024RemovalConfig,
@@ -97,6 +97,7 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
         parse_kinds,
         parse_parts,
     )
+    from .run_state import CHECKPOINT
 
     given = {f: getattr(args, d) for d, f in {**flags, **_REMOVAL_FIELDS}.items()}
     given = {k: v for k, v in given.items() if v is not None}

@@ -81,9 +81,10 @@ def add_train_command(subparsers) -> argparse.ArgumentParser:
     for model, (summary, description) in _DESCRIPTIONS.items():
         p = models.add_parser(model, help=summary, description=description)
         _add_flags(p, model)
-    from ..deepmag.cli_train import add_deepmag_color_command
+    from ..deepmag.cli_train import add_deepmag_color_command, add_deepmag_motion_command
 
     add_deepmag_color_command(models)
+    add_deepmag_motion_command(models)
     from .cli_flowmag import add_flowmag_command
 
     add_flowmag_command(models)

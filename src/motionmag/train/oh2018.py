@@ -90,7 +90,15 @@ from ..errors import InputError, UsageError
 from ..nets.oh2018 import Oh2018Net
 from .loop import TrainResult, run_steps
 from .losses import ha2024_loss, oh2018_loss, ssim
-from .run_state import BEST, CHECKPOINT, RunState, atomic_save, open_run, start_files
+from .run_state import (
+    BEST,
+    RunState,
+    atomic_save,
+    open_run,
+    pick_checkpoint,
+    save_weights,
+    start_files,
+)
 from .run_state import write_json as _write_json  # also train/removal.py's trainer._write_json
 
 #: checkpoint layout version (of oh2018 runs; ``RECIPES[model].checkpoint_format``)
@@ -720,30 +728,16 @@ def export_weights(
 
     Returns the model card (a dict).
     """
-    from safetensors.torch import save_file
-
     from .. import __version__
 
-    run = Path(run_dir)
-    if which not in ("best", "last"):
-        raise UsageError(f"which must be 'best' or 'last', not '{which}'.")
-    last_path = run / CHECKPOINT
-    if not last_path.is_file():
-        raise InputError(f"'{run}' has no {CHECKPOINT}: train first with `motionmag train`.")
-    last = load_checkpoint(last_path)
+    def load(path: Path, last: dict | None) -> dict:
+        return load_checkpoint(path, None if last is None else checkpoint_model(last))
+
+    last, chosen, source = pick_checkpoint(run_dir, which, load, "motionmag train")
     recipe = RECIPES[checkpoint_model(last)]
-    chosen, source = last, "last"
-    if which == "best" and (run / BEST).is_file():
-        chosen, source = load_checkpoint(run / BEST, model=recipe.model), "best"
-    out = Path(out_path)
-    if out.suffix != ".safetensors":
-        raise UsageError(f"weights file '{out}' must end in .safetensors.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.contiguous() for k, v in chosen["model"].items()}
     net_config = dict(chosen["net_config"])
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(temporary), metadata={"name": out.stem, "net": json.dumps(net_config)})
-    os.replace(temporary, out)
+    tensors = save_weights(chosen["model"], net_config, out_path)
+    out = Path(out_path)
     config = chosen["config"]
     parameters = sum(v.numel() for v in tensors.values())
     card = {

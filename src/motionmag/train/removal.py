@@ -53,6 +53,7 @@ from ..errors import InputError, UsageError
 from ..nets import removal as rm
 from . import oh2018 as trainer
 from .oh2018 import RECIPES, Ha2024TrainConfig, Recipe
+from .run_state import CHECKPOINT
 
 REMOVE_DIR = "remove"
 RETRAIN_DIR = "retrain"
@@ -266,9 +267,9 @@ def write_pruned(run_dir: str | os.PathLike, threshold: float | None = None) -> 
     from safetensors.torch import save_file
 
     run = Path(run_dir)
-    path = run / REMOVE_DIR / trainer.CHECKPOINT
+    path = run / REMOVE_DIR / CHECKPOINT
     if not path.is_file():
-        raise InputError(f"'{run / REMOVE_DIR}' has no {trainer.CHECKPOINT}: run phase 1 first.")
+        raise InputError(f"'{run / REMOVE_DIR}' has no {CHECKPOINT}: run phase 1 first.")
     state = trainer.load_checkpoint(path, model="ha2024-remove")
     config = Ha2024RemovalConfig.from_dict(state["config"])
     tau = config.prune_threshold if threshold is None else float(threshold)
@@ -379,7 +380,7 @@ def learn_to_remove(
     if config.retrain_steps:
         second = trainer.train_model(
             pruned_config(config, removed, first.step + config.retrain_steps),
-            run / RETRAIN_DIR, resume=resume and (run / RETRAIN_DIR / trainer.CHECKPOINT).is_file(),
+            run / RETRAIN_DIR, resume=resume and (run / RETRAIN_DIR / CHECKPOINT).is_file(),
             progress=progress, command=command, max_seconds=max_seconds, init_from=run / PRUNED,
         )  # fmt: skip
         report["retrain_phase"] = {"step": second.step, "validation": second.validation}
@@ -395,7 +396,7 @@ def export_pruned(run_dir: str | os.PathLike, out_path: str | os.PathLike) -> di
     run = Path(run_dir)
     out = Path(out_path)
     pruned_card = json.loads((run / PRUNED).with_suffix(".json").read_text())
-    if (run / RETRAIN_DIR / trainer.CHECKPOINT).is_file():
+    if (run / RETRAIN_DIR / CHECKPOINT).is_file():
         card = trainer.export_weights(run / RETRAIN_DIR, out)
     else:
         if out.suffix != ".safetensors":

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -199,3 +199,44 @@ class RunState:
             "sessions": self.sessions,
             "torch": str(torch.__version__),
         }
+
+
+def pick_checkpoint(
+    run_dir: str | os.PathLike,
+    which: str,
+    load: Callable[[Path, dict | None], dict],
+    train_command: str,
+) -> tuple[dict, dict, str]:
+    """The checkpoints an export reads: ``(last, chosen, "best" | "last")``.
+
+    ``which`` is ``best`` (``best.pt``, falling back to the last checkpoint when the run
+    never validated) or ``last``. ``load(path, last)`` reads a checkpoint; ``last`` is
+    None for ``checkpoint.pt`` itself and the loaded last checkpoint for ``best.pt``.
+    """
+    run = Path(run_dir)
+    if which not in ("best", "last"):
+        raise UsageError(f"which must be 'best' or 'last', not '{which}'.")
+    if not (run / CHECKPOINT).is_file():
+        raise InputError(f"'{run}' has no {CHECKPOINT}: train first with `{train_command}`.")
+    last = load(run / CHECKPOINT, None)
+    if which == "best" and (run / BEST).is_file():
+        return last, load(run / BEST, last), "best"
+    return last, last, "last"
+
+
+def save_weights(
+    state_dict: dict[str, torch.Tensor], net_config: dict, out_path: str | os.PathLike
+) -> dict[str, torch.Tensor]:
+    """Write a model's tensors as safetensors (atomically), with its name and network
+    config in the metadata; returns the tensors written. ``out_path`` ends in .safetensors."""
+    from safetensors.torch import save_file
+
+    out = Path(out_path)
+    if out.suffix != ".safetensors":
+        raise UsageError(f"weights file '{out}' must end in .safetensors.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.contiguous() for k, v in state_dict.items()}
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    save_file(tensors, str(temporary), metadata={"name": out.stem, "net": json.dumps(net_config)})
+    os.replace(temporary, out)
+    return tensors
