@@ -197,15 +197,29 @@ def flowmag_loss(
     alpha = alpha.to(frame_t.device, frame_t.dtype)
     with torch.no_grad():
         flow_src = flow(frame0, frame_t)
-        warped_t = backward_warp(frame_t, flow_src)
     magnified = net(frame0, frame_t, alpha)
-    flow_tgt = flow(frame0, magnified)
-    mag = (alpha.view(-1, 1, 1, 1) * flow_src - flow_tgt).abs().mean()
-    color = (warped_t - backward_warp(magnified, flow_tgt)).abs().mean()
+    mag, color = _paper_terms(flow, frame0, frame_t, flow_src, magnified, alpha)
     loss = mag + color_weight * color
     parts = {"total": loss.detach(), "mag": mag.detach(), "color": color.detach()}
     parts["warp"] = torch.zeros(())
     return loss, {key: float(value) for key, value in parts.items()}
+
+
+def _paper_terms(
+    flow: torch.nn.Module,
+    frame0: torch.Tensor,
+    frame_t: torch.Tensor,
+    flow_src: torch.Tensor,
+    magnified: torch.Tensor,
+    alpha: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(L_mag, L_color)`` of Eqs. 3-4 for a generated batch (``flow_src`` = F(I_0, I_t))."""
+    flow_tgt = flow(frame0, magnified)
+    mag = (alpha.view(-1, 1, 1, 1) * flow_src - flow_tgt).abs().mean()
+    with torch.no_grad():
+        warped_t = backward_warp(frame_t, flow_src)
+    color = (warped_t - backward_warp(magnified, flow_tgt)).abs().mean()
+    return mag, color
 
 
 def warp_target(frame_t: torch.Tensor, flow_src: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -242,9 +256,7 @@ def warmup_loss(
     magnified = net(frame0, frame_t, alpha)
     loss = (magnified - target).abs().mean()
     with torch.no_grad():
-        flow_tgt = flow(frame0, magnified)
-        mag = (alpha.view(-1, 1, 1, 1) * flow_src - flow_tgt).abs().mean()
-        color = (backward_warp(frame_t, flow_src) - backward_warp(magnified, flow_tgt)).abs().mean()
+        mag, color = _paper_terms(flow, frame0, frame_t, flow_src, magnified, alpha)
     value = float(loss.detach())
     parts = {"total": value, "mag": float(mag), "color": float(color), "warp": value}
     return loss, parts
