@@ -67,6 +67,26 @@ def test_residual_head_starts_as_the_identity_and_paper_head_as_grey():
     assert float((paper - frame_t).abs().mean()) > 0.1  # a near-constant image, not I_t
 
 
+def test_linear_base_starts_as_linear_magnification_of_a_known_shift():
+    """Untrained, base="linear" is I_t + (alpha - 1)(I_t - I_0): for a smooth texture
+    moved 0.1 px it moves the texture by alpha x 0.1 px (first-order Taylor), here
+    measured by Gauss-Newton registration; a per-pixel alpha map of one value gives the
+    same."""
+    from motionmag.eval.displacement import measure_shift
+
+    frames = _clip([0.0, 0.1], size=64)
+    i0, it = _tensor(frames[0]), _tensor(frames[1])
+    net = FlowMagNet(width=4, residual=True, base="linear").eval()
+    with torch.no_grad():
+        out = net(i0, it, 4.0)
+        mapped = net(i0, it, torch.full((1, 1, 64, 64), 4.0))
+    assert torch.allclose(out, mapped, atol=1e-6)
+    dx, dy = measure_shift(frames[0].astype(np.float64), out[0].permute(1, 2, 0).numpy() * 255)
+    assert dx == pytest.approx(0.4, abs=0.02) and abs(dy) < 0.01
+    with pytest.raises(ValueError, match="needs residual"):
+        FlowMagNet(width=4, base="linear")
+
+
 def test_warp_target_moves_the_frame_by_alpha_times_its_motion():
     frames = _clip([0.0, 0.4, 1.2], size=64)  # true output of alpha 3: 1.2 px
     i0, it = _tensor(frames[0]), _tensor(frames[1])

@@ -38,6 +38,7 @@ _FIELDS = {
     "video_stride": "video_stride",
     "color_weight": "color_weight",
     "warmup_steps": "warmup_steps",
+    "base": "base",
     "workers": "workers",
     "device": "device",
     "checkpoint_every": "checkpoint_every",
@@ -93,6 +94,13 @@ def add_flowmag_command(models) -> None:
         "--paper-head",
         action="store_true",
         help="the paper's plain sigmoid output instead of our residual head (starts as grey)",
+    )
+    p.add_argument(
+        "--base",
+        choices=("frame", "linear"),
+        default=None,
+        help="what the residual head starts from: frame (I_t, default) or linear "
+        "(I_t + (alpha - 1)(I_t - I_0))",
     )
     p.add_argument("--workers", type=int, default=None, help="data workers (default 0)")
     add_schedule_flags(p)

@@ -60,6 +60,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..errors import InputError, UsageError
 from ..flow.warp import backward_warp
+from ..nets.flowmag import BASES
 from .loop import TrainResult, run_steps
 from .oh2018 import EpochSampler, resolve_device
 from .run_state import (
@@ -100,6 +101,7 @@ class FlowMagTrainConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     width: int = 16  # U-Net base channels (the paper: 64)
     residual: bool = True  # residual output head (our choice; nets/flowmag.py); False: paper's
+    base: str = "frame"  # what the residual head starts from: frame | linear (nets/flowmag.py)
     warmup_steps: int = 3000  # steps of the self-supervised warp warm-up (our choice), 0: none
     color_weight: float = 10.0  # lambda_color (Eq. 5)
     alpha_range: tuple[float, float] = (1.0, 16.0)  # log-uniform
@@ -143,6 +145,11 @@ class FlowMagTrainConfig:
             raise UsageError("no training data: give --videos FOLDER or keep the synthetic pairs.")
         if self.val_seed == self.seed and self.validate_every:
             raise UsageError(f"the validation seed {self.val_seed} equals the training seed.")
+        if self.base not in BASES or (self.base != "frame" and not self.residual):
+            raise UsageError(
+                f"--base must be one of {', '.join(BASES)} (linear needs the residual head), "
+                f"not {self.base}."
+            )
         if self.warmup_steps < 0:
             raise UsageError(f"--warmup-steps must not be negative, not {self.warmup_steps}.")
         if self.video_stride < 1:
@@ -575,7 +582,7 @@ def train_flowmag(
     device = resolve_device(config.device)
     run, state = open_run(run_dir, resume, load_checkpoint)
     torch.manual_seed(config.seed)
-    net = FlowMagNet(width=config.width, residual=config.residual).to(device)
+    net = FlowMagNet(width=config.width, residual=config.residual, base=config.base).to(device)
     flow = make_flow().to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=tuple(config.betas))
     alpha_rng = torch.Generator().manual_seed(config.seed * 7919 + 23)
