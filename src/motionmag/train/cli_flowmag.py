@@ -88,7 +88,7 @@ def add_flowmag_command(models) -> None:
         "--warmup-steps",
         type=int,
         default=None,
-        help="steps imitating the flow-warped frame before the paper's loss (default 3000)",
+        help="steps imitating the flow-warped frame before the paper's loss (default 0)",
     )
     p.add_argument(
         "--paper-head",
@@ -99,8 +99,8 @@ def add_flowmag_command(models) -> None:
         "--base",
         choices=("frame", "linear"),
         default=None,
-        help="what the residual head starts from: frame (I_t, default) or linear "
-        "(I_t + (alpha - 1)(I_t - I_0))",
+        help="what the residual head starts from: linear (I_t + (alpha - 1)(I_t - I_0), "
+        "default) or frame (I_t)",
     )
     p.add_argument("--workers", type=int, default=None, help="data workers (default 0)")
     add_schedule_flags(p)
@@ -126,6 +126,7 @@ def run_train_flowmag(args) -> int:
         given["synthetic"] = False
     if args.paper_head:
         given["residual"] = False
+        given["base"] = "frame"
     set_threads(args.threads)
     check_session_flags(args)
     config, run_dir = resolve_config(
