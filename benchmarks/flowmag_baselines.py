@@ -1,8 +1,8 @@
 """FlowMag's validation loss (Eq. 3-5) of three generators that need no training.
 
 The reference rows of the README's "FlowMag training" table, on the trainer's own
-validation pairs (``FlowMagTrainConfig(max_motion_px=1)``: 16 synthetic pairs of the validation seed,
-alpha log-uniform in 1-16): the identity (returns I_t), the untrained linear base
+validation pairs (``FlowMagTrainConfig(max_motion_px=1)``: 16 synthetic pairs of its
+validation seed, alpha log-uniform in 1-16): the identity (returns I_t), the untrained linear base
 (I_t + (alpha - 1)(I_t - I_0)) and Warp Bilinear driven by the training flow itself
 (I_t warped on by (alpha - 1) F(I_0, I_t); it sees the loss's own flow, so it is a
 reference, not a fair competitor).
