@@ -34,11 +34,13 @@ O(video) for the frames, plus 36 x 36 x 3 float64 per frame.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from scipy import signal
+from tqdm import tqdm
 
 from ..errors import UsageError
 from ..temporal.iir import butterworth_sos
@@ -115,7 +117,10 @@ def gradient_ascent(
     if channels_last:
         nchw = nchw.permute(0, 3, 1, 2)
     out = torch.empty_like(nchw)
-    for start in range(0, len(nchw), batch_size):
+    starts = range(0, len(nchw), batch_size)
+    # a bar on a terminal only (disable=None): whole clips take minutes at 640x360
+    for start in tqdm(starts, desc="DeepMag gradient ascent", unit="batch", file=sys.stderr,
+                      disable=None, leave=False):  # fmt: skip
         x1 = nchw[start : start + batch_size]
         delta = torch.zeros_like(x1)
         for _ in range(n_iter - 1):

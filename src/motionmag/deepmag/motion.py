@@ -35,12 +35,14 @@ Whole clip in memory (zero-phase filter): the phases at ``r0``, float64.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import signal
 from torch import nn
+from tqdm import tqdm
 
 from ..errors import UsageError
 from ..representations.steerable import SteerablePyramid
@@ -184,7 +186,8 @@ def magnify_motion_details(
     base = frames.astype(np.float64) / 255.0 if frames.dtype == np.uint8 else frames.copy()
     out = np.empty_like(base, dtype=np.float64)
     delta_t = torch.from_numpy(delta.astype(np.float32))
-    for t in range(len(frames)):
+    for t in tqdm(range(len(frames)), desc="deepmag-motion: rebuilding frames", unit="frame",
+                  file=sys.stderr, disable=None, leave=False):  # fmt: skip
         bands = pyramid.bands_from_spectrum(pyramid.spectrum(_luma(frames[t : t + 1])))
         changes = []
         for r, coeffs in enumerate(bands):  # (1, 1, K, h_r, w_r)
