@@ -183,24 +183,26 @@ class FlowMagNet(nn.Module):
             nn.init.zeros_(self.outc.weight)
             nn.init.zeros_(self.outc.bias)
 
-    def embed(self, alpha, n: int, height: int, width: int, device) -> torch.Tensor:
-        """The tiled embedding (n, embed_channels, height, width) of a number, (N,) or map."""
+    @staticmethod
+    def alpha_map(alpha, n: int, height: int, width: int, device) -> torch.Tensor:
+        """``alpha`` (a number, (N,) or (N, 1, H, W)) as float32 (N, 1, 1, 1) or (N, 1, H, W),
+        which broadcasts over frames; a map must match ``height`` x ``width``."""
         alpha = torch.as_tensor(alpha, dtype=torch.float32, device=device)
         if alpha.dim() == 0:
             alpha = alpha.expand(n)
         if alpha.dim() == 1:
-            return alpha_embedding(alpha, self.embed_channels)[:, :, None, None].expand(
-                -1, -1, height, width
-            )
+            return alpha.view(-1, 1, 1, 1)
         if alpha.dim() == 4:
             if alpha.shape[-2:] != (height, width):
                 raise ValueError(f"alpha map {tuple(alpha.shape)} does not match {height}x{width}")
-            return alpha_embedding(alpha.expand(n, -1, -1, -1), self.embed_channels)
+            return alpha
         raise ValueError(f"alpha must be a number, (N,) or (N, 1, H, W); got {tuple(alpha.shape)}")
 
     def forward(self, frame0: torch.Tensor, frame_t: torch.Tensor, alpha) -> torch.Tensor:
         n, _, height, width = frame_t.shape
-        pe = self.embed(alpha, n, height, width, frame_t.device).to(frame_t.dtype)
+        factor = self.alpha_map(alpha, n, height, width, frame_t.device)
+        pe = alpha_embedding(factor, self.embed_channels).expand(n, -1, height, width)
+        pe = pe.to(frame_t.dtype)
         x = torch.cat([frame0, frame_t, pe], dim=1)
         x = pad_to_multiple(x, self.size_multiple)
         skips = [self.inc(x)]
@@ -214,17 +216,6 @@ class FlowMagNet(nn.Module):
             eps = RESIDUAL_EPS
             start = frame_t
             if self.base == "linear":
-                factor = self.alpha_map(alpha, n, frame_t.device).to(frame_t.dtype)
-                start = frame_t + (factor - 1.0) * (frame_t - frame0)
+                start = frame_t + (factor.to(frame_t.dtype) - 1.0) * (frame_t - frame0)
             head = head + torch.logit(start.clamp(eps, 1.0 - eps))
         return torch.sigmoid(head)
-
-    @staticmethod
-    def alpha_map(alpha, n: int, device) -> torch.Tensor:
-        """``alpha`` (a number, (N,) or (N, 1, H, W)) as a tensor that broadcasts over frames."""
-        alpha = torch.as_tensor(alpha, dtype=torch.float32, device=device)
-        if alpha.dim() == 0:
-            return alpha.expand(n).view(n, 1, 1, 1)
-        if alpha.dim() == 1:
-            return alpha.view(-1, 1, 1, 1)
-        return alpha
