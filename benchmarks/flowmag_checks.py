@@ -36,9 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from motionmag import magnify_frames  # noqa: E402
-from motionmag.eval.displacement import measure_shift  # noqa: E402
 from motionmag.eval.metrics import ssim  # noqa: E402
-from test_learned_weights import AMPLITUDE_PX, FPS, FRAMES, _clip, _input_shifts  # noqa: E402
+from test_learned_weights import AMPLITUDE_PX, FPS, FRAMES, _clip, _gain  # noqa: E402
 
 FRAME_STEP = 4  # every 4th frame is measured (speed)
 EDGE_PX = 8  # soft edge of the alpha map
@@ -46,14 +45,10 @@ BAND_PX = 16  # the band outside the map that is not scored
 
 
 def gain(output: np.ndarray, region: tuple[slice, slice] | None = None) -> float:
-    """Least-squares slope of the output's measured x-shift against the input's."""
+    """Least-squares slope of the output's measured x-shift against the input's (in
+    ``region``, every ``FRAME_STEP``-th frame; ``test_learned_weights._gain``)."""
     rows, cols = region or (slice(None), slice(None))
-    frames = range(1, len(output), FRAME_STEP)
-    measured = np.array(
-        [measure_shift(output[0][rows, cols], output[i][rows, cols])[0] for i in frames]
-    )
-    truth = _input_shifts()[list(frames)] - _input_shifts()[0]
-    return float(np.dot(measured, truth) / np.dot(truth, truth))
+    return _gain(output[:, rows, cols], slice(1, None, FRAME_STEP))
 
 
 def mean_ssim(a: np.ndarray, b: np.ndarray, region=None) -> float:
