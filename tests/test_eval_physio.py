@@ -23,6 +23,7 @@ from motionmag.eval.physio_measures import (
     away_region,
     chest_trace,
     colour_trace,
+    compensated_trace,
     correlation,
     pulse_scores,
     quality_scores,
@@ -150,6 +151,13 @@ def test_identity_leaves_every_score_at_the_input_and_evm_magnifies_the_pulse():
         assert values["ssim_away"] == pytest.approx(1.0, abs=1e-6)
         assert values["gain"] == pytest.approx(1.0)
         assert values["correlation"] == pytest.approx(values["correlation_input"])
+        # the pulse's extra scores: the identity keeps them at the input's, and the ideal
+        # render at alpha 1 is the input itself (same scene, same noise)
+        assert values["gain_compensated"] == pytest.approx(1.0)
+        assert values["correlation_compensated"] == pytest.approx(
+            values["correlation_compensated_input"]
+        )
+        assert values["correlation_ideal"] == pytest.approx(values["correlation_input"])
     loud = run_physio_tasks(method, alpha=60.0, tasks=("A", "D"), **small)
     still, moving = (level.values for level in loud.levels)
     assert still["gain"] > 5
@@ -190,6 +198,38 @@ def test_pulse_scores_agree_with_deepmag_calibration():
         video.frames, region, pulse, FPS
     )
     assert pulse_scores(video, out)["gain"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_compensated_trace_reads_back_a_known_relative_change():
+    rng = np.random.default_rng(3)
+    pulse_free = rng.uniform(50, 200, (40, 12, 12, 3))
+    masks = np.zeros((40, 12, 12), bool)
+    for t in range(40):  # a skin patch that moves: the mask follows it frame by frame
+        masks[t, 2 + t % 5 : 8 + t % 5, 3:9] = True
+    change = 0.004 * np.sin(np.arange(40) / 3.0)
+    frames = pulse_free.copy()
+    for t in range(40):
+        frames[t][masks[t]] *= 1.0 + change[t]
+    frames[:, ~masks.any(axis=0)] += 30.0  # off the skin: ignored
+    assert np.allclose(compensated_trace(frames, pulse_free, masks), change, atol=1e-12)
+
+
+def test_compensated_pulse_survives_random_head_motion_where_the_skin_mean_does_not():
+    """Task D: the mean skin colour of the input hardly follows the pulse (the head's
+    shading dominates), yet a render with the pulse x 3 (a perfect magnifier) reads gain
+    3 and a near-perfect correlation on the compensated trace."""
+    from motionmag.eval.physio import pulse_references
+    from motionmag.synth.physio import PhysioConfig, make_physio_video
+
+    config = PhysioConfig(size_px=64, duration_s=10.0, task="D")
+    video = make_physio_video(0, 0, config, split="test")
+    free, ideal = pulse_references(0, 0, config, alpha=3.0)
+    scores = pulse_scores(video, ideal, pulse_free=free, ideal=ideal)
+    assert scores["correlation_compensated_input"] > 0.8
+    assert scores["correlation_compensated_input"] > scores["correlation_input"] + 0.3
+    assert scores["gain_compensated"] == pytest.approx(3.0, rel=0.1)
+    assert scores["correlation_compensated"] > 0.95
+    assert scores["correlation_ideal"] == pytest.approx(scores["correlation"])
 
 
 def test_cli_runs_the_physio_tasks_suite(tmp_path, capsys):

@@ -18,7 +18,11 @@ What matters:
 - **The scores** (:mod:`.physio_measures`): ``psnr_db``, ``ssim`` against the input
   (artifacts, Table 1), ``ssim_away`` (away from the target region), ``gain`` and
   ``correlation`` of the magnified signal with the truth (``correlation_input`` the
-  input's). Means over the videos per task, standard deviations in ``spread``.
+  input's). For the pulse also the same scores on the motion-compensated skin colour
+  (``gain_compensated``, ``correlation_compensated``: the output minus a pulse-free render
+  of the same scene, so head shading cancels) and ``correlation_ideal`` (a render with
+  the pulse x alpha: the best any method can score on the mean skin colour). Means over
+  the videos per task, standard deviations in ``spread``.
 - **Two suites.** ``physio-tasks``: levels = tasks A-D at one alpha (Table 1).
   ``physio-gamma``: DeepMag only (``deepmag-color`` on the pulse, ``deepmag-motion`` on
   the breathing), Task C as in the paper, levels = step size gamma x 0.5, 1, 2, 4 at
@@ -89,13 +93,40 @@ def target_for(method_name: str) -> Target:
     return PULSE if method_name in COLOUR_METHODS else RESPIRATION
 
 
-def score_video(video, out: np.ndarray, target: Target, alpha: float) -> dict[str, float]:
-    """The scores of one magnified video (``PhysioVideo``) for its target."""
+#: the pulse's extra scores, against renders of the same scene (physio_measures.pulse_scores)
+PULSE_EXTRA = (
+    "gain_compensated",
+    "correlation_compensated",
+    "correlation_compensated_input",
+    "correlation_ideal",
+)
+
+
+def pulse_references(
+    index: int, seed: int, config: PhysioConfig, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Renders of test video ``index`` for the pulse's extra scores: the noise-free scene
+    without the pulse (float) and the scene with the pulse x ``alpha`` (uint8, same noise)."""
+    free = make_physio_video(index, seed, config, "test", keep_float=True, pulse_scale=0.0)
+    ideal = make_physio_video(index, seed, config, "test", pulse_scale=float(alpha))
+    return free.frames_float, ideal.frames
+
+
+def score_video(
+    video,
+    out: np.ndarray,
+    target: Target,
+    alpha: float,
+    references: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """The scores of one magnified video (``PhysioVideo``) for its target; ``references``
+    (:func:`pulse_references`) add the pulse's compensated and ideal scores."""
     out = np.asarray(out)
     if out.shape != video.frames.shape:
         raise ValueError(f"the method returned shape {out.shape}, expected {video.frames.shape}")
     if target is PULSE:
-        return pulse_scores(video, out, target.band_hz)
+        free, ideal = references if references is not None else (None, None)
+        return pulse_scores(video, out, target.band_hz, pulse_free=free, ideal=ideal)
     return respiration_scores(video, out, alpha, target.band_hz)
 
 
@@ -151,6 +182,7 @@ def run_physio_tasks(
         raise UsageError(f"method '{method.name}' has no temporal mode: physio needs a band.")
     target = target_for(method.name)
     duration = float(duration_s or target.duration_s)
+    extra = PULSE_EXTRA if target is PULSE else ()
     rows: dict[str, list[dict]] = {task: [] for task in tasks}
     with _bar(n * len(tasks), f"physio {method.name}", progress) as bar:
         for task in tasks:
@@ -161,9 +193,10 @@ def run_physio_tasks(
                     video.frames, alpha, mode="temporal", fps=video.fps,
                     band=target.band_hz, filter="fir",
                 )  # fmt: skip
-                rows[task].append(score_video(video, out, target, alpha))
+                references = pulse_references(index, seed, config, alpha) if extra else None
+                rows[task].append(score_video(video, out, target, alpha, references))
                 bar.update(1)
-    levels = [_level(float(i), rows[task]) for i, task in enumerate(tasks)]
+    levels = [_level(float(i), rows[task], extra) for i, task in enumerate(tasks)]
     result = SuiteResult(
         suite="physio-tasks",
         method=f"{method.name} (alpha {alpha:g})",
@@ -173,8 +206,8 @@ def run_physio_tasks(
         floor=None,
         levels=levels,
         x_labels=list(tasks),
-        table=list(METRICS),
-        plots=["psnr_db", "ssim", "ssim_away", "correlation"],
+        table=[*METRICS, *extra],
+        plots=["psnr_db", "ssim", "ssim_away", "correlation", *extra[1:2]],
         settings={
             "n": n,
             "seed": seed,
@@ -196,7 +229,7 @@ def run_physio_tasks(
     )
     result.summary = {
         f"{m}_{task}": result.levels[i].values[m]
-        for m in ("ssim", "correlation")
+        for m in ("ssim", "correlation", *extra[1:2])
         for i, task in enumerate(tasks)
     }
     return result

@@ -384,8 +384,9 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
 class _Scene:
     """Per-video textures and layers; ``frame(t)`` renders one noise-free frame."""
 
-    def __init__(self, params: PhysioParams, photos: PhotoPool) -> None:
+    def __init__(self, params: PhysioParams, photos: PhotoPool, pulse_scale: float = 1.0) -> None:
         self.p = params
+        self.pulse_scale = float(pulse_scale)
         cfg = params.config
         self.s, self.f = cfg.size_px, int(cfg.hires_factor)
         self.sigma = cfg.psf_sigma_px
@@ -578,7 +579,8 @@ class _Scene:
     def frame(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Noise-free frame t (H, W, 3) float32 in [0, 255], skin and chest coverage."""
         truth = self.p.truth
-        gain = (truth["pulse_gain_rgb"] * truth["pulse"][t]).astype(np.float32)
+        pulse = truth["pulse"][t] * self.pulse_scale
+        gain = (truth["pulse_gain_rgb"] * pulse).astype(np.float32)
         image = self.background.copy()
         skin = np.zeros((self.s, self.s), np.float32)
         chest = np.zeros((self.s, self.s), np.float32)
@@ -608,12 +610,20 @@ def _quantise(
 
 
 def render_physio(
-    params: PhysioParams, photos: PhotoPool | None = None, keep_float: bool = False
+    params: PhysioParams,
+    photos: PhotoPool | None = None,
+    keep_float: bool = False,
+    pulse_scale: float = 1.0,
 ) -> PhysioVideo:
-    """Render the frames of ``params`` (see :func:`make_physio_video`)."""
+    """Render the frames of ``params`` (see :func:`make_physio_video`).
+
+    ``pulse_scale`` multiplies the skin's colour change (the truth stays unscaled): 0
+    renders the same scene, motion and noise without the pulse, ``alpha`` a perfectly
+    magnified pulse (the references of :func:`motionmag.eval.physio_measures.pulse_scores`).
+    """
     photos = photos or default_photos()
     cfg = params.config
-    scene = _Scene(params, photos)
+    scene = _Scene(params, photos, pulse_scale)
     n, s = cfg.frames, cfg.size_px
     frames = np.empty((n, s, s, 3), np.uint8)
     skin_mask = np.empty((n, s, s), bool)
@@ -651,6 +661,7 @@ def make_physio_video(
     split: str = "train",
     photos: PhotoPool | None = None,
     keep_float: bool = False,
+    pulse_scale: float = 1.0,
 ) -> PhysioVideo:
     """Video ``index`` of dataset (``seed``, ``split``): frames, truth and masks.
 
@@ -661,10 +672,11 @@ def make_physio_video(
         split: ``"train"`` or ``"test"``; they draw textures from disjoint photos.
         photos: photo pool (default: the bundled photos, :func:`default_photos`).
         keep_float: also return the noise-free float frames (memory: 4x the frames).
+        pulse_scale: multiplies the pulse's colour change (:func:`render_physio`).
     """
     config = config or PhysioConfig()
     params = sample_physio_params(index, seed, config, split, photos)
-    return render_physio(params, photos, keep_float=keep_float)
+    return render_physio(params, photos, keep_float=keep_float, pulse_scale=pulse_scale)
 
 
 # --------------------------------------------------------------------------- files
