@@ -705,8 +705,11 @@ def _loss_card(recipe: Recipe, config: dict) -> dict:
             "Ha et al. train with a VGG perceptual loss (Fig. 11: LPIPS 0.211 -> 0.164, SSIM "
             "0.918 -> 0.920); VGG weights cannot be downloaded here, so an L1 on forward "
             "differences of the image (train.losses.gradient_l1, [-1,1] units) takes its "
-            "place, weight edge_weight. Effect on validation SSIM not yet measured "
-            "(needs an ablation run with edge_weight=0)."
+            "place, weight edge_weight. Effect, measured from scratch side by side "
+            "(same seed and data, 40 validation samples; motionmag train ha2024 --run R "
+            "--edge-weight 1|0 --max-hours 0.2 --validate-every 500 --threads 1): validation "
+            "SSIM 0.477 / 0.561 with it against 0.478 / 0.553 without at 2k / 4k samples, "
+            "i.e. neutral to +0.008 early in training; not measured at 100k samples."
         ),
     }
 
