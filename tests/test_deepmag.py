@@ -357,14 +357,23 @@ def test_shipped_model_magnifies_a_held_out_task_d_pulse_through_the_method_regi
     """Issue check: a test-split video with random re-orientation, alpha 3, shipped weights.
 
     Measured by the physio suite's scores (``eval.physio_measures``): the pulse gain in
-    the skin region and the SSIM against the input."""
+    the skin region, on the mean skin colour and motion-compensated (against a pulse-free
+    render of the same scene), and the SSIM against the input, everywhere and away from
+    the skin (the issue's >= 0.95)."""
     from motionmag import magnify_frames
+    from motionmag.eval.physio import pulse_references
     from motionmag.eval.physio_measures import pulse_scores
     from motionmag.synth.physio import PhysioConfig, make_physio_video
 
-    video = make_physio_video(7, 0, PhysioConfig(task="D", duration_s=10.0), split="test")
+    config = PhysioConfig(task="D", duration_s=10.0)
+    video = make_physio_video(7, 0, config, split="test")
     out = magnify_frames(video.frames, fps=video.fps, method="deepmag-color", alpha=3.0,
                          band=(0.7, 2.5))  # fmt: skip
-    scores = pulse_scores(video, out)
+    free, _ = pulse_references(7, 0, config, alpha=3.0)
+    scores = pulse_scores(video, out, pulse_free=free)
     assert scores["gain"] >= 1.5  # at least half of alpha (measured 2.3)
-    assert scores["ssim"] >= 0.95
+    assert scores["gain_compensated"] >= 1.5  # measured 1.9
+    # the compensated pulse still follows the truth (measured 0.73; the issue's goal is
+    # 0.8, not met: the CNN's own prediction reaches r 0.55 on task D, see its card)
+    assert scores["correlation_compensated"] > 0.6
+    assert scores["ssim"] >= 0.95 and scores["ssim_away"] >= 0.95
