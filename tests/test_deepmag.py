@@ -17,7 +17,12 @@ import numpy as np
 import pytest
 import torch
 
-from motionmag.deepmag.calibration import fit_gain, gain_curve, pulse_amplitude
+from motionmag.deepmag.calibration import (
+    calibration_entry,
+    fit_gain,
+    gain_curve,
+    pulse_amplitude,
+)
 from motionmag.deepmag.magnify import (
     ascent_direction,
     gamma_for_alpha,
@@ -243,6 +248,16 @@ def test_alpha_maps_to_gamma_through_the_fit():
     assert 20 * gamma_for_alpha(2.0, 20, calibration) == pytest.approx(0.0005)
     assert 20 * gamma_for_alpha(4.0, 20, calibration) == pytest.approx(0.0015)
     assert 10 * gamma_for_alpha(7.0, 10, calibration) == pytest.approx(0.003)
+    # a gain that falls again at larger steps: the curve ends at its peak, alpha above it fails
+    rising_then_falling = [{"n_gamma": 0.001, "gain": 3.0}, {"n_gamma": 0.002, "gain": 6.0},
+                           {"n_gamma": 0.004, "gain": 4.0}]  # fmt: skip
+    peaked = calibration_entry(rising_then_falling, 20, gain="test", measured_on="test")
+    assert [p["gain"] for p in peaked["curve"]] == [3.0, 6.0] and peaked["max_gain"] == 6.0
+    assert [p["gain"] for p in peaked["beyond_peak"]] == [4.0]
+    assert 20 * gamma_for_alpha(4.5, 20, peaked) == pytest.approx(0.0015)
+    with pytest.raises(UsageError, match="alpha 7 is above"):
+        gamma_for_alpha(7.0, 20, peaked)
+    assert "max_gain" not in calibration_entry(rising_then_falling[:2], 20, "test", "test")
     frames = np.zeros((30, 40, 40, 3), np.uint8)
     with pytest.raises(UsageError):
         magnify_color(frames, FPS, Linear(skin_weight(40)), alpha=2.0)  # no calibration
@@ -253,16 +268,17 @@ def test_alpha_maps_to_gamma_through_the_fit():
 # --------------------------------------------------------------------------- motion path
 
 
-def test_motion_path_magnifies_a_known_vertical_motion_and_leaves_the_background():
-    """A textured 'chest' moves up and down by 0.25 px at 0.3 Hz (10 fps, 20 s); the
-    predictor sums the 90-degree phase differences over the chest at scale 1. The motion,
-    measured independently with DIS optical flow, grows with gamma and stays in phase."""
+CHEST_FPS, CHEST_N, CHEST_S = 10.0, 200, 64
+
+
+def chest_scene(interior_contrast: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A textured 'chest' (rows 32-56, columns 8-56 of 64 x 64) moving up and down by
+    0.25 px at 0.3 Hz (10 fps, 20 s) over a still textured background: (frames float
+    (T, 64, 64, 3) in [0, 1], displacement d (T,) px, positive = up). The chest's texture
+    below row 38 has ``interior_contrast`` times the contrast of its top rows."""
     import cv2
 
-    from motionmag.deepmag.motion import magnify_motion_details
-    from motionmag.flow.opencv import estimate_flow
-
-    fps, n, s = 10.0, 200, 64
+    fps, n, s = CHEST_FPS, CHEST_N, CHEST_S
     d = 0.25 * np.sin(2 * np.pi * 0.3 * np.arange(n) / fps)
 
     def texture(seed: int) -> np.ndarray:
@@ -270,7 +286,8 @@ def test_motion_path_magnifies_a_known_vertical_motion_and_leaves_the_background
         return cv2.GaussianBlur(r, (0, 0), 1.5)
 
     background = 0.1 + 0.8 * texture(1)
-    chest = 0.5 + 2.4 * (texture(2) - texture(2).mean())
+    contrast = np.where(np.arange(s) < 38, 1.0, interior_contrast)[:, None, None]
+    chest = 0.5 + 2.4 * contrast * (texture(2) - texture(2).mean())
     mask = np.zeros((s, s, 1), np.float32)
     mask[32:56, 8:56] = 1
     frames = np.clip(
@@ -283,27 +300,72 @@ def test_motion_path_magnifies_a_known_vertical_motion_and_leaves_the_background
         0,
         1,
     )  # fmt: skip
+    return frames, d
+
+
+def vertical_motion(video: np.ndarray, d: np.ndarray, rows: slice) -> float:
+    """Vertical motion of ``video`` in ``rows`` (columns 12-52) per px of ``d``, by DIS flow."""
+    from motionmag.flow.opencv import estimate_flow
+
+    u8 = np.clip(np.rint(video * 255), 0, 255).astype(np.uint8)
+    dy = [np.median(estimate_flow(u8[0], u8[k])[rows, 12:52, 1]) for k in range(0, len(d), 5)]
+    reference = d[::5] - d[0]
+    assert np.corrcoef(reference, dy)[0, 1] < -0.99  # content up = negative flow y
+    return -np.polyfit(reference, dy, 1)[0]
+
+
+def band_predictor(orientation: int, rows: slice, columns: slice):
+    """A linear 'respiration predictor': the sum of the phase differences of one
+    orientation over a box of the 32 x 32 band (scale 1 of a 64 px frame)."""
     weight = torch.zeros(4, 32, 32)
-    weight[2, 18:26, 6:26] = 1.0  # orientation 90 deg: vertical motion
+    weight[orientation, rows, columns] = 1.0
 
     def model(x: torch.Tensor) -> torch.Tensor:
         return (x * weight).flatten(1).sum(1)
 
-    def vertical_motion(video: np.ndarray) -> float:  # px per px of d, by DIS flow
-        u8 = np.clip(np.rint(video * 255), 0, 255).astype(np.uint8)
-        dy = [np.median(estimate_flow(u8[0], u8[k])[36:52, 12:52, 1]) for k in range(0, n, 5)]
-        reference = d[::5] - d[0]
-        assert np.corrcoef(reference, dy)[0, 1] < -0.99  # content up = negative flow y
-        return -np.polyfit(reference, dy, 1)[0]
+    return model
 
-    before = vertical_motion(frames)
+
+def test_motion_path_magnifies_a_known_vertical_motion_and_leaves_the_background():
+    """The paper's rebuild (no smoothing): the predictor sums the 90-degree phase
+    differences over the chest at scale 1. The motion, measured independently with DIS
+    optical flow, grows with gamma and stays in phase."""
+    from motionmag.deepmag.motion import magnify_motion_details
+
+    frames, d = chest_scene()
+    model = band_predictor(2, slice(18, 26), slice(6, 26))  # 90 deg: vertical motion
+    rows = slice(36, 52)
+    before = vertical_motion(frames, d, rows)
     assert before == pytest.approx(1.0, abs=0.2)
     gains = []
     for gamma in (5e-5, 2e-4):
-        out = magnify_motion_details(frames, fps, model, 20, gamma, scale=1)["frames"]
-        gains.append(vertical_motion(out) / before)
-        assert np.abs(out[:, :20] - frames[:, :20]).max() * 255 < 0.5  # background untouched
+        out = magnify_motion_details(frames, CHEST_FPS, model, 20, gamma, scale=1, smooth_px=0)
+        gains.append(vertical_motion(out["frames"], d, rows) / before)
+        assert np.abs(out["frames"][:, :20] - frames[:, :20]).max() * 255 < 0.5  # background
     assert 1.1 < gains[0] < gains[1] - 0.4
+
+
+def test_smoothing_spreads_an_outline_only_change_over_the_moving_region():
+    """DeepMag's CNN pushes the phase where the breathing is easiest to see (a contrasted
+    outline). Here the predictor looks only at the chest's strong top rows (band rows 15-18
+    = frame rows 30-36) and the chest below row 38 has a quarter of their contrast, as the
+    synthetic sleepers' clothing. Unsmoothed, the chest's inside (frame rows 40-48) does not
+    move more than the input (measured x1.00); with the amplitude-weighted smoothing (sigma
+    4 band px) it does (measured x1.97), and the background far from the chest (rows 0-8)
+    stays untouched either way."""
+    from motionmag.deepmag.motion import magnify_motion_details
+
+    frames, d = chest_scene(interior_contrast=0.25)
+    model = band_predictor(2, slice(15, 18), slice(6, 26))
+    inside = slice(40, 48)
+    before = vertical_motion(frames, d, inside)
+    gains = {}
+    for sigma in (0.0, 4.0):
+        out = magnify_motion_details(frames, CHEST_FPS, model, 20, 4e-4, scale=1, smooth_px=sigma)
+        gains[sigma] = vertical_motion(out["frames"], d, inside) / before
+        assert np.abs(out["frames"][:, :8] - frames[:, :8]).max() * 255 < 0.5
+    assert gains[0.0] < 1.2
+    assert gains[4.0] > gains[0.0] + 0.6
 
 
 def test_stream_magnifier_returns_the_whole_clip_at_flush():

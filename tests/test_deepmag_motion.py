@@ -241,6 +241,8 @@ def test_method_builds_from_weights_and_bad_input_says_one_sentence(tmp_path):
     assert "calibration" in message(alpha=3.0)  # a card without calibration, no gamma
     assert "too few" in message(frames=np.zeros((10, 48, 48, 3), np.uint8), gamma=1e-3)
     assert "no option" in message(gamma=1e-3, steps=3)
+    assert "smooth_px" in message(gamma=1e-3, smooth_px=-1.0)
+    assert "smooth_px" in message(gamma=1e-3, smooth_px="wide")
     assert "no static mode" in message(gamma=1e-3, mode="static")
 
 

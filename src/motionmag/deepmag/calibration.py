@@ -24,9 +24,11 @@ synthetic TRAIN-split videos with a known pulse:
   an N other than the measured one assumes the gain depends on ``N * gamma`` only.
 
 The motion path (:func:`calibrate_motion`) is calibrated the same way around the paper's
-respiration step (N = 20, gamma = 3.6e-3 rad x 0.25, 0.5, 1, 2: the paper's step already
-gives a gain of about 4-5 on our videos, so the range is shifted down one octave from
-Fig. 6 to cover alpha 2-8; our choice), on 20 s TRAIN videos (our choice: 50 s of CPU per
+respiration step (N = 20, gamma = 3.6e-3 rad x 0.25, 0.5, 1, 2 by default: the paper's
+step already gives a gain of about 4-5 on our videos, so the range is shifted down one
+octave from Fig. 6 to cover alpha 2-8; our choice; the shipped card adds 0.125 since the
+phase-change smoothing raised the gains), with the method's defaults (the phase change
+smoothed, :data:`.motion.SMOOTH_PX`), on 20 s TRAIN videos (our choice: 50 s of CPU per
 point at 30 s, the evaluation's length): the gain there is the chest's vertical
 displacement, output slope / input slope on the true displacement. That measure is the
 evaluation suite's own (:func:`motionmag.eval.physio_measures.respiration_scores`),
@@ -152,17 +154,29 @@ def calibration_entry(points: list[dict], n_iter: int, gain: str, measured_on: s
     the fitted slope, the mean curve and every point, with what the gain is and where it
     was measured."""
     k = fit_gain([p["n_gamma"] for p in points], [p["gain"] for p in points])
-    return {
+    curve = gain_curve(points)
+    peak = int(np.argmax([p["gain"] for p in curve]))
+    entry = {
         "n_iter": n_iter,
         "gain_slope_per_n_gamma": k,
         "fit": "gain = 1 + k * N * gamma (least squares through gain 1 at gamma 0)",
-        "curve": gain_curve(points),
+        "curve": curve[: peak + 1],
         "use": "alpha -> N * gamma by piecewise-linear interpolation of curve (from (0, 1); "
         "beyond the last point along the last segment)",
         "gain": gain,
         "measured_on": measured_on,
         "points": points,
     }
+    if peak < len(curve) - 1:
+        # larger steps gave *less* gain (the motion path's phase change then wraps and is
+        # clipped, Eq. 22): the curve ends at its peak and alpha above it is refused
+        entry["beyond_peak"] = curve[peak + 1 :]
+        entry["max_gain"] = curve[peak]["gain"]
+        entry["use"] = (
+            "alpha -> N * gamma by piecewise-linear interpolation of curve (from (0, 1)); "
+            "alpha above max_gain is refused (larger steps measured less gain: beyond_peak)"
+        )
+    return entry
 
 
 #: the respiration gain's measure: (PhysioVideo, uint8 output frames) -> a dict with
@@ -201,9 +215,7 @@ def calibrate_motion(
     points = []
     for index in indices:
         task = config.tasks[index % len(config.tasks)]
-        video = make_physio_video(
-            index, config.seed, config.physio_config(task, duration), "train"
-        )
+        video = make_physio_video(index, config.seed, config.physio_config(task, duration), "train")
         height, width = video.frames.shape[1:3]
         scale = scale_for_size(height, width, config.net_size_px, config.orientations)
         for m in multipliers:

@@ -165,6 +165,13 @@ def gamma_for_alpha(alpha: float, n_iter: int, calibration: dict) -> float:
     """
     if not math.isfinite(alpha) or alpha < 1:
         raise UsageError(f"alpha {alpha} must be >= 1: DeepMag only amplifies.")
+    max_gain = calibration.get("max_gain")
+    if max_gain is not None and alpha > float(max_gain):
+        raise UsageError(
+            f"alpha {alpha:g} is above the largest gain these weights were measured to reach "
+            f"(x{float(max_gain):.1f}; larger steps gave less): give alpha <= "
+            f"{math.floor(float(max_gain) * 10) / 10:g}."
+        )
     curve = calibration.get("curve")
     if not curve:
         return (alpha - 1.0) / (float(calibration["gain_slope_per_n_gamma"]) * n_iter)

@@ -32,6 +32,7 @@ from .motion import (
     MOTION_GAMMA,
     MOTION_N_ITER,
     RESPIRATION_BAND_HZ,
+    SMOOTH_PX,
     SizedPredictor,
     magnify_motion,
     scale_for_size,
@@ -108,6 +109,7 @@ class DeepMagMotionOptions:
     scale: int | None = None  # pyramid scale r0; None: the band closest to the net's input
     weights: str | None = None  # a .safetensors file instead of the shipped weights
     batch_size: int = 64
+    smooth_px: float = SMOOTH_PX  # phase-change smoothing, px of the r0 band; 0 = paper's
 
 
 class DeepMagMotionMagnifier(WholeClipMagnifier):
@@ -119,6 +121,8 @@ class DeepMagMotionMagnifier(WholeClipMagnifier):
         n_iter, gamma: N and the step in rad.
         band: the band-pass of the rebuilt phase change, Hz.
         scale: pyramid scale r0 (None: :func:`.motion.scale_for_size` per clip).
+        smooth_px: sigma of the phase change's amplitude-weighted smoothing, px of the r0
+            band (:func:`.motion.smooth_phase_change`; 0 = off, the paper's rebuild).
     """
 
     def __init__(
@@ -131,11 +135,13 @@ class DeepMagMotionMagnifier(WholeClipMagnifier):
         scale: int | None = None,
         batch_size: int = 64,
         device: str = "cpu",
+        smooth_px: float = SMOOTH_PX,
     ) -> None:
         super().__init__()
         self.predictor = SizedPredictor(model)
         self.fps, self.n_iter, self.gamma, self.band = fps, n_iter, gamma, band
         self.scale, self.batch_size, self.device = scale, batch_size, device
+        self.smooth_px = smooth_px
 
     def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
         height, width = frames.shape[1:3]
@@ -151,7 +157,7 @@ class DeepMagMotionMagnifier(WholeClipMagnifier):
         return magnify_motion(
             frames, self.fps, self.predictor, n_iter=self.n_iter, gamma=self.gamma,
             band=self.band, scale=scale, orientations=orientations,
-            batch_size=self.batch_size, device=self.device,
+            batch_size=self.batch_size, device=self.device, smooth_px=self.smooth_px,
         )  # fmt: skip
 
 
@@ -203,9 +209,12 @@ def build_deepmag_motion(config) -> DeepMagMotionMagnifier:
     options = options_for(DeepMagMotionOptions, config, MOTION_MODEL_NAME)
     if options.scale is not None and options.scale < 0:
         raise UsageError(f"scale {options.scale} is negative: give a pyramid scale >= 0.")
+    smooth = options.smooth_px
+    if isinstance(smooth, bool) or not isinstance(smooth, int | float) or not smooth >= 0:
+        raise UsageError(f"smooth_px {options.smooth_px} must be >= 0 (0 turns smoothing off).")
     model, gamma = _model_and_gamma(config, MOTION_MODEL_NAME, options, MOTION_GAMMA)
     band = config.band or RESPIRATION_BAND_HZ
     return DeepMagMotionMagnifier(
         model, config.fps, options.n_iter, gamma, band, options.scale, options.batch_size,
-        config.device,
+        config.device, options.smooth_px,
     )  # fmt: skip
