@@ -77,11 +77,20 @@ def _luma(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(y.astype(np.float32)).unsqueeze(1)
 
 
+def _band_chunks(frames: np.ndarray, pyramid: SteerablePyramid, scale: int, chunk: int):
+    """The complex band of luma at pyramid scale ``scale``, (n, K, h, w) per chunk of frames."""
+    for start in range(0, len(frames), chunk):
+        bands = pyramid.bands_from_spectrum(pyramid.spectrum(_luma(frames[start : start + chunk])))
+        yield bands[scale][:, 0]
+
+
 def phase_at_scale(
     frames: np.ndarray, pyramid: SteerablePyramid, scale: int, chunk: int = 64
 ) -> np.ndarray:
     """Local phase of luma at pyramid scale ``scale``: float64 (T, K, h, w), radians."""
-    return phase_and_amplitude_at_scale(frames, pyramid, scale, chunk)[0]
+    return np.concatenate(
+        [torch.angle(band).double().numpy() for band in _band_chunks(frames, pyramid, scale, chunk)]
+    )
 
 
 def phase_and_amplitude_at_scale(
@@ -90,10 +99,9 @@ def phase_and_amplitude_at_scale(
     """Local phase (float64, radians) and amplitude (float32, luma units) of luma at
     pyramid scale ``scale``, both (T, K, h, w)."""
     phases, amplitudes = [], []
-    for start in range(0, len(frames), chunk):
-        bands = pyramid.bands_from_spectrum(pyramid.spectrum(_luma(frames[start : start + chunk])))
-        phases.append(torch.angle(bands[scale][:, 0]).double().numpy())
-        amplitudes.append(bands[scale][:, 0].abs().numpy())
+    for band in _band_chunks(frames, pyramid, scale, chunk):
+        phases.append(torch.angle(band).double().numpy())
+        amplitudes.append(band.abs().numpy())
     return np.concatenate(phases), np.concatenate(amplitudes)
 
 
@@ -147,15 +155,27 @@ class SizedPredictor(nn.Module):
         return self.net(fit_to_size(x, self.size_px))
 
 
-def motion_representation(frames: np.ndarray, scale: int, orientations: int = 4) -> np.ndarray:
-    """Eq. 20 at scale ``scale`` of uint8 RGB frames (T, H, W, 3): float64 (T-1, K, h, w).
+def _pyramid_to_scale(frames: np.ndarray, scale: int, orientations: int) -> SteerablePyramid:
+    """An octave pyramid for the frames with only the scales up to ``scale`` (the band is
+    the same as in the full pyramid, and computing it costs about half)."""
+    height, width = np.asarray(frames).shape[1:3]
+    return SteerablePyramid(height, width, "octave", scales=scale + 1, orientations=orientations)
 
-    Builds a pyramid with only the scales up to ``scale`` (the band is the same as in the
-    full pyramid, and computing it costs about half)."""
-    frames = np.asarray(frames)
-    height, width = frames.shape[1:3]
-    pyramid = SteerablePyramid(height, width, "octave", scales=scale + 1, orientations=orientations)
-    return phase_difference(phase_at_scale(frames, pyramid, scale))
+
+def motion_representation(frames: np.ndarray, scale: int, orientations: int = 4) -> np.ndarray:
+    """Eq. 20 at scale ``scale`` of uint8 RGB frames (T, H, W, 3): float64 (T-1, K, h, w)."""
+    pyramid = _pyramid_to_scale(frames, scale, orientations)
+    return phase_difference(phase_at_scale(np.asarray(frames), pyramid, scale))
+
+
+def motion_representation_and_amplitude(
+    frames: np.ndarray, scale: int, orientations: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 20 as :func:`motion_representation`, and the band's amplitude in every frame:
+    float32 (T, K, h, w) (the weights of :func:`smooth_phase_change`)."""
+    pyramid = _pyramid_to_scale(frames, scale, orientations)
+    phase, amplitude = phase_and_amplitude_at_scale(np.asarray(frames), pyramid, scale)
+    return phase_difference(phase), amplitude
 
 
 def phase_change(
@@ -224,9 +244,7 @@ def magnify_motion_details(
     pyramid = SteerablePyramid(height, width, "octave", orientations=orientations)
     if not 0 <= scale < pyramid.scales:
         raise UsageError(f"scale {scale} is not in the pyramid's 0-{pyramid.scales - 1}.")
-    coarse = SteerablePyramid(height, width, "octave", scales=scale + 1, orientations=orientations)
-    phase, amplitude = phase_and_amplitude_at_scale(frames, coarse, scale)
-    x1 = phase_difference(phase)
+    x1, amplitude = motion_representation_and_amplitude(frames, scale, orientations)
     xn = gradient_ascent(
         x1, model, n_iter, gamma, l1_normalize, sign_correct, batch_size,
         channels_last=False, device=device,
