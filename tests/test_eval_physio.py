@@ -222,8 +222,16 @@ def test_compensated_pulse_survives_random_head_motion_where_the_skin_mean_does_
     from motionmag.synth.physio import PhysioConfig, make_physio_video
 
     config = PhysioConfig(size_px=64, duration_s=10.0, task="D")
-    video = make_physio_video(0, 0, config, split="test")
-    free, ideal = pulse_references(0, 0, config, alpha=3.0)
+    video, (free, ideal) = pulse_references(0, 0, config, alpha=3.0)
+    # one pass gives what three renders give
+    assert np.array_equal(video.frames, make_physio_video(0, 0, config, "test").frames)
+    assert np.allclose(
+        free,
+        make_physio_video(0, 0, config, "test", keep_float=True, pulse_scale=0.0).frames_float,
+    )
+    separate = make_physio_video(0, 0, config, "test", pulse_scale=3.0).frames
+    assert np.abs(ideal.astype(int) - separate).max() <= 1
+    assert np.mean(ideal != separate) < 1e-3
     scores = pulse_scores(video, ideal, pulse_free=free, ideal=ideal)
     assert scores["correlation_compensated_input"] > 0.8
     assert scores["correlation_compensated_input"] > scores["correlation_input"] + 0.3

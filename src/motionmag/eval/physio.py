@@ -41,7 +41,13 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import UsageError
-from ..synth.physio import PhysioConfig, make_physio_video
+from ..synth.physio import (
+    PhysioConfig,
+    PhysioVideo,
+    make_physio_video,
+    render_physio_with_references,
+    sample_physio_params,
+)
 from ..synth.physio_signals import TASKS
 from .physio_measures import (
     PULSE_BAND_HZ,
@@ -104,12 +110,13 @@ PULSE_EXTRA = (
 
 def pulse_references(
     index: int, seed: int, config: PhysioConfig, alpha: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Renders of test video ``index`` for the pulse's extra scores: the noise-free scene
-    without the pulse (float) and the scene with the pulse x ``alpha`` (uint8, same noise)."""
-    free = make_physio_video(index, seed, config, "test", keep_float=True, pulse_scale=0.0)
-    ideal = make_physio_video(index, seed, config, "test", pulse_scale=float(alpha))
-    return free.frames_float, ideal.frames
+) -> tuple[PhysioVideo, tuple[np.ndarray, np.ndarray]]:
+    """Test video ``index`` and its references for the pulse's extra scores, in one
+    render: the noise-free scene without the pulse (float) and the scene with the pulse x
+    ``alpha`` (uint8, same noise); see :func:`synth.physio.render_physio_with_references`."""
+    params = sample_physio_params(index, seed, config, "test")
+    video, free, ideal = render_physio_with_references(params, alpha)
+    return video, (free, ideal)
 
 
 def score_video(
@@ -189,12 +196,14 @@ def run_physio_tasks(
         for task in tasks:
             config = PhysioConfig(size_px=size_px, task=task, duration_s=duration)
             for index in range(n):
-                video = make_physio_video(index, seed, config, split="test")
+                if extra:
+                    video, references = pulse_references(index, seed, config, alpha)
+                else:
+                    video, references = make_physio_video(index, seed, config, "test"), None
                 out = method.clip(
                     video.frames, alpha, mode="temporal", fps=video.fps,
                     band=target.band_hz, filter="fir",
                 )  # fmt: skip
-                references = pulse_references(index, seed, config, alpha) if extra else None
                 rows[task].append(score_video(video, out, target, alpha, references))
                 bar.update(1)
     levels = [_level(float(i), rows[task], extra) for i, task in enumerate(tasks)]

@@ -382,7 +382,7 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 class _Scene:
-    """Per-video textures and layers; ``frame(t)`` renders one noise-free frame."""
+    """Per-video textures and layers; ``frame_parts(t)`` renders one noise-free frame."""
 
     def __init__(self, params: PhysioParams, photos: PhotoPool, pulse_scale: float = 1.0) -> None:
         self.p = params
@@ -576,37 +576,49 @@ class _Scene:
         layer = _blur(_area(np.ascontiguousarray(stack, dtype=np.float32), f), self.sigma)
         return (y0, y1, x0, x1), layer
 
-    def frame(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Noise-free frame t (H, W, 3) float32 in [0, 255], skin and chest coverage."""
+    def frame_parts(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Frame t split where the pulse enters: (H, W, 3) float32 the noise-free frame
+        without the pulse, (H, W, 3) the skin colour that the pulse's relative change
+        multiplies (composited like the frame), and (H, W) skin and chest coverage.
+
+        The pulse enters linearly: the frame is ``without + skin_colour * gain(t)``, with
+        ``gain(t) = pulse_gain(t)`` (``pulse_gain_rgb * pulse(t) * pulse_scale``)."""
         truth = self.p.truth
-        pulse = truth["pulse"][t] * self.pulse_scale
-        gain = (truth["pulse_gain_rgb"] * pulse).astype(np.float32)
         image = self.background.copy()
+        colour = np.zeros_like(image)
         skin = np.zeros((self.s, self.s), np.float32)
         chest = np.zeros((self.s, self.s), np.float32)
         body = self._body(truth["chest_shift_px"][t, 1])
         n = self.s - self.body_y0
         body = body[:n]
         roi = image[self.body_y0 :]
-        roi[...] = body[..., :3] + body[..., 3:6] * gain + (1 - body[..., 6:7]) * roi
+        roi[...] = body[..., :3] + (1 - body[..., 6:7]) * roi
+        colour[self.body_y0 :] = body[..., 3:6]
         skin[self.body_y0 :] = body[..., 7]
         chest[self.body_y0 :] = body[..., 6] - body[..., 7]
         (y0, y1, x0, x1), head = self._head(truth["head_pose"][t])
-        roi = image[y0:y1, x0:x1]
         rest = 1 - head[..., 6]
-        roi[...] = head[..., :3] + head[..., 3:6] * gain + rest[..., None] * roi
+        roi = image[y0:y1, x0:x1]
+        roi[...] = head[..., :3] + rest[..., None] * roi
+        roi = colour[y0:y1, x0:x1]
+        roi[...] = head[..., 3:6] + rest[..., None] * roi
         skin[y0:y1, x0:x1] = head[..., 7] + rest * skin[y0:y1, x0:x1]
         chest[y0:y1, x0:x1] *= rest
-        return image, skin, chest
+        return image, colour, skin, chest
+
+    def pulse_gain(self, t: int, scale: float | None = None) -> np.ndarray:
+        """(3,) float32 relative colour change of the skin in frame t (x ``scale``, default
+        the scene's ``pulse_scale``)."""
+        scale = self.pulse_scale if scale is None else scale
+        truth = self.p.truth
+        return (truth["pulse_gain_rgb"] * (truth["pulse"][t] * scale)).astype(np.float32)
 
 
-def _quantise(
-    image: np.ndarray, rng: np.random.Generator, read_noise: float, shot_noise: float
-) -> np.ndarray:
-    """Add sensor noise (read + shot, grey levels) and round to uint8 (the noise dithers)."""
+def _quantise(image: np.ndarray, z: np.ndarray, read_noise: float, shot_noise: float) -> np.ndarray:
+    """Add sensor noise (read + shot, grey levels; ``z`` standard normal draws of the
+    image's shape) and round to uint8 (the noise dithers)."""
     sigma = np.sqrt(read_noise**2 + shot_noise * np.maximum(image, 0))
-    noisy = image + sigma * rng.standard_normal(image.shape, dtype=np.float32)
-    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(image + sigma * z), 0, 255).astype(np.uint8)
 
 
 def render_physio(
@@ -619,8 +631,33 @@ def render_physio(
 
     ``pulse_scale`` multiplies the skin's colour change (the truth stays unscaled): 0
     renders the same scene, motion and noise without the pulse, ``alpha`` a perfectly
-    magnified pulse (the references of :func:`motionmag.eval.physio_measures.pulse_scores`).
+    magnified pulse (the references of :func:`motionmag.eval.physio_measures.pulse_scores`,
+    which :func:`render_physio_with_references` makes in the same pass).
     """
+    return _render(params, photos, keep_float, pulse_scale)[0]
+
+
+def render_physio_with_references(
+    params: PhysioParams, alpha: float, photos: PhotoPool | None = None
+) -> tuple[PhysioVideo, np.ndarray, np.ndarray]:
+    """The video of ``params`` and its pulse references, in one pass over the frames.
+
+    Returns (video, pulse_free, ideal): ``pulse_free`` (T, H, W, 3) float32 is the
+    noise-free scene without the pulse (``render_physio(pulse_scale=0, keep_float=True)``'s
+    ``frames_float``); ``ideal`` (T, H, W, 3) uint8 the scene with the pulse x ``alpha``
+    and the video's own noise draws (``render_physio(pulse_scale=alpha).frames``).
+    """
+    video, references = _render(params, photos, False, 1.0, float(alpha))
+    return video, *references
+
+
+def _render(
+    params: PhysioParams,
+    photos: PhotoPool | None,
+    keep_float: bool,
+    pulse_scale: float,
+    reference_alpha: float | None = None,
+) -> tuple[PhysioVideo, tuple[np.ndarray, np.ndarray] | None]:
     photos = photos or default_photos()
     cfg = params.config
     scene = _Scene(params, photos, pulse_scale)
@@ -629,15 +666,24 @@ def render_physio(
     skin_mask = np.empty((n, s, s), bool)
     chest_mask = np.empty((n, s, s), bool)
     clean = np.empty((n, s, s, 3), np.float32) if keep_float else None
+    references = None
+    if reference_alpha is not None:
+        references = (np.empty((n, s, s, 3), np.float32), np.empty((n, s, s, 3), np.uint8))
     noise = np.random.default_rng(params.noise_seed)
     read = params.scalars["read_noise"]
     for t in range(n):
-        image, skin, chest = scene.frame(t)
-        frames[t] = _quantise(image, noise, read, cfg.shot_noise)
+        without, colour, skin, chest = scene.frame_parts(t)
+        image = without + colour * scene.pulse_gain(t)
+        z = noise.standard_normal(image.shape, dtype=np.float32)
+        frames[t] = _quantise(image, z, read, cfg.shot_noise)
         skin_mask[t] = skin > 0.5
         chest_mask[t] = chest > 0.5
         if clean is not None:
             clean[t] = image
+        if references is not None:
+            references[0][t] = without
+            ideal = without + colour * scene.pulse_gain(t, reference_alpha)
+            references[1][t] = _quantise(ideal, z, read, cfg.shot_noise)
     meta = {
         "index": params.index,
         "seed": params.seed,
@@ -651,7 +697,8 @@ def render_physio(
         "textures": dict(params.photo_names),
         **params.scalars,
     }
-    return PhysioVideo(frames, cfg.fps, dict(params.truth), skin_mask, chest_mask, meta, clean)
+    video = PhysioVideo(frames, cfg.fps, dict(params.truth), skin_mask, chest_mask, meta, clean)
+    return video, references
 
 
 def make_physio_video(
