@@ -61,7 +61,7 @@ def chrom(rgb: np.ndarray, fps: float) -> np.ndarray:
 def pos(rgb: np.ndarray, fps: float) -> np.ndarray:
     """POS: per window, S1 = G - B, S2 = G + B - 2R of the window-normalised colour,
     h = S1 + (std S1 / std S2) S2, mean removed and overlap-added."""
-    length = int(round(POS_WINDOW_S * fps))
+    length = round(POS_WINDOW_S * fps)
     h = np.zeros(len(rgb))
     for t in range(len(rgb) - length + 1):
         c = rgb[t : t + length] / rgb[t : t + length].mean(axis=0)
