@@ -7,6 +7,11 @@ for the model, the phase-based method and the unmagnified input, and SSIM to the
 at alpha 1. The issues' goals: static 8.5-11.5, temporal 7-13, SSIM above phase.
 
     python benchmarks/known_answers.py oh2018 ha2024
+    python benchmarks/known_answers.py oh2018 ha2024 --precision bf16   # printed only
+
+With ``--precision bf16`` the learned method's decoder runs in bfloat16
+(``magnify/learned.py``) and the numbers are only printed, next to fp32's static gain and
+SSIM; the card keeps the fp32 ones.
 """
 
 from __future__ import annotations
@@ -58,10 +63,37 @@ def measure(model: str) -> dict:
     }
 
 
+def compare_bf16(model: str) -> dict:
+    """Static mode at alpha 10 on the clip, fp32 and bf16 decoder: gain, SSIM to the true
+    clip, and the largest and mean difference of the two outputs in grey levels."""
+    clip, truth = _clip(AMPLITUDE_PX), _clip(ALPHA * AMPLITUDE_PX)
+    outs = {
+        precision: magnify_frames(
+            clip, fps=FPS, method=model, alpha=ALPHA, mode="static", precision=precision
+        )
+        for precision in ("fp32", "bf16")
+    }
+    row = {}
+    for precision, out in outs.items():
+        row[f"{precision}_static_gain"] = _gain(out, slice(1, None))
+        row[f"{precision}_ssim_to_truth"] = float(
+            np.mean([ssim(out[i], truth[i]) for i in range(1, FRAMES, 4)])
+        )
+    difference = np.abs(outs["bf16"].astype(np.int16) - outs["fp32"])
+    row["max_difference_grey"] = int(difference.max())
+    row["mean_difference_grey"] = float(difference.mean())
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
-    for model in parser.parse_args().models:
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    args = parser.parse_args()
+    for model in args.models:
+        if args.precision == "bf16":
+            print(model, json.dumps(compare_bf16(model), indent=1))
+            continue
         card_path = WEIGHTS / f"{model}.json"
         card = json.loads(card_path.read_text())
         card["known_answers"] = measure(model)

@@ -21,9 +21,10 @@ What matters (EVALUATION.md section 6):
   oh2018 in static mode that is the encoder on the new frame, the manipulator and the
   decoder (the reference's encoding is reused), i.e. a pair forward minus one encoder.
 - **Speed-path options** (``backend``, ``precision``, ``tile`` of the learned methods,
-  ``magnify/learned.py``): ``options`` are set on every learned method; the reference is
-  then timed twice, plain (the ratios' base) and with the options, so one run shows e.g.
-  ``oh2018 [backend=onnx]`` against plain ``oh2018``. Classical methods ignore them.
+  ``magnify/learned.py``): every learned method is then timed twice, plain and with the
+  ``options`` (the plain reference is the ratios' base), so one run shows e.g.
+  ``ha2024 [precision=bf16]`` against plain ``ha2024`` and ``oh2018``. Classical methods
+  ignore them.
 - **Peak memory of a fresh process.** Unless ``memory=False``, each case runs in its own
   child process (multiprocessing ``spawn``), so ``peak_rss_mb`` (``ru_maxrss``) is that
   case's alone; ``import_rss_mb`` is the same process's peak before the magnifier was
@@ -261,8 +262,8 @@ def run_bench(
     :func:`default_frames`); ``memory`` runs each case in a fresh child process to
     measure its peak RSS. Each size's reference is timed first, and every result gets
     its ratio ``x_oh2018`` to it. ``progress`` is called with each finished result.
-    ``options`` (e.g. ``{"backend": "onnx"}``) go to every learned method; the reference
-    is also timed without them.
+    ``options`` (e.g. ``{"backend": "onnx"}``): every learned method is timed without
+    and with them.
     """
     if runs < 1 or threads < 1 or (frames is not None and frames < 1):
         raise UsageError("--runs, --threads and --frames must be at least 1.")
@@ -274,8 +275,7 @@ def run_bench(
         for spec, weights in chosen:
             variants: list[tuple] = [()]
             if options and spec.kind == "learned":
-                given = tuple(sorted(options.items()))
-                variants = [(), given] if spec.name == REFERENCE else [given]
+                variants = [(), tuple(sorted(options.items()))]
             for variant in variants:
                 case = BenchCase(
                     spec.name,

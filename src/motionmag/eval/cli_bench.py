@@ -70,13 +70,13 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=("torch", "onnx"),
         default=None,
-        help="learned methods: time them with this backend too (oh2018 also plain)",
+        help="learned methods: time them plain and with this backend",
     )
     p.add_argument(
         "--precision",
         choices=("fp32", "bf16"),
         default=None,
-        help="learned methods: time them at this precision too (oh2018 also plain)",
+        help="learned methods: time them plain and at this precision",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 

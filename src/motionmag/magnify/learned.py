@@ -23,7 +23,9 @@ What matters:
 - Speed path (method options, :class:`Oh2018Options`): ``backend="onnx"`` runs the
   encoder and the manipulator + decoder with ONNX Runtime (``magnify/onnx_backend.py``;
   EVALUATION.md 7: 2x faster than torch at 1080p for the Oh net, CPU only).
-  ``precision="bf16"`` runs the *decoder* under ``torch.autocast(bfloat16)``; the encoder,
+  ``precision="bf16"`` runs the *decoder* in bfloat16 on a copy of the network whose
+  weights are cast once (``torch.autocast``, our first version, re-cast them at every
+  call and was far slower; bench numbers in the README); the encoder,
   the selection ``M(t) - M(ref)`` and the manipulator stay fp32: a bf16 encoder rounds M
   to 8 mantissa bits and loses most of a 0.05 px motion's ``M_b - M_a`` (measured 29-46 %
   relative error with random weights, tests/test_learned_speed_path.py), while the
@@ -41,6 +43,7 @@ What matters:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -59,7 +62,7 @@ class Oh2018Options:
     pretrained: bool = True  # False: random weights (tests only)
     channels_last: bool = True
     backend: str = "torch"  # "torch" | "onnx" (ONNX Runtime, CPU; needs the [onnx] extra)
-    precision: str = "fp32"  # "fp32" | "bf16" (decoder under autocast; torch backend only)
+    precision: str = "fp32"  # "fp32" | "bf16" (decoder in bf16; torch backend only)
     tile: int | None = None  # px: run on overlapping tiles of at most this size (None: whole)
     tile_margin_px: int | None = None  # overlap each side (None: the receptive-field bound)
     threads: int | None = None  # ONNX Runtime intra-op threads (None: torch's thread count)
@@ -74,8 +77,9 @@ TILE_ALIGN_PX = 4
 class TorchRunner:
     """The network's per-frame parts in torch: ``encode`` and ``decode`` (manipulator + decoder).
 
-    ``precision="bf16"`` runs only the decoder under ``torch.autocast``; the encoder and
-    the manipulator's ``h((alpha - 1) g(S))`` stay fp32 (see the module docstring).
+    ``precision="bf16"`` runs only the decoder in bfloat16, on a bf16 copy of the network
+    made here (weights cast once; the caller's model is not changed); the encoder and the
+    manipulator's ``h((alpha - 1) g(S))`` stay fp32 (see the module docstring).
     """
 
     def __init__(
@@ -84,6 +88,9 @@ class TorchRunner:
         self.model = model
         self.channels_last = bool(channels_last)
         self.precision = precision
+        self.decoder_model = model
+        if precision == "bf16":
+            self.decoder_model = copy.deepcopy(model).to(torch.bfloat16)
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
@@ -113,9 +120,8 @@ class TorchRunner:
             shape = shape + self.change(selection, alpha)
         texture = self._layout(texture)
         if self.precision == "bf16":
-            with torch.autocast(shape.device.type, dtype=torch.bfloat16):
-                out = self.model.decode(texture, shape, clip=True)
-            return out.float()
+            half = torch.bfloat16
+            return self.decoder_model.decode(texture.to(half), shape.to(half), clip=True).float()
         return self.model.decode(texture, shape, clip=True)
 
 
