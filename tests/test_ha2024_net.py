@@ -251,8 +251,11 @@ def test_models_do_not_mix_and_oh2018_runs_are_unchanged(tmp_path):
         ["size_px", "batch", "steps", "lr", "betas", "reg_weight", "noise_max", "seed",
          "dataset_size", "shards", "images", "workers", "device", "channels_last",
          "checkpoint_every", "log_every", "validate_every", "val_samples", "val_seed",
-         "linear_manipulator"]
+         "linear_manipulator", "precision"]
     )  # fmt: skip
+    # a run saved before a field existed resumes with its default
+    saved = {k: v for k, v in oh.to_dict().items() if k != "precision"}
+    assert Oh2018TrainConfig.from_dict(saved).precision == "fp32"
     train_model(oh, tmp_path / "oh", progress=False, command="x")
     assert trainer.load_checkpoint(tmp_path / "oh" / "checkpoint.pt")["format"] == (
         "motionmag-train-oh2018/1"
@@ -273,6 +276,36 @@ def test_models_do_not_mix_and_oh2018_runs_are_unchanged(tmp_path):
         )
 
 
+def test_bf16_training_runs_only_the_decoder_in_bf16_with_the_fp32_loss():
+    """precision="bf16" (ours, for CPU speed): the decoder's activations are bfloat16,
+    the encoder's and the loss are fp32, the loss is fp32's to bf16 rounding, and the
+    gradients reach every weight in fp32."""
+    config = _tiny(noise_max=0.0, val_samples=4, seed=5)
+    batch = trainer._validation_batches(config)[0]
+    torch.manual_seed(0)
+    net = trainer.make_net(config)
+    seen = []
+    net.encoder.register_forward_hook(lambda m, i, o: seen.append(("encoder", o.dtype)))
+    net.decoder[0].register_forward_hook(lambda m, i, o: seen.append(("decoder", o.dtype)))
+    cpu = torch.device("cpu")
+    loss32, _ = trainer.task_loss(net, batch, config, None, cpu)
+    bf16 = _tiny(noise_max=0.0, val_samples=4, seed=5, precision="bf16")
+    loss16, _ = trainer.task_loss(net, batch, bf16, None, cpu)
+    assert seen == [
+        ("encoder", torch.float32), ("decoder", torch.float32),
+        ("encoder", torch.float32), ("decoder", torch.bfloat16),
+    ]  # fmt: skip
+    assert loss16.dtype == torch.float32
+    assert loss16.item() == pytest.approx(loss32.item(), rel=0.02)
+    assert loss16.item() != loss32.item()  # it did run in lower precision
+    loss16.backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and p.grad.dtype == torch.float32, name
+        assert torch.isfinite(p.grad).all(), name
+    with pytest.raises(UsageError, match="unknown precision 'fp16'"):
+        _tiny(precision="fp16").validate()
+
+
 def test_train_command_for_ha2024(tmp_path, capsys):
     import argparse
 
@@ -285,12 +318,13 @@ def test_train_command_for_ha2024(tmp_path, capsys):
     args = parser.parse_args(
         ["train", "ha2024", "--size", "32", "--steps", "2", "--decoder-blocks", "2",
          "--edge-weight", "0.5", "--run", str(run), "--workers", "0",
-         "--validate-every", "0", "--quiet", "--export", str(out)]
+         "--validate-every", "0", "--quiet", "--export", str(out), "--precision", "bf16"]
     )  # fmt: skip
     assert args.run(args) == 0
     assert "step 2/2" in capsys.readouterr().out
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["edge_weight"] == 0.5
+    assert json.loads((run / "config.json").read_text())["precision"] == "bf16"
     assert card["network"]["config"]["decoder_blocks"] == 2
     assert get_model_spec("ha2024").train_command == "motionmag train ha2024"
     spec = get_method("ha2024")

@@ -104,6 +104,9 @@ from .run_state import write_json as _write_json  # also train/removal.py's trai
 #: checkpoint layout version (of oh2018 runs; ``RECIPES[model].checkpoint_format``)
 CHECKPOINT_FORMAT = "motionmag-train-oh2018/1"
 
+#: training precisions (``Oh2018TrainConfig.precision``)
+PRECISIONS = ("fp32", "bf16")
+
 _VAL_FIELDS = ("step", "samples_seen", "train_hours", "ssim", "l1", "input_ssim")
 
 
@@ -136,9 +139,16 @@ class Oh2018TrainConfig:
     val_samples: int = 40
     val_seed: int = 1_000_000  # held-out dataset seed for validation
     linear_manipulator: bool = False
+    # "bf16": the decoder runs under torch.autocast(bfloat16) (ours; the encoder and the
+    # manipulator stay fp32, as at inference): ~1.6x the steps per hour on a CPU with AMX
+    precision: str = "fp32"
 
     def validate(self) -> None:
         """UsageError for settings that can never work."""
+        if self.precision not in PRECISIONS:
+            raise UsageError(
+                f"unknown precision '{self.precision}': choose one of {', '.join(PRECISIONS)}."
+            )
         if self.size_px < 32 or self.size_px % 4:
             raise UsageError(f"--size {self.size_px} must be a multiple of 4 and at least 32.")
         for name in ("batch", "steps", "dataset_size", "checkpoint_every", "log_every"):
@@ -360,6 +370,17 @@ def training_loss(
     return loss, parts
 
 
+def _decode(
+    net: torch.nn.Module, texture: torch.Tensor, shape: torch.Tensor, precision: str
+) -> torch.Tensor:
+    """``net.decode_raw`` in fp32, or under ``torch.autocast(bfloat16)`` (output as fp32)."""
+    if precision != "bf16":
+        return net.decode_raw(texture, shape)
+    with torch.autocast(texture.device.type, dtype=torch.bfloat16):
+        out = net.decode_raw(texture, shape)
+    return out.float()
+
+
 def task_loss(
     net: Oh2018Net,
     batch: dict,
@@ -385,7 +406,7 @@ def task_loss(
         texture_a, texture_b, texture_bp, texture_yp = texture.split(n)
         shape_a, shape_b, shape_bp, _ = shape.split(n)
         shape = net.manipulate(shape_a, shape_b, alpha)
-        y_hat = (net.decode_raw(texture_b, shape) + 1.0) * 0.5
+        y_hat = (_decode(net, texture_b, shape, config.precision) + 1.0) * 0.5
         return ha2024_loss(
             y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp,
             config.reg_weight, config.edge_weight,
@@ -394,7 +415,7 @@ def task_loss(
     texture_a, texture_b, texture_bp, texture_yp = net.texture_branch(common).split(n)
     shape_a, shape_b, shape_bp = net.shape_branch(common[: 3 * n]).split(n)
     shape = net.manipulate(shape_a, shape_b, alpha)
-    y_hat = (net.decode_raw(texture_b, shape) + 1.0) * 0.5
+    y_hat = (_decode(net, texture_b, shape, config.precision) + 1.0) * 0.5
     return oh2018_loss(
         y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp, config.reg_weight
     )

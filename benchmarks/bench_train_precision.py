@@ -1,0 +1,84 @@
+"""Seconds per training step of oh2018 and ha2024, fp32 against ``--precision bf16``.
+
+One step = the trainer's task loss on one batch (``train.oh2018.task_loss``: encode the
+four frames, manipulate, decode, Oh's loss), backward and an Adam update, at the default
+recipe (128 px crops, batch 4, channels-last). The two precisions alternate (fp32, bf16,
+fp32, bf16) in one process, so the ratio is measured side by side; the network starts
+from random weights (the speed does not depend on them).
+
+    python benchmarks/bench_train_precision.py --json benchmarks/results/bench_train_precision.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import statistics
+import sys
+import time
+
+import torch
+
+from motionmag.train import oh2018 as trainer
+from motionmag.train.oh2018 import Ha2024TrainConfig, Oh2018TrainConfig
+
+
+def seconds_per_step(config, net, optimizer, batch, steps: int) -> float:
+    cpu = torch.device("cpu")
+    times = []
+    for _ in range(steps + 1):  # the first is a warm-up
+        start = time.perf_counter()
+        loss, _ = trainer.task_loss(net, batch, config, None, cpu)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
+    parser.add_argument("--rounds", type=int, default=2, help="fp32/bf16 alternations")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    results = []
+    for config_cls in (Oh2018TrainConfig, Ha2024TrainConfig):
+        base = config_cls(workers=0, val_samples=4, validate_every=0)
+        batch = trainer._validation_batches(base)[0]
+        torch.manual_seed(0)
+        net = trainer.make_net(base).to(memory_format=torch.channels_last).train()
+        optimizer = torch.optim.Adam(net.parameters(), lr=base.lr)
+        timed = {"fp32": [], "bf16": []}
+        for _ in range(args.rounds):
+            for precision in timed:
+                config = config_cls.from_dict({**base.to_dict(), "precision": precision})
+                timed[precision].append(seconds_per_step(config, net, optimizer, batch, args.steps))
+        row = {
+            "model": base.MODEL,
+            "fp32_s_per_step": min(timed["fp32"]),
+            "bf16_s_per_step": min(timed["bf16"]),
+        }
+        row["speedup"] = row["fp32_s_per_step"] / row["bf16_s_per_step"]
+        results.append(row)
+        fp32, bf16 = row["fp32_s_per_step"], row["bf16_s_per_step"]
+        print(f"{row['model']}: fp32 {fp32:.3f} s/step, bf16 {bf16:.3f} s/step, "
+              f"{row['speedup']:.2f}x", flush=True)  # fmt: skip
+    if args.json:
+        record = {
+            "command": "python " + shlex.join(sys.argv),
+            "machine": f"{platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)",
+            "settings": {"size_px": 128, "batch": 4, **vars(args)},
+            "results": results,
+        }
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
