@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from .cli_common import check_session_flags, default_device, given_fields, set_threads
 
 #: removal flags (dest -> Ha2024RemovalConfig field); kinds and parts are parsed apart
 _REMOVAL_FIELDS = {
@@ -86,7 +87,6 @@ def removal_requested(args: argparse.Namespace) -> bool:
 
 def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     """Run ``train ha2024 --remove``; ``flags`` maps the ordinary flags onto config fields."""
-    import torch
 
     from .oh2018 import load_checkpoint
     from .removal import (
@@ -99,27 +99,19 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     )
     from .run_state import CHECKPOINT
 
-    given = {f: getattr(args, d) for d, f in {**flags, **_REMOVAL_FIELDS}.items()}
-    given = {k: v for k, v in given.items() if v is not None}
+    given = given_fields(args, {**flags, **_REMOVAL_FIELDS})
     given["remove"] = parse_kinds(args.remove)
     if args.remove_in is not None:
         given["remove_parts"] = parse_parts(args.remove_in)
     if args.images is not None:
         given["images"] = tuple(args.images)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be at least 1, not {args.threads}.")
-        torch.set_num_threads(args.threads)
-    for name in ("export", "report"):
-        value = getattr(args, name)
-        suffix = ".safetensors" if name == "export" else ".json"
-        if value is not None and not value.endswith(suffix):
-            raise UsageError(f"--{name} '{value}' must end in {suffix}.")
-    if args.max_hours is not None and not args.max_hours > 0:
-        raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
+    set_threads(args.threads)
+    check_session_flags(args)
+    if args.report is not None and not args.report.endswith(".json"):
+        raise UsageError(f"--report '{args.report}' must end in .json.")
     base = Ha2024RemovalConfig()
     if "device" not in given:
-        base.device = "cuda" if torch.cuda.is_available() else "cpu"
+        base.device = default_device()
     config = Ha2024RemovalConfig.from_dict({**base.to_dict(), **given})
     run_dir = Path(args.run_dir) if args.run_dir else _default_run(config)
     if args.resume and (run_dir / REMOVE_DIR / CHECKPOINT).is_file():
