@@ -198,6 +198,9 @@ def test_bf16_keeps_a_subpixel_difference_and_the_manipulator_in_fp32(name, text
         identity = Oh2018Method(1.0, model).decode(kept_b, [difference])
         identity16 = Oh2018Method(1.0, model, precision="bf16").decode(kept_b16, [difference16])
     assert out16.dtype == torch.float32
+    # the decoder runs on a bf16 copy; the caller's network stays fp32
+    assert {p.dtype for p in bf16.runner.decoder_model.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
     assert (out16 - out).abs().max() < 0.01  # 2.5 grey levels
     assert (out16 - out).abs().mean() < 0.002
     # the amplified 0.05 px change survives the bf16 decoder (random weights: the change
