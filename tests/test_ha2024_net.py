@@ -251,7 +251,7 @@ def test_models_do_not_mix_and_oh2018_runs_are_unchanged(tmp_path):
         ["size_px", "batch", "steps", "lr", "betas", "reg_weight", "noise_max", "seed",
          "dataset_size", "shards", "images", "workers", "device", "channels_last",
          "checkpoint_every", "log_every", "validate_every", "val_samples", "val_seed",
-         "linear_manipulator", "precision"]
+         "linear_manipulator", "precision", "small_motion_fraction"]
     )  # fmt: skip
     # a run saved before a field existed resumes with its default
     saved = {k: v for k, v in oh.to_dict().items() if k != "precision"}

@@ -192,6 +192,29 @@ def test_parameters_follow_the_paper(photos):
             assert set(np.unique(layer.mask)) - {0.0} and layer.mask.max() <= 1
 
 
+def test_small_motion_fraction_draws_subpixel_motions_and_leaves_the_default_alone(photos):
+    """Ours: with small_motion_fraction f a layer's motion is log-uniform in [0.02, 1] px
+    with probability f (f = 0, the default, is the paper's draw and adds no random draw:
+    checked once against the generator before the option existed)."""
+    default = [sample_params(i, 5, Oh2018Config(size_px=128), photos) for i in range(60)]
+
+    def sizes(params) -> np.ndarray:
+        return np.concatenate([
+            np.hypot(*np.array([layer.motion_px for layer in p.layers]).T)[
+                0 if p.part not in "de" else 1 :
+            ]
+            for p in params
+        ])  # fmt: skip
+
+    every = Oh2018Config(size_px=128, small_motion_fraction=1.0)
+    small = sizes([sample_params(i, 5, every, photos) for i in range(60)])
+    assert small.min() >= 0.02 - 1e-12 and small.max() <= 1 + 1e-12
+    assert 0.3 < np.mean(small < 0.15) < 0.7  # log-uniform: 0.02-0.15-1 px, half each
+    assert np.mean(sizes(default) < 0.15) < 0.1
+    with pytest.raises(UsageError, match="small_motion_fraction"):
+        Oh2018Config(small_motion_fraction=1.5)
+
+
 def test_same_seed_and_index_give_the_same_sample(photos):
     config = Oh2018Config(size_px=64)
     first = Oh2018Generator(config, seed=7, photos=photos)(3).frames()

@@ -41,6 +41,11 @@ rotation; masks are random polygons, ellipses and blobs (or ``--masks`` files);
 background zoom log-uniform in [0.5, 2] (more where a small photo must cover the
 frame) with a random flip/quarter turn; part (c)/(e) background blur sigma
 log-uniform in [1.5, 6] px; colour constants uniform in [-32, 32] grey levels.
+``small_motion_fraction`` (ours, default 0 = the above): each layer's motion amount is
+instead drawn log-uniformly in [``SMALL_MOTION_PX``, min(1, limit)] px with this
+probability. With the uniform draw a 0.1 px motion is 1 % of the draws at alpha 3 but
+every draw at alpha 100, and the trained nets under-magnify sub-pixel motion at small
+alpha (README, linearity).
 
 Speed (one core: ``taskset -c 0``, cv2 threads 1, bundled photos, mean over parts a-e):
 384x384: 5.3 samples/s (part a 264 ms, b 136, c 253, d 54, e 229); 128x128: 44 samples/s
@@ -83,6 +88,8 @@ MIN_SIZE_PX = 32
 
 #: most layers of a sample (background + 15 objects); metadata arrays are padded to it
 MAX_LAYERS = 16
+#: smallest motion of the optional log-uniform sub-pixel draw (px; ours)
+SMALL_MOTION_PX = 0.02
 
 _MASK_SCALE = 1.0e6  # mask weights for cv2.blendLinear, whose divisor has a 1e-5 epsilon
 
@@ -106,6 +113,7 @@ class Oh2018Config:
     background_zoom_range: tuple[float, float] = (0.5, 2.0)
     background_blur_px: tuple[float, float] = (1.5, 6.0)
     colour_offset_max: float = 32.0  # grey levels (0-255)
+    small_motion_fraction: float = 0.0  # ours: share of log-uniform sub-pixel motions
 
     def __post_init__(self) -> None:
         if int(self.size_px) != self.size_px or self.size_px < MIN_SIZE_PX:
@@ -117,6 +125,10 @@ class Oh2018Config:
             raise UsageError(f"alpha_range {self.alpha_range} must satisfy 1 <= low <= high.")
         if self.max_motion_px < 0 or self.max_magnified_px < 0 or self.blur_sigma_px < 0:
             raise UsageError("motion limits and blur sigma must not be negative.")
+        if not 0.0 <= self.small_motion_fraction <= 1.0:
+            raise UsageError(
+                f"small_motion_fraction {self.small_motion_fraction} must lie in [0, 1]."
+            )
         lo, hi = self.objects_range
         if not 0 <= lo <= hi <= MAX_LAYERS - 1:
             raise UsageError(f"objects_range must lie within 0..{MAX_LAYERS - 1}.")
@@ -256,7 +268,12 @@ def sample_params(
     limit_px = min(config.max_motion_px, config.max_magnified_px / alpha)
 
     def motion() -> tuple[float, float]:
-        amount, angle = rng.uniform(0, limit_px), rng.uniform(0, 2 * np.pi)
+        small = config.small_motion_fraction
+        if small > 0 and rng.uniform() < small and limit_px > SMALL_MOTION_PX:
+            amount = _log_uniform(rng, SMALL_MOTION_PX, min(1.0, limit_px))
+        else:  # the default stream: no extra draw when small_motion_fraction is 0
+            amount = rng.uniform(0, limit_px)
+        angle = rng.uniform(0, 2 * np.pi)
         return float(amount * math.cos(angle)), float(amount * math.sin(angle))
 
     def colour() -> np.ndarray:

@@ -66,6 +66,7 @@ _FIELDS = {
     "val_seed": "val_seed",
     "linear_manipulator": "linear_manipulator",
     "precision": "precision",
+    "small_motion_fraction": "small_motion_fraction",
 }
 #: flags of ha2024 only
 _HA2024_FIELDS = {
@@ -132,6 +133,14 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         default=None,
         help="bf16: run the decoder in bfloat16 (autocast), about 1.6x the steps per hour "
         "on a CPU with bf16 instructions; the encoder and manipulator stay fp32 (default fp32)",
+    )
+    p.add_argument(
+        "--small-motion-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="share of training motions drawn log-uniform in 0.02-1 px instead of the "
+        "paper's uniform 0-min(10, 30/alpha) px (ours; default 0)",
     )
     add_session_flags(p)
     p.add_argument(

@@ -142,9 +142,16 @@ class Oh2018TrainConfig:
     # "bf16": the decoder runs under torch.autocast(bfloat16) (ours; the encoder and the
     # manipulator stay fp32, as at inference): ~1.6x the steps per hour on a CPU with AMX
     precision: str = "fp32"
+    # ours: share of layer motions drawn log-uniform in [0.02, 1] px (training data only;
+    # validation keeps the paper's draw), see synth/oh2018.py
+    small_motion_fraction: float = 0.0
 
     def validate(self) -> None:
         """UsageError for settings that can never work."""
+        if not 0.0 <= self.small_motion_fraction <= 1.0:
+            raise UsageError(
+                f"--small-motion-fraction {self.small_motion_fraction} must lie in [0, 1]."
+            )
         if self.precision not in PRECISIONS:
             raise UsageError(
                 f"unknown precision '{self.precision}': choose one of {', '.join(PRECISIONS)}."
@@ -321,9 +328,11 @@ def make_dataset(config: Oh2018TrainConfig, seed: int | None = None, n: int | No
 
     if config.shards is not None and seed is None:
         return ShardDataset(config.shards)
+    # the sub-pixel share changes the training draw only: validation is the paper's
+    small = config.small_motion_fraction if seed is None else 0.0
     return Oh2018Dataset(
         config.dataset_size if n is None else n,
-        Oh2018Config(size_px=config.size_px),
+        Oh2018Config(size_px=config.size_px, small_motion_fraction=small),
         seed=config.seed if seed is None else seed,
         images=list(config.images),
     )
@@ -641,7 +650,9 @@ def _data_description(config: Oh2018TrainConfig, dataset) -> dict:
     return {
         "source": "on the fly",
         "generator": "motionmag.synth.oh2018",
-        "generator_config": Oh2018Config(size_px=config.size_px).to_dict(),
+        "generator_config": Oh2018Config(
+            size_px=config.size_px, small_motion_fraction=config.small_motion_fraction
+        ).to_dict(),
         "seed": config.seed,
         "dataset_size": config.dataset_size,
         "images": list(config.images),
