@@ -69,7 +69,16 @@ class Oh2018Options:
 
 
 BACKENDS = ("torch", "onnx")
+#: precisions of the decoder, at inference here and in training (``train/oh2018.py``)
 PRECISIONS = ("fp32", "bf16")
+
+
+def check_precision(precision: str) -> None:
+    """UsageError unless ``precision`` is one of :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}.")
+
+
 #: tile positions and margins are multiples of this (the networks' total stride)
 TILE_ALIGN_PX = 4
 
@@ -167,10 +176,7 @@ class Oh2018Method(EulerianMethod):
         self.alpha = check_alpha(alpha)
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}.")
-        if precision not in PRECISIONS:
-            raise UsageError(
-                f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}."
-            )
+        check_precision(precision)
         if backend == "onnx" and precision != "fp32":
             raise UsageError(
                 f"precision '{precision}' runs only with backend torch: drop one of the two."

@@ -87,6 +87,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ..errors import InputError, UsageError
+from ..magnify.learned import check_precision
 from ..nets.oh2018 import Oh2018Net
 from .loop import TrainResult, run_steps
 from .losses import ha2024_loss, oh2018_loss, ssim
@@ -103,9 +104,6 @@ from .run_state import write_json as _write_json  # also train/removal.py's trai
 
 #: checkpoint layout version (of oh2018 runs; ``RECIPES[model].checkpoint_format``)
 CHECKPOINT_FORMAT = "motionmag-train-oh2018/1"
-
-#: training precisions (``Oh2018TrainConfig.precision``)
-PRECISIONS = ("fp32", "bf16")
 
 _VAL_FIELDS = ("step", "samples_seen", "train_hours", "ssim", "l1", "input_ssim")
 
@@ -152,10 +150,7 @@ class Oh2018TrainConfig:
             raise UsageError(
                 f"--small-motion-fraction {self.small_motion_fraction} must lie in [0, 1]."
             )
-        if self.precision not in PRECISIONS:
-            raise UsageError(
-                f"unknown precision '{self.precision}': choose one of {', '.join(PRECISIONS)}."
-            )
+        check_precision(self.precision)
         if self.size_px < 32 or self.size_px % 4:
             raise UsageError(f"--size {self.size_px} must be a multiple of 4 and at least 32.")
         for name in ("batch", "steps", "dataset_size", "checkpoint_every", "log_every"):
