@@ -20,6 +20,8 @@ What matters (EVALUATION.md section 6):
   one steady-state ``push`` (the last warm-up push, counted by ``FlopCounterMode``): for
   oh2018 in static mode that is the encoder on the new frame, the manipulator and the
   decoder (the reference's encoding is reused), i.e. a pair forward minus one encoder.
+  That push runs the networks unfused (``nets.fused.unfused``): the counter knows aten's
+  convolution, not oneDNN's fused one, and the arithmetic is the same.
 - **Speed-path options** (``backend``, ``precision``, ``tile`` of the learned methods,
   ``magnify/learned.py``): every learned method is then timed twice, plain and with the
   ``options`` (the plain reference is the ratios' base), so one run shows e.g.
@@ -183,6 +185,8 @@ def measure_case(case: BenchCase) -> BenchResult:
     """Time ``case`` in this process (torch's thread count is set for the call only)."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    from ..nets.fused import unfused
+
     previous = _set_threads(case.threads)
     try:
         rng = np.random.default_rng(0)
@@ -207,7 +211,7 @@ def measure_case(case: BenchCase) -> BenchResult:
         if network is None:
             magnifier.push(warmup[-1])
         else:
-            with FlopCounterMode(display=False) as counter:
+            with FlopCounterMode(display=False) as counter, unfused():
                 magnifier.push(warmup[-1])
             # None where torch does not run the convolutions (backend=onnx): not counted
             gflops = counter.get_total_flops() / 1e9 or None

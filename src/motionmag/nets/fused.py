@@ -1,0 +1,217 @@
+"""Inference-only copies of the learned networks with oneDNN's fused convolutions (CPU).
+
+What matters:
+
+- The networks are long chains of ``reflect pad -> conv3x3 -> ReLU`` and ResBlocks
+  ``x + conv(relu(conv(x)))``. In eager PyTorch every ReLU and every residual add is a
+  separate pass over the activations; in bfloat16 on our 2-core CPU each costs about half
+  a convolution (profile of ha2024's decoder at 640x360: convolutions 52 %, reflect
+  padding 18 %, adds 10 %, ReLUs 11 %). oneDNN can apply both inside the convolution
+  (post-ops), which is what ``torch.compile`` emits on the CPU
+  (``torch.ops.mkldnn._convolution_pointwise`` and its ``.binary`` form). Calling those
+  ops directly gives the fusion without compiling: ha2024's bf16 decoder alone at
+  640x360 went from 57 to 42.5 ms on one thread (1.34x), and end to end, static mode, 2
+  threads, ha2024 in bf16 from 21.4 to 25.4 fps (1.18x; fp32 1.09x, oh2018 1.03x fp32
+  and 1.15x bf16: ``python benchmarks/bench_fused.py``, results in
+  ``benchmarks/results/bench_fused.json``).
+- **Same numbers.** In fp32 the fused result is bit-identical to the module's (the ReLU
+  and the add act on the same fp32 values). In bf16 it is *more* accurate: the add is
+  done before the one rounding to bf16, where the module rounds the convolution's output
+  and then the sum (measured: mean 0.003, at most 0.023 of the [-1, 1] output range apart).
+- :func:`fuse_for_inference` returns a deep copy of a network in which every
+  :class:`~torch.nn.Sequential` or ResBlock child is replaced by a :class:`FusedStack`;
+  the caller's network is not changed. Patterns fused: ``[ReflectionPad2d] Conv2d
+  [ReLU]`` and ResBlocks (with or without activation or skip, ``nets.removal``).
+  Anything else (upsampling, a switched ResBlock during learning-to-remove) runs as its
+  module. The reflect padding itself stays a separate op: oneDNN pads with zeros only.
+- Used only where it can be: on the CPU, with grad disabled (``torch.inference_mode``
+  or ``no_grad``), and when this torch build has the ops (:func:`fused_ops_available`);
+  otherwise a FusedStack runs its original module, so results never depend on it.
+  ``torch.ops.mkldnn._convolution_pointwise`` is a private op of PyTorch (stable since
+  2.0, used by its own compiler); should a torch release drop it, the plain path runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .oh2018 import ResBlock
+from .removal import PrunedResBlock
+
+
+def fused_ops_available() -> bool:
+    """True when this torch build has oneDNN and its fused convolution ops."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        return hasattr(torch.ops.mkldnn, "_convolution_pointwise") and hasattr(
+            torch.ops.mkldnn._convolution_pointwise, "binary"
+        )
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass
+class _ConvStep:
+    """``[reflect pad] -> conv2d [+ other] [-> relu]``, one oneDNN call after the pad."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    reflect: tuple[int, int, int, int] | None  # F.pad order (left, right, top, bottom)
+    padding: list[int]  # the convolution's own zero padding
+    stride: list[int]
+    relu: bool
+
+    def __call__(self, x: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
+        if self.reflect is not None:
+            x = F.pad(x, self.reflect, mode="reflect")
+        ops = torch.ops.mkldnn._convolution_pointwise
+        args = (self.padding, self.stride, [1, 1], 1)
+        if other is None:
+            return ops(x, self.weight, self.bias, *args, "relu" if self.relu else "none", [], "")
+        unary = "relu" if self.relu else None
+        return ops.binary(x, other, self.weight, self.bias, *args, "add", None, unary, [], None)
+
+
+@dataclass
+class _ResStep:
+    """``conv2(act(conv1(x))) (+ x)``: the activation fused into conv1, the skip into conv2."""
+
+    conv1: _ConvStep
+    conv2: _ConvStep
+    skip: bool
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = self.conv1(x)
+        return self.conv2(hidden, x if self.skip else None)
+
+
+def _conv_step(pad: nn.Module | None, conv: nn.Conv2d, relu: bool) -> _ConvStep | None:
+    """The fused step of ``pad -> conv [-> relu]``, or None when oneDNN cannot fuse it."""
+    if conv.groups != 1 or conv.dilation != (1, 1) or conv.padding_mode != "zeros":
+        return None
+    if isinstance(conv.padding, str):
+        return None
+    reflect = None
+    if pad is not None:
+        if not isinstance(pad, nn.ReflectionPad2d):
+            return None
+        reflect = tuple(int(p) for p in pad.padding)
+    weight = conv.weight.detach().contiguous(memory_format=torch.channels_last)
+    bias = None if conv.bias is None else conv.bias.detach()
+    return _ConvStep(weight, bias, reflect, list(conv.padding), list(conv.stride), relu)
+
+
+def _leaves(module: nn.Module) -> list[nn.Module]:
+    """A Sequential flattened into the modules it runs in order (Sequentials are compositions)."""
+    if type(module) is nn.Sequential or (
+        isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+    ):
+        return [leaf for child in module for leaf in _leaves(child)]
+    return [module]
+
+
+def _res_step(block: nn.Module) -> _ResStep | None:
+    activation, skip = True, True
+    if isinstance(block, PrunedResBlock):
+        activation, skip = block.activation, block.skip
+    elif type(block) is not ResBlock:
+        return None
+    parts = []
+    for conv, relu in ((block.conv1, activation), (block.conv2, False)):
+        leaves = _leaves(conv)
+        if len(leaves) != 2 or not isinstance(leaves[1], nn.Conv2d):
+            return None
+        parts.append(_conv_step(leaves[0], leaves[1], relu))
+    if None in parts:
+        return None
+    return _ResStep(parts[0], parts[1], skip)
+
+
+def _compile(module: nn.Module) -> list:
+    """The steps of ``module``: fused conv / ResBlock steps, or modules run as they are."""
+    leaves = _leaves(module)
+    steps: list = []
+    i = 0
+    while i < len(leaves):
+        leaf = leaves[i]
+        res = _res_step(leaf)
+        if res is not None:
+            steps.append(res)
+            i += 1
+            continue
+        pad = None
+        j = i
+        if isinstance(leaf, nn.ReflectionPad2d) and j + 1 < len(leaves):
+            pad, j = leaf, j + 1
+        if isinstance(leaves[j], nn.Conv2d):
+            relu = j + 1 < len(leaves) and type(leaves[j + 1]) is nn.ReLU
+            step = _conv_step(pad, leaves[j], relu)
+            if step is not None:
+                steps.append(step)
+                i = j + 1 + int(relu)
+                continue
+        steps.append(leaf)
+        i += 1
+    return steps
+
+
+#: > 0 inside :func:`unfused` (nesting depth)
+_unfused_depth = 0
+
+
+@contextlib.contextmanager
+def unfused() -> Iterator[None]:
+    """Run every FusedStack as its original modules inside this block.
+
+    For counting: ``torch.utils.flop_counter`` knows aten's convolution, not oneDNN's
+    fused op, so ``motionmag bench`` counts a frame's FLOPs on the plain path (the same
+    arithmetic).
+    """
+    global _unfused_depth
+    _unfused_depth += 1
+    try:
+        yield
+    finally:
+        _unfused_depth -= 1
+
+
+class FusedStack(nn.Module):
+    """A Sequential or ResBlock run as fused oneDNN steps at inference, as itself otherwise.
+
+    The steps hold the weights as they are now (detached, channels-last): build it after
+    loading weights and casting, and do not train it.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+        self._steps = _compile(module)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if _unfused_depth or torch.is_grad_enabled() or x.device.type != "cpu":
+            return self.module(x)
+        for step in self._steps:
+            x = step(x)
+        return x
+
+
+def fuse_for_inference(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose Sequential and ResBlock children run fused (see the module doc).
+
+    Returns ``net`` itself (unchanged, not copied) when this torch has no fused ops.
+    """
+    if not fused_ops_available():
+        return net
+    fused = copy.deepcopy(net)
+    for name, child in list(fused.named_children()):
+        if isinstance(child, (nn.Sequential, ResBlock, PrunedResBlock)):
+            setattr(fused, name, FusedStack(child))
+    return fused

@@ -1,0 +1,149 @@
+"""oneDNN-fused convolutions at inference (``nets/fused.py``).
+
+Known answers: in fp32 the fused copy of a network computes bit for bit what the network
+computes (oh2018, ha2024, and a ha2024 with a linear, a skip-less and a removed block),
+because the fused ReLU and residual add act on the same fp32 values; in bf16 it is at
+least as close to fp32 as the unfused bf16 network (one rounding instead of two); with
+grad enabled it runs the original modules, so training through it is unchanged; and the
+engine's output is the same with the option on and off.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from motionmag.magnify.api import magnify_frames
+from motionmag.models import create_model
+from motionmag.nets import fused as fused_module
+from motionmag.nets.fused import FusedStack, fuse_for_inference, fused_ops_available
+from motionmag.nets.ha2024 import Ha2024Net
+
+pytestmark = pytest.mark.skipif(not fused_ops_available(), reason="torch without oneDNN")
+
+
+def expressive(model: torch.nn.Module, seed: int = 1, gain: float = 0.7) -> torch.nn.Module:
+    """Random weights N(0, gain^2 / fan_in): outputs vary with the input."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                fan_in = module.weight[0].numel()
+                noise = torch.randn(module.weight.shape, generator=generator)
+                module.weight.copy_(noise * gain / math.sqrt(fan_in))
+    return model.eval()
+
+
+NETS = {
+    "oh2018": lambda: create_model("oh2018", pretrained=False),
+    "ha2024": lambda: Ha2024Net(decoder_blocks=4),
+    "ha2024-pruned": lambda: Ha2024Net(
+        decoder_blocks=3,
+        removed={"activation": ["decoder.1.0"], "skip": ["decoder.1.1"], "block": ["decoder.1.2"]},
+    ),
+}
+
+
+def frame_pair(height: int = 64, width: int = 88) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 3, height, width, generator=generator)
+    b = torch.roll(a, shifts=1, dims=-1) * 0.9 + 0.05
+    layout = torch.channels_last
+    return a.contiguous(memory_format=layout), b.contiguous(memory_format=layout)
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_fused_copy_is_bit_identical_in_fp32(name):
+    net = expressive(NETS[name]())
+    fast = fuse_for_inference(net)
+    a, b = frame_pair()
+    with torch.inference_mode():
+        expected = net(a, b, 12.0, clip=False)
+        got = fast(a, b, 12.0, clip=False)
+    assert expected.std() > 0.01  # the output depends on the input
+    assert torch.equal(got, expected)
+    # the original is not changed: its children are still the plain modules
+    assert not any(isinstance(m, FusedStack) for m in net.modules())
+
+
+def test_every_residual_block_and_convolution_is_fused():
+    net = Ha2024Net(decoder_blocks=5)
+    steps = fuse_for_inference(net).decoder._steps
+    kinds = [type(step).__name__ for step in steps]
+    # entry conv+ReLU, 5 ResBlocks, then up, conv+ReLU, up, conv+ReLU, the 7x7 conv
+    tail = ["Upsample2x", "_ConvStep", "Upsample2x", "_ConvStep", "_ConvStep"]
+    assert kinds == ["_ConvStep", *(["_ResStep"] * 5), *tail]
+    assert [step.relu for step in steps if type(step).__name__ == "_ConvStep"] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    pruned = fuse_for_inference(NETS["ha2024-pruned"]()).decoder._steps
+    linear, skipless = pruned[1], pruned[2]
+    assert (linear.conv1.relu, linear.skip) == (False, True)
+    assert (skipless.conv1.relu, skipless.skip) == (True, False)
+    assert type(pruned[3]).__name__ == "Identity"  # a removed block runs as itself
+
+
+@pytest.mark.parametrize("name", ["oh2018", "ha2024"])
+def test_fused_bf16_is_at_least_as_close_to_fp32_as_the_plain_bf16(name):
+    net = expressive(NETS[name]())
+    half = copy.deepcopy(net).to(torch.bfloat16)
+    fast = fuse_for_inference(half)
+    _, b = frame_pair()
+    with torch.inference_mode():
+        texture, shape = net.encode(b)
+        exact = net.decode_raw(texture, shape)
+        plain = half.decode_raw(texture.bfloat16(), shape.bfloat16()).float()
+        fused = fast.decode_raw(texture.bfloat16(), shape.bfloat16()).float()
+    error_plain = (plain - exact).abs().mean()
+    error_fused = (fused - exact).abs().mean()
+    assert error_plain > 0  # bf16 rounds, so the comparison means something
+    assert error_fused <= error_plain * 1.02
+    assert (fused - exact).abs().max() < 0.1
+
+
+def test_with_grad_enabled_the_original_modules_run():
+    net = expressive(NETS["ha2024"]())
+    fast = fuse_for_inference(net)
+    a, b = frame_pair(32, 32)
+    out = fast(a, b, 5.0)
+    assert out.requires_grad
+    out.mean().backward()
+    grads = [p.grad for p in fast.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    with torch.no_grad():
+        assert torch.equal(fast(a, b, 5.0), net(a, b, 5.0))
+
+
+def test_without_the_ops_the_network_is_returned_unchanged(monkeypatch):
+    net = NETS["ha2024"]()
+    monkeypatch.setattr(fused_module, "fused_ops_available", lambda: False)
+    assert fused_module.fuse_for_inference(net) is net
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_engine_output_is_the_same_with_and_without_fusion(mode):
+    rng = np.random.default_rng(2)
+    base = cv2.GaussianBlur(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8), (0, 0), 1.5)
+    frames = np.stack([np.roll(base, i, axis=1) for i in range(4)])
+    outputs = {}
+    for fused in (False, True):
+        outputs[fused] = magnify_frames(
+            frames,
+            fps=30.0,
+            method="ha2024",
+            alpha=8.0,
+            mode=mode,
+            fused=fused,
+        )
+    assert outputs[True].shape == frames.shape
+    # the shipped weights magnify the 1 px steps: the output is not the input
+    assert np.abs(outputs[True].astype(int) - frames).mean() > 1.0
+    np.testing.assert_array_equal(outputs[True], outputs[False])
