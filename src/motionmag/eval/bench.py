@@ -20,8 +20,11 @@ What matters (EVALUATION.md section 6):
   one steady-state ``push`` (the last warm-up push, counted by ``FlopCounterMode``): for
   oh2018 in static mode that is the encoder on the new frame, the manipulator and the
   decoder (the reference's encoding is reused), i.e. a pair forward minus one encoder.
-  That push runs the networks unfused (``nets.fused.unfused``): the counter knows aten's
-  convolution, not oneDNN's fused one, and the arithmetic is the same.
+  With the option ``batch`` > 1 the last ``batch`` warm-up pushes (one batched decode)
+  are counted and divided by ``batch``, and the warm-up and timed pushes are rounded up
+  to whole batches. The counted pushes run the networks unfused (``nets.fused.unfused``):
+  the counter knows aten's convolution, not oneDNN's fused one; the arithmetic is the
+  same.
 - **Speed-path options** (``backend``, ``precision``, ``tile`` of the learned methods,
   ``magnify/learned.py``): every learned method is then timed twice, plain and with the
   ``options`` (the plain reference is the ratios' base), so one run shows e.g.
@@ -192,7 +195,6 @@ def measure_case(case: BenchCase) -> BenchResult:
         rng = np.random.default_rng(0)
         shape = (case.height, case.width, 3)
         clip = [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(WARMUP_FRAMES)]
-        warmup = [clip[i % len(clip)] for i in range(max(1, case.warmup))]
         options = {"pretrained": False} if case.weights == "random" else {}
         options.update(dict(case.options))
         config = MagnifyConfig(
@@ -205,28 +207,35 @@ def measure_case(case: BenchCase) -> BenchResult:
         )
         magnifier = build_magnifier(config)
         network = _network(magnifier)
-        for frame in warmup[:-1]:
+        # a batching method decodes every `batch` pushes: warm up whole batches and count
+        # the last batch's pushes, per frame
+        batch = int(getattr(magnifier, "batch_frames", 1))
+        count = -(-max(1, case.warmup) // batch) * batch
+        warmup = [clip[i % len(clip)] for i in range(count)]
+        for frame in warmup[:-batch]:
             magnifier.push(frame)
         gflops = params = None
         if network is None:
             magnifier.push(warmup[-1])
         else:
             with FlopCounterMode(display=False) as counter, unfused():
-                magnifier.push(warmup[-1])
+                for frame in warmup[-batch:]:
+                    magnifier.push(frame)
             # None where torch does not run the convolutions (backend=onnx): not counted
-            gflops = counter.get_total_flops() / 1e9 or None
+            gflops = counter.get_total_flops() / 1e9 / batch or None
             params = sum(p.numel() for p in network.parameters())
+        pushes = -(-case.frames // batch) * batch
         seconds = []
         for _ in range(case.runs):
             start = time.perf_counter()
-            for i in range(case.frames):
+            for i in range(pushes):
                 magnifier.push(clip[i % len(clip)])
             seconds.append(time.perf_counter() - start)
     finally:
         _set_threads(*previous)
     return BenchResult(
-        **asdict(case),
-        fps=case.frames / statistics.median(seconds),
+        **{**asdict(case), "frames": pushes},
+        fps=pushes / statistics.median(seconds),
         run_seconds=[round(s, 6) for s in seconds],
         gflops_per_frame=gflops,
         params=params,

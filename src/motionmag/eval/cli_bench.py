@@ -30,6 +30,9 @@ from .bench import (
 )
 from .report import write_json
 
+#: the learned methods' speed-path options `motionmag bench` can time beside the plain path
+SPEED_FLAGS = ("backend", "precision", "batch")
+
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``motionmag bench``."""
@@ -78,6 +81,13 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="learned methods: time them plain and at this precision",
     )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        metavar="N",
+        help="learned methods: time them plain and decoding N frames at once",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -95,9 +105,9 @@ def command_line(args: argparse.Namespace) -> str:
     if args.frames is not None:
         words += ["--frames", str(args.frames)]
     words += ["--runs", str(args.runs), "--threads", str(args.threads)]
-    for flag in ("backend", "precision"):
+    for flag in SPEED_FLAGS:
         if getattr(args, flag, None):
-            words += [f"--{flag}", getattr(args, flag)]
+            words += [f"--{flag}", str(getattr(args, flag))]
     if not args.memory:
         words.append("--no-memory")
     if args.json:
@@ -117,12 +127,15 @@ def run_bench_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--frames must be at least 1, not {args.frames}.")
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise UsageError(f"--json: folder '{Path(args.json).parent}' does not exist: create it.")
-    options = {k: getattr(args, k) for k in ("backend", "precision") if getattr(args, k, None)}
+    if args.batch is not None and args.batch < 1:
+        raise UsageError(f"--batch must be at least 1, not {args.batch}.")
+    options = {k: getattr(args, k) for k in SPEED_FLAGS if getattr(args, k, None)}
     if args.write_record:
         check_record_protocol(sizes, args.runs)
         if options:
             raise UsageError(
-                "--write-record keeps only default settings: drop --backend / --precision."
+                "--write-record keeps only default settings: drop --backend / --precision / "
+                "--batch."
             )
     select_methods(args.methods or None)  # unknown names and missing weights fail here
     command = command_line(args)

@@ -60,11 +60,19 @@ class EulerianMethod(ABC):
     at construction (alpha is the total factor: output motion = alpha x input motion).
     """
 
+    #: frames the magnifier hands to :meth:`decode_many` at once (> 1: outputs come
+    #: ``batch_frames - 1`` frames later, in bursts)
+    batch_frames: int = 1
+
     @abstractmethod
     def encode(self, frame: torch.Tensor) -> tuple[Any, Rep]: ...
 
     @abstractmethod
     def decode(self, kept: Any, selected: Rep) -> torch.Tensor: ...
+
+    def decode_many(self, kept: list[Any], selected: list[Rep]) -> list[torch.Tensor]:
+        """Decode several frames, oldest first; one at a time unless a method batches them."""
+        return [self.decode(k, s) for k, s in zip(kept, selected, strict=True)]
 
 
 class EulerianMagnifier(Magnifier):
@@ -79,14 +87,20 @@ class EulerianMagnifier(Magnifier):
         self.method = method
         self.selector = selector
         self.device = torch.device(device)
-        self.latency_frames = selector.latency_frames
+        self.batch_frames = max(1, int(getattr(method, "batch_frames", 1)))
+        self.latency_frames = selector.latency_frames + self.batch_frames - 1
         self._pending: deque[Any] = deque()
+        self._ready: list[Rep] = []  # selections waiting for a full batch
 
-    def _decode_ready(self, selections: list[Rep]) -> list[np.ndarray]:
+    def _decode_ready(self, selections: list[Rep], final: bool = False) -> list[np.ndarray]:
+        """Decode the selections in batches of ``batch_frames`` (the rest too when final)."""
+        self._ready.extend(selections)
         outputs = []
-        for selected in selections:
-            kept = self._pending.popleft()
-            outputs.append(tensor_to_frame(self.method.decode(kept, selected)))
+        while self._ready and (final or len(self._ready) >= self.batch_frames):
+            chunk = self._ready[: self.batch_frames]
+            del self._ready[: len(chunk)]
+            kept = [self._pending.popleft() for _ in chunk]
+            outputs.extend(tensor_to_frame(t) for t in self.method.decode_many(kept, chunk))
         return outputs
 
     @torch.inference_mode()
@@ -97,4 +111,4 @@ class EulerianMagnifier(Magnifier):
 
     @torch.inference_mode()
     def flush(self) -> list[np.ndarray]:
-        return self._decode_ready(self.selector.flush())
+        return self._decode_ready(self.selector.flush(), final=True)
