@@ -116,6 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=5.0, help="sample period in s")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before steady state")
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option passed to motionmag live (repeatable), e.g. precision=bf16",
+    )
+    parser.add_argument(
+        "--queue", dest="queue_frames", type=int, default=None, help="motionmag live's --queue"
+    )
     args = parser.parse_args(argv)
     height, width = parse_size(args.size)
 
@@ -146,8 +157,11 @@ def main(argv: list[str] | None = None) -> int:
             "--report",
             str(raw),
         ]
-        if args.band:
-            command += ["--band", *map(str, args.band)]
+        extra = ["--band", *map(str, args.band)] if args.band else []
+        extra += [word for option in args.options for word in ("--set", option)]
+        if args.queue_frames is not None:
+            extra += ["--queue", str(args.queue_frames)]
+        command[-2:-2] = extra  # before --report R.json, which the record leaves out
         load_before = os.getloadavg()
         code = motionmag_main(command)
         load_after = os.getloadavg()
