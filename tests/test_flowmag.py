@@ -270,3 +270,53 @@ def test_cli_has_train_flowmag_and_tta_flag():
     assert args.steps == 3 and args.width == 8
     args = parser.parse_args(["magnify", "in.mp4", "-o", "out.mp4", "--tta", "2"])
     assert args.tta == 2
+
+
+def test_bf16_training_runs_the_generator_in_bf16_and_the_flow_and_loss_in_fp32():
+    """precision="bf16" (ours): the U-Net's activations are bfloat16, its output and the
+    frozen flow's input fp32, the loss is fp32's to bf16 rounding, and every weight gets a
+    finite fp32 gradient."""
+    frames = _clip([0.0, 0.5], size=32)
+    i0, it = _tensor(frames[0]), _tensor(frames[1])
+    flow = make_flow()
+    torch.manual_seed(0)
+    net = FlowMagNet(width=4, residual=True)
+    with torch.no_grad():  # the residual head starts at zero: give it something to round
+        for module in net.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                fan_in = module.weight[0].numel()
+                module.weight.copy_(torch.randn(module.weight.shape) * 0.7 / math.sqrt(fan_in))
+    seen = []
+    first_conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+    first_conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    alpha = torch.tensor([4.0])
+    loss32, _ = flowmag_loss(net, flow, i0, it, alpha)
+    loss16, _ = flowmag_loss(net, flow, i0, it, alpha, precision="bf16")
+    assert seen == [torch.float32, torch.bfloat16]
+    assert loss16.dtype == torch.float32
+    assert loss16.item() == pytest.approx(loss32.item(), rel=0.03)
+    assert loss16.item() != loss32.item()  # it did run in lower precision
+    loss16.backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and p.grad.dtype == torch.float32, name
+        assert torch.isfinite(p.grad).all(), name
+    warm16, _ = warmup_loss(net, flow, i0, it, alpha, precision="bf16")
+    assert warm16.dtype == torch.float32 and math.isfinite(warm16.item())
+
+
+def test_flowmag_precision_flag_reaches_the_run_config(tmp_path):
+    import json
+
+    from motionmag.cli import build_parser
+    from motionmag.errors import UsageError
+
+    run = tmp_path / "run"
+    args = build_parser().parse_args(
+        ["train", "flowmag", "--size", "32", "--batch", "2", "--steps", "2", "--width", "4",
+         "--dataset-size", "4", "--validate-every", "0", "--run", str(run), "--quiet",
+         "--precision", "bf16"]
+    )  # fmt: skip
+    assert args.run(args) == 0
+    assert json.loads((run / "config.json").read_text())["precision"] == "bf16"
+    with pytest.raises(UsageError, match="unknown precision 'fp16'"):
+        FlowMagTrainConfig(precision="fp16").validate()

@@ -45,6 +45,7 @@ _FIELDS = {
     "log_every": "log_every",
     "validate_every": "validate_every",
     "val_samples": "val_samples",
+    "precision": "precision",
 }
 
 _DESCRIPTION = (
@@ -101,6 +102,13 @@ def add_flowmag_command(models) -> None:
         default=None,
         help="what the residual head starts from: linear (I_t + (alpha - 1)(I_t - I_0), "
         "default) or frame (I_t)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default=None,
+        help="bf16: run the generator in bfloat16 (autocast); the frozen flow, the loss and "
+        "validation stay fp32 (default fp32)",
     )
     p.add_argument("--workers", type=int, default=None, help="data workers (default 0)")
     add_schedule_flags(p)
