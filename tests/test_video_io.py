@@ -447,3 +447,20 @@ def test_vtest_reads_all_frames_without_tripping_the_truncation_check():
     with VideoReader(VTEST) as reader:
         count = sum(1 for _ in reader)
     assert count == 795
+
+
+def test_live_files_use_a_faster_x264_preset_with_the_same_quality(tmp_path):
+    from motionmag.live.sinks import LIVE_X264_PRESET, FileSink
+
+    frames = textured_frames(12, 96, 64)
+    sink = FileSink(str(tmp_path / "live.mp4"), 25, 96, 64)
+    assert sink.writer.preset == LIVE_X264_PRESET == "veryfast"
+    for frame in frames:
+        sink.write(frame)
+    sink.close()
+    back = read_all(tmp_path / "live.mp4")
+    assert len(back) == 12
+    assert min(psnr_db(luma(a), luma(b)) for a, b in zip(frames, back, strict=True)) > 40
+    with pytest.raises(UsageError, match="x264 preset 'quick' is unknown"):
+        VideoWriter(tmp_path / "bad.mp4", 25, 96, 64, preset="quick")
+    assert not (tmp_path / "bad.mp4").exists()

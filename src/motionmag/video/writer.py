@@ -53,6 +53,8 @@ MP4_AUDIO_CODECS = frozenset(
 )
 
 X264_PRESET = "fast"  # 640x360: ~250 fps on 2 cores, luma PSNR ~41.5 dB at crf 18
+#: x264 presets a caller may pick (``motionmag live`` uses "veryfast": see live/sinks.py)
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 PNG_COMPRESS_LEVEL = 1  # lossless at any level; 1 is ~3x faster to write than the default 6
 
 
@@ -94,6 +96,7 @@ class VideoWriter:
     """Encode uint8 RGB frames (height, width, 3) to ``path``; see the module docstring.
 
     ``fps`` is kept exactly; ``crf`` (H.264 only, 0..18) trades size for quality;
+    ``preset`` is x264's speed/size trade-off (H.264 only; default :data:`X264_PRESET`);
     ``audio_from`` names the file whose audio is copied in. Use as a context manager: a
     normal exit calls ``close()`` (rename into place), an exception calls ``abort()``.
     """
@@ -108,6 +111,7 @@ class VideoWriter:
         audio_from: str | os.PathLike | None = None,
         crf: int = 18,
         overwrite: bool = False,
+        preset: str = X264_PRESET,
     ) -> None:
         self.kind = output_kind(path)
         text = os.fspath(path)
@@ -119,6 +123,11 @@ class VideoWriter:
         if not 0 <= int(crf) <= 18:
             raise UsageError(f"crf {crf} is outside 0..18: use 18 (default) or lower for quality")
         self.crf = int(crf)
+        if preset not in X264_PRESETS:
+            raise UsageError(
+                f"x264 preset '{preset}' is unknown: use one of {', '.join(X264_PRESETS)}"
+            )
+        self.preset = preset
         self.frames_written = 0
         self.notes: list[str] = []
         self._closed = False
@@ -175,7 +184,7 @@ class VideoWriter:
             stream = container.add_stream("libx264", rate=self.fps)
             odd = self.width % 2 or self.height % 2
             stream.pix_fmt = "yuv444p" if odd else "yuv420p"
-            stream.options = {"crf": str(self.crf), "preset": X264_PRESET}
+            stream.options = {"crf": str(self.crf), "preset": self.preset}
             # swscale converts RGB with BT.601 limited range; say so, so players agree.
             cc = stream.codec_context
             cc.colorspace = 6  # AVCOL_SPC_SMPTE170M
