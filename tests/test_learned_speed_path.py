@@ -272,3 +272,19 @@ def test_bench_times_the_reference_plain_and_with_the_speed_option():
     assert results[1].gflops_per_frame == pytest.approx(results[0].gflops_per_frame)
     assert results[1].weights == results[0].weights  # installed, or random where none are
     assert "oh2018 [precision=bf16]" in format_table(results)
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_warns(monkeypatch):
+    from motionmag.magnify import learned
+
+    model = Ha2024Net(decoder_blocks=1).eval()
+    monkeypatch.setattr(learned, "cpu_has_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="no bfloat16 instructions"):
+        Oh2018Method(10.0, model, precision="bf16")
+    monkeypatch.setattr(learned, "cpu_has_bf16", lambda: True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Oh2018Method(10.0, model, precision="bf16")
+        Oh2018Method(10.0, model)

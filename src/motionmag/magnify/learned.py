@@ -49,6 +49,7 @@ What matters:
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -87,6 +88,19 @@ def check_precision(precision: str) -> None:
         raise UsageError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}.")
 
 
+def cpu_has_bf16() -> bool:
+    """True when this CPU computes bfloat16 natively (AVX512-BF16 or AMX), as oneDNN uses it.
+
+    Elsewhere torch emulates bf16 and ``precision="bf16"`` is likely slower than fp32 (not
+    measured: our machines all have AMX). Unknown (an older torch): assumed native.
+    """
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    found = [getattr(torch.cpu, name, None) for name in probes]
+    if not any(found):
+        return True
+    return any(bool(probe()) for probe in found if probe is not None)
+
+
 #: tile positions and margins are multiples of this (the networks' total stride)
 TILE_ALIGN_PX = 4
 
@@ -115,6 +129,13 @@ class TorchRunner:
         self.decoder_model = self.fused_model
         if precision == "bf16":
             self.decoder_model = fuse(copy.deepcopy(model).to(torch.bfloat16))
+            on_cpu = next(model.parameters()).device.type == "cpu"
+            if on_cpu and not cpu_has_bf16():
+                warnings.warn(
+                    "this CPU has no bfloat16 instructions (AVX512-BF16 or AMX): precision "
+                    "bf16 is emulated and probably slower than fp32; drop --set precision=bf16.",
+                    stacklevel=2,
+                )
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
