@@ -28,6 +28,7 @@ from motionmag.train.flowmag import (
     warmup_loss,
     warp_target,
 )
+from net_helpers import assert_finite_fp32_grads, expressive
 
 
 def _texture(size: int = 48, seed: int = 0) -> np.ndarray:
@@ -281,11 +282,7 @@ def test_bf16_training_runs_the_generator_in_bf16_and_the_flow_and_loss_in_fp32(
     flow = make_flow()
     torch.manual_seed(0)
     net = FlowMagNet(width=4, residual=True)
-    with torch.no_grad():  # the residual head starts at zero: give it something to round
-        for module in net.modules():
-            if isinstance(module, torch.nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                module.weight.copy_(torch.randn(module.weight.shape) * 0.7 / math.sqrt(fan_in))
+    expressive(net, seed=0).train()  # the residual head starts at zero: give it something to round
     seen = []
     first_conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
     first_conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
@@ -297,9 +294,7 @@ def test_bf16_training_runs_the_generator_in_bf16_and_the_flow_and_loss_in_fp32(
     assert loss16.item() == pytest.approx(loss32.item(), rel=0.03)
     assert loss16.item() != loss32.item()  # it did run in lower precision
     loss16.backward()
-    for name, p in net.named_parameters():
-        assert p.grad is not None and p.grad.dtype == torch.float32, name
-        assert torch.isfinite(p.grad).all(), name
+    assert_finite_fp32_grads(net)
     warm16, _ = warmup_loss(net, flow, i0, it, alpha, precision="bf16")
     assert warm16.dtype == torch.float32 and math.isfinite(warm16.item())
 

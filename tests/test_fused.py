@@ -11,7 +11,6 @@ engine's output is the same with the option on and off.
 from __future__ import annotations
 
 import copy
-import math
 
 import cv2
 import numpy as np
@@ -23,20 +22,9 @@ from motionmag.models import create_model
 from motionmag.nets import fused as fused_module
 from motionmag.nets.fused import FusedStack, fuse_for_inference, fused_ops_available
 from motionmag.nets.ha2024 import Ha2024Net
+from net_helpers import assert_finite_fp32_grads, expressive
 
 pytestmark = pytest.mark.skipif(not fused_ops_available(), reason="torch without oneDNN")
-
-
-def expressive(model: torch.nn.Module, seed: int = 1, gain: float = 0.7) -> torch.nn.Module:
-    """Random weights N(0, gain^2 / fan_in): outputs vary with the input."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                noise = torch.randn(module.weight.shape, generator=generator)
-                module.weight.copy_(noise * gain / math.sqrt(fan_in))
-    return model.eval()
 
 
 NETS = {
@@ -116,8 +104,7 @@ def test_with_grad_enabled_the_original_modules_run():
     out = fast(a, b, 5.0)
     assert out.requires_grad
     out.mean().backward()
-    grads = [p.grad for p in fast.parameters()]
-    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert_finite_fp32_grads(fast)
     with torch.no_grad():
         assert torch.equal(fast(a, b, 5.0), net(a, b, 5.0))
 

@@ -35,6 +35,7 @@ from motionmag.train.oh2018 import (
     export_weights,
     train_model,
 )
+from net_helpers import assert_finite_fp32_grads
 
 #: Oh2018Net's count at 384x384 (tests/test_oh2018_net.py::test_size_matches_methods_md)
 OH2018_GFLOPS = 79.52
@@ -299,9 +300,7 @@ def test_bf16_training_runs_only_the_decoder_in_bf16_with_the_fp32_loss():
     assert loss16.item() == pytest.approx(loss32.item(), rel=0.02)
     assert loss16.item() != loss32.item()  # it did run in lower precision
     loss16.backward()
-    for name, p in net.named_parameters():
-        assert p.grad is not None and p.grad.dtype == torch.float32, name
-        assert torch.isfinite(p.grad).all(), name
+    assert_finite_fp32_grads(net)
     with pytest.raises(UsageError, match="unknown precision 'fp16'"):
         _tiny(precision="fp16").validate()
 

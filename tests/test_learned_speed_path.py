@@ -11,7 +11,6 @@ differs without it; a missing onnxruntime is one plain sentence.
 
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
@@ -28,20 +27,9 @@ from motionmag.nets.ha2024 import Ha2024Net
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import smooth_texture, subpixel_shift
 from motionmag.temporal import StaticSelector
+from net_helpers import expressive
 
 NAMES = ("oh2018", "ha2024")
-
-
-def expressive(model: torch.nn.Module, seed: int = 1, gain: float = 0.7) -> torch.nn.Module:
-    """Random weights N(0, gain^2 / fan_in): outputs vary with the input (std ~0.1-0.15)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                noise = torch.randn(module.weight.shape, generator=generator)
-                module.weight.copy_(noise * gain / math.sqrt(fan_in))
-    return model.eval()
 
 
 @pytest.fixture(scope="module")
