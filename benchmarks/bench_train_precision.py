@@ -21,6 +21,7 @@ import shlex
 import statistics
 import sys
 import time
+from functools import partial
 
 import torch
 
@@ -28,17 +29,37 @@ from motionmag.train import oh2018 as trainer
 from motionmag.train.oh2018 import Ha2024TrainConfig, Oh2018TrainConfig
 
 
-def seconds_per_step(config, net, optimizer, batch, steps: int) -> float:
-    cpu = torch.device("cpu")
+def seconds_per_step(step_loss, optimizer, steps: int) -> float:
+    """Median seconds of ``steps`` optimiser steps on ``step_loss()`` after one warm-up."""
     times = []
     for _ in range(steps + 1):  # the first is a warm-up
         start = time.perf_counter()
-        loss, _ = trainer.task_loss(net, batch, config, None, cpu)
+        loss = step_loss()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - start)
     return statistics.median(times[1:])
+
+
+def compare(model: str, step_loss, optimizer, args) -> dict:
+    """fp32 against bf16, alternating for ``args.rounds``; ``step_loss(precision)`` -> loss."""
+    timed = {"fp32": [], "bf16": []}
+    for _ in range(args.rounds):
+        for precision in timed:
+            timed[precision].append(
+                seconds_per_step(partial(step_loss, precision), optimizer, args.steps)
+            )
+    row = {
+        "model": model,
+        "fp32_s_per_step": min(timed["fp32"]),
+        "bf16_s_per_step": min(timed["bf16"]),
+    }
+    row["speedup"] = row["fp32_s_per_step"] / row["bf16_s_per_step"]
+    fp32, bf16 = row["fp32_s_per_step"], row["bf16_s_per_step"]
+    print(f"{model}: fp32 {fp32:.3f} s/step, bf16 {bf16:.3f} s/step, "
+          f"{row['speedup']:.2f}x", flush=True)  # fmt: skip
+    return row
 
 
 def flowmag_row(args) -> dict:
@@ -54,29 +75,30 @@ def flowmag_row(args) -> dict:
     optimizer = torch.optim.Adam(net.parameters(), lr=base.lr)
     alpha = fm.sample_alphas(batch["frame0"].shape[0], base.alpha_range)
 
-    def seconds(precision: str) -> float:
-        times = []
-        for _ in range(args.steps + 1):  # the first is a warm-up
-            start = time.perf_counter()
-            loss, _ = fm.flowmag_loss(
-                net, flow, batch["frame0"], batch["frame_t"], alpha, base.color_weight, precision
-            )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times[1:])
+    def step_loss(precision: str) -> torch.Tensor:
+        frame0, frame_t = batch["frame0"], batch["frame_t"]
+        return fm.flowmag_loss(net, flow, frame0, frame_t, alpha, base.color_weight, precision)[0]
 
-    timed = {"fp32": [], "bf16": []}
-    for _ in range(args.rounds):
-        for precision in timed:
-            timed[precision].append(seconds(precision))
-    row = {"model": "flowmag", "fp32_s_per_step": min(timed["fp32"])}
-    row["bf16_s_per_step"] = min(timed["bf16"])
-    row["speedup"] = row["fp32_s_per_step"] / row["bf16_s_per_step"]
-    print(f"flowmag: fp32 {row['fp32_s_per_step']:.3f} s/step, bf16 "
-          f"{row['bf16_s_per_step']:.3f} s/step, {row['speedup']:.2f}x", flush=True)  # fmt: skip
-    return row
+    return compare("flowmag", step_loss, optimizer, args)
+
+
+def oh2018_row(config_cls, args) -> dict:
+    """oh2018 or ha2024: ``train.oh2018.task_loss`` on one validation batch, fp32 vs bf16."""
+    base = config_cls(workers=0, val_samples=4, validate_every=0)
+    batch = trainer._validation_batches(base)[0]
+    torch.manual_seed(0)
+    net = trainer.make_net(base).to(memory_format=torch.channels_last).train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=base.lr)
+    configs = {
+        precision: config_cls.from_dict({**base.to_dict(), "precision": precision})
+        for precision in ("fp32", "bf16")
+    }
+    cpu = torch.device("cpu")
+
+    def step_loss(precision: str) -> torch.Tensor:
+        return trainer.task_loss(net, batch, configs[precision], None, cpu)[0]
+
+    return compare(base.MODEL, step_loss, optimizer, args)
 
 
 def main() -> int:
@@ -93,28 +115,8 @@ def main() -> int:
     if "flowmag" in models:
         results.append(flowmag_row(args))
     for config_cls in (Oh2018TrainConfig, Ha2024TrainConfig):
-        if config_cls.MODEL not in models:
-            continue
-        base = config_cls(workers=0, val_samples=4, validate_every=0)
-        batch = trainer._validation_batches(base)[0]
-        torch.manual_seed(0)
-        net = trainer.make_net(base).to(memory_format=torch.channels_last).train()
-        optimizer = torch.optim.Adam(net.parameters(), lr=base.lr)
-        timed = {"fp32": [], "bf16": []}
-        for _ in range(args.rounds):
-            for precision in timed:
-                config = config_cls.from_dict({**base.to_dict(), "precision": precision})
-                timed[precision].append(seconds_per_step(config, net, optimizer, batch, args.steps))
-        row = {
-            "model": base.MODEL,
-            "fp32_s_per_step": min(timed["fp32"]),
-            "bf16_s_per_step": min(timed["bf16"]),
-        }
-        row["speedup"] = row["fp32_s_per_step"] / row["bf16_s_per_step"]
-        results.append(row)
-        fp32, bf16 = row["fp32_s_per_step"], row["bf16_s_per_step"]
-        print(f"{row['model']}: fp32 {fp32:.3f} s/step, bf16 {bf16:.3f} s/step, "
-              f"{row['speedup']:.2f}x", flush=True)  # fmt: skip
+        if config_cls.MODEL in models:
+            results.append(oh2018_row(config_cls, args))
     if args.json:
         record = {
             "command": "python " + shlex.join(sys.argv),
