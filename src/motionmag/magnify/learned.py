@@ -165,9 +165,8 @@ class TorchRunner:
             shape = shape + self.change(selection, alpha)
         texture = self._layout(texture)
         if self.precision == "bf16":
-            half = torch.bfloat16
-            return self.decoder_model.decode(texture.to(half), shape.to(half), clip=True).float()
-        return self.fused_model.decode(texture, shape, clip=True)
+            texture, shape = texture.to(torch.bfloat16), shape.to(torch.bfloat16)
+        return self.decoder_model.decode(texture, shape, clip=True).float()
 
 
 def _windows(size: int, tile: int, margin: int, least: int):
