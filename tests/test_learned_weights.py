@@ -47,21 +47,29 @@ def _photo() -> np.ndarray:
     return np.repeat(grey[..., None], 3, axis=2)
 
 
-def _clip(amplitude_px: float) -> np.ndarray:
+def _input_shifts(amplitude_px: float = AMPLITUDE_PX) -> np.ndarray:
+    """The true horizontal shift of each frame, px."""
+    return amplitude_px * np.sin(2 * np.pi * HZ * np.arange(FRAMES) / FPS)
+
+
+def _clip(amplitude_px: float, noise_grey: float = 0.0, seed: int = 0) -> np.ndarray:
+    """The photo shifted by ``_input_shifts(amplitude_px)``, 8-bit; ``noise_grey`` adds
+    Gaussian noise of that standard deviation (grey levels) before the rounding."""
     photo = _photo()
-    t = np.arange(FRAMES) / FPS
-    shifts = amplitude_px * np.sin(2 * np.pi * HZ * t)
-    return np.stack([quantize(subpixel_shift(photo, float(s), 0.0)) for s in shifts])
+    rng = np.random.default_rng(seed)
+    frames = []
+    for shift in _input_shifts(amplitude_px):
+        frame = subpixel_shift(photo, float(shift), 0.0)
+        if noise_grey:
+            frame = frame + rng.normal(0.0, noise_grey, frame.shape)
+        frames.append(quantize(frame))
+    return np.stack(frames)
 
 
-def _input_shifts() -> np.ndarray:
-    return AMPLITUDE_PX * np.sin(2 * np.pi * HZ * np.arange(FRAMES) / FPS)
-
-
-def _gain(output: np.ndarray, frames: slice) -> float:
+def _gain(output: np.ndarray, frames: slice, amplitude_px: float = AMPLITUDE_PX) -> float:
     """Least-squares slope of the output's measured shift against the input's."""
     measured = np.array([measure_shift(output[0], frame)[0] for frame in output[frames]])
-    truth = _input_shifts()[frames] - _input_shifts()[0]
+    truth = _input_shifts(amplitude_px)[frames] - _input_shifts(amplitude_px)[0]
     return float(np.dot(measured, truth) / np.dot(truth, truth))
 
 
