@@ -78,6 +78,16 @@ def _static(model: str, alpha: float = ALPHA, frames: int = FRAMES) -> np.ndarra
                           mode="static")  # fmt: skip
 
 
+def test_rounding_hides_a_tenth_of_a_pixel_and_camera_noise_dithers_it_back():
+    """Why the known answer's amplitude matters (benchmarks/known_answer_amplitudes.py):
+    rounded to 8 bits without noise, a 0.1 px motion of the photo is mostly gone before
+    any method sees it; 1 grey level of noise before the rounding keeps it on average."""
+    rounded = _gain(_clip(0.1), slice(1, None), 0.1)
+    noisy = _gain(_clip(0.1, noise_grey=1.0), slice(1, None), 0.1)
+    assert rounded < 0.5, rounded
+    assert abs(noisy - 1.0) < 0.1, noisy
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_alpha_one_gives_the_input_back(model):
     clip = _clip(AMPLITUDE_PX)[:3]
