@@ -20,7 +20,7 @@ of the motion is gone before any method sees it. This script measures that:
         --json benchmarks/results/known_answer_amplitudes.json \
         --plot benchmarks/results/known_answer_amplitudes.png
 
-(about 4 minutes on 2 cores.)
+(about 12 minutes on 2 cores shared with another evaluation.)
 """
 
 from __future__ import annotations
