@@ -315,3 +315,58 @@ def test_flowmag_precision_flag_reaches_the_run_config(tmp_path):
     assert json.loads((run / "config.json").read_text())["precision"] == "bf16"
     with pytest.raises(UsageError, match="unknown precision 'fp16'"):
         FlowMagTrainConfig(precision="fp16").validate()
+
+
+def _pairs(target: str, alpha_range=(1.0, 16.0), jitter: float = 0.4):
+    from motionmag.train.flowmag import FlowMagPairs
+
+    config = FlowMagTrainConfig(size_px=64, target=target, alpha_range=alpha_range,
+                                jitter=jitter, hue=0.0 if jitter == 0 else 0.1)  # fmt: skip
+    return FlowMagPairs(8, config, seed=3)
+
+
+def test_truth_control_at_alpha_one_targets_frame_t():
+    # Y at alpha 1 is frame B itself, up to its own dithering noise (< 1 grey level,
+    # at most 1.4x after the colour jitter's contrast)
+    item = _pairs("truth", alpha_range=(1.0, 1.0))[5]
+    assert float(item["alpha"]) == 1.0
+    diff = (item["target"] - item["frame_t"]).abs()
+    assert float(diff.mean()) < 0.5 / 255 and float(diff.max()) < 2.5 / 255
+
+
+def test_truth_control_keeps_the_flow_modes_pair_and_magnifies_its_motion():
+    flow_item, truth_item = _pairs("flow", jitter=0.0)[2], _pairs("truth", jitter=0.0)[2]
+    for key in ("frame0", "frame_t"):  # same sample, same augmentation (A re-rendered:
+        diff = (flow_item[key] - truth_item[key]).abs()  # a few pixels round the other way)
+        assert float(diff.mean()) < 1e-5 and float(diff.max()) <= 1 / 255
+    alpha = float(truth_item["alpha"])
+    assert 1.0 <= alpha <= 16.0
+    # the target moved alpha times as far from frame 0 as frame t did (DIS, not the
+    # training flow): compare the median flow magnitudes where frame t moved
+    from motionmag.flow.opencv import estimate_flow
+
+    def to_u8(t):
+        return (t.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+    f0 = to_u8(truth_item["frame0"])
+    moved = np.hypot(*np.moveaxis(estimate_flow(f0, to_u8(truth_item["frame_t"]), "dis"), -1, 0))
+    mag = np.hypot(*np.moveaxis(estimate_flow(f0, to_u8(truth_item["target"]), "dis"), -1, 0))
+    where = moved > 0.2
+    assert where.mean() > 0.05
+    ratio = float(np.median(mag[where]) / np.median(moved[where]))
+    assert 0.5 * alpha < ratio < 1.5 * alpha + 0.5
+
+
+def test_truth_control_trains_and_its_card_says_so(tmp_path):
+    from motionmag.errors import UsageError
+
+    config = FlowMagTrainConfig(size_px=32, batch=2, steps=2, width=4, dataset_size=8,
+                                validate_every=0, target="truth")  # fmt: skip
+    result = train_flowmag(config, tmp_path / "run", progress=False)
+    assert result.step == 2 and all(math.isfinite(x) and x > 0 for x in result.losses)
+    card = export_weights(tmp_path / "run", tmp_path / "w.safetensors", which="last")
+    assert "control" in card["data"]["source"]
+    with pytest.raises(UsageError, match="--target truth needs the synthetic pairs"):
+        FlowMagTrainConfig(target="truth", videos="somewhere").validate()
+    with pytest.raises(UsageError, match="--target must be one of"):
+        FlowMagTrainConfig(target="labels").validate()

@@ -39,6 +39,7 @@ _FIELDS = {
     "color_weight": "color_weight",
     "warmup_steps": "warmup_steps",
     "base": "base",
+    "target": "target",
     "workers": "workers",
     "device": "device",
     "checkpoint_every": "checkpoint_every",
@@ -102,6 +103,13 @@ def add_flowmag_command(models) -> None:
         default=None,
         help="what the residual head starts from: linear (I_t + (alpha - 1)(I_t - I_0), "
         "default) or frame (I_t)",
+    )
+    p.add_argument(
+        "--target",
+        choices=("flow", "truth"),
+        default=None,
+        help="flow: the paper's self-supervised loss (default); truth: a control, not "
+        "FlowMag: L1 to the synthetic sample's true magnified frame",
     )
     p.add_argument(
         "--precision",

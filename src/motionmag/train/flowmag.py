@@ -54,7 +54,7 @@ import datetime as _dt
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -90,7 +90,9 @@ FLOW_PERCENTILE_LIMITS_PX = ((99.9, 20.0), (80.0, 2.0), (0.01, 0.1))
 MIN_PAIR_MSE = 10.0
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
 
-_LOG_PARTS = ("mag", "color", "warp")  # log.csv columns after run_state.LOG_FIELDS
+_LOG_PARTS = ("mag", "color", "warp")
+#: what the generator is trained toward (FlowMagTrainConfig.target)
+TARGETS = ("flow", "truth")  # log.csv columns after run_state.LOG_FIELDS
 _VAL_FIELDS = ("step", "samples_seen", "train_hours", "loss", "mag", "color")
 
 
@@ -116,6 +118,10 @@ class FlowMagTrainConfig:
     # base it raised the validation loss from 0.73 to 0.81 in 1,500 steps, hence 0.
     warmup_steps: int = 0
     color_weight: float = 10.0  # lambda_color (Eq. 5)
+    # "flow": the paper's self-supervised loss (Eq. 3-5). "truth" (ours, a control, not
+    # FlowMag): L1 to the generator's true magnified frame, the sample rendered at its
+    # alpha; it separates "the flow loss cannot guide the net" from "the net cannot learn".
+    target: str = "flow"
     # "bf16": the generator runs under torch.autocast(bfloat16) (ours); the frozen flow, the
     # loss and the master weights stay fp32, and validation is fp32
     precision: str = "fp32"
@@ -169,6 +175,10 @@ class FlowMagTrainConfig:
             raise UsageError(f"--warmup-steps must not be negative, not {self.warmup_steps}.")
         if self.video_stride < 1:
             raise UsageError(f"--video-stride must be at least 1, not {self.video_stride}.")
+        if self.target not in TARGETS:
+            raise UsageError(f"--target must be one of {', '.join(TARGETS)}, not {self.target}.")
+        if self.target == "truth" and (self.videos is not None or not self.synthetic):
+            raise UsageError("--target truth needs the synthetic pairs alone: drop --videos.")
         check_precision(self.precision)
 
     def to_dict(self) -> dict:
@@ -247,6 +257,23 @@ def flowmag_loss(
     parts = {"total": loss.detach(), "mag": mag.detach(), "color": color.detach()}
     parts["warp"] = torch.zeros(())
     return loss, {key: float(value) for key, value in parts.items()}
+
+
+def truth_loss(
+    net: torch.nn.Module,
+    frame0: torch.Tensor,
+    frame_t: torch.Tensor,
+    alpha: torch.Tensor,
+    target: torch.Tensor,
+    precision: str = "fp32",
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The control loss (``--target truth``, ours): L1 between the output and the true
+    magnified frame ``target`` (N, 3, H, W) of the same augmented sample."""
+    alpha = alpha.to(frame_t.device, frame_t.dtype)
+    magnified = generate(net, frame0, frame_t, alpha, precision)
+    loss = (magnified - target).abs().mean()
+    value = float(loss.detach())
+    return loss, {"total": value, "mag": 0.0, "color": 0.0, "warp": value}
 
 
 def _paper_terms(
@@ -341,7 +368,7 @@ def _u(generator: torch.Generator, low: float, high: float) -> float:
 def augment(
     frames: torch.Tensor, size_px: int, generator: torch.Generator, config: AugmentConfig
 ) -> torch.Tensor:
-    """Augment a pair ``frames`` (2, 3, H, W) in [0, 1] alike -> (2, 3, size_px, size_px).
+    """Augment frames (N, 3, H, W) in [0, 1] alike -> (N, 3, size_px, size_px); N = 2: a pair.
 
     Crop side: ``min(H, W) * sqrt(scale * ratio)`` by ``... sqrt(scale / ratio)`` px
     (clipped to the frame), centred uniformly where it fits, rotated about its centre,
@@ -349,7 +376,7 @@ def augment(
     contrast (about the mean luma), saturation (about each pixel's luma) and a hue
     rotation of the YIQ chroma plane, with one set of factors for both frames.
     """
-    _, _, height, width = frames.shape
+    n, _, height, width = frames.shape
     g = generator
     base = min(height, width)
     scale = _u(g, *config.crop_scale)
@@ -372,7 +399,7 @@ def augment(
         dtype=frames.dtype,
     )
     grid = F.affine_grid(
-        theta[None].expand(2, -1, -1), [2, 3, size_px, size_px], align_corners=False
+        theta[None].expand(n, -1, -1), [n, 3, size_px, size_px], align_corners=False
     )
     out = F.grid_sample(
         frames, grid.to(frames.device), mode="bilinear", padding_mode="border", align_corners=False
@@ -476,6 +503,9 @@ class FlowMagPairs(Dataset):
     truth unused) and, when ``video_pairs`` are given, every odd item a video pair
     (all items when ``synthetic`` is False). Augmentation draws from a generator seeded
     by (seed, i), so an item is a pure function of its index (resumable, worker-safe).
+    With ``config.target == "truth"`` (the control) item ``i`` also draws its alpha
+    (log-uniform in ``config.alpha_range``, after the augmentation's draws) and carries
+    "alpha" and "target": the sample rendered at that alpha, its Y augmented with A and B.
     """
 
     def __init__(
@@ -503,6 +533,7 @@ class FlowMagPairs(Dataset):
             if config.synthetic
             else None
         )
+        self.truth_alphas = tuple(config.alpha_range) if config.target == "truth" else None
         self.augment = AugmentConfig(
             crop_scale=tuple(config.crop_scale),
             rotate_deg=config.rotate_deg,
@@ -528,11 +559,34 @@ class FlowMagPairs(Dataset):
         if not 0 <= index < self.n:
             raise IndexError(f"sample {index} outside 0..{self.n - 1}")
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + int(index))
+        if self.truth_alphas is not None:
+            return self._with_truth(int(index), generator)
         pair = augment(self._pair(int(index)), self.size_px, generator, self.augment)
         return {
             "frame0": pair[0],
             "frame_t": pair[1],
             "index": torch.tensor(int(index), dtype=torch.int64),
+        }
+
+    def _with_truth(self, index: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Item ``index`` of the control: A, B and Y rendered at a drawn alpha, augmented alike."""
+        from ..synth.oh2018 import render
+
+        state = generator.get_state()
+        augment(torch.zeros(2, 3, 8, 8), 8, generator, self.augment)  # the pair's draws
+        alpha = sample_alphas(1, self.truth_alphas, generator)[0]
+        generator.set_state(state)
+        params = replace(self.generator.params(index), alpha=float(alpha))
+        sample = render(params, self.generator_config, self.generator.photos)
+        frames = np.stack([sample.A, sample.B, sample.Y])
+        tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
+        out = augment(tensor, self.size_px, generator, self.augment)
+        return {
+            "frame0": out[0],
+            "frame_t": out[1],
+            "target": out[2],
+            "alpha": alpha,
+            "index": torch.tensor(index, dtype=torch.int64),
         }
 
 
@@ -647,8 +701,13 @@ def train_flowmag(
             raise UsageError(f"no frame pair of '{config.videos}' passed the filters.")
     dataset = FlowMagPairs(config.dataset_size, config, config.seed, video_pairs)
     data_card = {
-        "source": "synthetic pairs (frames A, B of motionmag.synth.oh2018; labels unused)"
-        + (" and video pairs" if video_pairs else ""),
+        "source": (
+            "synthetic samples A, B and their true magnified frame Y at a drawn alpha "
+            "(motionmag.synth.oh2018; the --target truth control, not FlowMag)"
+            if config.target == "truth"
+            else "synthetic pairs (frames A, B of motionmag.synth.oh2018; labels unused)"
+            + (" and video pairs" if video_pairs else "")
+        ),
         "generator_config": dataset.generator_config.to_dict() if config.synthetic else None,
         "seed": config.seed,
         "dataset_size": config.dataset_size,
@@ -696,6 +755,16 @@ def train_flowmag(
 
     def train_step(batch: dict) -> tuple[int, torch.Tensor, dict[str, float]]:
         n = int(batch["frame0"].shape[0])
+        if "target" in batch:  # the control (--target truth): alphas drawn per item
+            loss, parts = truth_loss(
+                net,
+                batch["frame0"].to(device),
+                batch["frame_t"].to(device),
+                batch["alpha"],
+                batch["target"].to(device),
+                config.precision,
+            )
+            return n, loss, parts
         alpha = sample_alphas(n, tuple(config.alpha_range), alpha_rng)
         loss_fn = warmup_loss if counters.step < config.warmup_steps else flowmag_loss
         loss, parts = loss_fn(
