@@ -93,7 +93,7 @@ VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
 _LOG_PARTS = ("mag", "color", "warp")
 #: what the generator is trained toward (FlowMagTrainConfig.target)
 TARGETS = ("flow", "truth")  # log.csv columns after run_state.LOG_FIELDS
-_VAL_FIELDS = ("step", "samples_seen", "train_hours", "loss", "mag", "color")
+_VAL_FIELDS = ("step", "samples_seen", "train_hours", "loss", "mag", "color", "truth_l1")
 
 
 @dataclass
@@ -366,7 +366,11 @@ def _u(generator: torch.Generator, low: float, high: float) -> float:
 
 
 def augment(
-    frames: torch.Tensor, size_px: int, generator: torch.Generator, config: AugmentConfig
+    frames: torch.Tensor,
+    size_px: int,
+    generator: torch.Generator,
+    config: AugmentConfig,
+    mean_frames: int | None = None,
 ) -> torch.Tensor:
     """Augment frames (N, 3, H, W) in [0, 1] alike -> (N, 3, size_px, size_px); N = 2: a pair.
 
@@ -374,7 +378,8 @@ def augment(
     (clipped to the frame), centred uniformly where it fits, rotated about its centre,
     flipped, resampled bilinearly to ``size_px`` (border padding); then brightness,
     contrast (about the mean luma), saturation (about each pixel's luma) and a hue
-    rotation of the YIQ chroma plane, with one set of factors for both frames.
+    rotation of the YIQ chroma plane, with one set of factors for every frame (contrast
+    about the mean luma of the first ``mean_frames``; None: all).
     """
     n, _, height, width = frames.shape
     g = generator
@@ -404,17 +409,22 @@ def augment(
     out = F.grid_sample(
         frames, grid.to(frames.device), mode="bilinear", padding_mode="border", align_corners=False
     )
-    return color_jitter(out, generator, config.jitter, config.hue)
+    return color_jitter(out, generator, config.jitter, config.hue, mean_frames)
 
 
 _YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 
 
 def color_jitter(
-    frames: torch.Tensor, generator: torch.Generator, jitter: float, hue: float
+    frames: torch.Tensor,
+    generator: torch.Generator,
+    jitter: float,
+    hue: float,
+    mean_frames: int | None = None,
 ) -> torch.Tensor:
     """Brightness, contrast, saturation factors in ``1 +- jitter`` and a hue rotation of
-    ``+- hue`` turns, the same for every frame of ``frames`` (N, 3, H, W); clipped to [0, 1]."""
+    ``+- hue`` turns, the same for every frame of ``frames`` (N, 3, H, W); clipped to [0, 1].
+    Contrast scales about the mean luma of the first ``mean_frames`` frames (None: all)."""
     if jitter <= 0 and hue <= 0:
         return frames
     g = generator
@@ -423,7 +433,7 @@ def color_jitter(
     x = frames * brightness
     yiq = torch.einsum("ij,njhw->nihw", _YIQ.to(x), x)
     luma = yiq[:, :1]
-    mean = luma.mean(dim=(0, 2, 3), keepdim=True)
+    mean = luma[:mean_frames].mean(dim=(0, 2, 3), keepdim=True)
     luma = mean + contrast * (luma - mean)
     i, q = yiq[:, 1:2] * saturation * contrast, yiq[:, 2:3] * saturation * contrast
     c, s = math.cos(turn), math.sin(turn)
@@ -558,34 +568,44 @@ class FlowMagPairs(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         if not 0 <= index < self.n:
             raise IndexError(f"sample {index} outside 0..{self.n - 1}")
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + int(index))
         if self.truth_alphas is not None:
-            return self._with_truth(int(index), generator)
-        pair = augment(self._pair(int(index)), self.size_px, generator, self.augment)
+            return self.with_truth(int(index))
+        return self.pair_item(int(index))
+
+    def _generator(self, index: int) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + int(index))
+
+    def pair_item(self, index: int) -> dict[str, torch.Tensor]:
+        """Item ``index`` without a target (the paper's unlabeled pair)."""
+        pair = augment(self._pair(index), self.size_px, self._generator(index), self.augment)
         return {
             "frame0": pair[0],
             "frame_t": pair[1],
-            "index": torch.tensor(int(index), dtype=torch.int64),
+            "index": torch.tensor(index, dtype=torch.int64),
         }
 
-    def _with_truth(self, index: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """Item ``index`` of the control: A, B and Y rendered at a drawn alpha, augmented alike."""
+    def with_truth(self, index: int, alpha: float | None = None) -> dict[str, torch.Tensor]:
+        """Synthetic item ``index`` with its true magnified frame: A, B and Y rendered at
+        ``alpha`` (None: drawn log-uniformly in ``truth_alphas`` after the augmentation's
+        draws), augmented alike (contrast about the pair's mean, as :meth:`pair_item`)."""
         from ..synth.oh2018 import render
 
-        state = generator.get_state()
-        augment(torch.zeros(2, 3, 8, 8), 8, generator, self.augment)  # the pair's draws
-        alpha = sample_alphas(1, self.truth_alphas, generator)[0]
-        generator.set_state(state)
+        generator = self._generator(index)
+        if alpha is None:
+            state = generator.get_state()
+            augment(torch.zeros(2, 3, 8, 8), 8, generator, self.augment)  # the pair's draws
+            alpha = float(sample_alphas(1, self.truth_alphas or (1.0, 16.0), generator)[0])
+            generator.set_state(state)
         params = replace(self.generator.params(index), alpha=float(alpha))
         sample = render(params, self.generator_config, self.generator.photos)
         frames = np.stack([sample.A, sample.B, sample.Y])
         tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
-        out = augment(tensor, self.size_px, generator, self.augment)
+        out = augment(tensor, self.size_px, generator, self.augment, mean_frames=2)
         return {
             "frame0": out[0],
             "frame_t": out[1],
             "target": out[2],
-            "alpha": alpha,
+            "alpha": torch.tensor(float(alpha)),
             "index": torch.tensor(index, dtype=torch.int64),
         }
 
@@ -613,19 +633,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
 @torch.no_grad()
 def evaluate(net, flow, batches: list[dict], device, color_weight: float) -> dict:
-    """Mean loss parts of the network on fixed validation batches (eval mode)."""
+    """Mean loss parts of the network on fixed validation batches (eval mode), and
+    ``truth_l1``, the L1 to the true magnified frame, where the batches carry one."""
     was_training = net.training
     net.eval()
     totals: dict[str, float] = {}
     for batch in batches:
-        _, parts = flowmag_loss(
-            net,
-            flow,
-            batch["frame0"].to(device),
-            batch["frame_t"].to(device),
-            batch["alpha"],
-            color_weight,
-        )
+        frame0, frame_t = batch["frame0"].to(device), batch["frame_t"].to(device)
+        _, parts = flowmag_loss(net, flow, frame0, frame_t, batch["alpha"], color_weight)
+        if "target" in batch:
+            with torch.no_grad():
+                out = net(frame0, frame_t, batch["alpha"].to(device, frame_t.dtype))
+            parts["truth_l1"] = float((out - batch["target"].to(device)).abs().mean())
         for key, value in parts.items():
             totals[key] = totals.get(key, 0.0) + value / len(batches)
     net.train(was_training)
@@ -641,7 +660,10 @@ def _validation_batches(config: FlowMagTrainConfig, video_pairs) -> list[dict]:
         tuple(config.alpha_range),
         torch.Generator().manual_seed(config.val_seed),
     )
-    items = [dataset[i] for i in range(config.val_samples)]
+    items = [dataset.pair_item(i) for i in range(config.val_samples)]
+    if config.synthetic and not video_pairs:  # the true magnified frame, at the val alpha
+        for i, item in enumerate(items):
+            item["target"] = dataset.with_truth(i, float(alphas[i]))["target"]
     batches = []
     for start in range(0, len(items), config.batch):
         batch = default_collate(items[start : start + config.batch])
@@ -747,10 +769,13 @@ def train_flowmag(
                 "loss": result["total"],
                 "mag": result["mag"],
                 "color": result["color"],
+                "truth_l1": result.get("truth_l1", ""),
             }
         )
-        if result["total"] < counters.best["loss"]:
-            counters.best.update(loss=result["total"], step=counters.step)
+        # the control keeps its best by the L1 to the truth, FlowMag by its own loss
+        score = result["truth_l1"] if config.target == "truth" else result["total"]
+        if score < counters.best["loss"]:
+            counters.best.update(loss=score, step=counters.step)
             atomic_save({**snapshot(), "optimizer": None}, run / BEST)
 
     def train_step(batch: dict) -> tuple[int, torch.Tensor, dict[str, float]]:
