@@ -90,9 +90,9 @@ FLOW_PERCENTILE_LIMITS_PX = ((99.9, 20.0), (80.0, 2.0), (0.01, 0.1))
 MIN_PAIR_MSE = 10.0
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
 
-_LOG_PARTS = ("mag", "color", "warp")
+_LOG_PARTS = ("mag", "color", "warp")  # log.csv columns after run_state.LOG_FIELDS
 #: what the generator is trained toward (FlowMagTrainConfig.target)
-TARGETS = ("flow", "truth")  # log.csv columns after run_state.LOG_FIELDS
+TARGETS = ("flow", "truth")
 _VAL_FIELDS = ("step", "samples_seen", "train_hours", "loss", "mag", "color", "truth_l1")
 
 
