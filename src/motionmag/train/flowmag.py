@@ -543,7 +543,8 @@ class FlowMagPairs(Dataset):
             if config.synthetic
             else None
         )
-        self.truth_alphas = tuple(config.alpha_range) if config.target == "truth" else None
+        self.alpha_range = tuple(config.alpha_range)
+        self.with_targets = config.target == "truth"
         self.augment = AugmentConfig(
             crop_scale=tuple(config.crop_scale),
             rotate_deg=config.rotate_deg,
@@ -568,7 +569,7 @@ class FlowMagPairs(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         if not 0 <= index < self.n:
             raise IndexError(f"sample {index} outside 0..{self.n - 1}")
-        if self.truth_alphas is not None:
+        if self.with_targets:
             return self.with_truth(int(index))
         return self.pair_item(int(index))
 
@@ -586,7 +587,7 @@ class FlowMagPairs(Dataset):
 
     def with_truth(self, index: int, alpha: float | None = None) -> dict[str, torch.Tensor]:
         """Synthetic item ``index`` with its true magnified frame: A, B and Y rendered at
-        ``alpha`` (None: drawn log-uniformly in ``truth_alphas`` after the augmentation's
+        ``alpha`` (None: drawn log-uniformly in ``alpha_range`` after the augmentation's
         draws), augmented alike (contrast about the pair's mean, as :meth:`pair_item`)."""
         from ..synth.oh2018 import render
 
@@ -594,7 +595,7 @@ class FlowMagPairs(Dataset):
         if alpha is None:
             state = generator.get_state()
             augment(torch.zeros(2, 3, 8, 8), 8, generator, self.augment)  # the pair's draws
-            alpha = float(sample_alphas(1, self.truth_alphas or (1.0, 16.0), generator)[0])
+            alpha = float(sample_alphas(1, self.alpha_range, generator)[0])
             generator.set_state(state)
         params = replace(self.generator.params(index), alpha=float(alpha))
         sample = render(params, self.generator_config, self.generator.photos)
@@ -642,8 +643,7 @@ def evaluate(net, flow, batches: list[dict], device, color_weight: float) -> dic
         frame0, frame_t = batch["frame0"].to(device), batch["frame_t"].to(device)
         _, parts = flowmag_loss(net, flow, frame0, frame_t, batch["alpha"], color_weight)
         if "target" in batch:
-            with torch.no_grad():
-                out = net(frame0, frame_t, batch["alpha"].to(device, frame_t.dtype))
+            out = net(frame0, frame_t, batch["alpha"].to(device, frame_t.dtype))
             parts["truth_l1"] = float((out - batch["target"].to(device)).abs().mean())
         for key, value in parts.items():
             totals[key] = totals.get(key, 0.0) + value / len(batches)
