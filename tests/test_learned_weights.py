@@ -69,7 +69,8 @@ def _clip(amplitude_px: float, noise_grey: float = 0.0, seed: int = 0) -> np.nda
 def _gain(output: np.ndarray, frames: slice, amplitude_px: float = AMPLITUDE_PX) -> float:
     """Least-squares slope of the output's measured shift against the input's."""
     measured = np.array([measure_shift(output[0], frame)[0] for frame in output[frames]])
-    truth = _input_shifts(amplitude_px)[frames] - _input_shifts(amplitude_px)[0]
+    shifts = _input_shifts(amplitude_px)
+    truth = shifts[frames] - shifts[0]
     return float(np.dot(measured, truth) / np.dot(truth, truth))
 
 
