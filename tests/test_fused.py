@@ -5,7 +5,9 @@ computes (oh2018, ha2024, and a ha2024 with a linear, a skip-less and a removed 
 because the fused ReLU and residual add act on the same fp32 values; in bf16 it is at
 least as close to fp32 as the unfused bf16 network (one rounding instead of two); with
 grad enabled it runs the original modules, so training through it is unchanged; and the
-engine's output is the same with the option on and off.
+engine's output is the same with the option on and off. Runs of 3x3 reflect-padded
+convolutions keep their padding (pad once, rewrite a 1 px ring after each convolution),
+which must equal torch's reflect padding exactly.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from motionmag.magnify.api import magnify_frames
 from motionmag.models import create_model
 from motionmag.nets import fused as fused_module
-from motionmag.nets.fused import FusedStack, fuse_for_inference, fused_ops_available
+from motionmag.nets.fused import (
+    FusedStack,
+    _reflect_ring,
+    fuse_for_inference,
+    fused_ops_available,
+)
 from motionmag.nets.ha2024 import Ha2024Net
 from net_helpers import assert_finite_fp32_grads, expressive
 
@@ -63,20 +71,44 @@ def test_every_residual_block_and_convolution_is_fused():
     net = Ha2024Net(decoder_blocks=5)
     steps = fuse_for_inference(net).decoder._steps
     kinds = [type(step).__name__ for step in steps]
-    # entry conv+ReLU, 5 ResBlocks, then up, conv+ReLU, up, conv+ReLU, the 7x7 conv
+    # entry conv+ReLU and 5 ResBlocks as one padded chain (all 3x3, reflect pad 1), then
+    # up, conv+ReLU, up, conv+ReLU, the 7x7 conv
     tail = ["Upsample2x", "_ConvStep", "Upsample2x", "_ConvStep", "_ConvStep"]
-    assert kinds == ["_ConvStep", *(["_ResStep"] * 5), *tail]
-    assert [step.relu for step in steps if type(step).__name__ == "_ConvStep"] == [
-        True,
-        True,
-        True,
-        False,
-    ]
+    assert kinds == ["_PaddedChain", *tail]
+    chain = [type(step).__name__ for step in steps[0].steps]
+    assert chain == ["_ConvStep", *(["_ResStep"] * 5)]
+    conv_steps = [steps[0].steps[0], *(s for s in steps if type(s).__name__ == "_ConvStep")]
+    assert [step.relu for step in conv_steps] == [True, True, True, False]
     pruned = fuse_for_inference(NETS["ha2024-pruned"]()).decoder._steps
-    linear, skipless = pruned[1], pruned[2]
+    linear, skipless = pruned[0].steps[1], pruned[0].steps[2]
     assert (linear.conv1.relu, linear.skip) == (False, True)
     assert (skipless.conv1.relu, skipless.skip) == (True, False)
-    assert type(pruned[3]).__name__ == "Identity"  # a removed block runs as itself
+    assert type(pruned[1]).__name__ == "Identity"  # a removed block runs as itself
+
+
+@pytest.mark.parametrize("height,width", [(2, 2), (5, 3), (9, 16)])
+def test_reflect_ring_equals_torch_reflect_padding(height, width):
+    interior = torch.randn(2, 4, height, width).contiguous(memory_format=torch.channels_last)
+    expected = F.pad(interior, (1, 1, 1, 1), mode="reflect")
+    ring = torch.full_like(expected, float("nan"))
+    ring[:, :, 1:-1, 1:-1] = interior
+    assert torch.equal(_reflect_ring(ring), expected)
+
+
+def test_padded_chain_pads_once(monkeypatch):
+    net = expressive(Ha2024Net(decoder_blocks=4))
+    fast = fuse_for_inference(net)
+    _, b = frame_pair()
+    calls = []
+    pad = F.pad
+    monkeypatch.setattr(F, "pad", lambda *a, **k: calls.append(a[1]) or pad(*a, **k))
+    with torch.inference_mode():
+        texture, shape = fast.encode(b)
+        calls.clear()
+        fast.decode_raw(texture, shape)
+    # the chain (entry conv + 4 ResBlocks, 9 convolutions) once; the 1/2- and full-
+    # resolution 3x3 convolutions and the 7x7 convolution once each
+    assert calls == [(1, 1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1), (3, 3, 3, 3)]
 
 
 @pytest.mark.parametrize("name", ["oh2018", "ha2024"])

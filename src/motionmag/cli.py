@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .allocator import keep_freed_memory
 from .errors import MotionmagError, UsageError
 
 
@@ -346,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help, --version, or a usage error (status 2)
         return int(stop.code or 0)
+    keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
     try:
         return int(args.run(args) or 0)
     except MotionmagError as error:

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..allocator import keep_freed_memory
 from ..errors import UsageError
 from ..nets.fused import fuse_for_inference
 from ..temporal import Rep
@@ -241,6 +242,8 @@ class Oh2018Method(EulerianMethod):
                 )
             self.runner = OnnxRunner(self.model, threads=threads)
         else:
+            if next(self.model.parameters()).device.type == "cpu":
+                keep_freed_memory()  # no page faults for per-frame tensors (allocator.py)
             if self.channels_last:
                 self.model = self.model.to(memory_format=torch.channels_last)
             self.runner = TorchRunner(self.model, self.channels_last, precision, bool(fused))

@@ -93,6 +93,93 @@ class _ResStep:
         return self.conv2(hidden, x if self.skip else None)
 
 
+#: the reflect padding a chain step keeps around its activations (F.pad order)
+_RING = (1, 1, 1, 1)
+
+
+def _reflect_ring(x: torch.Tensor) -> torch.Tensor:
+    """Rewrite, in place, the 1 px border of ``x`` (N, C, H + 2, W + 2) as the reflection
+    of its interior (what ``F.pad(interior, (1, 1, 1, 1), mode="reflect")`` holds there)."""
+    x[:, :, 0] = x[:, :, 2]
+    x[:, :, -1] = x[:, :, -3]
+    x[:, :, :, 0] = x[:, :, :, 2]
+    x[:, :, :, -1] = x[:, :, :, -3]
+    return x
+
+
+def _ring_step(step) -> bool:
+    """True for steps a :class:`_PaddedChain` can run: 3x3, stride 1, reflect pad 1 only."""
+    if isinstance(step, _ResStep):
+        return _ring_step(step.conv1) and _ring_step(step.conv2)
+    return (
+        isinstance(step, _ConvStep)
+        and step.reflect == _RING
+        and step.padding == [0, 0]
+        and step.stride == [1, 1]
+        and tuple(step.weight.shape[-2:]) == (3, 3)
+    )
+
+
+@dataclass
+class _PaddedChain:
+    """Consecutive 3x3 reflect-padded steps run on activations that keep their padding.
+
+    Reflect-padding every activation is a copy of the whole tensor: about a quarter of
+    ha2024's bf16 time at 640x360 went into ``F.pad``. Here the input is padded once
+    (N, C, H + 2, W + 2); each convolution runs on the padded tensor with oneDNN's own
+    zero padding of 1 px, so its interior H x W outputs read only real data and equal
+    the convolution of the reflect-padded activation, its ring is garbage and is
+    rewritten in place as the interior's reflection (:func:`_reflect_ring`, O(H + W));
+    the interior is returned at the end. The ring costs (2H + 2W + 4) / HW more
+    convolution work, 3.5 % at ha2024's 90x160 latent, and oneDNN's zero-padded kernel
+    is itself slower than its unpadded one, so the gain is small: ha2024 bf16, batch 4,
+    640x360, 1.034x (36.5 against 37.8 ms a frame); oh2018 0.995x, i.e. none (5
+    alternating rounds, ``python benchmarks/bench_padded_chain.py``). Bit-identical in
+    fp32 (``tests/test_fused.py``).
+    """
+
+    steps: list
+
+    def _conv(self, step: _ConvStep, x: torch.Tensor, other: torch.Tensor | None = None):
+        ops = torch.ops.mkldnn._convolution_pointwise
+        args = ([1, 1], [1, 1], [1, 1], 1)
+        if other is None:
+            out = ops(x, step.weight, step.bias, *args, "relu" if step.relu else "none", [], "")
+        else:
+            unary = "relu" if step.relu else None
+            out = ops.binary(x, other, step.weight, step.bias, *args, "add", None, unary, [], None)
+        return _reflect_ring(out)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, _RING, mode="reflect")
+        for step in self.steps:
+            if isinstance(step, _ResStep):
+                hidden = self._conv(step.conv1, x)
+                x = self._conv(step.conv2, hidden, x if step.skip else None)
+            else:
+                x = self._conv(step, x)
+        return x[:, :, 1:-1, 1:-1].contiguous(memory_format=torch.channels_last)
+
+
+def _chain_rings(steps: list) -> list:
+    """``steps`` with every run of :func:`_ring_step` steps holding two or more convolutions
+    as one :class:`_PaddedChain` (a lone convolution gains nothing: it pads once anyway)."""
+    out: list = []
+    run: list = []
+    for step in [*steps, None]:
+        if step is not None and _ring_step(step):
+            run.append(step)
+            continue
+        if len(run) > 1 or (run and isinstance(run[0], _ResStep)):  # two or more convolutions
+            out.append(_PaddedChain(run))
+        else:
+            out.extend(run)
+        run = []
+        if step is not None:
+            out.append(step)
+    return out
+
+
 def _conv_step(pad: nn.Module | None, conv: nn.Conv2d, relu: bool) -> _ConvStep | None:
     """The fused step of ``pad -> conv [-> relu]``, or None when oneDNN cannot fuse it."""
     if conv.groups != 1 or conv.dilation != (1, 1) or conv.padding_mode != "zeros":
@@ -160,7 +247,7 @@ def _compile(module: nn.Module) -> list:
                 continue
         steps.append(leaf)
         i += 1
-    return steps
+    return _chain_rings(steps)
 
 
 #: > 0 inside :func:`unfused` (nesting depth)
