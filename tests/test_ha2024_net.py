@@ -404,3 +404,31 @@ def test_magnify_frames_with_random_weights():
     if not has_weights("ha2024"):
         with pytest.raises(UsageError, match="no shipped weights for 'ha2024'"):
             magnify_frames(clip, fps=30.0, method="ha2024", alpha=5.0, mode="static")
+
+
+def test_distillation_targets_the_teachers_output(tmp_path):
+    """``--teacher``: the image and gradient L1 compare with the teacher's output, so a
+    student that is its teacher has zero image loss (on the true frame it has not)."""
+    config = _tiny(size_px=32, steps=2, seed=5)
+    run = tmp_path / "teacher"
+    train_model(config, run, progress=False, command="pytest")
+    teacher = tmp_path / "w" / "ha2024.safetensors"
+    export_weights(run, teacher)
+    student = create_model("ha2024", weights=teacher).train()
+    batch = next(iter(torch.utils.data.DataLoader(trainer.make_dataset(config), batch_size=4)))
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    _, to_truth = trainer.task_loss(student, batch, config, None, cpu)
+    distil = _tiny(size_px=32, steps=2, seed=5, teacher=str(teacher))
+    torch.manual_seed(0)  # the same training noise
+    _, to_teacher = trainer.task_loss(student, batch, distil, None, cpu)
+    assert to_truth["image"] > 0.01 and to_truth["edge"] > 0
+    assert to_teacher["image"] == 0.0 and to_teacher["edge"] == 0.0
+    assert to_teacher["texture"] == to_truth["texture"]  # the regularisers are unchanged
+
+    run = tmp_path / "student"
+    train_model(_tiny(size_px=32, steps=2, seed=6, teacher=str(teacher)), run, progress=False)
+    card = export_weights(run, tmp_path / "s" / "ha2024.safetensors")
+    assert str(teacher) in card["training"]["teacher"]
+    with pytest.raises(UsageError, match="--teacher needs"):
+        _tiny(teacher=str(tmp_path / "missing.safetensors")).validate()

@@ -73,6 +73,7 @@ _HA2024_FIELDS = {
     "edge_weight": "edge_weight",
     "texture_channels": "texture_channels",
     "decoder_blocks": "decoder_blocks",
+    "teacher": "teacher",
 }
 
 
@@ -169,6 +170,13 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
             default=None,
             help="decoder ResBlocks at 1/4 resolution (default 36: 14.7 GFLOPs per 384 px "
             "pair; 24: 10.6)",
+        )
+        p.add_argument(
+            "--teacher",
+            default=None,
+            metavar="FILE.safetensors",
+            help="distil: train toward this ha2024 network's output instead of the true "
+            "frame (e.g. a smaller --decoder-blocks from the shipped weights)",
         )
         from .cli_removal import add_removal_flags
 

@@ -192,6 +192,9 @@ class Ha2024TrainConfig(Oh2018TrainConfig):
     edge_weight: float = 1.0  # weight of the gradient L1 (perceptual-loss substitute)
     texture_channels: int = 16  # Ha2024Net: 0 = no texture/shape split
     decoder_blocks: int = 36  # Ha2024Net: 1/4-resolution ResBlocks (Oh's 9, x4)
+    # distillation (ours): exported ha2024 weights whose output replaces the true frame Y
+    # as the L1 / gradient-L1 target (the regularisers are unchanged); None: Y
+    teacher: str | None = None
 
     def validate(self) -> None:
         super().validate()
@@ -199,6 +202,13 @@ class Ha2024TrainConfig(Oh2018TrainConfig):
             raise UsageError(f"--edge-weight {self.edge_weight} must be >= 0.")
         if self.texture_channels < 0 or self.decoder_blocks < 0:
             raise UsageError("--texture-channels and --decoder-blocks must not be negative.")
+        if self.teacher is not None:
+            weights = Path(self.teacher)
+            if not weights.is_file() or not weights.with_suffix(".json").is_file():
+                raise UsageError(
+                    f"--teacher needs '{weights}' and its model card "
+                    f"'{weights.with_suffix('.json').name}' beside it."
+                )
 
 
 @dataclass(frozen=True)
@@ -411,6 +421,8 @@ def task_loss(
         shape_a, shape_b, shape_bp, _ = shape.split(n)
         shape = net.manipulate(shape_a, shape_b, alpha)
         y_hat = (_decode(net, texture_b, shape, config.precision) + 1.0) * 0.5
+        if config.teacher is not None:
+            y = _teacher_output(config, inputs[:n], inputs[n : 2 * n], alpha)
         return ha2024_loss(
             y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp,
             config.reg_weight, config.edge_weight,
@@ -423,6 +435,32 @@ def task_loss(
     return oh2018_loss(
         y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp, config.reg_weight
     )
+
+
+#: loaded teachers, by path and device (a run uses one)
+_TEACHERS: dict[tuple[str, str], torch.nn.Module] = {}
+
+
+@torch.no_grad()
+def _teacher_output(
+    config: Ha2024TrainConfig, a: torch.Tensor, b: torch.Tensor, alpha: torch.Tensor
+) -> torch.Tensor:
+    """The teacher's magnified frame (N, 3, H, W) in [0, 1] for the (noisy) inputs the
+    student sees: distillation's target (``config.teacher``; ours). No gradient."""
+    from ..models import create_model
+
+    key = (str(config.teacher), str(a.device))
+    if key not in _TEACHERS:
+        teacher = create_model("ha2024", weights=config.teacher).to(a.device).eval()
+        for parameter in teacher.parameters():
+            parameter.requires_grad_(False)
+        _TEACHERS[key] = teacher
+    teacher = _TEACHERS[key]
+    texture, shape = teacher.encode(torch.cat([a, b]))
+    n = a.shape[0]
+    moved = teacher.manipulate(shape[:n], shape[n:], alpha)
+    # not clipped, as Y_hat is not: a student equal to its teacher has zero image loss
+    return (_decode(teacher, texture[n:], moved, config.precision) + 1.0) * 0.5
 
 
 @torch.inference_mode()
@@ -726,7 +764,17 @@ def _loss_card(recipe: Recipe, config: dict) -> dict:
     """Model-specific loss entries of the card (none for oh2018: its card is unchanged)."""
     if not issubclass(recipe.config_class, Ha2024TrainConfig):
         return {}
+    teacher = {}
+    if config.get("teacher"):
+        teacher = {
+            "teacher": (
+                f"distilled (ours): the L1 and gradient-L1 target was the output of "
+                f"{config['teacher']} on the same noisy inputs, not the true frame Y; the "
+                "texture and shape regularisers unchanged"
+            )
+        }
     return {
+        **teacher,
         "edge_weight": config["edge_weight"],
         "perceptual_substitute": (
             "Ha et al. train with a VGG perceptual loss (Fig. 11: LPIPS 0.211 -> 0.164, SSIM "
