@@ -17,7 +17,8 @@ when asked for, and ``linear`` stays the default.
         --baseline benchmarks/results/eval_pairs.json
 
 The model (and so the file name ``<model>.safetensors``) is the run's: its checkpoint
-says which network it trained.
+says which network it trained; ``--name`` ships it under another registered name (the
+24-block ``ha2024-fast``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def main() -> int:
     p.add_argument("--size", type=int, default=256, help="eval frame size (px)")
     p.add_argument("--baseline", required=True, help="eval JSON with phase on the same suites")
     p.add_argument("--out", default=str(PACKAGE_WEIGHTS), help="weights folder to write")
+    p.add_argument("--name", default=None, help="shipped name (default: the run's model), "
+                   "e.g. ha2024-fast for a 24-block ha2024")  # fmt: skip
     args = p.parse_args()
 
     model = checkpoint_model(load_checkpoint(Path(args.run) / CHECKPOINT))
@@ -116,11 +119,14 @@ def main() -> int:
     card["default_reasons"] = reasons
     card["ship_command"] = "python benchmarks/ship_weights.py " + " ".join(sys.argv[1:])
     (staging / f"{model}.json").write_text(json.dumps(card, indent=1) + "\n")
+    name = args.name or model
+    card["name"] = name
+    (staging / f"{model}.json").write_text(json.dumps(card, indent=1) + "\n")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(weights, out / f"{model}.safetensors")
-    shutil.copyfile(staging / f"{model}.json", out / f"{model}.json")
-    print(f"shipped {out / f'{model}.safetensors'}; default: {ok}")
+    shutil.copyfile(weights, out / f"{name}.safetensors")
+    shutil.copyfile(staging / f"{model}.json", out / f"{name}.json")
+    print(f"shipped {out / f'{name}.safetensors'}; default: {ok}")
     print("\n".join(f"  {r}" for r in reasons))
     return 0
 

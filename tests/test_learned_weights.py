@@ -1,4 +1,5 @@
-"""Known answers for the shipped weights of the learned Eulerian nets (oh2018, ha2024).
+"""Known answers for the shipped weights of the learned Eulerian nets (oh2018, ha2024,
+ha2024-fast).
 
 A held-out real photo (scikit-image's ``clock``: not in the training photo pool of
 ``synth/photos.py``) translated by a 0.3 px sinusoid; the true magnified clip is the
@@ -34,7 +35,7 @@ MODELS = [
             not has_weights(name), reason=f"no {name} weights installed in this checkout"
         ),
     )
-    for name in ("oh2018", "ha2024")
+    for name in ("oh2018", "ha2024", "ha2024-fast")
 ]
 
 FPS, HZ, AMPLITUDE_PX, ALPHA, FRAMES = 30.0, 2.0, 0.3, 10.0, 45

@@ -414,3 +414,9 @@ def build_oh2018(config: MagnifyConfig) -> EulerianMagnifier:
 def build_ha2024(config: MagnifyConfig) -> EulerianMagnifier:
     """Builder of the ``ha2024`` method (``MethodSpec.builder``)."""
     return build_learned(config, "ha2024")
+
+
+def build_ha2024_fast(config: MagnifyConfig) -> EulerianMagnifier:
+    """Builder of the ``ha2024-fast`` method: ha2024's network with 24 decoder blocks,
+    distilled from the shipped ``ha2024`` (``MethodSpec.builder``)."""
+    return build_learned(config, "ha2024-fast")

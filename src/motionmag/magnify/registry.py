@@ -174,6 +174,17 @@ register(
 )
 register(
     MethodSpec(
+        name="ha2024-fast",
+        kind="learned",
+        modes=_ALL_MODES,
+        summary="ha2024 with 24 decoder blocks (the paper's ~10 GFLOPs), distilled: live speed",
+        paper="Ha et al. 2024",
+        builder="motionmag.magnify.learned:build_ha2024_fast",
+        weights="ha2024-fast.safetensors",
+    )
+)
+register(
+    MethodSpec(
         name="deepmag-color",
         kind="learned",
         modes=("temporal",),

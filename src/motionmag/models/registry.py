@@ -180,6 +180,18 @@ register_model(
 
 register_model(
     ModelSpec(
+        name="ha2024-fast",
+        network="motionmag.nets.ha2024:Ha2024Net",
+        summary="ha2024 with 24 decoder blocks (the paper's ~10 GFLOPs), distilled from ha2024",
+        paper="Ha et al. 2024",
+        train_command="motionmag train ha2024 --decoder-blocks 24 --teacher "
+        "src/motionmag/models/weights/ha2024.safetensors --init WEIGHTS",
+        kwargs={"decoder_blocks": 24},
+    )
+)
+
+register_model(
+    ModelSpec(
         name="deepmag-color",
         network="motionmag.deepmag.nets:DeepMagColorNet",
         summary="DeepMag colour CNN: pulse derivative from the normalised frame difference",
