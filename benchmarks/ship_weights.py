@@ -118,7 +118,6 @@ def main() -> int:
     card["default"] = bool(ok)
     card["default_reasons"] = reasons
     card["ship_command"] = "python benchmarks/ship_weights.py " + " ".join(sys.argv[1:])
-    (staging / f"{model}.json").write_text(json.dumps(card, indent=1) + "\n")
     name = args.name or model
     card["name"] = name
     (staging / f"{model}.json").write_text(json.dumps(card, indent=1) + "\n")
