@@ -445,8 +445,9 @@ _TEACHERS: dict[tuple[str, str], torch.nn.Module] = {}
 def _teacher_output(
     config: Ha2024TrainConfig, a: torch.Tensor, b: torch.Tensor, alpha: torch.Tensor
 ) -> torch.Tensor:
-    """The teacher's magnified frame (N, 3, H, W) in [0, 1] for the (noisy) inputs the
-    student sees: distillation's target (``config.teacher``; ours). No gradient."""
+    """The teacher's magnified frame (N, 3, H, W), in [0, 1] units but not clipped, for
+    the (noisy) inputs the student sees: distillation's target (``config.teacher``;
+    ours). No gradient."""
     from ..models import create_model
 
     key = (str(config.teacher), str(a.device))
