@@ -69,15 +69,24 @@ class _ConvStep:
     stride: list[int]
     relu: bool
 
-    def __call__(self, x: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
-        if self.reflect is not None:
+    def __call__(
+        self, x: torch.Tensor, other: torch.Tensor | None = None, ring: bool = False
+    ) -> torch.Tensor:
+        """The step on ``x``; with ``ring`` (inside a :class:`_PaddedChain`) ``x`` and
+        ``other`` already carry their 1 px reflected ring, and so does the output."""
+        padding = self.padding
+        if ring:
+            padding = [1, 1]  # zeros read only by the ring's outputs, rewritten below
+        elif self.reflect is not None:
             x = F.pad(x, self.reflect, mode="reflect")
         ops = torch.ops.mkldnn._convolution_pointwise
-        args = (self.padding, self.stride, [1, 1], 1)
+        args = (padding, self.stride, [1, 1], 1)
         if other is None:
-            return ops(x, self.weight, self.bias, *args, "relu" if self.relu else "none", [], "")
-        unary = "relu" if self.relu else None
-        return ops.binary(x, other, self.weight, self.bias, *args, "add", None, unary, [], None)
+            out = ops(x, self.weight, self.bias, *args, "relu" if self.relu else "none", [], "")
+        else:
+            unary = "relu" if self.relu else None
+            out = ops.binary(x, other, self.weight, self.bias, *args, "add", None, unary, [], None)
+        return _reflect_ring(out) if ring else out
 
 
 @dataclass
@@ -88,9 +97,9 @@ class _ResStep:
     conv2: _ConvStep
     skip: bool
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        hidden = self.conv1(x)
-        return self.conv2(hidden, x if self.skip else None)
+    def __call__(self, x: torch.Tensor, ring: bool = False) -> torch.Tensor:
+        hidden = self.conv1(x, ring=ring)
+        return self.conv2(hidden, x if self.skip else None, ring=ring)
 
 
 #: the reflect padding a chain step keeps around its activations (F.pad order)
@@ -125,39 +134,24 @@ class _PaddedChain:
     """Consecutive 3x3 reflect-padded steps run on activations that keep their padding.
 
     Reflect-padding every activation is a copy of the whole tensor: about a quarter of
-    ha2024's bf16 time at 640x360 went into ``F.pad``. Here the input is padded once
-    (N, C, H + 2, W + 2); each convolution runs on the padded tensor with oneDNN's own
-    zero padding of 1 px, so its interior H x W outputs read only real data and equal
-    the convolution of the reflect-padded activation, its ring is garbage and is
-    rewritten in place as the interior's reflection (:func:`_reflect_ring`, O(H + W));
-    the interior is returned at the end. The ring costs (2H + 2W + 4) / HW more
-    convolution work, 3.5 % at ha2024's 90x160 latent, and oneDNN's zero-padded kernel
-    is itself slower than its unpadded one, so the gain is small: ha2024 bf16, batch 4,
-    640x360, 1.034x (36.5 against 37.8 ms a frame); oh2018 0.995x, i.e. none (5
-    alternating rounds, ``python benchmarks/bench_padded_chain.py``). Bit-identical in
-    fp32 (``tests/test_fused.py``).
+    ha2024's bf16 time at 640x360 went into ``F.pad``. Here the input is padded once (N, C,
+    H + 2, W + 2); each convolution runs on the padded tensor with oneDNN's own zero padding
+    of 1 px (``step(x, ring=True)``), so its interior H x W outputs read only real data and
+    equal the convolution of the reflect-padded activation; its ring is garbage and is
+    rewritten in place as the interior's reflection (:func:`_reflect_ring`, O(H + W)); the
+    interior is returned at the end. The ring costs (2H + 2W + 4) / HW more convolution
+    work, 3.5 % at ha2024's 90x160 latent, and oneDNN's zero-padded kernel is itself slower
+    than its unpadded one, so the gain is small: ha2024 bf16, batch 4, 640x360, 1.034x (36.5
+    against 37.8 ms a frame); oh2018 0.995x, i.e. none (5 alternating rounds, ``python
+    benchmarks/bench_padded_chain.py``). Bit-identical in fp32 (``tests/test_fused.py``).
     """
 
     steps: list
 
-    def _conv(self, step: _ConvStep, x: torch.Tensor, other: torch.Tensor | None = None):
-        ops = torch.ops.mkldnn._convolution_pointwise
-        args = ([1, 1], [1, 1], [1, 1], 1)
-        if other is None:
-            out = ops(x, step.weight, step.bias, *args, "relu" if step.relu else "none", [], "")
-        else:
-            unary = "relu" if step.relu else None
-            out = ops.binary(x, other, step.weight, step.bias, *args, "add", None, unary, [], None)
-        return _reflect_ring(out)
-
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, _RING, mode="reflect")
         for step in self.steps:
-            if isinstance(step, _ResStep):
-                hidden = self._conv(step.conv1, x)
-                x = self._conv(step.conv2, hidden, x if step.skip else None)
-            else:
-                x = self._conv(step, x)
+            x = step(x, ring=True)
         return x[:, :, 1:-1, 1:-1].contiguous(memory_format=torch.channels_last)
 
 
