@@ -19,8 +19,10 @@ import torch
 
 from motionmag.deepmag.calibration import (
     calibration_entry,
+    calibration_for,
     fit_gain,
     gain_curve,
+    keep_calibration,
     pulse_amplitude,
 )
 from motionmag.deepmag.magnify import (
@@ -29,6 +31,7 @@ from motionmag.deepmag.magnify import (
     gradient_ascent,
     magnify_color,
     magnify_color_details,
+    smooth_change,
 )
 from motionmag.deepmag.nets import DeepMagColorNet
 from motionmag.deepmag.representations import (
@@ -201,6 +204,63 @@ def test_gradient_ascent_magnifies_the_skin_pulse_and_leaves_the_rest():
     # with gamma = 0 nothing changes at all
     same = magnify_color_details(frames, FPS, model, 20, 0.0)["frames"]
     assert np.abs(same - frames).max() < 1e-9
+
+
+def test_smoothing_keeps_a_change_shared_by_the_cells_and_averages_independent_signs():
+    rng = np.random.default_rng(3)
+    x1 = 0.01 * rng.standard_normal((50, SIZE_PX, SIZE_PX, 3))
+    shared = 1e-3 * np.sin(np.arange(50) / 5.0)[:, None, None, None]  # one sign everywhere
+    signs = 1e-3 * rng.choice([-1.0, 1.0], x1.shape)  # each element its own sign
+    out = smooth_change(x1, x1 + shared + signs, 2.0) - x1
+    assert np.abs(out.mean(axis=(1, 2, 3)) - shared[:, 0, 0, 0]).max() < 1e-4
+    assert np.std(out - shared) < np.std(signs) / 4  # 2 sqrt(pi) sigma = 7x in theory
+    assert np.array_equal(smooth_change(x1, x1 + signs, 0.0), x1 + signs)  # the paper's
+    with pytest.raises(UsageError, match="smooth_cells"):
+        smooth_change(x1, x1, -1.0)
+
+
+def test_smoothing_removes_noise_signed_change_off_the_skin_and_keeps_the_pulse():
+    """A predictor that weighs every cell: off the skin the frame difference is noise, so
+    sign correction gives the change random signs there (the shipped CNN's coloured
+    blotches); the blur removes them and keeps most of the skin's in-phase pulse."""
+    frames, pulse, skin = pulse_video()
+    frames += 1e-4 * np.random.default_rng(4).standard_normal(frames.shape)
+    model = Linear(np.ones((3, SIZE_PX, SIZE_PX)))
+    inner = np.zeros_like(skin)
+    inner[24:48, 24:48] = True
+    far = np.ones_like(skin)
+    far[8:64, 8:64] = False
+    before = pulse_amplitude(frames, inner, pulse, FPS)
+    change, gain = {}, {}
+    for sigma in (0.0, 2.0):
+        out = magnify_color_details(frames, FPS, model, 20, 4e-5, smooth_cells=sigma)["frames"]
+        change[sigma] = np.sqrt(np.mean((out[:, far] - frames[:, far]) ** 2))
+        gain[sigma] = pulse_amplitude(out, inner, pulse, FPS) / before
+    assert gain[0.0] > 2.0 and gain[2.0] > 0.9 * gain[0.0]  # measured: 2.35 and 2.33
+    assert change[2.0] < change[0.0] / 3  # measured: 4.2x smaller
+
+
+def test_a_colour_calibration_is_found_by_the_smoothing_it_was_measured_with():
+    paper = {"curve": [{"n_gamma": 0.001, "gain": 3.0}]}  # no smooth_cells: the paper's (0)
+    smoothed = {"smooth_cells": 2.0, "curve": [{"n_gamma": 0.002, "gain": 3.0}]}
+    card = keep_calibration({"calibration": paper}, smoothed)
+    assert card["calibration"] is smoothed and card["calibrations"] == [paper]
+    assert calibration_for(card, 2) is smoothed and calibration_for(card, 0.0) is paper
+    assert calibration_for(card, 1.0) is None and calibration_for(None, 0.0) is None
+    again = keep_calibration(card, {**smoothed, "curve": []})  # same smoothing: replaced
+    assert again["calibrations"] == [paper] and again["calibration"]["curve"] == []
+
+
+@pytest.mark.skipif(not has_weights("deepmag-color"), reason="deepmag-color weights missing")
+def test_the_method_refuses_a_bad_smoothing_and_one_it_has_no_calibration_for():
+    from motionmag import magnify_frames
+
+    frames = np.zeros((40, 48, 48, 3), np.uint8)
+    for value, message in ((-1.0, "must be >= 0"), (1.5, "calibration with smooth_cells=1.5")):
+        with pytest.raises(UsageError, match=message):
+            magnify_frames(frames, fps=FPS, method="deepmag-color", alpha=2.0, smooth_cells=value)
+    out = magnify_frames(frames, fps=FPS, method="deepmag-color", gamma=1e-5, smooth_cells=1.5)
+    assert out.shape == frames.shape  # a step given directly needs no calibration
 
 
 def test_ascent_direction_by_hand():

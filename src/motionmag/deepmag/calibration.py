@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 from scipy import signal
 
-from .magnify import PULSE_BAND_HZ, magnify_color_details
+from .magnify import PULSE_BAND_HZ, SMOOTH_CELLS, magnify_color_details
 from .motion import (
     MOTION_GAMMA,
     MOTION_N_ITER,
@@ -120,13 +120,16 @@ def calibrate_color(
     n_iter: int = 20,
     gamma: float = 6e-5,
     log=print,
+    smooth_cells: float = SMOOTH_CELLS,
 ) -> dict:
     """Measure the gain at ``n_iter`` and ``gamma x multipliers`` on TRAIN videos; fit k.
 
     ``config`` is a :class:`~.train.ColorTrainConfig` (size, duration, seed, tasks of the
     videos). The default indices lie beyond any training run's (fresh videos of the train
-    split); the multipliers are the paper's Fig. 6 steps (0.5, 1, 2, 4 gamma). Returns the
-    model card's ``"calibration"`` entry.
+    split); the multipliers are the paper's Fig. 6 steps (0.5, 1, 2, 4 gamma).
+    ``smooth_cells`` is the blur of the change the gain is measured with (the method's
+    default); it is recorded in the entry. Returns the model card's ``"calibration"``
+    entry.
     """
     from ..synth.physio import make_physio_video
 
@@ -135,11 +138,11 @@ def calibrate_color(
         task = config.tasks[index % len(config.tasks)]
         video = make_physio_video(index, config.seed, config.physio_config(task), "train")
         for m in multipliers:
-            point = measure_gain(video, model, n_iter, gamma * m)
+            point = measure_gain(video, model, n_iter, gamma * m, smooth_cells=smooth_cells)
             point.update(index=index, task=task, n_iter=n_iter, gamma=gamma * m)
             points.append(point)
             log(f"calibration video {index} ({task}) gamma {gamma * m:.2e}: {point['gain']:.2f}")
-    return calibration_entry(
+    entry = calibration_entry(
         points,
         n_iter,
         gain="green pulse amplitude in the skin region (skin in every frame, eroded 1 px), "
@@ -147,6 +150,40 @@ def calibrate_color(
         measured_on=f"train split videos {list(indices)}, seed {config.seed}, "
         f"{config.size_px} px, {config.duration_s} s",
     )
+    return {"smooth_cells": float(smooth_cells), **entry}
+
+
+def calibration_for(card: dict | None, smooth_cells: float) -> dict | None:
+    """The colour calibration of a model card measured with ``smooth_cells``, or None.
+
+    A card keeps its current calibration under ``"calibration"`` and earlier ones,
+    measured with another smoothing, under ``"calibrations"``; an entry without
+    ``"smooth_cells"`` was measured on the paper's unsmoothed change (0).
+    """
+    card = card or {}
+    entries = [card["calibration"]] if "calibration" in card else []
+    for entry in [*entries, *card.get("calibrations", [])]:
+        if float(entry.get("smooth_cells", 0.0)) == float(smooth_cells):
+            return entry
+    return None
+
+
+def keep_calibration(card: dict, entry: dict) -> dict:
+    """``card`` with ``entry`` as its calibration; the previous one moves to
+    ``"calibrations"`` unless it was measured with the same smoothing (replaced)."""
+    smooth = float(entry.get("smooth_cells", 0.0))
+    earlier = [card["calibration"]] if "calibration" in card else []
+    kept = [
+        old
+        for old in [*earlier, *card.get("calibrations", [])]
+        if float(old.get("smooth_cells", 0.0)) != smooth
+    ]
+    card = {**card, "calibration": entry}
+    if kept:
+        card["calibrations"] = kept
+    else:
+        card.pop("calibrations", None)
+    return card
 
 
 def calibration_entry(points: list[dict], n_iter: int, gain: str, measured_on: str) -> dict:

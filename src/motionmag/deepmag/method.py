@@ -27,7 +27,8 @@ import numpy as np
 
 from ..errors import UsageError
 from ..magnify.base import Magnifier
-from .magnify import GAMMA, N_ITER, PULSE_BAND_HZ, gamma_for_alpha, magnify_color
+from .calibration import calibration_for
+from .magnify import GAMMA, N_ITER, PULSE_BAND_HZ, SMOOTH_CELLS, gamma_for_alpha, magnify_color
 from .motion import (
     MOTION_GAMMA,
     MOTION_N_ITER,
@@ -50,6 +51,7 @@ class DeepMagColorOptions:
     gamma: float | None = None  # None: from alpha and the model card's calibration
     weights: str | None = None  # a .safetensors file instead of the shipped weights
     batch_size: int = 512
+    smooth_cells: float = SMOOTH_CELLS  # blur of the change, cells of 36 x 36; 0 = paper's
 
 
 class WholeClipMagnifier(Magnifier):
@@ -88,15 +90,17 @@ class DeepMagColorMagnifier(WholeClipMagnifier):
         band: tuple[float, float] = PULSE_BAND_HZ,
         batch_size: int = 512,
         device: str = "cpu",
+        smooth_cells: float = 0.0,
     ) -> None:
         super().__init__()
         self.model, self.fps, self.n_iter, self.gamma = model, fps, n_iter, gamma
         self.band, self.batch_size, self.device = band, batch_size, device
+        self.smooth_cells = smooth_cells
 
     def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
         return magnify_color(
             frames, self.fps, self.model, self.n_iter, self.gamma, self.band,
-            batch_size=self.batch_size, device=self.device,
+            batch_size=self.batch_size, device=self.device, smooth_cells=self.smooth_cells,
         )  # fmt: skip
 
 
@@ -180,11 +184,17 @@ def _model_and_gamma(config, name: str, options, paper_gamma: float):
         p.requires_grad_(False)
     gamma = options.gamma
     if gamma is None:
-        calibration = (card or {}).get("calibration")
+        smooth = getattr(options, "smooth_cells", None)  # the colour path's calibrations
+        if smooth is None:
+            calibration = (card or {}).get("calibration")
+        else:
+            calibration = calibration_for(card, smooth)
         if calibration is None:
+            measured = "" if smooth is None else f" with smooth_cells={smooth:g}"
             raise UsageError(
-                f"these {name} weights have no alpha calibration in their model card: "
-                f"give the step directly with the option gamma (the paper's is {paper_gamma:g})."
+                f"these {name} weights have no alpha calibration{measured} in their model "
+                f"card: give the step directly with the option gamma (the paper's is "
+                f"{paper_gamma:g}), or measure one (benchmarks/recalibrate_deepmag.py)."
             )
         gamma = gamma_for_alpha(config.alpha, options.n_iter, calibration)
     return model, gamma
@@ -195,11 +205,15 @@ def build_deepmag_color(config) -> DeepMagColorMagnifier:
     from ..magnify.builders import options_for
 
     options = options_for(DeepMagColorOptions, config, MODEL_NAME)
+    smooth = options.smooth_cells
+    if isinstance(smooth, bool) or not isinstance(smooth, int | float) or not smooth >= 0:
+        raise UsageError(f"smooth_cells {smooth} must be >= 0 (0 turns smoothing off).")
     model, gamma = _model_and_gamma(config, MODEL_NAME, options, GAMMA)
     band = config.band or PULSE_BAND_HZ
     return DeepMagColorMagnifier(
-        model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device
-    )
+        model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device,
+        float(smooth),
+    )  # fmt: skip
 
 
 def build_deepmag_motion(config) -> DeepMagMotionMagnifier:
