@@ -114,12 +114,17 @@ def targeted(settings: dict, alpha: float = 10.0) -> dict:
     }
 
 
-def adaptation(settings: dict, epochs: int) -> dict:
+def adaptation(settings: dict, epochs: int, lr: float) -> dict:
     from motionmag.eval.realvideo import run_real_video
     from motionmag.eval.runner import MethodUnderTest
 
-    result: dict = {"epochs": epochs, "clip": "real-video suite default clip (seed 0, 30 frames)"}
-    for label, extra in (("before", {}), ("after", {"tta_epochs": epochs, "tta_progress": False})):
+    result: dict = {
+        "epochs": epochs,
+        "lr": lr,
+        "clip": "real-video suite default clip (seed 0, 30 frames)",
+    }
+    adapted = {"tta_epochs": epochs, "tta_lr": lr, "tta_progress": False}
+    for label, extra in (("before", {}), ("after", adapted)):
         method = MethodUnderTest("flowmag", options={**settings, **extra})
         start = time.perf_counter()
         suite = run_real_video(method, progress=False, alphas=(4.0, 10.0))
@@ -132,18 +137,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="flowmag .safetensors (default: the shipped ones)")
     parser.add_argument("--tta-epochs", type=int, default=3)
+    parser.add_argument("--tta-lr", type=float, default=1e-4, help="the method's default")
     parser.add_argument("--card", action="store_true", help="write the numbers into the card")
     args = parser.parse_args()
     settings = {"weights": args.weights} if args.weights else {}
     command = (
         "python benchmarks/flowmag_checks.py"
         + (f" --weights {args.weights}" if args.weights else "")
-        + f" --tta-epochs {args.tta_epochs}"
+        + f" --tta-epochs {args.tta_epochs} --tta-lr {args.tta_lr:g}"
     )
     numbers = {
         "known_answer": known_answer(settings),
         "targeted": targeted(settings),
-        "tta": adaptation(settings, args.tta_epochs),
+        "tta": adaptation(settings, args.tta_epochs, args.tta_lr),
         "command": command,
     }
     print(json.dumps(numbers, indent=1))
