@@ -200,20 +200,24 @@ def _model_and_gamma(config, name: str, options, paper_gamma: float):
     return model, gamma
 
 
+def _smoothing(option: str, value) -> float:
+    """``value`` of a smoothing option as a float; UsageError unless a number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise UsageError(f"{option} {value} must be >= 0 (0 turns smoothing off).")
+    return float(value)
+
+
 def build_deepmag_color(config) -> DeepMagColorMagnifier:
     """Builder of the ``deepmag-color`` method (a ``MagnifyConfig`` in, a magnifier out)."""
     from ..magnify.builders import options_for
 
     options = options_for(DeepMagColorOptions, config, MODEL_NAME)
-    smooth = options.smooth_cells
-    if isinstance(smooth, bool) or not isinstance(smooth, int | float) or not smooth >= 0:
-        raise UsageError(f"smooth_cells {smooth} must be >= 0 (0 turns smoothing off).")
+    smooth = _smoothing("smooth_cells", options.smooth_cells)
     model, gamma = _model_and_gamma(config, MODEL_NAME, options, GAMMA)
     band = config.band or PULSE_BAND_HZ
     return DeepMagColorMagnifier(
-        model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device,
-        float(smooth),
-    )  # fmt: skip
+        model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device, smooth
+    )
 
 
 def build_deepmag_motion(config) -> DeepMagMotionMagnifier:
@@ -223,9 +227,7 @@ def build_deepmag_motion(config) -> DeepMagMotionMagnifier:
     options = options_for(DeepMagMotionOptions, config, MOTION_MODEL_NAME)
     if options.scale is not None and options.scale < 0:
         raise UsageError(f"scale {options.scale} is negative: give a pyramid scale >= 0.")
-    smooth = options.smooth_px
-    if isinstance(smooth, bool) or not isinstance(smooth, int | float) or not smooth >= 0:
-        raise UsageError(f"smooth_px {options.smooth_px} must be >= 0 (0 turns smoothing off).")
+    _smoothing("smooth_px", options.smooth_px)
     model, gamma = _model_and_gamma(config, MOTION_MODEL_NAME, options, MOTION_GAMMA)
     band = config.band or RESPIRATION_BAND_HZ
     return DeepMagMotionMagnifier(
