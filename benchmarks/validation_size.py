@@ -23,19 +23,14 @@ import time
 import torch
 
 from motionmag.models import create_model
-from motionmag.train.oh2018 import _validation_batches, config_class, evaluate
+from motionmag.train.oh2018 import Oh2018TrainConfig, _validation_batches, evaluate
 
 
-def score(model: str, size_px: int, samples: int, net: torch.nn.Module) -> dict:
-    """The trainer's validation of ``net`` on ``samples`` scenes rendered at ``size_px``."""
-    config = config_class("ha2024" if model.startswith("ha2024") else model)(
-        size_px=size_px, val_samples=samples, batch=4
-    )
-    started = time.perf_counter()
-    batches = _validation_batches(config)
-    with torch.inference_mode():
-        result = evaluate(net, batches, torch.device("cpu"))
-    return {**result, "size_px": size_px, "seconds": round(time.perf_counter() - started, 1)}
+def validation_batches(size_px: int, samples: int) -> list[dict]:
+    """The trainers' validation scenes rendered at ``size_px``. The draw depends only on
+    the size, the seed and the count (``train.oh2018.make_dataset``), not on the model,
+    so one render serves every network."""
+    return _validation_batches(Oh2018TrainConfig(size_px=size_px, val_samples=samples, batch=4))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,21 +40,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=40, help="scenes (trainers: 40)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
+    nets = {model: create_model(model, pretrained=True) for model in args.models}
+    cpu = torch.device("cpu")
     results = []
-    for model in args.models:
-        net = create_model(model, pretrained=True)
-        for size in args.sizes:
-            row = {"model": model, **score(model, size, args.samples, net)}
+    for size in args.sizes:
+        started = time.perf_counter()
+        batches = validation_batches(size, args.samples)
+        rendered = time.perf_counter() - started
+        for model, net in nets.items():
+            started = time.perf_counter()
+            with torch.inference_mode():
+                row = {"model": model, "size_px": size, **evaluate(net, batches, cpu)}
+            row["seconds"] = round(time.perf_counter() - started, 1)
             results.append(row)
             print(
                 f"{model:12s} {size:4d} px  SSIM {row['ssim']:.4f}  input {row['input_ssim']:.4f}"
-                f"  ({row['samples']} scenes, {row['seconds']} s)",
+                f"  ({row['samples']} scenes, {row['seconds']} s; rendered in {rendered:.1f} s)",
                 flush=True,
             )
     if args.json:
         record = {
             "command": "python " + shlex.join(sys.argv),
-            "seed": config_class("oh2018")().val_seed,
+            "seed": Oh2018TrainConfig().val_seed,
             "results": results,
         }
         with open(args.json, "w") as handle:
