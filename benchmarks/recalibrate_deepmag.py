@@ -87,8 +87,10 @@ def main() -> int:
         )
     calibration["command"] = "python " + shlex.join(sys.argv)
     calibration["seconds"] = round(time.monotonic() - started, 1)
-    card = keep_calibration(card, calibration) if args.kind == "color" else card
-    card["calibration"] = calibration
+    if args.kind == "color":  # one calibration per smoothing (calibration_for)
+        card = keep_calibration(card, calibration)
+    else:
+        card["calibration"] = calibration
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     curve = ", ".join(f"{p['n_gamma']:.3g}: {p['gain']:.2f}" for p in calibration["curve"])
     print(f"wrote the calibration of {card_path} (N gamma: mean gain) {curve}")

@@ -247,6 +247,7 @@ def test_a_colour_calibration_is_found_by_the_smoothing_it_was_measured_with():
     assert card["calibration"] is smoothed and card["calibrations"] == [paper]
     assert calibration_for(card, 2) is smoothed and calibration_for(card, 0.0) is paper
     assert calibration_for(card, 1.0) is None and calibration_for(None, 0.0) is None
+    assert calibration_for(card, None) is smoothed  # no smoothing option: the current one
     again = keep_calibration(card, {**smoothed, "curve": []})  # same smoothing: replaced
     assert again["calibrations"] == [paper] and again["calibration"]["curve"] == []
 

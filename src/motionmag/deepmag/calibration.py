@@ -153,14 +153,17 @@ def calibrate_color(
     return {"smooth_cells": float(smooth_cells), **entry}
 
 
-def calibration_for(card: dict | None, smooth_cells: float) -> dict | None:
+def calibration_for(card: dict | None, smooth_cells: float | None) -> dict | None:
     """The colour calibration of a model card measured with ``smooth_cells``, or None.
 
     A card keeps its current calibration under ``"calibration"`` and earlier ones,
     measured with another smoothing, under ``"calibrations"``; an entry without
     ``"smooth_cells"`` was measured on the paper's unsmoothed change (0).
+    ``smooth_cells=None`` (a method without that option) asks for the current one.
     """
     card = card or {}
+    if smooth_cells is None:
+        return card.get("calibration")
     entries = [card["calibration"]] if "calibration" in card else []
     for entry in [*entries, *card.get("calibrations", [])]:
         if float(entry.get("smooth_cells", 0.0)) == float(smooth_cells):

@@ -185,10 +185,7 @@ def _model_and_gamma(config, name: str, options, paper_gamma: float):
     gamma = options.gamma
     if gamma is None:
         smooth = getattr(options, "smooth_cells", None)  # the colour path's calibrations
-        if smooth is None:
-            calibration = (card or {}).get("calibration")
-        else:
-            calibration = calibration_for(card, smooth)
+        calibration = calibration_for(card, smooth)
         if calibration is None:
             measured = "" if smooth is None else f" with smooth_cells={smooth:g}"
             raise UsageError(

@@ -294,14 +294,13 @@ def run_physio_gamma(
             merged = {**getattr(method, "options", {}), **options}
             return MethodUnderTest(method.name, getattr(method, "device", "cpu"), merged)
 
-    card = model_card(method.name)
-    calibration = (card or {}).get("calibration")
-    if method.name == "deepmag-color":  # the calibration of the smoothing being run
-        from ..deepmag.calibration import calibration_for
-        from ..deepmag.magnify import SMOOTH_CELLS
+    from ..deepmag.calibration import calibration_for
+    from ..deepmag.magnify import SMOOTH_CELLS
 
-        smooth = getattr(method, "options", {}).get("smooth_cells", SMOOTH_CELLS)
-        calibration = calibration_for(card, float(smooth))
+    smooth = None  # deepmag-motion: its card's one calibration
+    if method.name == "deepmag-color":  # the calibration of the smoothing being run
+        smooth = float(getattr(method, "options", {}).get("smooth_cells", SMOOTH_CELLS))
+    calibration = calibration_for(model_card(method.name), smooth)
     target = target_for(method.name)
     duration = float(duration_s or target.duration_s)
     config = PhysioConfig(size_px=size_px, task=task, duration_s=duration)
