@@ -16,13 +16,14 @@ import argparse
 import json
 import os
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from records import write_record  # benchmarks/records.py
 
 
 def child(method: str, options: dict, size: str, frames: int) -> dict:
@@ -90,17 +91,15 @@ def main() -> int:
     result["speedup"] = round(statistics.median(ratios), 3)
     print(json.dumps(result))
     if args.json:
-        record = {
-            "command": shlex.join(["python", *sys.argv]),
-            "method": args.method,
-            "options": options,
-            "size": args.size,
-            "threads": 2,
-            "rounds": runs,
-            "result": result,
-        }
-        with open(args.json, "w") as handle:
-            json.dump(record, handle, indent=2)
+        write_record(
+            args.json,
+            method=args.method,
+            options=options,
+            size=args.size,
+            threads=2,
+            rounds=runs,
+            result=result,
+        )
     return 0
 
 

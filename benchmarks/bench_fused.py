@@ -15,9 +15,7 @@ median of the per-round ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import shlex
 import statistics
 import sys
 
@@ -25,6 +23,7 @@ import torch
 
 from motionmag.eval.bench import BenchCase, default_frames, measure_case, parse_sizes
 from motionmag.magnify.registry import get_method, weights_available
+from records import write_record  # benchmarks/records.py
 
 
 def cases(methods: list[str], precisions: list[str], width: int, height: int, threads: int):
@@ -85,16 +84,14 @@ def main() -> int:
             f"{row['fps_unfused']:11.2f} {row['fps_fused']:9.2f} {row['speedup']:6.2f}"
         )
     if args.json:
-        record = {
-            "command": shlex.join(["python", *sys.argv]),
-            "torch": torch.__version__,
-            "machine": platform.processor() or platform.machine(),
-            "threads": args.threads,
-            "rounds": args.rounds,
-            "results": rows,
-        }
-        with open(args.json, "w") as handle:
-            json.dump(record, handle, indent=2)
+        write_record(
+            args.json,
+            torch=torch.__version__,
+            machine=platform.processor() or platform.machine(),
+            threads=args.threads,
+            rounds=args.rounds,
+            results=rows,
+        )
     return 0
 
 

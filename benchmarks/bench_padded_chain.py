@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import statistics
-import sys
 import time
 
 import cv2
@@ -25,6 +23,7 @@ import torch
 
 import motionmag.nets.fused as fused
 from motionmag.magnify.stream import Stream
+from records import write_record  # benchmarks/records.py
 
 
 def frames(width: int, height: int, n: int) -> list[np.ndarray]:
@@ -99,18 +98,16 @@ def main() -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
-        record = {
-            "command": shlex.join(["python", *sys.argv]),
-            "torch": torch.__version__,
-            "size": args.size,
-            "precision": args.precision,
-            "batch": args.batch,
-            "threads": args.threads,
-            "rounds": args.rounds,
-            "results": rows,
-        }
-        with open(args.json, "w") as handle:
-            json.dump(record, handle, indent=2)
+        write_record(
+            args.json,
+            torch=torch.__version__,
+            size=args.size,
+            precision=args.precision,
+            batch=args.batch,
+            threads=args.threads,
+            rounds=args.rounds,
+            results=rows,
+        )
     return 0
 
 

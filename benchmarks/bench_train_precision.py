@@ -15,11 +15,8 @@ side by side; the network starts from random weights (the speed does not depend 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import shlex
 import statistics
-import sys
 import time
 from functools import partial
 
@@ -27,6 +24,7 @@ import torch
 
 from motionmag.train import oh2018 as trainer
 from motionmag.train.oh2018 import Ha2024TrainConfig, Oh2018TrainConfig
+from records import write_record  # benchmarks/records.py
 
 
 def seconds_per_step(step_loss, optimizer, steps: int) -> float:
@@ -118,14 +116,13 @@ def main() -> int:
         if config_cls.MODEL in models:
             results.append(oh2018_row(config_cls, args))
     if args.json:
-        record = {
-            "command": "python " + shlex.join(sys.argv),
-            "machine": f"{platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)",
-            "settings": {"size_px": 128, "batch": 4, **vars(args)},
-            "results": results,
-        }
-        with open(args.json, "w") as f:
-            json.dump(record, f, indent=1)
+        write_record(
+            args.json,
+            indent=1,
+            machine=f"{platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)",
+            settings={"size_px": 128, "batch": 4, **vars(args)},
+            results=results,
+        )
     return 0
 
 

@@ -15,15 +15,13 @@ network's output against the true magnified frame; the input's SSIM to it is the
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import sys
 import time
 
 import torch
 
 from motionmag.models import create_model
 from motionmag.train.oh2018 import Oh2018TrainConfig, _validation_batches, evaluate
+from records import write_record  # benchmarks/records.py
 
 
 def validation_batches(size_px: int, samples: int) -> list[dict]:
@@ -59,13 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     if args.json:
-        record = {
-            "command": "python " + shlex.join(sys.argv),
-            "seed": Oh2018TrainConfig().val_seed,
-            "results": results,
-        }
-        with open(args.json, "w") as handle:
-            json.dump(record, handle, indent=2)
+        write_record(args.json, seed=Oh2018TrainConfig().val_seed, results=results)
     return 0
 
 

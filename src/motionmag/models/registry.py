@@ -134,7 +134,8 @@ def create_model(
         if not path.is_file():
             raise UsageError(
                 f"no shipped weights for '{name}' yet: train them with "
-                f"`{spec.train_command}` or pass pretrained=False."
+                f"`{spec.train_command}`, or run weights of your own with "
+                "--set weights=FILE.safetensors (in Python: weights=FILE)."
             )
         card = model_card(name, weights_dir)
     config = dict(spec.kwargs)
