@@ -88,6 +88,39 @@ def test_linear_base_starts_as_linear_magnification_of_a_known_shift():
         FlowMagNet(width=4, base="linear")
 
 
+def test_motion_input_feeds_the_linear_change_and_starts_as_the_identity():
+    """motion_input=True (ours) adds (alpha - 1)(I_t - I_0) as three input channels: the
+    first conv sees 41 channels, the untrained residual net still returns I_t, and the
+    first layer's response to the change channels scales with alpha - 1 (so a change
+    proportional to alpha is one linear map away)."""
+    net = FlowMagNet(width=4, residual=True, motion_input=True).eval()
+    assert net.inc[0].in_channels == 6 + 3 + 32 and net.config["motion_input"]
+    assert FlowMagNet(width=4).inc[0].in_channels == 38  # the paper's input
+    frame0, frame_t = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        out = net(frame0, frame_t, 9.0)
+    assert torch.allclose(out, frame_t.clamp(1e-3, 1 - 1e-3), atol=1e-5)
+    seen = []
+    net.inc[0].register_forward_hook(lambda module, args, out: seen.append(args[0][:, 6:9]))
+    with torch.no_grad():
+        net(frame0, frame_t, 3.0)
+        net(frame0, frame_t, 5.0)
+    change = frame_t - frame0
+    assert torch.allclose(seen[0], 2.0 * change, atol=1e-6)
+    assert torch.allclose(seen[1], 4.0 * change, atol=1e-6)
+
+
+def test_motion_input_is_the_trainer_default_and_old_runs_resume_without_it():
+    from motionmag.cli import build_parser
+
+    assert FlowMagTrainConfig().motion_input
+    old = FlowMagTrainConfig().to_dict()
+    del old["motion_input"]  # a run saved before the option
+    assert not FlowMagTrainConfig.from_dict(old).motion_input
+    args = build_parser().parse_args(["train", "flowmag", "--no-motion-input"])
+    assert args.no_motion_input
+
+
 def test_warp_target_moves_the_frame_by_alpha_times_its_motion():
     frames = _clip([0.0, 0.4, 1.2], size=64)  # true output of alpha 3: 1.2 px
     i0, it = _tensor(frames[0]), _tensor(frames[1])

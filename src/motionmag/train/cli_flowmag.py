@@ -105,6 +105,12 @@ def add_flowmag_command(models) -> None:
         "default) or frame (I_t)",
     )
     p.add_argument(
+        "--no-motion-input",
+        action="store_true",
+        help="the paper's input (frames and alpha embedding) without our (alpha - 1)(I_t - I_0) "
+        "channels",
+    )
+    p.add_argument(
         "--target",
         choices=("flow", "truth"),
         default=None,
@@ -140,6 +146,8 @@ def run_train_flowmag(args) -> int:
     given = given_fields(args, _FIELDS)
     if args.no_synthetic:
         given["synthetic"] = False
+    if args.no_motion_input:
+        given["motion_input"] = False
     if args.paper_head:
         given["residual"] = False
         given["base"] = "frame"

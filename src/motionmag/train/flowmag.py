@@ -114,6 +114,10 @@ class FlowMagTrainConfig:
     # reached 0.901 after 22k samples (3k warm-up steps, then the warm-up loss only; the paper
     # loss alone had raised it from 0.923 to 0.969 in 500 steps); the linear base starts at 0.730.
     base: str = "linear"
+    # (alpha - 1)(I_t - I_0) as three more input channels (our choice; nets/flowmag.py, where
+    # the measurement is). False: the paper's input. Runs saved before it existed resume
+    # without it (from_dict).
+    motion_input: bool = True
     # Steps of the warp warm-up (our choice; 0: none). It helps the frame base; on the linear
     # base it raised the validation loss from 0.73 to 0.81 in 1,500 steps, hence 0.
     warmup_steps: int = 0
@@ -191,6 +195,7 @@ class FlowMagTrainConfig:
     def from_dict(cls, data: dict) -> FlowMagTrainConfig:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        values.setdefault("motion_input", False)  # runs from before the option
         for key in ("betas", "alpha_range", "images", "crop_scale"):
             if key in values:
                 values[key] = tuple(values[key])
@@ -696,7 +701,12 @@ def train_flowmag(
     device = resolve_device(config.device)
     run, state = open_run(run_dir, resume, load_checkpoint)
     torch.manual_seed(config.seed)
-    net = FlowMagNet(width=config.width, residual=config.residual, base=config.base).to(device)
+    net = FlowMagNet(
+        width=config.width,
+        residual=config.residual,
+        base=config.base,
+        motion_input=config.motion_input,
+    ).to(device)
     flow = make_flow().to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=tuple(config.betas))
     alpha_rng = torch.Generator().manual_seed(config.seed * 7919 + 23)
