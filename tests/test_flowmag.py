@@ -296,6 +296,26 @@ def test_tta_adapts_a_copy_and_never_writes_the_weights(tmp_path):
     assert all(torch.equal(v, reference[k]) for k, v in shipped.state_dict().items())
 
 
+def test_tta_with_either_loss_lowers_that_loss_on_the_clip():
+    """adapt() fine-tunes with the paper's loss or with the warp-imitation loss (the
+    shipped weights' training loss); a bad name is refused in one sentence."""
+    from motionmag.errors import UsageError
+    from motionmag.train.flowmag import adapt
+
+    frames = _clip([0.0, 0.4, 0.8, 1.2, 1.6], size=32)
+    pairs = [(frames[0], f) for f in frames[1:]]
+    torch.manual_seed(0)
+    net = FlowMagNet(width=4, residual=True, base="linear", motion_input=True).eval()
+    for loss in ("paper", "warp"):
+        _, losses = adapt(net, pairs, epochs=12, lr=3e-3, batch=4, size_px=32,
+                          alpha_range=(4.0, 4.0), progress=False, loss=loss)  # fmt: skip
+        assert np.mean(losses[-3:]) < np.mean(losses[:3]), (loss, losses)
+    with pytest.raises(UsageError, match="unknown TTA loss 'l2'"):
+        adapt(net, pairs, epochs=1, progress=False, loss="l2")
+    with pytest.raises(UsageError, match="unknown tta_loss"):
+        FlowMagMagnifier(4.0, net, options=FlowMagOptions(tta_loss="l2"))
+
+
 def test_cli_has_train_flowmag_and_tta_flag():
     from motionmag.cli import build_parser
 

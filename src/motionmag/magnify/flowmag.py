@@ -27,8 +27,9 @@ What matters:
   The generic ``--mask`` (a blend of output frames, ``magnify/mask.py``) works too.
 - **Test-time adaptation** (Sec. 3.5): option ``tta_epochs=N`` (CLI ``--tta N``)
   fine-tunes a *copy* of the model on the clip's own pairs (those the mode magnifies)
-  with light crop and colour augmentation and the training loss
-  (:func:`motionmag.train.flowmag.adapt`), then magnifies. It needs the whole clip
+  with light crop and colour augmentation and the training loss (option ``tta_loss``:
+  ``warp``, the shipped weights' loss, by default; ``paper`` for Eq. 3-5;
+  :func:`motionmag.train.flowmag.adapt`), then magnifies. It needs the whole clip
   first, so with TTA the magnifier holds every frame and returns them all from
   ``flush()`` (memory O(video), like ``deepmag-color``). Shipped weights are never
   written. Layering note: the loss lives in ``train/``; it is imported lazily, only
@@ -64,6 +65,9 @@ class FlowMagOptions:
     max_alpha: float = 16.0  # largest factor of one pass (the training range's top)
     tta_epochs: int = 0  # test-time adaptation epochs (0: none)
     tta_lr: float = 1e-4
+    # paper (Eq. 3-5) | warp (ours: imitate the flow-warped frame, the shipped weights'
+    # training loss; train/flowmag.py adapt)
+    tta_loss: str = "warp"
     tta_batch: int = 4
     tta_size_px: int = 256  # TTA crop side
     tta_progress: bool = True
@@ -154,6 +158,8 @@ class FlowMagMagnifier(Magnifier):
         self.options = options or FlowMagOptions()
         if self.options.tta_epochs < 0:
             raise UsageError(f"tta_epochs must be >= 0, not {self.options.tta_epochs}.")
+        if self.options.tta_loss not in ("paper", "warp"):
+            raise UsageError(f"unknown tta_loss '{self.options.tta_loss}': choose paper or warp.")
         pass_alphas(max(self.alpha, 1.0), self.options.max_alpha)  # checks max_alpha
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -238,6 +244,7 @@ class FlowMagMagnifier(Magnifier):
                     size_px=o.tta_size_px,
                     seed=o.seed,
                     progress=o.tta_progress,
+                    loss=o.tta_loss,
                 )
             out: list[np.ndarray] = []
             for frame in frames:

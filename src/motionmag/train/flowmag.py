@@ -900,6 +900,7 @@ def adapt(
     color_weight: float = 10.0,
     seed: int = 0,
     progress: bool = True,
+    loss: str = "paper",
 ) -> tuple[torch.nn.Module, list[float]]:
     """Test-time adaptation (Sec. 3.5): fine-tune a **copy** of ``net`` on ``pairs``.
 
@@ -911,6 +912,9 @@ def adapt(
         alpha_range: log-uniform factors, as in training.
         seed: shuffling, augmentation and alpha draws.
         progress: tqdm bar on stderr.
+        loss: ``"paper"`` (Eq. 3-5, :func:`flowmag_loss`) or ``"warp"`` (ours,
+            :func:`warmup_loss`: imitate the frame warped by (alpha - 1) x the frozen
+            flow, the loss the shipped weights were trained with).
 
     Returns ``(adapted copy in eval mode, loss per step)``. Augmentation is
     :meth:`AugmentConfig.light` (crops of 80-100 % area, mild colour jitter).
@@ -919,6 +923,10 @@ def adapt(
 
     if not pairs:
         raise UsageError("test-time adaptation needs at least two frames.")
+    losses_by_name = {"paper": flowmag_loss, "warp": warmup_loss}
+    if loss not in losses_by_name:
+        raise UsageError(f"unknown TTA loss '{loss}': choose paper or warp.")
+    loss_fn = losses_by_name[loss]
     model = copy.deepcopy(net)
     device = next(model.parameters()).device
     model.train()
@@ -952,11 +960,11 @@ def adapt(
                     crops.append(augment(pair, side, generator, light))
                 stacked = torch.stack(crops).to(device)  # (B, 2, 3, S, S)
                 alpha = sample_alphas(len(chosen), alpha_range, generator)
-                loss, parts = flowmag_loss(
+                value, parts = loss_fn(
                     model, flow, stacked[:, 0], stacked[:, 1], alpha, color_weight
                 )
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                value.backward()
                 optimizer.step()
                 losses.append(parts["total"])
                 bar.update(1)
