@@ -832,6 +832,24 @@ def train_flowmag(
     )
 
 
+def _loss_description(config: dict, step: int) -> str:
+    """What the exported weights were trained with, for the card."""
+    flow = "F = motionmag.flow.differentiable.DifferentiableFlow (pyramidal LK, frozen)"
+    paper = f"L_mag + color_weight * L_color (Pan et al. 2023, Eqs. 3-5), {flow}"
+    if config.get("target") == "truth":
+        return "L1 to the true magnified frame (the --target truth control, not FlowMag)"
+    warmup = int(config.get("warmup_steps", 0))
+    if warmup <= 0:
+        return paper
+    warp = (
+        "warp imitation (ours, no labels): L1 to I_t warped by (alpha - 1) F(I_0, I_t), "
+        f"{flow}"
+    )
+    if warmup >= step:
+        return f"{warp}; the best checkpoint chosen by the paper's loss on validation"
+    return f"{warp} for {warmup} steps, then {paper}"
+
+
 def export_weights(
     run_dir: str | os.PathLike, out_path: str | os.PathLike, which: str = "best"
 ) -> dict:
@@ -868,8 +886,7 @@ def export_weights(
             "samples_seen": chosen["samples_seen"],
             "batch": config["batch"],
             "optimizer": {"name": "Adam", "lr": config["lr"], "betas": config["betas"]},
-            "loss": "L_mag + color_weight * L_color (Pan et al. 2023, Eqs. 3-5), F = "
-            "motionmag.flow.differentiable.DifferentiableFlow (pyramidal LK, frozen)",
+            "loss": _loss_description(config, chosen["step"]),
             "color_weight": config["color_weight"],
             "alpha_sampling": f"log2 alpha ~ U(log2 {config['alpha_range'][0]}, "
             f"log2 {config['alpha_range'][1]})",
