@@ -165,4 +165,8 @@ def test_engine_output_is_the_same_with_and_without_fusion(mode):
     assert outputs[True].shape == frames.shape
     # the shipped weights magnify the 1 px steps: the output is not the input
     assert np.abs(outputs[True].astype(int) - frames).mean() > 1.0
-    np.testing.assert_array_equal(outputs[True], outputs[False])
+    # the same up to float rounding: the fused convolutions sum in another order, so a
+    # value a hair from a half grey level may round the other way (1 pixel of 26,880 in
+    # one CI run)
+    difference = np.abs(outputs[True].astype(int) - outputs[False])
+    assert difference.max() <= 1 and np.mean(difference > 0) < 1e-3
