@@ -17,6 +17,7 @@ import torch
 from motionmag import magnify_frames
 from motionmag.magnify.flowmag import FlowMagMagnifier, FlowMagOptions, pass_alphas
 from motionmag.models import create_model
+from motionmag.models.registry import has_weights
 from motionmag.nets.flowmag import FlowMagNet, alpha_embedding
 from motionmag.synth.vibration import quantize, subpixel_shift
 from motionmag.train.flowmag import (
@@ -310,7 +311,7 @@ def test_tta_with_either_loss_lowers_that_loss_on_the_clip():
         _, losses = adapt(net, pairs, epochs=12, lr=3e-3, batch=4, size_px=32,
                           alpha_range=(4.0, 4.0), progress=False, loss=loss)  # fmt: skip
         assert np.mean(losses[-3:]) < np.mean(losses[:3]), (loss, losses)
-    with pytest.raises(UsageError, match="unknown TTA loss 'l2'"):
+    with pytest.raises(UsageError, match="unknown tta_loss 'l2'"):
         adapt(net, pairs, epochs=1, progress=False, loss="l2")
     with pytest.raises(UsageError, match="unknown tta_loss"):
         FlowMagMagnifier(4.0, net, options=FlowMagOptions(tta_loss="l2"))
@@ -458,25 +459,18 @@ def test_validation_l1_to_the_truth_is_zero_for_a_generator_that_returns_it():
     assert truth == 0.0 and frame > 0.005
 
 
-@pytest.mark.skipif(
-    not __import__("motionmag.models.registry", fromlist=["has_weights"]).has_weights("flowmag"),
-    reason="no flowmag weights installed in this checkout",
-)
+@pytest.mark.skipif(not has_weights("flowmag"), reason="no flowmag weights installed here")
 def test_shipped_weights_beat_their_untrained_start_on_a_flow_they_never_saw(tmp_path):
     """The shipped net against its own start (the untrained linear base, same
     architecture): on the real-video suite's built-in clip (a real photo under a known
     smooth motion; OpenCV DIS, which training never used) its motion error at alpha 4
     is lower, and a held-out photo moved 0.3 px comes out moved about alpha x as far."""
     import json
-    import sys
-    from pathlib import Path
 
     from safetensors.torch import save_file
 
     from motionmag.eval.realvideo import run_real_video
     from motionmag.eval.runner import MethodUnderTest
-
-    sys.path.insert(0, str(Path(__file__).parent))
     from test_learned_weights import _clip as photo_clip
     from test_learned_weights import _gain
 

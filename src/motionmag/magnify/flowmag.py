@@ -74,6 +74,16 @@ class FlowMagOptions:
     seed: int = 0  # TTA shuffling, augmentation and alphas
 
 
+#: the losses test-time adaptation can fine-tune with (train/flowmag.py ``adapt``)
+TTA_LOSSES = ("paper", "warp")
+
+
+def check_tta_loss(name: str) -> None:
+    """UsageError unless ``name`` is one of :data:`TTA_LOSSES`."""
+    if name not in TTA_LOSSES:
+        raise UsageError(f"unknown tta_loss '{name}': choose {' or '.join(TTA_LOSSES)}.")
+
+
 def pass_alphas(alpha: float, max_alpha: float = 16.0) -> list[float]:
     """Per-pass factors: ``k`` passes of ``alpha ** (1 / k)``, the fewest with each <= max."""
     if max_alpha <= 1:
@@ -158,8 +168,7 @@ class FlowMagMagnifier(Magnifier):
         self.options = options or FlowMagOptions()
         if self.options.tta_epochs < 0:
             raise UsageError(f"tta_epochs must be >= 0, not {self.options.tta_epochs}.")
-        if self.options.tta_loss not in ("paper", "warp"):
-            raise UsageError(f"unknown tta_loss '{self.options.tta_loss}': choose paper or warp.")
+        check_tta_loss(self.options.tta_loss)
         pass_alphas(max(self.alpha, 1.0), self.options.max_alpha)  # checks max_alpha
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()

@@ -219,7 +219,9 @@ class FlowMagNet(nn.Module):
         factor = self.alpha_map(alpha, n, height, width, frame_t.device)
         pe = alpha_embedding(factor, self.embed_channels).expand(n, -1, height, width)
         pe = pe.to(frame_t.dtype)
-        change = (factor.to(frame_t.dtype) - 1.0) * (frame_t - frame0)  # linear prediction's
+        change = None  # the linear prediction's change, only where it is used
+        if self.motion_input or (self.residual and self.base == "linear"):
+            change = (factor.to(frame_t.dtype) - 1.0) * (frame_t - frame0)
         inputs = [frame0, frame_t, change, pe] if self.motion_input else [frame0, frame_t, pe]
         x = torch.cat(inputs, dim=1)
         x = pad_to_multiple(x, self.size_multiple)

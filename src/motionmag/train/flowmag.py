@@ -65,6 +65,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..errors import InputError, UsageError
 from ..flow.warp import backward_warp
+from ..magnify.flowmag import check_tta_loss
 from ..magnify.learned import check_precision
 from ..nets.flowmag import BASES
 from .loop import TrainResult, run_steps
@@ -940,10 +941,8 @@ def adapt(
 
     if not pairs:
         raise UsageError("test-time adaptation needs at least two frames.")
-    losses_by_name = {"paper": flowmag_loss, "warp": warmup_loss}
-    if loss not in losses_by_name:
-        raise UsageError(f"unknown TTA loss '{loss}': choose paper or warp.")
-    loss_fn = losses_by_name[loss]
+    check_tta_loss(loss)
+    loss_fn = warmup_loss if loss == "warp" else flowmag_loss
     model = copy.deepcopy(net)
     device = next(model.parameters()).device
     model.train()
