@@ -13,8 +13,9 @@ Two tiers:
   than half and less than 1.5 x alpha;
 - ``-m slow``: the issues' quality goals (Oh 2018 and Ha 2024 issues, "How it is
   checked"): static gain 8.5-11.5, temporal gain 7-13 and a closer match to the true
-  magnified clip than the phase-based method's. These fail until training reaches
-  them; the README's "Training" section says where the shipped weights stand.
+  magnified clip than the input and than the issue's reference (oh2018: the
+  phase-based method; ha2024 and ha2024-fast: within 0.01 of oh2018). These fail until
+  training reaches them; the README's "Training" section says where the shipped weights stand.
 """
 
 from __future__ import annotations
@@ -117,17 +118,28 @@ def test_goal_temporal_mode_with_a_band_around_the_motion(model):
     assert 7.0 <= _gain(out, slice(15, None)) <= 13.0  # after the filter has settled
 
 
+def _ssim_to_truth(video: np.ndarray, truth: np.ndarray) -> float:
+    """Mean SSIM of every 4th frame (from frame 1) against the true magnified clip."""
+    return float(np.mean([ssim(video[i], truth[i]) for i in range(1, FRAMES, 4)]))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
-def test_goal_static_output_is_closer_to_the_truth_than_phase_and_the_input(model):
+def test_goal_static_output_is_closer_to_the_truth_than_the_input_and_its_reference(model):
+    """Each model against its own issue's goal. Oh 2018: closer to the true clip than the
+    phase-based method's output. Ha 2024 (both nets): "SSIM within 0.01 of oh2018", the
+    Ha issue's quality goal, here on this known answer. Both: closer than the input."""
     clip = _clip(AMPLITUDE_PX)
     truth = _clip(ALPHA * AMPLITUDE_PX)
-    ours = _static(model)
-    phase = magnify_frames(clip, fps=FPS, method="phase", alpha=ALPHA, mode="static")
-    frames = range(1, FRAMES, 4)
-    score = {
-        name: np.mean([ssim(video[i], truth[i]) for i in frames])
-        for name, video in (("ours", ours), ("phase", phase), ("input", clip))
-    }
-    assert score["ours"] > score["phase"], score
-    assert score["ours"] > score["input"], score
+    reference = "phase" if model == "oh2018" else "oh2018"
+    if reference != "phase" and not has_weights(reference):
+        pytest.skip(f"no {reference} weights installed in this checkout")
+    ours = _ssim_to_truth(_static(model), truth)
+    theirs = _ssim_to_truth(
+        magnify_frames(clip, fps=FPS, method=reference, alpha=ALPHA, mode="static"), truth
+    )
+    assert ours > _ssim_to_truth(clip, truth), ours
+    if reference == "phase":
+        assert ours > theirs, (ours, theirs)
+    else:
+        assert ours >= theirs - 0.01, (ours, theirs)
