@@ -43,6 +43,21 @@ def test_eval_writes_table_json_and_plot(tmp_path, capsys):
     assert main([*args, "--json", str(out_json), "--compare", str(out_json)]) == 2
 
 
+def test_the_real_video_ruler_is_chosen_on_the_command_line(tmp_path):
+    """--ruler picks the flow that measures the real-video suite; the two rulers read the
+    same output differently, and the JSON says which one measured it."""
+    errors = {}
+    for ruler in ("dis", "farneback"):
+        out_json = tmp_path / f"{ruler}.json"
+        args = ["eval", "linear", "--suite", "real-video", "--n", "3", "--size", "96"]
+        assert main([*args, "--quiet", "--ruler", ruler, "--json", str(out_json)]) == 0
+        (result,) = json.loads(out_json.read_text())["results"]
+        assert result["settings"]["estimator"] == ruler
+        errors[ruler] = [level["values"]["motion_error"] for level in result["levels"]]
+    assert errors["dis"] != errors["farneback"]
+    assert main(["eval", "linear", "--suite", "real-video", "--ruler", "raft"]) == 2
+
+
 def test_a_suite_that_does_not_apply_is_skipped(tmp_path, capsys):
     assert main(["eval", "acceleration", "--suite", "subpixel", *SMALL]) == 2
     assert "skipped" in capsys.readouterr().err

@@ -40,6 +40,18 @@ def test_warp_bilinear_magnifies_a_known_shift_by_alpha(texture, shift):
     assert np.linalg.norm(measured - expected) <= 0.15 * np.linalg.norm(expected)
 
 
+@pytest.mark.parametrize("estimator", ["farneback", "lk"])
+def test_warp_bilinear_by_another_flow_magnifies_a_known_shift_by_alpha(texture, estimator):
+    """``estimator=lk`` splats by flowmag's training flow (the paper's Warp-baseline
+    pairing); like DIS it must give alpha x a known sub-pixel shift."""
+    alpha, shift = 4.0, (0.5, -0.4)
+    frames = _pair(texture, *shift)
+    out = magnify_frames(frames, method="warp-bilinear", alpha=alpha, estimator=estimator)
+    measured = np.array(measure_shift(frames[0], out[1], border_px=12))
+    expected = alpha * np.array(shift)
+    assert np.linalg.norm(measured - expected) <= 0.15 * np.linalg.norm(expected), measured
+
+
 def test_warp_alpha_one_redraws_the_input_frame(texture):
     frames = _pair(texture, 0.7, 0.3)
     out = magnify_frames(frames, method="warp-bilinear", alpha=1.0, mode="static")

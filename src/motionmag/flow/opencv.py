@@ -8,8 +8,9 @@ What matters:
   of FlowMag's ``F(I_0, I_t)`` (Pan et al. 2023, Sec. 3, Eq. 3), with ``a`` the reference.
 - These are classical estimators that no motionmag model is trained with, so motion
   error measured with them is not the loss a learned method minimised (FlowMag Sec. 4.3
-  asks for held-out flow networks for the same reason). The Warp baselines do use DIS
-  themselves: evaluate them with ``estimator="farneback"`` too to see that advantage.
+  asks for held-out flow networks for the same reason). The Warp baselines use DIS
+  by default: measure them with the other ruler too (``motionmag eval --ruler
+  farneback``), or warp them by flowmag's training flow (``--set estimator=lk``).
 - Both work on the grey level (ITU-R BT.601 luma, ``cv2.COLOR_RGB2GRAY``) of uint8 RGB
   frames of any size; nothing here needs a GPU or a download.
 """

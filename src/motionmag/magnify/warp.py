@@ -10,9 +10,13 @@ What matters:
   alpha x input motion (alpha is the total factor; alpha = 1 re-draws frame t from the
   reference up to flow and splat error, alpha = 0 gives the reference).
 - Choices the paper leaves open, ours: the flow is OpenCV DIS (FlowMag used RAFT; we ship
-  no flow network), ``--option estimator=farneback`` swaps it; holes are filled with
-  ``cv2.inpaint`` Telea (Telea 2004), radius 3 px; where several source pixels land on
-  one target, a depth test keeps those whose magnified displacement is within
+  no flow network), ``--option estimator=farneback`` swaps it, and ``estimator=lk`` uses
+  the differentiable pyramidal Lucas-Kanade that ``flowmag`` is trained through
+  (``flow/differentiable.py``). That last one is the paper's pairing: its Warp baselines
+  used RAFT, the flow its net was trained with, and were measured with other flows
+  (Table 1). DIS-warped output measured with DIS is measured with its own ruler. Holes
+  are filled with ``cv2.inpaint`` Telea (Telea 2004), radius 3 px; where several source
+  pixels land on one target, a depth test keeps those whose magnified displacement is within
   ``DEPTH_TOLERANCE_PX`` of the largest one there (moving things are drawn in front of
   the still background they move over), and the kept ones are averaged with their splat
   weights (bilinear weights, or 1 for nearest). In smooth motion this is plain
@@ -36,6 +40,9 @@ from ..errors import UsageError
 from .base import Magnifier
 from .config import check_alpha
 
+#: flows the warp baselines can splat by: OpenCV's two, and ``lk``, flowmag's training flow
+WARP_ESTIMATORS = ("dis", "farneback", "lk")
+
 #: splat kernels: ``nearest`` (each source to its rounded target) | ``bilinear`` (4 targets)
 SPLATS = ("nearest", "bilinear")
 
@@ -53,7 +60,7 @@ HOLE_WEIGHT = 0.1
 class WarpOptions:
     """Options of ``warp-nearest`` / ``warp-bilinear`` (``--option KEY=VALUE``)."""
 
-    estimator: str = "dis"  # optical flow: dis | farneback (motionmag.flow.opencv)
+    estimator: str = "dis"  # optical flow: dis | farneback (flow.opencv) | lk (flow.differentiable)
     inpaint: bool = True  # False: holes stay black (FlowMag Table A7's "None" rows)
     inpaint_radius_px: float = 3.0  # cv2.inpaint Telea neighbourhood radius
 
@@ -164,12 +171,8 @@ def warp_magnify(
     Returns:
         uint8 RGB (H, W, 3), holes inpainted (unless ``options.inpaint`` is False).
     """
-    # Layering note: the flow wrappers live in motionmag.flow.opencv (they are also the
-    # evaluation's ruler); imported here lazily so that importing magnify stays light.
-    from ..flow.opencv import estimate_flow
-
     options = options or WarpOptions()
-    flow = estimate_flow(reference, frame, options.estimator)
+    flow = _flow(reference, frame, options.estimator)
     splatted, weight = forward_splat(reference, float(alpha) * flow, kernel=splat)
     out = np.clip(np.rint(splatted), 0, 255).astype(np.uint8)
     holes = weight < HOLE_WEIGHT
@@ -178,6 +181,19 @@ def warp_magnify(
     else:
         out[holes] = 0
     return out
+
+
+def _flow(reference: np.ndarray, frame: np.ndarray, estimator: str) -> np.ndarray:
+    """Flow from ``reference`` to ``frame`` (px, (H, W, 2)) by one of ``WARP_ESTIMATORS``."""
+    # Layering note: the flow wrappers live in motionmag.flow (OpenCV's are also the
+    # evaluation's ruler); imported here lazily so that importing magnify stays light.
+    if estimator == "lk":
+        from ..flow.differentiable import flow_torch
+
+        return flow_torch(reference, frame)
+    from ..flow.opencv import estimate_flow
+
+    return estimate_flow(reference, frame, estimator)
 
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:
@@ -217,12 +233,10 @@ class WarpMagnifier(Magnifier):
         self.mode = mode
         self.reference = int(reference) if mode == "static" else 0
         self.options = options or WarpOptions()
-        from ..flow.opencv import FLOW_ESTIMATORS
-
-        if self.options.estimator not in FLOW_ESTIMATORS:
+        if self.options.estimator not in WARP_ESTIMATORS:
             raise UsageError(
                 f"unknown flow estimator '{self.options.estimator}': choose one of "
-                f"{', '.join(FLOW_ESTIMATORS)}."
+                f"{', '.join(WARP_ESTIMATORS)}."
             )
         self.latency_frames = self.reference
         self._ref: np.ndarray | None = None
