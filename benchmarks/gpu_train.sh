@@ -45,8 +45,11 @@ train ha2024 ha2024 --run "$ROOT/ha2024/small" --resume --device "$DEVICE" --pre
     --small-motion-fraction 0.5 --lr 1e-5 --batch 8 --steps 400000 \
     --workers "${WORKERS_HA:-3}" --validate-every 500
 fm_resume=""; [ -f "$ROOT/flowmag/gpu/checkpoint.pt" ] && fm_resume="--resume"
+# the shipped recipe (README, "FlowMag training"): motion input (the trainer's default),
+# linear base, warp-imitation loss for the whole run; best checkpoint by the paper's loss
 train flowmag flowmag --run "$ROOT/flowmag/gpu" $fm_resume --device "$DEVICE" --precision bf16 \
     --size 128 --batch "${BATCH_FM:-16}" --width 16 --steps 400000 \
+    --base linear --warmup-steps 1000000 --lr 3e-4 --max-motion 1 \
     --workers "${WORKERS_FM:-3}" --validate-every 500 \
     --export "$ROOT/flowmag/gpu/flowmag.safetensors"
 
