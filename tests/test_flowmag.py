@@ -317,6 +317,24 @@ def test_tta_with_either_loss_lowers_that_loss_on_the_clip():
         FlowMagMagnifier(4.0, net, options=FlowMagOptions(tta_loss="l2"))
 
 
+def test_tta_keeps_the_training_norm_statistics_unless_told_not_to():
+    """With freeze_norm (the magnifier's default) the BatchNorm running statistics of
+    the adapted copy are training's; without it they move toward the clip's."""
+    from motionmag.train.flowmag import adapt
+
+    frames = _clip([0.0, 0.4, 0.8], size=32)
+    pairs = [(frames[0], f) for f in frames[1:]]
+    net = FlowMagNet(width=4, residual=True, base="linear", motion_input=True).eval()
+    stats = [k for k in net.state_dict() if k.endswith(("running_mean", "running_var"))]
+    assert stats
+    for freeze in (True, False):
+        adapted, _ = adapt(net, pairs, epochs=1, lr=1e-3, batch=2, size_px=32,
+                           progress=False, loss="warp", freeze_norm=freeze)  # fmt: skip
+        kept = [torch.equal(adapted.state_dict()[k], net.state_dict()[k]) for k in stats]
+        assert all(kept) if freeze else not any(kept)
+    assert FlowMagOptions().tta_freeze_norm
+
+
 def test_cli_has_train_flowmag_and_tta_flag():
     from motionmag.cli import build_parser
 

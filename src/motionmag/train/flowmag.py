@@ -919,6 +919,7 @@ def adapt(
     seed: int = 0,
     progress: bool = True,
     loss: str = "paper",
+    freeze_norm: bool = False,
 ) -> tuple[torch.nn.Module, list[float]]:
     """Test-time adaptation (Sec. 3.5): fine-tune a **copy** of ``net`` on ``pairs``.
 
@@ -933,6 +934,8 @@ def adapt(
         loss: ``"paper"`` (Eq. 3-5, :func:`flowmag_loss`) or ``"warp"`` (ours,
             :func:`warmup_loss`: imitate the frame warped by (alpha - 1) x the frozen
             flow, the loss the shipped weights were trained with).
+        freeze_norm: keep every BatchNorm layer in eval mode, so the statistics of
+            training normalise the clip's batches and are not replaced by them (ours).
 
     Returns ``(adapted copy in eval mode, loss per step)``. Augmentation is
     :meth:`AugmentConfig.light` (crops of 80-100 % area, mild colour jitter).
@@ -946,6 +949,10 @@ def adapt(
     model = copy.deepcopy(net)
     device = next(model.parameters()).device
     model.train()
+    if freeze_norm:
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(True)
     flow = make_flow().to(device)
