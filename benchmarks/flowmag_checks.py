@@ -114,16 +114,22 @@ def targeted(settings: dict, alpha: float = 10.0) -> dict:
     }
 
 
-def adaptation(settings: dict, epochs: int, lr: float) -> dict:
+def adaptation(settings: dict, epochs: int, lr: float, freeze_norm: bool = True) -> dict:
     from motionmag.eval.realvideo import run_real_video
     from motionmag.eval.runner import MethodUnderTest
 
     result: dict = {
         "epochs": epochs,
         "lr": lr,
+        "freeze_norm": freeze_norm,
         "clip": "real-video suite default clip (seed 0, 30 frames)",
     }
-    adapted = {"tta_epochs": epochs, "tta_lr": lr, "tta_progress": False}
+    adapted = {
+        "tta_epochs": epochs,
+        "tta_lr": lr,
+        "tta_freeze_norm": freeze_norm,
+        "tta_progress": False,
+    }
     for label, extra in (("before", {}), ("after", adapted)):
         method = MethodUnderTest("flowmag", options={**settings, **extra})
         start = time.perf_counter()
@@ -138,6 +144,11 @@ def main() -> None:
     parser.add_argument("--weights", help="flowmag .safetensors (default: the shipped ones)")
     parser.add_argument("--tta-epochs", type=int, default=3)
     parser.add_argument("--tta-lr", type=float, default=1e-4, help="the method's default")
+    parser.add_argument(
+        "--tta-clip-norm",
+        action="store_true",
+        help="let TTA's BatchNorm statistics follow the clip (tta_freeze_norm=false)",
+    )
     parser.add_argument("--card", action="store_true", help="write the numbers into the card")
     args = parser.parse_args()
     settings = {"weights": args.weights} if args.weights else {}
@@ -145,11 +156,12 @@ def main() -> None:
         "python benchmarks/flowmag_checks.py"
         + (f" --weights {args.weights}" if args.weights else "")
         + f" --tta-epochs {args.tta_epochs} --tta-lr {args.tta_lr:g}"
+        + (" --tta-clip-norm" if args.tta_clip_norm else "")
     )
     numbers = {
         "known_answer": known_answer(settings),
         "targeted": targeted(settings),
-        "tta": adaptation(settings, args.tta_epochs, args.tta_lr),
+        "tta": adaptation(settings, args.tta_epochs, args.tta_lr, not args.tta_clip_norm),
         "command": command,
     }
     print(json.dumps(numbers, indent=1))
