@@ -919,7 +919,7 @@ def adapt(
     seed: int = 0,
     progress: bool = True,
     loss: str = "paper",
-    freeze_norm: bool = False,
+    freeze_norm: bool = True,
 ) -> tuple[torch.nn.Module, list[float]]:
     """Test-time adaptation (Sec. 3.5): fine-tune a **copy** of ``net`` on ``pairs``.
 
@@ -951,7 +951,7 @@ def adapt(
     model.train()
     if freeze_norm:
         for module in model.modules():
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
                 module.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(True)
