@@ -37,11 +37,12 @@ import cv2
 import numpy as np
 
 from ..errors import UsageError
+from ..flow.opencv import FLOW_ESTIMATORS, estimate_flow
 from .base import Magnifier
 from .config import check_alpha
 
 #: flows the warp baselines can splat by: OpenCV's two, and ``lk``, flowmag's training flow
-WARP_ESTIMATORS = ("dis", "farneback", "lk")
+WARP_ESTIMATORS = (*FLOW_ESTIMATORS, "lk")
 
 #: splat kernels: ``nearest`` (each source to its rounded target) | ``bilinear`` (4 targets)
 SPLATS = ("nearest", "bilinear")
@@ -185,14 +186,12 @@ def warp_magnify(
 
 def _flow(reference: np.ndarray, frame: np.ndarray, estimator: str) -> np.ndarray:
     """Flow from ``reference`` to ``frame`` (px, (H, W, 2)) by one of ``WARP_ESTIMATORS``."""
-    # Layering note: the flow wrappers live in motionmag.flow (OpenCV's are also the
-    # evaluation's ruler); imported here lazily so that importing magnify stays light.
+    # Layering note: OpenCV's flows (also the evaluation's ruler) need only cv2, imported
+    # here anyway; the torch estimator is imported lazily so that magnify stays light.
     if estimator == "lk":
         from ..flow.differentiable import flow_torch
 
         return flow_torch(reference, frame)
-    from ..flow.opencv import estimate_flow
-
     return estimate_flow(reference, frame, estimator)
 
 
