@@ -31,9 +31,10 @@ What matters:
   ``warp``, the shipped weights' loss, by default; ``paper`` for Eq. 3-5;
   :func:`motionmag.train.flowmag.adapt`), then magnifies. Our choice: the BatchNorm
   layers keep training's statistics while it adapts (option ``tta_freeze_norm``).
-  Measured with the shipped weights (254k samples) on the real-video clip, 3 epochs,
-  DIS motion error at alpha 4 / 10: 0.297 / 1.388 before; 0.322 / 1.718 when the
-  statistics follow the clip's batches; 0.191 / 0.932 with them kept. It needs the whole clip
+  Measured with the shipped weights (540k samples) on the real-video clip, 3 epochs,
+  DIS motion error at alpha 4 / 10: 0.272 / 0.981 before; 0.332 / 1.514 when the
+  statistics follow the clip's batches; 0.186 / 0.812 with them kept
+  (``benchmarks/flowmag_checks.py [--tta-clip-norm]``). It needs the whole clip
   first, so with TTA the magnifier holds every frame and returns them all from
   ``flush()`` (memory O(video), like ``deepmag-color``). Shipped weights are never
   written. Layering note: the loss lives in ``train/``; it is imported lazily, only
