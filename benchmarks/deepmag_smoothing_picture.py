@@ -1,9 +1,10 @@
 """Picture: deepmag-color at alpha 10 with the paper's change and with ours (smoothed).
 
 One held-out synthetic face (test split video 0, task A, 20 s, 128 px), frame 100: the
-input, the output with the paper's unsmoothed change (``smooth_cells=0``) and with the
-method's default blur, each output's change x 8 around grey, and the temporal standard
-deviation of the change per pixel (white = most). Each setting uses its own calibration
+input, the output with the paper's unsmoothed change (``smooth_cells=0``, no noise gate:
+``gate_sigmas=0``) and with the method's defaults (blur and gate), each output's change
+x 8 around grey, and the temporal standard deviation of the change per pixel (white =
+most). Each setting uses its own calibration
 from the model card, so both ask for the same alpha.
 
     OMP_NUM_THREADS=1 python benchmarks/deepmag_smoothing_picture.py \\
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from motionmag import magnify_frames
-from motionmag.deepmag.magnify import SMOOTH_CELLS
+from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS
 from motionmag.synth.physio import PhysioConfig, make_physio_video
 
 FRAME = 100
@@ -41,14 +42,15 @@ def main() -> int:
     args = parser.parse_args()
     video = make_physio_video(0, 0, PhysioConfig(size_px=128, task="A", duration_s=20.0), "test")
     rows = []
-    for smooth in (0.0, SMOOTH_CELLS):
+    for smooth, gate in ((0.0, 0.0), (SMOOTH_CELLS, GATE_SIGMAS)):
         out = magnify_frames(
             video.frames, fps=video.fps, method="deepmag-color", alpha=args.alpha,
-            band=(0.7, 2.5), smooth_cells=smooth,
+            band=(0.7, 2.5), smooth_cells=smooth, gate_sigmas=gate,
         )  # fmt: skip
         rows.append(np.concatenate([video.frames[FRAME], panel(video.frames, out)], axis=1))
     cv2.imwrite(args.out, np.concatenate(rows, axis=0)[..., ::-1])
-    print(f"wrote {args.out}: rows smooth_cells 0 (the paper's) and {SMOOTH_CELLS:g} (ours)")
+    print(f"wrote {args.out}: rows the paper's change and ours (smooth_cells {SMOOTH_CELLS:g}, "
+          f"gate_sigmas {GATE_SIGMAS:g})")  # fmt: skip
     return 0
 
 

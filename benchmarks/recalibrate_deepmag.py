@@ -12,9 +12,10 @@ touched.
         --multipliers 0.125 0.25 0.5 1 2 --card src/motionmag/models/weights/deepmag-motion.json
 
 (the shipped card's calibration, 26 minutes on 1 thread beside a training run). For the
-colour path the calibration is measured with ``--smooth-cells`` (default: the method's
-blur of the change) and recorded with it; one measured with another smoothing is kept
-under the card's ``"calibrations"``, so ``--set smooth_cells=0`` still finds its own.
+colour path the calibration is measured with ``--smooth-cells`` and ``--gate-sigmas``
+(default: the method's blur of the change and noise gate of the step) and recorded with
+them; one measured with other values is kept under the card's ``"calibrations"``, so
+``--set smooth_cells=0 --set gate_sigmas=0`` (the paper's) still finds its own.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 import torch
 
 from motionmag.deepmag.calibration import calibrate_color, calibrate_motion, keep_calibration
-from motionmag.deepmag.magnify import SMOOTH_CELLS
+from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS
 from motionmag.deepmag.train import ColorTrainConfig
 from motionmag.deepmag.train_motion import MotionTrainConfig
 from motionmag.eval.physio_measures import respiration_scores
@@ -50,6 +51,10 @@ def main() -> int:
     parser.add_argument(
         "--smooth-cells", type=float, default=SMOOTH_CELLS,
         help="color: the blur of the change to calibrate (default: the method's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--gate-sigmas", type=float, default=GATE_SIGMAS,
+        help="color: the noise gate of the step to calibrate (default: the method's)",
     )  # fmt: skip
     parser.add_argument(
         "--multipliers", type=float, nargs="+", default=None,
@@ -83,11 +88,12 @@ def main() -> int:
             seed=card["data"]["seed"], size_px=card["data"]["size_px"], duration_s=args.duration
         )
         calibration = calibrate_color(
-            model, config, indices=indices, smooth_cells=args.smooth_cells, **steps
-        )
+            model, config, indices=indices, smooth_cells=args.smooth_cells,
+            gate_sigmas=args.gate_sigmas, **steps,
+        )  # fmt: skip
     calibration["command"] = "python " + shlex.join(sys.argv)
     calibration["seconds"] = round(time.monotonic() - started, 1)
-    if args.kind == "color":  # one calibration per smoothing (calibration_for)
+    if args.kind == "color":  # one calibration per blur and gate (calibration_for)
         card = keep_calibration(card, calibration)
     else:
         card["calibration"] = calibration

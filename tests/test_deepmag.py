@@ -31,6 +31,7 @@ from motionmag.deepmag.magnify import (
     gradient_ascent,
     magnify_color,
     magnify_color_details,
+    noise_gate,
     smooth_change,
 )
 from motionmag.deepmag.nets import DeepMagColorNet
@@ -240,6 +241,32 @@ def test_smoothing_removes_noise_signed_change_off_the_skin_and_keeps_the_pulse(
     assert change[2.0] < change[0.0] / 3  # measured: 4.2x smaller
 
 
+def test_noise_gate_freezes_elements_far_above_the_noise_and_moves_the_rest():
+    """With ``gate_sigmas = k`` an element whose frame difference is beyond k robust sigmas
+    of its channel (a motion jolt) keeps its value; every other element moves as in the
+    paper's step; k = 0 is the paper's step exactly."""
+    rng = np.random.default_rng(5)
+    sigma = np.array([0.01, 0.02, 0.005])  # each channel its own noise level
+    x1 = sigma * rng.standard_normal((60, SIZE_PX, SIZE_PX, 3))
+    jolts = rng.random(x1.shape) < 0.02
+    x1[jolts] = 20 * np.broadcast_to(sigma, x1.shape)[jolts] * rng.choice([-1, 1], jolts.sum())
+    model = Linear(np.ones((3, SIZE_PX, SIZE_PX)))
+    paper = gradient_ascent(x1, model, 5, 1e-3)
+    assert np.array_equal(gradient_ascent(x1, model, 5, 1e-3, gate_sigmas=0.0), paper)
+    gated = gradient_ascent(x1, model, 5, 1e-3, gate_sigmas=3.0)
+    assert np.array_equal(gated[jolts], x1[jolts])  # the jolts do not move
+    inside = np.abs(x1) < 2.9 * sigma  # clearly within the gate
+    assert np.allclose(gated[inside], paper[inside])  # the rest moves as the paper's step
+    assert np.all(gated[inside] != x1[inside])
+    # on Gaussian noise alone the gate passes P(|z| <= 3) = 99.7 % of the elements
+    noise = torch.from_numpy(sigma * rng.standard_normal((60, SIZE_PX, SIZE_PX, 3)))
+    passed = noise_gate(noise.permute(0, 3, 1, 2), 3.0)
+    assert abs(float(passed.mean()) - 0.9973) < 0.002
+    assert noise_gate(noise.permute(0, 3, 1, 2), 0.0) is None
+    with pytest.raises(UsageError, match="gate_sigmas"):
+        noise_gate(noise, -1.0)
+
+
 def test_a_colour_calibration_is_found_by_the_smoothing_it_was_measured_with():
     paper = {"curve": [{"n_gamma": 0.001, "gain": 3.0}]}  # no smooth_cells: the paper's (0)
     smoothed = {"smooth_cells": 2.0, "curve": [{"n_gamma": 0.002, "gain": 3.0}]}
@@ -250,6 +277,11 @@ def test_a_colour_calibration_is_found_by_the_smoothing_it_was_measured_with():
     assert calibration_for(card, None) is smoothed  # no smoothing option: the current one
     again = keep_calibration(card, {**smoothed, "curve": []})  # same smoothing: replaced
     assert again["calibrations"] == [paper] and again["calibration"]["curve"] == []
+    gated = {"smooth_cells": 2.0, "gate_sigmas": 3.0, "curve": []}  # and the noise gate
+    card = keep_calibration(card, gated)
+    assert card["calibration"] is gated and len(card["calibrations"]) == 2
+    assert calibration_for(card, 2.0, 3.0) is gated and calibration_for(card, 2.0) is smoothed
+    assert calibration_for(card, 2.0, 1.0) is None
 
 
 @pytest.mark.skipif(not has_weights("deepmag-color"), reason="deepmag-color weights missing")
@@ -461,10 +493,17 @@ def test_training_resumes_from_its_checkpoint_and_exports(tmp_path):
     config.rounds = 2  # the same call again continues where the run stopped
     model, record = train_deepmag_color(tmp_path, config, log=lambda _: None)
     assert record["round"] == 2 and record["samples"] == 4 * 44 and len(record["losses"]) == 2
+    assert record["lr_schedule"] == [[0, 1e-3]]
+    config.rounds, config.lr = 3, 1e-4  # continued at a lower rate: the optimiser uses it
+    model, record = train_deepmag_color(tmp_path, config, log=lambda _: None)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert [g["lr"] for g in saved["optimizer"]["param_groups"]] == [1e-4]
+    assert record["lr_schedule"] == [[0, 1e-3], [2, 1e-4]] and record["round"] == 3
     evaluation = evaluate_color(model, config, videos=2)
     assert set(evaluation["pulse_r"]) == {"A", "B"}
     card = color_model_card(record, evaluation, None)
-    assert card["data"]["videos"] == 4 and card["data"]["split"] == "train"
+    assert card["data"]["videos"] == 6 and card["data"]["split"] == "train"
+    assert card["training"]["lr_schedule"] == [[0, 1e-3], [2, 1e-4]]
     weights, card_path = export_color_weights(model, tmp_path / "w.safetensors", card)
     net = DeepMagColorNet(**json.loads(card_path.read_text())["network"]["config"])
     net.load_state_dict(load_file(str(weights)))

@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 from scipy import signal
 
-from .magnify import PULSE_BAND_HZ, SMOOTH_CELLS, magnify_color_details
+from .magnify import GATE_SIGMAS, PULSE_BAND_HZ, SMOOTH_CELLS, magnify_color_details
 from .motion import (
     MOTION_GAMMA,
     MOTION_N_ITER,
@@ -121,15 +121,16 @@ def calibrate_color(
     gamma: float = 6e-5,
     log=print,
     smooth_cells: float = SMOOTH_CELLS,
+    gate_sigmas: float = GATE_SIGMAS,
 ) -> dict:
     """Measure the gain at ``n_iter`` and ``gamma x multipliers`` on TRAIN videos; fit k.
 
     ``config`` is a :class:`~.train.ColorTrainConfig` (size, duration, seed, tasks of the
     videos). The default indices lie beyond any training run's (fresh videos of the train
     split); the multipliers are the paper's Fig. 6 steps (0.5, 1, 2, 4 gamma).
-    ``smooth_cells`` is the blur of the change the gain is measured with (the method's
-    default); it is recorded in the entry. Returns the model card's ``"calibration"``
-    entry.
+    ``smooth_cells`` is the blur of the change and ``gate_sigmas`` the noise gate of the
+    step the gain is measured with (the method's defaults); both are recorded in the
+    entry. Returns the model card's ``"calibration"`` entry.
     """
     from ..synth.physio import make_physio_video
 
@@ -138,7 +139,10 @@ def calibrate_color(
         task = config.tasks[index % len(config.tasks)]
         video = make_physio_video(index, config.seed, config.physio_config(task), "train")
         for m in multipliers:
-            point = measure_gain(video, model, n_iter, gamma * m, smooth_cells=smooth_cells)
+            point = measure_gain(
+                video, model, n_iter, gamma * m, smooth_cells=smooth_cells,
+                gate_sigmas=gate_sigmas,
+            )  # fmt: skip
             point.update(index=index, task=task, n_iter=n_iter, gamma=gamma * m)
             points.append(point)
             log(f"calibration video {index} ({task}) gamma {gamma * m:.2e}: {point['gain']:.2f}")
@@ -150,36 +154,47 @@ def calibrate_color(
         measured_on=f"train split videos {list(indices)}, seed {config.seed}, "
         f"{config.size_px} px, {config.duration_s} s",
     )
-    return {"smooth_cells": float(smooth_cells), **entry}
+    return {"smooth_cells": float(smooth_cells), "gate_sigmas": float(gate_sigmas), **entry}
 
 
-def calibration_for(card: dict | None, smooth_cells: float | None) -> dict | None:
-    """The colour calibration of a model card measured with ``smooth_cells``, or None.
+#: the colour path's options a calibration depends on; an entry without one was measured
+#: with the paper's setting of it (0: no blur, no gate)
+CALIBRATED_OPTIONS = ("smooth_cells", "gate_sigmas")
+
+
+def _measured_with(entry: dict) -> tuple[float, ...]:
+    return tuple(float(entry.get(option, 0.0)) for option in CALIBRATED_OPTIONS)
+
+
+def calibration_for(
+    card: dict | None, smooth_cells: float | None, gate_sigmas: float = 0.0
+) -> dict | None:
+    """The colour calibration of a model card measured with ``smooth_cells`` and
+    ``gate_sigmas``, or None.
 
     A card keeps its current calibration under ``"calibration"`` and earlier ones,
-    measured with another smoothing, under ``"calibrations"``; an entry without
-    ``"smooth_cells"`` was measured on the paper's unsmoothed change (0).
+    measured with other options, under ``"calibrations"``; an entry without
+    ``"smooth_cells"`` or ``"gate_sigmas"`` was measured with the paper's (0).
     ``smooth_cells=None`` (a method without that option) asks for the current one.
     """
     card = card or {}
     if smooth_cells is None:
         return card.get("calibration")
+    wanted = (float(smooth_cells), float(gate_sigmas))
     entries = [card["calibration"]] if "calibration" in card else []
     for entry in [*entries, *card.get("calibrations", [])]:
-        if float(entry.get("smooth_cells", 0.0)) == float(smooth_cells):
+        if _measured_with(entry) == wanted:
             return entry
     return None
 
 
 def keep_calibration(card: dict, entry: dict) -> dict:
     """``card`` with ``entry`` as its calibration; the previous one moves to
-    ``"calibrations"`` unless it was measured with the same smoothing (replaced)."""
-    smooth = float(entry.get("smooth_cells", 0.0))
+    ``"calibrations"`` unless it was measured with the same options (replaced)."""
+    options = _measured_with(entry)
     earlier = [card["calibration"]] if "calibration" in card else []
     kept = [
-        old
-        for old in [*earlier, *card.get("calibrations", [])]
-        if float(old.get("smooth_cells", 0.0)) != smooth
+        old for old in [*earlier, *card.get("calibrations", [])] if _measured_with(old) != options
     ]
     card = {**card, "calibration": entry}
     if kept:

@@ -68,12 +68,18 @@ def _add_common_flags(p: argparse.ArgumentParser, passes: int, test_videos: int)
     p.add_argument("--rounds", type=int, default=None, help="most rounds (1000)")
     p.add_argument("--passes", type=int, default=None, help=f"passes per round ({passes})")
     p.add_argument("--batch", type=int, default=None, help="batch size (64)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (1e-3)")
+    p.add_argument(
+        "--lr", type=float, default=None,
+        help="Adam learning rate (1e-3); a resumed run continues at this rate",
+    )  # fmt: skip
     p.add_argument(
         "--test-videos", type=int, default=None, help=f"test videos ({test_videos})"
     )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
+    p.add_argument(
+        "--max-minutes", type=float, default=None,
+        help="stop once the run's training time (all sessions) passes this",
+    )  # fmt: skip
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--export", default=None, metavar="FILE.safetensors", help="export here")
 

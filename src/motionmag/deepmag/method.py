@@ -28,7 +28,15 @@ import numpy as np
 from ..errors import UsageError
 from ..magnify.base import Magnifier
 from .calibration import calibration_for
-from .magnify import GAMMA, N_ITER, PULSE_BAND_HZ, SMOOTH_CELLS, gamma_for_alpha, magnify_color
+from .magnify import (
+    GAMMA,
+    GATE_SIGMAS,
+    N_ITER,
+    PULSE_BAND_HZ,
+    SMOOTH_CELLS,
+    gamma_for_alpha,
+    magnify_color,
+)
 from .motion import (
     MOTION_GAMMA,
     MOTION_N_ITER,
@@ -52,6 +60,7 @@ class DeepMagColorOptions:
     weights: str | None = None  # a .safetensors file instead of the shipped weights
     batch_size: int = 512
     smooth_cells: float = SMOOTH_CELLS  # blur of the change, cells of 36 x 36; 0 = paper's
+    gate_sigmas: float = GATE_SIGMAS  # noise gate of the step, robust sigmas; 0 = paper's
 
 
 class WholeClipMagnifier(Magnifier):
@@ -91,16 +100,18 @@ class DeepMagColorMagnifier(WholeClipMagnifier):
         batch_size: int = 512,
         device: str = "cpu",
         smooth_cells: float = 0.0,
+        gate_sigmas: float = 0.0,
     ) -> None:
         super().__init__()
         self.model, self.fps, self.n_iter, self.gamma = model, fps, n_iter, gamma
         self.band, self.batch_size, self.device = band, batch_size, device
-        self.smooth_cells = smooth_cells
+        self.smooth_cells, self.gate_sigmas = smooth_cells, gate_sigmas
 
     def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
         return magnify_color(
             frames, self.fps, self.model, self.n_iter, self.gamma, self.band,
             batch_size=self.batch_size, device=self.device, smooth_cells=self.smooth_cells,
+            gate_sigmas=self.gate_sigmas,
         )  # fmt: skip
 
 
@@ -185,9 +196,12 @@ def _model_and_gamma(config, name: str, options, paper_gamma: float):
     gamma = options.gamma
     if gamma is None:
         smooth = getattr(options, "smooth_cells", None)  # the colour path's calibrations
-        calibration = calibration_for(card, smooth)
+        gate = getattr(options, "gate_sigmas", 0.0)
+        calibration = calibration_for(card, smooth, gate)
         if calibration is None:
-            measured = "" if smooth is None else f" with smooth_cells={smooth:g}"
+            measured = (
+                "" if smooth is None else f" with smooth_cells={smooth:g}, gate_sigmas={gate:g}"
+            )
             raise UsageError(
                 f"these {name} weights have no alpha calibration{measured} in their model "
                 f"card: give the step directly with the option gamma (the paper's is "
@@ -197,11 +211,20 @@ def _model_and_gamma(config, name: str, options, paper_gamma: float):
     return model, gamma
 
 
+def _nonnegative(option: str, value, what: str) -> float:
+    """``value`` of an option as a float; UsageError unless a finite number >= 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value < float("inf")
+    ):
+        raise UsageError(f"{option} {value} must be >= 0 (0 turns {what} off).")
+    return float(value)
+
+
 def _smoothing(option: str, value) -> float:
     """``value`` of a smoothing option as a float; UsageError unless a number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise UsageError(f"{option} {value} must be >= 0 (0 turns smoothing off).")
-    return float(value)
+    return _nonnegative(option, value, "smoothing")
 
 
 def build_deepmag_color(config) -> DeepMagColorMagnifier:
@@ -210,11 +233,13 @@ def build_deepmag_color(config) -> DeepMagColorMagnifier:
 
     options = options_for(DeepMagColorOptions, config, MODEL_NAME)
     smooth = _smoothing("smooth_cells", options.smooth_cells)
+    options.gate_sigmas = _nonnegative("gate_sigmas", options.gate_sigmas, "the gate")
     model, gamma = _model_and_gamma(config, MODEL_NAME, options, GAMMA)
     band = config.band or PULSE_BAND_HZ
     return DeepMagColorMagnifier(
-        model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device, smooth
-    )
+        model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device,
+        smooth, options.gate_sigmas,
+    )  # fmt: skip
 
 
 def build_deepmag_motion(config) -> DeepMagMotionMagnifier:

@@ -178,7 +178,8 @@ def train_rounds(
 
     Returns:
         (model in eval mode, record: configuration, rounds, samples seen, seconds, the
-        mean loss per round); the record is also written to ``out_dir/record.json``.
+        mean loss per round, and ``lr_schedule``, [first round, Adam rate] pairs: a resumed
+        run trains at ``config.lr``); the record is also written to ``out_dir/record.json``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -200,6 +201,13 @@ def train_rounds(
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        # a resumed run trains at the rate it is given now, so that a run can be continued
+        # at a lower rate (ours); the record keeps the rate each round range used
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr
+    schedule = record.setdefault("lr_schedule", [[0, record["config"]["lr"]]])
+    if schedule[-1][1] != config.lr:
+        schedule.append([record["round"], config.lr])
     rng = np.random.default_rng([config.seed, record["round"]])
     start = time.monotonic() - record["seconds"]
     while record["round"] < config.rounds:
@@ -309,6 +317,7 @@ def card_sections(record: dict, target: str) -> tuple[dict, dict]:
         "loss": "MSE",
         "optimizer": "Adam",
         "lr": c["lr"],
+        "lr_schedule": record.get("lr_schedule", [[0, c["lr"]]]),
         "batch": c["batch"],
         "rounds": record["round"],
         "epochs": f"{c['passes']} passes over each round's {c['videos_per_round']} videos",

@@ -295,12 +295,14 @@ def run_physio_gamma(
             return MethodUnderTest(method.name, getattr(method, "device", "cpu"), merged)
 
     from ..deepmag.calibration import calibration_for
-    from ..deepmag.magnify import SMOOTH_CELLS
+    from ..deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS
 
-    smooth = None  # deepmag-motion: its card's one calibration
-    if method.name == "deepmag-color":  # the calibration of the smoothing being run
-        smooth = float(getattr(method, "options", {}).get("smooth_cells", SMOOTH_CELLS))
-    calibration = calibration_for(model_card(method.name), smooth)
+    smooth, gate = None, 0.0  # deepmag-motion: its card's one calibration
+    if method.name == "deepmag-color":  # the calibration of the options being run
+        options = getattr(method, "options", {})
+        smooth = float(options.get("smooth_cells", SMOOTH_CELLS))
+        gate = float(options.get("gate_sigmas", GATE_SIGMAS))
+    calibration = calibration_for(model_card(method.name), smooth, gate)
     target = target_for(method.name)
     duration = float(duration_s or target.duration_s)
     config = PhysioConfig(size_px=size_px, task=task, duration_s=duration)
