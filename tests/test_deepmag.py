@@ -292,6 +292,9 @@ def test_the_method_refuses_a_bad_smoothing_and_one_it_has_no_calibration_for():
     for value, message in ((-1.0, "must be >= 0"), (1.5, "calibration with smooth_cells=1.5")):
         with pytest.raises(UsageError, match=message):
             magnify_frames(frames, fps=FPS, method="deepmag-color", alpha=2.0, smooth_cells=value)
+    for value, message in ((-1.0, "gate_sigmas -1.0 must be >= 0"), (1.5, "gate_sigmas=1.5")):
+        with pytest.raises(UsageError, match=message):
+            magnify_frames(frames, fps=FPS, method="deepmag-color", alpha=2.0, gate_sigmas=value)
     out = magnify_frames(frames, fps=FPS, method="deepmag-color", gamma=1e-5, smooth_cells=1.5)
     assert out.shape == frames.shape  # a step given directly needs no calibration
 
