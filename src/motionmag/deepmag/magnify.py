@@ -90,7 +90,7 @@ SMOOTH_CELLS = 2.0
 #: (benchmarks/deepmag_step_variants.py): compensated pulse r on task D 0.572 / 0.530
 #: without it, 0.604 / 0.613 with k = 3, 0.599 / 0.570 with k = 1.5; on task A 0.789 /
 #: 0.750, 0.789 / 0.757, 0.724 / 0.662 (k = 1.5 drops a third of a buried pulse's sign
-#: signal, exp(-k^2 / 2)); B and C unchanged or higher; the gain per step within 2 %
+#: signal, exp(-k^2 / 2)); B and C unchanged or higher; the gain per step within 5 %
 GATE_SIGMAS = 3.0
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
