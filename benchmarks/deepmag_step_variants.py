@@ -40,20 +40,18 @@ from motionmag.deepmag.representations import SIZE_PX, to_uint8
 from motionmag.eval.physio import pulse_references
 from motionmag.eval.physio_measures import pulse_scores
 from motionmag.models.registry import create_model
-from motionmag.synth.physio import PhysioConfig
-
-#: the pulse's colour ratio in the generator (synth.physio_signals), R : G : B
-PULSE_RGB = (0.33, 0.77, 0.53)
+from motionmag.synth.physio import PBV_SIGNATURE, PhysioConfig
 
 
 class SkinOracle(torch.nn.Module):
-    """``y = sum(w X)`` per frame, ``w`` (3, L, L) = skin cover of each cell x PULSE_RGB."""
+    """``y = sum(w X)`` per frame, ``w`` (3, L, L) = skin cover of each cell x the
+    generator's pulse colour (``synth.physio.PBV_SIGNATURE``, R : G : B)."""
 
     def __init__(self, skin_mask: np.ndarray) -> None:
         super().__init__()
         cover = torch.from_numpy(np.asarray(skin_mask).mean(axis=0).astype(np.float32))
         cells = F.interpolate(cover[None, None], size=(SIZE_PX, SIZE_PX), mode="area")[0, 0]
-        self.weight = cells[None] * torch.tensor(PULSE_RGB)[:, None, None]
+        self.weight = cells[None] * torch.tensor(PBV_SIGNATURE)[:, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x * self.weight).flatten(1).sum(1)
