@@ -15,6 +15,7 @@ import signal
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import default_collate
 from torch.utils.flop_counter import FlopCounterMode
 
 from motionmag.errors import UsageError
@@ -25,6 +26,7 @@ from motionmag.models import WEIGHTS_ENV, create_model, has_weights, model_card
 from motionmag.nets.oh2018 import Oh2018Net, pad_to_multiple
 from motionmag.temporal import ButterworthSelector, DynamicSelector, StaticSelector
 from motionmag.train import oh2018 as trainer
+from motionmag.train.losses import ssim, ssim_term
 from motionmag.train.oh2018 import Oh2018TrainConfig, export_weights, train_oh2018
 
 torch.set_num_threads(2)
@@ -162,6 +164,60 @@ def test_tiny_training_run_lowers_the_loss(tmp_path):
     assert np.mean(result.losses[-10:]) < np.mean(result.losses[:5])
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert len(rows) == 31 and rows[0].startswith("step,samples_seen")
+
+
+def test_ssim_term_known_values():
+    """1 - SSIM: zero for equal frames, the validation metric's complement otherwise, and
+    a gradient that points from a blurred frame toward the sharp one."""
+    torch.manual_seed(0)
+    y = torch.rand(2, 3, 24, 24)
+    assert float(ssim_term(y, y)) == pytest.approx(0.0, abs=1e-6)
+    blurred = torch.nn.functional.avg_pool2d(y, 3, stride=1, padding=1).requires_grad_(True)
+    term = ssim_term(blurred, y)
+    value = float(term.detach())
+    assert value == pytest.approx(1.0 - float(ssim(blurred.detach(), y).mean()), abs=1e-6)
+    assert 0.2 < value < 1.0
+    term.backward()
+    stepped = (blurred - 0.5 * blurred.grad).detach()  # one descent step
+    assert float(ssim_term(stepped, y)) < value
+
+
+def test_ssim_weight_adds_the_term_to_the_papers_loss():
+    """The loss with ssim_weight w is the paper's loss of the same batch and noise plus
+    w (1 - SSIM(Yhat, Y)); w = 0 (the default) is the paper's loss, unchanged."""
+    config = _tiny_config()
+    dataset = trainer.make_dataset(config)
+    batch = default_collate([dataset[0], dataset[1]])
+    torch.manual_seed(0)
+    net = trainer.make_net(config)
+    device = torch.device("cpu")
+
+    def loss(weight):
+        noise = torch.Generator().manual_seed(7)
+        with_weight = Oh2018TrainConfig(**{**config.to_dict(), "ssim_weight": weight,
+                                           "betas": config.betas})  # fmt: skip
+        return trainer.task_loss(net, batch, with_weight, noise, device)
+
+    paper, paper_parts = loss(0.0)
+    assert "ssim_term" not in paper_parts
+    total, parts = loss(2.5)
+    assert 0.0 < parts["ssim_term"] < 2.0
+    expected = float(paper.detach()) + 2.5 * parts["ssim_term"]
+    assert float(total.detach()) == pytest.approx(expected, rel=1e-5)
+    assert parts["total"] == pytest.approx(float(total.detach()), rel=1e-6)
+    with pytest.raises(UsageError, match="--ssim-weight"):
+        Oh2018TrainConfig(ssim_weight=-1.0).validate()
+
+
+def test_a_run_with_the_ssim_term_says_so_in_its_card(tmp_path):
+    run = tmp_path / "run"
+    config = _tiny_config(steps=2, checkpoint_every=1, ssim_weight=0.5)
+    train_oh2018(config, run, progress=False, command="x")
+    card = export_weights(run, tmp_path / "w" / "oh2018.safetensors", which="last")
+    assert card["training"]["ssim_weight"] == 0.5 and "SSIM" in card["training"]["ssim_term"]
+    plain = tmp_path / "plain"
+    train_oh2018(_tiny_config(steps=2, checkpoint_every=1), plain, progress=False)
+    assert "ssim_weight" not in export_weights(plain, tmp_path / "p.safetensors")["training"]
 
 
 def _state(path):

@@ -67,6 +67,7 @@ _FIELDS = {
     "linear_manipulator": "linear_manipulator",
     "precision": "precision",
     "small_motion_fraction": "small_motion_fraction",
+    "ssim_weight": "ssim_weight",
 }
 #: flags of ha2024 only
 _HA2024_FIELDS = {
@@ -142,6 +143,14 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         metavar="F",
         help="share of training motions drawn log-uniform in 0.02-1 px instead of the "
         "paper's uniform 0-min(10, 30/alpha) px (ours; default 0)",
+    )
+    p.add_argument(
+        "--ssim-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help="add W x (1 - SSIM(output, true frame)) to the loss (ours; default 0, the "
+        "paper's loss)",
     )
     add_session_flags(p)
     p.add_argument(

@@ -20,6 +20,9 @@ What matters:
 - :func:`ssim` is the standard SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5,
   K1 = 0.01, K2 = 0.03, data range 1), averaged over channels and the valid part of the
   image (no padding): the number Ha et al. and the validation log quote.
+- :func:`ssim_term` is ``1 - mean SSIM(Yhat, Y)``, an optional extra image term of both
+  trainers (``ssim_weight``, 0 by default = the papers' losses; ours): it scores
+  structure the way validation does, where an L1 is content with a blur.
 """
 
 from __future__ import annotations
@@ -118,6 +121,12 @@ def ha2024_loss(
     parts["edge"] = float(edge.detach())
     parts["total"] = float(total.detach())
     return total, parts
+
+
+def ssim_term(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``1 - mean SSIM(y_hat, y)`` over the batch (:func:`ssim`, [0, 1] units), a scalar
+    in [0, 2]; zero exactly when the frames are equal. Differentiable."""
+    return 1.0 - ssim(y_hat, y).mean()
 
 
 def _gaussian_window(size: int, sigma: float, device, dtype) -> torch.Tensor:

@@ -90,7 +90,7 @@ from ..errors import InputError, UsageError
 from ..magnify.learned import check_precision
 from ..nets.oh2018 import Oh2018Net
 from .loop import TrainResult, run_steps
-from .losses import ha2024_loss, oh2018_loss, ssim
+from .losses import ha2024_loss, oh2018_loss, ssim, ssim_term
 from .run_state import (
     BEST,
     RunState,
@@ -143,9 +143,13 @@ class Oh2018TrainConfig:
     # ours: share of layer motions drawn log-uniform in [0.02, 1] px (training data only;
     # validation keeps the paper's draw), see synth/oh2018.py
     small_motion_fraction: float = 0.0
+    # ours: weight of 1 - SSIM(Yhat, Y) added to the loss (0: the paper's loss)
+    ssim_weight: float = 0.0
 
     def validate(self) -> None:
         """UsageError for settings that can never work."""
+        if not (self.ssim_weight >= 0 and math.isfinite(self.ssim_weight)):
+            raise UsageError(f"--ssim-weight {self.ssim_weight} must be >= 0.")
         if not 0.0 <= self.small_motion_fraction <= 1.0:
             raise UsageError(
                 f"--small-motion-fraction {self.small_motion_fraction} must lie in [0, 1]."
@@ -423,18 +427,32 @@ def task_loss(
         y_hat = (_decode(net, texture_b, shape, config.precision) + 1.0) * 0.5
         if config.teacher is not None:
             y = _teacher_output(config, inputs[:n], inputs[n : 2 * n], alpha)
-        return ha2024_loss(
+        loss, parts = ha2024_loss(
             y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp,
             config.reg_weight, config.edge_weight,
         )  # fmt: skip
+        return _add_ssim_term(loss, parts, y_hat, y, config.ssim_weight)
     common = net.trunk(inputs)
     texture_a, texture_b, texture_bp, texture_yp = net.texture_branch(common).split(n)
     shape_a, shape_b, shape_bp = net.shape_branch(common[: 3 * n]).split(n)
     shape = net.manipulate(shape_a, shape_b, alpha)
     y_hat = (_decode(net, texture_b, shape, config.precision) + 1.0) * 0.5
-    return oh2018_loss(
+    loss, parts = oh2018_loss(
         y_hat, y, texture_a, texture_b, texture_bp, texture_yp, shape_b, shape_bp, config.reg_weight
     )
+    return _add_ssim_term(loss, parts, y_hat, y, config.ssim_weight)
+
+
+def _add_ssim_term(
+    loss: torch.Tensor, parts: dict[str, float], y_hat: torch.Tensor, y: torch.Tensor,
+    weight: float,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """``loss + weight (1 - SSIM(y_hat, y))`` (ours, ``ssim_weight``); unchanged at 0."""
+    if weight == 0:
+        return loss, parts
+    term = ssim_term(y_hat, y)
+    loss = loss + weight * term
+    return loss, {**parts, "ssim_term": float(term.detach()), "total": float(loss.detach())}
 
 
 #: loaded teachers, by path and device (a run uses one)
@@ -762,9 +780,15 @@ def _load_init(
 
 
 def _loss_card(recipe: Recipe, config: dict) -> dict:
-    """Model-specific loss entries of the card (none for oh2018: its card is unchanged)."""
+    """Model-specific loss entries of the card (oh2018: only an SSIM term, when used)."""
+    ssim_entry = {}
+    if config.get("ssim_weight"):
+        ssim_entry = {
+            "ssim_weight": config["ssim_weight"],
+            "ssim_term": "ours: + ssim_weight x (1 - SSIM(Yhat, Y)), train.losses.ssim_term",
+        }
     if not issubclass(recipe.config_class, Ha2024TrainConfig):
-        return {}
+        return ssim_entry
     teacher = {}
     if config.get("teacher"):
         teacher = {
@@ -776,6 +800,7 @@ def _loss_card(recipe: Recipe, config: dict) -> dict:
         }
     return {
         **teacher,
+        **ssim_entry,
         "edge_weight": config["edge_weight"],
         "perceptual_substitute": (
             "Ha et al. train with a VGG perceptual loss (Fig. 11: LPIPS 0.211 -> 0.164, SSIM "
