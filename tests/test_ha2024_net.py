@@ -252,11 +252,12 @@ def test_models_do_not_mix_and_oh2018_runs_are_unchanged(tmp_path):
         ["size_px", "batch", "steps", "lr", "betas", "reg_weight", "noise_max", "seed",
          "dataset_size", "shards", "images", "workers", "device", "channels_last",
          "checkpoint_every", "log_every", "validate_every", "val_samples", "val_seed",
-         "linear_manipulator", "precision", "small_motion_fraction"]
+         "linear_manipulator", "precision", "small_motion_fraction", "ssim_weight"]
     )  # fmt: skip
     # a run saved before a field existed resumes with its default
-    saved = {k: v for k, v in oh.to_dict().items() if k != "precision"}
+    saved = {k: v for k, v in oh.to_dict().items() if k not in ("precision", "ssim_weight")}
     assert Oh2018TrainConfig.from_dict(saved).precision == "fp32"
+    assert Oh2018TrainConfig.from_dict(saved).ssim_weight == 0.0
     train_model(oh, tmp_path / "oh", progress=False, command="x")
     assert trainer.load_checkpoint(tmp_path / "oh" / "checkpoint.pt")["format"] == (
         "motionmag-train-oh2018/1"
