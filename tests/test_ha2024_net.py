@@ -256,8 +256,8 @@ def test_models_do_not_mix_and_oh2018_runs_are_unchanged(tmp_path):
     )  # fmt: skip
     # a run saved before a field existed resumes with its default
     saved = {k: v for k, v in oh.to_dict().items() if k not in ("precision", "ssim_weight")}
-    assert Oh2018TrainConfig.from_dict(saved).precision == "fp32"
-    assert Oh2018TrainConfig.from_dict(saved).ssim_weight == 0.0
+    resumed = Oh2018TrainConfig.from_dict(saved)
+    assert resumed.precision == "fp32" and resumed.ssim_weight == 0.0
     train_model(oh, tmp_path / "oh", progress=False, command="x")
     assert trainer.load_checkpoint(tmp_path / "oh" / "checkpoint.pt")["format"] == (
         "motionmag-train-oh2018/1"
