@@ -10,18 +10,40 @@ network's output against the true magnified frame; the input's SSIM to it is the
 
     OMP_NUM_THREADS=1 python benchmarks/validation_size.py oh2018 ha2024 ha2024-fast \\
         --sizes 128 256 384 --json benchmarks/results/validation_size.json
+
+``--views 1 2 4`` also scores the engine's self-ensemble (method option ``views``,
+``magnify/learned.py``): the mean of the network's outputs on the frames and their
+mirror images (left-right; up-down and both), mirrored back.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 
 import torch
 
+from motionmag.magnify.learned import MIRRORS, VIEWS
 from motionmag.models import create_model
 from motionmag.train.oh2018 import Oh2018TrainConfig, _validation_batches, evaluate
 from records import write_record  # benchmarks/records.py
+
+
+class MirrorEnsemble(torch.nn.Module):
+    """``net`` averaged over the first ``views`` of ``learned.MIRRORS`` (what ``--set
+    views=N`` computes in the engine; tests/test_learned_views.py holds the engine to it)."""
+
+    def __init__(self, net: torch.nn.Module, views: int) -> None:
+        super().__init__()
+        self.net, self.mirrors = net, MIRRORS[:views]
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        outs = [
+            self.net(a.flip(d), b.flip(d), alpha).float().flip(d) if d else self.net(a, b, alpha)
+            for d in self.mirrors
+        ]
+        return torch.stack(outs).mean(dim=0)
 
 
 def validation_batches(size_px: int, samples: int) -> list[dict]:
@@ -36,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="+", help="installed learned models (oh2018, ha2024, ...)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 384], help="frame sides, px")
     parser.add_argument("--samples", type=int, default=40, help="scenes (trainers: 40)")
+    parser.add_argument(
+        "--views", type=int, nargs="+", default=[1], choices=VIEWS, help="self-ensemble sizes"
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     nets = {model: create_model(model, pretrained=True) for model in args.models}
@@ -45,14 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         batches = validation_batches(size, args.samples)
         rendered = time.perf_counter() - started
-        for model, net in nets.items():
+        for (model, net), views in itertools.product(nets.items(), args.views):
             started = time.perf_counter()
+            scored = MirrorEnsemble(net, views) if views > 1 else net
             with torch.inference_mode():
-                row = {"model": model, "size_px": size, **evaluate(net, batches, cpu)}
+                row = {"model": model, "size_px": size, **evaluate(scored, batches, cpu)}
+            if views > 1:
+                row["views"] = views
             row["seconds"] = round(time.perf_counter() - started, 1)
             results.append(row)
             print(
-                f"{model:12s} {size:4d} px  SSIM {row['ssim']:.4f}  input {row['input_ssim']:.4f}"
+                f"{model:12s} x{views} {size:4d} px  SSIM {row['ssim']:.4f}"
+                f"  input {row['input_ssim']:.4f}"
                 f"  ({row['samples']} scenes, {row['seconds']} s; rendered in {rendered:.1f} s)",
                 flush=True,
             )
