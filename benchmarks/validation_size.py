@@ -24,7 +24,7 @@ import time
 
 import torch
 
-from motionmag.magnify.learned import MIRRORS, VIEWS
+from motionmag.magnify.learned import MIRRORS, VIEWS, average_mirrored, mirrored
 from motionmag.models import create_model
 from motionmag.train.oh2018 import Oh2018TrainConfig, _validation_batches, evaluate
 from records import write_record  # benchmarks/records.py
@@ -39,11 +39,9 @@ class MirrorEnsemble(torch.nn.Module):
         self.net, self.mirrors = net, MIRRORS[:views]
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-        outs = [
-            self.net(a.flip(d), b.flip(d), alpha).float().flip(d) if d else self.net(a, b, alpha)
-            for d in self.mirrors
-        ]
-        return torch.stack(outs).mean(dim=0)
+        views = len(self.mirrors)
+        a, b = mirrored(a, self.mirrors), mirrored(b, self.mirrors)
+        return average_mirrored(self.net(a, b, alpha.repeat(views)).float(), self.mirrors)
 
 
 def validation_batches(size_px: int, samples: int) -> list[dict]:

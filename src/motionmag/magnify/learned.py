@@ -93,6 +93,24 @@ BACKENDS = ("torch", "onnx")
 #: ``views`` is ``MIRRORS[k]`` (identity, left-right, up-down, both)
 MIRRORS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
 VIEWS = (1, 2, 4)
+
+
+def mirrored(x: torch.Tensor, mirrors: tuple[tuple[int, ...], ...]) -> torch.Tensor:
+    """Frames (N, ...) -> their images under each of ``mirrors``, view-major (K * N, ...)."""
+    if len(mirrors) == 1:
+        return x
+    return torch.cat([x.flip(dims) if dims else x for dims in mirrors])
+
+
+def average_mirrored(out: torch.Tensor, mirrors: tuple[tuple[int, ...], ...]) -> torch.Tensor:
+    """Outputs of :func:`mirrored` inputs (K * N, ...) -> (N, ...): mirrored back, averaged."""
+    if len(mirrors) == 1:
+        return out
+    views = out.unflatten(0, (len(mirrors), -1))
+    pairs = zip(views, mirrors, strict=True)
+    return torch.stack([v.flip(dims) if dims else v for v, dims in pairs]).mean(dim=0)
+
+
 #: precisions of the decoder, at inference here and in training (``train/oh2018.py``)
 PRECISIONS = ("fp32", "bf16")
 
@@ -236,7 +254,8 @@ class Oh2018Method(EulerianMethod):
             raise UsageError(f"batch {batch} is not a whole number of frames >= 1: give e.g. 4.")
         self.batch_frames = batch
         if isinstance(views, bool) or views not in VIEWS:
-            raise UsageError(f"views {views!r} is not one of 1, 2, 4: give e.g. --set views=4.")
+            choices = ", ".join(map(str, VIEWS))
+            raise UsageError(f"views {views!r} is not one of {choices}: give e.g. --set views=4.")
         self.mirrors = MIRRORS[:views]
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}.")
@@ -299,18 +318,11 @@ class Oh2018Method(EulerianMethod):
 
         device = next(self.model.parameters()).device
         x = frame.to(device=device, dtype=torch.float32)
-        if len(self.mirrors) > 1:
-            x = torch.cat([x.flip(dims) if dims else x for dims in self.mirrors])
-        return pad_to_multiple(x, min_size=self.min_size_px)
+        return pad_to_multiple(mirrored(x, self.mirrors), min_size=self.min_size_px)
 
     def _merge_views(self, out: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """Decoded views (K * N, 3, H', W') -> (N, 3, H, W): cropped, mirrored back, averaged."""
-        out = out[..., :height, :width]
-        if len(self.mirrors) > 1:
-            views = out.unflatten(0, (len(self.mirrors), -1))
-            pairs = zip(views, self.mirrors, strict=True)
-            out = torch.stack([v.flip(dims) if dims else v for v, dims in pairs]).mean(dim=0)
-        return out.contiguous()
+        return average_mirrored(out[..., :height, :width], self.mirrors).contiguous()
 
     def _tiles(self, height: int, width: int, margin: int):
         for y in _windows(height, self.tile, margin, self.min_size_px):
