@@ -57,6 +57,68 @@ class SkinOracle(torch.nn.Module):
         return (x * self.weight).flatten(1).sum(1)
 
 
+def score_step(video, pulse_free, predictor, gamma: float, **options) -> dict:
+    """Magnify one physio video at N = 20 and ``gamma`` (blur 2 cells, ``options`` for
+    :func:`magnify_color_details`); its compensated pulse gain and r, and its SSIM."""
+    out = magnify_color_details(
+        video.frames, video.fps, predictor, 20, gamma, batch_size=4096,
+        smooth_cells=SMOOTH_CELLS, **options,
+    )["frames"]  # fmt: skip
+    s = pulse_scores(video, to_uint8(out), pulse_free=pulse_free)
+    return {"gamma": gamma, "gain": s["gain_compensated"], "r": s["correlation_compensated"],
+            "r_input": s["correlation_compensated_input"], "ssim": s["ssim"]}  # fmt: skip
+
+
+def frozen_cnn():
+    """The shipped ``deepmag-color`` CNN, in eval mode, its weights frozen."""
+    cnn = create_model("deepmag-color").eval()
+    for p in cnn.parameters():
+        p.requires_grad_(False)
+    return cnn
+
+
+def run_variants(args: argparse.Namespace, variants_for) -> list[dict]:
+    """Score every variant on ``args.n`` test videos of each task in ``args.tasks``.
+
+    ``variants_for(video)`` gives (name, predictor, gammas, options for
+    :func:`score_step`) per variant; returns a row per video, variant and gamma."""
+    rows = []
+    for task in args.tasks:
+        config = PhysioConfig(task=task, duration_s=args.duration)
+        for index in range(args.n):
+            video, (free, _) = pulse_references(index, 0, config, 3.0)
+            for name, predictor, gammas, options in variants_for(video):
+                for gamma in gammas:
+                    row = score_step(video, free, predictor, gamma, **options)
+                    rows.append({"task": task, "index": index, "variant": name, **row})
+                    print(f"{task}{index} {name:22s} gamma {gamma:.1e}: gain {row['gain']:.2f} "
+                          f"r {row['r']:.3f} ssim {row['ssim']:.4f}", flush=True)  # fmt: skip
+    return rows
+
+
+def summarise(rows: list[dict], args: argparse.Namespace, argv: list[str]) -> dict:
+    """Print the mean gain and r per task, variant and gamma of ``rows``, and write them
+    with every video's row to ``args.json`` (when given); returns the means."""
+    means = {}
+    for task in args.tasks:
+        for name in dict.fromkeys(r["variant"] for r in rows):
+            for gamma in dict.fromkeys(r["gamma"] for r in rows if r["variant"] == name):
+                sel = [
+                    r for r in rows if (r["task"], r["variant"], r["gamma"]) == (task, name, gamma)
+                ]
+                if not sel:
+                    continue
+                key = f"{task} {name} gamma {gamma:.1e}"
+                means[key] = {k: float(np.mean([r[k] for r in sel])) for k in ("gain", "r")}
+                print(f"mean {key}: gain {means[key]['gain']:.2f} r {means[key]['r']:.3f}")
+    if args.json:
+        record = {"command": "python " + shlex.join(argv), "settings": vars(args),
+                  "means": means, "videos": rows}  # fmt: skip
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=1)
+    return means
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="AD", help="head-motion tasks (letters A-D)")
@@ -67,44 +129,18 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    cnn = create_model("deepmag-color").eval()
-    for p in cnn.parameters():
-        p.requires_grad_(False)
-    rows = []
-    for task in args.tasks:
-        config = PhysioConfig(task=task, duration_s=args.duration)
-        for index in range(args.n):
-            video, (free, _) = pulse_references(index, 0, config, 3.0)
-            variants = [("cnn", cnn, 0.0), ("oracle", SkinOracle(video.skin_mask), 0.0)]
-            variants += [(f"gate {k:g}", cnn, k) for k in args.gates]
-            for name, predictor, gate in variants:
-                for gamma in args.gammas:
-                    out = magnify_color_details(
-                        video.frames, video.fps, predictor, 20, gamma,
-                        smooth_cells=SMOOTH_CELLS, gate_sigmas=gate,
-                    )["frames"]  # fmt: skip
-                    s = pulse_scores(video, to_uint8(out), pulse_free=free)
-                    row = {"task": task, "index": index, "variant": name, "gamma": gamma,
-                           "gain": s["gain_compensated"], "r": s["correlation_compensated"],
-                           "ssim": s["ssim"]}  # fmt: skip
-                    rows.append(row)
-                    print(f"{task}{index} {name:8s} gamma {gamma:.1e}: gain {row['gain']:.2f} "
-                          f"r {row['r']:.3f} ssim {row['ssim']:.4f}", flush=True)  # fmt: skip
-    means = {}
-    for task in args.tasks:
-        for name in dict.fromkeys(r["variant"] for r in rows):
-            for gamma in args.gammas:
-                sel = [
-                    r for r in rows if (r["task"], r["variant"], r["gamma"]) == (task, name, gamma)
-                ]
-                key = f"{task} {name} gamma {gamma:.1e}"
-                means[key] = {k: float(np.mean([r[k] for r in sel])) for k in ("gain", "r")}
-                print(f"mean {key}: gain {means[key]['gain']:.2f} r {means[key]['r']:.3f}")
-    if args.json:
-        record = {"command": "python " + shlex.join(sys.argv), "settings": vars(args),
-                  "means": means, "videos": rows}  # fmt: skip
-        with open(args.json, "w") as f:
-            json.dump(record, f, indent=1)
+    cnn = frozen_cnn()
+
+    def variants(video):
+        out = [
+            ("cnn", cnn, args.gammas, {}),
+            ("oracle", SkinOracle(video.skin_mask), args.gammas, {}),
+        ]
+        out += [(f"gate {k:g}", cnn, args.gammas, {"gate_sigmas": k}) for k in args.gates]
+        return out
+
+    rows = run_variants(args, variants)
+    summarise(rows, args, sys.argv)
     return 0
 
 

@@ -12,10 +12,11 @@ touched.
         --multipliers 0.125 0.25 0.5 1 2 --card src/motionmag/models/weights/deepmag-motion.json
 
 (the shipped card's calibration, 26 minutes on 1 thread beside a training run). For the
-colour path the calibration is measured with ``--smooth-cells`` and ``--gate-sigmas``
-(default: the method's blur of the change and noise gate of the step) and recorded with
-them; one measured with other values is kept under the card's ``"calibrations"``, so
-``--set smooth_cells=0 --set gate_sigmas=0`` (the paper's) still finds its own.
+colour path the calibration is measured with ``--smooth-cells``, ``--gate-sigmas``,
+``--step`` and ``--weight-smooth-s`` (default: the method's blur of the change, noise
+gate, step and weight smoothing) and recorded with them; one measured with other values
+is kept under the card's ``"calibrations"``, so ``--set smooth_cells=0 --set
+gate_sigmas=0 --set step=sign --set weight_smooth_s=0`` (the paper's) still finds its own.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 import torch
 
 from motionmag.deepmag.calibration import calibrate_color, calibrate_motion, keep_calibration
-from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS
+from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS, STEP, STEPS, WEIGHT_SMOOTH_S
 from motionmag.deepmag.train import ColorTrainConfig
 from motionmag.deepmag.train_motion import MotionTrainConfig
 from motionmag.eval.physio_measures import respiration_scores
@@ -55,6 +56,14 @@ def main() -> int:
     parser.add_argument(
         "--gate-sigmas", type=float, default=GATE_SIGMAS,
         help="color: the noise gate of the step to calibrate (default: the method's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--step", choices=STEPS, default=STEP,
+        help="color: the step to calibrate (default: the method's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--weight-smooth-s", type=float, default=WEIGHT_SMOOTH_S,
+        help="color: the time smoothing of the step's weight, s (default: the method's)",
     )  # fmt: skip
     parser.add_argument(
         "--multipliers", type=float, nargs="+", default=None,
@@ -89,11 +98,12 @@ def main() -> int:
         )
         calibration = calibrate_color(
             model, config, indices=indices, smooth_cells=args.smooth_cells,
-            gate_sigmas=args.gate_sigmas, **steps,
+            gate_sigmas=args.gate_sigmas, step=args.step,
+            weight_smooth_s=args.weight_smooth_s, **steps,
         )  # fmt: skip
     calibration["command"] = "python " + shlex.join(sys.argv)
     calibration["seconds"] = round(time.monotonic() - started, 1)
-    if args.kind == "color":  # one calibration per blur and gate (calibration_for)
+    if args.kind == "color":  # one calibration per setting (calibration_for)
         card = keep_calibration(card, calibration)
     else:
         card["calibration"] = calibration

@@ -16,6 +16,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from scipy import signal
 
 from motionmag.deepmag.calibration import (
     calibration_entry,
@@ -267,6 +268,67 @@ def test_noise_gate_freezes_elements_far_above_the_noise_and_moves_the_rest():
         noise_gate(noise, -1.0)
 
 
+def test_the_linear_step_scales_each_element_by_its_known_factor():
+    """``step="linear"``: every step adds ``gamma w X_n / (3 sigma_c)``, so with a weight
+    constant in time (a linear predictor) ``X_N = X_1 (1 + gamma w / (3 sigma_c))^(N-1)``
+    exactly, element by element: the frame difference, noise and pulse alike, is scaled,
+    never replaced by its sign; smoothing a weight constant in time changes nothing."""
+    rng = np.random.default_rng(8)
+    sigma = np.array([0.01, 0.02, 0.005])
+    x1 = sigma * rng.standard_normal((40, SIZE_PX, SIZE_PX, 3))
+    weight = rng.random((3, SIZE_PX, SIZE_PX)) * rng.choice([-1.0, 1.0], (3, SIZE_PX, SIZE_PX))
+    model = Linear(weight)
+    n_iter, gamma = 6, 2e-3
+    out = gradient_ascent(x1, model, n_iter, gamma, step="linear")
+    w = np.abs(weight) / np.abs(weight).mean()  # L1-normalised |G| (Eq. 2), (3, L, L)
+    # the clip's sigma_c, with torch's median (the lower middle value of an even count)
+    robust = 1.4826 * np.quantile(np.abs(x1).reshape(-1, 3), 0.5, axis=0, method="lower")
+    factor = (1 + gamma * w.transpose(1, 2, 0) / (3 * robust)) ** (n_iter - 1)
+    assert np.allclose(out, x1 * factor, rtol=1e-5, atol=0)
+    smoothed = gradient_ascent(x1, model, n_iter, gamma, step="linear", weight_smooth_frames=4)
+    assert np.allclose(smoothed, out, rtol=1e-9, atol=0)
+    # the paper's step moves every element by the same amount whatever its value
+    paper = gradient_ascent(x1, model, n_iter, gamma)
+    assert np.allclose(np.abs(paper - x1), (n_iter - 1) * gamma * w.transpose(1, 2, 0))
+    for bad, message in (
+        ({"step": "soft"}, "step 'soft' is unknown"),
+        ({"weight_smooth_frames": -1.0}, "must be >= 0"),
+        ({"step": "linear", "sign_correct": False}, "need L1 normalisation"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            gradient_ascent(x1, model, n_iter, gamma, **bad)
+
+
+def test_the_linear_step_keeps_the_pulse_as_clean_as_the_input_where_sgn_adds_noise():
+    """A noisy still 'face' (camera noise about the pulse's size per frame): the sum of
+    ``sgn(X)`` over time is a random walk (the module docstring), so the paper's step lowers
+    the pulse's correlation with the truth; the linear step scales the noise with the pulse
+    and keeps the input's correlation."""
+    frames, pulse, skin = pulse_video(frames_n=300, amplitude=0.004)
+    rng = np.random.default_rng(9)
+    frames = frames + 0.01 * rng.standard_normal(frames.shape)  # about 2.5 grey levels
+    model = Linear(skin_weight(72))
+    inner = np.zeros_like(skin)
+    inner[24:48, 24:48] = True
+
+    def trace(video: np.ndarray) -> np.ndarray:  # band-passed mean skin green
+        sos = signal.butter(3, (0.7, 2.5), btype="bandpass", fs=FPS, output="sos")
+        return signal.sosfiltfilt(sos, video[:, inner, 1].mean(axis=1))
+
+    truth = signal.sosfiltfilt(signal.butter(3, (0.7, 2.5), "bandpass", fs=FPS, output="sos"),
+                               pulse)  # fmt: skip
+    r_in = np.corrcoef(trace(frames), truth)[0, 1]
+    scores = {}
+    for step, gamma in (("sign", 1e-4), ("linear", 1.5e-4)):  # both a gain of about 3
+        out = magnify_color_details(frames, FPS, model, 20, gamma, step=step)["frames"]
+        gain = pulse_amplitude(out, inner, pulse, FPS) / pulse_amplitude(frames, inner, pulse, FPS)
+        scores[step] = (gain, np.corrcoef(trace(out), truth)[0, 1])
+    assert all(2.5 < gain < 3.5 for gain, _ in scores.values())  # measured: 2.97, 3.05
+    # measured: input 0.988, linear 0.976 (the zero-phase filter's ends), sgn 0.896
+    assert scores["linear"][1] > r_in - 0.02
+    assert scores["sign"][1] < r_in - 0.06
+
+
 def test_a_colour_calibration_is_found_by_the_smoothing_it_was_measured_with():
     paper = {"curve": [{"n_gamma": 0.001, "gain": 3.0}]}  # no smooth_cells: the paper's (0)
     smoothed = {"smooth_cells": 2.0, "curve": [{"n_gamma": 0.002, "gain": 3.0}]}
@@ -282,6 +344,11 @@ def test_a_colour_calibration_is_found_by_the_smoothing_it_was_measured_with():
     assert card["calibration"] is gated and len(card["calibrations"]) == 2
     assert calibration_for(card, 2.0, 3.0) is gated and calibration_for(card, 2.0) is smoothed
     assert calibration_for(card, 2.0, 1.0) is None
+    linear = {"smooth_cells": 2.0, "gate_sigmas": 3.0, "step": "linear", "weight_smooth_s": 0.05}
+    card = keep_calibration(card, linear)  # and the step
+    assert calibration_for(card, 2.0, 3.0, "linear", 0.05) is linear
+    assert calibration_for(card, 2.0, 3.0) is gated  # the paper's step: "sign", 0 s
+    assert calibration_for(card, 2.0, 3.0, "linear", 0.1) is None
 
 
 @pytest.mark.skipif(not has_weights("deepmag-color"), reason="deepmag-color weights missing")
@@ -535,9 +602,14 @@ def test_shipped_model_magnifies_a_held_out_task_d_pulse_through_the_method_regi
     out = magnify_frames(video.frames, fps=video.fps, method="deepmag-color", alpha=3.0,
                          band=(0.7, 2.5))  # fmt: skip
     scores = pulse_scores(video, out, pulse_free=free)
-    assert scores["gain"] >= 1.5  # at least half of alpha (measured 2.3)
-    assert scores["gain_compensated"] >= 1.5  # measured 1.9
-    # the compensated pulse still follows the truth (measured 0.73; the issue's goal is
-    # 0.8, not met: the CNN's own prediction reaches r 0.55 on task D, see its card)
-    assert scores["correlation_compensated"] > 0.6
+    assert scores["gain"] >= 1.5  # at least half of alpha (measured 2.86)
+    assert scores["gain_compensated"] >= 1.5  # measured 2.37
+    # the compensated pulse follows the truth as the issue asks (measured 0.93; input 0.99)
+    assert scores["correlation_compensated"] >= 0.8
     assert scores["ssim"] >= 0.95 and scores["ssim_away"] >= 0.95
+    # the paper's step (its own calibration) magnifies as much but follows the truth less
+    paper = magnify_frames(video.frames, fps=video.fps, method="deepmag-color", alpha=3.0,
+                           band=(0.7, 2.5), step="sign", weight_smooth_s=0.0)  # fmt: skip
+    paper_scores = pulse_scores(video, paper, pulse_free=free)
+    assert paper_scores["gain_compensated"] >= 1.5  # measured 2.36
+    assert paper_scores["correlation_compensated"] < scores["correlation_compensated"] - 0.05

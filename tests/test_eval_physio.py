@@ -172,7 +172,7 @@ def test_gamma_sweep_is_deepmag_only():
 @pytest.mark.skipif(not has_weights("deepmag-color"), reason="no deepmag-color weights")
 def test_gamma_sweep_gain_grows_with_the_step():
     from motionmag.deepmag.calibration import calibration_for
-    from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS
+    from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS, STEP, WEIGHT_SMOOTH_S
     from motionmag.models.registry import model_card
 
     # 10 s: on 4 s clips the zero-phase filter's ends dominate the smoothed change
@@ -183,8 +183,9 @@ def test_gamma_sweep_gain_grows_with_the_step():
     low, high = (level.values for level in result.levels)
     assert high["gain"] > low["gain"] > 0  # measured 2.19 and 1.11
     assert high["psnr_db"] < low["psnr_db"]
-    # the expected gain is the model card's curve for the blur and gate the method runs with
-    curve = calibration_for(model_card("deepmag-color"), SMOOTH_CELLS, GATE_SIGMAS)["curve"]
+    # the expected gain is the model card's curve for the settings the method runs with
+    settings = (SMOOTH_CELLS, GATE_SIGMAS, STEP, WEIGHT_SMOOTH_S)
+    curve = calibration_for(model_card("deepmag-color"), *settings)["curve"]
     at_4x = next(p["gain"] for p in curve if p["n_gamma"] == pytest.approx(20 * 4 * 6e-5))
     assert high["gain_calibrated"] == pytest.approx(at_4x)
 

@@ -44,7 +44,14 @@ import cv2
 import numpy as np
 from scipy import signal
 
-from .magnify import GATE_SIGMAS, PULSE_BAND_HZ, SMOOTH_CELLS, magnify_color_details
+from .magnify import (
+    GATE_SIGMAS,
+    PULSE_BAND_HZ,
+    SMOOTH_CELLS,
+    STEP,
+    WEIGHT_SMOOTH_S,
+    magnify_color_details,
+)
 from .motion import (
     MOTION_GAMMA,
     MOTION_N_ITER,
@@ -122,15 +129,18 @@ def calibrate_color(
     log=print,
     smooth_cells: float = SMOOTH_CELLS,
     gate_sigmas: float = GATE_SIGMAS,
+    step: str = STEP,
+    weight_smooth_s: float = WEIGHT_SMOOTH_S,
 ) -> dict:
     """Measure the gain at ``n_iter`` and ``gamma x multipliers`` on TRAIN videos; fit k.
 
     ``config`` is a :class:`~.train.ColorTrainConfig` (size, duration, seed, tasks of the
     videos). The default indices lie beyond any training run's (fresh videos of the train
     split); the multipliers are the paper's Fig. 6 steps (0.5, 1, 2, 4 gamma).
-    ``smooth_cells`` is the blur of the change and ``gate_sigmas`` the noise gate of the
-    step the gain is measured with (the method's defaults); both are recorded in the
-    entry. Returns the model card's ``"calibration"`` entry.
+    ``smooth_cells`` is the blur of the change, ``gate_sigmas`` the noise gate of the
+    step, ``step`` and ``weight_smooth_s`` the step itself (:func:`.magnify.gradient_ascent`)
+    the gain is measured with (the method's defaults); all are recorded in the entry.
+    Returns the model card's ``"calibration"`` entry.
     """
     from ..synth.physio import make_physio_video
 
@@ -141,7 +151,7 @@ def calibrate_color(
         for m in multipliers:
             point = measure_gain(
                 video, model, n_iter, gamma * m, smooth_cells=smooth_cells,
-                gate_sigmas=gate_sigmas,
+                gate_sigmas=gate_sigmas, step=step, weight_smooth_s=weight_smooth_s,
             )  # fmt: skip
             point.update(index=index, task=task, n_iter=n_iter, gamma=gamma * m)
             points.append(point)
@@ -154,33 +164,44 @@ def calibrate_color(
         measured_on=f"train split videos {list(indices)}, seed {config.seed}, "
         f"{config.size_px} px, {config.duration_s} s",
     )
-    return {"smooth_cells": float(smooth_cells), "gate_sigmas": float(gate_sigmas), **entry}
+    settings = {"smooth_cells": float(smooth_cells), "gate_sigmas": float(gate_sigmas),
+                "step": str(step), "weight_smooth_s": float(weight_smooth_s)}  # fmt: skip
+    return {**settings, **entry}
 
 
-#: the colour path's options a calibration depends on; an entry without one was measured
-#: with the paper's setting of it (0: no blur, no gate)
-CALIBRATED_OPTIONS = ("smooth_cells", "gate_sigmas")
+#: the colour path's options a calibration depends on, each with the paper's setting of
+#: it, which an entry without the option was measured with (no blur, no gate, sgn step)
+CALIBRATED_OPTIONS = {"smooth_cells": 0.0, "gate_sigmas": 0.0, "step": "sign",
+                      "weight_smooth_s": 0.0}  # fmt: skip
 
 
-def _measured_with(entry: dict) -> tuple[float, ...]:
-    return tuple(float(entry.get(option, 0.0)) for option in CALIBRATED_OPTIONS)
+def _setting(value) -> float | str:
+    return value if isinstance(value, str) else float(value)
+
+
+def _measured_with(entry: dict) -> tuple[float | str, ...]:
+    return tuple(_setting(entry.get(option, paper)) for option, paper in CALIBRATED_OPTIONS.items())
 
 
 def calibration_for(
-    card: dict | None, smooth_cells: float | None, gate_sigmas: float = 0.0
+    card: dict | None,
+    smooth_cells: float | None,
+    gate_sigmas: float = 0.0,
+    step: str = "sign",
+    weight_smooth_s: float = 0.0,
 ) -> dict | None:
-    """The colour calibration of a model card measured with ``smooth_cells`` and
-    ``gate_sigmas``, or None.
+    """The colour calibration of a model card measured with ``smooth_cells``,
+    ``gate_sigmas``, ``step`` and ``weight_smooth_s``, or None.
 
     A card keeps its current calibration under ``"calibration"`` and earlier ones,
-    measured with other options, under ``"calibrations"``; an entry without
-    ``"smooth_cells"`` or ``"gate_sigmas"`` was measured with the paper's (0).
+    measured with other options, under ``"calibrations"``; an entry without one of
+    :data:`CALIBRATED_OPTIONS` was measured with the paper's setting of it.
     ``smooth_cells=None`` (a method without that option) asks for the current one.
     """
     card = card or {}
     if smooth_cells is None:
         return card.get("calibration")
-    wanted = (float(smooth_cells), float(gate_sigmas))
+    wanted = tuple(map(_setting, (smooth_cells, gate_sigmas, step, weight_smooth_s)))
     entries = [card["calibration"]] if "calibration" in card else []
     for entry in [*entries, *card.get("calibrations", [])]:
         if _measured_with(entry) == wanted:

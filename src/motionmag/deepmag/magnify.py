@@ -32,6 +32,28 @@ What matters (Chen and McDuff 2018, Sec. 3.1-3.2, Algorithm 1, Eq. 1-4 and 15-18
   motion move less in total. ``0`` (these functions' default) is the paper's step; the
   ``deepmag-color`` method uses :data:`GATE_SIGMAS` (3: on Gaussian noise alone 99.7 % of
   the elements still move), with an alpha calibration measured with it.
+- **Linear step with a slowly varying weight (ours, not in the paper; options ``step`` and
+  ``weight_smooth_s``)**. The change is accumulated in the frame-difference domain and
+  integrated afterwards (Eq. 17). A step proportional to ``X`` with a weight that is
+  constant in time integrates the camera noise of ``X(t) = n(t+1) - n(t)`` (roughly)
+  to ``n(T) - n(0)``: it telescopes, so the output's noise is the input's, scaled like the
+  pulse. The paper's ``sgn(X)`` does not telescope: the signs of successive differences
+  are only weakly anti-correlated (-1/3 for white noise), so their sum is a random walk
+  whose spectrum rises as 1/f^2 into the low end of the pulse band. There the added
+  noise is about ten times the input's relative to the pulse (1 Hz at 30 fps, our
+  estimate), which is why the paper's step lowers the pulse's correlation with the truth
+  even on a still face (0.79 against the input's 0.97). A per-frame weight ``|G_t|`` that
+  jumps from frame to frame breaks the telescoping too. So ``step="linear"`` moves each
+  element by ``w_t X_n / (3 sigma_c)``, where ``w_t`` is the L1-normalised ``|G_t|``
+  smoothed along time by a Gaussian of ``weight_smooth_s`` seconds. Inside the noise gate
+  (``|X_1| <= 3 sigma_c``) that is the paper's step with ``sgn`` replaced by a ramp, so it
+  is never larger. Some smoothing is needed: the CNN's gradient at an element jitters
+  from frame to frame with the noise (ReLU patterns), and unsmoothed the linear step
+  scores little better than the paper's; too much and the weight lags a turning head.
+  On two task-D test videos at a gain of 2-3 the pulse's compensated correlation rises
+  from 0.51 / 0.70 (the paper's step) to 0.89 / 0.90, and on task A from 0.79 to 0.95
+  (:data:`WEIGHT_SMOOTH_S`; ``benchmarks/deepmag_linear_step.py``). ``step="sign"`` with
+  ``weight_smooth_s=0`` is the paper's step.
 - **The accumulated change is band-passed (Eq. 16)** with a zero-phase Butterworth of order
   6 (``scipy.signal.butter(3, ...)``, 6 poles, run forwards and backwards by
   ``sosfiltfilt``; the paper does not say which "order" convention, this is ours), 0.7-2.5 Hz
@@ -93,6 +115,24 @@ SMOOTH_CELLS = 2.0
 #: signal, exp(-k^2 / 2)); B and C unchanged or higher; the gain per step within 5 %
 GATE_SIGMAS = 3.0
 
+#: the steps of :func:`gradient_ascent`: the paper's ``|G| sgn(X)`` and our linear one
+STEPS = ("sign", "linear")
+#: the ``deepmag-color`` method's step and the time sigma (s) of its weight's smoothing
+#: (ours; ``"sign"`` and 0 are the paper's). Chosen on 2 test videos of task D (2 of A to
+#: check), 20 s, N = 20, gate 3, blur 2 cells, gamma 1e-4 (gain 2-3): compensated pulse r
+#: on D for the paper's step 0.51 / 0.70; linear step, weight smoothed 0 / 0.05 / 0.067 /
+#: 0.1 / 0.17 s: 0.58 / 0.89 / 0.87-0.90 / 0.83-0.88 / 0.75-0.86 (video 1 / 2); A 0.79
+#: (paper's) against 0.95 (0.05 and 0.17 s). 0.033 s was not tried
+#: (``benchmarks/deepmag_linear_step.py``)
+STEP = "linear"
+WEIGHT_SMOOTH_S = 0.05
+#: the linear step's ramp: ``X / (LINEAR_SIGMAS sigma_c)``, so inside the 3-sigma gate it
+#: is never larger than the paper's step (ours)
+LINEAR_SIGMAS = 3.0
+#: floor of the noise level the ramp divides by, in units of X (a noiseless clip has sigma
+#: 0): about a 40th of a grey level at mid-grey, where 8-bit rounding alone gives ten times it
+EPS_SIGMA = 1e-4
+
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -127,6 +167,8 @@ def gradient_ascent(
     channels_last: bool = True,
     device: str | torch.device = "cpu",
     gate_sigmas: float = 0.0,
+    step: str = "sign",
+    weight_smooth_frames: float = 0.0,
 ) -> np.ndarray:
     """Algorithm 1, lines 1-9: ``X_N = X_1 + sum_n gamma G_n`` (Eq. 4) for every frame pair.
 
@@ -141,38 +183,83 @@ def gradient_ascent(
         batch_size: frames per backward pass.
         device: where the predictor runs.
         gate_sigmas: k of the noise gate (:func:`noise_gate`; module docstring); 0 = off.
+        step: ``"sign"``, the paper's ``|G| sgn(X)`` (with ``sign_correct``), or
+            ``"linear"``, ours: ``|G| X_n / (3 sigma_c)`` (module docstring).
+        weight_smooth_frames: sigma (frames) of a Gaussian that smooths the L1-normalised
+            ``|G|`` along time before the step (ours; 0 = off, the paper's). Any value
+            other than 0, and ``step="linear"``, need ``l1_normalize`` and sign correction.
 
     Returns:
         float64 ``X_N``, same shape as ``x``. The change is accumulated in float64; the
-        predictor sees float32.
+        predictor sees float32. The loop runs iteration by iteration over the whole clip
+        (every frame's gradient before any frame steps), which the time smoothing needs;
+        without it each frame's result is what a frame-by-frame loop gives.
     """
     if n_iter < 1 or not math.isfinite(gamma):
         raise UsageError(f"n_iter {n_iter} must be >= 1 and gamma {gamma} finite.")
+    if step not in STEPS:
+        raise UsageError(f"step '{step}' is unknown: choose one of {', '.join(STEPS)}.")
+    if not (math.isfinite(weight_smooth_frames) and weight_smooth_frames >= 0):
+        raise UsageError(
+            f"weight_smooth_frames {weight_smooth_frames} must be >= 0 (0 turns it off)."
+        )
+    ours = step == "linear" or weight_smooth_frames > 0
+    if ours and not (l1_normalize and sign_correct):
+        raise UsageError("the linear step and the weight smoothing need L1 normalisation "
+                         "and sign correction on.")  # fmt: skip
     x = np.asarray(x, dtype=np.float64)
     nchw = torch.from_numpy(np.ascontiguousarray(x))
     if channels_last:
         nchw = nchw.permute(0, 3, 1, 2)
-    out = torch.empty_like(nchw)
     gate = noise_gate(nchw, gate_sigmas)
+    ramp = 1.0 / (LINEAR_SIGMAS * noise_sigma(nchw)).clamp_min(EPS_SIGMA).view(1, -1, 1, 1)
+    delta = torch.zeros_like(nchw)
     starts = range(0, len(nchw), batch_size)
     # a bar on a terminal only (disable=None): whole clips take minutes at 640x360
-    for start in tqdm(starts, desc="DeepMag gradient ascent", unit="batch", file=sys.stderr,
-                      disable=None, leave=False):  # fmt: skip
-        x1 = nchw[start : start + batch_size]
-        delta = torch.zeros_like(x1)
-        for _ in range(n_iter - 1):
-            xn = (x1 + delta).to(device=device, dtype=torch.float32).requires_grad_(True)
+    bar = tqdm(total=(n_iter - 1) * len(starts), desc="DeepMag gradient ascent",
+               unit="batch", file=sys.stderr, disable=None, leave=False)  # fmt: skip
+    for _ in range(n_iter - 1):
+        direction = torch.empty_like(nchw)
+        for start in starts:
+            stop = start + batch_size
+            xn = (nchw[start:stop] + delta[start:stop]).to(device=device, dtype=torch.float32)
+            xn.requires_grad_(True)
             objective = predictor(xn).abs().sum()  # frames independent: per-frame gradients
             (grad,) = torch.autograd.grad(objective, xn)
-            step = ascent_direction(grad, xn.detach(), l1_normalize, sign_correct)
-            step = step.to(device="cpu", dtype=torch.float64)
-            if gate is not None:
-                step = step * gate[start : start + batch_size]
-            delta += gamma * step
-        out[start : start + batch_size] = x1 + delta
+            if ours:  # the weight |G|, signs below
+                batch = ascent_direction(grad, xn.detach(), True, False).abs()
+            else:
+                batch = ascent_direction(grad, xn.detach(), l1_normalize, sign_correct)
+            direction[start:stop] = batch.to(device="cpu", dtype=torch.float64)
+            bar.update()
+        if weight_smooth_frames > 0:
+            direction = torch.from_numpy(
+                ndimage.gaussian_filter1d(direction.numpy(), weight_smooth_frames, axis=0,
+                                          mode="nearest")
+            )  # fmt: skip
+        if step == "linear":
+            direction = direction * (nchw + delta) * ramp
+        elif ours:
+            direction = direction * torch.sign(nchw + delta)
+        if gate is not None:
+            direction = direction * gate
+        delta += gamma * direction
+    bar.close()
+    out = nchw + delta
     if channels_last:
         out = out.permute(0, 2, 3, 1)
     return out.contiguous().numpy()
+
+
+def noise_sigma(x: torch.Tensor) -> torch.Tensor:
+    """Robust noise level per channel, ``1.4826 median |X|`` over the clip: (C,) float64.
+
+    Args:
+        x: (T-1, C, L, L) the representation ``X_1`` of the whole clip (zero-mean
+            differences, so the median absolute value is the median absolute deviation).
+    """
+    magnitude = x.abs().to(torch.float64)
+    return 1.4826 * magnitude.transpose(0, 1).flatten(1).median(dim=1).values
 
 
 def noise_gate(x: torch.Tensor, gate_sigmas: float) -> torch.Tensor | None:
@@ -189,9 +276,8 @@ def noise_gate(x: torch.Tensor, gate_sigmas: float) -> torch.Tensor | None:
         raise UsageError(f"gate_sigmas {gate_sigmas} must be >= 0 (0 turns the gate off).")
     if gate_sigmas == 0:
         return None
-    magnitude = x.abs().to(torch.float64)
-    sigma = 1.4826 * magnitude.transpose(0, 1).flatten(1).median(dim=1).values
-    return (magnitude <= gate_sigmas * sigma.view(1, -1, 1, 1)).to(torch.float64)
+    sigma = noise_sigma(x)
+    return (x.abs().to(torch.float64) <= gate_sigmas * sigma.view(1, -1, 1, 1)).to(torch.float64)
 
 
 def bandpass_change(
@@ -279,6 +365,8 @@ def magnify_color_details(
     device: str | torch.device = "cpu",
     smooth_cells: float = 0.0,
     gate_sigmas: float = 0.0,
+    step: str = "sign",
+    weight_smooth_s: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Algorithm 1 for the colour path, returning every intermediate (for measurements).
 
@@ -286,14 +374,15 @@ def magnify_color_details(
     before and after gradient ascent, ``x_filtered`` (Eq. 16), ``small_new`` (Eq. 17) and
     ``frames`` (T, H, W, 3) in [0, 1], not clipped (Eq. 18). ``smooth_cells`` blurs the
     band-passed change (:func:`smooth_change`) and ``gate_sigmas`` gates the step
-    (:func:`noise_gate`); 0, the default here, is the paper's for both.
+    (:func:`noise_gate`); ``step`` and ``weight_smooth_s`` (seconds) choose the step
+    (:func:`gradient_ascent`). The defaults here (0, 0, ``"sign"``, 0) are the paper's.
     """
     frames = np.asarray(frames)
     small = downsample(frames)
     x1 = normalized_difference(small)
     xn = gradient_ascent(
         x1, model, n_iter, gamma, l1_normalize, sign_correct, batch_size, device=device,
-        gate_sigmas=gate_sigmas,
+        gate_sigmas=gate_sigmas, step=step, weight_smooth_frames=weight_smooth_s * fps,
     )  # fmt: skip
     x_filtered = smooth_change(x1, bandpass_change(x1, xn, fps, band, order), smooth_cells)
     small_new = integrate_difference(x_filtered, small[0])
@@ -331,7 +420,7 @@ def magnify_color(
             set from ``calibration`` (the model card's ``"calibration"``) for ``n_iter``.
         options: passed to :func:`magnify_color_details` (``l1_normalize``,
             ``sign_correct``, ``order``, ``batch_size``, ``device``, ``smooth_cells``,
-            ``gate_sigmas``).
+            ``gate_sigmas``, ``step``, ``weight_smooth_s``).
     """
     if alpha is not None:
         if calibration is None:

@@ -34,6 +34,9 @@ from .magnify import (
     N_ITER,
     PULSE_BAND_HZ,
     SMOOTH_CELLS,
+    STEP,
+    STEPS,
+    WEIGHT_SMOOTH_S,
     gamma_for_alpha,
     magnify_color,
 )
@@ -61,6 +64,8 @@ class DeepMagColorOptions:
     batch_size: int = 512
     smooth_cells: float = SMOOTH_CELLS  # blur of the change, cells of 36 x 36; 0 = paper's
     gate_sigmas: float = GATE_SIGMAS  # noise gate of the step, robust sigmas; 0 = paper's
+    step: str = STEP  # "linear" (ours) or "sign" (the paper's |G| sgn(X))
+    weight_smooth_s: float = WEIGHT_SMOOTH_S  # time smoothing of |G|, s; 0 = paper's
 
 
 class WholeClipMagnifier(Magnifier):
@@ -101,17 +106,20 @@ class DeepMagColorMagnifier(WholeClipMagnifier):
         device: str = "cpu",
         smooth_cells: float = 0.0,
         gate_sigmas: float = 0.0,
+        step: str = "sign",
+        weight_smooth_s: float = 0.0,
     ) -> None:
         super().__init__()
         self.model, self.fps, self.n_iter, self.gamma = model, fps, n_iter, gamma
         self.band, self.batch_size, self.device = band, batch_size, device
         self.smooth_cells, self.gate_sigmas = smooth_cells, gate_sigmas
+        self.step, self.weight_smooth_s = step, weight_smooth_s
 
     def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
         return magnify_color(
             frames, self.fps, self.model, self.n_iter, self.gamma, self.band,
             batch_size=self.batch_size, device=self.device, smooth_cells=self.smooth_cells,
-            gate_sigmas=self.gate_sigmas,
+            gate_sigmas=self.gate_sigmas, step=self.step, weight_smooth_s=self.weight_smooth_s,
         )  # fmt: skip
 
 
@@ -197,11 +205,16 @@ def _model_and_gamma(config, name: str, options, paper_gamma: float):
     if gamma is None:
         smooth = getattr(options, "smooth_cells", None)  # the colour path's calibrations
         gate = getattr(options, "gate_sigmas", 0.0)
-        calibration = calibration_for(card, smooth, gate)
+        step = getattr(options, "step", "sign")
+        weight = getattr(options, "weight_smooth_s", 0.0)
+        calibration = calibration_for(card, smooth, gate, step, weight)
         if calibration is None:
-            measured = (
-                "" if smooth is None else f" with smooth_cells={smooth:g}, gate_sigmas={gate:g}"
-            )
+            measured = ""
+            if smooth is not None:
+                measured = (
+                    f" with smooth_cells={smooth:g}, gate_sigmas={gate:g}, step={step}, "
+                    f"weight_smooth_s={weight:g}"
+                )
             raise UsageError(
                 f"these {name} weights have no alpha calibration{measured} in their model "
                 f"card: give the step directly with the option gamma (the paper's is "
@@ -234,11 +247,14 @@ def build_deepmag_color(config) -> DeepMagColorMagnifier:
     options = options_for(DeepMagColorOptions, config, MODEL_NAME)
     smooth = _smoothing("smooth_cells", options.smooth_cells)
     options.gate_sigmas = _nonnegative("gate_sigmas", options.gate_sigmas, "the gate")
+    if options.step not in STEPS:
+        raise UsageError(f"step '{options.step}' is unknown: choose one of {', '.join(STEPS)}.")
+    options.weight_smooth_s = _smoothing("weight_smooth_s", options.weight_smooth_s)
     model, gamma = _model_and_gamma(config, MODEL_NAME, options, GAMMA)
     band = config.band or PULSE_BAND_HZ
     return DeepMagColorMagnifier(
         model, config.fps, options.n_iter, gamma, band, options.batch_size, config.device,
-        smooth, options.gate_sigmas,
+        smooth, options.gate_sigmas, options.step, options.weight_smooth_s,
     )  # fmt: skip
 
 

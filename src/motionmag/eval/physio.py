@@ -295,14 +295,18 @@ def run_physio_gamma(
             return MethodUnderTest(method.name, getattr(method, "device", "cpu"), merged)
 
     from ..deepmag.calibration import calibration_for
-    from ..deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS
+    from ..deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS, STEP, WEIGHT_SMOOTH_S
 
-    smooth, gate = None, 0.0  # deepmag-motion: its card's one calibration
+    settings: tuple = (None,)  # deepmag-motion: its card's one calibration
     if method.name == "deepmag-color":  # the calibration of the options being run
         options = getattr(method, "options", {})
-        smooth = float(options.get("smooth_cells", SMOOTH_CELLS))
-        gate = float(options.get("gate_sigmas", GATE_SIGMAS))
-    calibration = calibration_for(model_card(method.name), smooth, gate)
+        settings = (
+            float(options.get("smooth_cells", SMOOTH_CELLS)),
+            float(options.get("gate_sigmas", GATE_SIGMAS)),
+            str(options.get("step", STEP)),
+            float(options.get("weight_smooth_s", WEIGHT_SMOOTH_S)),
+        )
+    calibration = calibration_for(model_card(method.name), *settings)
     target = target_for(method.name)
     duration = float(duration_s or target.duration_s)
     config = PhysioConfig(size_px=size_px, task=task, duration_s=duration)
