@@ -1,8 +1,9 @@
-"""Picture: deepmag-color at alpha 10 with the paper's change and with ours (smoothed).
+"""Picture: deepmag-color at alpha 10 with the paper's change and with ours (the defaults).
 
 One held-out synthetic face (test split video 0, task A, 20 s, 128 px), frame 100: the
 input, the output with the paper's unsmoothed change (``smooth_cells=0``, no noise gate:
-``gate_sigmas=0``) and with the method's defaults (blur and gate), each output's change
+``gate_sigmas=0``, the paper's step: ``step=sign``, ``weight_smooth_s=0``) and with the
+method's defaults (blur, gate, linear step with a smoothed weight), each output's change
 x 8 around grey, and the temporal standard deviation of the change per pixel (white =
 most). Each setting uses its own calibration
 from the model card, so both ask for the same alpha.
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 
 from motionmag import magnify_frames
-from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS
+from motionmag.deepmag.magnify import GATE_SIGMAS, SMOOTH_CELLS, STEP, WEIGHT_SMOOTH_S
 from motionmag.synth.physio import PhysioConfig, make_physio_video
 
 FRAME = 100
@@ -42,15 +43,17 @@ def main() -> int:
     args = parser.parse_args()
     video = make_physio_video(0, 0, PhysioConfig(size_px=128, task="A", duration_s=20.0), "test")
     rows = []
-    for smooth, gate in ((0.0, 0.0), (SMOOTH_CELLS, GATE_SIGMAS)):
+    paper = {"smooth_cells": 0.0, "gate_sigmas": 0.0, "step": "sign", "weight_smooth_s": 0.0}
+    ours = {"smooth_cells": SMOOTH_CELLS, "gate_sigmas": GATE_SIGMAS, "step": STEP,
+            "weight_smooth_s": WEIGHT_SMOOTH_S}  # fmt: skip
+    for options in (paper, ours):
         out = magnify_frames(
             video.frames, fps=video.fps, method="deepmag-color", alpha=args.alpha,
-            band=(0.7, 2.5), smooth_cells=smooth, gate_sigmas=gate,
+            band=(0.7, 2.5), **options,
         )  # fmt: skip
         rows.append(np.concatenate([video.frames[FRAME], panel(video.frames, out)], axis=1))
     cv2.imwrite(args.out, np.concatenate(rows, axis=0)[..., ::-1])
-    print(f"wrote {args.out}: rows the paper's change and ours (smooth_cells {SMOOTH_CELLS:g}, "
-          f"gate_sigmas {GATE_SIGMAS:g})")  # fmt: skip
+    print(f"wrote {args.out}: rows the paper's change and ours ({ours})")
     return 0
 
 
