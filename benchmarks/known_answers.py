@@ -8,10 +8,12 @@ at alpha 1. The issues' goals: static 8.5-11.5, temporal 7-13, SSIM above phase.
 
     python benchmarks/known_answers.py oh2018 ha2024
     python benchmarks/known_answers.py oh2018 ha2024 --precision bf16   # printed only
+    python benchmarks/known_answers.py oh2018 ha2024 --views 4          # printed only
 
 With ``--precision bf16`` the learned method's decoder runs in bfloat16
 (``magnify/learned.py``) and the numbers are only printed, next to fp32's static gain and
-SSIM; the card keeps the fp32 ones.
+SSIM; the card keeps the fp32 ones. ``--views 2|4`` measures the self-ensemble (method
+option ``views``) the same way, printed only too.
 """
 
 from __future__ import annotations
@@ -33,15 +35,16 @@ from test_learned_weights import ALPHA, AMPLITUDE_PX, FPS, FRAMES, _clip, _gain 
 WEIGHTS = ROOT / "src/motionmag/models/weights"
 
 
-def measure(model: str) -> dict:
-    """The known-answer numbers of one installed model (see the module docstring)."""
+def measure(model: str, **options) -> dict:
+    """The known-answer numbers of one installed model (see the module docstring);
+    ``options``: method options of the model (e.g. ``views=4``)."""
     clip, truth = _clip(AMPLITUDE_PX), _clip(ALPHA * AMPLITUDE_PX)
-    static = magnify_frames(clip, fps=FPS, method=model, alpha=ALPHA, mode="static")
+    static = magnify_frames(clip, fps=FPS, method=model, alpha=ALPHA, mode="static", **options)
     temporal = magnify_frames(
-        clip, fps=FPS, method=model, alpha=ALPHA, mode="temporal", band=(1.0, 3.0)
+        clip, fps=FPS, method=model, alpha=ALPHA, mode="temporal", band=(1.0, 3.0), **options
     )
     phase = magnify_frames(clip, fps=FPS, method="phase", alpha=ALPHA, mode="static")
-    unchanged = magnify_frames(clip[:3], fps=FPS, method=model, alpha=1.0, mode="static")
+    unchanged = magnify_frames(clip[:3], fps=FPS, method=model, alpha=1.0, mode="static", **options)
     frames = range(1, FRAMES, 4)
 
     def to_truth(video: np.ndarray) -> float:
@@ -60,6 +63,7 @@ def measure(model: str) -> dict:
         "alpha_1_ssim_to_input": float(np.mean([ssim(unchanged[i], clip[i]) for i in range(3)])),
         "goals": "static gain 8.5-11.5, temporal 7-13, SSIM to truth above phase",
         "command": "python benchmarks/known_answers.py " + model,
+        **options,
     }
 
 
@@ -89,10 +93,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument("--views", type=int, choices=(1, 2, 4), default=1)
     args = parser.parse_args()
     for model in args.models:
         if args.precision == "bf16":
             print(model, json.dumps(compare_bf16(model), indent=1))
+            continue
+        if args.views > 1:
+            print(model, json.dumps(measure(model, views=args.views), indent=1))
             continue
         card_path = WEIGHTS / f"{model}.json"
         card = json.loads(card_path.read_text())
