@@ -62,7 +62,9 @@ def measure(model: str, **options) -> dict:
         },
         "alpha_1_ssim_to_input": float(np.mean([ssim(unchanged[i], clip[i]) for i in range(3)])),
         "goals": "static gain 8.5-11.5, temporal 7-13, SSIM to truth above phase",
-        "command": "python benchmarks/known_answers.py " + model,
+        "command": "python benchmarks/known_answers.py "
+        + model
+        + "".join(f" --{key} {value}" for key, value in options.items()),
         **options,
     }
 

@@ -197,8 +197,7 @@ def gradient_ascent(
     """
     if n_iter < 1 or not math.isfinite(gamma):
         raise UsageError(f"n_iter {n_iter} must be >= 1 and gamma {gamma} finite.")
-    if step not in STEPS:
-        raise UsageError(f"step '{step}' is unknown: choose one of {', '.join(STEPS)}.")
+    check_step(step)
     if not (math.isfinite(weight_smooth_frames) and weight_smooth_frames >= 0):
         raise UsageError(
             f"weight_smooth_frames {weight_smooth_frames} must be >= 0 (0 turns it off)."
@@ -249,6 +248,12 @@ def gradient_ascent(
     if channels_last:
         out = out.permute(0, 2, 3, 1)
     return out.contiguous().numpy()
+
+
+def check_step(step: str) -> None:
+    """UsageError unless ``step`` is one of :data:`STEPS`."""
+    if step not in STEPS:
+        raise UsageError(f"step '{step}' is unknown: choose one of {', '.join(STEPS)}.")
 
 
 def noise_sigma(x: torch.Tensor) -> torch.Tensor:

@@ -35,8 +35,8 @@ from .magnify import (
     PULSE_BAND_HZ,
     SMOOTH_CELLS,
     STEP,
-    STEPS,
     WEIGHT_SMOOTH_S,
+    check_step,
     gamma_for_alpha,
     magnify_color,
 )
@@ -247,8 +247,7 @@ def build_deepmag_color(config) -> DeepMagColorMagnifier:
     options = options_for(DeepMagColorOptions, config, MODEL_NAME)
     smooth = _smoothing("smooth_cells", options.smooth_cells)
     options.gate_sigmas = _nonnegative("gate_sigmas", options.gate_sigmas, "the gate")
-    if options.step not in STEPS:
-        raise UsageError(f"step '{options.step}' is unknown: choose one of {', '.join(STEPS)}.")
+    check_step(options.step)  # before the model loads
     options.weight_smooth_s = _smoothing("weight_smooth_s", options.weight_smooth_s)
     model, gamma = _model_and_gamma(config, MODEL_NAME, options, GAMMA)
     band = config.band or PULSE_BAND_HZ
