@@ -91,8 +91,15 @@ def test_table_marks_lower_is_better():
 
 
 def test_read_json_roundtrip(tmp_path):
-    result = SuiteResult("rig", "m", "alpha", True, "amplitude_ratio", None,
-                         [Level(5.0, {"amplitude_ratio": 0.9}, 2, {"amplitude_ratio": 0.1})])
+    result = SuiteResult(
+        "rig",
+        "m",
+        "alpha",
+        True,
+        "amplitude_ratio",
+        None,
+        [Level(5.0, {"amplitude_ratio": 0.9}, 2, {"amplitude_ratio": 0.1})],
+    )
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"results": [result.to_dict()]}))
     assert read_json(path) == [result]

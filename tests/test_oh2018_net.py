@@ -209,6 +209,39 @@ def test_ssim_weight_adds_the_term_to_the_papers_loss():
         Oh2018TrainConfig(ssim_weight=-1.0).validate()
 
 
+def test_noise_max_sets_the_training_noise(tmp_path):
+    """``--noise-max S`` reaches the config; with S = 0 the loss no longer depends on the
+    noise generator (no noise is added), with S > 0 it does; a negative S is refused."""
+    import argparse
+
+    from motionmag.train.cli_train import add_train_command
+
+    config = _tiny_config()
+    batch = default_collate([trainer.make_dataset(config)[i] for i in range(2)])
+    torch.manual_seed(0)
+    net = trainer.make_net(config)
+
+    def loss(noise_max, seed):
+        changed = Oh2018TrainConfig(**{**config.to_dict(), "noise_max": noise_max,
+                                       "betas": config.betas})  # fmt: skip
+        noise = torch.Generator().manual_seed(seed)
+        return float(trainer.task_loss(net, batch, changed, noise, torch.device("cpu"))[0])
+
+    assert loss(0.0, 1) == loss(0.0, 2)
+    assert loss(0.3, 1) != loss(0.3, 2)
+    with pytest.raises(UsageError, match="--noise-max"):
+        Oh2018TrainConfig(noise_max=-0.1).validate()
+    parser = argparse.ArgumentParser(prog="motionmag")
+    add_train_command(parser.add_subparsers(dest="command"))
+    run = tmp_path / "run"
+    args = parser.parse_args(
+        ["train", "oh2018", "--size", "32", "--steps", "1", "--noise-max", "0.1", "--run",
+         str(run), "--workers", "0", "--validate-every", "0", "--quiet"]
+    )  # fmt: skip
+    assert args.run(args) == 0
+    assert trainer.load_checkpoint(run / "checkpoint.pt")["config"]["noise_max"] == 0.1
+
+
 def test_a_run_with_the_ssim_term_says_so_in_its_card(tmp_path):
     run = tmp_path / "run"
     config = _tiny_config(steps=2, checkpoint_every=1, ssim_weight=0.5)

@@ -188,7 +188,8 @@ def _run_methods(args: argparse.Namespace) -> int:
                 "name": spec.name,
                 "kind": spec.kind,
                 "modes": list(spec.modes),
-                "weights": "-" if spec.weights is None
+                "weights": "-"
+                if spec.weights is None
                 else ("installed" if weights_available(spec) else "missing"),
                 "speed": measured_speed(spec.name),
                 "paper": spec.paper,

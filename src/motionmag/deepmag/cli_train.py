@@ -72,9 +72,7 @@ def _add_common_flags(p: argparse.ArgumentParser, passes: int, test_videos: int)
         "--lr", type=float, default=None,
         help="Adam learning rate (1e-3); a resumed run continues at this rate",
     )  # fmt: skip
-    p.add_argument(
-        "--test-videos", type=int, default=None, help=f"test videos ({test_videos})"
-    )
+    p.add_argument("--test-videos", type=int, default=None, help=f"test videos ({test_videos})")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     p.add_argument(
         "--max-minutes", type=float, default=None,
@@ -105,9 +103,7 @@ def add_deepmag_motion_command(models) -> argparse.ArgumentParser:
         "--widths", type=int, nargs=3, default=None, metavar="C", help="conv widths (16 16 32)"
     )
     p.add_argument("--hidden", type=int, default=None, help="dense units (64)")
-    p.add_argument(
-        "--test-duration", type=float, default=None, help="seconds per test video (30)"
-    )
+    p.add_argument("--test-duration", type=float, default=None, help="seconds per test video (30)")
     p.set_defaults(run=run_train_deepmag_motion)
     return p
 

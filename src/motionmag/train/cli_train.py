@@ -68,6 +68,7 @@ _FIELDS = {
     "precision": "precision",
     "small_motion_fraction": "small_motion_fraction",
     "ssim_weight": "ssim_weight",
+    "noise_max": "noise_max",
 }
 #: flags of ha2024 only
 _HA2024_FIELDS = {
@@ -151,6 +152,14 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         metavar="W",
         help="add W x (1 - SSIM(output, true frame)) to the loss (ours; default 0, the "
         "paper's loss)",
+    )
+    p.add_argument(
+        "--noise-max",
+        type=float,
+        default=None,
+        metavar="S",
+        help="training noise strength s ~ U(0, S) per sample, Poisson-like (default 0.3, "
+        "the authors' code; 0: no noise)",
     )
     add_session_flags(p)
     p.add_argument(

@@ -842,10 +842,7 @@ def _loss_description(config: dict, step: int) -> str:
     warmup = int(config.get("warmup_steps", 0))
     if warmup <= 0:
         return paper
-    warp = (
-        "warp imitation (ours, no labels): L1 to I_t warped by (alpha - 1) F(I_0, I_t), "
-        f"{flow}"
-    )
+    warp = f"warp imitation (ours, no labels): L1 to I_t warped by (alpha - 1) F(I_0, I_t), {flow}"
     if warmup >= step:
         return f"{warp}; the best checkpoint chosen by the paper's loss on validation"
     return f"{warp} for {warmup} steps, then {paper}"

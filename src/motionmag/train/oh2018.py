@@ -150,6 +150,8 @@ class Oh2018TrainConfig:
         """UsageError for settings that can never work."""
         if not (self.ssim_weight >= 0 and math.isfinite(self.ssim_weight)):
             raise UsageError(f"--ssim-weight {self.ssim_weight} must be >= 0.")
+        if not (self.noise_max >= 0 and math.isfinite(self.noise_max)):
+            raise UsageError(f"--noise-max {self.noise_max} must be >= 0.")
         if not 0.0 <= self.small_motion_fraction <= 1.0:
             raise UsageError(
                 f"--small-motion-fraction {self.small_motion_fraction} must lie in [0, 1]."
@@ -444,7 +446,10 @@ def task_loss(
 
 
 def _add_ssim_term(
-    loss: torch.Tensor, parts: dict[str, float], y_hat: torch.Tensor, y: torch.Tensor,
+    loss: torch.Tensor,
+    parts: dict[str, float],
+    y_hat: torch.Tensor,
+    y: torch.Tensor,
     weight: float,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """``loss + weight (1 - SSIM(y_hat, y))`` (ours, ``ssim_weight``); unchanged at 0."""
