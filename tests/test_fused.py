@@ -116,6 +116,8 @@ def test_fused_bf16_is_at_least_as_close_to_fp32_as_the_plain_bf16(name):
     net = expressive(NETS[name]())
     half = copy.deepcopy(net).to(torch.bfloat16)
     fast = fuse_for_inference(half)
+    if not fused_ops_available(torch.bfloat16):
+        pytest.skip("oneDNN has no bf16 convolution on this CPU (no AVX-512)")
     _, b = frame_pair()
     with torch.inference_mode():
         texture, shape = net.encode(b)
@@ -127,6 +129,38 @@ def test_fused_bf16_is_at_least_as_close_to_fp32_as_the_plain_bf16(name):
     assert error_plain > 0  # bf16 rounds, so the comparison means something
     assert error_fused <= error_plain * 1.02
     assert (fused - exact).abs().max() < 0.1
+
+
+def test_bf16_runs_the_plain_modules_where_onednn_refuses_it(monkeypatch):
+    """On a CPU without AVX-512 oneDNN raises on a bf16 fused convolution; the probe says
+    so and the bf16 network is used as it is (torch's emulated bf16), end to end too."""
+    monkeypatch.setitem(fused_module._DTYPE_PROBES, torch.bfloat16, False)
+    assert fused_ops_available() and not fused_ops_available(torch.bfloat16)
+    half = expressive(NETS["ha2024"]()).to(torch.bfloat16)
+    assert fuse_for_inference(half) is half
+    rng = np.random.default_rng(0)
+    base = cv2.GaussianBlur(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8), (0, 0), 1.5)
+    frames = np.stack([np.roll(base, i, axis=1) for i in range(3)])
+    out = magnify_frames(frames, fps=30.0, method="ha2024", alpha=4.0, precision="bf16")
+    plain = magnify_frames(frames, fps=30.0, method="ha2024", alpha=4.0)
+    assert out.shape == frames.shape
+    # bf16 rounding only: within a few grey levels of fp32 on average
+    assert np.abs(out.astype(np.float32) - plain.astype(np.float32)).mean() < 2.0
+
+
+def test_the_bf16_probe_matches_what_onednn_does():
+    """The probe's answer is what a fused bf16 convolution does on this CPU: runs or raises."""
+    fused_module._DTYPE_PROBES.pop(torch.bfloat16, None)
+    x = torch.rand(1, 4, 8, 8).bfloat16().contiguous(memory_format=torch.channels_last)
+    w = torch.rand(4, 4, 3, 3).bfloat16().contiguous(memory_format=torch.channels_last)
+    ops = torch.ops.mkldnn._convolution_pointwise
+    try:
+        with torch.inference_mode():
+            ops(x, w, None, [1, 1], [1, 1], [1, 1], 1, "relu", [], "")
+        runs = True
+    except RuntimeError:
+        runs = False
+    assert fused_ops_available(torch.bfloat16) is runs
 
 
 def test_with_grad_enabled_the_original_modules_run():
@@ -143,7 +177,7 @@ def test_with_grad_enabled_the_original_modules_run():
 
 def test_without_the_ops_the_network_is_returned_unchanged(monkeypatch):
     net = NETS["ha2024"]()
-    monkeypatch.setattr(fused_module, "fused_ops_available", lambda: False)
+    monkeypatch.setattr(fused_module, "fused_ops_available", lambda dtype=torch.float32: False)
     assert fused_module.fuse_for_inference(net) is net
 
 

@@ -124,14 +124,27 @@ def check_precision(precision: str) -> None:
 def cpu_has_bf16() -> bool:
     """True when this CPU computes bfloat16 natively (AVX512-BF16 or AMX), as oneDNN uses it.
 
-    Elsewhere torch emulates bf16 and ``precision="bf16"`` is likely slower than fp32 (not
-    measured: our machines all have AMX). Unknown (an older torch): assumed native.
+    Elsewhere torch emulates bf16 and ``precision="bf16"`` is far slower than fp32: 6.6x
+    for ``ha2024`` and ``oh2018`` at 640x360 on an AVX2-only AMD EPYC (``motionmag bench
+    oh2018 ha2024 --precision bf16 --sizes 640x360 --frames 8 --runs 3 --no-memory --json
+    benchmarks/results/bench_bf16_no_native.json``). Unknown (an older torch): assumed native.
     """
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     found = [getattr(torch.cpu, name, None) for name in probes]
     if not any(found):
         return True
     return any(bool(probe()) for probe in found if probe is not None)
+
+
+def warn_if_bf16_is_emulated(device: torch.device, flag: str) -> None:
+    """Warn that bf16 will be slow when ``device`` is a CPU without bf16 instructions."""
+    if device.type == "cpu" and not cpu_has_bf16():
+        warnings.warn(
+            "this CPU has no bfloat16 instructions (AVX512-BF16 or AMX): precision bf16 is "
+            f"emulated here, several times slower than fp32 (6.6x on an AVX2-only CPU); drop "
+            f"{flag}.",
+            stacklevel=3,
+        )
 
 
 #: tile positions and margins are multiples of this (the networks' total stride)
@@ -162,13 +175,7 @@ class TorchRunner:
         self.decoder_model = self.fused_model
         if precision == "bf16":
             self.decoder_model = fuse(copy.deepcopy(model).to(torch.bfloat16))
-            on_cpu = next(model.parameters()).device.type == "cpu"
-            if on_cpu and not cpu_has_bf16():
-                warnings.warn(
-                    "this CPU has no bfloat16 instructions (AVX512-BF16 or AMX): precision "
-                    "bf16 is emulated and probably slower than fp32; drop --set precision=bf16.",
-                    stacklevel=2,
-                )
+            warn_if_bf16_is_emulated(next(model.parameters()).device, "--set precision=bf16")
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:

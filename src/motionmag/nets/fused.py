@@ -25,7 +25,8 @@ What matters:
   Anything else (upsampling, a switched ResBlock during learning-to-remove) runs as its
   module. The reflect padding itself stays a separate op: oneDNN pads with zeros only.
 - Used only where it can be: on the CPU, with grad disabled (``torch.inference_mode``
-  or ``no_grad``), and when this torch build has the ops (:func:`fused_ops_available`);
+  or ``no_grad``), and when this torch build has the ops for the weights' dtype on this
+  CPU (:func:`fused_ops_available`; bf16 needs AVX-512 or AVX-NE-CONVERT);
   otherwise a FusedStack runs its original module, so results never depend on it.
   ``torch.ops.mkldnn._convolution_pointwise`` is a private op of PyTorch (stable since
   2.0, used by its own compiler); should a torch release drop it, the plain path runs.
@@ -46,16 +47,45 @@ from .oh2018 import ResBlock
 from .removal import PrunedResBlock
 
 
-def fused_ops_available() -> bool:
-    """True when this torch build has oneDNN and its fused convolution ops."""
+def fused_ops_available(dtype: torch.dtype = torch.float32) -> bool:
+    """True when this torch build has oneDNN and its fused convolution ops for ``dtype``.
+
+    For a dtype other than fp32 the op is tried once on a tiny input (the answer is kept):
+    oneDNN's bf16 convolution needs AVX-512 (BW, VL, DQ) or AVX-NE-CONVERT and raises a
+    RuntimeError on other CPUs (seen on an AVX2-only AMD EPYC), where torch's own bf16
+    convolution still runs, emulated.
+    """
     if not torch.backends.mkldnn.is_available():
         return False
     try:
-        return hasattr(torch.ops.mkldnn, "_convolution_pointwise") and hasattr(
+        found = hasattr(torch.ops.mkldnn, "_convolution_pointwise") and hasattr(
             torch.ops.mkldnn._convolution_pointwise, "binary"
         )
     except (AttributeError, RuntimeError):
         return False
+    if not found or dtype == torch.float32:
+        return found
+    if dtype not in _DTYPE_PROBES:
+        _DTYPE_PROBES[dtype] = _fused_conv_runs(dtype)
+    return _DTYPE_PROBES[dtype]
+
+
+#: whether the fused convolution runs in a dtype on this CPU (filled by the first probe)
+_DTYPE_PROBES: dict[torch.dtype, bool] = {}
+
+
+def _fused_conv_runs(dtype: torch.dtype) -> bool:
+    """Run one fused 1x1 convolution in ``dtype``; False if oneDNN refuses it here."""
+    x = torch.ones(1, 1, 2, 2, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    weight = torch.ones(1, 1, 1, 1, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    try:
+        with torch.inference_mode():
+            torch.ops.mkldnn._convolution_pointwise(
+                x, weight, None, [0, 0], [1, 1], [1, 1], 1, "relu", [], ""
+            )
+    except RuntimeError:
+        return False
+    return True
 
 
 @dataclass
@@ -287,9 +317,11 @@ class FusedStack(nn.Module):
 def fuse_for_inference(net: nn.Module) -> nn.Module:
     """A copy of ``net`` whose Sequential and ResBlock children run fused (see the module doc).
 
-    Returns ``net`` itself (unchanged, not copied) when this torch has no fused ops.
+    Returns ``net`` itself (unchanged, not copied) when this torch has no fused ops, or
+    none for the dtype of ``net``'s weights on this CPU.
     """
-    if not fused_ops_available():
+    weights = next(net.parameters(), None)
+    if not fused_ops_available(torch.float32 if weights is None else weights.dtype):
         return net
     fused = copy.deepcopy(net)
     for name, child in list(fused.named_children()):

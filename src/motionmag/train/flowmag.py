@@ -66,7 +66,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..errors import InputError, UsageError
 from ..flow.warp import backward_warp
 from ..magnify.flowmag import check_tta_loss
-from ..magnify.learned import check_precision
+from ..magnify.learned import check_precision, warn_if_bf16_is_emulated
 from ..nets.flowmag import BASES
 from .loop import TrainResult, run_steps
 from .oh2018 import EpochSampler, resolve_device
@@ -700,6 +700,8 @@ def train_flowmag(
 
     config.validate()
     device = resolve_device(config.device)
+    if config.precision == "bf16":
+        warn_if_bf16_is_emulated(device, "--precision bf16")
     run, state = open_run(run_dir, resume, load_checkpoint)
     torch.manual_seed(config.seed)
     net = FlowMagNet(

@@ -87,7 +87,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ..errors import InputError, UsageError
-from ..magnify.learned import check_precision
+from ..magnify.learned import check_precision, warn_if_bf16_is_emulated
 from ..nets.oh2018 import Oh2018Net
 from .loop import TrainResult, run_steps
 from .losses import ha2024_loss, oh2018_loss, ssim, ssim_term
@@ -577,6 +577,8 @@ def train_model(
     config.validate()
     recipe = recipe_for(config)
     device = resolve_device(config.device)
+    if config.precision == "bf16":
+        warn_if_bf16_is_emulated(device, "--precision bf16")
     run, state = open_run(run_dir, resume, lambda path: load_checkpoint(path, model=recipe.model))
     if device.type == "cuda":  # keep convolutions in true fp32: M_b - M_a is tiny
         torch.backends.cudnn.allow_tf32 = False
