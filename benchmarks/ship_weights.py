@@ -38,9 +38,15 @@ SUITES = ("subpixel", "noise-small", "noise-large")
 PACKAGE_WEIGHTS = Path(__file__).resolve().parents[1] / "src/motionmag/models/weights"
 
 
+def _level(x: float) -> float:
+    """A suite level as a key: rounded, since two runs' level grids can differ in the last
+    bit (0.2 against 0.20000000000000004 on another CPU), which left levels unmatched."""
+    return round(x, 9)
+
+
 def _curves(results, method: str) -> dict[str, dict[float, float]]:
     return {
-        r.suite: {lvl.x: lvl.values["ssim"] for lvl in r.levels}
+        r.suite: {_level(lvl.x): lvl.values["ssim"] for lvl in r.levels}
         for r in results
         if r.method == method and r.suite in SUITES
     }
@@ -94,7 +100,8 @@ def main() -> int:
     ours_results = read_json(eval_json)
     baseline = read_json(args.baseline)
     validation = (card["metrics"].get("validation") or {}).get("ssim")
-    ok, reasons = verdict(_curves(ours_results, model), _curves(baseline, "phase"), validation)
+    phase = _curves(baseline, "phase")
+    ok, reasons = verdict(_curves(ours_results, model), phase, validation)
     card["metrics"]["eval"] = {
         "command": "motionmag " + " ".join([*eval_args[:3], "weights=<this file>", *eval_args[4:]]),
         "size_px": args.size,
@@ -106,7 +113,7 @@ def main() -> int:
                 "ssim": [round(lvl.values["ssim"], 4) for lvl in r.levels],
                 "ssim_input": [round(lvl.values["ssim_input"], 4) for lvl in r.levels],
                 "phase_ssim": [
-                    round(_curves(baseline, "phase").get(r.suite, {}).get(lvl.x, float("nan")), 4)
+                    round(phase.get(r.suite, {}).get(_level(lvl.x), float("nan")), 4)
                     for lvl in r.levels
                 ],
                 "summary": r.summary,
