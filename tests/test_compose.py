@@ -101,3 +101,16 @@ def test_save_png_is_atomic_and_exact(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slice.png"]
     with pytest.raises(UsageError, match="does not exist"):
         save_png(Path(tmp_path / "missing" / "x.png"), image)
+
+
+def test_save_png_writes_the_format_its_name_asks_for_and_refuses_others(tmp_path):
+    from PIL import Image
+
+    image = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    save_png(tmp_path / "slice.tif", image)
+    with Image.open(tmp_path / "slice.tif") as written:
+        assert written.format == "TIFF"
+        np.testing.assert_array_equal(np.asarray(written), image)
+    with pytest.raises(UsageError, match="not a picture file name"):
+        save_png(tmp_path / "slice.txt", image)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slice.tif"]

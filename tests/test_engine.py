@@ -84,3 +84,31 @@ def test_audio_is_carried_into_the_magnified_file(tmp_path):
     result = mm.magnify(source, out, method="linear", alpha=5, mode="static")
     info = probe(out)
     assert info.has_audio and result.frames == 30
+
+
+@pytest.mark.parametrize(
+    ("frames", "advice"),
+    [
+        (np.zeros((3, 8, 8, 3), np.float32), r"x \* 255"),
+        (np.zeros((3, 8, 8), np.uint8), "stack grey frames"),
+        (np.zeros((3, 8, 8, 4), np.uint8), "drop the alpha channel"),
+        (np.zeros((8, 8, 3), np.uint8), "that is one frame"),
+        (np.zeros((3, 8, 8, 3), np.uint16), "high byte"),
+    ],
+)
+def test_wrong_frame_arrays_get_the_conversion_they_need(frames, advice):
+    with pytest.raises(mm.InputError, match=advice):
+        mm.magnify_frames(frames, method="linear")
+
+
+def test_stream_refuses_bad_frames_a_size_change_and_a_mismatched_mask():
+    frame = np.full((16, 24, 3), 128, np.uint8)
+    stream = mm.Stream(method="linear", alpha=2.0, mode="dynamic")
+    stream.push(frame)
+    with pytest.raises(mm.InputError, match="start a new Stream"):
+        stream.push(frame[:8])
+    with pytest.raises(mm.InputError, match="x \\* 255"):
+        stream.push(frame / 255.0)
+    masked = mm.Stream(method="linear", alpha=2.0, mode="dynamic", mask=np.ones((16, 16)))
+    with pytest.raises(mm.InputError, match="mask is 16x16 but the frames are 24x16"):
+        masked.push(frame)

@@ -163,3 +163,18 @@ def test_default_method_follows_the_model_card(tmp_path, monkeypatch):
     assert default_method() == "linear"  # card says it lost to phase
     (tmp_path / "oh2018.json").write_text(json.dumps({"default": True}))
     assert default_method() == "oh2018"
+
+
+def test_frames_smaller_than_dis_allows_are_padded(texture):
+    """OpenCV's DIS refuses frames under about 12 px a side; ``flow_dis`` mirror-pads them,
+    so a 6 px strip still gives its known shift and the Warp baselines run on tiny frames."""
+    from motionmag.flow.opencv import flow_dis
+
+    a, b = _pair(texture, 0.5, 0.0)
+    flow = flow_dis(a[40:46, 40:80], b[40:46, 40:80])
+    assert flow.shape == (6, 40, 2)
+    assert abs(float(flow[..., 0].mean()) - 0.5) < 0.05 and abs(float(flow[..., 1].mean())) < 0.05
+    tiny = np.stack([a[40:48, 40:50], b[40:48, 40:50]])
+    for method in ("warp-bilinear", "warp-nearest"):
+        out = magnify_frames(tiny, method=method, alpha=2.0)
+        assert out.shape == tiny.shape and out.dtype == np.uint8

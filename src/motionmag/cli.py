@@ -226,7 +226,9 @@ def _add_slice(sub) -> None:
 
 def _run_slice(args: argparse.Namespace) -> int:
     from .video import save_png, slice_figure
+    from .video.compose import image_format
 
+    image_format(args.output)
     _check_output_file(args.output, args.overwrite)
     save_png(args.output, slice_figure(args.videos, x=args.x, y=args.y))
     print(f"wrote {args.output}")
@@ -246,7 +248,9 @@ def _add_spectrum(sub) -> None:
 def _run_spectrum(args: argparse.Namespace) -> int:
     from .eval.spectrum import plot_spectrum, region_spectrum
     from .video import save_png
+    from .video.compose import image_format
 
+    image_format(args.output)
     _check_output_file(args.output, args.overwrite)
     spectrum = region_spectrum(args.video, roi=args.roi, fps=args.fps)
     save_png(args.output, plot_spectrum(spectrum))

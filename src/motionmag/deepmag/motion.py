@@ -190,7 +190,10 @@ def phase_change(
     sos = butterworth_sos(band[0], band[1], fps, order)
     padlen = 3 * (2 * len(sos) + 1)
     if len(accumulated) <= padlen + 1:
-        raise UsageError(f"{len(accumulated)} frames are too few for the zero-phase band-pass.")
+        raise UsageError(
+            f"{len(accumulated)} frames are too few for the zero-phase band-pass: give at "
+            f"least {padlen + 2} frames ({(padlen + 2) / fps:.1f} s at {fps:g} fps)."
+        )
     filtered = signal.sosfiltfilt(sos, accumulated, axis=0)
     return np.where(np.abs(filtered) < 2 * np.pi, filtered, 0.0)
 

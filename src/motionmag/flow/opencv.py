@@ -34,6 +34,10 @@ FLOW_ESTIMATORS = ("dis", "farneback")
 # for about 4x the time (~0.14 s per 768x576 pair on one busy CPU core).
 DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 DIS_FINEST_SCALE = 0
+# OpenCV's DIS refuses frames under about 12 px a side ("The input image must have either
+# width or height >= 12"); smaller frames are mirror-padded to this side and the flow
+# cropped back (our choice).
+DIS_MIN_SIDE_PX = 16
 
 # Our choice, Farneback (2003) parameters: pyramid scale 0.5, 5 levels, 31 px averaging
 # window, 10 iterations, polynomial neighbourhood 7 px with sigma 1.5. The window
@@ -74,12 +78,17 @@ def flow_dis(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     ``a(x) ~ b(x + flow(x))``. MEDIUM preset refined to full resolution (see
     ``DIS_FINEST_SCALE``); mean normalisation on, so slow brightness changes are ignored.
+    Frames under ``DIS_MIN_SIDE_PX`` a side are mirror-padded for DIS and cropped back.
     """
     grey_a, grey_b = _pair(a, b)
+    height, width = grey_a.shape
+    pad = ((0, max(0, DIS_MIN_SIDE_PX - height)), (0, max(0, DIS_MIN_SIDE_PX - width)))
     dis = cv2.DISOpticalFlow_create(DIS_PRESET)
     dis.setFinestScale(DIS_FINEST_SCALE)
-    flow = dis.calc(grey_a, grey_b, None)
-    return np.asarray(flow, dtype=np.float32)
+    flow = dis.calc(
+        np.pad(grey_a, pad, mode="symmetric"), np.pad(grey_b, pad, mode="symmetric"), None
+    )
+    return np.asarray(flow[:height, :width], dtype=np.float32)
 
 
 def flow_farneback(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from ..errors import InputError
 from .config import MagnifyConfig
 from .engine import MagnifyResult, magnify_file
 from .registry import default_method
-from .stream import Stream
+from .stream import Stream, uint8_rgb_advice
 
 
 def magnify(
@@ -80,11 +80,9 @@ def magnify_frames(
 ) -> np.ndarray:
     """Magnify an in-memory clip: uint8 (T, H, W, 3) RGB in, the same shape out."""
     frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise InputError(
-            f"frames must be a uint8 array (T, H, W, 3), got {frames.dtype} {frames.shape}: "
-            "convert with np.asarray(..., dtype=np.uint8)."
-        )
+    advice = uint8_rgb_advice(frames, "frames", "(T, H, W, 3)")
+    if advice is not None:
+        raise InputError(advice)
     if len(frames) < 2:
         raise InputError(f"got {len(frames)} frame(s): magnification needs at least two.")
     stream = Stream(

@@ -11,10 +11,34 @@ from collections import deque
 
 import numpy as np
 
+from ..errors import InputError
 from .base import Magnifier
 from .config import MagnifyConfig
 from .mask import blend
 from .registry import build_magnifier, default_method
+
+
+def uint8_rgb_advice(array: np.ndarray, what: str, layout: str) -> str | None:
+    """None when ``array`` is uint8 RGB with ``len(layout)`` axes (``layout`` such as
+    ``"(T, H, W, 3)"``); else one sentence saying what is wrong and how to convert it."""
+    ndim = layout.count(",") + 1
+    if array.dtype == np.uint8 and array.ndim == ndim and array.shape[-1] == 3:
+        return None
+    got = f"{what} must be a uint8 RGB array {layout}, got {array.dtype} {array.shape}"
+    if array.ndim == ndim - 1 and array.shape[-1] == 3 and ndim == 4:
+        return f"{got}: that is one frame; stack frames into a clip with np.stack(frames)."
+    if array.ndim == ndim - 1:
+        return f"{got}: stack grey frames to RGB with np.repeat(x[..., None], 3, axis=-1)."
+    if array.ndim == ndim and array.shape[-1] == 4:
+        return f"{got}: drop the alpha channel with x[..., :3]."
+    if array.ndim == ndim and array.shape[-1] == 3 and np.issubdtype(array.dtype, np.floating):
+        return (
+            f"{got}: scale values in [0, 1] to bytes with "
+            "np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)."
+        )
+    if array.ndim == ndim and array.shape[-1] == 3 and array.dtype == np.uint16:
+        return f"{got}: keep the high byte with (x >> 8).astype(np.uint8)."
+    return f"{got}: convert it to 8-bit RGB with that layout."
 
 
 class PairedMagnifier:
@@ -64,6 +88,7 @@ class Stream:
             None if mask is None else np.asarray(mask, np.float32).reshape(*mask.shape[:2], 1)
         )
         self._ready: deque[np.ndarray] = deque()
+        self._size: tuple[int, int] | None = None
 
     @property
     def latency_frames(self) -> int:
@@ -76,6 +101,22 @@ class Stream:
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:
         """Feed one frame; return the oldest output not yet returned, or None."""
+        frame = np.asarray(frame)
+        advice = uint8_rgb_advice(frame, "a frame", "(H, W, 3)")
+        if advice is not None:
+            raise InputError(advice)
+        if self._size is None:
+            self._size = frame.shape[:2]
+            if self._mask is not None and self._mask.shape[:2] != self._size:
+                raise InputError(
+                    f"the mask is {self._mask.shape[1]}x{self._mask.shape[0]} but the frames "
+                    f"are {frame.shape[1]}x{frame.shape[0]}: give a mask of the frames' size."
+                )
+        elif frame.shape[:2] != self._size:
+            raise InputError(
+                f"a frame of {frame.shape[1]}x{frame.shape[0]} came after frames of "
+                f"{self._size[1]}x{self._size[0]}: start a new Stream for a new size."
+            )
         self._ready.extend(self._finish(self._paired.push(frame)))
         return self._ready.popleft() if self._ready else None
 

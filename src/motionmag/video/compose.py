@@ -162,21 +162,48 @@ def slice_figure(
     return side_by_side([_pad_to(im, height) for im in images], labels=labels)
 
 
+#: picture formats ``save_png`` writes, by file extension (PIL's format names)
+IMAGE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+}
+
+
+def image_format(path: str | os.PathLike) -> str:
+    """PIL format name for a picture's file name; UsageError for any other extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        raise UsageError(
+            f"output '{path}' is not a picture file name: end it in .png "
+            f"(or {', '.join(sorted(set(IMAGE_FORMATS) - {'.png'}))})."
+        )
+    return IMAGE_FORMATS[suffix]
+
+
 def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB (or greyscale) uint8 image as PNG atomically (temporary file, rename)."""
+    """Write an RGB (or greyscale) uint8 image atomically (temporary file, rename), as PNG
+    or the picture format its extension names (``IMAGE_FORMATS``)."""
     from PIL import Image
 
     target = Path(path)
+    image_format_name = image_format(target)
     folder = target.parent
     if not folder.is_dir():
         raise UsageError(f"output folder '{folder}' does not exist: create it first")
     image = np.ascontiguousarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise UsageError(f"image of shape {image.shape} and type {image.dtype} is not uint8")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.partial-", suffix=".png", dir=folder)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.partial-", suffix=target.suffix, dir=folder
+    )
     os.close(fd)
     try:
-        Image.fromarray(image).save(tmp_name, format="PNG")
+        Image.fromarray(image).save(tmp_name, format=image_format_name)
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp_name, 0o666 & ~mask)
