@@ -340,6 +340,10 @@ def test_no_audio_no_note(tmp_path):
     make_av_clip(source, frames=5, audio_codec=None)
     writer = write_video(tmp_path / "out.mp4", read_all(source), audio_from=source)
     assert writer.notes == [] and not probe(tmp_path / "out.mp4").has_audio
+    frames_folder = str(tmp_path / "frames") + "/"
+    write_video(frames_folder, read_all(source))  # a frame folder as the input: no audio
+    writer = write_video(tmp_path / "out.mkv", read_all(frames_folder), audio_from=frames_folder)
+    assert writer.notes == [] and not probe(tmp_path / "out.mkv").has_audio
 
 
 # -- input errors --------------------------------------------------------------------------

@@ -27,6 +27,8 @@ def frame_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> to
     """uint8 RGB (H, W, 3) -> float32 (1, 3, H, W) in [0, 1] on ``device``."""
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"expected a uint8 RGB frame (H, W, 3), got {frame.dtype} {frame.shape}")
+    if not frame.flags.writeable:  # torch warns on read-only arrays (a decoder's buffers)
+        frame = frame.copy()
     tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(device)
     return tensor.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 

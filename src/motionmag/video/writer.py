@@ -275,7 +275,7 @@ class VideoWriter:
 
     def _audio_source(self) -> Path | None:
         """The audio_from path if it has an audio stream this container can hold, else None."""
-        if self.audio_from is None:
+        if self.audio_from is None or self.audio_from.is_dir():  # a frame folder has none
             return None
         try:
             with av.open(str(self.audio_from)) as source:
