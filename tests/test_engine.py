@@ -112,3 +112,22 @@ def test_stream_refuses_bad_frames_a_size_change_and_a_mismatched_mask():
     masked = mm.Stream(method="linear", alpha=2.0, mode="dynamic", mask=np.ones((16, 16)))
     with pytest.raises(mm.InputError, match="mask is 16x16 but the frames are 24x16"):
         masked.push(frame)
+
+
+def test_a_band_slower_than_the_clip_gets_a_note(tmp_path):
+    """30 frames at 30 fps last 1 s: a 0.5 Hz low edge (2 s period) cannot be resolved."""
+    source = tmp_path / "short.mkv"
+    rng = np.random.default_rng(0)
+    with av.open(str(source), "w") as container:
+        video = container.add_stream("ffv1", rate=30)
+        video.width, video.height, video.pix_fmt = 32, 24, "yuv444p"
+        for _ in range(30):
+            frame = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+    slow = mm.magnify(source, tmp_path / "slow.mkv", method="linear", band=(0.5, 2.0), quiet=True)
+    assert any("less than one period" in note for note in slow.notes), slow.notes
+    fast = mm.magnify(source, tmp_path / "fast.mkv", method="linear", band=(2.0, 5.0), quiet=True)
+    assert not any("period" in note for note in fast.notes), fast.notes

@@ -168,5 +168,20 @@ def magnify_file(
         width=out_width,
         height=height,
         method=config.method,
-        notes=list(writer.notes),
+        notes=list(writer.notes) + _band_notes(config, frames),
     )
+
+
+def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:
+    """A note when a temporal band's low edge has a period longer than the whole clip:
+    no filter can pick that band out of so few frames (our check)."""
+    if config.resolved_mode() != "temporal" or config.band is None or not config.fps:
+        return []
+    seconds, period = frames / config.fps, 1.0 / config.band[0]
+    if seconds >= period:
+        return []
+    return [
+        f"the clip lasts {seconds:.2g} s, less than one period of the band's low edge "
+        f"({period:.2g} s at {config.band[0]:g} Hz): the band is not resolved, so the "
+        "magnified motion is approximate; use a longer clip or a higher --band."
+    ]
