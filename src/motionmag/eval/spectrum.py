@@ -66,7 +66,7 @@ class Spectrum:
         return max(peak * 0.7, self.freqs_hz[1]), min(peak * 1.3, 0.49 * self.fps)
 
 
-def _check_roi(roi, width: int, height: int) -> tuple[int, int, int, int]:
+def check_roi(roi, width: int, height: int) -> tuple[int, int, int, int]:
     if roi is None:
         return 0, 0, width, height
     x, y, w, h = (int(v) for v in roi)
@@ -83,7 +83,7 @@ def region_spectrum(
 ) -> Spectrum:
     """Spectrum of the region ``roi`` = (x, y, w, h) px of the video at ``path``."""
     info = probe(path, fps=fps)
-    x, y, w, h = _check_roi(roi, info.width, info.height)
+    x, y, w, h = check_roi(roi, info.width, info.height)
     grid_w, grid_h = min(w, _GRID), min(h, _GRID)
     samples = []
     with VideoReader(path, fps=fps) as reader:
@@ -130,6 +130,13 @@ def plot_spectrum(spectrum: Spectrum, title: str = "") -> np.ndarray:
         f"{spectrum.frames} frames at {spectrum.fps:g} fps"
     )
     ax.grid(True, which="both", alpha=0.3)
+    return figure_rgb(fig)
+
+
+def figure_rgb(fig) -> np.ndarray:
+    """A matplotlib figure, laid out and rendered, as uint8 RGB (H, W, 3); closes it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()

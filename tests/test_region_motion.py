@@ -1,0 +1,111 @@
+"""`motionmag measure`: a region's motion in px against known sinusoids."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from motionmag.cli import main
+from motionmag.errors import UsageError
+from motionmag.eval import region_motion as rm
+from motionmag.synth.textures import load_texture
+from motionmag.synth.vibration import quantize, smooth_texture, subpixel_shift, vibrating_frames
+from motionmag.video import VideoWriter
+
+FPS, FRAMES, HZ, DIRECTION_DEG = 30.0, 60, 2.0, 30.0
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    return smooth_texture(load_texture("astronaut"), (96, 128), sigma_px=1.5)
+
+
+def _write(path, clip: np.ndarray) -> str:
+    with VideoWriter(path, FPS, clip.shape[2], clip.shape[1]) as writer:
+        for frame in quantize(clip):
+            writer.write(frame)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory, image) -> dict[str, str]:
+    """The same scene vibrating 0.3 px (the input) and 3 px (the true x10 output)."""
+    folder = tmp_path_factory.mktemp("measure")
+    out = {}
+    for name, amplitude in (("small", 0.3), ("large", 3.0)):
+        clip, _ = vibrating_frames(image, amplitude, HZ, FPS, FRAMES, DIRECTION_DEG)
+        out[name] = _write(folder / f"{name}.mkv", clip)
+    return out
+
+
+def test_a_known_sinusoid_is_measured_in_px_hz_and_degrees(videos):
+    summary = rm.region_motion(videos["small"]).summary()
+    assert summary["amplitude_px"] == pytest.approx(0.3, abs=0.01)
+    assert summary["peak_hz"] == pytest.approx(HZ, abs=0.05)
+    assert summary["direction_deg"] == pytest.approx(DIRECTION_DEG, abs=2.0)
+    assert summary["peak_to_peak_px"] == pytest.approx(0.6, abs=0.03)
+    assert summary["frames"] == FRAMES
+
+
+def test_the_true_x10_clip_measures_x10_relative_to_the_input(videos):
+    small, large = rm.region_motion(videos["small"]), rm.region_motion(videos["large"])
+    comparison = rm.compare(small, large)
+    assert comparison["amplitude_ratio"] == pytest.approx(10.0, rel=0.02)
+    assert comparison["gain"] == pytest.approx(10.0, rel=0.02)
+    assert comparison["correlation"] > 0.999
+    # a region and a later reference frame see the same motion
+    part = rm.region_motion(videos["small"], roi=(16, 16, 64, 48), reference=7).summary()
+    assert part["amplitude_px"] == pytest.approx(0.3, abs=0.015)
+
+
+def test_large_regions_are_reduced_and_scaled_back(videos, monkeypatch):
+    monkeypatch.setattr(rm, "MAX_SIDE_PX", 48)  # 128 px wide: measured at 1/3
+    summary = rm.region_motion(videos["large"]).summary()
+    assert summary["amplitude_px"] == pytest.approx(3.0, rel=0.03)
+
+
+def test_band_pass_removes_a_drift(tmp_path, image):
+    """A 0.05 px/frame drift hides a 0.3 px, 2 Hz vibration until the band removes it."""
+    _, displacement = vibrating_frames(image, 0.3, HZ, FPS, FRAMES, 0.0)
+    drift = 0.05 * np.arange(FRAMES)
+    moved = np.stack([subpixel_shift(image, d, 0.0) for d in drift + displacement])
+    path = _write(tmp_path / "drift.mkv", moved)
+    plain = rm.region_motion(path).summary()
+    assert plain["peak_to_peak_px"] > 2.5  # the drift dominates
+    banded = rm.region_motion(path, band=(1.0, 4.0)).summary()
+    assert banded["peak_hz"] == pytest.approx(HZ, abs=0.1)
+    assert banded["amplitude_px"] == pytest.approx(0.3, abs=0.03)
+
+
+def test_command_line_writes_csv_json_and_plot(tmp_path, videos, capsys):
+    csv, summary, plot = tmp_path / "m.csv", tmp_path / "m.json", tmp_path / "m.png"
+    argv = ["measure", videos["small"], videos["large"], "--quiet"]
+    assert main([*argv, "--csv", str(csv), "--json", str(summary), "--plot", str(plot)]) == 0
+    printed = capsys.readouterr().out
+    assert "moves x10.0" in printed or "moves x9.9" in printed, printed
+    rows = csv.read_text().splitlines()
+    assert rows[0] == "video,frame,time_s,dx_px,dy_px" and len(rows) == 1 + 2 * FRAMES
+    result = json.loads(summary.read_text())
+    ratio = result["videos"][1]["relative_to_first"]["amplitude_ratio"]
+    assert ratio == pytest.approx(10, rel=0.02)
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    # bad requests: one sentence, status 2, nothing written
+    for bad in (
+        ["--roi", "100", "80", "64", "64"],
+        ["--band", "4", "1"],
+        ["--roi", "0", "0", "8", "8"],
+        ["--plot", str(tmp_path / "m.txt")],
+        ["--csv", str(csv)],
+    ):
+        assert main([*argv, *bad]) == 2
+        assert "error" in capsys.readouterr().err
+    assert not (tmp_path / "m.txt").exists()
+
+
+def test_videos_of_different_lengths_are_not_compared(tmp_path, videos, image):
+    clip, _ = vibrating_frames(image, 0.3, HZ, FPS, FRAMES // 2, DIRECTION_DEG)
+    short = _write(tmp_path / "short.mkv", clip)
+    with pytest.raises(UsageError, match="same length"):
+        rm.compare(rm.region_motion(videos["small"]), rm.region_motion(short))
