@@ -322,7 +322,7 @@ def _run_measure(args: argparse.Namespace) -> int:
     for motion, summary in zip(motions, summaries, strict=True):
         print(
             f"{motion.path}: {summary['amplitude_px']:.4f} px at {summary['peak_hz']:.3f} Hz "
-            f"along {summary['direction_deg']:.0f} deg (RMS {summary['rms_px']:.4f} px, "
+            f"along {round(summary['direction_deg']) or 0:d} deg (RMS {summary['rms_px']:.4f} px, "
             f"peak to peak {summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames "
             f"at {summary['fps']:g} fps)"
         )
@@ -371,7 +371,7 @@ def _add_demo(sub) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import ALPHA, AMPLITUDE_PX, FREQUENCY_HZ, run_demo
+    from .demo import ALPHA, AMPLITUDE_PX, BAND_HZ, DEMO_ROI, FREQUENCY_HZ, run_demo
 
     result = run_demo(args.output, quiet=args.quiet)
     print(f"A {AMPLITUDE_PX} px vibration at {FREQUENCY_HZ:g} Hz, magnified x{ALPHA:g} (linear):")
@@ -380,6 +380,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(f"  side by side   {result.side_by_side}")
     print(f"  x-t slice      {result.slice}")
     print(f"  measured magnification x{result.measured_alpha:.1f} (asked for x{ALPHA:g})")
+    x, y, w, h = DEMO_ROI
+    print(
+        f"Measure it yourself: motionmag measure {result.input} {result.magnified} "
+        f"--roi {x} {y} {w} {h} --band {BAND_HZ[0]:g} {BAND_HZ[1]:g}"
+    )
     return 0
 
 

@@ -28,6 +28,8 @@ FREQUENCY_HZ = 3.0
 AMPLITUDE_PX = 0.06
 ALPHA = 20.0
 BAND_HZ = (2.0, 4.0)
+#: a square (x, y, w, h) px inside the vibrating ellipse of ``_scene``'s 320x240 frame
+DEMO_ROI = (120, 70, 80, 80)
 
 
 @dataclass
