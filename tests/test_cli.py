@@ -143,6 +143,52 @@ def test_mask_keeps_the_outside_untouched(tmp_path, capsys, vibrating_clip):
     assert np.abs(magnified[:, :, 70:].astype(int) - original[:, :, 70:]).max() > 5
 
 
+def test_crop_magnifies_only_the_region_and_cuts_a_whole_frame_mask(
+    tmp_path, capsys, vibrating_clip
+):
+    """``--crop 40 16 64 48``: the output is the region, equal to magnifying the region
+    cut out beforehand; a mask of the input's size is cut the same way."""
+    from PIL import Image
+
+    import motionmag as mm
+
+    source, _ = vibrating_clip
+    common = ["--alpha", 10, "--mode", "static", "--method", "linear", "--quiet"]
+    out = tmp_path / "crop.mkv"
+    assert run(capsys, "magnify", source, "-o", out, "--crop", 40, 16, 64, 48, *common)[0] == 0
+    cropped = read_clip(source)[:, 16:64, 40:104]
+    expected = mm.magnify_frames(cropped, fps=FPS, method="linear", alpha=10, mode="static")
+    np.testing.assert_array_equal(read_clip(out), expected)
+    # the mask is white on the input's right half: inside the crop, columns 64-103 of the
+    # input (24-63 of the output) are magnified and 40-63 (0-23) are kept
+    mask = np.zeros((96, 128), np.uint8)
+    mask[:, 64:] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    masked = tmp_path / "masked.mkv"
+    argv = [
+        "magnify",
+        source,
+        "-o",
+        masked,
+        "--crop",
+        40,
+        16,
+        64,
+        48,
+        "--mask",
+        tmp_path / "mask.png",
+    ]
+    assert run(capsys, *argv, *common)[0] == 0
+    frames = read_clip(masked)
+    np.testing.assert_array_equal(frames[:, :, :24], cropped[:, :, :24])
+    np.testing.assert_array_equal(frames[:, :, 24:], expected[:, :, 24:])
+    code, _, err = run(
+        capsys, "magnify", source, "-o", tmp_path / "x.mkv", "--crop", 100, 0, 64, 48
+    )
+    assert code == 2 and "not inside the 128x96 frame" in err
+    assert not (tmp_path / "x.mkv").exists()
+
+
 def test_methods_slice_spectrum(tmp_path, capsys, vibrating_clip):
     source, _ = vibrating_clip
     code, stdout, _ = run(capsys, "methods")

@@ -395,3 +395,15 @@ def test_a_failed_run_aborts_its_sinks(clip_40fps):
     with pytest.raises(RuntimeError, match="boom"):
         run_live(FileSource(clip_40fps, realtime=False), Broken(0), [sink])
     assert sink.aborted and not sink.closed
+
+
+def test_live_crop_writes_the_region_of_every_frame(tmp_path, capsys):
+    """``--crop X Y W H`` cuts each frame before the magnifier (alpha 1: the region as is)."""
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(12)]
+    source = write_clip(tmp_path / "textured.mkv", frames, 40.0)
+    out = tmp_path / "crop.mkv"
+    argv = ["live", source, "-o", out, "--method", "linear", "--alpha", 1, "--mode", "static"]
+    code, _, stderr = run(capsys, *argv, "--crop", 8, 4, 40, 30, "--no-realtime", "--quiet")
+    assert code == 0, stderr
+    np.testing.assert_array_equal(read_clip(out), np.stack(frames)[:, 4:34, 8:48])

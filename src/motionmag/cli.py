@@ -92,6 +92,14 @@ def add_magnification_options(
     p.add_argument("--fps", type=_finite_float, default=None, help=fps_help)
     p.add_argument("--reference", type=int, default=0, help="static mode reference frame")
     p.add_argument("--mask", default=None, help="greyscale image: white magnify, black keep")
+    p.add_argument(
+        "--crop",
+        nargs=4,
+        type=int,
+        default=None,
+        metavar=("X", "Y", "W", "H"),
+        help="magnify only this region of the frame (px; the output is the region)",
+    )
     p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
     p.add_argument("--device", default=None, choices=("cpu", "cuda"))
     p.add_argument(
@@ -154,6 +162,7 @@ def _run_magnify(args: argparse.Namespace) -> int:
         reference=args.reference,
         mask=args.mask,
         resize=args.resize,
+        crop=tuple(args.crop) if args.crop else None,
         device=args.device or ("cpu" if args.backend == "onnx" else _default_device()),
         side_by_side=args.side_by_side,
         overwrite=args.overwrite,

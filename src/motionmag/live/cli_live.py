@@ -94,7 +94,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 def run_live_command(args: argparse.Namespace) -> int:
     from ..magnify.config import MagnifyConfig
-    from ..magnify.engine import parse_resize
+    from ..magnify.geometry import FrameGeometry
     from ..magnify.mask import load_mask
     from ..magnify.registry import default_method, get_method
     from ..magnify.stream import Stream
@@ -129,8 +129,11 @@ def run_live_command(args: argparse.Namespace) -> int:
     sinks = []
     try:
         info = source.info
-        width, height = parse_resize(args.resize, info.width, info.height)
-        mask = load_mask(args.mask, width, height) if args.mask is not None else None
+        geometry = FrameGeometry.from_arguments(
+            info.width, info.height, tuple(args.crop) if args.crop else None, args.resize
+        )
+        width, height = geometry.size
+        mask = load_mask(args.mask, geometry) if args.mask is not None else None
         if args.device is None:
             from ..cli import _default_device
 
@@ -168,7 +171,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         sinks,
         method=f"{method} x{args.alpha:g} {config.resolved_mode()}",
         queue_frames=args.queue,
-        resize=(width, height) if (width, height) != (info.width, info.height) else None,
+        geometry=geometry,
         duration_s=args.duration,
         max_frames=args.max_frames,
         interval_s=args.every or None,

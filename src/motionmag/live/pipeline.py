@@ -28,10 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..magnify.geometry import FrameGeometry
 from ..video.live_source import Clock, LiveSource, SystemClock
 from .latency import Interval, LatencyStats, LiveReport
 from .sinks import Sink
@@ -191,6 +191,7 @@ def run_live(
     queue_frames: int = 2,
     drop: bool | None = None,
     resize: tuple[int, int] | None = None,
+    geometry: FrameGeometry | None = None,
     duration_s: float | None = None,
     max_frames: int | None = None,
     interval_s: float | None = None,
@@ -207,6 +208,8 @@ def run_live(
         drop: drop old frames when the magnifier falls behind (default: when the source
             is paced in real time); False makes the reader wait instead.
         resize: (W, H) in px to process at.
+        geometry: a crop and a processing size (``--crop``, ``--resize``), in place of
+            ``resize``.
         duration_s: stop reading after this many seconds of run time.
         max_frames: stop after this many frames from the source.
         interval_s: every this many seconds, record an :class:`Interval` in the report
@@ -218,7 +221,11 @@ def run_live(
     queue = FrameQueue(queue_frames, info.paced if drop is None else drop)
     start_s = clock.now()
     reader = _Reader(source, queue, clock, start_s, duration_s, max_frames)
-    width, height = resize or (info.width, info.height)
+    if geometry is None:
+        geometry = FrameGeometry(
+            (info.width, info.height), None, resize or (info.width, info.height)
+        )
+    width, height = geometry.size
     report = LiveReport(
         source=info.description, method=method, source_fps=info.fps, width=width, height=height
     )
@@ -284,8 +291,8 @@ def run_live(
                         break
                     continue
                 frame = item.frame
-                if resize is not None and (frame.shape[1], frame.shape[0]) != resize:
-                    frame = cv2.resize(frame, resize, interpolation=cv2.INTER_AREA)
+                if geometry.changes_frames:
+                    frame = geometry.apply(frame)
                 began_s = clock.now()
                 out = magnifier.push(frame)
                 magnify_s += clock.now() - began_s

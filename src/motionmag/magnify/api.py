@@ -30,6 +30,7 @@ def magnify(
     reference: int = 0,
     mask: str | os.PathLike | None = None,
     resize: str | tuple[int, int] | None = None,
+    crop: tuple[int, int, int, int] | None = None,
     device: str | None = None,
     side_by_side: bool = False,
     overwrite: bool = False,
@@ -48,6 +49,8 @@ def magnify(
         reference: static mode's reference frame index.
         mask: greyscale image, white = magnify, black = keep.
         resize: process (and write) at ``W`` or ``WxH`` pixels.
+        crop: (x, y, w, h) px of the input: magnify (and write) only this region; a
+            ``mask`` of the input's size is cut to it too.
         side_by_side: write the input and the output next to each other.
         options: method settings, e.g. ``lambda_c_px=16`` for linear.
     """
@@ -60,6 +63,7 @@ def magnify(
         config,
         mask=mask,
         resize=resize,
+        crop=crop,
         side_by_side_output=side_by_side,
         overwrite=overwrite,
         quiet=quiet,

@@ -14,13 +14,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import InputError, UsageError
 from ..video import VideoReader, VideoWriter, output_kind, probe, side_by_side
 from .config import MagnifyConfig
+from .geometry import FrameGeometry
 from .mask import blend, load_mask
 from .registry import build_magnifier
 from .stream import PairedMagnifier
@@ -37,28 +37,6 @@ class MagnifyResult:
     height: int
     method: str
     notes: list[str] = field(default_factory=list)
-
-
-def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) -> tuple[int, int]:
-    """``W`` or ``WxH`` -> (W, H); a lone W keeps the aspect ratio (rounded)."""
-    if text is None:
-        return width, height
-    if isinstance(text, tuple):
-        new_w, new_h = text
-    else:
-        parts = str(text).lower().split("x")
-        try:
-            new_w = int(parts[0])
-            new_h = int(parts[1]) if len(parts) == 2 else round(height * new_w / width)
-        except (ValueError, IndexError):
-            raise UsageError(
-                f"--resize '{text}' is not W or WxH: write e.g. 640 or 640x360."
-            ) from None
-        if len(parts) > 2:
-            raise UsageError(f"--resize '{text}' is not W or WxH: write e.g. 640 or 640x360.")
-    if new_w < 2 or new_h < 2:
-        raise UsageError(f"--resize {new_w}x{new_h} is too small: use at least 2x2 pixels.")
-    return int(new_w), int(new_h)
 
 
 def _check_paths(input_path: Path, output_path: Path) -> None:
@@ -82,6 +60,7 @@ def magnify_file(
     *,
     mask: str | os.PathLike | None = None,
     resize: str | tuple[int, int] | None = None,
+    crop: tuple[int, int, int, int] | None = None,
     side_by_side_output: bool = False,
     overwrite: bool = False,
     quiet: bool = False,
@@ -111,8 +90,9 @@ def magnify_file(
             f"reference frame {config.reference} is beyond the end of '{input_path}' "
             f"({known} frames): choose a smaller --reference."
         )
-    width, height = parse_resize(resize, info.width, info.height)
-    weights = load_mask(mask, width, height) if mask is not None else None
+    geometry = FrameGeometry.from_arguments(info.width, info.height, crop, resize)
+    width, height = geometry.size
+    weights = load_mask(mask, geometry) if mask is not None else None
     magnifier = PairedMagnifier(build_magnifier(config))  # checks the band against fps
     gap_px = 4
     out_width = 2 * width + gap_px if side_by_side_output else width
@@ -146,8 +126,8 @@ def magnify_file(
         ) as bar,
     ):
         for frame in reader:
-            if (width, height) != (info.width, info.height):
-                frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            if geometry.changes_frames:
+                frame = geometry.apply(frame)
             for original, out in magnifier.push(frame):
                 writer.write(finish(original, out))
             frames += 1

@@ -106,11 +106,12 @@ def load_alpha_map(path: str | Path, width: int, height: int) -> np.ndarray:
     """Weights (H, W) float32 in [0, 1] from a greyscale image or a ``.npy`` array."""
     import cv2
 
+    from .geometry import FrameGeometry
     from .mask import load_mask
 
     path = Path(path)
     if path.suffix.lower() != ".npy":
-        return load_mask(path, width, height)[..., 0]
+        return load_mask(path, FrameGeometry((width, height), None, (width, height)))[..., 0]
     if not path.is_file():
         raise UsageError(f"alpha map '{path}' does not exist: give an image or a .npy file.")
     weights = np.asarray(np.load(path), dtype=np.float32)

@@ -12,16 +12,26 @@ import cv2
 import numpy as np
 
 from ..errors import UsageError
+from .geometry import FrameGeometry
 
 
-def load_mask(path: str | Path, width: int, height: int) -> np.ndarray:
-    """Greyscale image -> float32 weights (H, W, 1) in [0, 1] at the frame size."""
+def load_mask(path: str | Path, geometry: FrameGeometry) -> np.ndarray:
+    """Greyscale image -> float32 weights (H, W, 1) in [0, 1] at the processing size.
+
+    A mask of the source frame's size is cut by the geometry's crop first, so a mask
+    drawn on the whole video frame still lines up with ``--crop``; any other mask is
+    taken to cover what is processed, and resized to it.
+    """
     path = Path(path)
+    width, height = geometry.size
     if not path.is_file():
         raise UsageError(f"mask '{path}' does not exist: give a greyscale image with --mask.")
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise UsageError(f"mask '{path}' is not an image OpenCV can read: save it as PNG.")
+    if geometry.crop is not None and image.shape == geometry.source[::-1]:
+        x, y, w, h = geometry.crop
+        image = image[y : y + h, x : x + w]
     if image.shape != (height, width):
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     return (image.astype(np.float32) / 255.0)[..., None]

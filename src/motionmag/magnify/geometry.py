@@ -1,0 +1,89 @@
+"""Which part of each frame is magnified, and at what size: ``--crop`` and ``--resize``.
+
+What matters: a crop is cut from the source frame first (px of the source), then the
+cut is resized, so ``--crop`` on a 4K video processes only the region (the cost scales
+with its area) and ``--resize`` keeps its meaning for what is processed and written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import UsageError
+
+
+def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) -> tuple[int, int]:
+    """``W`` or ``WxH`` -> (W, H); a lone W keeps the aspect ratio (rounded)."""
+    if text is None:
+        return width, height
+    if isinstance(text, tuple):
+        new_w, new_h = text
+    else:
+        parts = str(text).lower().split("x")
+        try:
+            new_w = int(parts[0])
+            new_h = int(parts[1]) if len(parts) == 2 else round(height * new_w / width)
+        except (ValueError, IndexError):
+            raise UsageError(
+                f"--resize '{text}' is not W or WxH: write e.g. 640 or 640x360."
+            ) from None
+        if len(parts) > 2:
+            raise UsageError(f"--resize '{text}' is not W or WxH: write e.g. 640 or 640x360.")
+    if new_w < 2 or new_h < 2:
+        raise UsageError(f"--resize {new_w}x{new_h} is too small: use at least 2x2 pixels.")
+    return int(new_w), int(new_h)
+
+
+def parse_crop(
+    crop: tuple[int, int, int, int] | None, width: int, height: int
+) -> tuple[int, int, int, int] | None:
+    """Check ``crop`` = (x, y, w, h) px against a ``width`` x ``height`` frame."""
+    if crop is None:
+        return None
+    x, y, w, h = (int(v) for v in crop)
+    if x < 0 or y < 0 or w < 2 or h < 2 or x + w > width or y + h > height:
+        raise UsageError(
+            f"--crop {x} {y} {w} {h} is not inside the {width}x{height} frame: give X Y W H "
+            "with W and H of at least 2 and the region within the frame."
+        )
+    if (x, y, w, h) == (0, 0, width, height):
+        return None
+    return x, y, w, h
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """The source frame's size, the crop cut from it (px, or None) and the processing
+    size (W, H) the cut is resized to."""
+
+    source: tuple[int, int]
+    crop: tuple[int, int, int, int] | None
+    size: tuple[int, int]
+
+    @classmethod
+    def from_arguments(
+        cls,
+        width: int,
+        height: int,
+        crop: tuple[int, int, int, int] | None = None,
+        resize: str | tuple[int, int] | None = None,
+    ) -> FrameGeometry:
+        crop = parse_crop(crop, width, height)
+        cut_w, cut_h = (crop[2], crop[3]) if crop else (width, height)
+        return cls((width, height), crop, parse_resize(resize, cut_w, cut_h))
+
+    @property
+    def changes_frames(self) -> bool:
+        return self.crop is not None or self.size != self.source
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        """Cut and resize one source frame (uint8 (H, W, 3))."""
+        if self.crop is not None:
+            x, y, w, h = self.crop
+            frame = frame[y : y + h, x : x + w]
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(frame)
