@@ -56,34 +56,66 @@ def test_stream_returns_outputs_in_order_after_its_latency():
         np.testing.assert_array_equal(original, out)
 
 
-def test_audio_is_carried_into_the_magnified_file(tmp_path):
-    source = tmp_path / "with_audio.mp4"
-    with av.open(str(source), "w") as container:
+def _clip_with_audio(path, seconds: int = 1, silent_until_s: float = 0.0) -> None:
+    """30 fps grey frames (frame i at level 4 i mod 256) and a 440 Hz tone, silent until
+    ``silent_until_s``, ``seconds`` long."""
+    rate = 48000
+    with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=30)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        audio = container.add_stream("aac", rate=48000)
+        audio = container.add_stream("aac", rate=rate)
         audio.layout = "mono"
         fmt = audio.codec_context.codec.audio_formats[0].name
-        for i in range(30):
-            vf = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 4 * i, np.uint8))
+        for i in range(30 * seconds):
+            vf = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (4 * i) % 256, np.uint8))
             vf.pts = i
             for packet in video.encode(vf):
                 container.mux(packet)
-        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(48000) / 48000)).astype(np.float32)
-        for start in range(0, 48000, 1024):
+        t = np.arange(rate * seconds) / rate
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t) * (t >= silent_until_s)).astype(np.float32)
+        for start in range(0, len(tone), 1024):
             af = av.AudioFrame.from_ndarray(
                 tone[None, start : start + 1024], format=fmt, layout="mono"
             )
-            af.sample_rate, af.pts = 48000, start
+            af.sample_rate, af.pts = rate, start
             for packet in audio.encode(af):
                 container.mux(packet)
         for stream in (audio, video):
             for packet in stream.encode(None):
                 container.mux(packet)
+
+
+def test_audio_is_carried_into_the_magnified_file(tmp_path):
+    source = tmp_path / "with_audio.mp4"
+    _clip_with_audio(source)
     out = tmp_path / "out.mkv"
     result = mm.magnify(source, out, method="linear", alpha=5, mode="static")
     info = probe(out)
     assert info.has_audio and result.frames == 30
+
+
+def test_start_and_end_cut_the_frames_and_the_audio(tmp_path):
+    """--start 1 --end 1.5 of a 2 s clip: frames 30-44, and audio from 1 s (where the tone
+    begins) for 0.5 s."""
+    source = tmp_path / "two_seconds.mp4"
+    _clip_with_audio(source, seconds=2, silent_until_s=1.0)
+    out = tmp_path / "cut.mkv"
+    result = mm.magnify(source, out, method="linear", alpha=1, mode="static", start=1.0, end=1.5)
+    assert result.frames == 15
+    with av.open(str(source)) as container:
+        levels = [f.to_ndarray(format="rgb24").mean() for f in container.decode(video=0)]
+    with av.open(str(out)) as container:
+        got = [f.to_ndarray(format="rgb24").mean() for f in container.decode(video=0)]
+    np.testing.assert_allclose(got, levels[30:45], atol=1.5)
+    with av.open(str(out)) as container:
+        samples = np.concatenate(
+            [f.to_ndarray().ravel() for f in container.decode(audio=0)]
+        ).astype(np.float64)
+    assert len(samples) / 48000 == pytest.approx(0.5, abs=0.05)
+    assert np.sqrt(np.mean(samples[:4800] ** 2)) > 0.1  # the tone from the first 0.1 s
+    with pytest.raises(mm.UsageError, match="past the end"):
+        mm.magnify(source, tmp_path / "late.mkv", method="linear", start=5.0)
+    assert not (tmp_path / "late.mkv").exists()
 
 
 @pytest.mark.parametrize(

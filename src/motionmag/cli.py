@@ -129,6 +129,12 @@ def _add_magnify(sub) -> None:
         choices=("torch", "onnx"),
         help="learned methods: run the network with torch (default) or ONNX Runtime (CPU)",
     )
+    p.add_argument(
+        "--start", type=_finite_float, default=None, metavar="S", help="begin at S seconds"
+    )
+    p.add_argument(
+        "--end", type=_finite_float, default=None, metavar="S", help="stop before S seconds"
+    )
     p.add_argument("--side-by-side", action="store_true", help="write input | output")
     p.add_argument(
         "--tta",
@@ -163,6 +169,8 @@ def _run_magnify(args: argparse.Namespace) -> int:
         mask=args.mask,
         resize=args.resize,
         crop=tuple(args.crop) if args.crop else None,
+        start=args.start,
+        end=args.end,
         device=args.device or ("cpu" if args.backend == "onnx" else _default_device()),
         side_by_side=args.side_by_side,
         overwrite=args.overwrite,

@@ -31,6 +31,8 @@ def magnify(
     mask: str | os.PathLike | None = None,
     resize: str | tuple[int, int] | None = None,
     crop: tuple[int, int, int, int] | None = None,
+    start: float | None = None,
+    end: float | None = None,
     device: str | None = None,
     side_by_side: bool = False,
     overwrite: bool = False,
@@ -51,6 +53,8 @@ def magnify(
         resize: process (and write) at ``W`` or ``WxH`` pixels.
         crop: (x, y, w, h) px of the input: magnify (and write) only this region; a
             ``mask`` of the input's size is cut to it too.
+        start, end: magnify (and write) only the frames from ``start`` to before ``end``
+            seconds; the audio is cut to the same window.
         side_by_side: write the input and the output next to each other.
         options: method settings, e.g. ``lambda_c_px=16`` for linear.
     """
@@ -64,6 +68,8 @@ def magnify(
         mask=mask,
         resize=resize,
         crop=crop,
+        start_s=start,
+        end_s=end,
         side_by_side_output=side_by_side,
         overwrite=overwrite,
         quiet=quiet,

@@ -24,6 +24,7 @@ from .geometry import FrameGeometry
 from .mask import blend, load_mask
 from .registry import build_magnifier
 from .stream import PairedMagnifier
+from .trim import TimeWindow
 
 
 @dataclass
@@ -61,6 +62,8 @@ def magnify_file(
     mask: str | os.PathLike | None = None,
     resize: str | tuple[int, int] | None = None,
     crop: tuple[int, int, int, int] | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
     side_by_side_output: bool = False,
     overwrite: bool = False,
     quiet: bool = False,
@@ -78,8 +81,9 @@ def magnify_file(
         raise InputError(
             f"'{input_path}' has {info.frame_count} frame(s): magnification needs at least two."
         )
+    window = TimeWindow.from_seconds(start_s, end_s, config.fps, info.duration_s, f"'{input_path}'")
     # an estimated count (from the duration) may be off by one: the selector checks exactly
-    known = info.frame_count if info.frame_count is not None else info.expected_frames
+    known = window.count(info.frame_count if info.frame_count is not None else info.expected_frames)
     slack = 0 if info.frame_count is not None else 1
     if (
         config.resolved_mode() == "static"
@@ -114,10 +118,11 @@ def magnify_file(
             out_width,
             height,
             audio_from=str(input_path),
+            audio_start_s=window.start_s,
             overwrite=overwrite,
         ) as writer,
         tqdm(
-            total=info.expected_frames,
+            total=window.count(info.expected_frames),
             disable=quiet,
             file=sys.stderr,
             unit="frame",
@@ -125,7 +130,11 @@ def magnify_file(
             dynamic_ncols=True,
         ) as bar,
     ):
-        for frame in reader:
+        for index, frame in enumerate(reader):
+            if index < window.first:
+                continue
+            if window.stop is not None and index >= window.stop:
+                break
             if geometry.changes_frames:
                 frame = geometry.apply(frame)
             for original, out in magnifier.push(frame):
@@ -133,8 +142,9 @@ def magnify_file(
             frames += 1
             bar.update(1)
         if frames < 2:
+            where = " between --start and --end" if window.trims else ""
             raise InputError(
-                f"'{input_path}' has {frames} frame(s): magnification needs at least two."
+                f"'{input_path}' has {frames} frame(s){where}: magnification needs at least two."
             )
         for original, out in magnifier.flush():
             writer.write(finish(original, out))

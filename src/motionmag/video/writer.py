@@ -97,7 +97,8 @@ class VideoWriter:
 
     ``fps`` is kept exactly; ``crf`` (H.264 only, 0..18) trades size for quality;
     ``preset`` is x264's speed/size trade-off (H.264 only; default :data:`X264_PRESET`);
-    ``audio_from`` names the file whose audio is copied in. Use as a context manager: a
+    ``audio_from`` names the file whose audio is copied in, from ``audio_start_s`` seconds
+    into it (a video cut to start later). Use as a context manager: a
     normal exit calls ``close()`` (rename into place), an exception calls ``abort()``.
     """
 
@@ -109,6 +110,7 @@ class VideoWriter:
         height: int,
         *,
         audio_from: str | os.PathLike | None = None,
+        audio_start_s: float = 0.0,
         crf: int = 18,
         overwrite: bool = False,
         preset: str = X264_PRESET,
@@ -138,6 +140,7 @@ class VideoWriter:
         if (self.path.exists() or self.path.is_symlink()) and not overwrite:
             raise UsageError(f"output '{self.path}' already exists: pass --overwrite to replace it")
         self.audio_from = Path(audio_from) if audio_from is not None else None
+        self.audio_start_s = float(audio_start_s)
         if self.audio_from is not None:
             if not self.audio_from.exists():
                 raise InputError(f"input file '{self.audio_from}' does not exist: check the path")
@@ -266,7 +269,8 @@ class VideoWriter:
             return
         final = self._temp_file(".remux-")
         try:
-            _remux(self._tmp, audio, final, self.kind)
+            duration_s = Fraction(self.frames_written) / self.fps
+            _remux(self._tmp, audio, final, self.kind, self.audio_start_s, duration_s)
         except BaseException:
             final.unlink(missing_ok=True)
             raise
@@ -360,7 +364,14 @@ def _packets(container: av.container.InputContainer, stream) -> Iterator[av.Pack
         yield packet
 
 
-def _remux(video_path: Path, audio_path: Path | None, out_path: Path, kind: str) -> None:
+def _remux(
+    video_path: Path,
+    audio_path: Path | None,
+    out_path: Path,
+    kind: str,
+    audio_start_s: float = 0.0,
+    video_duration_s: Fraction | None = None,
+) -> None:
     """Copy the video packets and the audio packets of another file into one file, in time order.
 
     Packets are merged by decode time with a heap over two demuxers, so nothing is buffered
@@ -377,18 +388,21 @@ def _remux(video_path: Path, audio_path: Path | None, out_path: Path, kind: str)
         sources: list[tuple[Iterator[av.Packet], object, Fraction]] = [
             (_packets(vin, vstream), vout, Fraction(0))
         ]
-        video_end_s: Fraction | None = None
-        if vstream.duration is not None:
+        # audio past the video's end is dropped: the end is the written frames' duration
+        # (Matroska stores no stream duration), else what the container states
+        video_end_s = video_duration_s
+        if video_end_s is None and vstream.duration is not None:
             video_end_s = Fraction(vstream.duration) * vstream.time_base
         if audio_path is not None:
             ain = stack.enter_context(av.open(str(audio_path)))
             astream = ain.streams.audio[0]
             aout = out.add_stream_from_template(astream)
             # Keep audio aligned to the source video's first frame, which becomes time 0.
-            offset = Fraction(0)
+            # (plus ``audio_start_s`` when the video was cut to start later)
+            offset = Fraction(audio_start_s).limit_denominator(10**6)
             if ain.streams.video and ain.streams.video[0].start_time is not None:
                 sv = ain.streams.video[0]
-                offset = Fraction(sv.start_time) * sv.time_base
+                offset += Fraction(sv.start_time) * sv.time_base
             sources.append((_packets(ain, astream), aout, offset))
 
         heap: list[tuple[Fraction, int, av.Packet]] = []

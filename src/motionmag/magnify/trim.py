@@ -1,0 +1,60 @@
+"""Which frames of a video are magnified: ``--start`` and ``--end``, in seconds.
+
+What matters: frame i is at ``i / fps`` s (the rate the engine runs at), and a window
+keeps the frames with ``start <= i / fps < end``; the output's first frame becomes time 0
+and its audio is cut to the same window. Frames before the window are decoded and
+skipped (exact, and cheap next to magnifying them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Frames ``first <= i < stop`` (``stop`` None: to the end) and the window's start (s)."""
+
+    first: int = 0
+    stop: int | None = None
+    start_s: float = 0.0
+
+    @classmethod
+    def from_seconds(
+        cls,
+        start_s: float | None,
+        end_s: float | None,
+        fps: float,
+        duration_s: float | None = None,
+        name: str = "the input",
+    ) -> TimeWindow:
+        start = 0.0 if start_s is None else float(start_s)
+        if not math.isfinite(start) or start < 0:
+            raise UsageError(f"--start {start_s} s is not a time >= 0: give seconds, e.g. 12.5.")
+        if end_s is not None and not (math.isfinite(float(end_s)) and float(end_s) > start):
+            raise UsageError(
+                f"--end {end_s} s is not after --start {start:g} s: give an end later "
+                "than the start."
+            )
+        if duration_s is not None and start >= duration_s:
+            raise UsageError(
+                f"--start {start:g} s is past the end of {name} ({duration_s:.2f} s): "
+                "choose an earlier start."
+            )
+        first = math.ceil(start * fps - 1e-6)
+        stop = None if end_s is None else math.ceil(float(end_s) * fps - 1e-6)
+        return cls(first, stop, first / fps)
+
+    @property
+    def trims(self) -> bool:
+        return self.first > 0 or self.stop is not None
+
+    def count(self, total: int | None) -> int | None:
+        """Frames in the window of a video of ``total`` frames (None when unknown)."""
+        end = (
+            self.stop if total is None else (total if self.stop is None else min(total, self.stop))
+        )
+        return None if end is None else max(0, end - self.first)
