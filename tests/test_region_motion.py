@@ -49,6 +49,13 @@ def test_a_known_sinusoid_is_measured_in_px_hz_and_degrees(videos):
     assert summary["frames"] == FRAMES
 
 
+def test_amplitude_spectrum_reads_a_sinusoids_amplitude_at_its_frequency():
+    t = np.arange(FRAMES) / FPS  # 2 s: 2 Hz falls on bin 4
+    freqs, amplitude = rm.amplitude_spectrum(0.3 * np.sin(2 * np.pi * HZ * t), FPS)
+    peak = int(np.argmax(amplitude))
+    assert freqs[peak] == pytest.approx(HZ) and amplitude[peak] == pytest.approx(0.3, rel=0.03)
+
+
 def test_the_true_x10_clip_measures_x10_relative_to_the_input(videos):
     small, large = rm.region_motion(videos["small"]), rm.region_motion(videos["large"])
     comparison = rm.compare(small, large)

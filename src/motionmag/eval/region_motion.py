@@ -204,19 +204,35 @@ def region_motion(
     return RegionMotion(os.fspath(path), float(info.fps), roi, reference, dx, dy, band)
 
 
+def amplitude_spectrum(series: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Single-sided amplitude spectrum of a displacement series: (Hz, px), Hann-windowed
+    and scaled by the window's coherent gain, so a sinusoid of amplitude A centred on a
+    bin reads A there."""
+    series = np.asarray(series, np.float64)
+    window = np.hanning(len(series))
+    amplitude = 2.0 * np.abs(np.fft.rfft((series - series.mean()) * window)) / window.sum()
+    return np.fft.rfftfreq(len(series), d=1.0 / float(fps)), amplitude
+
+
 def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
-    """Displacement along the first video's axis against time, one line per video, as
-    an RGB image."""
+    """Displacement along the first video's axis against time (left) and its amplitude
+    spectrum (right), one line per video, as an RGB image."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     axis = motions[0].axis()
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    fig, (ax, spectrum_ax) = plt.subplots(
+        1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]}
+    )
     for motion in motions:
-        t = np.arange(len(motion.dx)) / motion.fps
-        ax.plot(t, motion.along(axis), linewidth=1.2, label=os.path.basename(motion.path))
+        along = motion.along(axis)
+        t = np.arange(len(along)) / motion.fps
+        label = os.path.basename(motion.path)
+        ax.plot(t, along, linewidth=1.2, label=label)
+        freqs, amplitude = amplitude_spectrum(along, motion.fps)
+        spectrum_ax.semilogy(freqs[1:], amplitude[1:] + 1e-6, linewidth=1.2, label=label)
     angle = math.degrees(math.atan2(axis[1], axis[0]))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"displacement along {angle:.0f} deg (px)")
@@ -225,6 +241,10 @@ def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
     ax.set_title(
         f"region x={x} y={y} w={w} h={h}" + (f", band {band[0]:g}-{band[1]:g} Hz" if band else "")
     )
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    spectrum_ax.set_xlabel("frequency (Hz)")
+    spectrum_ax.set_ylabel("amplitude (px)")
+    spectrum_ax.set_title("amplitude spectrum (Hann window)")
+    for axes in (ax, spectrum_ax):
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
     return figure_rgb(fig)
