@@ -386,7 +386,7 @@ def test_folder_errors(tmp_path):
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match=r"no \.png or \.jpg frames"):
+    with pytest.raises(InputError, match=r"no \.png, \.jpg or \.tif frames"):
         probe(empty)
     mixed = tmp_path / "mixed"
     mixed.mkdir()
@@ -468,3 +468,20 @@ def test_live_files_use_a_faster_x264_preset_with_the_same_quality(tmp_path):
     with pytest.raises(UsageError, match="x264 preset 'quick' is unknown"):
         VideoWriter(tmp_path / "bad.mp4", 25, 96, 64, preset="quick")
     assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_sixteen_bit_and_float_grey_frame_folders_are_scaled_not_clipped(tmp_path):
+    """PIL's convert("RGB") clips 16-bit grey at 255 (a white frame); they are scaled."""
+    from PIL import Image
+
+    ramp = np.linspace(0, 65535, 24 * 32).reshape(24, 32).astype(np.uint16)
+    (tmp_path / "sixteen").mkdir()
+    (tmp_path / "float").mkdir()
+    for i in range(2):
+        Image.fromarray(ramp).save(tmp_path / "sixteen" / f"f{i}.png")
+        Image.fromarray((ramp / 65535.0).astype(np.float32)).save(tmp_path / "float" / f"f{i}.tif")
+    expected = np.rint(ramp * (255.0 / 65535)).astype(np.uint8)
+    for folder in ("sixteen", "float"):
+        frames = read_all(tmp_path / folder)
+        assert len(frames) == 2 and frames[0].shape == (24, 32, 3)
+        np.testing.assert_allclose(frames[0][..., 1], expected, atol=1)

@@ -11,8 +11,9 @@ What matters here:
   does not); it is never guessed from the duration. ``stream_duration_s`` carries the
   video stream's own duration where the container gives one, so the reader can still tell a
   truncated Matroska file from a complete one.
-- A folder of ``.png``/``.jpg`` frames is a video too: frames sorted by name in natural order
-  (``frame_2`` before ``frame_10``), all of one size, 30 fps unless ``fps`` is given.
+- A folder of ``.png``/``.jpg``/``.tif`` frames (8 or 16 bits) is a video too: frames
+  sorted by name in natural order (``frame_2`` before ``frame_10``), all of one size, 30
+  fps unless ``fps`` is given.
 - Every problem with the input is an ``InputError`` whose message is one sentence saying what
   is wrong and what to do; probing never modifies the input.
 """
@@ -30,7 +31,7 @@ import av
 
 from motionmag.errors import InputError, UsageError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DEFAULT_FOLDER_FPS = Fraction(30)
 
 
@@ -125,8 +126,8 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
     files = list_frame_files(folder)
     if not files:
         raise InputError(
-            f"input folder '{folder}' holds no .png or .jpg frames: point to a video file or a "
-            "folder of frames"
+            f"input folder '{folder}' holds no .png, .jpg or .tif frames: point to a video file "
+            "or a folder of frames"
         )
     size: tuple[int, int] | None = None
     for file in files:  # headers only: Pillow opens lazily

@@ -38,6 +38,25 @@ def _truncated(path: str, frames: int) -> InputError:
     )
 
 
+def _image_to_rgb8(image) -> np.ndarray:
+    """A PIL image -> uint8 RGB (H, W, 3). 16-bit greyscale (scientific cameras' PNG/TIFF)
+    is scaled from 0-65535 to 0-255 (32-bit integer data beyond that from its own
+    maximum), float images are read as [0, 1]; PIL's own ``convert("RGB")`` clips such
+    data at 255 and returns a white frame."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        grey = np.asarray(image).astype(np.int64)
+        top = 65535 if image.mode.startswith("I;16") or grey.max(initial=0) <= 65535 else None
+        if top is None:  # 32-bit data beyond 16 bits: scale its own range
+            top = int(grey.max())
+        grey = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if image.mode == "F":
+        grey = np.asarray(image, dtype=np.float64)
+        grey = np.clip(np.rint(grey * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
 class VideoReader:
     """Iterate over the frames of ``path`` (a video file or a frame folder) as uint8 RGB.
 
@@ -86,7 +105,7 @@ class VideoReader:
                             f"frame '{file.name}' is {image.size[0]}x{image.size[1]} but the "
                             f"first frame is {size[0]}x{size[1]}: all frames must have one size"
                         )
-                    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+                    array = _image_to_rgb8(image)
             except OSError:
                 raise InputError(
                     f"frame '{file}' is not a readable image: replace or remove it"
