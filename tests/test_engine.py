@@ -163,3 +163,30 @@ def test_a_band_slower_than_the_clip_gets_a_note(tmp_path):
     assert any("less than one period" in note for note in slow.notes), slow.notes
     fast = mm.magnify(source, tmp_path / "fast.mkv", method="linear", band=(2.0, 5.0), quiet=True)
     assert not any("period" in note for note in fast.notes), fast.notes
+
+
+def test_unevenly_spaced_frames_get_a_note_in_temporal_mode(tmp_path):
+    """Frames 33 and 50 ms apart in turn (a variable-rate clip): the band is approximate."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(1)
+    source = tmp_path / "variable.mkv"
+    with av.open(str(source), "w") as container:
+        video = container.add_stream("ffv1", rate=30)
+        video.width, video.height, video.pix_fmt = 32, 24, "yuv444p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(
+                rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), format="rgb24"
+            )
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            pts += 33 if i % 2 else 50
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+    temporal = mm.magnify(source, tmp_path / "t.mkv", method="linear", band=(2.0, 5.0))
+    assert any("not evenly spaced" in note for note in temporal.notes), temporal.notes
+    static = mm.magnify(source, tmp_path / "s.mkv", method="linear", mode="static")
+    assert not any("evenly" in note for note in static.notes)

@@ -149,6 +149,7 @@ def magnify_file(
         for original, out in magnifier.flush():
             writer.write(finish(original, out))
         written = writer.frames_written
+        intervals_s = reader.frame_interval_range_s
     if written != frames:  # pragma: no cover - a magnifier bug, never a user error
         raise RuntimeError(f"wrote {written} frames for {frames} input frames")
     return MagnifyResult(
@@ -158,8 +159,29 @@ def magnify_file(
         width=out_width,
         height=height,
         method=config.method,
-        notes=list(writer.notes) + _band_notes(config, frames),
+        notes=list(writer.notes)
+        + _band_notes(config, frames)
+        + _timing_notes(config, intervals_s, input_path),
     )
+
+
+def _timing_notes(
+    config: MagnifyConfig, intervals_s: tuple[float, float] | None, input_path: Path
+) -> list[str]:
+    """A note when a temporal filter runs on a video whose frames are not evenly spaced
+    (variable frame rate, or dropped frames): it assumes one constant rate (our check:
+    intervals differing by more than 25 % and 3 ms)."""
+    if config.resolved_mode() != "temporal" or intervals_s is None:
+        return []
+    low, high = intervals_s
+    if high <= 1.25 * low or high - low <= 0.003:
+        return []
+    return [
+        f"frames of '{input_path.name}' are not evenly spaced in time (from "
+        f"{1000 * low:.0f} to {1000 * high:.0f} ms apart): the temporal filter assumes "
+        f"{config.fps:g} fps throughout, so the band is approximate; re-encode at a "
+        "constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
+    ]
 
 
 def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:

@@ -67,6 +67,9 @@ class VideoReader:
         self.info: VideoInfo = probe(path, fps=fps)
         self.path = Path(path)
         self.frames_read = 0
+        #: shortest and longest time between consecutive frames of a video file (s), once
+        #: a pass has read two frames; None for frame folders (they have no timestamps)
+        self.frame_interval_range_s: tuple[float, float] | None = None
         self._open: list[av.container.InputContainer] = []  # one per unfinished pass
 
     def __enter__(self) -> VideoReader:
@@ -129,6 +132,7 @@ class VideoReader:
         packets = 0  # packets the demuxer delivered, empty and discarded ones included
         skipped = 0  # empty (dropped-frame) or discard-flagged packets: no frame expected
         last_end_s: Fraction | None = None
+        previous_s: Fraction | None = None
         period_s = 1 / (stream_rate(stream) or self.info.fps)
         try:
             try:
@@ -142,8 +146,12 @@ class VideoReader:
                             length = (
                                 frame.duration * frame.time_base if frame.duration else period_s
                             )
-                            end = frame.pts * frame.time_base + length
+                            time_s = frame.pts * frame.time_base
+                            end = time_s + length
                             last_end_s = end if last_end_s is None else max(last_end_s, end)
+                            if previous_s is not None:
+                                self._note_interval(float(time_s - previous_s))
+                            previous_s = time_s
                         rgb = self._to_rgb(frame)
                         self.frames_read += 1
                         yield rgb
@@ -154,6 +162,13 @@ class VideoReader:
             container.close()
             if container in self._open:
                 self._open.remove(container)
+
+    def _note_interval(self, interval_s: float) -> None:
+        if self.frame_interval_range_s is None:
+            self.frame_interval_range_s = (interval_s, interval_s)
+        else:
+            low, high = self.frame_interval_range_s
+            self.frame_interval_range_s = (min(low, interval_s), max(high, interval_s))
 
     def _check_complete(
         self,
