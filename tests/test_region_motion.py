@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from motionmag.cli import main
-from motionmag.errors import UsageError
+from motionmag.errors import InputError, UsageError
 from motionmag.eval import region_motion as rm
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, subpixel_shift, vibrating_frames
@@ -116,3 +116,10 @@ def test_videos_of_different_lengths_are_not_compared(tmp_path, videos, image):
     short = _write(tmp_path / "short.mkv", clip)
     with pytest.raises(UsageError, match="same length"):
         rm.compare(rm.region_motion(videos["small"]), rm.region_motion(short))
+
+
+def test_a_motion_too_large_for_the_region_is_one_sentence(tmp_path, image):
+    clip, _ = vibrating_frames(image, 12.0, HZ, FPS, 10, 0.0)
+    path = _write(tmp_path / "swing.mkv", clip)
+    with pytest.raises(InputError, match="moved too far from the reference frame"):
+        rm.region_motion(path, roi=(40, 28, 40, 40))

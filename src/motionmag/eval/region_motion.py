@@ -146,6 +146,23 @@ def _grey_region(frame: np.ndarray, roi: tuple[int, int, int, int], factor: int)
     return luma.astype(np.float64)[..., None]  # (H, W, 1): track_shift averages channels
 
 
+def _shift(base: np.ndarray, region: np.ndarray, factor: int, index: int) -> np.ndarray:
+    """(dx, dy) px of one region against the reference, or an InputError when the motion
+    is too large for the region (the estimate leaves the region or cannot be solved)."""
+    height, width = base.shape[:2]
+    try:
+        shift = track_shift(base, region, BORDER_PX)
+    except np.linalg.LinAlgError:
+        shift = np.array([np.inf, np.inf])
+    if not np.all(np.isfinite(shift)) or np.abs(shift).max() > min(height, width) / 4:
+        raise InputError(
+            f"frame {index} has moved too far from the reference frame to be measured in a "
+            f"{width * factor}x{height * factor} px region (more than a quarter of it): "
+            "give a larger --roi or a --reference closer in time."
+        )
+    return factor * shift
+
+
 def region_motion(
     path: str | os.PathLike,
     roi: tuple[int, int, int, int] | None = None,
@@ -185,11 +202,11 @@ def region_motion(
                 if len(waiting) <= reference:
                     continue
                 base = region
-                shifts = [factor * track_shift(base, r, BORDER_PX) for r in waiting]
+                shifts = [_shift(base, r, factor, i) for i, r in enumerate(waiting)]
                 bar.update(len(waiting))
                 waiting = []
                 continue
-            shifts.append(factor * track_shift(base, region, BORDER_PX))
+            shifts.append(_shift(base, region, factor, len(shifts)))
             bar.update(1)
     if base is None:
         raise UsageError(
