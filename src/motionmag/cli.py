@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -310,7 +309,8 @@ def _add_measure(sub) -> None:
 
 
 def _run_measure(args: argparse.Namespace) -> int:
-    from .eval.region_motion import compare, plot_region_motion, region_motion
+    from .eval.region_motion import compare, plot_region_motion, region_motion, write_motion_csv
+    from .eval.report import write_json
     from .video import save_png
     from .video.compose import image_format
 
@@ -350,34 +350,18 @@ def _run_measure(args: argparse.Namespace) -> int:
             f"correlation {comparison['correlation']:.3f})"
         )
     if args.csv:
-        _write_motion_csv(args.csv, motions)
+        write_motion_csv(args.csv, motions)
     if args.json:
         results = [{"video": m.path, **s} for m, s in zip(motions, summaries, strict=True)]
         for result, comparison in zip(results[1:], comparisons, strict=True):
             result["relative_to_first"] = comparison
-        _write_text(args.json, json.dumps({"band_hz": args.band, "videos": results}, indent=2))
+        write_json(args.json, {"band_hz": args.band, "videos": results})
     if args.plot:
         save_png(args.plot, plot_region_motion(motions))
     for path in (args.csv, args.json, args.plot):
         if path:
             print(f"wrote {path}")
     return 0
-
-
-def _write_motion_csv(path: str, motions) -> None:
-    lines = ["video,frame,time_s,dx_px,dy_px"]
-    for motion in motions:
-        for t, (dx, dy) in enumerate(zip(motion.dx, motion.dy, strict=True)):
-            lines.append(f"{motion.path},{t},{t / motion.fps:.6f},{dx:.6f},{dy:.6f}")
-    _write_text(path, "\n".join(lines) + "\n")
-
-
-def _write_text(path: str, text: str) -> None:
-    """Write ``text`` atomically (temporary file in the same folder, then rename)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.partial")
-    temporary.write_text(text)
-    os.replace(temporary, target)
 
 
 def _add_demo(sub) -> None:

@@ -87,7 +87,7 @@ from scipy import ndimage, signal
 from tqdm import tqdm
 
 from ..errors import UsageError
-from ..temporal.iir import butterworth_sos
+from ..temporal.iir import butterworth_sos, filtfilt_padlen
 from .representations import (
     downsample,
     integrate_difference,
@@ -295,7 +295,7 @@ def bandpass_change(
     """Eq. 16: ``X~_N = X_1 + F(X_N - X_1)``, F zero-phase Butterworth along time (axis 0)."""
     sos = butterworth_sos(band[0], band[1], fps, order)
     change = np.asarray(xn, dtype=np.float64) - x1
-    padlen = 3 * (2 * len(sos) + 1)
+    padlen = filtfilt_padlen(sos)
     if len(change) <= padlen:
         raise UsageError(
             f"{len(change) + 1} frames are too few for the zero-phase band-pass: give at "

@@ -52,7 +52,7 @@ from tqdm import tqdm
 from ..errors import UsageError
 from ..magnify.phase import amplitude_weighted_blur
 from ..representations.steerable import SteerablePyramid
-from ..temporal.iir import butterworth_sos
+from ..temporal.iir import butterworth_sos, filtfilt_padlen
 from .magnify import FILTER_ORDER, Predictor, gradient_ascent
 
 #: the paper's respiration settings (Sec. 3.3 and 5.2)
@@ -188,7 +188,7 @@ def phase_change(
     """Eq. 21-22: band-passed, 2 pi-clipped change of the rebuilt phase, (T, K, h, w) radians."""
     accumulated = np.concatenate([np.zeros_like(x1[:1]), np.cumsum(xn - x1, axis=0)])
     sos = butterworth_sos(band[0], band[1], fps, order)
-    padlen = 3 * (2 * len(sos) + 1)
+    padlen = filtfilt_padlen(sos)
     if len(accumulated) <= padlen + 1:
         raise UsageError(
             f"{len(accumulated)} frames are too few for the zero-phase band-pass: give at "

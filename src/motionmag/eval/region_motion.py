@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -34,6 +35,7 @@ from tqdm import tqdm
 from ..errors import InputError, UsageError
 from ..video import VideoReader, probe
 from .linearity import track_shift
+from .report import write_text
 from .rig import peak_frequency_hz, sinusoid_amplitude
 from .spectrum import check_roi, figure_rgb
 
@@ -55,19 +57,22 @@ class RegionMotion:
     dx: np.ndarray
     dy: np.ndarray
     band: tuple[float, float] | None = None
-    notes: list[str] = field(default_factory=list)
 
     def series(self) -> np.ndarray:
         """(T, 2) displacement in px, mean removed, band-passed when ``band`` is set."""
+        return self._series
+
+    @cached_property
+    def _series(self) -> np.ndarray:  # band-passed once, however often it is read
         xy = np.stack([self.dx, self.dy], axis=1).astype(np.float64)
         xy -= xy.mean(axis=0)
         if self.band is not None:
             from scipy import signal
 
-            from ..temporal.iir import butterworth_sos
+            from ..temporal.iir import butterworth_sos, filtfilt_padlen
 
             sos = butterworth_sos(self.band[0], self.band[1], self.fps, 2)
-            padlen = 3 * (2 * len(sos) + 1)
+            padlen = filtfilt_padlen(sos)
             if len(xy) <= padlen:
                 raise UsageError(
                     f"{len(xy)} frames are too few to band-pass the motion: give at least "
@@ -78,6 +83,10 @@ class RegionMotion:
 
     def axis(self) -> np.ndarray:
         """Unit vector (x, y) of the principal direction of motion, x >= 0."""
+        return self._axis
+
+    @cached_property
+    def _axis(self) -> np.ndarray:
         xy = self.series()
         _, _, vt = np.linalg.svd(xy, full_matrices=False)
         direction = vt[0]
@@ -219,6 +228,16 @@ def region_motion(
         )
     dx, dy = np.asarray(shifts, dtype=np.float64).T
     return RegionMotion(os.fspath(path), float(info.fps), roi, reference, dx, dy, band)
+
+
+def write_motion_csv(path: str | os.PathLike, motions: list[RegionMotion]) -> None:
+    """Per-frame displacements of every video as CSV (video, frame, time_s, dx_px, dy_px),
+    written atomically."""
+    lines = ["video,frame,time_s,dx_px,dy_px"]
+    for motion in motions:
+        for t, (dx, dy) in enumerate(zip(motion.dx, motion.dy, strict=True)):
+            lines.append(f"{motion.path},{t},{t / motion.fps:.6f},{dx:.6f},{dy:.6f}")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def amplitude_spectrum(series: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:

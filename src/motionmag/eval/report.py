@@ -124,9 +124,14 @@ def to_json(results: Iterable[SuiteResult], command: str | None = None) -> dict:
 
 def write_json(path: str | os.PathLike, document: dict) -> None:
     """Write atomically (temporary file, then rename)."""
+    write_text(path, json.dumps(document, indent=1, allow_nan=True) + "\n")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` atomically (a temporary file in the same folder, then rename)."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=1, allow_nan=True) + "\n")
+    temporary.write_text(text)
     os.replace(temporary, path)
 
 

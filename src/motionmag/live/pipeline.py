@@ -190,7 +190,6 @@ def run_live(
     clock: Clock | None = None,
     queue_frames: int = 2,
     drop: bool | None = None,
-    resize: tuple[int, int] | None = None,
     geometry: FrameGeometry | None = None,
     duration_s: float | None = None,
     max_frames: int | None = None,
@@ -207,9 +206,8 @@ def run_live(
         queue_frames: frames that may wait for the magnifier (the newest are kept).
         drop: drop old frames when the magnifier falls behind (default: when the source
             is paced in real time); False makes the reader wait instead.
-        resize: (W, H) in px to process at.
-        geometry: a crop and a processing size (``--crop``, ``--resize``), in place of
-            ``resize``.
+        geometry: a crop and a processing size (``--crop``, ``--resize``); default: the
+            source's frames as they are.
         duration_s: stop reading after this many seconds of run time.
         max_frames: stop after this many frames from the source.
         interval_s: every this many seconds, record an :class:`Interval` in the report
@@ -222,9 +220,7 @@ def run_live(
     start_s = clock.now()
     reader = _Reader(source, queue, clock, start_s, duration_s, max_frames)
     if geometry is None:
-        geometry = FrameGeometry(
-            (info.width, info.height), None, resize or (info.width, info.height)
-        )
+        geometry = FrameGeometry.from_arguments(info.width, info.height)
     width, height = geometry.size
     report = LiveReport(
         source=info.description, method=method, source_fps=info.fps, width=width, height=height

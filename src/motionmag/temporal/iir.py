@@ -54,6 +54,12 @@ def check_band(low_hz: float, high_hz: float, fps: float) -> None:
         )
 
 
+def filtfilt_padlen(sos: np.ndarray) -> int:
+    """Frames ``scipy.signal.sosfiltfilt`` pads at each end with its default ``padlen``
+    (``3 * (2 * sections + 1)``); it needs more frames than this."""
+    return 3 * (2 * len(sos) + 1)
+
+
 def butterworth_sos(low_hz: float, high_hz: float, fps: float, order: int = 2) -> np.ndarray:
     """Second-order sections (float64, shape (order, 6)) of the Butterworth band-pass."""
     check_band(low_hz, high_hz, fps)

@@ -45,9 +45,8 @@ def _image_to_rgb8(image) -> np.ndarray:
     data at 255 and returns a white frame."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         grey = np.asarray(image).astype(np.int64)
-        top = 65535 if image.mode.startswith("I;16") or grey.max(initial=0) <= 65535 else None
-        if top is None:  # 32-bit data beyond 16 bits: scale its own range
-            top = int(grey.max())
+        # 16-bit range, or a 32-bit image's own maximum where its data goes beyond it
+        top = 65535 if image.mode.startswith("I;16") else max(65535, int(grey.max(initial=0)))
         grey = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode == "F":
