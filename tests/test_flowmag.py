@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from motionmag import magnify_frames
+from motionmag.errors import UsageError
 from motionmag.magnify.flowmag import FlowMagMagnifier, FlowMagOptions, pass_alphas
 from motionmag.models import create_model
 from motionmag.models.registry import has_weights
@@ -213,6 +214,27 @@ def test_tiny_training_run_resumes_and_exports(tmp_path):
     assert isinstance(net, FlowMagNet) and net.width == 8 and net.residual  # the card's head
     with torch.no_grad():
         assert net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), 4.0).isfinite().all()
+
+
+def test_init_from_exported_weights_continues_their_count(tmp_path):
+    """A fresh machine continues from shipped weights: same weights, step and data position."""
+    config = FlowMagTrainConfig(size_px=32, batch=2, steps=2, width=8, dataset_size=20,
+                                checkpoint_every=1, validate_every=0)  # fmt: skip
+    train_flowmag(config, tmp_path / "first", progress=False, command="x")
+    weights = tmp_path / "flowmag.safetensors"
+    export_weights(tmp_path / "first", weights, which="last")
+    exported = torch.load(tmp_path / "first" / "checkpoint.pt", weights_only=False)["model"]
+    config.steps = 3
+    result = train_flowmag(
+        config, tmp_path / "second", progress=False, command="y", init_from=weights
+    )
+    assert (result.step, result.samples_seen) == (3, 6)  # 2 steps from the card + 1 here
+    state = torch.load(tmp_path / "second" / "checkpoint.pt", weights_only=False)
+    assert [s.get("command") for s in state["sessions"]] == ["x", None, "y"]
+    assert any(not torch.equal(exported[k], state["model"][k]) for k in exported)
+    config.width = 16
+    with pytest.raises(UsageError, match="match --width"):
+        train_flowmag(config, tmp_path / "third", progress=False, init_from=weights)
 
 
 def test_magnify_frames_odd_size_both_modes():

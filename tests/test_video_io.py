@@ -170,6 +170,36 @@ def test_reader_restarts_and_counts(tmp_path):
     assert reader.info.duration_s == pytest.approx(5 / 30, abs=2e-3)
 
 
+def test_frames_from_an_index_skip_without_converting_or_opening(tmp_path, monkeypatch):
+    """--start's skip: the frames from index 3 on, the ones before not made RGB / opened."""
+    from PIL import Image
+
+    frames = textured_frames(8, 32, 24)
+    video = tmp_path / "a.mkv"
+    write_video(video, frames)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(folder / f"{i:02d}.png")
+    converted = []
+    to_rgb = VideoReader._to_rgb
+    monkeypatch.setattr(
+        VideoReader, "_to_rgb", lambda self, f: converted.append(1) or to_rgb(self, f)
+    )
+    opened = []
+    image_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda path, *a: opened.append(path) or image_open(path, *a))
+    for source, calls in ((video, converted), (folder, opened)):
+        whole = read_all(source)
+        reader = VideoReader(source)  # probing opens frames; reading from 3 opens 5 more
+        calls.clear()
+        tail = list(reader.frames(3))
+        assert len(tail) == 5 and len(calls) == 5 and reader.frames_read == 8
+        for expected, decoded in zip(whole[3:], tail, strict=True):
+            np.testing.assert_array_equal(decoded, expected)  # exactly frames 3-7
+        assert list(reader.frames(9)) == [] and reader.frames_read == 8
+
+
 def test_fps_override(tmp_path):
     out = tmp_path / "a.mp4"
     write_video(out, textured_frames(4, 32, 24), fps=30)
@@ -413,6 +443,32 @@ def test_truncated_file_is_refused(tmp_path, ext, keep):
         read_all(cut)
 
 
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_frames_far_in_seek_and_give_exactly_the_frames_from_there(tmp_path, ext):
+    """A start SEEK_MIN_S or more in seeks to the key frame before it instead of decoding
+    from the start; the frames are those a full read gives from that index, and a file cut
+    short after the seek point is still refused."""
+    from motionmag.video.reader import SEEK_MIN_S
+
+    path = tmp_path / f"a.{ext}"
+    frames = textured_frames(400, 48, 32)  # 13.3 s at 30 fps; x264 puts a key frame at 250
+    write_video(path, frames)
+    whole = read_all(path)
+    for first in (int(SEEK_MIN_S * 30), 290, 399):
+        reader = VideoReader(path)
+        tail = list(reader.frames(first))
+        assert len(tail) == 400 - first and reader.frames_read == 400
+        for expected, decoded in zip(whole[first:], tail, strict=True):
+            np.testing.assert_array_equal(decoded, expected)
+        if first >= 290:  # aims 1 s before: past the key frame at 250
+            assert reader.frames_decoded < 400 - 200  # it did not decode from frame 0
+    data = path.read_bytes()
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(data[: int(len(data) * 0.97)])
+    with pytest.raises(InputError, match=r"truncated or corrupt"):
+        list(VideoReader(cut).frames(300))
+
+
 # -- the shared sample video ---------------------------------------------------------------
 
 needs_vtest = pytest.mark.skipif(
@@ -441,6 +497,8 @@ def test_vtest_probe_and_first_frames():
             if i == 19:
                 break
     assert reader.frames_read == 20
+    tail = list(reader.frames(790))  # seeks: 79 s in
+    assert len(tail) == 5 and reader.frames_read == 795 and reader.frames_decoded < 100
     assert 20 < float(frame.mean()) < 235  # a real picture, not a blank frame
     assert VTEST.stat().st_mtime_ns == before
 

@@ -130,9 +130,7 @@ def magnify_file(
             dynamic_ncols=True,
         ) as bar,
     ):
-        for index, frame in enumerate(reader):
-            if index < window.first:
-                continue
+        for index, frame in enumerate(reader.frames(window.first), start=window.first):
             if window.stop is not None and index >= window.stop:
                 break
             if geometry.changes_frames:

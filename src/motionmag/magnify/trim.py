@@ -2,8 +2,8 @@
 
 What matters: frame i is at ``i / fps`` s (the rate the engine runs at), and a window
 keeps the frames with ``start <= i / fps < end``; the output's first frame becomes time 0
-and its audio is cut to the same window. Frames before the window are decoded and
-skipped (exact, and cheap next to magnifying them).
+and its audio is cut to the same window. Frames before the window are decoded
+but not converted to RGB (``VideoReader.frames``): exact, and cheap next to magnifying.
 """
 
 from __future__ import annotations

@@ -65,6 +65,17 @@ def add_session_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_init_flag(p: argparse.ArgumentParser, model: str) -> None:
+    """``--init FILE.safetensors``: a new run that starts from exported weights."""
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="FILE.safetensors",
+        help="start a new run from exported weights and continue their step and data "
+        f"position (e.g. the shipped src/motionmag/models/weights/{model}.safetensors)",
+    )
+
+
 def given_fields(args: argparse.Namespace, fields: dict[str, str]) -> dict:
     """The config fields of the flags that were given (``fields``: flag dest -> field)."""
     return {f: getattr(args, d) for d, f in fields.items() if getattr(args, d) is not None}

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .cli_common import (
+    add_init_flag,
     add_run_flags,
     add_schedule_flags,
     add_session_flags,
@@ -128,6 +129,7 @@ def add_flowmag_command(models) -> None:
     add_schedule_flags(p)
     p.add_argument("--val-samples", type=int, default=None, help="validation pairs (16)")
     add_session_flags(p)
+    add_init_flag(p, "flowmag")
     p.set_defaults(run=run_train_flowmag)
 
 
@@ -161,7 +163,7 @@ def run_train_flowmag(args) -> int:
         lambda path: load_checkpoint(path)["config"],
     )
     print(f"training flowmag in {run_dir} on {config.device}", file=sys.stderr)
-    result = train_flowmag(config, run_dir, **train_kwargs(args))
+    result = train_flowmag(config, run_dir, init_from=args.init, **train_kwargs(args))
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, "

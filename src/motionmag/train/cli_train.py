@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from .cli_common import (
+    add_init_flag,
     add_run_flags,
     add_schedule_flags,
     add_session_flags,
@@ -162,13 +163,7 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         "the authors' code; 0: no noise)",
     )
     add_session_flags(p)
-    p.add_argument(
-        "--init",
-        default=None,
-        metavar="FILE.safetensors",
-        help="start a new run from exported weights and continue their step and data "
-        f"position (e.g. the shipped src/motionmag/models/weights/{model}.safetensors)",
-    )
+    add_init_flag(p, model)
     if model == "ha2024":
         p.add_argument(
             "--edge-weight",

@@ -74,6 +74,7 @@ from .run_state import (
     BEST,
     RunState,
     atomic_save,
+    load_init,
     open_run,
     pick_checkpoint,
     save_weights,
@@ -685,6 +686,7 @@ def train_flowmag(
     progress: bool = True,
     command: str | None = None,
     max_seconds: float | None = None,
+    init_from: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train (or continue) a FlowMag generator; see the module docstring.
 
@@ -695,6 +697,10 @@ def train_flowmag(
         progress: tqdm bar on stderr.
         command: the command line for the model card.
         max_seconds: stop (with a checkpoint) after this much wall time.
+        init_from: start a new run from exported weights (``.safetensors`` with the model
+            card beside them, e.g. the shipped ``flowmag`` weights): the weights, step,
+            samples seen (the position in the data stream) and session history continue
+            from the card; Adam's moments start afresh.
     """
     from ..nets.flowmag import FlowMagNet
 
@@ -714,6 +720,10 @@ def train_flowmag(
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=tuple(config.betas))
     alpha_rng = torch.Generator().manual_seed(config.seed * 7919 + 23)
     counters = RunState(best={"loss": math.inf, "step": None})
+    if state is None and init_from is not None:
+        counters.step, counters.samples_seen, counters.train_seconds, counters.sessions = load_init(
+            net, init_from, NETWORK, "match --width, --base and --paper-head to them."
+        )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas)
         alpha_rng.set_state(state["rng"]["alpha"])

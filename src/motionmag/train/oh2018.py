@@ -74,7 +74,6 @@ OpenCV/OpenMP ran in the parent deadlocked here), so scripts that call
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 import sys
@@ -95,6 +94,7 @@ from .run_state import (
     BEST,
     RunState,
     atomic_save,
+    load_init,
     open_run,
     pick_checkpoint,
     save_weights,
@@ -600,7 +600,13 @@ def train_model(
             counters.samples_seen,
             counters.train_seconds,
             counters.sessions,
-        ) = _load_init(net, init_from, recipe)
+        ) = load_init(
+            net,
+            init_from,
+            recipe.network,
+            "match --linear-manipulator (ha2024: also --texture-channels, --decoder-blocks) "
+            "to them.",
+        )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas)
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
@@ -745,42 +751,6 @@ def _validation_batches(config: Oh2018TrainConfig) -> list[dict]:
     return [
         default_collate(items[i : i + config.batch]) for i in range(0, len(items), config.batch)
     ]
-
-
-def _load_init(
-    net: torch.nn.Module, path: str | os.PathLike, recipe: Recipe = RECIPES["oh2018"]
-) -> tuple[int, int, float, list]:
-    """Load exported weights into ``net``; (step, samples seen, seconds, sessions) of its card."""
-    from safetensors.torch import load_file
-
-    weights = Path(path)
-    card_path = weights.with_suffix(".json")
-    if not weights.is_file() or not card_path.is_file():
-        raise InputError(
-            f"--init needs '{weights}' and its model card '{card_path.name}' beside it."
-        )
-    card = json.loads(card_path.read_text())
-    network_class = card.get("network", {}).get("class", RECIPES["oh2018"].network)
-    if network_class != recipe.network:
-        raise UsageError(
-            f"the weights in '{weights}' are for {network_class}, not {recipe.network}: "
-            f"--init needs {recipe.model} weights."
-        )
-    if card.get("network", {}).get("config") != getattr(net, "config", None):
-        raise UsageError(
-            f"the weights in '{weights}' are for network {card.get('network', {}).get('config')},"
-            f" not {getattr(net, 'config', None)}: match --linear-manipulator "
-            "(ha2024: also --texture-channels, --decoder-blocks) to them."
-        )
-    net.load_state_dict(load_file(str(weights)))
-    training = card.get("training", {})
-    sessions = [*training.get("sessions", []), {"init_from": str(weights)}]
-    return (
-        int(training.get("step", 0)),
-        int(training.get("samples_seen", 0)),
-        float(training.get("train_hours", 0.0)) * 3600,
-        sessions,
-    )
 
 
 # ----------------------------------------------------------------------------- export

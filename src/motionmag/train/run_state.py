@@ -201,6 +201,48 @@ class RunState:
         }
 
 
+def load_init(
+    net: torch.nn.Module, path: str | os.PathLike, network_class: str, hint: str
+) -> tuple[int, int, float, list]:
+    """Load exported weights (``.safetensors`` with their model card beside them) into
+    ``net`` to start a new run from them; returns (step, samples seen, training seconds,
+    sessions) of the card, so the step, the data position and the history continue.
+
+    ``network_class`` is what the card's ``network.class`` must name; ``hint`` says which
+    flags choose the network, for the sentence when the card's network config differs.
+    """
+    from safetensors.torch import load_file
+
+    weights = Path(path)
+    card_path = weights.with_suffix(".json")
+    if not weights.is_file() or not card_path.is_file():
+        raise InputError(
+            f"--init needs '{weights}' and its model card '{card_path.name}' beside it."
+        )
+    card = json.loads(card_path.read_text())
+    card_class = card.get("network", {}).get("class", network_class)  # old cards: none
+    if card_class != network_class:
+        raise UsageError(
+            f"the weights in '{weights}' are for {card_class}, not {network_class}: "
+            "--init needs weights of the model being trained."
+        )
+    card_config = card.get("network", {}).get("config")
+    if card_config != getattr(net, "config", None):
+        raise UsageError(
+            f"the weights in '{weights}' are for network {card_config}, not "
+            f"{getattr(net, 'config', None)}: {hint}"
+        )
+    net.load_state_dict(load_file(str(weights)))
+    training = card.get("training", {})
+    sessions = [*training.get("sessions", []), {"init_from": str(weights)}]
+    return (
+        int(training.get("step", 0)),
+        int(training.get("samples_seen", 0)),
+        float(training.get("train_hours", 0.0)) * 3600,
+        sessions,
+    )
+
+
 def pick_checkpoint(
     run_dir: str | os.PathLike,
     which: str,

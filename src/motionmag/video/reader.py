@@ -38,6 +38,26 @@ def _truncated(path: str, frames: int) -> InputError:
     )
 
 
+#: ``frames(first)`` seeks (to the key frame before) when ``first`` is this far in, s; a
+#: shorter skip decodes from the start (ours: where decoding costs more than a second or so)
+SEEK_MIN_S = 5.0
+#: the seek aims this far before the wanted frame, s (ours), so that it lands before it
+SEEK_MARGIN_S = 1.0
+
+
+class _SeekMissedError(Exception):
+    """A seek landed after the wanted frame, or on frames without time stamps."""
+
+
+def _seek(container: av.container.InputContainer, stream, time_s: Fraction) -> bool:
+    """Seek ``container`` to the key frame at or before ``time_s`` (s); False if it cannot."""
+    try:
+        container.seek(max(0, int(time_s / stream.time_base)), stream=stream, backward=True)
+    except av.error.FFmpegError:
+        return False
+    return True
+
+
 def _image_to_rgb8(image) -> np.ndarray:
     """A PIL image -> uint8 RGB (H, W, 3). 16-bit greyscale (scientific cameras' PNG/TIFF)
     is scaled from 0-65535 to 0-255 (32-bit integer data beyond that from its own
@@ -66,6 +86,8 @@ class VideoReader:
         self.info: VideoInfo = probe(path, fps=fps)
         self.path = Path(path)
         self.frames_read = 0
+        #: frames the current pass decoded: frames_read less those a seek jumped over
+        self.frames_decoded = 0
         #: shortest and longest time between consecutive frames of a video file (s), once
         #: a pass has read two frames; None for frame folders (they have no timestamps)
         self.frame_interval_range_s: tuple[float, float] | None = None
@@ -88,18 +110,29 @@ class VideoReader:
             self._open.pop().close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        self.frames_read = 0
+        return self.frames()
+
+    def frames(self, first: int = 0) -> Iterator[np.ndarray]:
+        """The frames from index ``first`` on (0-based, in decoding order), as uint8 RGB.
+
+        Frames before ``first`` are decoded (a video file's completeness is still checked)
+        but not converted to RGB, and a folder's are not opened: ``--start`` pays little
+        for the frames it skips. ``frames_read`` counts skipped frames too.
+        """
+        self.frames_read, self.frames_decoded = 0, 0
         if self.path.is_dir():
-            return self._iter_folder()
-        return self._iter_file()
+            return self._iter_folder(first)
+        return self._iter_file(first)
 
     # -- frame folders ---------------------------------------------------------------------
 
-    def _iter_folder(self) -> Iterator[np.ndarray]:
+    def _iter_folder(self, first: int) -> Iterator[np.ndarray]:
         from PIL import Image
 
         size = (self.info.width, self.info.height)
-        for file in list_frame_files(self.path):
+        files = list_frame_files(self.path)
+        self.frames_read = min(first, len(files))
+        for file in files[first:]:
             try:
                 with Image.open(file) as image:
                     if image.size != size:
@@ -122,7 +155,19 @@ class VideoReader:
             frame = frame.reformat(width=self.info.width, height=self.info.height)
         return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
 
-    def _iter_file(self) -> Iterator[np.ndarray]:
+    def _iter_file(self, first: int) -> Iterator[np.ndarray]:
+        if first > 0:
+            try:
+                yield from self._read_file(first, seek=True)
+                return
+            except _SeekMissedError:  # raised before any frame was given: read from the start
+                self.frames_read, self.frames_decoded = 0, 0
+                self.frame_interval_range_s = None
+        yield from self._read_file(first, seek=False)
+
+    def _read_file(self, first: int, seek: bool) -> Iterator[np.ndarray]:
+        """Decode the file from the start, or (``seek``) from the key frame before frame
+        ``first`` when it is at least ``SEEK_MIN_S`` in; the frames from ``first`` on."""
         container = open_input(self.path)
         self._open.append(container)
         stream = container.streams.video[0]
@@ -132,7 +177,19 @@ class VideoReader:
         skipped = 0  # empty (dropped-frame) or discard-flagged packets: no frame expected
         last_end_s: Fraction | None = None
         previous_s: Fraction | None = None
-        period_s = 1 / (stream_rate(stream) or self.info.fps)
+        rate = stream_rate(stream)
+        period_s = 1 / (rate or self.info.fps)
+        origin_s = Fraction(0)
+        if stream.start_time is not None and stream.time_base is not None:
+            origin_s = stream.start_time * stream.time_base
+        seeked = (
+            seek
+            # the frame index is the engine's time x fps: only a stated rate maps it to pts
+            and rate == self.info.fps
+            and stream.time_base is not None
+            and first / rate >= SEEK_MIN_S
+            and _seek(container, stream, origin_s + first / rate - SEEK_MARGIN_S)
+        )
         try:
             try:
                 for packet in container.demux(stream):
@@ -141,6 +198,7 @@ class VideoReader:
                         if packet.size == 0 or packet.is_discard:
                             skipped += 1
                     for frame in packet.decode():  # the flush packet drains delayed frames
+                        time_s = None
                         if frame.pts is not None and frame.time_base is not None:
                             length = (
                                 frame.duration * frame.time_base if frame.duration else period_s
@@ -151,12 +209,23 @@ class VideoReader:
                             if previous_s is not None:
                                 self._note_interval(float(time_s - previous_s))
                             previous_s = time_s
-                        rgb = self._to_rgb(frame)
-                        self.frames_read += 1
-                        yield rgb
+                        self.frames_decoded += 1
+                        if seeked and self.frames_read <= first:
+                            # after a seek, frame ``first`` is found by its time stamp
+                            index = None if time_s is None else round((time_s - origin_s) * rate)
+                            if index is None or index > first:
+                                raise _SeekMissedError
+                            self.frames_read = index + 1
+                        else:
+                            self.frames_read += 1
+                        if self.frames_read > first:
+                            yield self._to_rgb(frame)
             except av.error.FFmpegError:
                 raise _truncated(path, self.frames_read) from None
-            self._check_complete(stream, packets, skipped, last_end_s, period_s)
+            if seeked:  # packets before the seek were not counted: check the end time only
+                self._check_played(stream, last_end_s, period_s)
+            else:
+                self._check_complete(stream, packets, skipped, last_end_s, period_s)
         finally:
             container.close()
             if container in self._open:
@@ -186,6 +255,16 @@ class VideoReader:
             if packets < stated or self.frames_read + skipped < stated:
                 raise _truncated(path, self.frames_read)
             return
+        self._check_played(stream, last_end_s, period_s)
+
+    def _check_played(
+        self,
+        stream: av.video.stream.VideoStream,
+        last_end_s: Fraction | None,
+        period_s: Fraction,
+    ) -> None:
+        """Raise InputError when the last frame ends before the stream's stated duration."""
+        path = str(self.path)
         duration_s = self.info.stream_duration_s
         if duration_s is None or last_end_s is None:
             return
