@@ -15,11 +15,11 @@ the command that made them.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
+from ..atomic import write_json
 from ..errors import UsageError
 from ..train.cli_common import default_device, given_fields, set_threads
 
@@ -151,7 +151,7 @@ def run_train_deepmag_color(args: argparse.Namespace) -> int:
     model, record = train_deepmag_color(run_dir, config, log=_log)
     if args.export:
         evaluation = evaluate_color(model, config, config.test_videos)
-        (run_dir / "test_eval.json").write_text(json.dumps(evaluation, indent=1))
+        write_json(run_dir / "test_eval.json", evaluation, indent=1)
         for p in model.parameters():
             p.requires_grad_(False)
         calibration = calibrate_color(model, config, log=_log)
@@ -185,7 +185,7 @@ def run_train_deepmag_motion(args: argparse.Namespace) -> int:
     if args.export:
         started = time.monotonic()
         evaluation = evaluate_motion(model, config, config.test_videos)
-        (run_dir / "test_eval.json").write_text(json.dumps(evaluation, indent=1))
+        write_json(run_dir / "test_eval.json", evaluation, indent=1)
         for p in model.parameters():
             p.requires_grad_(False)
         # the gain is measured as the eval suite measures it; the reach of its chest search

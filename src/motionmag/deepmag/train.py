@@ -28,7 +28,6 @@ sample (representation and target), the network and the test measure differ.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 from scipy import signal
 
+from ..atomic import atomic_output, write_json
 from ..synth.physio import PhysioConfig, make_physio_video
 from ..synth.physio_signals import TASKS
 from .magnify import PULSE_BAND_HZ
@@ -154,9 +154,8 @@ def summarise_by_task(rows: list[dict], keys: tuple[str, ...]) -> dict:
 
 
 def _save(obj: dict, path: Path) -> None:
-    temporary = path.with_suffix(".tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def train_rounds(
@@ -240,7 +239,7 @@ def train_rounds(
         log(f"round {r + 1}: loss {record['losses'][-1]:.4f}, {record['seconds']:.0f} s")
         if config.time_limit_s is not None and record["seconds"] >= config.time_limit_s:
             break
-    (out / "record.json").write_text(json.dumps(record, indent=1))
+    write_json(out / "record.json", record, indent=1)
     return model.eval(), record
 
 
@@ -281,7 +280,7 @@ def export_weights(
         },
     }
     card_path = path.with_suffix(".json")
-    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    write_json(card_path, card, indent=1)
     return path, card_path
 
 

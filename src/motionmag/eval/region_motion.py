@@ -32,10 +32,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..atomic import write_text
 from ..errors import InputError, UsageError
 from ..video import VideoReader, probe
 from .linearity import track_shift
-from .report import write_text
 from .rig import peak_frequency_hz, sinusoid_amplitude
 from .spectrum import check_roi, figure_rgb
 

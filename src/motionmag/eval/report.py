@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, atomic
 from ..errors import InputError
 from .results import SuiteResult
 
@@ -123,16 +123,8 @@ def to_json(results: Iterable[SuiteResult], command: str | None = None) -> dict:
 
 
 def write_json(path: str | os.PathLike, document: dict) -> None:
-    """Write atomically (temporary file, then rename)."""
-    write_text(path, json.dumps(document, indent=1, allow_nan=True) + "\n")
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` atomically (a temporary file in the same folder, then rename)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    """Write a report atomically, one space of indent (the tables are long)."""
+    atomic.write_json(path, document, indent=1)
 
 
 def read_json(path: str | os.PathLike) -> list[SuiteResult]:
@@ -226,8 +218,6 @@ def plot(results: Iterable[SuiteResult], path: str | os.PathLike) -> None:
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=7)
     figure.tight_layout()
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(temporary, dpi=110)
+    with atomic.atomic_output(path) as temporary:
+        figure.savefig(temporary, dpi=110)
     plt.close(figure)
-    os.replace(temporary, path)

@@ -9,13 +9,13 @@ moment its magnified frame was written or shown, in milliseconds.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from ..atomic import write_json
 
 _LOW_MS = 0.01
 _HIGH_MS = 1e6
@@ -157,11 +157,7 @@ class LiveReport:
 
     def write_json(self, path: str | os.PathLike) -> None:
         """Write the report as JSON (NaN as null), atomically."""
-        target = Path(path)
-        temporary = target.with_name(f".{target.name}.partial")
-        text = json.dumps(_nan_to_none(self.to_dict()), indent=2)
-        temporary.write_text(text + "\n")
-        temporary.replace(target)
+        write_json(path, _nan_to_none(self.to_dict()))
 
 
 def _nan_to_none(value):

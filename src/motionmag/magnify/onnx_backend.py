@@ -28,7 +28,6 @@ import hashlib
 import importlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..atomic import atomic_output
 from ..errors import UsageError
 
 #: ONNX opset of the exported graphs (part of the cache key)
@@ -120,28 +120,21 @@ class DecoderPart(nn.Module):
 def _export(part: nn.Module, args: tuple, path: Path, inputs: dict, outputs: dict) -> None:
     """Export ``part`` to ``path`` atomically (temporary file in the same folder, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=".onnx")
-    os.close(handle)
-    try:
-        with warnings.catch_warnings():
-            # the TorchScript exporter's deprecation notice, trace-time shape checks and
-            # constant-folding notes about reflect padding: none changes the graph's result
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                part,
-                args,
-                temporary,
-                dynamo=False,  # the TorchScript exporter: no onnxscript dependency
-                opset_version=ONNX_OPSET,
-                input_names=list(inputs),
-                output_names=list(outputs),
-                dynamic_axes={**inputs, **outputs},
-                do_constant_folding=True,
-            )
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_output(path) as temporary, warnings.catch_warnings():
+        # the TorchScript exporter's deprecation notice, trace-time shape checks and
+        # constant-folding notes about reflect padding: none changes the graph's result
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            part,
+            args,
+            temporary,
+            dynamo=False,  # the TorchScript exporter: no onnxscript dependency
+            opset_version=ONNX_OPSET,
+            input_names=list(inputs),
+            output_names=list(outputs),
+            dynamic_axes={**inputs, **outputs},
+            do_constant_folding=True,
+        )
 
 
 def export_parts(model: nn.Module, directory: Path | None = None) -> tuple[Path, Path]:

@@ -58,6 +58,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..atomic import write_json
 from ..errors import UsageError
 from .photos import PhotoPool
 from .physio_signals import (
@@ -767,7 +768,7 @@ def write_physio_dataset(
         "photos": list(photos.names),
         "split_photos": [photos.names[i] for i in allowed],
     }
-    (root / f"{split}_manifest.json").write_text(json.dumps(manifest, indent=1))
+    write_json(root / f"{split}_manifest.json", manifest, indent=1)
     paths = []
     for index in range(start, start + n):
         video = make_physio_video(index, seed, config, split, photos)
@@ -784,7 +785,7 @@ def write_physio_dataset(
             **video.truth,
         )
         meta = {**video.meta, "config": config.to_dict()}
-        stem.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+        write_json(stem.with_suffix(".json"), meta, indent=1)
         paths.append(stem.with_suffix(".mkv"))
     return paths
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..atomic import atomic_output, write_json
 from ..errors import InputError, UsageError
 from .oh2018 import FRAME_NAMES, MAX_LAYERS, Oh2018Config, Oh2018Generator, Sample
 from .photos import MaskPool, PhotoPool
@@ -96,20 +97,17 @@ def sample_metadata(sample: Sample) -> dict[str, np.ndarray]:
 
 def write_shard(path: Path, samples: list[Sample]) -> None:
     """Write ``samples`` to the shard ``path`` atomically (temporary file, then rename)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for sample in samples:
-                name = member_name(sample.params.index) + ".npy"
-                archive.writestr(name, _npy_bytes(sample.frames()))
-            meta = [sample_metadata(s) for s in samples]
-            for key in meta[0]:
-                stacked = np.stack([m[key] for m in meta])
-                archive.writestr(f"{key}.npy", _npy_bytes(stacked))
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with (
+        atomic_output(path) as temporary,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+    ):
+        for sample in samples:
+            name = member_name(sample.params.index) + ".npy"
+            archive.writestr(name, _npy_bytes(sample.frames()))
+        meta = [sample_metadata(s) for s in samples]
+        for key in meta[0]:
+            stacked = np.stack([m[key] for m in meta])
+            archive.writestr(f"{key}.npy", _npy_bytes(stacked))
 
 
 # ----------------------------------------------------------------------- worker side
@@ -187,12 +185,6 @@ def _same_dataset(old: dict, new: dict) -> bool:
         json.dumps(old.get(k), sort_keys=True) == json.dumps(new.get(k), sort_keys=True)
         for k in keys
     )
-
-
-def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
 
 
 @dataclass
@@ -284,7 +276,7 @@ def write_shards(
             )
         for stale in root.glob("shard_*.npz"):
             stale.unlink()
-    _write_json(manifest_path, manifest)
+    write_json(manifest_path, manifest)
 
     tasks = [
         (str(root / s["file"]), s["first"], s["count"])
@@ -317,7 +309,7 @@ def write_shards(
             _run_pool(job, tasks, min(workers, len(tasks)), bar)
     seconds = time.perf_counter() - start
     manifest["complete"] = True
-    _write_json(manifest_path, manifest)
+    write_json(manifest_path, manifest)
     return ShardWriteResult(root, int(n), len(manifest["shards"]), todo, seconds)
 
 

@@ -12,10 +12,10 @@ the steps after pruning.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from ..atomic import write_json
 from ..errors import UsageError
 from .cli_common import check_session_flags, default_device, given_fields, set_threads
 
@@ -134,7 +134,7 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
         print(_summary(report))
     if args.report is not None:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.report, report)
     if args.export is not None and "removal" in report:
         export_pruned(run_dir, args.export)
         print(f"pruned weights written to {args.export}")

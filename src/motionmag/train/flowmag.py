@@ -63,6 +63,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from ..atomic import write_json
 from ..errors import InputError, UsageError
 from ..flow.warp import backward_warp
 from ..magnify.flowmag import check_tta_loss
@@ -79,7 +80,6 @@ from .run_state import (
     pick_checkpoint,
     save_weights,
     start_files,
-    write_json,
 )
 
 CHECKPOINT_FORMAT = "motionmag-train-flowmag/1"

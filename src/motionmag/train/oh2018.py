@@ -85,6 +85,7 @@ from typing import ClassVar
 import torch
 from torch.utils.data import DataLoader, Sampler
 
+from ..atomic import write_json
 from ..errors import InputError, UsageError
 from ..magnify.learned import check_precision, warn_if_bf16_is_emulated
 from ..nets.oh2018 import Oh2018Net
@@ -100,7 +101,6 @@ from .run_state import (
     save_weights,
     start_files,
 )
-from .run_state import write_json as _write_json  # also train/removal.py's trainer._write_json
 
 #: checkpoint layout version (of oh2018 runs; ``RECIPES[model].checkpoint_format``)
 CHECKPOINT_FORMAT = "motionmag-train-oh2018/1"
@@ -852,5 +852,5 @@ def export_weights(
         "motionmag": __version__,
         "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
-    _write_json(out.with_suffix(".json"), card)
+    write_json(out.with_suffix(".json"), card)
     return card

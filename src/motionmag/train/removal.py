@@ -49,6 +49,7 @@ from typing import ClassVar
 
 import torch
 
+from ..atomic import atomic_output, write_json
 from ..errors import InputError, UsageError
 from ..nets import removal as rm
 from . import oh2018 as trainer
@@ -278,9 +279,8 @@ def write_pruned(run_dir: str | os.PathLike, threshold: float | None = None) -> 
     report = rm.removal_report(switched, tau)
     tensors = {k: v.detach().contiguous() for k, v in pruned.state_dict().items()}
     out = run / PRUNED
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(temporary), metadata={"net": json.dumps(pruned.config)})
-    os.replace(temporary, out)
+    with atomic_output(out) as temporary:
+        save_file(tensors, str(temporary), metadata={"net": json.dumps(pruned.config)})
     card = {
         "name": out.stem,
         "network": {
@@ -300,7 +300,7 @@ def write_pruned(run_dir: str | os.PathLike, threshold: float | None = None) -> 
         "removal": report,
         "metrics": {"validation_switched": state.get("validation")},
     }
-    trainer._write_json(out.with_suffix(".json"), card)
+    write_json(out.with_suffix(".json"), card)
     return card
 
 
@@ -354,7 +354,7 @@ def learn_to_remove(
     report["remove_phase"] = {"step": first.step, "validation": first.validation}
     if first.interrupted or first.step < config.steps:
         report["interrupted"] = first.interrupted or "max_seconds"
-        trainer._write_json(run / REPORT, report)
+        write_json(run / REPORT, report)
         return report
     card = write_pruned(run)
     removed = card["network"]["config"].get("removed", {})
@@ -386,7 +386,7 @@ def learn_to_remove(
         report["retrain_phase"] = {"step": second.step, "validation": second.validation}
         if second.interrupted:
             report["interrupted"] = second.interrupted
-    trainer._write_json(run / REPORT, report)
+    write_json(run / REPORT, report)
     return report
 
 
@@ -402,11 +402,9 @@ def export_pruned(run_dir: str | os.PathLike, out_path: str | os.PathLike) -> di
         if out.suffix != ".safetensors":
             raise UsageError(f"weights file '{out}' must end in .safetensors.")
         out.parent.mkdir(parents=True, exist_ok=True)
-        data = (run / PRUNED).read_bytes()
-        temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, out)
+        with atomic_output(out) as temporary:
+            temporary.write_bytes((run / PRUNED).read_bytes())
         card = {**pruned_card, "name": out.stem}
     card["removal"] = pruned_card["removal"]
-    trainer._write_json(out.with_suffix(".json"), card)
+    write_json(out.with_suffix(".json"), card)
     return card

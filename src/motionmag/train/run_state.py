@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_output, write_json  # write_json: the run's config.json
 from ..errors import InputError, UsageError
 
 CHECKPOINT = "checkpoint.pt"
@@ -44,16 +45,8 @@ LOG_FIELDS = ("step", "samples_seen", "train_hours", "samples_per_hour", "loss")
 
 def atomic_save(obj: dict, path: Path) -> None:
     """``torch.save`` ``obj`` to ``path`` through a temporary file (never half written)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as indented JSON to ``path`` through a temporary file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def device_name(device: torch.device) -> str:
@@ -278,7 +271,8 @@ def save_weights(
         raise UsageError(f"weights file '{out}' must end in .safetensors.")
     out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.contiguous() for k, v in state_dict.items()}
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(temporary), metadata={"name": out.stem, "net": json.dumps(net_config)})
-    os.replace(temporary, out)
+    with atomic_output(out) as temporary:
+        save_file(
+            tensors, str(temporary), metadata={"name": out.stem, "net": json.dumps(net_config)}
+        )
     return tensors

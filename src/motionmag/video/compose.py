@@ -16,13 +16,13 @@ What matters here:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from motionmag.atomic import atomic_output
 from motionmag.errors import InputError, UsageError
 
 GAP_VALUE = 255
@@ -198,16 +198,5 @@ def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
     image = np.ascontiguousarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise UsageError(f"image of shape {image.shape} and type {image.dtype} is not uint8")
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.partial-", suffix=target.suffix, dir=folder
-    )
-    os.close(fd)
-    try:
-        Image.fromarray(image).save(tmp_name, format=image_format_name)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp_name, 0o666 & ~mask)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(target) as temporary:
+        Image.fromarray(image).save(temporary, format=image_format_name)
