@@ -235,6 +235,7 @@ def test_init_from_exported_weights_continues_their_count(tmp_path):
     config.width = 16
     with pytest.raises(UsageError, match="match --width"):
         train_flowmag(config, tmp_path / "third", progress=False, init_from=weights)
+    assert not (tmp_path / "third").exists()  # a refused start leaves no run folder
 
 
 def test_magnify_frames_odd_size_both_modes():

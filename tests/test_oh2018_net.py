@@ -363,6 +363,7 @@ def test_init_from_exported_weights_continues_the_count(tmp_path):
             progress=False,
             init_from=weights,
         )
+    assert not (tmp_path / "third").exists()  # a refused start leaves no run folder
 
 
 # ----------------------------------------------------------------------------- engine

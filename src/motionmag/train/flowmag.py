@@ -728,6 +728,13 @@ def train_flowmag(
         counters.restore(state, net, optimizer, config.lr, config.betas)
         alpha_rng.set_state(state["rng"]["alpha"])
         torch.set_rng_state(state["rng"]["torch"])
+    video_pairs, video_stats = None, None
+    if config.videos is not None:
+        video_pairs, video_stats = load_video_pairs(
+            config.videos, config.video_stride, config.video_max_side_px, config.video_max_pairs
+        )
+        if not video_pairs and not config.synthetic:
+            raise UsageError(f"no frame pair of '{config.videos}' passed the filters.")
     counters.begin_session(command if command is not None else " ".join(sys.argv), device)
     log, val_log = start_files(
         run,
@@ -736,14 +743,6 @@ def train_flowmag(
         _VAL_FIELDS,
         keep_upto=counters.step if state else None,
     )
-
-    video_pairs, video_stats = None, None
-    if config.videos is not None:
-        video_pairs, video_stats = load_video_pairs(
-            config.videos, config.video_stride, config.video_max_side_px, config.video_max_pairs
-        )
-        if not video_pairs and not config.synthetic:
-            raise UsageError(f"no frame pair of '{config.videos}' passed the filters.")
     dataset = FlowMagPairs(config.dataset_size, config, config.seed, video_pairs)
     data_card = {
         "source": (

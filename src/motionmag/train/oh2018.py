@@ -612,6 +612,7 @@ def train_model(
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
             noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])
+    dataset = make_dataset(config)
     counters.begin_session(command if command is not None else " ".join(sys.argv), device)
     log, val_log = start_files(
         run,
@@ -620,8 +621,6 @@ def train_model(
         _VAL_FIELDS,
         keep_upto=counters.step if state else None,
     )
-
-    dataset = make_dataset(config)
     loader = _loader(dataset, config, counters.samples_seen, device)
     val_batches = _validation_batches(config) if config.validate_every else []
 

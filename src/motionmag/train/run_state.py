@@ -82,12 +82,13 @@ class CsvLog:
 def open_run(
     run_dir: str | os.PathLike, resume: bool, load: Callable[[Path], dict]
 ) -> tuple[Path, dict | None]:
-    """Create the run folder; ``(folder, its checkpoint read by load, or None)``.
+    """``(folder, its checkpoint read by load, or None)``; creates nothing.
 
-    UsageError when the folder already holds a checkpoint and ``resume`` is False.
+    UsageError when the folder already holds a checkpoint and ``resume`` is False. The
+    folder is made by :func:`start_files`, once the trainer has checked its inputs, so a
+    run refused at the start (bad ``--init`` weights, no usable ``--videos``) leaves none.
     """
     run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
     path = run / CHECKPOINT
     if not path.is_file():
         return run, None
@@ -107,7 +108,9 @@ def start_files(
     keep_upto: int | None,
 ) -> tuple[CsvLog, CsvLog]:
     """Write ``config.json``; open ``log.csv`` (:data:`LOG_FIELDS` + ``log_parts``) and
-    ``validation.csv``, keeping the rows up to step ``keep_upto`` (None: start afresh)."""
+    ``validation.csv``, keeping the rows up to step ``keep_upto`` (None: start afresh).
+    Creates the run folder."""
+    run.mkdir(parents=True, exist_ok=True)
     write_json(run / CONFIG, config)
     log = CsvLog(run / LOG, LOG_FIELDS + tuple(log_parts), keep_upto=keep_upto)
     val_log = CsvLog(run / VALIDATION, val_fields, keep_upto=keep_upto)
