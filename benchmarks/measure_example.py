@@ -5,7 +5,13 @@ vibrating 0.3 px at 2 Hz along 30 degrees (30 fps, 60 frames, lossless); ``photo
 the same scene vibrating 3 px (the true x10 output); and ``photo_linear_x10.mkv`` and
 ``photo_phase_x10.mkv``, ``motionmag magnify photo.mkv --method linear|phase --alpha 10
 --band 1 4``. Then runs
-``motionmag measure`` on the three, as the README shows::
+``motionmag measure`` on the three, as the README shows.
+
+Then a "shape" of motion: ``shape.mkv``, the photo in three vertical strips moving up
+and down at 2 Hz by 0.3, 0.1 and -0.2 px (the middle strip a third as much as the left,
+the right two thirds as much and the other way, like points along a vibrating beam), and
+``shape_phase_x10.mkv``, it magnified x10 by ``phase`` with ``--band 1 4``; ``motionmag
+measure`` of both with one ``--roi`` per strip::
 
     python benchmarks/measure_example.py [--out DIR]
 """
@@ -15,18 +21,38 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from motionmag.cli import main as motionmag
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
 from motionmag.video import VideoWriter
 
+#: the strips of ``shape.mkv``: (first column, last column + 1, amplitude px)
+STRIPS = ((0, 54, 0.3), (54, 107, 0.1), (107, 160, -0.2))
 
-def write_clip(path: Path, amplitude_px: float) -> None:
-    image = smooth_texture(load_texture("astronaut"), (120, 160), sigma_px=1.5)
-    clip, _ = vibrating_frames(image, amplitude_px, 2.0, 30.0, 60, direction_deg=30.0)
+
+def _photo() -> np.ndarray:
+    return smooth_texture(load_texture("astronaut"), (120, 160), sigma_px=1.5)
+
+
+def _write(path: Path, clip: np.ndarray) -> None:
     with VideoWriter(path, 30.0, clip.shape[2], clip.shape[1], overwrite=True) as writer:
         for frame in quantize(clip):
             writer.write(frame)
+
+
+def write_clip(path: Path, amplitude_px: float) -> None:
+    clip, _ = vibrating_frames(_photo(), amplitude_px, 2.0, 30.0, 60, direction_deg=30.0)
+    _write(path, clip)
+
+
+def write_shape_clip(path: Path) -> None:
+    parts = []
+    for first, stop, amplitude in STRIPS:
+        clip, _ = vibrating_frames(_photo(), amplitude, 2.0, 30.0, 60, direction_deg=90.0)
+        parts.append(clip[:, :, first:stop])
+    _write(path, np.concatenate(parts, axis=2))
 
 
 def main() -> None:
@@ -60,6 +86,14 @@ def main() -> None:
             str(out / "motion.csv"),
         ]
     )
+    write_shape_clip(out / "shape.mkv")
+    target = str(out / "shape_phase_x10.mkv")
+    options = ["--method", "phase", "--alpha", "10", "--band", "1", "4", "--overwrite"]
+    motionmag(["magnify", str(out / "shape.mkv"), "-o", target, *options, "--quiet"])
+    rois = []
+    for first, stop, _ in STRIPS:  # 4 px in from each seam
+        rois += ["--roi", str(first + 4), "10", str(stop - first - 8), "100"]
+    motionmag(["measure", str(out / "shape.mkv"), target, *rois, "--quiet", "--overwrite"])
 
 
 if __name__ == "__main__":

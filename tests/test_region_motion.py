@@ -93,9 +93,9 @@ def test_command_line_writes_csv_json_and_plot(tmp_path, videos, capsys):
     printed = capsys.readouterr().out
     assert "moves x10.0" in printed or "moves x9.9" in printed, printed
     rows = csv.read_text().splitlines()
-    assert rows[0] == "video,frame,time_s,dx_px,dy_px" and len(rows) == 1 + 2 * FRAMES
+    assert rows[0] == "video,region,frame,time_s,dx_px,dy_px" and len(rows) == 1 + 2 * FRAMES
     result = json.loads(summary.read_text())
-    ratio = result["videos"][1]["relative_to_first"]["amplitude_ratio"]
+    ratio = result["regions"][0]["videos"][1]["relative_to_first"]["amplitude_ratio"]
     assert ratio == pytest.approx(10, rel=0.02)
     assert plot.read_bytes()[:4] == b"\x89PNG"
     # bad requests: one sentence, status 2, nothing written
@@ -109,6 +109,35 @@ def test_command_line_writes_csv_json_and_plot(tmp_path, videos, capsys):
         assert main([*argv, *bad]) == 2
         assert "error" in capsys.readouterr().err
     assert not (tmp_path / "m.txt").exists()
+
+
+def test_regions_moving_against_each_other_read_their_ratio_and_phase(tmp_path, image, capsys):
+    """A 'mode shape': the left half moves 0.3 px, the right half 0.15 px the other way."""
+    left, _ = vibrating_frames(image, 0.3, HZ, FPS, FRAMES, 0.0)
+    right, _ = vibrating_frames(image, -0.15, HZ, FPS, FRAMES, 0.0)
+    clip = np.concatenate([left[:, :, :64], right[:, :, 64:]], axis=2)
+    path = _write(tmp_path / "shape.mkv", clip)
+    one, two = rm.region_motions(path, [(4, 16, 52, 64), (72, 16, 52, 64)])
+    assert one.summary()["amplitude_px"] == pytest.approx(0.3, abs=0.01)
+    assert two.summary()["amplitude_px"] == pytest.approx(0.15, abs=0.01)
+    shape = rm.compare(one, two)
+    assert shape["amplitude_ratio"] == pytest.approx(0.5, abs=0.03)
+    assert abs(shape["phase_deg"]) == pytest.approx(180, abs=5)
+    assert rm.compare(one, one)["phase_deg"] == pytest.approx(0, abs=1e-6)
+    # the same through the command line: one region per --roi, in one pass
+    out = tmp_path / "shape.json"
+    rois = ["--roi", "4", "16", "52", "64", "--roi", "72", "16", "52", "64"]
+    plot = tmp_path / "shape.png"
+    assert main(["measure", path, *rois, "--quiet", "--json", str(out), "--plot", str(plot)]) == 0
+    assert "region 2: x=72" in capsys.readouterr().out
+    from PIL import Image
+
+    with Image.open(plot) as picture:
+        assert picture.size[1] > picture.size[0] / 2  # a row per region: 12 x 8 inches
+    regions = json.loads(out.read_text())["regions"]
+    assert [r["roi"] for r in regions] == [[4, 16, 52, 64], [72, 16, 52, 64]]
+    against = regions[1]["videos"][0]["relative_to_region_1"]
+    assert against["amplitude_ratio"] == pytest.approx(shape["amplitude_ratio"])
 
 
 def test_videos_of_different_lengths_are_not_compared(tmp_path, videos, image):

@@ -296,7 +296,16 @@ def _add_measure(sub) -> None:
         "magnified output to measure the magnification achieved.",
     )
     p.add_argument("videos", nargs="+", metavar="VIDEO")
-    p.add_argument("--roi", nargs=4, type=int, metavar=("X", "Y", "W", "H"), default=None)
+    p.add_argument(
+        "--roi",
+        nargs=4,
+        type=int,
+        action="append",
+        metavar=("X", "Y", "W", "H"),
+        default=None,
+        help="region in px (default: the whole frame); repeat it to measure several regions "
+        "and how each moves against the first (amplitude ratio and phase)",
+    )
     p.add_argument("--reference", type=int, default=0, help="reference frame (default 0)")
     p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
@@ -309,7 +318,7 @@ def _add_measure(sub) -> None:
 
 
 def _run_measure(args: argparse.Namespace) -> int:
-    from .eval.region_motion import compare, plot_region_motion, region_motion, write_motion_csv
+    from .eval.region_motion import compare, plot_region_motion, region_motions, write_motion_csv
     from .eval.report import write_json
     from .video import save_png
     from .video.compose import image_format
@@ -321,43 +330,57 @@ def _run_measure(args: argparse.Namespace) -> int:
     for path in (args.csv, args.json, args.plot):
         if path:
             _check_output_file(path, args.overwrite)
-    motions = [
-        region_motion(
-            video,
-            args.roi,
-            args.reference,
-            args.fps,
-            tuple(args.band) if args.band else None,
-            quiet=args.quiet,
-        )
+    rois = args.roi or [None]
+    band = tuple(args.band) if args.band else None
+    # per_video[v][r]: video v's motion in region r
+    per_video = [
+        region_motions(video, rois, args.reference, args.fps, band, quiet=args.quiet)
         for video in args.videos
     ]
-    summaries = [motion.summary() for motion in motions]
-    comparisons = [compare(motions[0], other) for other in motions[1:]]
-    x, y, w, h = motions[0].roi
-    print(f"region x={x} y={y} w={w} h={h}, reference frame {args.reference}")
-    for motion, summary in zip(motions, summaries, strict=True):
-        print(
-            f"{motion.path}: {summary['amplitude_px']:.4f} px at {summary['peak_hz']:.3f} Hz "
-            f"along {round(summary['direction_deg']) or 0:d} deg (RMS {summary['rms_px']:.4f} px, "
-            f"peak to peak {summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames "
-            f"at {summary['fps']:g} fps)"
-        )
-    for motion, comparison in zip(motions[1:], comparisons, strict=True):
-        print(
-            f"{motion.path} moves x{comparison['amplitude_ratio']:.2f} as much as "
-            f"{motions[0].path} (in-phase gain x{comparison['gain']:.2f}, "
-            f"correlation {comparison['correlation']:.3f})"
-        )
+    several = len(rois) > 1
+    regions = []
+    for r in range(len(rois)):
+        motions = [videos[r] for videos in per_video]
+        x, y, w, h = motions[0].roi
+        name = f"region {r + 1}: " if several else "region "
+        print(f"{name}x={x} y={y} w={w} h={h}, reference frame {args.reference}")
+        entries = []
+        for v, motion in enumerate(motions):
+            summary = motion.summary()
+            entries.append({"video": motion.path, **summary})
+            print(
+                f"{'  ' if several else ''}{motion.path}: {summary['amplitude_px']:.4f} px at "
+                f"{summary['peak_hz']:.3f} Hz along {round(summary['direction_deg']) or 0:d} deg"
+                f" (RMS {summary['rms_px']:.4f} px, peak to peak "
+                f"{summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames at "
+                f"{summary['fps']:g} fps)"
+            )
+            if r > 0:  # against region 1 of the same video: the shape of the motion
+                shape = compare(per_video[v][0], motion)
+                entries[-1]["relative_to_region_1"] = shape
+                print(
+                    f"    moves x{shape['amplitude_ratio']:.2f} as much as region 1, "
+                    f"{round(shape['phase_deg']) or 0:d} deg behind it (correlation "
+                    f"{shape['correlation']:.3f})"
+                )
+        for entry, motion in zip(entries[1:], motions[1:], strict=True):
+            comparison = compare(motions[0], motion)
+            entry["relative_to_first"] = comparison
+            print(
+                f"{'  ' if several else ''}{motion.path} moves x"
+                f"{comparison['amplitude_ratio']:.2f} as much as {motions[0].path} (in-phase "
+                f"gain x{comparison['gain']:.2f}, correlation {comparison['correlation']:.3f})"
+            )
+        regions.append({"roi": [x, y, w, h], "videos": entries})
+    everything = [videos[r] for r in range(len(rois)) for videos in per_video]
     if args.csv:
-        write_motion_csv(args.csv, motions)
+        write_motion_csv(args.csv, everything)
     if args.json:
-        results = [{"video": m.path, **s} for m, s in zip(motions, summaries, strict=True)]
-        for result, comparison in zip(results[1:], comparisons, strict=True):
-            result["relative_to_first"] = comparison
-        write_json(args.json, {"band_hz": args.band, "videos": results})
+        write_json(
+            args.json, {"band_hz": args.band, "reference": args.reference, "regions": regions}
+        )
     if args.plot:
-        save_png(args.plot, plot_region_motion(motions))
+        save_png(args.plot, plot_region_motion(everything))
     for path in (args.csv, args.json, args.plot):
         if path:
             print(f"wrote {path}")

@@ -16,6 +16,10 @@ What matters:
 - Two videos of one scene (an input and its magnified output) are compared by the gain
   of the least-squares fit ``out ~ gain x in`` of their displacements along the first
   video's axis: the magnification the method achieved on this region.
+- Several regions of one video (:func:`region_motions`, one pass over the frames) are
+  compared the same way, with the phase between them at the first region's peak: the
+  relative amplitude and phase of points along a vibrating structure (its operating
+  deflection shape: a beam's mode, two ends of a bridge span moving against each other).
 - Our choice: regions larger than ``MAX_SIDE_PX`` are area-averaged down by a whole
   factor before measuring (the displacement is scaled back), so a full 1080p frame costs
   about as much as a 320 px region; frames stream, only the series is kept.
@@ -36,7 +40,7 @@ from ..atomic import write_text
 from ..errors import InputError, UsageError
 from ..video import VideoReader, probe
 from .linearity import track_shift
-from .rig import peak_frequency_hz, sinusoid_amplitude
+from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
 from .spectrum import check_roi, figure_rgb
 
 #: longest side (px) measured at full resolution; larger regions are reduced (our choice)
@@ -119,11 +123,13 @@ class RegionMotion:
 
 
 def compare(first: RegionMotion, other: RegionMotion) -> dict:
-    """How ``other`` moves relative to ``first`` (the same scene, e.g. input and output),
-    along ``first``'s axis: ``amplitude_ratio`` of their sinusoids at ``first``'s peak
-    frequency (what a viewer sees as the magnification), ``gain`` of the least-squares fit
-    ``other ~ gain x first`` (in phase only: a causal temporal filter's lag lowers it) and
-    their ``correlation``."""
+    """How ``other`` moves relative to ``first`` (the same scene, e.g. input and output,
+    or two regions of one video), along ``first``'s axis: ``amplitude_ratio`` of their
+    sinusoids at ``first``'s peak frequency (what a viewer sees as the magnification),
+    ``phase_deg`` of ``other``'s sinusoid behind ``first``'s there (-179.5 to 180.5
+    degrees; about 180: they move against each other), ``gain`` of the least-squares fit ``other ~
+    gain x first`` (in phase only: a causal temporal filter's lag lowers it) and their
+    ``correlation``."""
     if len(first.dx) != len(other.dx):
         raise UsageError(
             f"'{other.path}' has {len(other.dx)} frames and '{first.path}' {len(first.dx)}: "
@@ -138,9 +144,14 @@ def compare(first: RegionMotion, other: RegionMotion) -> dict:
         )
     spread = float(np.sqrt(power * (b @ b)))
     peak = peak_frequency_hz(a, first.fps)
+    (amplitude_a, phase_a), (amplitude_b, phase_b) = (
+        sinusoid_fit(a, first.fps, peak),
+        sinusoid_fit(b, first.fps, peak),
+    )
+    lag_deg = math.degrees(math.remainder(phase_b - phase_a, 2 * math.pi))
     return {
-        "amplitude_ratio": sinusoid_amplitude(b, first.fps, peak)
-        / sinusoid_amplitude(a, first.fps, peak),
+        "amplitude_ratio": amplitude_b / amplitude_a,
+        "phase_deg": lag_deg + 360.0 if lag_deg <= -179.5 else lag_deg,  # prints as 180
         "gain": float(a @ b) / power,
         "correlation": float(a @ b) / spread if spread > 0 else 0.0,
     }
@@ -181,20 +192,34 @@ def region_motion(
     quiet: bool = True,
 ) -> RegionMotion:
     """Measure the translation of region ``roi`` = (x, y, w, h) px of the video at
-    ``path``, per frame, relative to frame ``reference`` (see the module docstring)."""
+    ``path`` (default: the whole frame), per frame, relative to frame ``reference`` (see
+    the module docstring)."""
+    return region_motions(path, [roi], reference, fps, band, quiet)[0]
+
+
+def region_motions(
+    path: str | os.PathLike,
+    rois: list[tuple[int, int, int, int] | None],
+    reference: int = 0,
+    fps: float | None = None,
+    band: tuple[float, float] | None = None,
+    quiet: bool = True,
+) -> list[RegionMotion]:
+    """:func:`region_motion` of several regions of one video, in one pass over its frames."""
     info = probe(path, fps=fps)
-    roi = check_roi(roi, info.width, info.height)
-    factor = max(1, math.ceil(max(roi[2], roi[3]) / MAX_SIDE_PX))
-    if min(roi[2], roi[3]) // factor < 4 * BORDER_PX:
-        raise UsageError(
-            f"region {roi[2]}x{roi[3]} px is too small to measure motion in: give --roi at "
-            f"least {4 * BORDER_PX * factor} px on each side."
-        )
+    regions = [check_roi(roi, info.width, info.height) for roi in rois]
+    factors = [max(1, math.ceil(max(w, h) / MAX_SIDE_PX)) for _, _, w, h in regions]
+    for (_, _, w, h), factor in zip(regions, factors, strict=True):
+        if min(w, h) // factor < 4 * BORDER_PX:
+            raise UsageError(
+                f"region {w}x{h} px is too small to measure motion in: give --roi at "
+                f"least {4 * BORDER_PX * factor} px on each side."
+            )
     if reference < 0:
         raise UsageError(f"reference frame {reference} is negative: give 0 or more.")
-    waiting: list[np.ndarray] = []  # the frames before the reference, kept until it comes
-    shifts: list[np.ndarray] = []
-    base = None
+    waiting: list[list[np.ndarray]] = []  # the frames before the reference, kept until it comes
+    shifts: list[list[np.ndarray]] = []  # per frame, one (dx, dy) per region
+    bases = None
     with (
         VideoReader(path, fps=fps) as reader,
         tqdm(
@@ -205,19 +230,19 @@ def region_motion(
         ) as bar,
     ):
         for frame in reader:
-            region = _grey_region(frame, roi, factor)
-            if base is None:
-                waiting.append(region)
+            cut = [_grey_region(frame, r, f) for r, f in zip(regions, factors, strict=True)]
+            if bases is None:
+                waiting.append(cut)
                 if len(waiting) <= reference:
                     continue
-                base = region
-                shifts = [_shift(base, r, factor, i) for i, r in enumerate(waiting)]
+                bases = cut
+                shifts = [_shifts(bases, c, factors, i) for i, c in enumerate(waiting)]
                 bar.update(len(waiting))
                 waiting = []
                 continue
-            shifts.append(_shift(base, region, factor, len(shifts)))
+            shifts.append(_shifts(bases, cut, factors, len(shifts)))
             bar.update(1)
-    if base is None:
+    if bases is None:
         raise UsageError(
             f"reference frame {reference} is beyond the end of '{path}' ({len(waiting)} "
             "frames): choose a smaller --reference."
@@ -226,17 +251,28 @@ def region_motion(
         raise InputError(
             f"'{path}' has {len(shifts)} frame(s): measuring motion needs at least four."
         )
-    dx, dy = np.asarray(shifts, dtype=np.float64).T
-    return RegionMotion(os.fspath(path), float(info.fps), roi, reference, dx, dy, band)
+    per_region = np.asarray(shifts, dtype=np.float64)  # (T, regions, 2)
+    return [
+        RegionMotion(os.fspath(path), float(info.fps), roi, reference, *per_region[:, k].T, band)
+        for k, roi in enumerate(regions)
+    ]
+
+
+def _shifts(
+    bases: list[np.ndarray], cut: list[np.ndarray], factors: list[int], index: int
+) -> list[np.ndarray]:
+    return [_shift(b, c, f, index) for b, c, f in zip(bases, cut, factors, strict=True)]
 
 
 def write_motion_csv(path: str | os.PathLike, motions: list[RegionMotion]) -> None:
-    """Per-frame displacements of every video as CSV (video, frame, time_s, dx_px, dy_px),
-    written atomically."""
-    lines = ["video,frame,time_s,dx_px,dy_px"]
+    """Per-frame displacements of every video and region as CSV (video, region: 1 for the
+    first region given, frame, time_s, dx_px, dy_px), written atomically."""
+    numbers = {roi: k + 1 for k, roi in enumerate(dict.fromkeys(m.roi for m in motions))}
+    lines = ["video,region,frame,time_s,dx_px,dy_px"]
     for motion in motions:
+        region = numbers[motion.roi]
         for t, (dx, dy) in enumerate(zip(motion.dx, motion.dy, strict=True)):
-            lines.append(f"{motion.path},{t},{t / motion.fps:.6f},{dx:.6f},{dy:.6f}")
+            lines.append(f"{motion.path},{region},{t},{t / motion.fps:.6f},{dx:.6f},{dy:.6f}")
     write_text(path, "\n".join(lines) + "\n")
 
 
@@ -251,36 +287,48 @@ def amplitude_spectrum(series: np.ndarray, fps: float) -> tuple[np.ndarray, np.n
 
 
 def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
-    """Displacement along the first video's axis against time (left) and its amplitude
-    spectrum (right), one line per video, as an RGB image."""
+    """Per region (a row each, in the order given): the displacement along the axis of
+    its first video's motion against time (left) and its amplitude spectrum (right), one
+    line per video, as an RGB image."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    axis = motions[0].axis()
-    fig, (ax, spectrum_ax) = plt.subplots(
-        1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]}
-    )
+    groups: dict[tuple, list[RegionMotion]] = {}
     for motion in motions:
-        along = motion.along(axis)
-        t = np.arange(len(along)) / motion.fps
-        label = os.path.basename(motion.path)
-        ax.plot(t, along, linewidth=1.2, label=label)
-        freqs, amplitude = amplitude_spectrum(along, motion.fps)
-        spectrum_ax.semilogy(freqs[1:], amplitude[1:] + 1e-6, linewidth=1.2, label=label)
-    angle = math.degrees(math.atan2(axis[1], axis[0]))
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel(f"displacement along {angle:.0f} deg (px)")
-    x, y, w, h = motions[0].roi
-    band = motions[0].band
-    ax.set_title(
-        f"region x={x} y={y} w={w} h={h}" + (f", band {band[0]:g}-{band[1]:g} Hz" if band else "")
+        groups.setdefault(motion.roi, []).append(motion)
+    fig, axes = plt.subplots(
+        len(groups),
+        2,
+        figsize=(12, 4 * len(groups)),
+        dpi=100,
+        gridspec_kw={"width_ratios": [3, 2]},
+        squeeze=False,
     )
-    spectrum_ax.set_xlabel("frequency (Hz)")
-    spectrum_ax.set_ylabel("amplitude (px)")
-    spectrum_ax.set_title("amplitude spectrum (Hann window)")
-    for axes in (ax, spectrum_ax):
-        axes.grid(True, which="both", alpha=0.3)
-        axes.legend(fontsize=8)
+    for number, ((x, y, w, h), group) in enumerate(groups.items(), start=1):
+        ax, spectrum_ax = axes[number - 1]
+        axis = group[0].axis()
+        for motion in group:
+            along = motion.along(axis)
+            t = np.arange(len(along)) / motion.fps
+            label = os.path.basename(motion.path)
+            ax.plot(t, along, linewidth=1.2, label=label)
+            freqs, amplitude = amplitude_spectrum(along, motion.fps)
+            spectrum_ax.semilogy(freqs[1:], amplitude[1:] + 1e-6, linewidth=1.2, label=label)
+        angle = math.degrees(math.atan2(axis[1], axis[0]))
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel(f"displacement along {angle:.0f} deg (px)")
+        band = group[0].band
+        name = f"region {number}: " if len(groups) > 1 else "region "
+        ax.set_title(
+            f"{name}x={x} y={y} w={w} h={h}"
+            + (f", band {band[0]:g}-{band[1]:g} Hz" if band else "")
+        )
+        spectrum_ax.set_xlabel("frequency (Hz)")
+        spectrum_ax.set_ylabel("amplitude (px)")
+        spectrum_ax.set_title("amplitude spectrum (Hann window)")
+        for each in (ax, spectrum_ax):
+            each.grid(True, which="both", alpha=0.3)
+            each.legend(fontsize=8)
     return figure_rgb(fig)

@@ -252,13 +252,19 @@ def beam_displacement(
     return out
 
 
-def sinusoid_amplitude(signal: np.ndarray, fps: float, freq_hz: float) -> float:
-    """Amplitude of the least-squares fit ``a cos + b sin + c`` at ``freq_hz`` (signal units)."""
+def sinusoid_fit(signal: np.ndarray, fps: float, freq_hz: float) -> tuple[float, float]:
+    """Least-squares ``A cos(2 pi f t - phi) + c`` at ``f = freq_hz``, t = frame / fps:
+    (amplitude A in signal units, phase phi in radians; a later peak has a larger phi)."""
     t = np.arange(len(signal)) / float(fps)
     w = 2.0 * np.pi * float(freq_hz) * t
     design = np.stack([np.cos(w), np.sin(w), np.ones_like(w)], axis=1)
     (a, b, _), *_ = np.linalg.lstsq(design, np.asarray(signal, np.float64), rcond=None)
-    return float(math.hypot(a, b))
+    return float(math.hypot(a, b)), float(math.atan2(b, a))
+
+
+def sinusoid_amplitude(signal: np.ndarray, fps: float, freq_hz: float) -> float:
+    """Amplitude of the least-squares fit ``a cos + b sin + c`` at ``freq_hz`` (signal units)."""
+    return sinusoid_fit(signal, fps, freq_hz)[0]
 
 
 def peak_frequency_hz(signal: np.ndarray, fps: float) -> float:
