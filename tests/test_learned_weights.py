@@ -143,3 +143,23 @@ def test_goal_static_output_is_closer_to_the_truth_than_the_input_and_its_refere
         assert ours > theirs, (ours, theirs)
     else:
         assert ours >= theirs - 0.01, (ours, theirs)
+
+
+def test_the_interface_create_model_gives_the_shipped_network():
+    """INTERFACE.md's ``mm.create_model("oh2018", pretrained=True)``: the shipped weights,
+    in eval mode, and a clear sentence for a name that is not a network."""
+    import torch
+    from safetensors.torch import load_file
+
+    import motionmag as mm
+    from motionmag.models.registry import weights_path
+
+    if not has_weights("oh2018"):
+        pytest.skip("no shipped oh2018 weights")
+    net = mm.create_model("oh2018", pretrained=True)
+    assert isinstance(net, torch.nn.Module) and not net.training
+    shipped = load_file(str(weights_path("oh2018")))
+    state = net.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in shipped.items())
+    with pytest.raises(mm.UsageError, match="oh2018"):
+        mm.create_model("linear")  # a classical method has no network

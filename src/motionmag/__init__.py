@@ -7,14 +7,19 @@ displacement (1 = unchanged, 0 < alpha < 1 attenuates).
 >>> mm.magnify("in.mp4", "out.mp4", method="linear", alpha=20, band=(0.5, 3.0))
 >>> out = mm.magnify_frames(frames, fps=30.0, method="linear", alpha=10, mode="static")
 >>> stream = mm.Stream(method="linear", alpha=10, mode="dynamic")
+>>> net = mm.create_model("oh2018", pretrained=True)   # the trained torch.nn.Module
+>>> before = mm.measure("in.mp4", roi=(200, 150, 120, 80))   # a region's motion, px per frame
 """
 
 from .errors import InputError, MotionmagError, UsageError
+from .eval.region_motion import compare as compare_motion
+from .eval.region_motion import region_motion as measure
 from .magnify.api import magnify, magnify_frames
 from .magnify.config import MagnifyConfig
 from .magnify.engine import MagnifyResult
 from .magnify.registry import MethodSpec, get_method, methods
 from .magnify.stream import Stream
+from .models import create_model
 
 __version__ = "0.1.0"
 
@@ -27,8 +32,11 @@ __all__ = [
     "Stream",
     "UsageError",
     "__version__",
+    "compare_motion",
+    "create_model",
     "get_method",
     "magnify",
     "magnify_frames",
+    "measure",
     "methods",
 ]
