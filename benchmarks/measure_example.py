@@ -11,7 +11,8 @@ Then a "shape" of motion: ``shape.mkv``, the photo in three vertical strips movi
 and down at 2 Hz by 0.3, 0.1 and -0.2 px (the middle strip a third as much as the left,
 the right two thirds as much and the other way, like points along a vibrating beam), and
 ``shape_phase_x10.mkv``, it magnified x10 by ``phase`` with ``--band 1 4``; ``motionmag
-measure`` of both with one ``--roi`` per strip::
+measure`` of both with one ``--roi`` per strip, and as a 6 x 2 grid with its map
+(``shape_map.png``, the README's ``docs/measure_map.png``)::
 
     python benchmarks/measure_example.py [--out DIR]
 """
@@ -94,6 +95,8 @@ def main() -> None:
     for first, stop, _ in STRIPS:  # 4 px in from each seam
         rois += ["--roi", str(first + 4), "10", str(stop - first - 8), "100"]
     motionmag(["measure", str(out / "shape.mkv"), target, *rois, "--quiet", "--overwrite"])
+    grid = ["--grid", "6", "2", "--map", str(out / "shape_map.png"), "--quiet", "--overwrite"]
+    motionmag(["measure", str(out / "shape.mkv"), target, *grid])
 
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from clip_io import write_clip
 from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval import region_motion as rm
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, subpixel_shift, vibrating_frames
-from motionmag.video import VideoWriter
 
 FPS, FRAMES, HZ, DIRECTION_DEG = 30.0, 60, 2.0, 30.0
 
@@ -23,10 +23,7 @@ def image() -> np.ndarray:
 
 
 def _write(path, clip: np.ndarray) -> str:
-    with VideoWriter(path, FPS, clip.shape[2], clip.shape[1]) as writer:
-        for frame in quantize(clip):
-            writer.write(frame)
-    return str(path)
+    return str(write_clip(path, quantize(clip), FPS))
 
 
 @pytest.fixture(scope="module")

@@ -306,6 +306,16 @@ def _add_measure(sub) -> None:
         help="region in px (default: the whole frame); repeat it to measure several regions "
         "and how each moves against the first (amplitude ratio and phase)",
     )
+    p.add_argument(
+        "--grid",
+        nargs=2,
+        type=int,
+        metavar=("COLS", "ROWS"),
+        default=None,
+        help="tile the region (--roi, default the whole frame) into COLS x ROWS cells and "
+        "map each cell's amplitude and phase at the strongest cell's frequency",
+    )
+    p.add_argument("--map", metavar="PNG", help="with --grid: draw the amplitude and phase maps")
     p.add_argument("--reference", type=int, default=0, help="reference frame (default 0)")
     p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
@@ -325,11 +335,21 @@ def _run_measure(args: argparse.Namespace) -> int:
 
     if args.band is not None and not 0 < args.band[0] < args.band[1]:
         raise UsageError("--band LOW HIGH needs 0 < LOW < HIGH (in Hz).")
-    if args.plot:
-        image_format(args.plot)
-    for path in (args.csv, args.json, args.plot):
+    if args.map and args.grid is None:
+        raise UsageError("--map draws the cells of --grid: give --grid COLS ROWS too.")
+    if args.grid is not None and (args.plot or (args.roi and len(args.roi) > 1)):
+        raise UsageError(
+            "--grid tiles one region and maps it (--map): give at most one --roi, and "
+            "--map instead of --plot."
+        )
+    for picture in (args.plot, args.map):
+        if picture:
+            image_format(picture)
+    for path in (args.csv, args.json, args.plot, args.map):
         if path:
             _check_output_file(path, args.overwrite)
+    if args.grid is not None:
+        return _run_measure_grid(args)
     rois = args.roi or [None]
     band = tuple(args.band) if args.band else None
     # per_video[v][r]: video v's motion in region r
@@ -382,6 +402,40 @@ def _run_measure(args: argparse.Namespace) -> int:
     if args.plot:
         save_png(args.plot, plot_region_motion(everything))
     for path in (args.csv, args.json, args.plot):
+        if path:
+            print(f"wrote {path}")
+    return 0
+
+
+def _run_measure_grid(args: argparse.Namespace) -> int:
+    """``measure --grid``: the amplitude and phase of every cell (eval/motion_map.py)."""
+    from .eval.motion_map import format_map, measure_grid, plot_motion_maps, reference_frame
+    from .eval.region_motion import write_motion_csv
+    from .eval.report import write_json
+    from .video import save_png
+
+    cols, rows = args.grid
+    roi = args.roi[0] if args.roi else None
+    band = tuple(args.band) if args.band else None
+    maps, per_video = measure_grid(
+        args.videos, roi, cols, rows, args.reference, args.fps, band, quiet=args.quiet
+    )
+    for motion in maps:
+        print(format_map(motion))
+    for motion in maps[1:]:
+        print(
+            f"{motion.path} moves x{motion.median_ratio(maps[0]):.2f} as much as "
+            f"{maps[0].path} (the median over the cells)"
+        )
+    if args.csv:
+        write_motion_csv(args.csv, [m for motions in per_video for m in motions])
+    if args.json:
+        document = {"band_hz": args.band, "reference": args.reference}
+        write_json(args.json, {**document, "maps": [m.to_dict() for m in maps]})
+    if args.map:
+        backgrounds = [reference_frame(v, args.reference, args.fps) for v in args.videos]
+        save_png(args.map, plot_motion_maps(maps, backgrounds))
+    for path in (args.csv, args.json, args.map):
         if path:
             print(f"wrote {path}")
     return 0

@@ -1,0 +1,223 @@
+"""A map of how a structure vibrates: amplitude and phase of motion over a grid of cells.
+
+What matters:
+
+- The region (default: the whole frame) is tiled into ``cols x rows`` cells, and each
+  cell's translation is measured per frame as ``motionmag measure`` measures one region
+  (:func:`region_motion.region_motions`: one pass over the video, global Lucas-Kanade,
+  sub-pixel). A cell must move as one piece, so choose cells smaller than the parts
+  that move differently.
+- Every cell is read at one frequency and along one direction, those of the strongest
+  cell (largest RMS displacement): the spectral peak of its motion and its principal
+  axis. Each cell's least-squares sinusoid there gives its amplitude (px) and its phase
+  behind the strongest cell (degrees): the operating deflection shape of the structure
+  at that frequency, the picture experimental modal analysis draws from accelerometers,
+  here from the video (our addition to the papers, which show slices).
+- Cells whose amplitude is under ``PHASE_FLOOR`` of the strongest have no meaningful
+  phase; the map leaves their phase blank.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UsageError
+from .region_motion import BORDER_PX, RegionMotion
+from .rig import peak_frequency_hz, sinusoid_fit
+from .spectrum import figure_rgb
+
+#: cells below this fraction of the strongest cell's amplitude get no phase (our choice)
+PHASE_FLOOR = 0.1
+
+
+def grid_cells(
+    roi: tuple[int, int, int, int], cols: int, rows: int
+) -> list[tuple[int, int, int, int]]:
+    """The ``cols x rows`` cells (x, y, w, h) px tiling ``roi``, row by row from the top
+    left; edges at whole pixels, so cell sizes differ by at most 1 px."""
+    if cols < 1 or rows < 1:
+        raise UsageError(f"--grid {cols} {rows} needs at least one column and one row.")
+    x, y, w, h = roi
+    xs = np.linspace(x, x + w, cols + 1).round().astype(int)
+    ys = np.linspace(y, y + h, rows + 1).round().astype(int)
+    return [
+        (int(xs[c]), int(ys[r]), int(xs[c + 1] - xs[c]), int(ys[r + 1] - ys[r]))
+        for r in range(rows)
+        for c in range(cols)
+    ]
+
+
+@dataclass
+class MotionMap:
+    """Amplitude (px) and phase (degrees behind the strongest cell) of every cell's
+    motion at ``freq_hz`` along ``direction_deg``; arrays are (rows, cols)."""
+
+    path: str
+    cells: list[tuple[int, int, int, int]]
+    cols: int
+    rows: int
+    freq_hz: float
+    direction_deg: float
+    amplitude_px: np.ndarray
+    phase_deg: np.ndarray  # NaN where the amplitude is under PHASE_FLOOR of the largest
+    strongest: tuple[int, int]  # (row, col)
+
+    def median_ratio(self, other: MotionMap) -> float:
+        """The median over cells of this map's amplitude over ``other``'s (the same grid):
+        how many times more this video moves, e.g. a magnified output against its input."""
+        return float(np.median(self.amplitude_px / np.maximum(other.amplitude_px, 1e-12)))
+
+    def to_dict(self) -> dict:
+        return {
+            "video": self.path,
+            "grid": [self.cols, self.rows],
+            "freq_hz": self.freq_hz,
+            "direction_deg": self.direction_deg,
+            "strongest_cell": {"row": self.strongest[0], "col": self.strongest[1]},
+            "cells": [list(c) for c in self.cells],
+            "amplitude_px": np.round(self.amplitude_px, 6).tolist(),
+            "phase_deg": [
+                [None if math.isnan(v) else round(float(v), 3) for v in row]
+                for row in self.phase_deg
+            ],
+        }
+
+
+def motion_map(
+    motions: list[RegionMotion],
+    cols: int,
+    rows: int,
+    freq_hz: float | None = None,
+    axis: np.ndarray | None = None,
+) -> MotionMap:
+    """The map of ``motions`` (the cells of one video, row by row, from
+    :func:`grid_cells`). ``freq_hz`` and ``axis`` (a unit (x, y) vector) default to the
+    strongest cell's spectral peak and principal axis; pass another video's to read
+    it on the same terms (a magnified output against its input)."""
+    if len(motions) != cols * rows:
+        raise ValueError(f"{len(motions)} motions for a {cols}x{rows} grid")
+    rms = [float(np.sqrt(np.mean(m.along() ** 2))) for m in motions]
+    strongest = int(np.argmax(rms))
+    reference = motions[strongest]
+    axis = reference.axis() if axis is None else np.asarray(axis, np.float64)
+    if freq_hz is None:
+        freq_hz = peak_frequency_hz(reference.along(axis), reference.fps)
+    fits = [sinusoid_fit(m.along(axis), m.fps, freq_hz) for m in motions]
+    amplitude = np.array([a for a, _ in fits])
+    base = fits[strongest][1]
+    phase = np.array([math.degrees(math.remainder(p - base, 2 * math.pi)) for _, p in fits])
+    phase[phase <= -179.5] += 360.0  # (-179.5, 180.5]: opposite motion reads 180
+    phase[amplitude < PHASE_FLOOR * max(amplitude.max(), 1e-12)] = np.nan
+    return MotionMap(
+        path=reference.path,
+        cells=[m.roi for m in motions],
+        cols=cols,
+        rows=rows,
+        freq_hz=float(freq_hz),
+        direction_deg=math.degrees(math.atan2(axis[1], axis[0])),
+        amplitude_px=amplitude.reshape(rows, cols),
+        phase_deg=phase.reshape(rows, cols),
+        strongest=divmod(strongest, cols),
+    )
+
+
+def plot_motion_maps(maps: list[MotionMap], backgrounds: list[np.ndarray]) -> np.ndarray:
+    """Per video (a row each): the amplitude map (left) and the phase map (right) over
+    the video's reference frame (uint8 RGB), as an RGB image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    height, width = backgrounds[0].shape[:2]
+    size = (12, max(3.0, 6 * height / width) * len(maps))
+    fig, axes = plt.subplots(len(maps), 2, figsize=size, dpi=100, squeeze=False)
+    for (amp_ax, phase_ax), motion, background in zip(axes, maps, backgrounds, strict=True):
+        grey = background.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        x0, y0 = motion.cells[0][:2]
+        x1 = motion.cells[-1][0] + motion.cells[-1][2]
+        y1 = motion.cells[-1][1] + motion.cells[-1][3]
+        extent = (x0, x1, y1, y0)
+        name = motion.path.rsplit("/", 1)[-1]
+        for ax in (amp_ax, phase_ax):
+            ax.imshow(grey, cmap="gray", vmin=0, vmax=255)
+            ax.set_xlim(0, width)
+            ax.set_ylim(height, 0)
+        shown = amp_ax.imshow(motion.amplitude_px, cmap="inferno", alpha=0.6, extent=extent, vmin=0)
+        fig.colorbar(shown, ax=amp_ax, label="amplitude (px)")
+        amp_ax.set_title(
+            f"{name}: {motion.freq_hz:.2f} Hz along {round(motion.direction_deg) or 0:d} deg",
+            fontsize=10,
+        )
+        shown = phase_ax.imshow(
+            np.ma.masked_invalid(motion.phase_deg),
+            cmap="twilight_shifted",
+            alpha=0.7,
+            extent=extent,
+            vmin=-180,
+            vmax=180,
+        )
+        fig.colorbar(shown, ax=phase_ax, label="phase behind the strongest cell (deg)")
+        phase_ax.set_title("phase (blank: under 10 % of the largest amplitude)", fontsize=10)
+    return figure_rgb(fig)
+
+
+def measure_grid(
+    videos: list[str],
+    roi: tuple[int, int, int, int] | None,
+    cols: int,
+    rows: int,
+    reference: int = 0,
+    fps: float | None = None,
+    band: tuple[float, float] | None = None,
+    quiet: bool = True,
+) -> tuple[list[MotionMap], list[list[RegionMotion]]]:
+    """The map of every video, each read at the first video's frequency and direction
+    (so a magnified output is mapped on its input's terms), and the cells' motions."""
+    from ..video import probe
+    from .region_motion import region_motions
+    from .spectrum import check_roi
+
+    info = probe(videos[0], fps=fps)
+    cells = grid_cells(check_roi(roi, info.width, info.height), cols, rows)
+    smallest = min(min(w, h) for _, _, w, h in cells)
+    if smallest < 4 * BORDER_PX:
+        raise UsageError(
+            f"a {cols}x{rows} grid makes cells of {smallest} px: give fewer columns or rows "
+            f"(cells need at least {4 * BORDER_PX} px a side)."
+        )
+    per_video = [region_motions(v, cells, reference, fps, band, quiet) for v in videos]
+    first = motion_map(per_video[0], cols, rows)
+    angle = math.radians(first.direction_deg)
+    axis = np.array([math.cos(angle), math.sin(angle)])
+    maps = [first] + [motion_map(m, cols, rows, first.freq_hz, axis) for m in per_video[1:]]
+    return maps, per_video
+
+
+def format_map(motion: MotionMap) -> str:
+    """The map as text: where the strongest cell is, and amplitude / phase tables."""
+    row, col = motion.strongest
+    lines = [
+        f"{motion.path}: {motion.cols}x{motion.rows} cells at {motion.freq_hz:.3f} Hz along "
+        f"{round(motion.direction_deg) or 0:d} deg; strongest cell row {row + 1} column "
+        f"{col + 1}: {motion.amplitude_px[row, col]:.4f} px"
+    ]
+    lines.append("  amplitude (px), rows top to bottom:")
+    lines += ["    " + " ".join(f"{a:7.4f}" for a in r) for r in motion.amplitude_px]
+    lines.append("  phase behind the strongest cell (deg; - under 10 % of its amplitude):")
+    lines += [
+        "    " + " ".join("      -" if math.isnan(p) else f"{round(p) or 0:7d}" for p in r)
+        for r in motion.phase_deg
+    ]
+    return "\n".join(lines)
+
+
+def reference_frame(path: str, reference: int, fps: float | None = None) -> np.ndarray:
+    """Frame ``reference`` of the video at ``path`` (uint8 RGB): the maps' background."""
+    from ..video import VideoReader
+
+    with VideoReader(path, fps=fps) as reader:
+        return next(iter(reader.frames(reference)))

@@ -1,0 +1,99 @@
+"""`motionmag measure --grid`: amplitude and phase maps against strips moving by known amounts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from clip_io import write_clip
+from motionmag.cli import main
+from motionmag.errors import UsageError
+from motionmag.eval import motion_map as mmap
+from motionmag.synth.textures import load_texture
+from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
+
+FPS, FRAMES, HZ = 30.0, 60, 2.0
+#: three vertical strips of 48 px moving up and down by these amplitudes (px)
+STRIPS_PX = (0.3, 0.1, -0.2)
+
+
+def _strips_clip(scale: float, still_last: bool = False) -> np.ndarray:
+    image = smooth_texture(load_texture("astronaut"), (96, 144), sigma_px=1.5)
+    parts = []
+    for k, amplitude in enumerate(STRIPS_PX):
+        moving = 0.0 if still_last and k == 2 else scale * amplitude
+        clip, _ = vibrating_frames(image, moving, HZ, FPS, FRAMES, direction_deg=90.0)
+        parts.append(clip[:, :, 48 * k : 48 * (k + 1)])
+    return np.concatenate(parts, axis=2)
+
+
+def _write(path, clip: np.ndarray) -> str:
+    return str(write_clip(path, quantize(clip), FPS))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("map")
+    return {
+        "input": _write(folder / "strips.mkv", _strips_clip(1.0)),
+        "x10": _write(folder / "strips_x10.mkv", _strips_clip(10.0)),
+        "still": _write(folder / "still.mkv", _strips_clip(1.0, still_last=True)),
+    }
+
+
+def test_grid_cells_tile_the_region_exactly():
+    cells = mmap.grid_cells((10, 20, 101, 50), 4, 3)
+    assert len(cells) == 12 and cells[0][:2] == (10, 20)
+    assert sum(w for _, _, w, _ in cells[:4]) == 101 and sum(c[3] for c in cells[::4]) == 50
+    assert {w for _, _, w, _ in cells} <= {25, 26} and {h for *_, h in cells} <= {16, 17}
+    assert cells[5][0] == cells[4][0] + cells[4][2]  # no gaps between neighbours
+    with pytest.raises(UsageError, match="at least one column"):
+        mmap.grid_cells((0, 0, 10, 10), 0, 2)
+
+
+def test_the_map_reads_each_strips_amplitude_and_phase(clips):
+    (motion,), _ = mmap.measure_grid([clips["input"]], None, 6, 2)
+    expected = np.tile(np.repeat(np.abs(STRIPS_PX), 2), (2, 1))
+    np.testing.assert_allclose(motion.amplitude_px, expected, atol=0.01)
+    phases = np.tile(np.repeat([0.0, 0.0, 180.0], 2), (2, 1))
+    np.testing.assert_allclose(motion.phase_deg, phases, atol=3)
+    assert motion.freq_hz == pytest.approx(HZ, abs=0.05)
+    assert abs(abs(motion.direction_deg) - 90) < 3 and motion.strongest[1] in (0, 1)
+
+
+def test_a_magnified_output_is_mapped_on_its_inputs_terms(clips):
+    (before, after), _ = mmap.measure_grid([clips["input"], clips["x10"]], None, 3, 2)
+    assert after.freq_hz == before.freq_hz and after.direction_deg == before.direction_deg
+    assert after.median_ratio(before) == pytest.approx(10, rel=0.02)
+    np.testing.assert_allclose(after.phase_deg, before.phase_deg, atol=3)
+
+
+def test_a_still_part_gets_no_phase(clips):
+    (motion,), _ = mmap.measure_grid([clips["still"]], None, 3, 1)
+    assert motion.amplitude_px[0, 2] < 0.01 and np.isnan(motion.phase_deg[0, 2])
+    assert motion.to_dict()["phase_deg"][0][2] is None
+    assert motion.phase_deg[0, 1] == pytest.approx(0, abs=3)
+
+
+def test_command_line_grid_writes_the_map_and_refuses_what_does_not_fit(clips, tmp_path, capsys):
+    picture, summary = tmp_path / "map.png", tmp_path / "map.json"
+    argv = ["measure", clips["input"], clips["x10"], "--grid", "3", "1", "--quiet"]
+    assert main([*argv, "--map", str(picture), "--json", str(summary)]) == 0
+    printed = capsys.readouterr().out
+    assert "3x1 cells at 2.0" in printed
+    assert "moves x10.0" in printed or "moves x9.9" in printed
+    maps = json.loads(summary.read_text())["maps"]
+    assert len(maps) == 2 and maps[0]["grid"] == [3, 1]
+    assert maps[0]["amplitude_px"][0][0] == pytest.approx(0.3, abs=0.01)
+    assert picture.read_bytes()[:4] == b"\x89PNG"
+    for bad in (
+        ["measure", clips["input"], "--map", str(tmp_path / "m.png")],  # no --grid
+        [*argv, "--roi", "0", "0", "48", "48", "--roi", "48", "0", "48", "48"],
+        [*argv, "--plot", str(tmp_path / "p.png")],
+        ["measure", clips["input"], "--grid", "20", "2"],  # 7 px cells
+    ):
+        assert main(bad) == 2
+        assert "error" in capsys.readouterr().err
+    assert not (tmp_path / "m.png").exists() and not (tmp_path / "p.png").exists()
