@@ -77,6 +77,25 @@ def test_a_still_part_gets_no_phase(clips):
     assert motion.phase_deg[0, 1] == pytest.approx(0, abs=3)
 
 
+def test_freq_reads_the_map_at_another_frequency(tmp_path):
+    """Left strip 0.3 px at 2 Hz, right strip 0.2 px at 5 Hz: each map finds its own."""
+    image = smooth_texture(load_texture("astronaut"), (96, 144), sigma_px=1.5)
+    left, _ = vibrating_frames(image, 0.3, HZ, FPS, FRAMES, direction_deg=90.0)
+    right, _ = vibrating_frames(image, 0.2, 5.0, FPS, FRAMES, direction_deg=90.0)
+    clip = np.concatenate(
+        [left[:, :, :48], image[None, :, 48:96].repeat(FRAMES, 0), right[:, :, 96:]], axis=2
+    )
+    path = _write(tmp_path / "two.mkv", clip)
+    (slow,), _ = mmap.measure_grid([path], None, 3, 1)
+    (fast,), _ = mmap.measure_grid([path], None, 3, 1, freq_hz=5.0)
+    assert slow.freq_hz == pytest.approx(HZ, abs=0.05) and fast.freq_hz == 5.0
+    np.testing.assert_allclose(slow.amplitude_px[0], [0.3, 0.0, 0.0], atol=0.01)
+    np.testing.assert_allclose(fast.amplitude_px[0], [0.0, 0.0, 0.2], atol=0.01)
+    assert fast.strongest == (0, 2)
+    with pytest.raises(UsageError, match="Nyquist"):
+        mmap.measure_grid([path], None, 3, 1, freq_hz=20.0)
+
+
 def test_command_line_grid_writes_the_map_and_refuses_what_does_not_fit(clips, tmp_path, capsys):
     picture, summary = tmp_path / "map.png", tmp_path / "map.json"
     argv = ["measure", clips["input"], clips["x10"], "--grid", "3", "1", "--quiet"]
@@ -93,6 +112,7 @@ def test_command_line_grid_writes_the_map_and_refuses_what_does_not_fit(clips, t
         [*argv, "--roi", "0", "0", "48", "48", "--roi", "48", "0", "48", "48"],
         [*argv, "--plot", str(tmp_path / "p.png")],
         ["measure", clips["input"], "--grid", "20", "2"],  # 7 px cells
+        ["measure", clips["input"], "--freq", "3"],  # --freq without --grid
     ):
         assert main(bad) == 2
         assert "error" in capsys.readouterr().err

@@ -316,6 +316,14 @@ def _add_measure(sub) -> None:
         "map each cell's amplitude and phase at the strongest cell's frequency",
     )
     p.add_argument("--map", metavar="PNG", help="with --grid: draw the amplitude and phase maps")
+    p.add_argument(
+        "--freq",
+        type=_finite_float,
+        default=None,
+        metavar="HZ",
+        help="with --grid: read the maps at this frequency (default: the strongest cell's "
+        "spectral peak), e.g. a second mode",
+    )
     p.add_argument("--reference", type=int, default=0, help="reference frame (default 0)")
     p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
@@ -335,8 +343,8 @@ def _run_measure(args: argparse.Namespace) -> int:
 
     if args.band is not None and not 0 < args.band[0] < args.band[1]:
         raise UsageError("--band LOW HIGH needs 0 < LOW < HIGH (in Hz).")
-    if args.map and args.grid is None:
-        raise UsageError("--map draws the cells of --grid: give --grid COLS ROWS too.")
+    if (args.map or args.freq is not None) and args.grid is None:
+        raise UsageError("--map and --freq are for the cells of --grid: give --grid COLS ROWS too.")
     if args.grid is not None and (args.plot or (args.roi and len(args.roi) > 1)):
         raise UsageError(
             "--grid tiles one region and maps it (--map): give at most one --roi, and "
@@ -418,7 +426,7 @@ def _run_measure_grid(args: argparse.Namespace) -> int:
     roi = args.roi[0] if args.roi else None
     band = tuple(args.band) if args.band else None
     maps, per_video = measure_grid(
-        args.videos, roi, cols, rows, args.reference, args.fps, band, quiet=args.quiet
+        args.videos, roi, cols, rows, args.reference, args.fps, band, args.freq, args.quiet
     )
     for motion in maps:
         print(format_map(motion))

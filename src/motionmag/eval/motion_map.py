@@ -7,12 +7,13 @@ What matters:
   (:func:`region_motion.region_motions`: one pass over the video, global Lucas-Kanade,
   sub-pixel). A cell must move as one piece, so choose cells smaller than the parts
   that move differently.
-- Every cell is read at one frequency and along one direction, those of the strongest
-  cell (largest RMS displacement): the spectral peak of its motion and its principal
-  axis. Each cell's least-squares sinusoid there gives its amplitude (px) and its phase
-  behind the strongest cell (degrees): the operating deflection shape of the structure
-  at that frequency, the picture experimental modal analysis draws from accelerometers,
-  here from the video (our addition to the papers, which show slices).
+- Every cell is read at one frequency (the spectral peak of the cell that moves most, or
+  the user's ``--freq``) and along one direction (the major axis of the motion of the
+  cell that moves most at that frequency). Each cell's least-squares sinusoids there give
+  its amplitude (px) and its phase behind that cell (degrees): the operating deflection
+  shape of the structure at that frequency, the picture experimental modal analysis
+  draws from accelerometers, here from the video (our addition to the papers, which
+  show slices).
 - Cells whose amplitude is under ``PHASE_FLOOR`` of the strongest have no meaningful
   phase; the map leaves their phase blank.
 """
@@ -63,7 +64,7 @@ class MotionMap:
     direction_deg: float
     amplitude_px: np.ndarray
     phase_deg: np.ndarray  # NaN where the amplitude is under PHASE_FLOOR of the largest
-    strongest: tuple[int, int]  # (row, col)
+    strongest: tuple[int, int]  # (row, col) of the phase zero: the largest at freq_hz
 
     def median_ratio(self, other: MotionMap) -> float:
         """The median over cells of this map's amplitude over ``other``'s (the same grid):
@@ -86,33 +87,57 @@ class MotionMap:
         }
 
 
+def _phasors(motion: RegionMotion, freq_hz: float) -> np.ndarray:
+    """(2,) complex: the x and y sinusoids of the motion at ``freq_hz``, A exp(i phi)
+    (:func:`rig.sinusoid_fit`: A cos(2 pi f t - phi), px)."""
+    xy = motion.series()
+    fits = [sinusoid_fit(xy[:, k], motion.fps, freq_hz) for k in (0, 1)]
+    return np.array([amplitude * np.exp(1j * phase) for amplitude, phase in fits])
+
+
+def _major_axis(phasor: np.ndarray) -> np.ndarray:
+    """Unit (x, y) along the longest axis of the ellipse a phasor pair traces, x >= 0."""
+    _, vectors = np.linalg.eigh(np.real(np.outer(phasor, phasor.conj())))
+    axis = vectors[:, -1]
+    return -axis if axis[0] < 0 or (axis[0] == 0 and axis[1] < 0) else axis
+
+
 def motion_map(
     motions: list[RegionMotion],
     cols: int,
     rows: int,
     freq_hz: float | None = None,
     axis: np.ndarray | None = None,
+    reference_cell: int | None = None,
 ) -> MotionMap:
     """The map of ``motions`` (the cells of one video, row by row, from
-    :func:`grid_cells`). ``freq_hz`` and ``axis`` (a unit (x, y) vector) default to the
-    strongest cell's spectral peak and principal axis; pass another video's to read
-    it on the same terms (a magnified output against its input)."""
+    :func:`grid_cells`).
+
+    ``freq_hz`` defaults to the spectral peak of the cell with the largest RMS motion.
+    Every cell's x and y sinusoids at that frequency are fitted; the cell with the largest
+    (``reference_cell`` when given) sets the direction, the major axis of its motion
+    (``axis``, a unit (x, y) vector, when given), and the phase zero. Pass another video's
+    ``freq_hz``, ``axis`` and ``reference_cell`` to read it on the same terms (a
+    magnified output against its input)."""
     if len(motions) != cols * rows:
         raise ValueError(f"{len(motions)} motions for a {cols}x{rows} grid")
-    rms = [float(np.sqrt(np.mean(m.along() ** 2))) for m in motions]
-    strongest = int(np.argmax(rms))
-    reference = motions[strongest]
-    axis = reference.axis() if axis is None else np.asarray(axis, np.float64)
     if freq_hz is None:
-        freq_hz = peak_frequency_hz(reference.along(axis), reference.fps)
-    fits = [sinusoid_fit(m.along(axis), m.fps, freq_hz) for m in motions]
-    amplitude = np.array([a for a, _ in fits])
-    base = fits[strongest][1]
-    phase = np.array([math.degrees(math.remainder(p - base, 2 * math.pi)) for _, p in fits])
+        busiest = motions[int(np.argmax([np.sqrt(np.mean(m.along() ** 2)) for m in motions]))]
+        freq_hz = peak_frequency_hz(busiest.along(), busiest.fps)
+    phasors = np.stack([_phasors(m, freq_hz) for m in motions])  # (cells, 2)
+    strongest = (
+        int(np.argmax(np.linalg.norm(phasors, axis=1)))
+        if reference_cell is None
+        else reference_cell
+    )
+    axis = _major_axis(phasors[strongest]) if axis is None else np.asarray(axis, np.float64)
+    along = phasors @ axis
+    amplitude = np.abs(along)
+    phase = np.degrees(np.angle(along * np.conj(along[strongest])))
     phase[phase <= -179.5] += 360.0  # (-179.5, 180.5]: opposite motion reads 180
     phase[amplitude < PHASE_FLOOR * max(amplitude.max(), 1e-12)] = np.nan
     return MotionMap(
-        path=reference.path,
+        path=motions[0].path,
         cells=[m.roi for m in motions],
         cols=cols,
         rows=rows,
@@ -160,7 +185,7 @@ def plot_motion_maps(maps: list[MotionMap], backgrounds: list[np.ndarray]) -> np
             vmin=-180,
             vmax=180,
         )
-        fig.colorbar(shown, ax=phase_ax, label="phase behind the strongest cell (deg)")
+        fig.colorbar(shown, ax=phase_ax, label="phase behind the reference cell (deg)")
         phase_ax.set_title("phase (blank: under 10 % of the largest amplitude)", fontsize=10)
     return figure_rgb(fig)
 
@@ -173,10 +198,12 @@ def measure_grid(
     reference: int = 0,
     fps: float | None = None,
     band: tuple[float, float] | None = None,
+    freq_hz: float | None = None,
     quiet: bool = True,
 ) -> tuple[list[MotionMap], list[list[RegionMotion]]]:
-    """The map of every video, each read at the first video's frequency and direction
-    (so a magnified output is mapped on its input's terms), and the cells' motions."""
+    """The map of every video, each read at the first video's frequency (``freq_hz``, by
+    default its strongest cell's peak) and direction (so a magnified output is mapped on
+    its input's terms), and the cells' motions."""
     from ..video import probe
     from .region_motion import region_motions
     from .spectrum import check_roi
@@ -190,24 +217,31 @@ def measure_grid(
             f"(cells need at least {4 * BORDER_PX} px a side)."
         )
     per_video = [region_motions(v, cells, reference, fps, band, quiet) for v in videos]
-    first = motion_map(per_video[0], cols, rows)
+    if freq_hz is not None and not 0 < freq_hz < per_video[0][0].fps / 2:
+        raise UsageError(
+            f"--freq {freq_hz:g} Hz is not between 0 and the Nyquist frequency "
+            f"({per_video[0][0].fps / 2:g} Hz): give a frequency the video can hold."
+        )
+    first = motion_map(per_video[0], cols, rows, freq_hz)
     angle = math.radians(first.direction_deg)
     axis = np.array([math.cos(angle), math.sin(angle)])
-    maps = [first] + [motion_map(m, cols, rows, first.freq_hz, axis) for m in per_video[1:]]
+    cell = first.strongest[0] * cols + first.strongest[1]
+    maps = [first] + [motion_map(m, cols, rows, first.freq_hz, axis, cell) for m in per_video[1:]]
     return maps, per_video
 
 
 def format_map(motion: MotionMap) -> str:
-    """The map as text: where the strongest cell is, and amplitude / phase tables."""
+    """The map as text: the reference cell (the phase zero: the cell that moves most, in
+    the first video), and amplitude / phase tables."""
     row, col = motion.strongest
     lines = [
         f"{motion.path}: {motion.cols}x{motion.rows} cells at {motion.freq_hz:.3f} Hz along "
-        f"{round(motion.direction_deg) or 0:d} deg; strongest cell row {row + 1} column "
+        f"{round(motion.direction_deg) or 0:d} deg; reference cell row {row + 1} column "
         f"{col + 1}: {motion.amplitude_px[row, col]:.4f} px"
     ]
     lines.append("  amplitude (px), rows top to bottom:")
     lines += ["    " + " ".join(f"{a:7.4f}" for a in r) for r in motion.amplitude_px]
-    lines.append("  phase behind the strongest cell (deg; - under 10 % of its amplitude):")
+    lines.append("  phase behind the reference cell (deg; - under 10 % of the largest amplitude):")
     lines += [
         "    " + " ".join("      -" if math.isnan(p) else f"{round(p) or 0:7d}" for p in r)
         for r in motion.phase_deg
