@@ -9,8 +9,9 @@ import pytest
 
 from clip_io import write_clip
 from motionmag.cli import main
-from motionmag.errors import UsageError
+from motionmag.errors import InputError, UsageError
 from motionmag.eval import motion_map as mmap
+from motionmag.eval import region_motion as rm
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
 
@@ -75,6 +76,21 @@ def test_a_still_part_gets_no_phase(clips):
     assert motion.amplitude_px[0, 2] < 0.01 and np.isnan(motion.phase_deg[0, 2])
     assert motion.to_dict()["phase_deg"][0][2] is None
     assert motion.phase_deg[0, 1] == pytest.approx(0, abs=3)
+
+
+def test_a_cell_that_moves_too_far_is_left_out_not_fatal(tmp_path):
+    """The right strip swings 16 px (a third of its 48 px cell): the others still map."""
+    image = smooth_texture(load_texture("astronaut"), (96, 144), sigma_px=1.5)
+    calm, _ = vibrating_frames(image, 0.3, HZ, FPS, FRAMES, direction_deg=90.0)
+    wild, _ = vibrating_frames(image, 16.0, HZ, FPS, FRAMES, direction_deg=0.0)
+    path = _write(tmp_path / "wild.mkv", np.concatenate([calm[:, :, :96], wild[:, :, 96:]], 2))
+    with pytest.raises(InputError, match="moved too far"):
+        rm.region_motion(path, roi=(96, 0, 48, 96))  # one region alone: an error
+    (motion,), _ = mmap.measure_grid([path], None, 3, 1)
+    np.testing.assert_allclose(motion.amplitude_px[0, :2], [0.3, 0.3], atol=0.01)
+    assert np.isnan(motion.amplitude_px[0, 2]) and np.isnan(motion.phase_deg[0, 2])
+    assert motion.to_dict()["amplitude_px"][0][2] is None
+    assert "1 cell(s) moved too far" in mmap.format_map(motion)
 
 
 def test_freq_reads_the_map_at_another_frequency(tmp_path):

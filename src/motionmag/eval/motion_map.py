@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from .region_motion import BORDER_PX, RegionMotion
 from .rig import peak_frequency_hz, sinusoid_fit
 from .spectrum import figure_rgb
@@ -62,14 +62,14 @@ class MotionMap:
     rows: int
     freq_hz: float
     direction_deg: float
-    amplitude_px: np.ndarray
-    phase_deg: np.ndarray  # NaN where the amplitude is under PHASE_FLOOR of the largest
+    amplitude_px: np.ndarray  # NaN where the motion was too large to measure
+    phase_deg: np.ndarray  # NaN there and where the amplitude is under PHASE_FLOOR of the largest
     strongest: tuple[int, int]  # (row, col) of the phase zero: the largest at freq_hz
 
     def median_ratio(self, other: MotionMap) -> float:
         """The median over cells of this map's amplitude over ``other``'s (the same grid):
         how many times more this video moves, e.g. a magnified output against its input."""
-        return float(np.median(self.amplitude_px / np.maximum(other.amplitude_px, 1e-12)))
+        return float(np.nanmedian(self.amplitude_px / np.maximum(other.amplitude_px, 1e-12)))
 
     def to_dict(self) -> dict:
         return {
@@ -79,7 +79,10 @@ class MotionMap:
             "direction_deg": self.direction_deg,
             "strongest_cell": {"row": self.strongest[0], "col": self.strongest[1]},
             "cells": [list(c) for c in self.cells],
-            "amplitude_px": np.round(self.amplitude_px, 6).tolist(),
+            "amplitude_px": [
+                [None if math.isnan(v) else round(float(v), 6) for v in row]
+                for row in self.amplitude_px
+            ],
             "phase_deg": [
                 [None if math.isnan(v) else round(float(v), 3) for v in row]
                 for row in self.phase_deg
@@ -121,12 +124,27 @@ def motion_map(
     magnified output against its input)."""
     if len(motions) != cols * rows:
         raise ValueError(f"{len(motions)} motions for a {cols}x{rows} grid")
+    valid = [not m.failed for m in motions]
+    if not any(valid) or (reference_cell is not None and not valid[reference_cell]):
+        raise InputError(
+            f"the motion in '{motions[0].path}' is too large to measure in "
+            + ("any cell" if not any(valid) else "the reference cell")
+            + ": give fewer --grid columns and rows (larger cells), or a --reference "
+            "frame closer in time."
+        )
     if freq_hz is None:
-        busiest = motions[int(np.argmax([np.sqrt(np.mean(m.along() ** 2)) for m in motions]))]
+        rms = [
+            np.sqrt(np.mean(m.along() ** 2)) if ok else -1.0
+            for m, ok in zip(motions, valid, strict=True)
+        ]
+        busiest = motions[int(np.argmax(rms))]
         freq_hz = peak_frequency_hz(busiest.along(), busiest.fps)
-    phasors = np.stack([_phasors(m, freq_hz) for m in motions])  # (cells, 2)
+    nan = np.full(2, np.nan + 0j)
+    phasors = np.stack(
+        [_phasors(m, freq_hz) if ok else nan for m, ok in zip(motions, valid, strict=True)]
+    )
     strongest = (
-        int(np.argmax(np.linalg.norm(phasors, axis=1)))
+        int(np.nanargmax(np.linalg.norm(phasors, axis=1)))
         if reference_cell is None
         else reference_cell
     )
@@ -135,7 +153,8 @@ def motion_map(
     amplitude = np.abs(along)
     phase = np.degrees(np.angle(along * np.conj(along[strongest])))
     phase[phase <= -179.5] += 360.0  # (-179.5, 180.5]: opposite motion reads 180
-    phase[amplitude < PHASE_FLOOR * max(amplitude.max(), 1e-12)] = np.nan
+    with np.errstate(invalid="ignore"):  # NaN cells compare False; their phase stays NaN
+        phase[amplitude < PHASE_FLOOR * max(np.nanmax(amplitude), 1e-12)] = np.nan
     return MotionMap(
         path=motions[0].path,
         cells=[m.roi for m in motions],
@@ -173,8 +192,10 @@ def plot_motion_maps(maps: list[MotionMap], backgrounds: list[np.ndarray]) -> np
             ax.set_ylim(height, 0)
         shown = amp_ax.imshow(motion.amplitude_px, cmap="inferno", alpha=0.6, extent=extent, vmin=0)
         fig.colorbar(shown, ax=amp_ax, label="amplitude (px)")
+        blank = ", blank: moved too far" if np.isnan(motion.amplitude_px).any() else ""
         amp_ax.set_title(
-            f"{name}: {motion.freq_hz:.2f} Hz along {round(motion.direction_deg) or 0:d} deg",
+            f"{name}: {motion.freq_hz:.2f} Hz along {round(motion.direction_deg) or 0:d} deg"
+            + blank,
             fontsize=10,
         )
         shown = phase_ax.imshow(
@@ -216,7 +237,9 @@ def measure_grid(
             f"a {cols}x{rows} grid makes cells of {smallest} px: give fewer columns or rows "
             f"(cells need at least {4 * BORDER_PX} px a side)."
         )
-    per_video = [region_motions(v, cells, reference, fps, band, quiet) for v in videos]
+    per_video = [
+        region_motions(v, cells, reference, fps, band, quiet, skip_failed=True) for v in videos
+    ]
     if freq_hz is not None and not 0 < freq_hz < per_video[0][0].fps / 2:
         raise UsageError(
             f"--freq {freq_hz:g} Hz is not between 0 and the Nyquist frequency "
@@ -239,12 +262,25 @@ def format_map(motion: MotionMap) -> str:
         f"{round(motion.direction_deg) or 0:d} deg; reference cell row {row + 1} column "
         f"{col + 1}: {motion.amplitude_px[row, col]:.4f} px"
     ]
+    failed = int(np.isnan(motion.amplitude_px).sum())
+    if failed:
+        lines.append(
+            f"  {failed} cell(s) moved too far to be measured (more than a quarter of the "
+            "cell): shown as x"
+        )
     lines.append("  amplitude (px), rows top to bottom:")
-    lines += ["    " + " ".join(f"{a:7.4f}" for a in r) for r in motion.amplitude_px]
+    lines += [
+        "    " + " ".join("      x" if math.isnan(a) else f"{a:7.4f}" for a in r)
+        for r in motion.amplitude_px
+    ]
     lines.append("  phase behind the reference cell (deg; - under 10 % of the largest amplitude):")
     lines += [
-        "    " + " ".join("      -" if math.isnan(p) else f"{round(p) or 0:7d}" for p in r)
-        for r in motion.phase_deg
+        "    "
+        + " ".join(
+            "      x" if math.isnan(a) else "      -" if math.isnan(p) else f"{round(p) or 0:7d}"
+            for a, p in zip(amplitudes, r, strict=True)
+        )
+        for amplitudes, r in zip(motion.amplitude_px, motion.phase_deg, strict=True)
     ]
     return "\n".join(lines)
 

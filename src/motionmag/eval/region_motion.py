@@ -62,6 +62,11 @@ class RegionMotion:
     dy: np.ndarray
     band: tuple[float, float] | None = None
 
+    @property
+    def failed(self) -> bool:
+        """True when the motion could not be measured (``region_motions(skip_failed=True)``)."""
+        return not bool(np.all(np.isfinite(self.dx)))
+
     def series(self) -> np.ndarray:
         """(T, 2) displacement in px, mean removed, band-passed when ``band`` is set."""
         return self._series
@@ -204,8 +209,13 @@ def region_motions(
     fps: float | None = None,
     band: tuple[float, float] | None = None,
     quiet: bool = True,
+    skip_failed: bool = False,
 ) -> list[RegionMotion]:
-    """:func:`region_motion` of several regions of one video, in one pass over its frames."""
+    """:func:`region_motion` of several regions of one video, in one pass over its frames.
+
+    ``skip_failed``: a region whose motion becomes too large to measure is not an error;
+    it is no longer measured and its ``dx``, ``dy`` are NaN throughout (``failed``), so
+    one person walking through a grid cell does not stop the map of the others."""
     info = probe(path, fps=fps)
     regions = [check_roi(roi, info.width, info.height) for roi in rois]
     factors = [max(1, math.ceil(max(w, h) / MAX_SIDE_PX)) for _, _, w, h in regions]
@@ -218,6 +228,8 @@ def region_motions(
     if reference < 0:
         raise UsageError(f"reference frame {reference} is negative: give 0 or more.")
     waiting: list[list[np.ndarray]] = []  # the frames before the reference, kept until it comes
+    # regions that failed (None: raise instead)
+    failed: list[bool] | None = [False] * len(regions) if skip_failed else None
     shifts: list[list[np.ndarray]] = []  # per frame, one (dx, dy) per region
     bases = None
     with (
@@ -236,11 +248,11 @@ def region_motions(
                 if len(waiting) <= reference:
                     continue
                 bases = cut
-                shifts = [_shifts(bases, c, factors, i) for i, c in enumerate(waiting)]
+                shifts = [_shifts(bases, c, factors, i, failed) for i, c in enumerate(waiting)]
                 bar.update(len(waiting))
                 waiting = []
                 continue
-            shifts.append(_shifts(bases, cut, factors, len(shifts)))
+            shifts.append(_shifts(bases, cut, factors, len(shifts), failed))
             bar.update(1)
     if bases is None:
         raise UsageError(
@@ -252,6 +264,8 @@ def region_motions(
             f"'{path}' has {len(shifts)} frame(s): measuring motion needs at least four."
         )
     per_region = np.asarray(shifts, dtype=np.float64)  # (T, regions, 2)
+    if failed is not None:
+        per_region[:, failed] = np.nan
     return [
         RegionMotion(os.fspath(path), float(info.fps), roi, reference, *per_region[:, k].T, band)
         for k, roi in enumerate(regions)
@@ -259,9 +273,26 @@ def region_motions(
 
 
 def _shifts(
-    bases: list[np.ndarray], cut: list[np.ndarray], factors: list[int], index: int
+    bases: list[np.ndarray],
+    cut: list[np.ndarray],
+    factors: list[int],
+    index: int,
+    failed: list[bool] | None,
 ) -> list[np.ndarray]:
-    return [_shift(b, c, f, index) for b, c, f in zip(bases, cut, factors, strict=True)]
+    """(dx, dy) of every region in one frame; with ``failed`` (a flag per region) a
+    region whose motion cannot be measured is flagged and skipped from then on."""
+    if failed is None:
+        return [_shift(b, c, f, index) for b, c, f in zip(bases, cut, factors, strict=True)]
+    out = []
+    for k, (b, c, f) in enumerate(zip(bases, cut, factors, strict=True)):
+        if not failed[k]:
+            try:
+                out.append(_shift(b, c, f, index))
+                continue
+            except InputError:
+                failed[k] = True
+        out.append(np.full(2, np.nan))
+    return out
 
 
 def write_motion_csv(path: str | os.PathLike, motions: list[RegionMotion]) -> None:
