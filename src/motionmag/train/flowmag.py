@@ -722,7 +722,7 @@ def train_flowmag(
     counters = RunState(best={"loss": math.inf, "step": None})
     if state is None and init_from is not None:
         counters.step, counters.samples_seen, counters.train_seconds, counters.sessions = load_init(
-            net, init_from, NETWORK, "match --width, --base and --paper-head to them."
+            net, init_from, NETWORK, "flowmag", "match --width, --base and --paper-head to them."
         )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas)

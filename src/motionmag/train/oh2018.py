@@ -604,6 +604,7 @@ def train_model(
             net,
             init_from,
             recipe.network,
+            recipe.model,
             "match --linear-manipulator (ha2024: also --texture-channels, --decoder-blocks) "
             "to them.",
         )

@@ -198,14 +198,15 @@ class RunState:
 
 
 def load_init(
-    net: torch.nn.Module, path: str | os.PathLike, network_class: str, hint: str
+    net: torch.nn.Module, path: str | os.PathLike, network_class: str, model: str, hint: str
 ) -> tuple[int, int, float, list]:
     """Load exported weights (``.safetensors`` with their model card beside them) into
     ``net`` to start a new run from them; returns (step, samples seen, training seconds,
     sessions) of the card, so the step, the data position and the history continue.
 
-    ``network_class`` is what the card's ``network.class`` must name; ``hint`` says which
-    flags choose the network, for the sentence when the card's network config differs.
+    ``network_class`` is what the card's ``network.class`` must name (``model``'s, for the
+    sentence when it does not); ``hint`` says which flags choose the network, for the
+    sentence when the card's network config differs.
     """
     from safetensors.torch import load_file
 
@@ -220,7 +221,7 @@ def load_init(
     if card_class != network_class:
         raise UsageError(
             f"the weights in '{weights}' are for {card_class}, not {network_class}: "
-            "--init needs weights of the model being trained."
+            f"--init needs {model} weights."
         )
     card_config = card.get("network", {}).get("config")
     if card_config != getattr(net, "config", None):

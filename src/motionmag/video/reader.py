@@ -14,6 +14,13 @@ What matters here:
   last frame must end within half a frame period (+2 ms) of the stated stream duration.
 - Each ``for frame in reader`` starts from the first frame again; ``frames_read`` counts the
   frames of the current pass.
+- ``frames(first)`` starts at frame ``first`` (``--start``). Frames before it are decoded
+  but not converted; from ``SEEK_MIN_S`` in, a video file with a stated frame rate seeks
+  to the key frame before it and finds frame ``first`` by its time stamp (index = time x
+  rate), which is the decode count for a constant frame rate (tested on mp4, mkv and
+  vtest.avi). With a variable frame rate it is the frame at the start time; if no frame
+  has that index (a gap) the pass decodes from the beginning and counts instead.
+  Truncation is still checked, by the last frame's end time.
 """
 
 from __future__ import annotations
