@@ -110,6 +110,11 @@ def test_freq_reads_the_map_at_another_frequency(tmp_path):
     assert fast.strongest == (0, 2)
     with pytest.raises(UsageError, match="Nyquist"):
         mmap.measure_grid([path], None, 3, 1, freq_hz=20.0)
+    # one region, read at either frequency (measure --roi ... --freq)
+    left = rm.region_motion(path, roi=(0, 0, 48, 96))
+    assert left.summary()["amplitude_px"] == pytest.approx(0.3, abs=0.01)
+    assert left.summary(freq_hz=5.0)["amplitude_px"] < 0.01
+    assert left.summary(freq_hz=5.0)["freq_hz"] == 5.0 and left.summary()["peak_hz"] > 1.9
 
 
 def test_command_line_grid_writes_the_map_and_refuses_what_does_not_fit(clips, tmp_path, capsys):
@@ -128,7 +133,7 @@ def test_command_line_grid_writes_the_map_and_refuses_what_does_not_fit(clips, t
         [*argv, "--roi", "0", "0", "48", "48", "--roi", "48", "0", "48", "48"],
         [*argv, "--plot", str(tmp_path / "p.png")],
         ["measure", clips["input"], "--grid", "20", "2"],  # 7 px cells
-        ["measure", clips["input"], "--freq", "3"],  # --freq without --grid
+        ["measure", clips["input"], "--freq", "16"],  # above Nyquist (15 Hz)
     ):
         assert main(bad) == 2
         assert "error" in capsys.readouterr().err

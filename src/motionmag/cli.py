@@ -321,8 +321,8 @@ def _add_measure(sub) -> None:
         type=_finite_float,
         default=None,
         metavar="HZ",
-        help="with --grid: read the maps at this frequency (default: the strongest cell's "
-        "spectral peak), e.g. a second mode",
+        help="read amplitudes and phases at this frequency instead of the spectral peak "
+        "(the strongest cell's with --grid), e.g. a second mode",
     )
     p.add_argument("--reference", type=int, default=0, help="reference frame (default 0)")
     p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
@@ -343,8 +343,10 @@ def _run_measure(args: argparse.Namespace) -> int:
 
     if args.band is not None and not 0 < args.band[0] < args.band[1]:
         raise UsageError("--band LOW HIGH needs 0 < LOW < HIGH (in Hz).")
-    if (args.map or args.freq is not None) and args.grid is None:
-        raise UsageError("--map and --freq are for the cells of --grid: give --grid COLS ROWS too.")
+    if args.map and args.grid is None:
+        raise UsageError("--map draws the cells of --grid: give --grid COLS ROWS too.")
+    if args.freq is not None and not args.freq > 0:
+        raise UsageError(f"--freq {args.freq:g} Hz is not a frequency: give one above 0 Hz.")
     if args.grid is not None and (args.plot or (args.roi and len(args.roi) > 1)):
         raise UsageError(
             "--grid tiles one region and maps it (--map): give at most one --roi, and "
@@ -374,17 +376,18 @@ def _run_measure(args: argparse.Namespace) -> int:
         print(f"{name}x={x} y={y} w={w} h={h}, reference frame {args.reference}")
         entries = []
         for v, motion in enumerate(motions):
-            summary = motion.summary()
+            _check_nyquist(args.freq, motion.fps)
+            summary = motion.summary(args.freq)
             entries.append({"video": motion.path, **summary})
             print(
                 f"{'  ' if several else ''}{motion.path}: {summary['amplitude_px']:.4f} px at "
-                f"{summary['peak_hz']:.3f} Hz along {round(summary['direction_deg']) or 0:d} deg"
+                f"{summary['freq_hz']:.3f} Hz along {round(summary['direction_deg']) or 0:d} deg"
                 f" (RMS {summary['rms_px']:.4f} px, peak to peak "
                 f"{summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames at "
                 f"{summary['fps']:g} fps)"
             )
             if r > 0:  # against region 1 of the same video: the shape of the motion
-                shape = compare(per_video[v][0], motion)
+                shape = compare(per_video[v][0], motion, args.freq)
                 entries[-1]["relative_to_region_1"] = shape
                 print(
                     f"    moves x{shape['amplitude_ratio']:.2f} as much as region 1, "
@@ -392,7 +395,7 @@ def _run_measure(args: argparse.Namespace) -> int:
                     f"{shape['correlation']:.3f})"
                 )
         for entry, motion in zip(entries[1:], motions[1:], strict=True):
-            comparison = compare(motions[0], motion)
+            comparison = compare(motions[0], motion, args.freq)
             entry["relative_to_first"] = comparison
             print(
                 f"{'  ' if several else ''}{motion.path} moves x"
@@ -413,6 +416,14 @@ def _run_measure(args: argparse.Namespace) -> int:
         if path:
             print(f"wrote {path}")
     return 0
+
+
+def _check_nyquist(freq_hz: float | None, fps: float) -> None:
+    if freq_hz is not None and not freq_hz < fps / 2:
+        raise UsageError(
+            f"--freq {freq_hz:g} Hz is above the Nyquist frequency of a {fps:g} fps video "
+            f"({fps / 2:g} Hz): give a frequency the video can hold."
+        )
 
 
 def _run_measure_grid(args: argparse.Namespace) -> int:

@@ -109,32 +109,35 @@ class RegionMotion:
         """(T,) displacement in px along ``axis`` (default: this motion's own)."""
         return self.series() @ (self.axis() if axis is None else axis)
 
-    def summary(self) -> dict:
-        """Peak frequency (Hz), its sinusoid's amplitude, RMS and peak-to-peak (px), and
-        the direction of motion (degrees from +x, y down), along the principal axis."""
+    def summary(self, freq_hz: float | None = None) -> dict:
+        """Peak frequency (Hz), the amplitude of the sinusoid at ``freq_hz`` (default: the
+        peak), RMS and peak-to-peak (px), and the direction of motion (degrees from +x, y
+        down), along the principal axis."""
         axis = self.axis()
         along = self.along(axis)
         peak = peak_frequency_hz(along, self.fps)
+        read_hz = peak if freq_hz is None else float(freq_hz)
         return {
             "frames": len(along),
             "fps": self.fps,
             "roi": list(self.roi),
             "direction_deg": math.degrees(math.atan2(axis[1], axis[0])),
             "peak_hz": peak,
-            "amplitude_px": sinusoid_amplitude(along, self.fps, peak),
+            "freq_hz": read_hz,
+            "amplitude_px": sinusoid_amplitude(along, self.fps, read_hz),
             "rms_px": float(np.sqrt(np.mean(along**2))),
             "peak_to_peak_px": float(np.ptp(along)),
         }
 
 
-def compare(first: RegionMotion, other: RegionMotion) -> dict:
+def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = None) -> dict:
     """How ``other`` moves relative to ``first`` (the same scene, e.g. input and output,
     or two regions of one video), along ``first``'s axis: ``amplitude_ratio`` of their
     sinusoids at ``first``'s peak frequency (what a viewer sees as the magnification),
     ``phase_deg`` of ``other``'s sinusoid behind ``first``'s there (-179.5 to 180.5
     degrees; about 180: they move against each other), ``gain`` of the least-squares fit ``other ~
     gain x first`` (in phase only: a causal temporal filter's lag lowers it) and their
-    ``correlation``."""
+    ``correlation``. ``freq_hz`` reads the sinusoids there instead of at the peak."""
     if len(first.dx) != len(other.dx):
         raise UsageError(
             f"'{other.path}' has {len(other.dx)} frames and '{first.path}' {len(first.dx)}: "
@@ -148,7 +151,7 @@ def compare(first: RegionMotion, other: RegionMotion) -> dict:
             f"the region does not move in '{first.path}': there is nothing to compare."
         )
     spread = float(np.sqrt(power * (b @ b)))
-    peak = peak_frequency_hz(a, first.fps)
+    peak = peak_frequency_hz(a, first.fps) if freq_hz is None else float(freq_hz)
     (amplitude_a, phase_a), (amplitude_b, phase_b) = (
         sinusoid_fit(a, first.fps, peak),
         sinusoid_fit(b, first.fps, peak),
