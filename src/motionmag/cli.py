@@ -336,7 +336,12 @@ def _add_measure(sub) -> None:
 
 
 def _run_measure(args: argparse.Namespace) -> int:
-    from .eval.region_motion import compare, plot_region_motion, region_motions, write_motion_csv
+    from .eval.region_motion import (
+        describe_regions,
+        plot_region_motion,
+        region_motions,
+        write_motion_csv,
+    )
     from .eval.report import write_json
     from .video import save_png
     from .video.compose import image_format
@@ -367,42 +372,8 @@ def _run_measure(args: argparse.Namespace) -> int:
         region_motions(video, rois, args.reference, args.fps, band, quiet=args.quiet)
         for video in args.videos
     ]
-    several = len(rois) > 1
-    regions = []
-    for r in range(len(rois)):
-        motions = [videos[r] for videos in per_video]
-        x, y, w, h = motions[0].roi
-        name = f"region {r + 1}: " if several else "region "
-        print(f"{name}x={x} y={y} w={w} h={h}, reference frame {args.reference}")
-        entries = []
-        for v, motion in enumerate(motions):
-            _check_nyquist(args.freq, motion.fps)
-            summary = motion.summary(args.freq)
-            entries.append({"video": motion.path, **summary})
-            print(
-                f"{'  ' if several else ''}{motion.path}: {summary['amplitude_px']:.4f} px at "
-                f"{summary['freq_hz']:.3f} Hz along {round(summary['direction_deg']) or 0:d} deg"
-                f" (RMS {summary['rms_px']:.4f} px, peak to peak "
-                f"{summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames at "
-                f"{summary['fps']:g} fps)"
-            )
-            if r > 0:  # against region 1 of the same video: the shape of the motion
-                shape = compare(per_video[v][0], motion, args.freq)
-                entries[-1]["relative_to_region_1"] = shape
-                print(
-                    f"    moves x{shape['amplitude_ratio']:.2f} as much as region 1, "
-                    f"{round(shape['phase_deg']) or 0:d} deg behind it (correlation "
-                    f"{shape['correlation']:.3f})"
-                )
-        for entry, motion in zip(entries[1:], motions[1:], strict=True):
-            comparison = compare(motions[0], motion, args.freq)
-            entry["relative_to_first"] = comparison
-            print(
-                f"{'  ' if several else ''}{motion.path} moves x"
-                f"{comparison['amplitude_ratio']:.2f} as much as {motions[0].path} (in-phase "
-                f"gain x{comparison['gain']:.2f}, correlation {comparison['correlation']:.3f})"
-            )
-        regions.append({"roi": [x, y, w, h], "videos": entries})
+    regions, text = describe_regions(per_video, args.freq)
+    print(text)
     everything = [videos[r] for r in range(len(rois)) for videos in per_video]
     if args.csv:
         write_motion_csv(args.csv, everything)
@@ -416,14 +387,6 @@ def _run_measure(args: argparse.Namespace) -> int:
         if path:
             print(f"wrote {path}")
     return 0
-
-
-def _check_nyquist(freq_hz: float | None, fps: float) -> None:
-    if freq_hz is not None and not freq_hz < fps / 2:
-        raise UsageError(
-            f"--freq {freq_hz:g} Hz is above the Nyquist frequency of a {fps:g} fps video "
-            f"({fps / 2:g} Hz): give a frequency the video can hold."
-        )
 
 
 def _run_measure_grid(args: argparse.Namespace) -> int:

@@ -226,7 +226,7 @@ def measure_grid(
     default its strongest cell's peak) and direction (so a magnified output is mapped on
     its input's terms), and the cells' motions."""
     from ..video import probe
-    from .region_motion import region_motions
+    from .region_motion import check_frequency, region_motions
     from .spectrum import check_roi
 
     info = probe(videos[0], fps=fps)
@@ -240,11 +240,7 @@ def measure_grid(
     per_video = [
         region_motions(v, cells, reference, fps, band, quiet, skip_failed=True) for v in videos
     ]
-    if freq_hz is not None and not 0 < freq_hz < per_video[0][0].fps / 2:
-        raise UsageError(
-            f"--freq {freq_hz:g} Hz is not between 0 and the Nyquist frequency "
-            f"({per_video[0][0].fps / 2:g} Hz): give a frequency the video can hold."
-        )
+    check_frequency(freq_hz, per_video[0][0].fps)
     first = motion_map(per_video[0], cols, rows, freq_hz)
     angle = math.radians(first.direction_deg)
     axis = np.array([math.cos(angle), math.sin(angle)])

@@ -165,6 +165,63 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     }
 
 
+def check_frequency(freq_hz: float | None, fps: float) -> None:
+    """UsageError unless ``freq_hz`` (when given) is between 0 and the Nyquist frequency."""
+    if freq_hz is not None and not 0 < freq_hz < fps / 2:
+        raise UsageError(
+            f"--freq {freq_hz:g} Hz is not between 0 and the Nyquist frequency of a {fps:g} "
+            f"fps video ({fps / 2:g} Hz): give a frequency the video can hold."
+        )
+
+
+def describe_regions(
+    per_video: list[list[RegionMotion]], freq_hz: float | None = None
+) -> tuple[list[dict], str]:
+    """The report of ``measure``'s regions: ``per_video[v][r]`` is video v's motion in
+    region r. Every region's summary per video; each region after the first against
+    region 1 of the same video (the shape of the motion); each video after the first
+    against the first (the magnification achieved). Returns (the JSON ``regions`` list,
+    the text)."""
+    several = len(per_video[0]) > 1
+    indent = "  " if several else ""
+    regions, lines = [], []
+    for r in range(len(per_video[0])):
+        motions = [videos[r] for videos in per_video]
+        x, y, w, h = motions[0].roi
+        name = f"region {r + 1}: " if several else "region "
+        lines.append(f"{name}x={x} y={y} w={w} h={h}, reference frame {motions[0].reference}")
+        entries = []
+        for v, motion in enumerate(motions):
+            check_frequency(freq_hz, motion.fps)
+            summary = motion.summary(freq_hz)
+            entries.append({"video": motion.path, **summary})
+            lines.append(
+                f"{indent}{motion.path}: {summary['amplitude_px']:.4f} px at "
+                f"{summary['freq_hz']:.3f} Hz along {round(summary['direction_deg']) or 0:d} deg"
+                f" (RMS {summary['rms_px']:.4f} px, peak to peak "
+                f"{summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames at "
+                f"{summary['fps']:g} fps)"
+            )
+            if r > 0:
+                shape = compare(per_video[v][0], motion, freq_hz)
+                entries[-1]["relative_to_region_1"] = shape
+                lines.append(
+                    f"    moves x{shape['amplitude_ratio']:.2f} as much as region 1, "
+                    f"{round(shape['phase_deg']) or 0:d} deg behind it (correlation "
+                    f"{shape['correlation']:.3f})"
+                )
+        for entry, motion in zip(entries[1:], motions[1:], strict=True):
+            comparison = compare(motions[0], motion, freq_hz)
+            entry["relative_to_first"] = comparison
+            lines.append(
+                f"{indent}{motion.path} moves x{comparison['amplitude_ratio']:.2f} as much as "
+                f"{motions[0].path} (in-phase gain x{comparison['gain']:.2f}, correlation "
+                f"{comparison['correlation']:.3f})"
+            )
+        regions.append({"roi": [x, y, w, h], "videos": entries})
+    return regions, "\n".join(lines)
+
+
 def _grey_region(frame: np.ndarray, roi: tuple[int, int, int, int], factor: int) -> np.ndarray:
     x, y, w, h = roi
     patch = frame[y : y + h, x : x + w].astype(np.float32)
