@@ -137,6 +137,20 @@ def test_regions_moving_against_each_other_read_their_ratio_and_phase(tmp_path, 
     assert against["amplitude_ratio"] == pytest.approx(shape["amplitude_ratio"])
 
 
+def test_a_time_window_measures_those_frames_against_its_own_first(videos, tmp_path):
+    """--start 0.5 --end 1.5: frames 15-44, displacements relative to frame 15."""
+    whole = rm.region_motion(videos["small"])
+    part = rm.region_motion(videos["small"], start_s=0.5, end_s=1.5)
+    assert len(part.dx) == 30 and part.start_s == pytest.approx(0.5)
+    np.testing.assert_allclose(part.dx, whole.dx[15:45] - whole.dx[15], atol=0.01)
+    assert part.summary()["amplitude_px"] == pytest.approx(0.3, abs=0.015)  # two cycles
+    csv = tmp_path / "w.csv"
+    argv = ["measure", videos["small"], "--start", "0.5", "--end", "1.5", "--quiet"]
+    assert main([*argv, "--csv", str(csv)]) == 0
+    rows = csv.read_text().splitlines()
+    assert len(rows) == 31 and rows[1].split(",")[3] == "0.500000"  # video time, s
+
+
 def test_videos_of_different_lengths_are_not_compared(tmp_path, videos, image):
     clip, _ = vibrating_frames(image, 0.3, HZ, FPS, FRAMES // 2, DIRECTION_DEG)
     short = _write(tmp_path / "short.mkv", clip)

@@ -324,9 +324,17 @@ def _add_measure(sub) -> None:
         help="read amplitudes and phases at this frequency instead of the spectral peak "
         "(the strongest cell's with --grid), e.g. a second mode",
     )
-    p.add_argument("--reference", type=int, default=0, help="reference frame (default 0)")
+    p.add_argument(
+        "--reference", type=int, default=0, help="reference frame, counted from --start (0)"
+    )
     p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
+    p.add_argument(
+        "--start", type=_finite_float, default=None, metavar="S", help="begin at S seconds"
+    )
+    p.add_argument(
+        "--end", type=_finite_float, default=None, metavar="S", help="stop before S seconds"
+    )
     p.add_argument("--csv", metavar="PATH", help="write the per-frame displacements here")
     p.add_argument("--json", metavar="PATH", help="write the summary here")
     p.add_argument("--plot", metavar="PNG", help="draw the displacement against time")
@@ -369,7 +377,16 @@ def _run_measure(args: argparse.Namespace) -> int:
     band = tuple(args.band) if args.band else None
     # per_video[v][r]: video v's motion in region r
     per_video = [
-        region_motions(video, rois, args.reference, args.fps, band, quiet=args.quiet)
+        region_motions(
+            video,
+            rois,
+            args.reference,
+            args.fps,
+            band,
+            quiet=args.quiet,
+            start_s=args.start,
+            end_s=args.end,
+        )
         for video in args.videos
     ]
     regions, text = describe_regions(per_video, args.freq)
@@ -400,7 +417,17 @@ def _run_measure_grid(args: argparse.Namespace) -> int:
     roi = args.roi[0] if args.roi else None
     band = tuple(args.band) if args.band else None
     maps, per_video = measure_grid(
-        args.videos, roi, cols, rows, args.reference, args.fps, band, args.freq, args.quiet
+        args.videos,
+        roi,
+        cols,
+        rows,
+        args.reference,
+        args.fps,
+        band,
+        args.freq,
+        args.quiet,
+        args.start,
+        args.end,
     )
     for motion in maps:
         print(format_map(motion))
@@ -415,7 +442,7 @@ def _run_measure_grid(args: argparse.Namespace) -> int:
         document = {"band_hz": args.band, "reference": args.reference}
         write_json(args.json, {**document, "maps": [m.to_dict() for m in maps]})
     if args.map:
-        backgrounds = [reference_frame(v, args.reference, args.fps) for v in args.videos]
+        backgrounds = [reference_frame(motions[0], args.fps) for motions in per_video]
         save_png(args.map, plot_motion_maps(maps, backgrounds))
     for path in (args.csv, args.json, args.map):
         if path:

@@ -221,10 +221,12 @@ def measure_grid(
     band: tuple[float, float] | None = None,
     freq_hz: float | None = None,
     quiet: bool = True,
+    start_s: float | None = None,
+    end_s: float | None = None,
 ) -> tuple[list[MotionMap], list[list[RegionMotion]]]:
     """The map of every video, each read at the first video's frequency (``freq_hz``, by
     default its strongest cell's peak) and direction (so a magnified output is mapped on
-    its input's terms), and the cells' motions."""
+    its input's terms), and the cells' motions; ``start_s`` / ``end_s``: a time window."""
     from ..video import probe
     from .region_motion import check_frequency, region_motions
     from .spectrum import check_roi
@@ -238,7 +240,7 @@ def measure_grid(
             f"(cells need at least {4 * BORDER_PX} px a side)."
         )
     per_video = [
-        region_motions(v, cells, reference, fps, band, quiet, skip_failed=True) for v in videos
+        region_motions(v, cells, reference, fps, band, quiet, True, start_s, end_s) for v in videos
     ]
     check_frequency(freq_hz, per_video[0][0].fps)
     first = motion_map(per_video[0], cols, rows, freq_hz)
@@ -281,9 +283,10 @@ def format_map(motion: MotionMap) -> str:
     return "\n".join(lines)
 
 
-def reference_frame(path: str, reference: int, fps: float | None = None) -> np.ndarray:
-    """Frame ``reference`` of the video at ``path`` (uint8 RGB): the maps' background."""
+def reference_frame(motion: RegionMotion, fps: float | None = None) -> np.ndarray:
+    """The frame ``motion`` was measured against (uint8 RGB): the maps' background."""
     from ..video import VideoReader
 
-    with VideoReader(path, fps=fps) as reader:
-        return next(iter(reader.frames(reference)))
+    first = round(motion.start_s * motion.fps)  # the window's first frame (measure --start)
+    with VideoReader(motion.path, fps=fps) as reader:
+        return next(iter(reader.frames(first + motion.reference)))

@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from ..atomic import write_text
 from ..errors import InputError, UsageError
+from ..magnify.trim import TimeWindow
 from ..video import VideoReader, probe
 from .linearity import track_shift
 from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
@@ -61,6 +62,7 @@ class RegionMotion:
     dx: np.ndarray
     dy: np.ndarray
     band: tuple[float, float] | None = None
+    start_s: float = 0.0  # the video time of dx[0] (measure --start), s
 
     @property
     def failed(self) -> bool:
@@ -255,11 +257,13 @@ def region_motion(
     fps: float | None = None,
     band: tuple[float, float] | None = None,
     quiet: bool = True,
+    start_s: float | None = None,
+    end_s: float | None = None,
 ) -> RegionMotion:
     """Measure the translation of region ``roi`` = (x, y, w, h) px of the video at
     ``path`` (default: the whole frame), per frame, relative to frame ``reference`` (see
-    the module docstring)."""
-    return region_motions(path, [roi], reference, fps, band, quiet)[0]
+    the module docstring); ``start_s`` / ``end_s`` measure a time window only."""
+    return region_motions(path, [roi], reference, fps, band, quiet, start_s=start_s, end_s=end_s)[0]
 
 
 def region_motions(
@@ -270,8 +274,14 @@ def region_motions(
     band: tuple[float, float] | None = None,
     quiet: bool = True,
     skip_failed: bool = False,
+    start_s: float | None = None,
+    end_s: float | None = None,
 ) -> list[RegionMotion]:
     """:func:`region_motion` of several regions of one video, in one pass over its frames.
+
+    ``start_s`` / ``end_s``: only the frames from ``start_s`` to before ``end_s`` (s, as
+    ``magnify --start/--end``: a start far in seeks); ``reference`` counts from the first
+    of them.
 
     ``skip_failed``: a region whose motion becomes too large to measure is not an error;
     it is no longer measured and its ``dx``, ``dy`` are NaN throughout (``failed``), so
@@ -287,6 +297,7 @@ def region_motions(
             )
     if reference < 0:
         raise UsageError(f"reference frame {reference} is negative: give 0 or more.")
+    window = TimeWindow.from_seconds(start_s, end_s, float(info.fps), info.duration_s, f"'{path}'")
     waiting: list[list[np.ndarray]] = []  # the frames before the reference, kept until it comes
     # regions that failed (None: raise instead)
     failed: list[bool] | None = [False] * len(regions) if skip_failed else None
@@ -295,13 +306,15 @@ def region_motions(
     with (
         VideoReader(path, fps=fps) as reader,
         tqdm(
-            total=info.expected_frames,
+            total=window.count(info.expected_frames),
             disable=quiet,
             unit="frame",
             desc=f"measure {os.path.basename(os.fspath(path))}",
         ) as bar,
     ):
-        for frame in reader:
+        for index, frame in enumerate(reader.frames(window.first), start=window.first):
+            if window.stop is not None and index >= window.stop:
+                break
             cut = [_grey_region(frame, r, f) for r, f in zip(regions, factors, strict=True)]
             if bases is None:
                 waiting.append(cut)
@@ -327,7 +340,15 @@ def region_motions(
     if failed is not None:
         per_region[:, failed] = np.nan
     return [
-        RegionMotion(os.fspath(path), float(info.fps), roi, reference, *per_region[:, k].T, band)
+        RegionMotion(
+            os.fspath(path),
+            float(info.fps),
+            roi,
+            reference,
+            *per_region[:, k].T,
+            band,
+            window.start_s,
+        )
         for k, roi in enumerate(regions)
     ]
 
@@ -363,7 +384,8 @@ def write_motion_csv(path: str | os.PathLike, motions: list[RegionMotion]) -> No
     for motion in motions:
         region = numbers[motion.roi]
         for t, (dx, dy) in enumerate(zip(motion.dx, motion.dy, strict=True)):
-            lines.append(f"{motion.path},{region},{t},{t / motion.fps:.6f},{dx:.6f},{dy:.6f}")
+            time_s = motion.start_s + t / motion.fps
+            lines.append(f"{motion.path},{region},{t},{time_s:.6f},{dx:.6f},{dy:.6f}")
     write_text(path, "\n".join(lines) + "\n")
 
 
@@ -402,7 +424,7 @@ def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
         axis = group[0].axis()
         for motion in group:
             along = motion.along(axis)
-            t = np.arange(len(along)) / motion.fps
+            t = motion.start_s + np.arange(len(along)) / motion.fps
             label = os.path.basename(motion.path)
             ax.plot(t, along, linewidth=1.2, label=label)
             freqs, amplitude = amplitude_spectrum(along, motion.fps)
