@@ -214,6 +214,9 @@ def test_spectrum_finds_the_vibration_frequency(vibrating_clip):
     assert spectrum.peak_hz == pytest.approx(3.0, abs=0.5)
     low, high = spectrum.suggested_band()
     assert low < 3.0 < high
+    # a window of it (spectrum --start/--end): those frames only, the same peak
+    part = region_spectrum(vibrating_clip[0], start_s=0.25, end_s=1.75)
+    assert part.frames == 45 and part.peak_hz == pytest.approx(3.0, abs=0.7)
 
 
 # -- bad input: one sentence, the right exit status, no partial output ----------------------

@@ -37,6 +37,16 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _add_time_window(p: argparse.ArgumentParser) -> None:
+    """``--start S`` and ``--end S``: the frames from S to before S seconds."""
+    p.add_argument(
+        "--start", type=_finite_float, default=None, metavar="S", help="begin at S seconds"
+    )
+    p.add_argument(
+        "--end", type=_finite_float, default=None, metavar="S", help="stop before S seconds"
+    )
+
+
 def _option(text: str) -> tuple[str, object]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE")
@@ -128,12 +138,7 @@ def _add_magnify(sub) -> None:
         choices=("torch", "onnx"),
         help="learned methods: run the network with torch (default) or ONNX Runtime (CPU)",
     )
-    p.add_argument(
-        "--start", type=_finite_float, default=None, metavar="S", help="begin at S seconds"
-    )
-    p.add_argument(
-        "--end", type=_finite_float, default=None, metavar="S", help="stop before S seconds"
-    )
+    _add_time_window(p)
     p.add_argument("--side-by-side", action="store_true", help="write input | output")
     p.add_argument(
         "--tta",
@@ -257,6 +262,7 @@ def _add_spectrum(sub) -> None:
     p.add_argument("video", metavar="VIDEO")
     p.add_argument("--roi", nargs=4, type=int, metavar=("X", "Y", "W", "H"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
+    _add_time_window(p)
     p.add_argument("-o", "--output", required=True, metavar="PNG")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(run=_run_spectrum)
@@ -269,7 +275,7 @@ def _run_spectrum(args: argparse.Namespace) -> int:
 
     image_format(args.output)
     _check_output_file(args.output, args.overwrite)
-    spectrum = region_spectrum(args.video, roi=args.roi, fps=args.fps)
+    spectrum = region_spectrum(args.video, args.roi, args.fps, args.start, args.end)
     save_png(args.output, plot_spectrum(spectrum))
     low, high = spectrum.suggested_band()
     if spectrum.has_clear_peak:
@@ -329,12 +335,7 @@ def _add_measure(sub) -> None:
     )
     p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
-    p.add_argument(
-        "--start", type=_finite_float, default=None, metavar="S", help="begin at S seconds"
-    )
-    p.add_argument(
-        "--end", type=_finite_float, default=None, metavar="S", help="stop before S seconds"
-    )
+    _add_time_window(p)
     p.add_argument("--csv", metavar="PATH", help="write the per-frame displacements here")
     p.add_argument("--json", metavar="PATH", help="write the summary here")
     p.add_argument("--plot", metavar="PNG", help="draw the displacement against time")

@@ -79,15 +79,25 @@ def check_roi(roi, width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def region_spectrum(
-    path: str | os.PathLike, roi: tuple[int, int, int, int] | None = None, fps: float | None = None
+    path: str | os.PathLike,
+    roi: tuple[int, int, int, int] | None = None,
+    fps: float | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
 ) -> Spectrum:
-    """Spectrum of the region ``roi`` = (x, y, w, h) px of the video at ``path``."""
+    """Spectrum of the region ``roi`` = (x, y, w, h) px of the video at ``path``, of the
+    frames from ``start_s`` to before ``end_s`` (s; default the whole video)."""
+    from ..magnify.trim import TimeWindow
+
     info = probe(path, fps=fps)
     x, y, w, h = check_roi(roi, info.width, info.height)
+    window = TimeWindow.from_seconds(start_s, end_s, float(info.fps), info.duration_s, f"'{path}'")
     grid_w, grid_h = min(w, _GRID), min(h, _GRID)
     samples = []
     with VideoReader(path, fps=fps) as reader:
-        for frame in reader:
+        for index, frame in enumerate(reader.frames(window.first), start=window.first):
+            if window.stop is not None and index >= window.stop:
+                break
             patch = frame[y : y + h, x : x + w].astype(np.float32)
             luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
             samples.append(cv2.resize(luma, (grid_w, grid_h), interpolation=cv2.INTER_AREA).ravel())
