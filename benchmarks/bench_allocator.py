@@ -56,13 +56,20 @@ def child(method: str, options: dict, size: str, frames: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--method", default="ha2024")
-    parser.add_argument("--set", action="append", default=["precision=bf16", "batch=4"])
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=None,
+        help="method option KEY=VALUE (default for ha2024: precision=bf16 and batch=4)",
+    )
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--frames", type=int, default=80)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.set is None:
+        args.set = ["precision=bf16", "batch=4"] if args.method == "ha2024" else []
     options = {}
     for item in args.set:
         key, value = item.split("=", 1)

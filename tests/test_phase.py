@@ -178,3 +178,21 @@ def test_attenuate_other_removes_motion_outside_the_band(texture):
         measured = np.array([measure_shift(still, frame)[0] for frame in out[steady]])
         expected = alpha * vibration[steady] + (0.0 if attenuate else drift[steady])
         assert np.abs(measured - expected).max() < 0.15 * np.ptp(alpha * vibration)
+
+
+def test_the_real_arithmetic_phase_step_and_rotation_equal_the_complex_forms():
+    """phase_step / rotation_change (the fast forms) against angle(c conj(p)) and
+    exp(i r) - 1, including angles across +-pi and tiny rotations."""
+    import torch
+
+    from motionmag.magnify.phase import phase_step, rotation_change
+
+    generator = torch.Generator().manual_seed(0)
+    current = torch.randn(1000, dtype=torch.complex64, generator=generator)
+    previous = torch.randn(1000, dtype=torch.complex64, generator=generator)
+    expected = torch.angle(current * previous.conj())
+    difference = torch.remainder(phase_step(current, previous) - expected + torch.pi, 2 * torch.pi)
+    assert (difference - torch.pi).abs().max() < 1e-5
+    rotation = torch.cat([torch.linspace(-4, 4, 999), torch.tensor([1e-4])])
+    exact = torch.exp(1j * rotation.double()) - 1
+    assert (rotation_change(rotation).cdouble() - exact).abs().max() < 1e-6

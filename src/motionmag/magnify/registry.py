@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..allocator import keep_freed_memory
 from ..errors import UsageError
 from .base import Magnifier
 from .config import MagnifyConfig
@@ -94,10 +95,15 @@ def default_method() -> str:
 def build_magnifier(config: MagnifyConfig) -> Magnifier:
     """Validate ``config`` and build the magnifier of ``config.method``.
 
+    Every build keeps freed memory in the process (``allocator.keep_freed_memory``, as
+    the command line does), so the Python API gets the same speed: ``phase`` at 1080p
+    spends a third of its time in page faults without it.
+
     A method with a ``default_band_hz`` given neither a mode nor a band runs in temporal
     mode on that band (a copy of ``config``; the caller's is not changed)."""
     config.validate()
     spec = get_method(config.method)
+    keep_freed_memory()  # per-frame buffers reused, not re-faulted (allocator.py)
     if spec.default_band_hz is not None and config.mode is None and config.band is None:
         config = dataclasses.replace(config, band=spec.default_band_hz)
     mode = config.resolved_mode()
