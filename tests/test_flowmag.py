@@ -216,7 +216,7 @@ def test_tiny_training_run_resumes_and_exports(tmp_path):
         assert net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), 4.0).isfinite().all()
 
 
-def test_init_from_exported_weights_continues_their_count(tmp_path):
+def test_init_from_exported_weights_continues_their_count(tmp_path, capsys):
     """A fresh machine continues from shipped weights: same weights, step and data position."""
     config = FlowMagTrainConfig(size_px=32, batch=2, steps=2, width=8, dataset_size=20,
                                 checkpoint_every=1, validate_every=0)  # fmt: skip
@@ -236,6 +236,9 @@ def test_init_from_exported_weights_continues_their_count(tmp_path):
     with pytest.raises(UsageError, match="match --width"):
         train_flowmag(config, tmp_path / "third", progress=False, init_from=weights)
     assert not (tmp_path / "third").exists()  # a refused start leaves no run folder
+    config.width, config.steps = 8, 1  # weights at step 2, --steps 1: say so, train nothing
+    done = train_flowmag(config, tmp_path / "fourth", progress=False, init_from=weights)
+    assert done.step == 2 and "nothing to train" in capsys.readouterr().err
 
 
 def test_magnify_frames_odd_size_both_modes():

@@ -433,3 +433,28 @@ def test_distillation_targets_the_teachers_output(tmp_path):
     assert str(teacher) in card["training"]["teacher"]
     with pytest.raises(UsageError, match="--teacher needs"):
         _tiny(teacher=str(tmp_path / "missing.safetensors")).validate()
+
+
+def test_an_oh2018_network_can_teach_an_ha2024_student(tmp_path):
+    """--teacher with oh2018 weights: the target is that network's own output for the
+    student's inputs; weights of any other network are one sentence."""
+    oh_run = tmp_path / "oh"
+    train_model(Oh2018TrainConfig(size_px=32, steps=1, workers=0, validate_every=0,
+                                  dataset_size=8), oh_run, progress=False)  # fmt: skip
+    weights = tmp_path / "w" / "oh2018.safetensors"
+    export_weights(oh_run, weights, which="last")
+    assert trainer.teacher_model(weights) == "oh2018"
+    config = _tiny(size_px=32, teacher=str(weights))
+    config.validate()
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.rand(2, 2, 3, 32, 32, generator=generator)
+    alpha = torch.tensor([3.0, 10.0])
+    target = trainer._teacher_output(config, a, b, alpha)
+    with torch.no_grad():
+        expected = create_model("oh2018", weights=weights)(a, b, alpha, clip=False)
+    torch.testing.assert_close(target, expected, atol=1e-5, rtol=1e-5)
+    flow_card = tmp_path / "f.json"
+    flow_card.write_text('{"network": {"class": "motionmag.nets.flowmag:FlowMagNet"}}')
+    (tmp_path / "f.safetensors").write_bytes(b"")
+    with pytest.raises(UsageError, match="give oh2018 or ha2024 weights"):
+        _tiny(teacher=str(tmp_path / "f.safetensors")).validate()

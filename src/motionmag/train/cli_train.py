@@ -188,8 +188,8 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
             "--teacher",
             default=None,
             metavar="FILE.safetensors",
-            help="distil: train toward this ha2024 network's output instead of the true "
-            "frame (e.g. a smaller --decoder-blocks from the shipped weights)",
+            help="distil: train toward this oh2018 or ha2024 network's output instead of the "
+            "true frame (e.g. a smaller --decoder-blocks from the shipped weights)",
         )
         from .cli_removal import add_removal_flags
 

@@ -136,6 +136,12 @@ def run_steps(
         desc: the progress bar's label; ``progress``: show it.
         max_seconds: stop (with a checkpoint) after this much wall time.
     """
+    if state.step >= config.steps:
+        print(
+            f"the run is at step {state.step} and --steps is {config.steps}: nothing to "
+            "train; give a larger --steps to go on.",
+            file=sys.stderr,
+        )
     session_start = time.perf_counter()
     tick = session_start
     start_step = state.step

@@ -74,6 +74,7 @@ OpenCV/OpenMP ran in the parent deadlocked here), so scripts that call
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 import os
 import sys
@@ -209,12 +210,33 @@ class Ha2024TrainConfig(Oh2018TrainConfig):
         if self.texture_channels < 0 or self.decoder_blocks < 0:
             raise UsageError("--texture-channels and --decoder-blocks must not be negative.")
         if self.teacher is not None:
-            weights = Path(self.teacher)
-            if not weights.is_file() or not weights.with_suffix(".json").is_file():
-                raise UsageError(
-                    f"--teacher needs '{weights}' and its model card "
-                    f"'{weights.with_suffix('.json').name}' beside it."
-                )
+            teacher_model(self.teacher)
+
+
+#: the networks a distillation teacher may be (``network.class`` of its card -> model)
+TEACHER_MODELS = {
+    "motionmag.nets.oh2018:Oh2018Net": "oh2018",
+    "motionmag.nets.ha2024:Ha2024Net": "ha2024",
+}
+
+
+def teacher_model(path: str | os.PathLike) -> str:
+    """The model name (``oh2018`` or ``ha2024``) of the teacher weights at ``path``, from
+    the model card beside them; UsageError when either is missing or names another net.
+
+    Our choice: an ha2024 student may learn from either net; oh2018's larger decoder is
+    ahead of ha2024's on the sub-pixel test, so it is the teacher to reach parity with it.
+    """
+    weights = Path(path)
+    card_path = weights.with_suffix(".json")
+    if not weights.is_file() or not card_path.is_file():
+        raise UsageError(
+            f"--teacher needs '{weights}' and its model card '{card_path.name}' beside it."
+        )
+    network = json.loads(card_path.read_text()).get("network", {}).get("class")
+    if network not in TEACHER_MODELS:
+        raise UsageError(f"--teacher '{weights}' holds {network}: give oh2018 or ha2024 weights.")
+    return TEACHER_MODELS[network]
 
 
 @dataclass(frozen=True)
@@ -475,7 +497,8 @@ def _teacher_output(
 
     key = (str(config.teacher), str(a.device))
     if key not in _TEACHERS:
-        teacher = create_model("ha2024", weights=config.teacher).to(a.device).eval()
+        name = teacher_model(config.teacher)
+        teacher = create_model(name, weights=config.teacher).to(a.device).eval()
         for parameter in teacher.parameters():
             parameter.requires_grad_(False)
         _TEACHERS[key] = teacher
