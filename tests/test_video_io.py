@@ -198,6 +198,11 @@ def test_frames_from_an_index_skip_without_converting_or_opening(tmp_path, monke
         for expected, decoded in zip(whole[3:], tail, strict=True):
             np.testing.assert_array_equal(decoded, expected)  # exactly frames 3-7
         assert list(reader.frames(9)) == [] and reader.frames_read == 8
+        window = list(reader.frames(3, 6))  # frames 3-5, the rest not read
+        assert len(window) == 3 and len(calls) == 8 and reader.frames_read <= 7
+        for expected, decoded in zip(whole[3:6], window, strict=True):
+            np.testing.assert_array_equal(decoded, expected)
+        assert list(reader.frames(4, 4)) == []
 
 
 def test_fps_override(tmp_path):

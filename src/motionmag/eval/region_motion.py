@@ -312,9 +312,7 @@ def region_motions(
             desc=f"measure {os.path.basename(os.fspath(path))}",
         ) as bar,
     ):
-        for index, frame in enumerate(reader.frames(window.first), start=window.first):
-            if window.stop is not None and index >= window.stop:
-                break
+        for frame in reader.frames(window.first, window.stop):
             cut = [_grey_region(frame, r, f) for r, f in zip(regions, factors, strict=True)]
             if bases is None:
                 waiting.append(cut)

@@ -95,9 +95,7 @@ def region_spectrum(
     grid_w, grid_h = min(w, _GRID), min(h, _GRID)
     samples = []
     with VideoReader(path, fps=fps) as reader:
-        for index, frame in enumerate(reader.frames(window.first), start=window.first):
-            if window.stop is not None and index >= window.stop:
-                break
+        for frame in reader.frames(window.first, window.stop):
             patch = frame[y : y + h, x : x + w].astype(np.float32)
             luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
             samples.append(cv2.resize(luma, (grid_w, grid_h), interpolation=cv2.INTER_AREA).ravel())

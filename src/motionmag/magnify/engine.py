@@ -130,9 +130,7 @@ def magnify_file(
             dynamic_ncols=True,
         ) as bar,
     ):
-        for index, frame in enumerate(reader.frames(window.first), start=window.first):
-            if window.stop is not None and index >= window.stop:
-                break
+        for frame in reader.frames(window.first, window.stop):
             if geometry.changes_frames:
                 frame = geometry.apply(frame)
             for original, out in magnifier.push(frame):

@@ -119,8 +119,10 @@ class VideoReader:
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
 
-    def frames(self, first: int = 0) -> Iterator[np.ndarray]:
-        """The frames from index ``first`` on (0-based, in decoding order), as uint8 RGB.
+    def frames(self, first: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """The frames from index ``first`` on (0-based, in decoding order), as uint8 RGB,
+        up to before index ``stop`` (None: to the end; a pass that stops early does not
+        check the rest of the file).
 
         Frames before ``first`` are decoded (a video file's completeness is still checked)
         but not converted to RGB, and a folder's are not opened: ``--start`` pays little
@@ -128,18 +130,18 @@ class VideoReader:
         """
         self.frames_read, self.frames_decoded = 0, 0
         if self.path.is_dir():
-            return self._iter_folder(first)
-        return self._iter_file(first)
+            return self._iter_folder(first, stop)
+        return self._iter_file(first, stop)
 
     # -- frame folders ---------------------------------------------------------------------
 
-    def _iter_folder(self, first: int) -> Iterator[np.ndarray]:
+    def _iter_folder(self, first: int, stop: int | None) -> Iterator[np.ndarray]:
         from PIL import Image
 
         size = (self.info.width, self.info.height)
         files = list_frame_files(self.path)
         self.frames_read = min(first, len(files))
-        for file in files[first:]:
+        for file in files[first:stop]:
             try:
                 with Image.open(file) as image:
                     if image.size != size:
@@ -162,17 +164,17 @@ class VideoReader:
             frame = frame.reformat(width=self.info.width, height=self.info.height)
         return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
 
-    def _iter_file(self, first: int) -> Iterator[np.ndarray]:
+    def _iter_file(self, first: int, stop: int | None) -> Iterator[np.ndarray]:
         if first > 0:
             try:
-                yield from self._read_file(first, seek=True)
+                yield from self._read_file(first, stop, seek=True)
                 return
             except _SeekMissedError:  # raised before any frame was given: read from the start
                 self.frames_read, self.frames_decoded = 0, 0
                 self.frame_interval_range_s = None
-        yield from self._read_file(first, seek=False)
+        yield from self._read_file(first, stop, seek=False)
 
-    def _read_file(self, first: int, seek: bool) -> Iterator[np.ndarray]:
+    def _read_file(self, first: int, stop: int | None, seek: bool) -> Iterator[np.ndarray]:
         """Decode the file from the start, or (``seek``) from the key frame before frame
         ``first`` when it is at least ``SEEK_MIN_S`` in; the frames from ``first`` on."""
         container = open_input(self.path)
@@ -226,6 +228,8 @@ class VideoReader:
                         else:
                             self.frames_read += 1
                         if self.frames_read > first:
+                            if stop is not None and self.frames_read > stop:
+                                return  # past the window: the rest is neither read nor checked
                             yield self._to_rgb(frame)
             except av.error.FFmpegError:
                 raise _truncated(path, self.frames_read) from None
