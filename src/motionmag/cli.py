@@ -346,21 +346,22 @@ def _add_measure(sub) -> None:
 
 def _run_measure(args: argparse.Namespace) -> int:
     from .eval.region_motion import (
+        check_frequency,
         describe_regions,
         plot_region_motion,
         region_motions,
         write_motion_csv,
     )
     from .eval.report import write_json
-    from .video import save_png
+    from .video import probe, save_png
     from .video.compose import image_format
 
     if args.band is not None and not 0 < args.band[0] < args.band[1]:
         raise UsageError("--band LOW HIGH needs 0 < LOW < HIGH (in Hz).")
     if args.map and args.grid is None:
         raise UsageError("--map draws the cells of --grid: give --grid COLS ROWS too.")
-    if args.freq is not None and not args.freq > 0:
-        raise UsageError(f"--freq {args.freq:g} Hz is not a frequency: give one above 0 Hz.")
+    if args.freq is not None:  # before any video is read; per video again when measured
+        check_frequency(args.freq, float(probe(args.videos[0], fps=args.fps).fps))
     if args.grid is not None and (args.plot or (args.roi and len(args.roi) > 1)):
         raise UsageError(
             "--grid tiles one region and maps it (--map): give at most one --roi, and "
