@@ -17,6 +17,7 @@ the fp32 graph's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import tempfile
@@ -99,8 +100,10 @@ def main() -> None:
             return next(self.items, None)
 
     prepared = work / "prepared.onnx"
-    # the exporter's reflect pads leave shapes symbolic inference cannot finish
-    quant_pre_process(str(decoder_path), str(prepared), skip_symbolic_shape=True)
+    # the exporter's reflect pads leave shapes symbolic inference cannot finish; the
+    # pre-processing writes scratch files into the working folder, so run it in ``work``
+    with contextlib.chdir(work):
+        quant_pre_process(str(decoder_path), str(prepared), skip_symbolic_shape=True)
     graph = onnx.load(str(prepared))
     manipulator = [
         n.name for n in graph.graph.node if n.op_type == "Conv" and "manipulator" in n.name

@@ -110,6 +110,20 @@ def add_magnification_options(
         help="magnify only this region of the frame (px; the output is the region)",
     )
     p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
+    p.add_argument(
+        "--stabilize",
+        nargs="?",
+        const="similarity",
+        default=None,
+        metavar="MODEL",
+        help="register every frame to the first before magnifying, so camera shake is not "
+        "magnified: translation | similarity (default) | affine | homography",
+    )
+    p.add_argument(
+        "--keep-stabilized",
+        action="store_true",
+        help="with --stabilize: write the stabilized frames instead of warping back",
+    )
     p.add_argument("--device", default=None, choices=("cpu", "cuda"))
     p.add_argument(
         "--set",
@@ -177,6 +191,8 @@ def _run_magnify(args: argparse.Namespace) -> int:
         end=args.end,
         device=args.device or ("cpu" if args.backend == "onnx" else _default_device()),
         side_by_side=args.side_by_side,
+        stabilize=args.stabilize,
+        keep_stabilized=args.keep_stabilized,
         overwrite=args.overwrite,
         quiet=args.quiet,
         order=args.order,

@@ -150,6 +150,8 @@ def run_live_command(args: argparse.Namespace) -> int:
             reference=args.reference,
             mask=mask,
             device=device,
+            stabilize=args.stabilize,
+            keep_stabilized=args.keep_stabilized,
             **options,
         )
         if args.output is not None:
@@ -185,4 +187,6 @@ def run_live_command(args: argparse.Namespace) -> int:
     for sink in sinks:
         for note in getattr(getattr(sink, "writer", None), "notes", []):
             print(f"note: {note}", file=sys.stderr)
+    if stream.stabilization is not None:
+        print(f"note: {stream.stabilization.note()}", file=sys.stderr)
     return 0

@@ -35,6 +35,8 @@ def magnify(
     end: float | None = None,
     device: str | None = None,
     side_by_side: bool = False,
+    stabilize: str | None = None,
+    keep_stabilized: bool = False,
     overwrite: bool = False,
     quiet: bool = True,
     **options,
@@ -56,6 +58,10 @@ def magnify(
         start, end: magnify (and write) only the frames from ``start`` to before ``end``
             seconds; the audio is cut to the same window.
         side_by_side: write the input and the output next to each other.
+        stabilize: ``translation`` | ``similarity`` | ``affine`` | ``homography``:
+            register every frame to the first with this global motion model before
+            magnifying, so a shaking camera's motion is not magnified; the output is
+            warped back into each frame's coordinates unless ``keep_stabilized``.
         options: method settings, e.g. ``lambda_c_px=16`` for linear.
     """
     config = MagnifyConfig.from_arguments(
@@ -71,6 +77,8 @@ def magnify(
         start_s=start,
         end_s=end,
         side_by_side_output=side_by_side,
+        stabilize=stabilize,
+        keep_stabilized=keep_stabilized,
         overwrite=overwrite,
         quiet=quiet,
     )
@@ -86,9 +94,12 @@ def magnify_frames(
     filter: str = "butter",
     reference: int = 0,
     device: str | None = None,
+    stabilize: str | None = None,
+    keep_stabilized: bool = False,
     **options,
 ) -> np.ndarray:
-    """Magnify an in-memory clip: uint8 (T, H, W, 3) RGB in, the same shape out."""
+    """Magnify an in-memory clip: uint8 (T, H, W, 3) RGB in, the same shape out
+    (``stabilize``, ``keep_stabilized``: as :func:`magnify`)."""
     frames = np.asarray(frames)
     advice = uint8_rgb_advice(frames, "frames", "(T, H, W, 3)")
     if advice is not None:
@@ -104,6 +115,8 @@ def magnify_frames(
         filter=filter,
         reference=reference,
         device=device or "cpu",
+        stabilize=stabilize,
+        keep_stabilized=keep_stabilized,
         **options,
     )
     out = [o for o in (stream.push(frame) for frame in frames) if o is not None]

@@ -23,6 +23,7 @@ from .config import MagnifyConfig
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
 from .registry import build_magnifier
+from .stabilize import StabilizedPairs, check_stabilize
 from .stream import PairedMagnifier
 from .trim import TimeWindow
 
@@ -65,14 +66,22 @@ def magnify_file(
     start_s: float | None = None,
     end_s: float | None = None,
     side_by_side_output: bool = False,
+    stabilize: str | None = None,
+    keep_stabilized: bool = False,
     overwrite: bool = False,
     quiet: bool = False,
 ) -> MagnifyResult:
-    """Magnify ``input_path`` into ``output_path`` (container by extension, see video/)."""
+    """Magnify ``input_path`` into ``output_path`` (container by extension, see video/).
+
+    ``stabilize``: a global motion model (``magnify/stabilize.py``) to register every
+    frame to the first with before magnifying; the output is warped back unless
+    ``keep_stabilized``.
+    """
     output_text = os.fspath(output_path)  # keeps a trailing '/' (a PNG folder)
     input_path, output_path = Path(input_path), Path(output_path)
     output_kind(output_text)  # an unsupported extension fails before any work
     config.validate()
+    check_stabilize(stabilize, keep_stabilized)
     info = probe(input_path, fps=config.fps)
     _check_paths(input_path, output_path)
     if config.fps is None:
@@ -98,6 +107,10 @@ def magnify_file(
     width, height = geometry.size
     weights = load_mask(mask, geometry) if mask is not None else None
     magnifier = PairedMagnifier(build_magnifier(config))  # checks the band against fps
+    if stabilize is not None:
+        # register on what is not magnified: the mask's complement
+        still = None if weights is None else 1.0 - weights
+        magnifier = StabilizedPairs(magnifier, stabilize, keep_stabilized, still)
     gap_px = 4
     out_width = 2 * width + gap_px if side_by_side_output else width
     labels = ["input", f"{config.method} x{config.alpha:g}"]
@@ -156,6 +169,7 @@ def magnify_file(
         height=height,
         method=config.method,
         notes=list(writer.notes)
+        + ([magnifier.aligner.report.note()] if stabilize is not None else [])
         + _band_notes(config, frames)
         + _timing_notes(config, intervals_s, input_path),
     )

@@ -16,6 +16,7 @@ from .base import Magnifier
 from .config import MagnifyConfig
 from .mask import blend
 from .registry import build_magnifier, default_method
+from .stabilize import StabilizedPairs, check_stabilize
 
 
 def uint8_rgb_advice(array: np.ndarray, what: str, layout: str) -> str | None:
@@ -64,7 +65,8 @@ class Stream:
     ...     shown = stream.push(frame)  # None until the method's latency has passed
 
     Args mirror :func:`motionmag.magnify` (``fps`` is needed for a band in Hz); ``mask``
-    is an (H, W) or (H, W, 1) array of weights in [0, 1].
+    is an (H, W) or (H, W, 1) array of weights in [0, 1]; ``stabilize`` registers every
+    frame to the first (``magnify/stabilize.py``; :attr:`stabilization` reports it).
     """
 
     def __init__(
@@ -78,8 +80,11 @@ class Stream:
         reference: int = 0,
         mask: np.ndarray | None = None,
         device: str = "cpu",
+        stabilize: str | None = None,
+        keep_stabilized: bool = False,
         **options,
     ) -> None:
+        check_stabilize(stabilize, keep_stabilized)
         self.config = MagnifyConfig.from_arguments(
             method or default_method(), alpha, mode, band, filter, fps, reference, device, options
         )
@@ -87,12 +92,22 @@ class Stream:
         self._mask = (
             None if mask is None else np.asarray(mask, np.float32).reshape(*mask.shape[:2], 1)
         )
+        if stabilize is not None:
+            # register on what is not magnified: the mask's complement
+            still = None if self._mask is None else 1.0 - self._mask
+            self._paired = StabilizedPairs(self._paired, stabilize, keep_stabilized, still)
         self._ready: deque[np.ndarray] = deque()
         self._size: tuple[int, int] | None = None
 
     @property
     def latency_frames(self) -> int:
         return self._paired.magnifier.latency_frames
+
+    @property
+    def stabilization(self):
+        """The stabilization report (``magnify/stabilize.py``), or None without it."""
+        aligner = getattr(self._paired, "aligner", None)
+        return None if aligner is None else aligner.report
 
     def _finish(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
         if self._mask is None:
