@@ -12,6 +12,7 @@ from motionmag import Stream, magnify_frames
 from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
+from motionmag.eval.region_motion import region_motion
 from motionmag.magnify.stabilize import FrameAligner
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, subpixel_shift, vibrating_frames
@@ -244,3 +245,18 @@ def test_live_stabilizes_a_shaking_file_and_a_stream_registers_on_the_mask_compl
     assert stream.stabilization.frames == FRAMES
     assert stream.stabilization.max_shift_px == pytest.approx(np.hypot(*shake.T).max(), abs=0.05)
     np.testing.assert_array_equal(stream._paired.aligner.weights[..., 0], 1 - mask)
+
+
+def test_measure_reads_the_scene_motion_through_a_camera_shake(tmp_path, scene, capsys):
+    clip, displacement = scene
+    source = str(write_clip(tmp_path / "shaky.mkv", clip, FPS))
+    roi = (WIDTH // 2 - 16, HEIGHT // 2 - 16, 32, 32)  # inside the disc
+    steady = region_motion(source, roi, stabilize="translation")
+    shaken = region_motion(source, roi)
+    # the disc's own 0.3 px sinusoid, frame by frame, against the camera's 2.5 px
+    np.testing.assert_allclose(steady.dx, displacement, atol=0.05)
+    np.testing.assert_allclose(steady.dy, 0.0, atol=0.05)
+    assert np.abs(shaken.dx - displacement).max() > 1.0
+    assert main(["measure", source, "--roi", *map(str, roi), "--stabilize", "--quiet"]) == 0
+    assert main(["measure", source, "--stabilize", "tilt"]) == 2
+    assert "is not a motion model" in capsys.readouterr().err

@@ -72,6 +72,14 @@ def _check_output_file(path: str, overwrite: bool) -> None:
         raise UsageError(f"output '{target}' already exists: pass --overwrite to replace it.")
 
 
+def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--stabilize [MODEL]`` (``magnify/stabilize.py``; a bare flag: similarity)."""
+    p.add_argument(
+        "--stabilize", nargs="?", const="similarity", default=None, metavar="MODEL",
+        help=help_text,
+    )  # fmt: skip
+
+
 def add_magnification_options(
     p: argparse.ArgumentParser,
     filter_help: str = "temporal filter (default butter, streaming)",
@@ -110,13 +118,9 @@ def add_magnification_options(
         help="magnify only this region of the frame (px; the output is the region)",
     )
     p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
-    p.add_argument(
-        "--stabilize",
-        nargs="?",
-        const="similarity",
-        default=None,
-        metavar="MODEL",
-        help="register every frame to the first before magnifying, so camera shake is not "
+    _add_stabilize(
+        p,
+        "register every frame to the first before magnifying, so camera shake is not "
         "magnified: translation | similarity (default) | affine | homography",
     )
     p.add_argument(
@@ -352,6 +356,12 @@ def _add_measure(sub) -> None:
     p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
     _add_time_window(p)
+    _add_stabilize(
+        p,
+        "measure against the scene, not the camera: register every frame to the first "
+        "on what lies outside the regions (translation | similarity (default) | affine | "
+        "homography)",
+    )
     p.add_argument("--csv", metavar="PATH", help="write the per-frame displacements here")
     p.add_argument("--json", metavar="PATH", help="write the summary here")
     p.add_argument("--plot", metavar="PNG", help="draw the displacement against time")
@@ -374,6 +384,10 @@ def _run_measure(args: argparse.Namespace) -> int:
 
     if args.band is not None and not 0 < args.band[0] < args.band[1]:
         raise UsageError("--band LOW HIGH needs 0 < LOW < HIGH (in Hz).")
+    if args.stabilize is not None:
+        from .magnify.stabilize import check_model
+
+        check_model(args.stabilize)
     if args.map and args.grid is None:
         raise UsageError("--map draws the cells of --grid: give --grid COLS ROWS too.")
     if args.freq is not None:  # before any video is read; per video again when measured
@@ -404,6 +418,7 @@ def _run_measure(args: argparse.Namespace) -> int:
             quiet=args.quiet,
             start_s=args.start,
             end_s=args.end,
+            stabilize=args.stabilize,
         )
         for video in args.videos
     ]
@@ -446,6 +461,7 @@ def _run_measure_grid(args: argparse.Namespace) -> int:
         args.quiet,
         args.start,
         args.end,
+        args.stabilize,
     )
     for motion in maps:
         print(format_map(motion))

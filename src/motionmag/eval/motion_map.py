@@ -223,10 +223,12 @@ def measure_grid(
     quiet: bool = True,
     start_s: float | None = None,
     end_s: float | None = None,
+    stabilize: str | None = None,
 ) -> tuple[list[MotionMap], list[list[RegionMotion]]]:
     """The map of every video, each read at the first video's frequency (``freq_hz``, by
     default its strongest cell's peak) and direction (so a magnified output is mapped on
-    its input's terms), and the cells' motions; ``start_s`` / ``end_s``: a time window."""
+    its input's terms), and the cells' motions; ``start_s`` / ``end_s``: a time window;
+    ``stabilize``: a camera motion model (``region_motions``)."""
     from ..video import probe
     from .region_motion import check_frequency, region_motions
     from .spectrum import check_roi
@@ -240,7 +242,8 @@ def measure_grid(
             f"(cells need at least {4 * BORDER_PX} px a side)."
         )
     per_video = [
-        region_motions(v, cells, reference, fps, band, quiet, True, start_s, end_s) for v in videos
+        region_motions(v, cells, reference, fps, band, quiet, True, start_s, end_s, stabilize)
+        for v in videos
     ]
     check_frequency(freq_hz, per_video[0][0].fps)
     first = motion_map(per_video[0], cols, rows, freq_hz)

@@ -259,11 +259,16 @@ def region_motion(
     quiet: bool = True,
     start_s: float | None = None,
     end_s: float | None = None,
+    stabilize: str | None = None,
 ) -> RegionMotion:
     """Measure the translation of region ``roi`` = (x, y, w, h) px of the video at
     ``path`` (default: the whole frame), per frame, relative to frame ``reference`` (see
-    the module docstring); ``start_s`` / ``end_s`` measure a time window only."""
-    return region_motions(path, [roi], reference, fps, band, quiet, start_s=start_s, end_s=end_s)[0]
+    the module docstring); ``start_s`` / ``end_s`` measure a time window only;
+    ``stabilize``: a camera motion model, see :func:`region_motions`."""
+    return region_motions(
+        path, [roi], reference, fps, band, quiet, start_s=start_s, end_s=end_s,
+        stabilize=stabilize,
+    )[0]  # fmt: skip
 
 
 def region_motions(
@@ -276,8 +281,14 @@ def region_motions(
     skip_failed: bool = False,
     start_s: float | None = None,
     end_s: float | None = None,
+    stabilize: str | None = None,
 ) -> list[RegionMotion]:
     """:func:`region_motion` of several regions of one video, in one pass over its frames.
+
+    ``stabilize``: a global motion model (``magnify/stabilize.py``): every frame is first
+    registered to the window's first frame on what lies outside the regions (the whole
+    frame when they cover more than 90 % of it) and warped there, so a region's motion is
+    measured against the scene and not the camera.
 
     ``start_s`` / ``end_s``: only the frames from ``start_s`` to before ``end_s`` (s, as
     ``magnify --start/--end``: a start far in seeks); ``reference`` counts from the first
@@ -298,6 +309,11 @@ def region_motions(
     if reference < 0:
         raise UsageError(f"reference frame {reference} is negative: give 0 or more.")
     window = TimeWindow.from_seconds(start_s, end_s, float(info.fps), info.duration_s, f"'{path}'")
+    aligner = None
+    if stabilize is not None:
+        from ..magnify.stabilize import FrameAligner
+
+        aligner = FrameAligner(stabilize, _outside(regions, info.width, info.height))
     waiting: list[list[np.ndarray]] = []  # the frames before the reference, kept until it comes
     # regions that failed (None: raise instead)
     failed: list[bool] | None = [False] * len(regions) if skip_failed else None
@@ -313,6 +329,8 @@ def region_motions(
         ) as bar,
     ):
         for frame in reader.frames(window.first, window.stop):
+            if aligner is not None:
+                frame = aligner.warp(frame, aligner.register(frame))
             cut = [_grey_region(frame, r, f) for r, f in zip(regions, factors, strict=True)]
             if bases is None:
                 waiting.append(cut)
@@ -349,6 +367,15 @@ def region_motions(
         )
         for k, roi in enumerate(regions)
     ]
+
+
+def _outside(regions: list[tuple[int, int, int, int]], width: int, height: int):
+    """Weights (H, W): 1 outside every region, 0 inside; None when the regions cover
+    more than 90 % of the frame (then the whole frame registers)."""
+    weights = np.ones((height, width), np.float32)
+    for x, y, w, h in regions:
+        weights[y : y + h, x : x + w] = 0.0
+    return weights if weights.mean() >= 0.1 else None
 
 
 def _shifts(
