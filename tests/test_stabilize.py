@@ -13,6 +13,7 @@ from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
 from motionmag.eval.region_motion import region_motion
+from motionmag.eval.spectrum import region_spectrum
 from motionmag.magnify.stabilize import FrameAligner
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, subpixel_shift, vibrating_frames
@@ -259,4 +260,28 @@ def test_measure_reads_the_scene_motion_through_a_camera_shake(tmp_path, scene, 
     assert np.abs(shaken.dx - displacement).max() > 1.0
     assert main(["measure", source, "--roi", *map(str, roi), "--stabilize", "--quiet"]) == 0
     assert main(["measure", source, "--stabilize", "tilt"]) == 2
+    assert "is not a motion model" in capsys.readouterr().err
+
+
+def test_spectrum_finds_the_vibration_under_a_camera_shake(tmp_path, image, disc, capsys):
+    frames = 90
+    clip, _ = vibrating_frames(image, 1.0, HZ, FPS, frames, direction_deg=90.0, mask=disc)
+    shake = np.random.default_rng(11).uniform(-SHAKE_PX, SHAKE_PX, size=(frames, 2))
+    source = str(write_clip(tmp_path / "shaky.mkv", quantize(_shaken(clip, shake)), FPS))
+    roi = (WIDTH // 2 - 16, HEIGHT // 2 - 16, 32, 32)  # inside the disc
+
+    def peak(spectrum) -> tuple[float, float]:
+        """(frequency of the strongest bin above 0.5 Hz, its power over the median's)"""
+        above = spectrum.freqs_hz > 0.5
+        power = spectrum.power[above]
+        return float(spectrum.freqs_hz[above][np.argmax(power)]), power.max() / np.median(power)
+
+    steady_hz, steady_contrast = peak(region_spectrum(source, roi, stabilize="translation"))
+    _, shaken_contrast = peak(region_spectrum(source, roi))
+    assert steady_hz == pytest.approx(HZ, abs=FPS / frames)
+    assert steady_contrast > 5 * shaken_contrast
+    png = tmp_path / "spectrum.png"
+    assert main(["spectrum", source, "--roi", *map(str, roi), "--stabilize", "-o", str(png)]) == 0
+    assert png.is_file()
+    assert main(["spectrum", source, "--stabilize", "roll", "-o", str(tmp_path / "x.png")]) == 2
     assert "is not a motion model" in capsys.readouterr().err

@@ -283,6 +283,11 @@ def _add_spectrum(sub) -> None:
     p.add_argument("--roi", nargs=4, type=int, metavar=("X", "Y", "W", "H"), default=None)
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
     _add_time_window(p)
+    _add_stabilize(
+        p,
+        "register every frame to the first on what lies outside --roi first, so a shaking "
+        "camera does not smear the spectrum (translation | similarity (default) | ...)",
+    )
     p.add_argument("-o", "--output", required=True, metavar="PNG")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(run=_run_spectrum)
@@ -295,7 +300,9 @@ def _run_spectrum(args: argparse.Namespace) -> int:
 
     image_format(args.output)
     _check_output_file(args.output, args.overwrite)
-    spectrum = region_spectrum(args.video, args.roi, args.fps, args.start, args.end)
+    spectrum = region_spectrum(
+        args.video, args.roi, args.fps, args.start, args.end, stabilize=args.stabilize
+    )
     save_png(args.output, plot_spectrum(spectrum))
     low, high = spectrum.suggested_band()
     if spectrum.has_clear_peak:
@@ -384,10 +391,6 @@ def _run_measure(args: argparse.Namespace) -> int:
 
     if args.band is not None and not 0 < args.band[0] < args.band[1]:
         raise UsageError("--band LOW HIGH needs 0 < LOW < HIGH (in Hz).")
-    if args.stabilize is not None:
-        from .magnify.stabilize import check_model
-
-        check_model(args.stabilize)
     if args.map and args.grid is None:
         raise UsageError("--map draws the cells of --grid: give --grid COLS ROWS too.")
     if args.freq is not None:  # before any video is read; per video again when measured

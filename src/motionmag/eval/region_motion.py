@@ -309,11 +309,7 @@ def region_motions(
     if reference < 0:
         raise UsageError(f"reference frame {reference} is negative: give 0 or more.")
     window = TimeWindow.from_seconds(start_s, end_s, float(info.fps), info.duration_s, f"'{path}'")
-    aligner = None
-    if stabilize is not None:
-        from ..magnify.stabilize import FrameAligner
-
-        aligner = FrameAligner(stabilize, _outside(regions, info.width, info.height))
+    aligner = camera_aligner(stabilize, regions, info.width, info.height)
     waiting: list[list[np.ndarray]] = []  # the frames before the reference, kept until it comes
     # regions that failed (None: raise instead)
     failed: list[bool] | None = [False] * len(regions) if skip_failed else None
@@ -369,13 +365,20 @@ def region_motions(
     ]
 
 
-def _outside(regions: list[tuple[int, int, int, int]], width: int, height: int):
-    """Weights (H, W): 1 outside every region, 0 inside; None when the regions cover
-    more than 90 % of the frame (then the whole frame registers)."""
+def camera_aligner(
+    model: str | None, regions: list[tuple[int, int, int, int]], width: int, height: int
+):
+    """A :class:`~motionmag.magnify.stabilize.FrameAligner` of ``model`` that registers
+    on what lies outside ``regions`` (the whole frame when they cover more than 90 % of
+    it), or None without a model."""
+    if model is None:
+        return None
+    from ..magnify.stabilize import FrameAligner
+
     weights = np.ones((height, width), np.float32)
     for x, y, w, h in regions:
         weights[y : y + h, x : x + w] = 0.0
-    return weights if weights.mean() >= 0.1 else None
+    return FrameAligner(model, weights if weights.mean() >= 0.1 else None)
 
 
 def _shifts(
