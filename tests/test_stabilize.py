@@ -285,3 +285,15 @@ def test_spectrum_finds_the_vibration_under_a_camera_shake(tmp_path, image, disc
     assert png.is_file()
     assert main(["spectrum", source, "--stabilize", "roll", "-o", str(tmp_path / "x.png")]) == 2
     assert "is not a motion model" in capsys.readouterr().err
+
+
+def test_a_frame_that_cannot_be_registered_keeps_the_previous_alignment(scene, shake):
+    clip, _ = scene
+    clip = clip.copy()
+    clip[5] = 128  # a blank frame (a flash, a cut): nothing to track
+    aligner = FrameAligner("translation")
+    matrices = [aligner.register(frame) for frame in clip]
+    np.testing.assert_array_equal(matrices[5], matrices[4])
+    np.testing.assert_allclose(_translation(matrices[6]), -shake[6], atol=0.02)
+    assert aligner.report.unregistered == 1
+    assert "1 of 24 frames could not be registered" in aligner.report.note()
