@@ -291,6 +291,7 @@ class FrameAligner:
         self.report = StabilizationReport(model)
         self._reference: np.ndarray | None = None
         self._smooth_reference: np.ndarray | None = None
+        self._smooth_weights: np.ndarray | None = None
         self._points: np.ndarray | None = None
         self._matrix = np.eye(3)
 
@@ -318,14 +319,13 @@ class FrameAligner:
         else:
             if self.model != "homography":
                 factor = _reduction(grey.shape)
-                weights = self._weights(grey.shape)
                 scale = _scaling(factor)
                 small = _refine(
                     self.model,
                     self._smooth_reference,
                     _smooth(grey, factor),
                     scale @ matrix @ np.linalg.inv(scale),
-                    None if weights is None else _smooth(weights, factor),
+                    self._smooth_weights,
                 )
                 matrix = np.linalg.inv(scale) @ small @ scale
             self._matrix = matrix
@@ -359,6 +359,8 @@ class FrameAligner:
             )
         self._reference = grey
         self._smooth_reference = _smooth(grey, _reduction(grey.shape))
+        if weights is not None:  # the refinement's, at its size
+            self._smooth_weights = _smooth(weights, _reduction(grey.shape))
         self._points = corners.astype(np.float32)
         self._record(self._matrix, grey.shape)
         return self._matrix
