@@ -297,3 +297,12 @@ def test_a_frame_that_cannot_be_registered_keeps_the_previous_alignment(scene, s
     np.testing.assert_allclose(_translation(matrices[6]), -shake[6], atol=0.02)
     assert aligner.report.unregistered == 1
     assert "1 of 24 frames could not be registered" in aligner.report.note()
+
+
+def test_a_bare_stabilize_before_the_input_is_the_default_model(tmp_path, scene, capsys):
+    source = write_clip(tmp_path / "shaky.mkv", scene[0][:4], FPS)
+    out = tmp_path / "out.mkv"
+    argv = ["magnify", "--stabilize", str(source), "-o", str(out), "--method", "linear"]
+    assert main(argv) == 0
+    assert "stabilized to the first frame (similarity)" in capsys.readouterr().err
+    assert len(read_clip(out)) == 4

@@ -570,8 +570,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bare_stabilize(argv: list[str]) -> list[str]:
+    """A bare ``--stabilize`` just before a file name (``magnify --stabilize in.mp4``)
+    would take the file as its model; read it as ``--stabilize similarity`` instead (a
+    token with a dot or a slash is a path, never a model)."""
+    out = []
+    for i, token in enumerate(argv):
+        out.append(token)
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        if token == "--stabilize" and ("." in following or "/" in following):
+            out.append("similarity")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motionmag`` console script; returns the exit status."""
+    argv = _bare_stabilize(list(sys.argv[1:] if argv is None else argv))
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help, --version, or a usage error (status 2)
