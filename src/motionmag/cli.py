@@ -73,9 +73,9 @@ def _check_output_file(path: str, overwrite: bool) -> None:
 
 
 def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:
-    """``--stabilize [MODEL]`` (``magnify/stabilize.py``; a bare flag: similarity)."""
+    """``--stabilize [MODEL]`` (``magnify/stabilize.py``; a bare flag: translation)."""
     p.add_argument(
-        "--stabilize", nargs="?", const="similarity", default=None, metavar="MODEL",
+        "--stabilize", nargs="?", const="translation", default=None, metavar="MODEL",
         help=help_text,
     )  # fmt: skip
 
@@ -121,7 +121,8 @@ def add_magnification_options(
     _add_stabilize(
         p,
         "register every frame to the first before magnifying, so camera shake is not "
-        "magnified: translation | similarity (default) | affine | homography",
+        "magnified: translation (default) | similarity (a camera that turns) | affine | "
+        "homography",
     )
     p.add_argument(
         "--keep-stabilized",
@@ -286,7 +287,7 @@ def _add_spectrum(sub) -> None:
     _add_stabilize(
         p,
         "register every frame to the first on what lies outside --roi first, so a shaking "
-        "camera does not smear the spectrum (translation | similarity (default) | ...)",
+        "camera does not smear the spectrum (translation (default) | similarity | ...)",
     )
     p.add_argument("-o", "--output", required=True, metavar="PNG")
     p.add_argument("--overwrite", action="store_true")
@@ -366,7 +367,7 @@ def _add_measure(sub) -> None:
     _add_stabilize(
         p,
         "measure against the scene, not the camera: register every frame to the first "
-        "on what lies outside the regions (translation | similarity (default) | affine | "
+        "on what lies outside the regions (translation (default) | similarity | affine | "
         "homography)",
     )
     p.add_argument("--csv", metavar="PATH", help="write the per-frame displacements here")
@@ -572,14 +573,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _bare_stabilize(argv: list[str]) -> list[str]:
     """A bare ``--stabilize`` just before a file name (``magnify --stabilize in.mp4``)
-    would take the file as its model; read it as ``--stabilize similarity`` instead (a
+    would take the file as its model; read it as ``--stabilize translation`` instead (a
     token with a dot or a slash is a path, never a model)."""
     out = []
     for i, token in enumerate(argv):
         out.append(token)
         following = argv[i + 1] if i + 1 < len(argv) else ""
         if token == "--stabilize" and ("." in following or "/" in following):
-            out.append("similarity")
+            out.append("translation")
     return out
 
 
