@@ -18,6 +18,7 @@ from pathlib import Path
 from . import __version__
 from .allocator import keep_freed_memory
 from .errors import MotionmagError, UsageError
+from .magnify.stabilize import DEFAULT_MODEL as DEFAULT_STABILIZE_MODEL
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,9 +74,9 @@ def _check_output_file(path: str, overwrite: bool) -> None:
 
 
 def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:
-    """``--stabilize [MODEL]`` (``magnify/stabilize.py``; a bare flag: translation)."""
+    """``--stabilize [MODEL]`` (``magnify/stabilize.py``; a bare flag: its DEFAULT_MODEL)."""
     p.add_argument(
-        "--stabilize", nargs="?", const="translation", default=None, metavar="MODEL",
+        "--stabilize", nargs="?", const=DEFAULT_STABILIZE_MODEL, default=None, metavar="MODEL",
         help=help_text,
     )  # fmt: skip
 
@@ -573,14 +574,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _bare_stabilize(argv: list[str]) -> list[str]:
     """A bare ``--stabilize`` just before a file name (``magnify --stabilize in.mp4``)
-    would take the file as its model; read it as ``--stabilize translation`` instead (a
+    would take the file as its model; read it as the bare flag's model instead (a
     token with a dot or a slash is a path, never a model)."""
     out = []
     for i, token in enumerate(argv):
         out.append(token)
         following = argv[i + 1] if i + 1 < len(argv) else ""
         if token == "--stabilize" and ("." in following or "/" in following):
-            out.append("translation")
+            out.append(DEFAULT_STABILIZE_MODEL)
     return out
 
 
