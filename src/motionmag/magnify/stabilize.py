@@ -400,10 +400,11 @@ class FrameAligner:
                 f"trackable corners, {MIN_CORNERS} needed): drop --stabilize, or --crop to a "
                 "textured part."
             )
+        factor = _reduction(grey.shape)
         self._reference = grey
-        self._smooth_reference = _smooth(grey, _reduction(grey.shape))
+        self._smooth_reference = _smooth(grey, factor)
         if weights is not None:  # the refinement's, at its size
-            self._smooth_weights = _smooth(weights, _reduction(grey.shape))
+            self._smooth_weights = _smooth(weights, factor)
         self._points = corners.astype(np.float32)
         self._record(self._matrix, grey.shape)
         return self._matrix
