@@ -180,7 +180,11 @@ def _set_threads(torch_threads: int, cv2_threads: int | None = None) -> tuple[in
 
 
 def _network(magnifier: object) -> torch.nn.Module | None:
+    """The torch network a magnifier runs: an Eulerian method's ``method.model`` or a
+    pair magnifier's own ``model`` (flowmag, sigma-theta); None for classical methods."""
     network = getattr(getattr(magnifier, "method", None), "model", None)
+    if network is None:
+        network = getattr(magnifier, "model", None)
     return network if isinstance(network, torch.nn.Module) else None
 
 

@@ -158,6 +158,8 @@ class FlowMagMagnifier(Magnifier):
         reference: static mode's reference frame index.
         options: :class:`FlowMagOptions` (alpha map, TTA).
         device: where the network runs.
+        name: the method's name in messages (other pair networks reuse this class:
+            ``magnify/sigma_theta.py``).
     """
 
     def __init__(
@@ -168,9 +170,10 @@ class FlowMagMagnifier(Magnifier):
         reference: int = 0,
         options: FlowMagOptions | None = None,
         device: str | torch.device = "cpu",
+        name: str = MODEL_NAME,
     ) -> None:
         if mode not in ("static", "dynamic"):
-            raise UsageError(f"flowmag has no {mode} mode: choose static or dynamic.")
+            raise UsageError(f"{name} has no {mode} mode: choose static or dynamic.")
         if reference < 0:
             raise UsageError(f"reference frame {reference} is negative: give an index >= 0.")
         self.alpha = check_alpha(alpha)
@@ -279,11 +282,9 @@ class FlowMagMagnifier(Magnifier):
 
 def load_flowmag(options: FlowMagOptions, device: str | torch.device = "cpu") -> torch.nn.Module:
     """The flowmag network for ``options``: shipped weights, a given file, or random ones."""
-    from ..models import create_model
+    from .learned import load_learned
 
-    if options.weights is not None:
-        return create_model(MODEL_NAME, weights=options.weights, device=str(device))
-    return create_model(MODEL_NAME, pretrained=options.pretrained, device=str(device))
+    return load_learned(MODEL_NAME, options, device)
 
 
 def build_flowmag(config: MagnifyConfig) -> FlowMagMagnifier:

@@ -418,10 +418,9 @@ class Oh2018Method(EulerianMethod):
 LearnedMethod = Oh2018Method
 
 
-def load_learned(
-    name: str, options: Oh2018Options, device: str | torch.device = "cpu"
-) -> torch.nn.Module:
-    """Model ``name`` for ``options``: shipped weights, a given file, or random weights."""
+def load_learned(name: str, options, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Model ``name`` for ``options`` (any options with ``weights`` and ``pretrained``):
+    shipped weights, a given file, or random weights."""
     from ..models import create_model
 
     if options.weights is not None:

@@ -224,3 +224,15 @@ register(
         weights="flowmag.safetensors",
     )
 )
+register(
+    MethodSpec(
+        name="sigma-theta",
+        kind="learned",
+        modes=("dynamic", "static"),
+        summary="sigma-theta Net: magnified phase and magnitude of learnable steered "
+        "scale-space gradients; early weights (14k samples), magnifies little yet",
+        paper="Singh 2024 (thesis Ch. 6)",
+        builder="motionmag.magnify.sigma_theta:build_sigma_theta",
+        weights="sigma-theta.safetensors",
+    )
+)

@@ -226,3 +226,14 @@ register_model(
         kwargs={"width": 16},  # the CPU size trained here; a card's network.config overrides
     )
 )
+
+register_model(
+    ModelSpec(
+        name="sigma-theta",
+        network="motionmag.nets.sigma_theta:SigmaThetaNet",
+        summary="sigma-theta Net: learnable directional scale-space filters, MSCC decoder",
+        paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 6",
+        train_command="motionmag train sigma-theta --export "
+        "src/motionmag/models/weights/sigma-theta.safetensors",
+    )
+)

@@ -1,4 +1,4 @@
-"""``motionmag train oh2018 | ha2024``: train a learned magnifier, resumably, on CPU or CUDA.
+"""``motionmag train oh2018 | ha2024 | sigma-theta``: train a learned magnifier, resumably.
 
 What matters: flags map onto :class:`~motionmag.train.oh2018.Oh2018TrainConfig` (or
 :class:`~motionmag.train.oh2018.Ha2024TrainConfig`, which adds the ``ha2024`` flags); a flag
@@ -47,6 +47,13 @@ _DESCRIPTIONS = {
         "1/4-resolution latent, a deep narrow decoder; Oh's loss plus an image-gradient L1 "
         "in place of the paper's VGG perceptual loss" + _COMMON,
     ),
+    "sigma-theta": (
+        "Singh 2024 Ch. 6 (sigma-theta Net)",
+        "Train the sigma-theta Net of Singh (2024, thesis Ch. 6): learnable scale-space and "
+        "steered-gradient filters whose phase and magnitude changes are magnified, and a "
+        "multi-scale decoder; 10 L1 + edge L1 + 0.1 x a spectrum L1 in place of the "
+        "thesis's VGG perceptual loss, Gaussian input noise" + _COMMON,
+    ),
 }
 
 #: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
@@ -78,6 +85,14 @@ _HA2024_FIELDS = {
     "decoder_blocks": "decoder_blocks",
     "teacher": "teacher",
 }
+#: flags of sigma-theta only
+_SIGMA_THETA_FIELDS = {
+    "l1_weight": "l1_weight",
+    "edge_weight": "edge_weight",
+    "freq_weight": "freq_weight",
+    "channels": "channels",
+}
+_MODEL_FIELDS = {"ha2024": _HA2024_FIELDS, "sigma-theta": _SIGMA_THETA_FIELDS}
 
 
 def add_train_command(subparsers) -> argparse.ArgumentParser:
@@ -160,7 +175,10 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         default=None,
         metavar="S",
         help="training noise strength s ~ U(0, S) per sample, Poisson-like (default 0.3, "
-        "the authors' code; 0: no noise)",
+        "the authors' code; 0: no noise)"
+        if model != "sigma-theta"
+        else "Gaussian training noise, sigma ~ U(0, S) per input frame in [-1, 1] units "
+        "(default 0.04; 0: no noise)",
     )
     add_session_flags(p)
     add_init_flag(p, model)
@@ -194,6 +212,14 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         from .cli_removal import add_removal_flags
 
         add_removal_flags(p)
+    if model == "sigma-theta":
+        for flag, default, text in (
+            ("--l1-weight", 10.0, "weight of the image L1"),
+            ("--edge-weight", 1.0, "weight of the edge (image-gradient) L1"),
+            ("--freq-weight", 0.1, "weight of the spectrum L1 that replaces the perceptual loss"),
+        ):
+            p.add_argument(flag, type=float, default=None, help=f"{text} (default {default:g})")
+        p.add_argument("--channels", type=int, default=None, help="decoder width c (default 12)")
     p.set_defaults(run=run_train)
 
 
@@ -206,7 +232,7 @@ def run_train(args: argparse.Namespace) -> int:
     from .oh2018 import config_class, export_weights, load_checkpoint
     from .oh2018 import train_model as train
 
-    flags = {**_FIELDS, **(_HA2024_FIELDS if args.model == "ha2024" else {})}
+    flags = {**_FIELDS, **_MODEL_FIELDS.get(args.model, {})}
     if args.model == "ha2024":
         from .cli_removal import removal_requested, run_remove
 

@@ -171,3 +171,23 @@ def ssim(
     num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
     den = (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
     return (num / den).mean(dim=(1, 2, 3)).to(torch.float32)
+
+
+def frequency_l1(y_hat: torch.Tensor, y: torch.Tensor, scales: int = 3) -> torch.Tensor:
+    """Multi-scale log-amplitude spectrum L1 (THESIS.md s.2.3's perceptual-loss substitute).
+
+    ``1/S sum_{s = 1, 1/2, 1/4} mean | log(1 + |FFT2(Yhat_s)|) - log(1 + |FFT2(Y_s)|) |``
+    with an orthonormal 2-D FFT per channel and ``Y_s`` area-downsampled by 2^s; images in
+    [0, 1] units (N, C, H, W), scored in [-1, 1] units (x 2 before the FFT) like the
+    image term. It compares how much of each spatial frequency the two images hold
+    (sharpness, ringing, doubled edges) whatever the phase.
+    """
+    total = y_hat.new_zeros(())
+    a, b = 2.0 * y_hat, 2.0 * y
+    for s in range(scales):
+        if s:
+            a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+        spectrum_a = torch.fft.rfft2(a, norm="ortho").abs()
+        spectrum_b = torch.fft.rfft2(b, norm="ortho").abs()
+        total = total + (torch.log1p(spectrum_a) - torch.log1p(spectrum_b)).abs().mean()
+    return total / scales

@@ -250,8 +250,11 @@ class Recipe:
     paper: str
     loss: str  # the card's description of the loss
     log_parts: tuple[str, ...]  # loss parts logged per step (log.csv columns)
-    # module with make_net(config), extra_loss(net, config) -> (loss, parts) and
-    # param_groups(net, config) -> [{"params", "lr_scale"}]; None: the built-in model
+    # module with make_net(config) and, each optional, task_loss(net, batch, config,
+    # noise, device) -> (loss, parts) (replaces the built-in one), extra_loss(net,
+    # config) -> (loss, parts), param_groups(net, config) -> [{"params", "lr_scale"}]
+    # loss_card(config dict) -> card entries and network_card(net config, tensors) ->
+    # entries of the card's "network", and INPUT, the card's "input" text; None: the built-in model
     hooks: str | None = None
 
 
@@ -286,7 +289,7 @@ RECIPES: dict[str, Recipe] = {
 
 
 #: modules that register further recipes (with hooks) when imported
-_EXTENSIONS = ("motionmag.train.removal",)
+_EXTENSIONS = ("motionmag.train.removal", "motionmag.train.sigma_theta")
 
 
 def _load_extensions() -> None:
@@ -403,9 +406,10 @@ def training_loss(
 
     The task loss of the model plus, for a recipe with hooks, its ``extra_loss``.
     """
-    loss, parts = task_loss(net, batch, config, noise, device)
     hooks = _hooks(config)
-    if hooks is not None:
+    own_loss = getattr(hooks, "task_loss", task_loss)
+    loss, parts = own_loss(net, batch, config, noise, device)
+    if hasattr(hooks, "extra_loss"):
         extra, extra_parts = hooks.extra_loss(net, config)
         loss = loss + extra
         parts = {**parts, **extra_parts, "total": float(loss.detach())}
@@ -711,7 +715,7 @@ def _param_groups(net: torch.nn.Module, config: Oh2018TrainConfig) -> Iterable:
     A hooks group may carry ``lr_scale`` (its lr is ``config.lr * lr_scale``).
     """
     hooks = _hooks(config)
-    if hooks is None:
+    if not hasattr(hooks, "param_groups"):
         return net.parameters()
     groups = []
     for group in hooks.param_groups(net, config):
@@ -781,6 +785,12 @@ def _validation_batches(config: Oh2018TrainConfig) -> list[dict]:
 
 def _loss_card(recipe: Recipe, config: dict) -> dict:
     """Model-specific loss entries of the card (oh2018: only an SSIM term, when used)."""
+    if recipe.hooks is not None:
+        import importlib
+
+        hooks = importlib.import_module(recipe.hooks)
+        if hasattr(hooks, "loss_card"):
+            return hooks.loss_card(config)
     ssim_entry = {}
     if config.get("ssim_weight"):
         ssim_entry = {
@@ -813,6 +823,13 @@ def _loss_card(recipe: Recipe, config: dict) -> dict:
             "i.e. neutral to +0.008 early in training; not measured at 100k samples."
         ),
     }
+
+
+def _noise_card(recipe: Recipe, config: dict) -> str:
+    """The card's description of the training noise."""
+    if recipe.model == "sigma-theta":
+        return f"Gaussian, sigma ~ U(0, {config['noise_max']}) per input frame, [-1,1] units"
+    return f"Poisson-like, s ~ U(0, {config['noise_max']}) per sample"
 
 
 def export_weights(
@@ -864,7 +881,7 @@ def export_weights(
             "loss": recipe.loss,
             "reg_weight": config["reg_weight"],
             **_loss_card(recipe, config),
-            "noise": f"Poisson-like, s ~ U(0, {config['noise_max']}) per sample",
+            "noise": _noise_card(recipe, config),
             "train_hours": chosen["train_seconds"] / 3600,
             "run_steps": last["step"],
             "run_train_hours": last["train_seconds"] / 3600,
@@ -875,5 +892,12 @@ def export_weights(
         "motionmag": __version__,
         "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+    if recipe.hooks is not None:
+        import importlib
+
+        hooks = importlib.import_module(recipe.hooks)
+        if hasattr(hooks, "network_card"):
+            card["network"].update(hooks.network_card(net_config, tensors))
+        card["input"] = getattr(hooks, "INPUT", card["input"])
     write_json(out.with_suffix(".json"), card)
     return card
