@@ -242,6 +242,19 @@ def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Conv2
                      padding_mode="reflect")  # fmt: skip
 
 
+def _filters_of(manipulator: DirectionalManipulator) -> dict:
+    """One manipulator's learned sigmas, scale weights, directions and their weights."""
+    space, steer = manipulator.scale_space, manipulator.gradients
+    return {
+        "sigma_px": [round(float(v), 4) for v in space.sigmas()],
+        "scale_weights": [round(float(v), 4) for v in torch.softmax(space.weights, 0)],
+        "theta_deg": [round(math.degrees(float(v)) % 180.0, 2) % 180.0 for v in steer.theta],
+        "direction_weights": [
+            round(float(v), 4) for v in torch.softmax(manipulator.direction_weights, 0)
+        ],
+    }
+
+
 class MSCC(nn.Module):
     """Multi-scale compressed-convolution block, Eq. 6.10 (see the module docstring).
 
@@ -308,18 +321,10 @@ class SigmaThetaNet(nn.Module):
         softmax weights (W_0 first, Eq. 6.6), the directions theta_i (degrees, mod 180)
         and their softmax weights W^theta (Eq. 6.7)."""
         out = {}
-        for name, manipulator in (("full", self.manipulator_full), ("half", self.manipulator_half)):
-            space, steer = manipulator.scale_space, manipulator.gradients
-            out[name] = {
-                "sigma_px": [round(float(v), 4) for v in space.sigmas()],
-                "scale_weights": [round(float(v), 4) for v in torch.softmax(space.weights, 0)],
-                "theta_deg": [
-                    round(math.degrees(float(v)) % 180.0, 2) % 180.0 for v in steer.theta.detach()
-                ],
-                "direction_weights": [
-                    round(float(v), 4) for v in torch.softmax(manipulator.direction_weights, 0)
-                ],
-            }
+        pairs = (("full", self.manipulator_full), ("half", self.manipulator_half))
+        with torch.no_grad():
+            for name, manipulator in pairs:
+                out[name] = _filters_of(manipulator)
         return out
 
     def forward_raw(

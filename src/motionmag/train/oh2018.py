@@ -250,11 +250,12 @@ class Recipe:
     paper: str
     loss: str  # the card's description of the loss
     log_parts: tuple[str, ...]  # loss parts logged per step (log.csv columns)
-    # module with make_net(config) and, each optional, task_loss(net, batch, config,
+    # module with make_net(config) and, each optional: task_loss(net, batch, config,
     # noise, device) -> (loss, parts) (replaces the built-in one), extra_loss(net,
-    # config) -> (loss, parts), param_groups(net, config) -> [{"params", "lr_scale"}]
-    # loss_card(config dict) -> card entries and network_card(net config, tensors) ->
-    # entries of the card's "network", and INPUT, the card's "input" text; None: the built-in model
+    # config) -> (loss, parts), param_groups(net, config) -> [{"params", "lr_scale"}];
+    # for the model card loss_card(config dict) -> entries, noise_card(config dict) ->
+    # the "noise" text, network_card(net config, tensors) -> entries of "network" and
+    # INPUT, the "input" text. None: the built-in model
     hooks: str | None = None
 
 
@@ -301,10 +302,14 @@ def _load_extensions() -> None:
 
 def _hooks(config: Oh2018TrainConfig):
     """The hooks module of ``config``'s recipe, or None for the built-in models."""
+    return _recipe_hooks(RECIPES[config.MODEL])
+
+
+def _recipe_hooks(recipe: Recipe):
+    """The hooks module of ``recipe``, or None for the built-in models."""
     import importlib
 
-    name = RECIPES[config.MODEL].hooks
-    return importlib.import_module(name) if name else None
+    return importlib.import_module(recipe.hooks) if recipe.hooks else None
 
 
 def recipe_for(config: Oh2018TrainConfig) -> Recipe:
@@ -783,14 +788,10 @@ def _validation_batches(config: Oh2018TrainConfig) -> list[dict]:
 # ----------------------------------------------------------------------------- export
 
 
-def _loss_card(recipe: Recipe, config: dict) -> dict:
+def _loss_card(recipe: Recipe, config: dict, hooks) -> dict:
     """Model-specific loss entries of the card (oh2018: only an SSIM term, when used)."""
-    if recipe.hooks is not None:
-        import importlib
-
-        hooks = importlib.import_module(recipe.hooks)
-        if hasattr(hooks, "loss_card"):
-            return hooks.loss_card(config)
+    if hasattr(hooks, "loss_card"):
+        return hooks.loss_card(config)
     ssim_entry = {}
     if config.get("ssim_weight"):
         ssim_entry = {
@@ -825,13 +826,6 @@ def _loss_card(recipe: Recipe, config: dict) -> dict:
     }
 
 
-def _noise_card(recipe: Recipe, config: dict) -> str:
-    """The card's description of the training noise."""
-    if recipe.model == "sigma-theta":
-        return f"Gaussian, sigma ~ U(0, {config['noise_max']}) per input frame, [-1,1] units"
-    return f"Poisson-like, s ~ U(0, {config['noise_max']}) per sample"
-
-
 def export_weights(
     run_dir: str | os.PathLike,
     out_path: str | os.PathLike,
@@ -856,6 +850,7 @@ def export_weights(
 
     last, chosen, source = pick_checkpoint(run_dir, which, load, "motionmag train")
     recipe = RECIPES[checkpoint_model(last)]
+    hooks = _recipe_hooks(recipe)
     net_config = dict(chosen["net_config"])
     tensors = save_weights(chosen["model"], net_config, out_path)
     out = Path(out_path)
@@ -880,8 +875,10 @@ def export_weights(
             "optimizer": {"name": "Adam", "lr": config["lr"], "betas": config["betas"]},
             "loss": recipe.loss,
             "reg_weight": config["reg_weight"],
-            **_loss_card(recipe, config),
-            "noise": _noise_card(recipe, config),
+            **_loss_card(recipe, config, hooks),
+            "noise": hooks.noise_card(config)
+            if hasattr(hooks, "noise_card")
+            else f"Poisson-like, s ~ U(0, {config['noise_max']}) per sample",
             "train_hours": chosen["train_seconds"] / 3600,
             "run_steps": last["step"],
             "run_train_hours": last["train_seconds"] / 3600,
@@ -892,12 +889,8 @@ def export_weights(
         "motionmag": __version__,
         "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
-    if recipe.hooks is not None:
-        import importlib
-
-        hooks = importlib.import_module(recipe.hooks)
-        if hasattr(hooks, "network_card"):
-            card["network"].update(hooks.network_card(net_config, tensors))
-        card["input"] = getattr(hooks, "INPUT", card["input"])
+    if hasattr(hooks, "network_card"):
+        card["network"].update(hooks.network_card(net_config, tensors))
+    card["input"] = getattr(hooks, "INPUT", card["input"])
     write_json(out.with_suffix(".json"), card)
     return card

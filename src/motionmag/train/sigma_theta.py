@@ -137,6 +137,11 @@ def task_loss(
     return total, parts
 
 
+def noise_card(config: dict) -> str:
+    """Trainer hook: the model card's description of the training noise."""
+    return f"Gaussian, sigma ~ U(0, {config['noise_max']}) per input frame, [-1,1] units"
+
+
 def loss_card(config: dict) -> dict:
     """Trainer hook: the model card's loss entries."""
     return {
