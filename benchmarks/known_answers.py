@@ -41,7 +41,7 @@ def measure(model: str, **options) -> dict:
     ``options``: method options of the model (e.g. ``views=4``)."""
     clip, truth = _clip(AMPLITUDE_PX), _clip(ALPHA * AMPLITUDE_PX)
     static = magnify_frames(clip, fps=FPS, method=model, alpha=ALPHA, mode="static", **options)
-    temporal = None  # methods without a temporal mode (sigma-theta) report None
+    temporal = None  # methods without a temporal mode report None
     if "temporal" in get_method(model).modes:
         temporal = magnify_frames(
             clip, fps=FPS, method=model, alpha=ALPHA, mode="temporal", band=(1.0, 3.0), **options

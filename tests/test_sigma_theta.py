@@ -29,9 +29,9 @@ from motionmag.nets.sigma_theta import (
 )
 from motionmag.synth.vibration import quantize, subpixel_shift
 from motionmag.train.losses import frequency_l1
-from motionmag.train.oh2018 import export_weights, train_model
-from motionmag.train.sigma_theta import SigmaThetaTrainConfig, add_gaussian_noise
-from net_helpers import assert_finite_fp32_grads, expressive
+from motionmag.train.sigma_theta import SigmaThetaTrainConfig
+from motionmag.train.thesis import add_gaussian_noise
+from net_helpers import assert_finite_fp32_grads, expressive, tiny_run_exported
 
 
 def _ramp(size: int = 24, gx: float = 0.03, gy: float = -0.02) -> torch.Tensor:
@@ -144,19 +144,9 @@ def test_gaussian_training_noise_has_the_drawn_sigmas():
 
 
 def test_tiny_training_run_resumes_exports_and_magnifies(tmp_path):
-    config = SigmaThetaTrainConfig(size_px=32, batch=2, steps=3, dataset_size=20, workers=0,
-                                   checkpoint_every=1, log_every=1, validate_every=2,
-                                   val_samples=2)  # fmt: skip
-    first = train_model(config, tmp_path / "run", progress=False)
-    assert first.step == 3 and all(math.isfinite(x) for x in first.losses)
-    config.steps = 4
-    second = train_model(config, tmp_path / "run", resume=True, progress=False)
-    assert second.step == 4 and second.session_steps == 1
-    weights = tmp_path / "sigma-theta.safetensors"
-    card = export_weights(tmp_path / "run", weights, which="last")
+    card, weights = tiny_run_exported(SigmaThetaTrainConfig, tmp_path, "sigma-theta")
     assert card["network"]["class"] == "motionmag.nets.sigma_theta:SigmaThetaNet"
     assert "spectrum" in card["training"]["perceptual_substitute"]
-    assert card["training"]["noise"].startswith("Gaussian")
     filters = card["network"]["learned_filters"]["full"]  # 4 steps from the initial ones
     assert filters["theta_deg"] == pytest.approx([20.0 * i for i in range(9)], abs=0.1)
     assert filters["sigma_px"] == pytest.approx([0.5, 1.0, 1.5], abs=1e-2)
@@ -183,9 +173,8 @@ def test_engine_modes_identity_and_errors():
     assert np.array_equal(same, frames)
     static = magnify_frames(frames, method="sigma-theta", alpha=8, pretrained=False)
     assert np.array_equal(static[0], frames[0])  # the reference: no motion
-    with pytest.raises(UsageError, match="has no temporal mode"):
-        magnify_frames(frames, method="sigma-theta", alpha=8, mode="temporal",
-                       band=(1, 2), fps=30, pretrained=False)  # fmt: skip
+    with pytest.raises(UsageError, match="needs a pass band"):  # the phase pre-filter's
+        magnify_frames(frames, method="sigma-theta", alpha=8, mode="temporal", pretrained=False)
 
 
 @pytest.mark.skipif(not has_weights("sigma-theta"), reason="no sigma-theta weights installed")

@@ -228,7 +228,7 @@ register(
     MethodSpec(
         name="sigma-theta",
         kind="learned",
-        modes=("dynamic", "static"),
+        modes=("dynamic", "static", "temporal"),
         summary="sigma-theta Net: magnified phase and magnitude of learnable steered "
         "scale-space gradients; early weights (14k samples), magnifies little yet",
         paper="Singh 2024 (thesis Ch. 6)",
@@ -236,3 +236,16 @@ register(
         weights="sigma-theta.safetensors",
     )
 )
+for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
+    register(
+        MethodSpec(
+            name=_name,
+            kind="learned",
+            modes=("dynamic", "static", "temporal"),
+            summary=f"MD-MM {_name[-2:].upper()}: Fourier phase and amplitude magnified, "
+            f"then corrected in space at four scales (width {_width})",
+            paper="Singh 2024 (thesis Ch. 5)",
+            builder="motionmag.magnify.mdmm:build_mdmm",
+            weights=f"{_name}.safetensors",
+        )
+    )

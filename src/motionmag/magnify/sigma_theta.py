@@ -11,8 +11,8 @@ What matters:
   (trained on 1-100, Oh et al.'s range).
 - ``alpha_map=PATH`` gives a per-pixel factor (white = alpha, black = 1), as for
   flowmag; the generic ``--mask`` blend works too.
-- Not here yet: the thesis's ``temporal`` mode (a phase-based pre-filter at factor 4, then
-  the network; THESIS.md s.1.4).
+- ``temporal`` mode is the thesis's: a phase-based band-pass pre-filter at factor 4, then
+  the network in dynamic mode (``magnify/prefilter.py``; THESIS.md s.1.4).
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .base import Magnifier
 from .config import MagnifyConfig
 from .flowmag import FlowMagMagnifier, FlowMagOptions
+from .prefilter import prefiltered, split_factor
 
 MODEL_NAME = "sigma-theta"
 
@@ -46,20 +48,35 @@ def load_sigma_theta(
     return load_learned(MODEL_NAME, options, device)
 
 
-def build_sigma_theta(config: MagnifyConfig) -> FlowMagMagnifier:
+def build_pair_network(
+    config: MagnifyConfig, name: str, model: torch.nn.Module, alpha_map: str | None = None
+) -> Magnifier:
+    """A thesis network (two frames and alpha in, one frame out) as a method: applied once
+    at any alpha (the thesis nets are trained on Oh's factors 1-100), dynamic or static;
+    ``temporal`` runs the thesis's phase-based pre-filter first (``magnify/prefilter.py``)."""
+    mode = config.resolved_mode()
+    alpha = config.alpha
+    if mode == "temporal":
+        alpha, mode = split_factor(config.alpha)[1], "dynamic"
+    pair_options = FlowMagOptions(alpha_map=alpha_map, max_alpha=math.inf)
+    network = FlowMagMagnifier(
+        alpha,
+        model,
+        mode=mode,
+        reference=config.reference,
+        options=pair_options,
+        device=config.device,
+        name=name,
+    )
+    if config.resolved_mode() == "temporal":
+        return prefiltered(config, network)
+    return network
+
+
+def build_sigma_theta(config: MagnifyConfig) -> Magnifier:
     """Builder of the ``sigma-theta`` method (``MethodSpec.builder``)."""
     from .builders import options_for
 
     options = options_for(SigmaThetaOptions, config, config.method)
     model = load_sigma_theta(options, config.device)
-    # one pass at any alpha: the network was trained on Oh's factors 1-100
-    pair_options = FlowMagOptions(alpha_map=options.alpha_map, max_alpha=math.inf)
-    return FlowMagMagnifier(
-        config.alpha,
-        model,
-        mode=config.resolved_mode(),
-        reference=config.reference,
-        options=pair_options,
-        device=config.device,
-        name=MODEL_NAME,
-    )
+    return build_pair_network(config, MODEL_NAME, model, options.alpha_map)

@@ -237,3 +237,17 @@ register_model(
         "src/motionmag/models/weights/sigma-theta.safetensors",
     )
 )
+
+for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
+    register_model(
+        ModelSpec(
+            name=_name,
+            network="motionmag.nets.mdmm:MDMMNet",
+            summary=f"MD-MM {_name[-2:].upper()}: FDMM (Fourier phase / amplitude) + SDMST "
+            f"(RMTE, 4-scale MSTG), FCB width {_width}",
+            paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 5",
+            train_command=f"motionmag train {_name} --export "
+            f"src/motionmag/models/weights/{_name}.safetensors",
+            kwargs={"width": _width},
+        )
+    )

@@ -1,4 +1,4 @@
-"""``motionmag train oh2018 | ha2024 | sigma-theta``: train a learned magnifier, resumably.
+"""``motionmag train MODEL`` (oh2018, ha2024, sigma-theta, mdmm-d1, mdmm-d2): train resumably.
 
 What matters: flags map onto :class:`~motionmag.train.oh2018.Oh2018TrainConfig` (or
 :class:`~motionmag.train.oh2018.Ha2024TrainConfig`, which adds the ``ha2024`` flags); a flag
@@ -55,6 +55,20 @@ _DESCRIPTIONS = {
         "thesis's VGG perceptual loss, Gaussian input noise" + _COMMON,
     ),
 }
+_MDMM = (
+    "magnifies the Fourier phase and amplitude differences of the two frames, then "
+    "corrects the result in space at four scales; 10 L1 + edge L1 + 0.1 x a spectrum L1 "
+    "in place of the thesis's VGG perceptual loss, plus L1s on the Fourier phase and "
+    "amplitude, Gaussian input noise" + _COMMON
+)
+for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
+    _DESCRIPTIONS[_name] = (
+        f"Singh 2024 Ch. 5 (MD-MM {_name[-2:].upper()})",
+        f"Train MD-MM {_name[-2:].upper()} of Singh (2024, thesis Ch. 5; FCB width "
+        f"{_width}): " + _MDMM,
+    )
+#: the thesis networks (Gaussian input noise, the thesis's loss weights)
+_THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2")
 
 #: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
 _FIELDS = {
@@ -85,14 +99,17 @@ _HA2024_FIELDS = {
     "decoder_blocks": "decoder_blocks",
     "teacher": "teacher",
 }
-#: flags of sigma-theta only
-_SIGMA_THETA_FIELDS = {
-    "l1_weight": "l1_weight",
-    "edge_weight": "edge_weight",
-    "freq_weight": "freq_weight",
-    "channels": "channels",
+#: flags of the thesis networks
+_THESIS_FIELDS = {"l1_weight": "l1_weight", "edge_weight": "edge_weight",
+                  "freq_weight": "freq_weight"}  # fmt: skip
+_MDMM_FIELDS = {**_THESIS_FIELDS, "phase_weight": "phase_weight",
+                "amplitude_weight": "amplitude_weight", "width": "width"}  # fmt: skip
+_MODEL_FIELDS = {
+    "ha2024": _HA2024_FIELDS,
+    "sigma-theta": {**_THESIS_FIELDS, "channels": "channels"},
+    "mdmm-d1": _MDMM_FIELDS,
+    "mdmm-d2": _MDMM_FIELDS,
 }
-_MODEL_FIELDS = {"ha2024": _HA2024_FIELDS, "sigma-theta": _SIGMA_THETA_FIELDS}
 
 
 def add_train_command(subparsers) -> argparse.ArgumentParser:
@@ -176,7 +193,7 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         metavar="S",
         help="training noise strength s ~ U(0, S) per sample, Poisson-like (default 0.3, "
         "the authors' code; 0: no noise)"
-        if model != "sigma-theta"
+        if model not in _THESIS_MODELS
         else "Gaussian training noise, sigma ~ U(0, S) per input frame in [-1, 1] units "
         "(default 0.04; 0: no noise)",
     )
@@ -212,15 +229,30 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         from .cli_removal import add_removal_flags
 
         add_removal_flags(p)
-    if model == "sigma-theta":
-        for flag, default, text in (
-            ("--l1-weight", 10.0, "weight of the image L1"),
-            ("--edge-weight", 1.0, "weight of the edge (image-gradient) L1"),
-            ("--freq-weight", 0.1, "weight of the spectrum L1 that replaces the perceptual loss"),
-        ):
-            p.add_argument(flag, type=float, default=None, help=f"{text} (default {default:g})")
-        p.add_argument("--channels", type=int, default=None, help="decoder width c (default 12)")
+    if model in _THESIS_MODELS:
+        _add_thesis_flags(p, model)
     p.set_defaults(run=run_train)
+
+
+def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
+    """The loss-weight and width flags of the thesis networks."""
+    weights = [
+        ("--l1-weight", 10.0, "weight of the image L1"),
+        ("--edge-weight", 1.0, "weight of the edge (image-gradient) L1"),
+        ("--freq-weight", 0.1, "weight of the spectrum L1 that replaces the perceptual loss"),
+    ]
+    if model.startswith("mdmm"):
+        weights += [
+            ("--phase-weight", 1.0, "weight of the Fourier-phase L1 (Eq. 5.8)"),
+            ("--amplitude-weight", 1.0, "weight of the Fourier log-amplitude L1 (Eq. 5.8)"),
+        ]
+    for flag, default, text in weights:
+        p.add_argument(flag, type=float, default=None, help=f"{text} (default {default:g})")
+    if model == "sigma-theta":
+        p.add_argument("--channels", type=int, default=None, help="decoder width c (default 12)")
+    else:
+        width = 18 if model == "mdmm-d1" else 12
+        p.add_argument("--width", type=int, default=None, help=f"FCB width f (default {width})")
 
 
 def _default_run(config) -> Path:

@@ -290,7 +290,7 @@ RECIPES: dict[str, Recipe] = {
 
 
 #: modules that register further recipes (with hooks) when imported
-_EXTENSIONS = ("motionmag.train.removal", "motionmag.train.sigma_theta")
+_EXTENSIONS = ("motionmag.train.removal", "motionmag.train.sigma_theta", "motionmag.train.mdmm")
 
 
 def _load_extensions() -> None:

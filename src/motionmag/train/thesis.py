@@ -1,0 +1,125 @@
+"""What the Singh 2024 thesis networks share in training (THESIS.md s.2.2-2.3).
+
+What matters:
+
+- **Loss**: ``10 L1 + 1 L_edge + 0.1 L_p`` as means, in [-1, 1] units (Eqs. 3.6, 5.8, 6.11),
+  with ``L_edge`` the L1 of forward differences (Eq. 3.4, :func:`~.losses.gradient_l1`).
+  VGG-16 cannot be downloaded, so ``L_p`` is THESIS.md's suggested substitute: the
+  multi-scale log-amplitude spectrum L1 (:func:`~.losses.frequency_l1`), same weight.
+- **Noise** (THESIS.md s.2.2: "Gaussian noise is added to the network input", sigma not
+  given): zero-mean Gaussian with sigma ~ U(0, ``noise_max``) in [-1, 1] units, drawn
+  independently for the two input frames of each sample; the target stays clean. The
+  default ``noise_max`` 0.04 is THESIS.md's suggestion (0-5 grey levels).
+- Each network's module (``train/sigma_theta.py``, ``train/mdmm.py``) subclasses
+  :class:`ThesisTrainConfig` and registers its recipe on the shared trainer
+  (:func:`~motionmag.train.oh2018.train_model`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import UsageError
+from .losses import frequency_l1, gradient_l1
+from .oh2018 import Oh2018TrainConfig
+
+#: the card's description of the shared loss terms
+IMAGE_LOSS = (
+    "l1_weight L1(Yhat, Y) + edge_weight L1(D Yhat, D Y) + freq_weight L_freq(Yhat, Y), "
+    "[-1,1] units (Singh 2024: 10 / 1 / 0.1); L_freq = multi-scale log-amplitude "
+    "spectrum L1 replaces the VGG-16 perceptual loss (no VGG weights offline)"
+)
+
+
+@dataclass
+class ThesisTrainConfig(Oh2018TrainConfig):
+    """The shared settings plus the thesis's loss weights and Gaussian input noise."""
+
+    noise_max: float = 0.04  # Gaussian sigma ~ U(0, noise_max) per frame, [-1, 1] units
+    l1_weight: float = 10.0
+    edge_weight: float = 1.0
+    freq_weight: float = 0.1  # the perceptual-loss substitute's weight (the thesis's 0.1)
+
+    #: loss weights checked to be >= 0 (subclasses add theirs)
+    WEIGHT_FIELDS = ("l1_weight", "edge_weight", "freq_weight")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.linear_manipulator:
+            raise UsageError(
+                f"{self.MODEL} has no linear manipulator: leave out --linear-manipulator."
+            )
+        if self.precision != "fp32":
+            raise UsageError(f"{self.MODEL} trains in fp32 only: leave out --precision.")
+        for name in self.WEIGHT_FIELDS:
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise UsageError(f"--{name.replace('_', '-')} {value} must be >= 0.")
+
+
+def add_gaussian_noise(
+    frames: torch.Tensor, sigma_max: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Frames (N, 3, H, W) in [0, 1] plus N(0, s^2), s ~ U(0, sigma_max) per frame in [-1, 1]
+    units (so s / 2 in [0, 1] units); not clipped."""
+    n = frames.shape[0]
+    sigma = torch.rand(n, generator=generator, device=frames.device) * sigma_max / 2.0
+    gauss = torch.randn(frames.shape, generator=generator, device=frames.device)
+    return frames + gauss * sigma.view(-1, 1, 1, 1)
+
+
+def noisy_inputs(
+    batch: dict, config: ThesisTrainConfig, noise: torch.Generator | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(A, B, Y, alpha)`` of a batch on ``device``: A and B with the training noise
+    (channels-last when configured), Y clean."""
+    a = batch["A"].to(device, non_blocking=True)
+    b = batch["B"].to(device, non_blocking=True)
+    y = batch["Y"].to(device, non_blocking=True)
+    pair = torch.cat([a, b])
+    if config.noise_max > 0:
+        pair = add_gaussian_noise(pair, config.noise_max, noise)
+    if config.channels_last:
+        pair = pair.contiguous(memory_format=torch.channels_last)
+    a, b = pair.split(a.shape[0])
+    return a, b, y, batch["alpha"].to(device)
+
+
+def image_loss(
+    y_hat: torch.Tensor, y: torch.Tensor, config: ThesisTrainConfig
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """``l1 L1 + edge L_edge + freq L_freq`` of the output (N, 3, H, W, [0, 1] units, not
+    clipped) against the true frame, and its logged parts."""
+    image = 2.0 * (y_hat - y).abs().mean()
+    edge = gradient_l1(y_hat, y)
+    freq = frequency_l1(y_hat, y)
+    total = config.l1_weight * image + config.edge_weight * edge + config.freq_weight * freq
+    parts = {"image": float(image.detach()), "edge": float(edge.detach()),
+             "freq": float(freq.detach())}  # fmt: skip
+    return total, parts
+
+
+def noise_card(config: dict) -> str:
+    """Trainer hook: the model card's description of the training noise."""
+    return f"Gaussian, sigma ~ U(0, {config['noise_max']}) per input frame, [-1,1] units"
+
+
+def image_loss_card(config: dict) -> dict:
+    """The model card's entries for the shared loss terms and the noise."""
+    return {
+        "l1_weight": config["l1_weight"],
+        "edge_weight": config["edge_weight"],
+        "freq_weight": config["freq_weight"],
+        "perceptual_substitute": (
+            "the thesis's VGG-16 perceptual term (weight 0.1) cannot be had offline; "
+            "train.losses.frequency_l1 (THESIS.md s.2.3: multi-scale log-amplitude "
+            "spectrum L1 at 1, 1/2, 1/4 scale) takes its place at the same weight"
+        ),
+        "noise_model": (
+            "Gaussian, sigma ~ U(0, noise_max) per input frame in [-1,1] units (the thesis "
+            "gives no sigma; THESIS.md s.2.2 suggests 0.04); target clean"
+        ),
+    }

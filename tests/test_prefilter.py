@@ -1,0 +1,99 @@
+"""The thesis networks' temporal mode (THESIS.md s.1.4): phase-based band-pass at factor 4,
+then the network in dynamic mode at alpha / 4 (``magnify/prefilter.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from motionmag import magnify_frames
+from motionmag.magnify.base import Magnifier
+from motionmag.magnify.config import MagnifyConfig
+from motionmag.magnify.prefilter import ChainedMagnifier, split_factor
+from motionmag.magnify.sigma_theta import build_pair_network
+from motionmag.synth.vibration import quantize, subpixel_shift
+
+
+def _vibrating(n: int = 12, fps: float = 30.0, hz: float = 3.0) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    photo = rng.uniform(30, 220, (32, 32, 3))
+    steps = 0.4 * np.sin(2 * np.pi * hz * np.arange(n) / fps)
+    return np.stack([quantize(subpixel_shift(photo, float(d), 0.0)) for d in steps])
+
+
+def test_split_factor_multiplies_back_to_alpha():
+    assert split_factor(10.0) == (4.0, 2.5)
+    assert split_factor(4.0) == (4.0, 1.0)
+    assert split_factor(2.0) == (2.0, 1.0)  # the network stays the identity
+    assert split_factor(0.5) == (0.5, 1.0)
+    assert split_factor(0.0) == (0.0, 1.0)
+
+
+def test_identity_network_leaves_the_phase_prefilter_at_factor_4():
+    """An untrained sigma-theta returns its frame b exactly, so the chain is phase x4."""
+    frames = _vibrating()
+    settings = {"mode": "temporal", "band": (2.0, 5.0), "fps": 30.0}
+    chained = magnify_frames(frames, method="sigma-theta", alpha=10, pretrained=False,
+                             **settings)  # fmt: skip
+    phase = magnify_frames(frames, method="phase", alpha=4, **settings)
+    assert np.array_equal(chained, phase)
+    assert np.abs(chained.astype(int) - frames).max() > 10  # the test can fail
+
+
+class _Spy(torch.nn.Module):
+    """A pair network that records its inputs and returns frame b."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[torch.Tensor, torch.Tensor, float]] = []
+
+    def forward(self, frame_a, frame_b, alpha):
+        self.calls.append((frame_a.clone(), frame_b.clone(), float(alpha)))
+        return frame_b
+
+
+def test_network_sees_consecutive_prefiltered_frames_at_alpha_over_4():
+    frames = _vibrating()
+    settings = {"mode": "temporal", "band": (2.0, 5.0), "fps": 30.0}
+    spy = _Spy()
+    config = MagnifyConfig(method="sigma-theta", alpha=12.0, **settings)
+    chain = build_pair_network(config, "spy", spy)
+    for frame in frames:
+        chain.push(frame)
+    chain.flush()
+    phase = magnify_frames(frames, method="phase", alpha=4, **settings)
+    assert len(spy.calls) == len(frames) - 1  # dynamic mode: the first frame has no pair
+    for k, (frame_a, frame_b, alpha) in enumerate(spy.calls, start=1):
+        assert alpha == pytest.approx(3.0)
+        assert torch.equal((frame_b[0] * 255).round().byte().permute(1, 2, 0),
+                           torch.from_numpy(phase[k]))  # fmt: skip
+        assert torch.equal((frame_a[0] * 255).round().byte().permute(1, 2, 0),
+                           torch.from_numpy(phase[k - 1]))  # fmt: skip
+
+
+class _Delay(Magnifier):
+    """Returns each frame + ``add``, ``delay`` frames late."""
+
+    def __init__(self, delay: int, add: int) -> None:
+        self.latency_frames = delay
+        self.add = add
+        self.held: list[np.ndarray] = []
+
+    def push(self, frame):
+        self.held.append(frame + self.add)
+        return [self.held.pop(0)] if len(self.held) > self.latency_frames else []
+
+    def flush(self):
+        out, self.held = self.held, []
+        return out
+
+
+def test_chain_keeps_order_and_adds_latencies():
+    chain = ChainedMagnifier(_Delay(2, 1), _Delay(1, 10))
+    assert chain.latency_frames == 3
+    frames = [np.full((2, 2, 3), i, np.uint8) for i in range(6)]
+    out = [o for f in frames for o in chain.push(f)]
+    assert len(out) == 3
+    out += chain.flush()
+    assert [int(o[0, 0, 0]) for o in out] == [i + 11 for i in range(6)]
