@@ -203,8 +203,8 @@ def test_engine_modes_identity_and_errors():
 @pytest.mark.skipif(not has_weights("mdmm-d1"), reason="no mdmm-d1 weights installed")
 def test_shipped_weights_improve_on_the_input_of_held_out_pairs():
     """The card's claim, on 8 of the held-out validation pairs (seed 1,000,000, never
-    trained on): the output is closer (SSIM) to the true magnified frame than frame B is,
-    and alpha = 1 gives B back."""
+    trained on): the output is closer (SSIM) to the true magnified frame than frame B is
+    (card, 40 pairs: 0.683 against 0.617), and alpha = 1 gives B back."""
     from torch.utils.data import default_collate
 
     from motionmag.train.oh2018 import evaluate, make_dataset

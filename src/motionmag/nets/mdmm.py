@@ -115,8 +115,8 @@ def inverse_fourier_polar(
     amplitude: torch.Tensor, phase: torch.Tensor, size: tuple[int, int]
 ) -> torch.Tensor:
     """The image (N, C, H, W) of :func:`fourier_polar`'s ``(amplitude, phase)``."""
-    # not torch.polar: its gradient with respect to a negative magnitude (a log amplitude
-    # pushed below 0) has the wrong sign (torch 2.x, measured), and training ran away there
+    # not torch.polar: it assumes a magnitude >= 0, and its gradient has the wrong sign for
+    # a negative one (a log amplitude pushed below 0); training ran away there (measured)
     magnitude = torch.expm1(amplitude)
     spectrum = torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
     spectrum = torch.fft.ifftshift(spectrum, dim=-2)
