@@ -10,8 +10,7 @@ import torch
 from motionmag import magnify_frames
 from motionmag.magnify.base import Magnifier
 from motionmag.magnify.config import MagnifyConfig
-from motionmag.magnify.prefilter import ChainedMagnifier, split_factor
-from motionmag.magnify.sigma_theta import build_pair_network
+from motionmag.magnify.prefilter import ChainedMagnifier, build_pair_network, split_factor
 from motionmag.synth.vibration import quantize, subpixel_shift
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .base import Magnifier
 from .config import MagnifyConfig
-from .sigma_theta import build_pair_network
+from .prefilter import build_pair_network
 
 
 @dataclass

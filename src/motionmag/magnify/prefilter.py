@@ -1,4 +1,5 @@
-"""The thesis networks' temporal mode: a phase-based band-pass first, then the network.
+"""The thesis networks as methods (:func:`build_pair_network`), and their temporal mode:
+a phase-based band-pass first, then the network.
 
 What matters (Singh 2024, Secs 3.2.4, 4.3, 6.3.3; THESIS.md s.1.4): the thesis networks
 have no temporal filter, and filtering their features is unsafe for nets trained without
@@ -20,11 +21,14 @@ and ``mdmm-*`` is this chain.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
+import torch
 
 from .base import Magnifier
 from .config import MagnifyConfig
+from .flowmag import FlowMagMagnifier, FlowMagOptions
 
 #: the phase-based pre-filter's factor (the thesis's)
 PREFILTER_ALPHA = 4.0
@@ -66,3 +70,22 @@ def prefiltered(config: MagnifyConfig, network: Magnifier) -> ChainedMagnifier:
         config, method="phase", alpha=split_factor(config.alpha)[0], options={}
     )
     return ChainedMagnifier(build_phase(phase_config), network)
+
+
+def build_pair_network(
+    config: MagnifyConfig, name: str, model: torch.nn.Module, alpha_map: str | None = None
+) -> Magnifier:
+    """A thesis network (two frames and alpha in, one frame out) as a method: applied once
+    at any alpha (the thesis nets are trained on Oh's factors 1-100), dynamic or static;
+    ``temporal`` runs the phase-based pre-filter first (:func:`prefiltered`)."""
+    temporal = config.resolved_mode() == "temporal"
+    network = FlowMagMagnifier(
+        split_factor(config.alpha)[1] if temporal else config.alpha,
+        model,
+        mode="dynamic" if temporal else config.resolved_mode(),
+        reference=config.reference,
+        options=FlowMagOptions(alpha_map=alpha_map, max_alpha=math.inf),
+        device=config.device,
+        name=name,
+    )
+    return prefiltered(config, network) if temporal else network

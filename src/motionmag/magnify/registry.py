@@ -244,7 +244,11 @@ for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
             modes=("dynamic", "static", "temporal"),
             summary=f"MD-MM {_name[-2:].upper()}: Fourier phase and amplitude magnified, "
             f"then corrected in space at four scales (width {_width})"
-            + ("; early weights (22k samples), magnifies x4.7 for x10" if _width == 18 else ""),
+            + (
+                "; early weights (22k samples), magnifies x4.7 for x10"
+                if _name == "mdmm-d1"
+                else ""
+            ),
             paper="Singh 2024 (thesis Ch. 5)",
             builder="motionmag.magnify.mdmm:build_mdmm",
             weights=f"{_name}.safetensors",

@@ -17,15 +17,13 @@ What matters:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from .base import Magnifier
 from .config import MagnifyConfig
-from .flowmag import FlowMagMagnifier, FlowMagOptions
-from .prefilter import prefiltered, split_factor
+from .prefilter import build_pair_network
 
 MODEL_NAME = "sigma-theta"
 
@@ -46,31 +44,6 @@ def load_sigma_theta(
     from .learned import load_learned
 
     return load_learned(MODEL_NAME, options, device)
-
-
-def build_pair_network(
-    config: MagnifyConfig, name: str, model: torch.nn.Module, alpha_map: str | None = None
-) -> Magnifier:
-    """A thesis network (two frames and alpha in, one frame out) as a method: applied once
-    at any alpha (the thesis nets are trained on Oh's factors 1-100), dynamic or static;
-    ``temporal`` runs the thesis's phase-based pre-filter first (``magnify/prefilter.py``)."""
-    mode = config.resolved_mode()
-    alpha = config.alpha
-    if mode == "temporal":
-        alpha, mode = split_factor(config.alpha)[1], "dynamic"
-    pair_options = FlowMagOptions(alpha_map=alpha_map, max_alpha=math.inf)
-    network = FlowMagMagnifier(
-        alpha,
-        model,
-        mode=mode,
-        reference=config.reference,
-        options=pair_options,
-        device=config.device,
-        name=name,
-    )
-    if config.resolved_mode() == "temporal":
-        return prefiltered(config, network)
-    return network
 
 
 def build_sigma_theta(config: MagnifyConfig) -> Magnifier:
