@@ -30,20 +30,23 @@ def assert_finite_fp32_grads(net: torch.nn.Module) -> None:
         assert torch.isfinite(p.grad).all(), name
 
 
-def tiny_run_exported(config_class: type, tmp_path, name: str) -> tuple[dict, object]:
-    """Train a thesis-recipe config 3 steps, resume it for a 4th, export the last weights
-    to ``tmp_path / f"{name}.safetensors"``; returns (card, weights path)."""
+def tiny_run_exported(config_class: type, tmp_path, name: str, **overrides) -> tuple[dict, object]:
+    """Train a thesis-recipe config (its fields ``overrides`` set) 3 steps, resume it for a
+    4th, export the last weights to ``tmp_path / f"{name}.safetensors"``; returns (card,
+    weights path)."""
     from motionmag.train.oh2018 import export_weights, train_model
 
     config = config_class(size_px=32, batch=2, steps=3, dataset_size=20, workers=0,
                           checkpoint_every=1, log_every=1, validate_every=2,
-                          val_samples=2)  # fmt: skip
-    first = train_model(config, tmp_path / "run", progress=False)
+                          val_samples=2, **overrides)  # fmt: skip
+    run = tmp_path / f"run-{name}"
+    first = train_model(config, run, progress=False)
     assert first.step == 3 and all(math.isfinite(x) for x in first.losses)
     config.steps = 4
-    second = train_model(config, tmp_path / "run", resume=True, progress=False)
+    second = train_model(config, run, resume=True, progress=False)
     assert second.step == 4 and second.session_steps == 1
     weights = tmp_path / f"{name}.safetensors"
-    card = export_weights(tmp_path / "run", weights, which="last")
-    assert card["training"]["noise"].startswith("Gaussian")
+    card = export_weights(run, weights, which="last")
+    clean = config.noise_max == 0
+    assert card["training"]["noise"].startswith("none" if clean else "Gaussian")
     return card, weights

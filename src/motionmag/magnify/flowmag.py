@@ -159,7 +159,7 @@ class FlowMagMagnifier(Magnifier):
         options: :class:`FlowMagOptions` (alpha map, TTA).
         device: where the network runs.
         name: the method's name in messages (other pair networks reuse this class:
-            ``magnify/sigma_theta.py``).
+            ``magnify/thesis.py``).
     """
 
     def __init__(

@@ -232,7 +232,7 @@ register(
         summary="sigma-theta Net: magnified phase and magnitude of learnable steered "
         "scale-space gradients; early weights (14k samples), magnifies little yet",
         paper="Singh 2024 (thesis Ch. 6)",
-        builder="motionmag.magnify.sigma_theta:build_sigma_theta",
+        builder="motionmag.magnify.thesis:build_local_thesis_network",
         weights="sigma-theta.safetensors",
     )
 )
@@ -250,7 +250,21 @@ for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
                 else ""
             ),
             paper="Singh 2024 (thesis Ch. 5)",
-            builder="motionmag.magnify.mdmm:build_mdmm",
+            builder="motionmag.magnify.thesis:build_mdmm",
+            weights=f"{_name}.safetensors",
+        )
+    )
+for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
+    register(
+        MethodSpec(
+            name=_name,
+            kind="learned",
+            modes=("dynamic", "static", "temporal"),
+            summary=f"LW-MM {'M1' if _name == 'lwmm' else 'M2 (light)'}: feature-sharing "
+            f"encoder, appearance + manipulated difference decoded (width {_width}); trained "
+            "against a noise-free proxy",
+            paper="Singh 2024 (thesis Ch. 3)",
+            builder="motionmag.magnify.thesis:build_local_thesis_network",
             weights=f"{_name}.safetensors",
         )
     )

@@ -251,3 +251,20 @@ for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
             kwargs={"width": _width},
         )
     )
+
+for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
+    register_model(
+        ModelSpec(
+            name=_name,
+            network="motionmag.nets.lwmm:LWMMNet",
+            summary=f"LW-MM {'M1' if _name == 'lwmm' else 'M2 (light)'}: feature-sharing "
+            f"encoder, appearance encoder, manipulator, decoder; width C = {_width}",
+            paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 3",
+            train_command=f"motionmag train {_name} --noise-max 0 --export "
+            f"runs/{_name}-proxy.safetensors` (the noise-free proxy), then `motionmag train "
+            f"{_name} --proxy "
+            f"runs/{_name}-proxy.safetensors --export "
+            f"src/motionmag/models/weights/{_name}.safetensors",
+            kwargs={"channels": _width},
+        )
+    )

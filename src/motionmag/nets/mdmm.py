@@ -45,6 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .pair import PairNetwork
 from .sigma_theta import damped_atan2, wrap_phase
 
 #: the scales of MSTG (down-sampling rates, coarsest first; Eq. 5.7, 4 assumed)
@@ -136,12 +137,15 @@ def _gain(alpha: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor | flo
     return alpha - 1.0
 
 
-class MDMMNet(nn.Module):
+class MDMMNet(PairNetwork):
     """MD-MM (Singh 2024, Ch. 5); see the module docstring for every block.
 
     Args:
         width: f, the FCB width (18: D1, 12: D2).
     """
+
+    size_multiple = SIZE_MULTIPLE
+    min_size_px = MIN_SIZE_PX
 
     def __init__(self, width: int = 18) -> None:
         super().__init__()
@@ -194,37 +198,14 @@ class MDMMNet(nn.Module):
                 previous = self.ups[k](torch.cat([out, i1_n], dim=1))
         return {"image": out, "amplitude": amplitude_m, "phase": phase_m}
 
-    def forward(
-        self,
-        frame_a: torch.Tensor,
-        frame_b: torch.Tensor,
-        alpha: torch.Tensor | float,
-        clip: bool = True,
+    def magnified(
+        self, frame_a: torch.Tensor, frame_b: torch.Tensor, alpha: torch.Tensor | float
     ) -> torch.Tensor:
-        """Frame b with its motion relative to frame a magnified alpha times (total factor).
-
-        Frames (N, 3, H, W) float in [0, 1], any H, W (reflect-padded to multiples of 8 of
-        at least :data:`MIN_SIZE_PX` and cropped back); alpha a float or an (N,) tensor.
-        Returns (N, 3, H, W) in [0, 1] (clipped when ``clip``).
-        """
-        height, width = frame_b.shape[-2:]
-        pad_h = _padded(height) - height
-        pad_w = _padded(width) - width
-        if pad_h or pad_w:
-            mode = "reflect" if height > pad_h and width > pad_w else "replicate"
-            frame_a = F.pad(frame_a, (0, pad_w, 0, pad_h), mode=mode)
-            frame_b = F.pad(frame_b, (0, pad_w, 0, pad_h), mode=mode)
-        out = (self.forward_parts(frame_a, frame_b, alpha)["image"] + 1.0) * 0.5
-        if clip:
-            out = out.clamp(0.0, 1.0)
-        return out[..., :height, :width]
+        """Frames (N, 3, H, W) in [0, 1], H and W multiples of 8 -> frame b magnified
+        (:meth:`forward_parts`' ``image``)."""
+        return self.forward_parts(frame_a, frame_b, alpha)["image"]
 
 
 def _pool(image: torch.Tensor, scale: int) -> torch.Tensor:
     """``image`` averaged over ``scale`` x ``scale`` blocks (itself at scale 1)."""
     return F.avg_pool2d(image, scale) if scale > 1 else image
-
-
-def _padded(side: int) -> int:
-    """``side`` rounded up to a multiple of :data:`SIZE_MULTIPLE`, at least :data:`MIN_SIZE_PX`."""
-    return max(-(-side // SIZE_MULTIPLE) * SIZE_MULTIPLE, MIN_SIZE_PX)

@@ -58,6 +58,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .pair import PairNetwork
+
 #: number of steered directions theta_i (Sec. 6.1)
 DIRECTIONS = 9
 #: sides of the scale-space Gaussians m_i = 2 i + 1 (Eq. 6.6)
@@ -284,7 +286,7 @@ class MSCC(nn.Module):
         return F.elu(out)
 
 
-class SigmaThetaNet(nn.Module):
+class SigmaThetaNet(PairNetwork):
     """sigma-theta Net (Singh 2024, Ch. 6); see the module docstring for every layer.
 
     Args:
@@ -292,6 +294,9 @@ class SigmaThetaNet(nn.Module):
         full_blocks: MSCC blocks at full resolution (5).
         half_blocks: MSCC blocks at 1/2 resolution (3).
     """
+
+    size_multiple = SIZE_MULTIPLE
+    min_size_px = MIN_SIZE_PX
 
     def __init__(self, channels: int = 12, full_blocks: int = 5, half_blocks: int = 3) -> None:
         super().__init__()
@@ -327,7 +332,7 @@ class SigmaThetaNet(nn.Module):
                 out[name] = _filters_of(manipulator)
         return out
 
-    def forward_raw(
+    def magnified(
         self, frame_a: torch.Tensor, frame_b: torch.Tensor, alpha: torch.Tensor | float
     ) -> torch.Tensor:
         """Frames (N, 3, H, W) in [0, 1], H and W even -> frame b magnified, [-1, 1] units,
@@ -346,31 +351,3 @@ class SigmaThetaNet(nn.Module):
         up = F.elu(self.up(F.interpolate(y, scale_factor=2.0, mode="nearest")))
         fused = self.fuse(torch.cat([x, up], dim=1), b)
         return b + self.head(fused)
-
-    def forward(
-        self,
-        frame_a: torch.Tensor,
-        frame_b: torch.Tensor,
-        alpha: torch.Tensor | float,
-        clip: bool = True,
-    ) -> torch.Tensor:
-        """Frame b with its motion relative to frame a magnified alpha times (total factor).
-
-        Frames (N, 3, H, W) float in [0, 1], any H, W (padded to even sizes of at least
-        :data:`MIN_SIZE_PX` and cropped back); alpha a float, an (N,) tensor or an
-        (N, 1, H, W) per-pixel map.
-        Returns (N, 3, H, W) in [0, 1] (clipped when ``clip``).
-        """
-        height, width = frame_b.shape[-2:]
-        pad_h = max(height + height % SIZE_MULTIPLE, MIN_SIZE_PX) - height
-        pad_w = max(width + width % SIZE_MULTIPLE, MIN_SIZE_PX) - width
-        if pad_h or pad_w:
-            mode = "reflect" if height > pad_h and width > pad_w else "replicate"
-            frame_a = F.pad(frame_a, (0, pad_w, 0, pad_h), mode=mode)
-            frame_b = F.pad(frame_b, (0, pad_w, 0, pad_h), mode=mode)
-            if isinstance(alpha, torch.Tensor) and alpha.dim() == 4:
-                alpha = F.pad(alpha, (0, pad_w, 0, pad_h), mode="replicate")
-        out = (self.forward_raw(frame_a, frame_b, alpha) + 1.0) * 0.5
-        if clip:
-            out = out.clamp(0.0, 1.0)
-        return out[..., :height, :width]

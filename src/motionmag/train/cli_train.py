@@ -1,4 +1,4 @@
-"""``motionmag train MODEL`` (oh2018, ha2024, sigma-theta, mdmm-d1, mdmm-d2): train resumably.
+"""``motionmag train MODEL`` (oh2018, ha2024 and the thesis nets): train resumably.
 
 What matters: flags map onto :class:`~motionmag.train.oh2018.Oh2018TrainConfig` (or
 :class:`~motionmag.train.oh2018.Ha2024TrainConfig`, which adds the ``ha2024`` flags); a flag
@@ -67,8 +67,20 @@ for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
         f"Train MD-MM {_name[-2:].upper()} of Singh (2024, thesis Ch. 5; FCB width "
         f"{_width}): " + _MDMM,
     )
+_LWMM = (
+    "a feature-sharing encoder, an appearance encoder whose sum with the manipulated "
+    "encoder difference is decoded; 10 L1 + edge L1 + 0.1 x a spectrum L1 in place of the "
+    "thesis's VGG perceptual loss, an appearance L1 to the clean frames and, with --proxy, "
+    "an L1 to a noise-free proxy's manipulator input; Gaussian input noise. Train the proxy "
+    "first: the same command with --noise-max 0 and no --proxy" + _COMMON
+)
+for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
+    _DESCRIPTIONS[_name] = (
+        f"Singh 2024 Ch. 3 (LW-MM {'M1' if _name == 'lwmm' else 'M2, light'})",
+        f"Train LW-MM of Singh (2024, thesis Ch. 3; width C = {_width}): " + _LWMM,
+    )
 #: the thesis networks (Gaussian input noise, the thesis's loss weights)
-_THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2")
+_THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2", "lwmm", "lwmm-light")
 
 #: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
 _FIELDS = {
@@ -104,11 +116,16 @@ _THESIS_FIELDS = {"l1_weight": "l1_weight", "edge_weight": "edge_weight",
                   "freq_weight": "freq_weight"}  # fmt: skip
 _MDMM_FIELDS = {**_THESIS_FIELDS, "phase_weight": "phase_weight",
                 "amplitude_weight": "amplitude_weight", "width": "width"}  # fmt: skip
+_LWMM_FIELDS = {**_THESIS_FIELDS, "appearance_weight": "appearance_weight",
+                "motion_weight": "motion_weight", "channels": "channels",
+                "proxy": "proxy"}  # fmt: skip
 _MODEL_FIELDS = {
     "ha2024": _HA2024_FIELDS,
     "sigma-theta": {**_THESIS_FIELDS, "channels": "channels"},
     "mdmm-d1": _MDMM_FIELDS,
     "mdmm-d2": _MDMM_FIELDS,
+    "lwmm": _LWMM_FIELDS,
+    "lwmm-light": _LWMM_FIELDS,
 }
 
 
@@ -246,10 +263,25 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
             ("--phase-weight", 1.0, "weight of the Fourier-phase L1 (Eq. 5.8)"),
             ("--amplitude-weight", 1.0, "weight of the Fourier log-amplitude L1 (Eq. 5.8)"),
         ]
+    if model.startswith("lwmm"):
+        weights += [
+            ("--appearance-weight", 1.0, "weight of the appearance L1 L_A (Eq. 3.1)"),
+            ("--motion-weight", 1.0, "weight of the proxy L1 L_M (Eq. 3.2)"),
+        ]
     for flag, default, text in weights:
         p.add_argument(flag, type=float, default=None, help=f"{text} (default {default:g})")
     if model == "sigma-theta":
         p.add_argument("--channels", type=int, default=None, help="decoder width c (default 12)")
+    elif model.startswith("lwmm"):
+        width = 24 if model == "lwmm" else 8
+        p.add_argument("--channels", type=int, default=None, help=f"width C (default {width})")
+        p.add_argument(
+            "--proxy",
+            default=None,
+            metavar="FILE.safetensors",
+            help="the frozen noise-free proxy (same C) whose manipulator input L_M pulls "
+            "toward; leave out to train the proxy itself (with --noise-max 0)",
+        )
     else:
         width = 18 if model == "mdmm-d1" else 12
         p.add_argument("--width", type=int, default=None, help=f"FCB width f (default {width})")

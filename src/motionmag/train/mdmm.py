@@ -26,7 +26,6 @@ import torch
 from ..errors import UsageError
 from ..nets.mdmm import SIZE_MULTIPLE, WIDTHS, fourier_polar
 from ..nets.sigma_theta import wrap_phase
-from .oh2018 import RECIPES, Recipe
 from .thesis import (
     IMAGE_LOSS,
     ThesisTrainConfig,
@@ -34,6 +33,7 @@ from .thesis import (
     image_loss_card,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)
     noisy_inputs,
+    register_recipe,
 )
 
 #: the model card's "input" entry
@@ -77,18 +77,11 @@ class MDMMD2TrainConfig(MDMMTrainConfig):
     width: int = WIDTHS["mdmm-d2"]
 
 
-for _model, _config in (("mdmm-d1", MDMMTrainConfig), ("mdmm-d2", MDMMD2TrainConfig)):
-    RECIPES[_model] = Recipe(
-        model=_model,
-        config_class=_config,
-        network=NETWORK,
-        checkpoint_format=f"motionmag-train-{_model}/1",
-        paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 5: MD-MM, multi-domain (Fourier + "
-        f"spatial) magnification, {_model[-2:].upper()}",
-        loss=LOSS,
-        log_parts=("image", "edge", "freq", "phase", "amplitude"),
-        hooks=__name__,
-    )
+for _config in (MDMMTrainConfig, MDMMD2TrainConfig):
+    register_recipe(
+        _config, NETWORK, "Ch. 5: MD-MM, multi-domain (Fourier + spatial) magnification, "
+        + _config.MODEL[-2:].upper(), LOSS, ("phase", "amplitude"), __name__,
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- hooks

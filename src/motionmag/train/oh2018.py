@@ -290,7 +290,12 @@ RECIPES: dict[str, Recipe] = {
 
 
 #: modules that register further recipes (with hooks) when imported
-_EXTENSIONS = ("motionmag.train.removal", "motionmag.train.sigma_theta", "motionmag.train.mdmm")
+_EXTENSIONS = (
+    "motionmag.train.removal",
+    "motionmag.train.sigma_theta",
+    "motionmag.train.mdmm",
+    "motionmag.train.lwmm",
+)
 
 
 def _load_extensions() -> None:

@@ -23,7 +23,6 @@ from typing import ClassVar
 import torch
 
 from ..errors import UsageError
-from .oh2018 import RECIPES, Recipe
 from .thesis import (
     IMAGE_LOSS,
     ThesisTrainConfig,
@@ -31,6 +30,7 @@ from .thesis import (
     image_loss_card,
     noise_card,  # noqa: F401  (a trainer hook of this recipe)
     noisy_inputs,
+    register_recipe,
 )
 
 MODEL = "sigma-theta"
@@ -54,17 +54,10 @@ class SigmaThetaTrainConfig(ThesisTrainConfig):
             raise UsageError(f"--channels {self.channels} must be at least 2.")
 
 
-RECIPES[MODEL] = Recipe(
-    model=MODEL,
-    config_class=SigmaThetaTrainConfig,
-    network=NETWORK,
-    checkpoint_format="motionmag-train-sigma-theta/1",
-    paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 6: sigma-theta Net, learnable directional "
-    "scale-space filters",
-    loss=LOSS,
-    log_parts=("image", "edge", "freq"),
-    hooks=__name__,
-)
+register_recipe(
+    SigmaThetaTrainConfig, NETWORK, "Ch. 6: sigma-theta Net, learnable directional "
+    "scale-space filters", LOSS, (), __name__,
+)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- hooks

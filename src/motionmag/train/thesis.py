@@ -24,7 +24,7 @@ import torch
 
 from ..errors import UsageError
 from .losses import frequency_l1, gradient_l1
-from .oh2018 import Oh2018TrainConfig
+from .oh2018 import RECIPES, Oh2018TrainConfig, Recipe
 
 #: the card's description of the shared loss terms
 IMAGE_LOSS = (
@@ -58,6 +58,31 @@ class ThesisTrainConfig(Oh2018TrainConfig):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise UsageError(f"--{name.replace('_', '-')} {value} must be >= 0.")
+
+
+def register_recipe(
+    config_class: type,
+    network: str,
+    chapter: str,
+    loss: str,
+    extra_parts: tuple[str, ...],
+    hooks: str,
+) -> None:
+    """Register a thesis network's recipe on the shared trainer: model ``config_class.MODEL``,
+    ``network`` ("module:Class"), ``chapter`` (the card's paper line after the thesis),
+    the card's ``loss`` text, the logged parts beyond the shared image terms, the hooks
+    module."""  # fmt: skip
+    model = config_class.MODEL
+    RECIPES[model] = Recipe(
+        model=model,
+        config_class=config_class,
+        network=network,
+        checkpoint_format=f"motionmag-train-{model}/1",
+        paper=f"Singh 2024 (PhD thesis, IIT Ropar), {chapter}",
+        loss=loss,
+        log_parts=("image", "edge", "freq", *extra_parts),
+        hooks=hooks,
+    )
 
 
 def add_gaussian_noise(
@@ -104,6 +129,8 @@ def image_loss(
 
 def noise_card(config: dict) -> str:
     """Trainer hook: the model card's description of the training noise."""
+    if config["noise_max"] == 0:
+        return "none (clean inputs)"
     return f"Gaussian, sigma ~ U(0, {config['noise_max']}) per input frame, [-1,1] units"
 
 
