@@ -1,4 +1,5 @@
-"""The thesis networks as methods (``sigma-theta``, ``mdmm-d1``, ``lwmm-light``): what the
+"""The thesis networks as methods (``sigma-theta``, ``mdmm-d1``, ``lwmm-light``,
+``hmn-light``): what the
 engine gives every one of them, and each shipped model's claim on held-out pairs.
 
 Known answers: alpha = 1 returns the input exactly; in static mode the reference frame
@@ -21,7 +22,7 @@ from motionmag.synth.vibration import quantize, subpixel_shift
 from motionmag.train.oh2018 import config_class
 
 #: one method per thesis network (the others differ only in width)
-METHODS = ("sigma-theta", "mdmm-d1", "lwmm-light")
+METHODS = ("sigma-theta", "mdmm-d1", "lwmm-light", "hmn-light")
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -268,3 +268,17 @@ for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
             weights=f"{_name}.safetensors",
         )
     )
+for _name, _width in (("hmn", 24), ("hmn-light", 8)):
+    register(
+        MethodSpec(
+            name=_name,
+            kind="learned",
+            modes=("dynamic", "static", "temporal"),
+            summary=f"HMN {'M1' if _name == 'hmn' else 'M2 (light)'}: three levels of gated "
+            f"dilated motion blocks on Sobel-edge differences, fused coarse to fine (base "
+            f"width {_width})",
+            paper="Singh 2024 (thesis Ch. 7)",
+            builder="motionmag.magnify.thesis:build_local_thesis_network",
+            weights=f"{_name}.safetensors",
+        )
+    )

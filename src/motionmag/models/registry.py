@@ -268,3 +268,20 @@ for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
             kwargs={"channels": _width},
         )
     )
+
+for _name, _width in (("hmn", 24), ("hmn-light", 8)):
+    register_model(
+        ModelSpec(
+            name=_name,
+            network="motionmag.nets.hmn:HMNNet",
+            summary=f"HMN {'M1' if _name == 'hmn' else 'M2 (light)'}: three levels of gated "
+            f"dilated motion blocks on Sobel-edge differences; base width c = {_width}",
+            paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 7",
+            train_command=f"motionmag train {_name} --export "
+            f"runs/{_name}.safetensors` (then fine-tune: `motionmag train {_name} --init "
+            f"runs/{_name}.safetensors --proxy PROXY.safetensors --export "
+            f"src/motionmag/models/weights/{_name}.safetensors`, the proxy trained with "
+            "--noise-max 0)",
+            kwargs={"channels": _width},
+        )
+    )

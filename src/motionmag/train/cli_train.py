@@ -79,8 +79,19 @@ for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
         f"Singh 2024 Ch. 3 (LW-MM {'M1' if _name == 'lwmm' else 'M2, light'})",
         f"Train LW-MM of Singh (2024, thesis Ch. 3; width C = {_width}): " + _LWMM,
     )
+_HMN = (
+    "three levels of gated, dilated motion blocks on Sobel-edge differences, fused coarse "
+    "to fine; 10 L1 + edge L1 + 0.1 x a spectrum L1 in place of the thesis's VGG perceptual "
+    "loss, Gaussian input noise. Three runs: a proxy (--noise-max 0), the model, then a "
+    "fine-tuning from it (--init) with the feature contrastive loss (--proxy)" + _COMMON
+)
+for _name, _width in (("hmn", 24), ("hmn-light", 8)):
+    _DESCRIPTIONS[_name] = (
+        f"Singh 2024 Ch. 7 (HMN {'M1' if _name == 'hmn' else 'M2, light'})",
+        f"Train HMN of Singh (2024, thesis Ch. 7; base width c = {_width}): " + _HMN,
+    )
 #: the thesis networks (Gaussian input noise, the thesis's loss weights)
-_THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2", "lwmm", "lwmm-light")
+_THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2", "lwmm", "lwmm-light", "hmn", "hmn-light")
 
 #: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
 _FIELDS = {
@@ -119,6 +130,9 @@ _MDMM_FIELDS = {**_THESIS_FIELDS, "phase_weight": "phase_weight",
 _LWMM_FIELDS = {**_THESIS_FIELDS, "appearance_weight": "appearance_weight",
                 "motion_weight": "motion_weight", "channels": "channels",
                 "proxy": "proxy"}  # fmt: skip
+_HMN_FIELDS = {**_THESIS_FIELDS, "channels": "channels", "proxy": "proxy",
+               "negative": "negative", "snapshot_every": "snapshot_every",
+               "contrastive_weight": "contrastive_weight"}  # fmt: skip
 _MODEL_FIELDS = {
     "ha2024": _HA2024_FIELDS,
     "sigma-theta": {**_THESIS_FIELDS, "channels": "channels"},
@@ -126,6 +140,8 @@ _MODEL_FIELDS = {
     "mdmm-d2": _MDMM_FIELDS,
     "lwmm": _LWMM_FIELDS,
     "lwmm-light": _LWMM_FIELDS,
+    "hmn": _HMN_FIELDS,
+    "hmn-light": _HMN_FIELDS,
 }
 
 
@@ -268,6 +284,8 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
             ("--appearance-weight", 1.0, "weight of the appearance L1 L_A (Eq. 3.1)"),
             ("--motion-weight", 1.0, "weight of the proxy L1 L_M (Eq. 3.2)"),
         ]
+    if model.startswith("hmn"):
+        weights.append(("--contrastive-weight", 1.0, "weight of C_loss (Eq. 7.4)"))
     for flag, default, text in weights:
         p.add_argument(flag, type=float, default=None, help=f"{text} (default {default:g})")
     if model == "sigma-theta":
@@ -281,6 +299,31 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
             metavar="FILE.safetensors",
             help="the frozen noise-free proxy (same C) whose manipulator input L_M pulls "
             "toward; leave out to train the proxy itself (with --noise-max 0)",
+        )
+    elif model.startswith("hmn"):
+        width = 24 if model == "hmn" else 8
+        p.add_argument("--channels", type=int, default=None, help=f"base width c (default {width})")
+        p.add_argument(
+            "--proxy",
+            default=None,
+            metavar="FILE.safetensors",
+            help="fine-tune with the feature contrastive loss: this noise-free proxy (same c) "
+            "is its positive; start from the model's weights with --init",
+        )
+        p.add_argument(
+            "--negative",
+            default=None,
+            metavar="FILE.safetensors",
+            help="C_loss's first negative (the thesis: the checkpoint an epoch earlier; "
+            "default: the weights the session starts from)",
+        )
+        p.add_argument(
+            "--snapshot-every",
+            type=int,
+            default=None,
+            metavar="STEPS",
+            help="refresh the negative from the model every STEPS steps (default 25000, one "
+            "epoch of 100k pairs; 0: never)",
         )
     else:
         width = 18 if model == "mdmm-d1" else 12

@@ -22,9 +22,7 @@ What matters (THESIS.md s.2.2-2.3 and s.3.2-3.3):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -35,6 +33,8 @@ from ..nets.lwmm import WIDTHS
 from .thesis import (
     IMAGE_LOSS,
     ThesisTrainConfig,
+    check_same_network,
+    frozen_weights,
     image_loss,
     image_loss_card,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)
@@ -69,12 +69,7 @@ class LWMMTrainConfig(ThesisTrainConfig):
         if self.channels < 1:
             raise UsageError(f"--channels {self.channels} must be at least 1.")
         if self.proxy is not None:
-            proxy = proxy_channels(self.proxy, self.MODEL)
-            if proxy != self.channels:
-                raise UsageError(
-                    f"--proxy '{self.proxy}' has C = {proxy}, this run C = {self.channels}: "
-                    "the proxy must be the same network."
-                )
+            check_same_network("--proxy", self.proxy, self.MODEL, NETWORK, self.channels)
 
 
 @dataclass
@@ -91,41 +86,6 @@ for _config, _size in ((LWMMTrainConfig, "M1"), (LWMMLightTrainConfig, "M2 (ligh
         _config, NETWORK, f"Ch. 3: LW-MM, proxy-model-based training, {_size}", LOSS,
         ("appearance", "motion"), __name__,
     )  # fmt: skip
-
-
-def proxy_channels(path: str | os.PathLike, model: str) -> int:
-    """C of the LW-MM proxy weights at ``path``, from the model card beside them
-    (UsageError when either is missing or holds another network)."""
-    import json
-
-    weights = Path(path)
-    card_path = weights.with_suffix(".json")
-    if not weights.is_file() or not card_path.is_file():
-        raise UsageError(
-            f"--proxy needs '{weights}' and its model card '{card_path.name}' beside it: "
-            f"train one first with `motionmag train {model} --noise-max 0 --export {weights}`."
-        )
-    network = json.loads(card_path.read_text()).get("network", {})
-    if network.get("class") != NETWORK:
-        raise UsageError(f"--proxy '{weights}' holds {network.get('class')}: give LW-MM weights.")
-    return int(network.get("config", {}).get("channels", WIDTHS["lwmm"]))
-
-
-#: loaded proxies, by path and device (a run uses one)
-_PROXIES: dict[tuple[str, str], torch.nn.Module] = {}
-
-
-def _proxy(config: LWMMTrainConfig, device: torch.device) -> torch.nn.Module:
-    """The frozen proxy of ``config`` on ``device`` (loaded once)."""
-    from ..models import create_model
-
-    key = (str(config.proxy), str(device))
-    if key not in _PROXIES:
-        proxy = create_model(config.MODEL, weights=config.proxy).to(device).eval()
-        for parameter in proxy.parameters():
-            parameter.requires_grad_(False)
-        _PROXIES[key] = proxy
-    return _PROXIES[key]
 
 
 # ----------------------------------------------------------------------------- hooks
@@ -157,7 +117,7 @@ def task_loss(
     total = total + config.appearance_weight * appearance
     motion = torch.zeros((), device=device)
     if config.proxy is not None:
-        proxy = _proxy(config, device)
+        proxy = frozen_weights(config.MODEL, config.proxy, device)
         with torch.no_grad():
             target = proxy.difference(proxy.encode(clean_a, clean_b), alpha)
         motion = (out["difference"] - target).abs().mean()
