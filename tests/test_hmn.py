@@ -85,6 +85,15 @@ def test_msm_features_are_linear_in_the_factor_and_every_parameter_learns():
     assert all(p.grad.abs().sum() > 0 for p in net.parameters())
 
 
+def test_untrained_net_returns_frame_b_unless_it_has_the_thesis_tanh_output():
+    a, b = torch.rand(2, 3, 12, 20), torch.rand(2, 3, 12, 20)
+    assert torch.equal(HMNNet(4).eval()(a, b, 20.0, clip=False), b)
+    tanh = expressive(HMNNet(4, residual=False), gain=3.0)
+    with torch.no_grad():
+        out = tanh.magnified(a, b, 20.0)
+    assert out.abs().max() <= 1 and not torch.allclose(out, b * 2 - 1, atol=0.1)
+
+
 def test_contrastive_loss_value():
     n, pos, neg = torch.zeros(1, 2, 4, 4), torch.full((1, 2, 4, 4), 0.5), torch.ones(1, 2, 4, 4)
     value = contrastive_loss([n, n], [pos, n], [neg, neg]).item()
@@ -137,7 +146,7 @@ def test_proxy_run_then_contrastive_run_export_and_magnify(tmp_path):
                                       proxy=str(proxy))  # fmt: skip
     assert card["training"]["contrastive"].startswith(f"on (Eq. 7.4): positive {proxy}")
     net = create_model("hmn-light", weights=weights)
-    assert isinstance(net, HMNNet) and not net.training and net.config == {"channels": 4}
+    assert isinstance(net, HMNNet) and not net.training and net.config["channels"] == 4
     frames = np.stack([quantize(np.full((24, 30, 3), 100.0) + i) for i in range(3)])
     out = magnify_frames(frames, method="hmn-light", alpha=4, mode="dynamic",
                          weights=str(weights))  # fmt: skip

@@ -71,6 +71,16 @@ def test_each_stream_sees_the_other_and_every_parameter_learns():
     assert all(p.grad.abs().sum() > 0 for p in net.parameters())
 
 
+def test_untrained_net_returns_frame_b_unless_it_has_the_thesis_tanh_output():
+    """Our residual output starts at zero (the identity); the thesis's is tanh-bounded."""
+    a, b = torch.rand(2, 3, 10, 14), torch.rand(2, 3, 10, 14)
+    assert torch.equal(LWMMNet(4)(a, b, 20.0, clip=False), b)
+    tanh = expressive(LWMMNet(4, residual=False), gain=3.0)
+    with torch.no_grad():
+        out = tanh.magnified(a, b, 20.0)
+    assert out.abs().max() <= 1 and not torch.allclose(out, b * 2 - 1, atol=0.1)
+
+
 def test_any_frame_size_and_a_per_pixel_factor():
     net = expressive(LWMMNet(4))
     a, b = torch.rand(1, 3, 7, 3), torch.rand(1, 3, 7, 3)
@@ -123,14 +133,14 @@ def test_proxy_run_then_model_run_export_and_magnify(tmp_path):
     card, proxy = tiny_run_exported(
         LWMMLightTrainConfig, tmp_path, "proxy", channels=4, noise_max=0.0
     )
-    assert card["network"]["config"] == {"channels": 4}
+    assert card["network"]["config"] == {"channels": 4, "residual": True}
     assert card["training"]["proxy"].startswith("none")
     card, weights = tiny_run_exported(
         LWMMLightTrainConfig, tmp_path, "lwmm-light", channels=4, proxy=str(proxy)
     )
     assert card["training"]["proxy"].startswith(str(proxy))
     net = create_model("lwmm-light", weights=weights)
-    assert isinstance(net, LWMMNet) and not net.training and net.config == {"channels": 4}
+    assert isinstance(net, LWMMNet) and not net.training and net.config["channels"] == 4
     frames = np.stack([quantize(np.full((24, 30, 3), 100.0) + i) for i in range(3)])
     out = magnify_frames(frames, method="lwmm-light", alpha=4, mode="dynamic",
                          weights=str(weights))  # fmt: skip
