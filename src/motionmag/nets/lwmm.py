@@ -23,10 +23,15 @@ caption, so the block counts are THESIS.md's suggested configuration, [choice] b
 - **Decoder**: ``A + M -> 10 RB(2C)``, nearest x2, ``conv 2C->C, ReLU, 3 RB(C), conv
   C->3, tanh`` -> ``F_o`` (``residual=False``, the thesis's). [choice, the default
   ``residual=True``] the last convolution's output is added to frame b instead
-  (``F_o = F_t + conv(.)``, clipped when decoding) and starts at zero, so an untrained
-  net returns frame b: from scratch, the tanh output spent its first 4,000 samples
-  (validation SSIM 0.565, input 0.617) learning to redraw the frame, which a CPU budget
-  cannot afford; sigma-theta and MD-MM here start the same way.
+  (``F_o = F_t + conv(.)``, clipped when decoding), its weights at a tenth of the default
+  init, so an untrained net returns frame b plus a small perturbation: from scratch, the
+  tanh output spent its first 4,000 samples (validation SSIM 0.565, input 0.617)
+  learning to redraw the frame, which a CPU budget cannot afford. (A head at exactly
+  zero, as sigma-theta's and MD-MM's here, kept LW-MM at the identity for 8,000 samples:
+  no gradient reached the decoder.)
+- [choice] The two streams' encoders start with equal weights (they are separate
+  parameters and may diverge), so ``E_b - E_a`` starts as a motion signal, zero for a
+  still pair, instead of the difference of two random encoders.
 - **Width**: C at full resolution, 2C after the max-pool; ``lwmm`` C = 24, ``lwmm-light``
   C = 8 (Table 3.2: 1.10 M / 375.5 GFLOPs and 0.12 M / 42.4 at 720x720;
   tests/test_lwmm.py holds both within 10 %).
@@ -56,6 +61,8 @@ APPEARANCE_BLOCKS = 2
 MANIPULATOR_BLOCKS = 3
 DECODER_HALF_BLOCKS = 10
 DECODER_FULL_BLOCKS = 3
+#: the residual output's head starts at this fraction of PyTorch's default init [choice]
+HEAD_INIT_SCALE = 0.1
 
 
 def _conv(c_in: int, c_out: int) -> nn.Conv2d:
@@ -139,8 +146,10 @@ class LWMMNet(PairNetwork):
         self.decoder_full = _stage(2 * c, c, DECODER_FULL_BLOCKS)
         self.head = _conv(c, 3)
         if residual:
-            nn.init.zeros_(self.head.weight)
-            nn.init.zeros_(self.head.bias)
+            with torch.no_grad():
+                self.head.weight.mul_(HEAD_INIT_SCALE)
+                self.head.bias.zero_()
+        self.encoder_b.load_state_dict(self.encoder_a.state_dict())
 
     def encode(self, frame_a: torch.Tensor, frame_b: torch.Tensor) -> dict[str, torch.Tensor]:
         """Encoder outputs for frames (N, 3, H, W) in [0, 1], H and W even: ``E_a``,
