@@ -85,15 +85,6 @@ def test_msm_features_are_linear_in_the_factor_and_every_parameter_learns():
     assert all(p.grad.abs().sum() > 0 for p in net.parameters())
 
 
-def test_untrained_net_returns_frame_b_unless_it_has_the_thesis_tanh_output():
-    a, b = torch.rand(2, 3, 12, 20), torch.rand(2, 3, 12, 20)
-    assert torch.equal(HMNNet(4).eval()(a, b, 20.0, clip=False), b)
-    tanh = expressive(HMNNet(4, residual=False), gain=3.0)
-    with torch.no_grad():
-        out = tanh.magnified(a, b, 20.0)
-    assert out.abs().max() <= 1 and not torch.allclose(out, b * 2 - 1, atol=0.1)
-
-
 def test_contrastive_loss_value():
     n, pos, neg = torch.zeros(1, 2, 4, 4), torch.full((1, 2, 4, 4), 0.5), torch.ones(1, 2, 4, 4)
     value = contrastive_loss([n, n], [pos, n], [neg, neg]).item()

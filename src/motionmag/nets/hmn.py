@@ -24,14 +24,12 @@ block counts are THESIS.md's suggested configuration, [choice] below):
   below and fused by ``conv3x3 -> w`` = ``S^m``.
 - **MD block**: ``T = 3 RB(conv3x3(C(F_t, F_{t-1}), 2w -> w))``, ``O^m = 3 RB(T + S^m)``.
 - **Hierarchy**: ``O = O^3``; for m = 2, 1: ``O = 5 RB(conv3x3(C(O^m, up2(O)) -> w_m))``;
-  output ``tanh(conv3x3(c -> 3))`` (but see ``residual`` below).
+  output ``tanh(conv3x3(c -> 3))``.
 - [choice] ReLU in the residual blocks, nearest-neighbour up-sampling, reflection
   padding (zeros for the dilated convolutions), area down-sampling. BatchNorm in MSM
   follows train / eval mode: at inference its running statistics are used.
-- [choice, the default ``residual=True``] the output convolution's result is added to
-  frame b and starts at zero, so an untrained net returns frame b (as LW-MM, sigma-theta
-  and MD-MM here: a CPU budget cannot afford learning to redraw the frame);
-  ``residual=False`` is the thesis's tanh output.
+- The thesis's tanh output, no skip from the input frame (a residual output collapsed
+  to the identity for LW-MM: ``nets/lwmm.py``).
 - Any frame size: reflect-padded to multiples of 4 of at least :data:`MIN_SIZE_PX` and
   cropped back. alpha: a float, one per sample, or a per-pixel (N, 1, H, W) map
   (area-averaged to each level).
@@ -134,19 +132,17 @@ class HMNNet(PairNetwork):
 
     Args:
         channels: c, the base width (24: ``hmn``, 8: ``hmn-light``); level m has c m.
-        residual: add the output to frame b (ours, starts as the identity); False: the
-            thesis's tanh output.
     """
 
     size_multiple = SIZE_MULTIPLE
     min_size_px = MIN_SIZE_PX
 
-    def __init__(self, channels: int = 24, residual: bool = True) -> None:
+    def __init__(self, channels: int = 24) -> None:
         super().__init__()
         c = int(channels)
         if c < 1:
             raise ValueError(f"invalid HMNNet width {channels}")
-        self.config = {"channels": c, "residual": bool(residual)}
+        self.config = {"channels": c}
         widths = [c * m for m in (1, 2, 3)]
         self.levels = nn.ModuleList(
             Level(widths[k], DILATIONS[k], widths[k + 1] if k < 2 else None) for k in range(3)
@@ -158,15 +154,12 @@ class HMNNet(PairNetwork):
             for k in range(2)
         )
         self.head = _conv(c, 3)
-        if residual:
-            nn.init.zeros_(self.head.weight)
-            nn.init.zeros_(self.head.bias)
 
     def forward_parts(
         self, frame_a: torch.Tensor, frame_b: torch.Tensor, alpha: torch.Tensor | float
     ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """Frames (N, 3, H, W) in [0, 1], H and W multiples of 4 -> ``image`` (frame b
-        magnified, [-1, 1] units, not clipped) and ``msm`` (``N^m = W4 x M_f`` per level,
+        magnified, [-1, 1]) and ``msm`` (``N^m = W4 x M_f`` per level,
         finest first: Eq. 7.4's features)."""
         prev = frame_a * 2.0 - 1.0
         now = frame_b * 2.0 - 1.0
@@ -196,8 +189,7 @@ class HMNNet(PairNetwork):
         o = outputs[2]
         for k in (1, 0):
             o = self.fusions[k](torch.cat([outputs[k], _up(o, outputs[k])], dim=1))
-        image = now + self.head(o) if self.config["residual"] else torch.tanh(self.head(o))
-        return {"image": image, "msm": msm_features}
+        return {"image": torch.tanh(self.head(o)), "msm": msm_features}
 
     def magnified(
         self, frame_a: torch.Tensor, frame_b: torch.Tensor, alpha: torch.Tensor | float

@@ -17,18 +17,17 @@ caption, so the block counts are THESIS.md's suggested configuration, [choice] b
   (Eq. 3.1: phi(A) against both clean input frames).
 - **Manipulator** (Eq. 3.2's quantity): ``D = (E_b - E_a) x M_f``, then ``conv 2C->2C,
   ReLU, 3 RB(2C) = M``. There is no base-frame term: the appearance features play that
-  role (and, in our residual output, frame b itself).
+  role.
   [choice] the sign ``E_b - E_a`` (the text writes ``E_a - E_b``; it is learnable, and
   proxy and model share it).
 - **Decoder**: ``A + M -> 10 RB(2C)``, nearest x2, ``conv 2C->C, ReLU, 3 RB(C), conv
-  C->3, tanh`` -> ``F_o`` (``residual=False``, the thesis's). [choice, the default
-  ``residual=True``] the last convolution's output is added to frame b instead
-  (``F_o = F_t + conv(.)``, clipped when decoding), its weights at a tenth of the default
-  init, so an untrained net returns frame b plus a small perturbation: from scratch, the
-  tanh output spent its first 4,000 samples (validation SSIM 0.565, input 0.617)
-  learning to redraw the frame, which a CPU budget cannot afford. (A head at exactly
-  zero, as sigma-theta's and MD-MM's here, kept LW-MM at the identity for 8,000 samples:
-  no gradient reached the decoder.)
+  C->3, tanh`` -> ``F_o``. No skip from the input frame, as in the thesis. Tried here and
+  dropped: the decoder's output added to frame b (as sigma-theta and MD-MM here). With
+  the last convolution at zero it stayed there (mean |w| 1e-4 after 8,000 samples: no
+  gradient reached the decoder); at a tenth of the default init, training shrank the
+  decoder's features from 0.09 to 0.0008 within 2,000 samples. Both sat at the identity
+  (validation SSIM = the input's 0.6170 to 6 digits; lr 5e-4, clean inputs), while the
+  tanh output was learning to redraw the frame (0.565 after 4,000 samples).
 - [choice] The two streams' encoders start with equal weights (they are separate
   parameters and may diverge), so ``E_b - E_a`` starts as a motion signal, zero for a
   still pair, instead of the difference of two random encoders.
@@ -61,8 +60,6 @@ APPEARANCE_BLOCKS = 2
 MANIPULATOR_BLOCKS = 3
 DECODER_HALF_BLOCKS = 10
 DECODER_FULL_BLOCKS = 3
-#: the residual output's head starts at this fraction of PyTorch's default init [choice]
-HEAD_INIT_SCALE = 0.1
 
 
 def _conv(c_in: int, c_out: int) -> nn.Conv2d:
@@ -122,19 +119,17 @@ class LWMMNet(PairNetwork):
 
     Args:
         channels: C, the full-resolution width (24: ``lwmm``, 8: ``lwmm-light``).
-        residual: add the decoder's output to frame b (ours, starts as the identity);
-            False: the thesis's tanh output.
     """
 
     size_multiple = SIZE_MULTIPLE
     min_size_px = MIN_SIZE_PX
 
-    def __init__(self, channels: int = 24, residual: bool = True) -> None:
+    def __init__(self, channels: int = 24) -> None:
         super().__init__()
         c = int(channels)
         if c < 1:
             raise ValueError(f"invalid LWMMNet width {channels}")
-        self.config = {"channels": c, "residual": bool(residual)}
+        self.config = {"channels": c}
         self.encoder_a = StreamEncoder(c)
         self.encoder_b = StreamEncoder(c)
         self.appearance = _stage(2 * c, 2 * c, APPEARANCE_BLOCKS)
@@ -145,16 +140,11 @@ class LWMMNet(PairNetwork):
         )
         self.decoder_full = _stage(2 * c, c, DECODER_FULL_BLOCKS)
         self.head = _conv(c, 3)
-        if residual:
-            with torch.no_grad():
-                self.head.weight.mul_(HEAD_INIT_SCALE)
-                self.head.bias.zero_()
         self.encoder_b.load_state_dict(self.encoder_a.state_dict())
 
     def encode(self, frame_a: torch.Tensor, frame_b: torch.Tensor) -> dict[str, torch.Tensor]:
         """Encoder outputs for frames (N, 3, H, W) in [0, 1], H and W even: ``E_a``,
-        ``E_b`` (N, 2C, H/2, W/2), the appearance features ``A`` (same shape) and
-        ``F_t``, frame b in [-1, 1] (the residual output's base)."""
+        ``E_b`` (N, 2C, H/2, W/2) and the appearance features ``A`` (same shape)."""
         a = frame_a * 2.0 - 1.0
         b = frame_b * 2.0 - 1.0
         early_a = self.encoder_a.early(a)
@@ -163,7 +153,6 @@ class LWMMNet(PairNetwork):
             "E_a": self.encoder_a.late_features(early_a, early_b),
             "E_b": self.encoder_b.late_features(early_b, early_a),
             "A": self.appearance(F.max_pool2d(torch.cat([early_a, early_b], dim=1), 2)),
-            "F_t": b,
         }
 
     def forward_parts(
@@ -186,12 +175,10 @@ class LWMMNet(PairNetwork):
         return (features["E_b"] - features["E_a"]) * _factor(alpha, features["A"])
 
     def decode(self, features: dict[str, torch.Tensor], difference: torch.Tensor) -> torch.Tensor:
-        """The manipulator and decoder: ``F_o`` (N, 3, H, W), [-1, 1] units (not clipped
-        when residual), from :meth:`encode`'s features and ``(E_b - E_a) x M_f``."""
+        """The manipulator and decoder: ``F_o`` (N, 3, H, W) in [-1, 1] from
+        :meth:`encode`'s features and ``(E_b - E_a) x M_f``."""
         x = self.decoder_half(features["A"] + self.manipulator(difference))
         x = self.decoder_full(F.interpolate(x, scale_factor=2.0, mode="nearest"))
-        if self.config["residual"]:
-            return features["F_t"] + self.head(x)
         return torch.tanh(self.head(x))
 
     def magnified(

@@ -129,10 +129,10 @@ _MDMM_FIELDS = {**_THESIS_FIELDS, "phase_weight": "phase_weight",
                 "amplitude_weight": "amplitude_weight", "width": "width"}  # fmt: skip
 _LWMM_FIELDS = {**_THESIS_FIELDS, "appearance_weight": "appearance_weight",
                 "motion_weight": "motion_weight", "channels": "channels",
-                "proxy": "proxy", "residual": "residual"}  # fmt: skip
+                "proxy": "proxy"}  # fmt: skip
 _HMN_FIELDS = {**_THESIS_FIELDS, "channels": "channels", "proxy": "proxy",
                "negative": "negative", "snapshot_every": "snapshot_every",
-               "contrastive_weight": "contrastive_weight", "residual": "residual"}  # fmt: skip
+               "contrastive_weight": "contrastive_weight"}  # fmt: skip
 _MODEL_FIELDS = {
     "ha2024": _HA2024_FIELDS,
     "sigma-theta": {**_THESIS_FIELDS, "channels": "channels"},
@@ -329,16 +329,6 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
     else:
         width = 18 if model == "mdmm-d1" else 12
         p.add_argument("--width", type=int, default=None, help=f"FCB width f (default {width})")
-    if model.startswith(("lwmm", "hmn")):
-        p.add_argument(
-            "--tanh-output",
-            dest="residual",
-            action="store_const",
-            const=False,
-            default=None,
-            help="the thesis's tanh output instead of ours (the output added to the frame, "
-            "starting as the identity)",
-        )
 
 
 def _default_run(config) -> Path:

@@ -65,7 +65,6 @@ class HMNTrainConfig(ThesisTrainConfig):
     WEIGHT_FIELDS = (*ThesisTrainConfig.WEIGHT_FIELDS, "contrastive_weight")
 
     channels: int = WIDTHS["hmn"]  # c, the base width (level m: c m)
-    residual: bool = True  # output added to frame b (ours); False: the thesis's tanh output
     proxy: str | None = None  # the noise-free proxy's .safetensors: turns C_loss on
     negative: str | None = None  # C_loss's first negative (default: the starting weights)
     snapshot_every: int = 25_000  # steps between refreshes of the negative (0: never)
@@ -140,7 +139,7 @@ def make_net(config: HMNTrainConfig) -> torch.nn.Module:
     """Trainer hook: a fresh :class:`~motionmag.nets.hmn.HMNNet`."""
     from ..nets.hmn import HMNNet
 
-    return HMNNet(channels=config.channels, residual=config.residual)
+    return HMNNet(channels=config.channels)
 
 
 def task_loss(

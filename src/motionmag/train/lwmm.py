@@ -62,7 +62,6 @@ class LWMMTrainConfig(ThesisTrainConfig):
     appearance_weight: float = 1.0
     motion_weight: float = 1.0
     channels: int = WIDTHS["lwmm"]  # C, the full-resolution width
-    residual: bool = True  # output added to frame b (ours); False: the thesis's tanh output
     proxy: str | None = None  # the frozen noise-free proxy's .safetensors (L_M); None: a proxy run
 
     def validate(self) -> None:
@@ -96,7 +95,7 @@ def make_net(config: LWMMTrainConfig) -> torch.nn.Module:
     """Trainer hook: a fresh :class:`~motionmag.nets.lwmm.LWMMNet`."""
     from ..nets.lwmm import LWMMNet
 
-    return LWMMNet(channels=config.channels, residual=config.residual)
+    return LWMMNet(channels=config.channels)
 
 
 def task_loss(
