@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..allocator import keep_freed_memory
 from ..errors import UsageError
+from ..nets.thesis_widths import sizes_of
 from .base import Magnifier
 from .config import MagnifyConfig
 
@@ -236,13 +237,13 @@ register(
         weights="sigma-theta.safetensors",
     )
 )
-for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
+for _name, _size, _width in sizes_of("mdmm"):
     register(
         MethodSpec(
             name=_name,
             kind="learned",
             modes=("dynamic", "static", "temporal"),
-            summary=f"MD-MM {_name[-2:].upper()}: Fourier phase and amplitude magnified, "
+            summary=f"MD-MM {_size}: Fourier phase and amplitude magnified, "
             f"then corrected in space at four scales (width {_width})"
             + (
                 "; early weights (22k samples), magnifies x4.7 for x10"
@@ -254,13 +255,13 @@ for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
             weights=f"{_name}.safetensors",
         )
     )
-for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
+for _name, _size, _width in sizes_of("lwmm"):
     register(
         MethodSpec(
             name=_name,
             kind="learned",
             modes=("dynamic", "static", "temporal"),
-            summary=f"LW-MM {'M1' if _name == 'lwmm' else 'M2 (light)'}: feature-sharing "
+            summary=f"LW-MM {_size}: feature-sharing "
             f"encoder, appearance + manipulated difference decoded (width {_width}); trained "
             "against a noise-free proxy",
             paper="Singh 2024 (thesis Ch. 3)",
@@ -268,13 +269,13 @@ for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
             weights=f"{_name}.safetensors",
         )
     )
-for _name, _width in (("hmn", 24), ("hmn-light", 8)):
+for _name, _size, _width in sizes_of("hmn"):
     register(
         MethodSpec(
             name=_name,
             kind="learned",
             modes=("dynamic", "static", "temporal"),
-            summary=f"HMN {'M1' if _name == 'hmn' else 'M2 (light)'}: three levels of gated "
+            summary=f"HMN {_size}: three levels of gated "
             f"dilated motion blocks on Sobel-edge differences, fused coarse to fine (base "
             f"width {_width})",
             paper="Singh 2024 (thesis Ch. 7)",

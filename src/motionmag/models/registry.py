@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, UsageError
+from ..nets.thesis_widths import sizes_of
 
 #: environment variable that replaces the package's weights folder
 WEIGHTS_ENV = "MOTIONMAG_WEIGHTS_DIR"
@@ -238,12 +239,12 @@ register_model(
     )
 )
 
-for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
+for _name, _size, _width in sizes_of("mdmm"):
     register_model(
         ModelSpec(
             name=_name,
             network="motionmag.nets.mdmm:MDMMNet",
-            summary=f"MD-MM {_name[-2:].upper()}: FDMM (Fourier phase / amplitude) + SDMST "
+            summary=f"MD-MM {_size}: FDMM (Fourier phase / amplitude) + SDMST "
             f"(RMTE, 4-scale MSTG), FCB width {_width}",
             paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 5",
             train_command=f"motionmag train {_name} --export "
@@ -252,12 +253,12 @@ for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
         )
     )
 
-for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
+for _name, _size, _width in sizes_of("lwmm"):
     register_model(
         ModelSpec(
             name=_name,
             network="motionmag.nets.lwmm:LWMMNet",
-            summary=f"LW-MM {'M1' if _name == 'lwmm' else 'M2 (light)'}: feature-sharing "
+            summary=f"LW-MM {_size}: feature-sharing "
             f"encoder, appearance encoder, manipulator, decoder; width C = {_width}",
             paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 3",
             train_command=f"motionmag train {_name} --noise-max 0 --export "
@@ -269,12 +270,12 @@ for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
         )
     )
 
-for _name, _width in (("hmn", 24), ("hmn-light", 8)):
+for _name, _size, _width in sizes_of("hmn"):
     register_model(
         ModelSpec(
             name=_name,
             network="motionmag.nets.hmn:HMNNet",
-            summary=f"HMN {'M1' if _name == 'hmn' else 'M2 (light)'}: three levels of gated "
+            summary=f"HMN {_size}: three levels of gated "
             f"dilated motion blocks on Sobel-edge differences; base width c = {_width}",
             paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 7",
             train_command=f"motionmag train {_name} --export "

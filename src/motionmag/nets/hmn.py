@@ -48,8 +48,6 @@ from .pair import PairNetwork
 SIZE_MULTIPLE = 4
 #: smallest padded side (px): a 3x3 reflect pad needs 2 px at 1/4 resolution
 MIN_SIZE_PX = 8
-#: the thesis's two widths c (Table 7.1's M1 and M2)
-WIDTHS = {"hmn": 24, "hmn-light": 8}
 #: MSM's first dilation per level m = 1, 2, 3 (Eq. 7.1's r)
 DILATIONS = (8, 4, 1)
 #: residual blocks: after MSM, in MD (twice), in the hierarchy's fusion (THESIS.md s.7.1)

@@ -51,8 +51,6 @@ from .pair import PairNetwork
 SIZE_MULTIPLE = 2
 #: smallest padded side (px): 2 px at 1/2 resolution, what a reflect-padded 3x3 needs
 MIN_SIZE_PX = 4
-#: the thesis's two widths C (Table 3.2's M1 and M2)
-WIDTHS = {"lwmm": 24, "lwmm-light": 8}
 #: residual blocks of each stage (THESIS.md s.3.1's suggestion; the decoder's 10 and 3
 #: are the thesis's)
 ENCODER_BLOCKS = 3

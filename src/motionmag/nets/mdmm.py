@@ -56,8 +56,6 @@ CHAIN_LENGTH = 6
 SIZE_MULTIPLE = 8
 #: smallest padded side (px): 2 px at 1/8 scale, what a reflect-padded 3x3 needs
 MIN_SIZE_PX = 16
-#: the thesis's two widths f (THESIS.md s.5.1's suggestion)
-WIDTHS = {"mdmm-d1": 18, "mdmm-d2": 12}
 
 
 def _conv(c_in: int, c_out: int, padding_mode: str) -> nn.Conv2d:

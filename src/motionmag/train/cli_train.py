@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..nets.thesis_widths import sizes_of, thesis_width
 from .cli_common import (
     add_init_flag,
     add_run_flags,
@@ -61,11 +62,10 @@ _MDMM = (
     "in place of the thesis's VGG perceptual loss, plus L1s on the Fourier phase and "
     "amplitude, Gaussian input noise" + _COMMON
 )
-for _name, _width in (("mdmm-d1", 18), ("mdmm-d2", 12)):
+for _name, _size, _width in sizes_of("mdmm"):
     _DESCRIPTIONS[_name] = (
-        f"Singh 2024 Ch. 5 (MD-MM {_name[-2:].upper()})",
-        f"Train MD-MM {_name[-2:].upper()} of Singh (2024, thesis Ch. 5; FCB width "
-        f"{_width}): " + _MDMM,
+        f"Singh 2024 Ch. 5 (MD-MM {_size})",
+        f"Train MD-MM {_size} of Singh (2024, thesis Ch. 5; FCB width {_width}): " + _MDMM,
     )
 _LWMM = (
     "a feature-sharing encoder, an appearance encoder whose sum with the manipulated "
@@ -74,9 +74,9 @@ _LWMM = (
     "an L1 to a noise-free proxy's manipulator input; Gaussian input noise. Train the proxy "
     "first: the same command with --noise-max 0 and no --proxy" + _COMMON
 )
-for _name, _width in (("lwmm", 24), ("lwmm-light", 8)):
+for _name, _size, _width in sizes_of("lwmm"):
     _DESCRIPTIONS[_name] = (
-        f"Singh 2024 Ch. 3 (LW-MM {'M1' if _name == 'lwmm' else 'M2, light'})",
+        f"Singh 2024 Ch. 3 (LW-MM {_size})",
         f"Train LW-MM of Singh (2024, thesis Ch. 3; width C = {_width}): " + _LWMM,
     )
 _HMN = (
@@ -85,9 +85,9 @@ _HMN = (
     "loss, Gaussian input noise. Three runs: a proxy (--noise-max 0), the model, then a "
     "fine-tuning from it (--init) with the feature contrastive loss (--proxy)" + _COMMON
 )
-for _name, _width in (("hmn", 24), ("hmn-light", 8)):
+for _name, _size, _width in sizes_of("hmn"):
     _DESCRIPTIONS[_name] = (
-        f"Singh 2024 Ch. 7 (HMN {'M1' if _name == 'hmn' else 'M2, light'})",
+        f"Singh 2024 Ch. 7 (HMN {_size})",
         f"Train HMN of Singh (2024, thesis Ch. 7; base width c = {_width}): " + _HMN,
     )
 #: the thesis networks (Gaussian input noise, the thesis's loss weights)
@@ -291,7 +291,7 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
     if model == "sigma-theta":
         p.add_argument("--channels", type=int, default=None, help="decoder width c (default 12)")
     elif model.startswith("lwmm"):
-        width = 24 if model == "lwmm" else 8
+        width = thesis_width(model)
         p.add_argument("--channels", type=int, default=None, help=f"width C (default {width})")
         p.add_argument(
             "--proxy",
@@ -302,7 +302,7 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
         )
 
     elif model.startswith("hmn"):
-        width = 24 if model == "hmn" else 8
+        width = thesis_width(model)
         p.add_argument("--channels", type=int, default=None, help=f"base width c (default {width})")
         p.add_argument(
             "--proxy",
@@ -327,7 +327,7 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
             "epoch of 100k pairs; 0: never)",
         )
     else:
-        width = 18 if model == "mdmm-d1" else 12
+        width = thesis_width(model)
         p.add_argument("--width", type=int, default=None, help=f"FCB width f (default {width})")
 
 

@@ -32,7 +32,7 @@ from typing import ClassVar
 import torch
 
 from ..errors import UsageError
-from ..nets.hmn import WIDTHS
+from ..nets.thesis_widths import thesis_width
 from .thesis import (
     IMAGE_LOSS,
     ThesisTrainConfig,
@@ -64,7 +64,7 @@ class HMNTrainConfig(ThesisTrainConfig):
     MODEL: ClassVar[str] = "hmn"
     WEIGHT_FIELDS = (*ThesisTrainConfig.WEIGHT_FIELDS, "contrastive_weight")
 
-    channels: int = WIDTHS["hmn"]  # c, the base width (level m: c m)
+    channels: int = thesis_width("hmn")  # c, the base width (level m: c m)
     proxy: str | None = None  # the noise-free proxy's .safetensors: turns C_loss on
     negative: str | None = None  # C_loss's first negative (default: the starting weights)
     snapshot_every: int = 25_000  # steps between refreshes of the negative (0: never)
@@ -89,7 +89,7 @@ class HMNLightTrainConfig(HMNTrainConfig):
 
     MODEL: ClassVar[str] = "hmn-light"
 
-    channels: int = WIDTHS["hmn-light"]
+    channels: int = thesis_width("hmn-light")
 
 
 for _config, _size in ((HMNTrainConfig, "M1"), (HMNLightTrainConfig, "M2 (light)")):

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from ..nets.lwmm import WIDTHS
+from ..nets.thesis_widths import thesis_width
 from .thesis import (
     IMAGE_LOSS,
     ThesisTrainConfig,
@@ -61,7 +61,7 @@ class LWMMTrainConfig(ThesisTrainConfig):
 
     appearance_weight: float = 1.0
     motion_weight: float = 1.0
-    channels: int = WIDTHS["lwmm"]  # C, the full-resolution width
+    channels: int = thesis_width("lwmm")  # C, the full-resolution width
     proxy: str | None = None  # the frozen noise-free proxy's .safetensors (L_M); None: a proxy run
 
     def validate(self) -> None:
@@ -78,7 +78,7 @@ class LWMMLightTrainConfig(LWMMTrainConfig):
 
     MODEL: ClassVar[str] = "lwmm-light"
 
-    channels: int = WIDTHS["lwmm-light"]
+    channels: int = thesis_width("lwmm-light")
 
 
 for _config, _size in ((LWMMTrainConfig, "M1"), (LWMMLightTrainConfig, "M2 (light)")):

@@ -24,8 +24,9 @@ from typing import ClassVar
 import torch
 
 from ..errors import UsageError
-from ..nets.mdmm import SIZE_MULTIPLE, WIDTHS, fourier_polar
+from ..nets.mdmm import SIZE_MULTIPLE, fourier_polar
 from ..nets.sigma_theta import wrap_phase
+from ..nets.thesis_widths import thesis_width
 from .thesis import (
     IMAGE_LOSS,
     ThesisTrainConfig,
@@ -55,7 +56,7 @@ class MDMMTrainConfig(ThesisTrainConfig):
 
     phase_weight: float = 1.0
     amplitude_weight: float = 1.0
-    width: int = WIDTHS["mdmm-d1"]  # f of every FCB
+    width: int = thesis_width("mdmm-d1")  # f of every FCB
 
     def validate(self) -> None:
         super().validate()
@@ -74,7 +75,7 @@ class MDMMD2TrainConfig(MDMMTrainConfig):
 
     MODEL: ClassVar[str] = "mdmm-d2"
 
-    width: int = WIDTHS["mdmm-d2"]
+    width: int = thesis_width("mdmm-d2")
 
 
 for _config in (MDMMTrainConfig, MDMMD2TrainConfig):
