@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .lwmm import ResidualBlock
-from .pair import PairNetwork
+from .pair import PairNetwork, factor_like
 
 #: frames are padded to a multiple of this (the coarsest level, 1/4)
 SIZE_MULTIPLE = 4
@@ -78,18 +78,6 @@ def sobel_xy(image: torch.Tensor) -> torch.Tensor:
     kernels = torch.stack([sobel_x, sobel_x.t()])[:, None]
     padded = F.pad(image.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="reflect")
     return F.conv2d(padded, kernels).reshape(n, 2 * c, h, w)
-
-
-def _factor(alpha: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor | float:
-    """``M_f`` as a float or an (N, 1, 1, 1) / (N, 1, h, w) tensor at ``like``'s size."""
-    if not isinstance(alpha, torch.Tensor):
-        return float(alpha)
-    alpha = alpha.to(device=like.device, dtype=like.dtype)
-    if alpha.dim() <= 1:
-        return alpha.reshape(-1, 1, 1, 1)
-    if alpha.shape[-2:] != like.shape[-2:]:
-        alpha = F.interpolate(alpha, size=like.shape[-2:], mode="area")
-    return alpha
 
 
 class MSM(nn.Module):
@@ -172,7 +160,7 @@ class HMNNet(PairNetwork):
             x_t, x_prev = pair.split(n)
             f_t, f_prev = level.features(pair).split(n)
             edges = level.edges(sobel_xy(x_t) - sobel_xy(x_prev))
-            scaled = level.msm(edges, f_t, f_prev) * _factor(alpha, edges)
+            scaled = level.msm(edges, f_t, f_prev) * factor_like(alpha, edges)
             msm_features.append(scaled)
             motion.append(level.motion(scaled))
             textures.append(level.texture(torch.cat([f_t, f_prev], dim=1)))

@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .pair import PairNetwork
+from .pair import PairNetwork, factor_like
 
 #: frames are padded to a multiple of this (the one max-pool)
 SIZE_MULTIPLE = 2
@@ -97,19 +97,6 @@ class StreamEncoder(nn.Module):
         """``E_s`` (1/2 resolution) from this stream's ``E'_s`` and the other's."""
         shared = F.relu(self.share(torch.cat([own, other], dim=1)))
         return self.late(F.max_pool2d(shared, 2))
-
-
-def _factor(alpha: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor | float:
-    """``M_f`` as a float or an (N, 1, 1, 1) / (N, 1, h, w) tensor on ``like``'s device
-    (a per-pixel map is area-averaged to ``like``'s resolution)."""
-    if not isinstance(alpha, torch.Tensor):
-        return float(alpha)
-    alpha = alpha.to(device=like.device, dtype=like.dtype)
-    if alpha.dim() <= 1:
-        return alpha.reshape(-1, 1, 1, 1)
-    if alpha.shape[-2:] != like.shape[-2:]:
-        alpha = F.interpolate(alpha, size=like.shape[-2:], mode="area")
-    return alpha
 
 
 class LWMMNet(PairNetwork):
@@ -170,7 +157,7 @@ class LWMMNet(PairNetwork):
     @staticmethod
     def difference(features: dict[str, torch.Tensor], alpha: torch.Tensor | float) -> torch.Tensor:
         """``(E_b - E_a) x M_f`` (the manipulator's input, Eq. 3.2)."""
-        return (features["E_b"] - features["E_a"]) * _factor(alpha, features["A"])
+        return (features["E_b"] - features["E_a"]) * factor_like(alpha, features["A"])
 
     def decode(self, features: dict[str, torch.Tensor], difference: torch.Tensor) -> torch.Tensor:
         """The manipulator and decoder: ``F_o`` (N, 3, H, W) in [-1, 1] from

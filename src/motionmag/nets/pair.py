@@ -44,6 +44,20 @@ def pad_pair(
     return frame_a, frame_b, alpha
 
 
+def factor_like(alpha: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor | float:
+    """The factor alpha ready to multiply ``like`` (N, C, h, w): a float, an (N, 1, 1, 1)
+    tensor from one per sample, or a per-pixel (N, 1, H, W) map area-averaged to h x w;
+    on ``like``'s device and dtype."""
+    if not isinstance(alpha, torch.Tensor):
+        return float(alpha)
+    alpha = alpha.to(device=like.device, dtype=like.dtype)
+    if alpha.dim() <= 1:
+        return alpha.reshape(-1, 1, 1, 1)
+    if alpha.shape[-2:] != like.shape[-2:]:
+        alpha = F.interpolate(alpha, size=like.shape[-2:], mode="area")
+    return alpha
+
+
 class PairNetwork(nn.Module):
     """A network that magnifies frame b's motion relative to frame a (two frames and the
     total factor in, one frame out); subclasses set the two sizes and :meth:`magnified`."""

@@ -58,7 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .pair import PairNetwork
+from .pair import PairNetwork, factor_like
 
 #: number of steered directions theta_i (Sec. 6.1)
 DIRECTIONS = 9
@@ -115,14 +115,7 @@ def damped_atan2(b: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
 
 def _gain(alpha: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor | float:
     """``alpha - 1`` as a float or an (N, 1, 1, 1) / (N, 1, H, W) tensor on ``like``'s device."""
-    if not isinstance(alpha, torch.Tensor):
-        return float(alpha) - 1.0
-    alpha = alpha.to(device=like.device, dtype=like.dtype)
-    if alpha.dim() <= 1:
-        alpha = alpha.reshape(-1, 1, 1, 1)
-    elif alpha.shape[-2:] != like.shape[-2:]:  # a per-pixel map at another resolution
-        alpha = F.interpolate(alpha, size=like.shape[-2:], mode="area")
-    return alpha - 1.0
+    return factor_like(alpha, like) - 1.0
 
 
 class ScaleSpace(nn.Module):
