@@ -246,7 +246,7 @@ for _name, _size, _width in sizes_of("mdmm"):
             summary=f"MD-MM {_size}: Fourier phase and amplitude magnified, "
             f"then corrected in space at four scales (width {_width})"
             + (
-                "; early weights (22k samples), magnifies x4.7 for x10"
+                "; early weights (32k samples), magnifies x4.0 for x10"
                 if _name == "mdmm-d1"
                 else ""
             ),
