@@ -68,3 +68,15 @@ def test_mdmm_refuses_an_alpha_map_and_missing_weights_say_how_to_train():
                        alpha_map="map.png")  # fmt: skip
     with pytest.raises(UsageError, match="motionmag train lwmm --noise-max 0"):
         magnify_frames(frames, method="lwmm", alpha=8)
+
+
+def test_every_thesis_trainer_is_found_without_importing_its_module_first():
+    """``motionmag train MODEL`` finds a recipe through ``_EXTENSIONS``: each thesis
+    model's hooks module must be listed there (tests import the modules themselves, which
+    would hide a missing entry)."""
+    from motionmag.train.cli_train import _THESIS_MODELS
+    from motionmag.train.oh2018 import _EXTENSIONS, RECIPES
+
+    for model in _THESIS_MODELS:
+        config_class(model)  # registered
+        assert RECIPES[model].hooks in _EXTENSIONS, model

@@ -295,6 +295,7 @@ _EXTENSIONS = (
     "motionmag.train.sigma_theta",
     "motionmag.train.mdmm",
     "motionmag.train.lwmm",
+    "motionmag.train.hmn",
 )
 
 
