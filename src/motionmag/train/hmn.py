@@ -33,12 +33,11 @@ import torch
 
 from ..errors import UsageError
 from ..nets.thesis_widths import thesis_width
+from .oh2018 import freeze, frozen_weights
 from .thesis import (
     IMAGE_LOSS,
     ThesisTrainConfig,
     check_same_network,
-    freeze,
-    frozen_weights,
     image_loss,
     image_loss_card,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)

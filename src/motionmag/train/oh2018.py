@@ -78,7 +78,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import ClassVar
@@ -220,6 +220,19 @@ TEACHER_MODELS = {
 }
 
 
+def card_network(flag: str, path: str | os.PathLike, hint: str = "") -> dict:
+    """The ``network`` entry of the model card beside the weights at ``path`` that option
+    ``flag`` names (a teacher, a proxy); UsageError when either file is missing (the
+    sentence ends with ``hint``)."""
+    weights = Path(path)
+    card_path = weights.with_suffix(".json")
+    if not weights.is_file() or not card_path.is_file():
+        raise UsageError(
+            f"{flag} needs '{weights}' and its model card '{card_path.name}' beside it{hint}."
+        )
+    return json.loads(card_path.read_text()).get("network", {})
+
+
 def teacher_model(path: str | os.PathLike) -> str:
     """The model name (``oh2018`` or ``ha2024``) of the teacher weights at ``path``, from
     the model card beside them; UsageError when either is missing or names another net.
@@ -227,15 +240,11 @@ def teacher_model(path: str | os.PathLike) -> str:
     Our choice: an ha2024 student may learn from either net; oh2018's larger decoder is
     ahead of ha2024's on the sub-pixel test, so it is the teacher to reach parity with it.
     """
-    weights = Path(path)
-    card_path = weights.with_suffix(".json")
-    if not weights.is_file() or not card_path.is_file():
-        raise UsageError(
-            f"--teacher needs '{weights}' and its model card '{card_path.name}' beside it."
-        )
-    network = json.loads(card_path.read_text()).get("network", {}).get("class")
+    network = card_network("--teacher", path).get("class")
     if network not in TEACHER_MODELS:
-        raise UsageError(f"--teacher '{weights}' holds {network}: give oh2018 or ha2024 weights.")
+        raise UsageError(
+            f"--teacher '{Path(path)}' holds {network}: give oh2018 or ha2024 weights."
+        )
     return TEACHER_MODELS[network]
 
 
@@ -497,8 +506,31 @@ def _add_ssim_term(
     return loss, {**parts, "ssim_term": float(term.detach()), "total": float(loss.detach())}
 
 
-#: loaded teachers, by path and device (a run uses one)
-_TEACHERS: dict[tuple[str, str], torch.nn.Module] = {}
+#: frozen networks a run loads (teachers, proxies, negatives), by (path, device)
+_FROZEN: dict[tuple[str, str], torch.nn.Module] = {}
+
+
+def freeze(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` in eval mode with its parameters out of autograd."""
+    net.eval()
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net
+
+
+def frozen_weights(
+    model: str | Callable[[str], str], path: str | os.PathLike, device: torch.device
+) -> torch.nn.Module:
+    """The weights at ``path`` on ``device``, frozen, loaded once per run: a network
+    ``model`` names, or a function of the path that gives the name (called only when
+    loading)."""
+    from ..models import create_model
+
+    key = (str(path), str(device))
+    if key not in _FROZEN:
+        name = model if isinstance(model, str) else model(str(path))
+        _FROZEN[key] = freeze(create_model(name, weights=path).to(device))
+    return _FROZEN[key]
 
 
 @torch.no_grad()
@@ -508,16 +540,7 @@ def _teacher_output(
     """The teacher's magnified frame (N, 3, H, W), in [0, 1] units but not clipped, for
     the (noisy) inputs the student sees: distillation's target (``config.teacher``;
     ours). No gradient."""
-    from ..models import create_model
-
-    key = (str(config.teacher), str(a.device))
-    if key not in _TEACHERS:
-        name = teacher_model(config.teacher)
-        teacher = create_model(name, weights=config.teacher).to(a.device).eval()
-        for parameter in teacher.parameters():
-            parameter.requires_grad_(False)
-        _TEACHERS[key] = teacher
-    teacher = _TEACHERS[key]
+    teacher = frozen_weights(teacher_model, config.teacher, a.device)
     texture, shape = teacher.encode(torch.cat([a, b]))
     n = a.shape[0]
     moved = teacher.manipulate(shape[:n], shape[n:], alpha)

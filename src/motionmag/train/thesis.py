@@ -17,16 +17,14 @@ What matters:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from ..errors import UsageError
 from .losses import frequency_l1, gradient_l1
-from .oh2018 import RECIPES, Oh2018TrainConfig, Recipe
+from .oh2018 import RECIPES, Oh2018TrainConfig, Recipe, card_network
 
 #: the card's description of the shared loss terms
 IMAGE_LOSS = (
@@ -91,44 +89,15 @@ def check_same_network(flag: str, path: str, model: str, network: str, channels:
     """UsageError unless ``path`` holds weights of ``network`` ("module:Class") with
     ``config.channels == channels`` by the model card beside them: a frozen proxy,
     snapshot or negative must be the network being trained (``flag`` names the option)."""
-    weights = Path(path)
-    card_path = weights.with_suffix(".json")
-    if not weights.is_file() or not card_path.is_file():
-        raise UsageError(
-            f"{flag} needs '{weights}' and its model card '{card_path.name}' beside it: "
-            f"train one first with `motionmag train {model} --noise-max 0 --export {weights}`."
-        )
-    card = json.loads(card_path.read_text()).get("network", {})
+    hint = f": train one first with `motionmag train {model} --noise-max 0 --export {path}`"
+    card = card_network(flag, path, hint)
     if card.get("class") != network:
-        raise UsageError(f"{flag} '{weights}' holds {card.get('class')}, not {network}.")
+        raise UsageError(f"{flag} '{path}' holds {card.get('class')}, not {network}.")
     theirs = card.get("config", {}).get("channels")
     if theirs != channels:
         raise UsageError(
-            f"{flag} '{weights}' has width {theirs}, this run {channels}: it must be the same "
-            "network."
+            f"{flag} '{path}' has width {theirs}, this run {channels}: it must be the same network."
         )
-
-
-#: frozen networks (proxies, negatives) loaded by runs, by (path, device)
-_FROZEN: dict[tuple[str, str], torch.nn.Module] = {}
-
-
-def freeze(net: torch.nn.Module) -> torch.nn.Module:
-    """``net`` in eval mode with its parameters out of autograd."""
-    net.eval()
-    for parameter in net.parameters():
-        parameter.requires_grad_(False)
-    return net
-
-
-def frozen_weights(model: str, path: str, device: torch.device) -> torch.nn.Module:
-    """Model ``model`` with the weights at ``path`` on ``device``, frozen (loaded once)."""
-    from ..models import create_model
-
-    key = (str(path), str(device))
-    if key not in _FROZEN:
-        _FROZEN[key] = freeze(create_model(model, weights=path).to(device))
-    return _FROZEN[key]
 
 
 def add_gaussian_noise(
