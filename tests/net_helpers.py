@@ -50,3 +50,18 @@ def tiny_run_exported(config_class: type, tmp_path, name: str, **overrides) -> t
     clean = config.noise_max == 0
     assert card["training"]["noise"].startswith("none" if clean else "Gaussian")
     return card, weights
+
+
+def export_with_card(net: torch.nn.Module, path) -> str:
+    """``net``'s weights saved at ``path`` (.safetensors) with a minimal model card beside
+    them naming its class and config, as a frozen proxy or negative is read; returns the
+    path as a string."""
+    import json
+
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, path)
+    network = f"{type(net).__module__}:{type(net).__name__}"
+    card = {"network": {"class": network, "config": net.config}}
+    path.with_suffix(".json").write_text(json.dumps(card))
+    return str(path)

@@ -20,7 +20,12 @@ from motionmag.nets.hmn import MSM, HMNNet, sobel_xy
 from motionmag.synth.vibration import quantize
 from motionmag.train import hmn as hmn_train
 from motionmag.train.hmn import HMNLightTrainConfig, HMNTrainConfig, contrastive_loss, task_loss
-from net_helpers import assert_finite_fp32_grads, expressive, tiny_run_exported
+from net_helpers import (
+    assert_finite_fp32_grads,
+    export_with_card,
+    expressive,
+    tiny_run_exported,
+)
 
 
 def test_sobel_of_a_ramp_is_its_slope():
@@ -91,23 +96,11 @@ def test_contrastive_loss_value():
     assert value == pytest.approx(0.5 / (1 + 1e-3))
 
 
-def _exported(net: HMNNet, path) -> str:
-    """``net``'s weights at ``path`` with a model card naming it."""
-    import json
-
-    from safetensors.torch import save_file
-
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, path)
-    card = {"network": {"class": "motionmag.nets.hmn:HMNNet", "config": net.config}}
-    path.with_suffix(".json").write_text(json.dumps(card))
-    return str(path)
-
-
 def test_contrastive_term_vanishes_for_a_clean_twin_and_the_negative_refreshes(tmp_path):
     """A proxy equal to the model: C = 0 on clean inputs (noise 0). The negative starts as
     the model's weights and is refreshed from it every ``snapshot_every`` steps."""
     net = expressive(HMNNet(4), seed=3)
-    proxy = _exported(net, tmp_path / "proxy.safetensors")
+    proxy = export_with_card(net, tmp_path / "proxy.safetensors")
     batch = {"A": torch.rand(2, 3, 16, 16), "B": torch.rand(2, 3, 16, 16)}
     batch.update(Y=batch["B"], alpha=torch.tensor([5.0, 40.0]))
     config = HMNLightTrainConfig(channels=4, noise_max=0.0, proxy=proxy, snapshot_every=2,
@@ -152,7 +145,7 @@ def test_config_refuses_what_the_net_cannot_do(tmp_path):
         HMNTrainConfig(snapshot_every=-1).validate()
     with pytest.raises(UsageError, match="train one first"):
         HMNTrainConfig(proxy=str(tmp_path / "none.safetensors")).validate()
-    proxy = _exported(HMNNet(4), tmp_path / "p.safetensors")
+    proxy = export_with_card(HMNNet(4), tmp_path / "p.safetensors")
     with pytest.raises(UsageError, match="same network"):
         HMNLightTrainConfig(proxy=proxy).validate()
     HMNLightTrainConfig(channels=4, proxy=proxy, negative=proxy).validate()

@@ -20,7 +20,12 @@ from motionmag.models import create_model
 from motionmag.nets.lwmm import LWMMNet
 from motionmag.synth.vibration import quantize
 from motionmag.train.lwmm import LWMMLightTrainConfig, LWMMTrainConfig, task_loss
-from net_helpers import assert_finite_fp32_grads, expressive, tiny_run_exported
+from net_helpers import (
+    assert_finite_fp32_grads,
+    export_with_card,
+    expressive,
+    tiny_run_exported,
+)
 
 
 @pytest.mark.parametrize(("channels", "params", "gflops"), [(24, 1.10e6, 375.5), (8, 0.12e6, 42.4)])
@@ -93,25 +98,12 @@ def test_any_frame_size_and_a_per_pixel_factor():
     assert flat.shape == b.shape and torch.allclose(flat, mapped, atol=1e-6)
 
 
-def _proxy_of(net: LWMMNet, tmp_path) -> str:
-    """``net``'s weights exported as a proxy file with its card."""
-    import json
-
-    from safetensors.torch import save_file
-
-    path = tmp_path / "proxy.safetensors"
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, path)
-    card = {"network": {"class": "motionmag.nets.lwmm:LWMMNet", "config": net.config}}
-    path.with_suffix(".json").write_text(json.dumps(card))
-    return str(path)
-
-
 def test_loss_parts_add_up_and_the_proxy_loss_vanishes_for_a_clean_twin(tmp_path):
     """Eq. 3.6 = 10 L1 + edge + 0.1 freq + L_A + L_M. A proxy equal to the model gives
     L_M = 0 on clean inputs and L_M > 0 once the model's inputs are noisy; L_A compares
     phi(A) with the clean frames, so noise does not change its target."""
     net = expressive(LWMMNet(4), seed=2)
-    proxy = _proxy_of(net, tmp_path)
+    proxy = export_with_card(net, tmp_path / "proxy.safetensors")
     a, b = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
     batch = {"A": a, "B": b, "Y": b, "alpha": torch.tensor([5.0, 40.0])}
     cpu = torch.device("cpu")
@@ -156,7 +148,7 @@ def test_config_refuses_what_the_net_cannot_do(tmp_path):
         LWMMTrainConfig(motion_weight=-1).validate()
     with pytest.raises(UsageError, match="train one first"):
         LWMMTrainConfig(proxy=str(tmp_path / "none.safetensors")).validate()
-    proxy = _proxy_of(LWMMNet(4), tmp_path)
+    proxy = export_with_card(LWMMNet(4), tmp_path / "proxy.safetensors")
     with pytest.raises(UsageError, match="same network"):
         LWMMLightTrainConfig(proxy=proxy).validate()
     LWMMLightTrainConfig(channels=4, proxy=proxy).validate()

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .lwmm import ResidualBlock
+from .lwmm import residual_blocks
 from .pair import PairNetwork, factor_like
 
 #: frames are padded to a multiple of this (the coarsest level, 1/4)
@@ -63,10 +63,6 @@ def _conv(c_in: int, c_out: int, dilation: int = 1) -> nn.Conv2d:
     as wide as the dilation needs a larger frame than the coarse levels have)."""
     mode = "reflect" if dilation == 1 else "zeros"
     return nn.Conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation, padding_mode=mode)
-
-
-def _blocks(channels: int, count: int) -> nn.Sequential:
-    return nn.Sequential(*(ResidualBlock(channels) for _ in range(count)))
 
 
 def sobel_xy(image: torch.Tensor) -> torch.Tensor:
@@ -107,10 +103,10 @@ class Level(nn.Module):
         self.features = _conv(3, w)
         self.edges = _conv(6, w)
         self.msm = MSM(w, dilation)
-        self.motion = nn.Sequential(_conv(w, w), _blocks(w, MSM_BLOCKS))
+        self.motion = nn.Sequential(_conv(w, w), residual_blocks(w, MSM_BLOCKS))
         self.fuse = _conv(w + w_below, w) if w_below else None
-        self.texture = nn.Sequential(_conv(2 * w, w), _blocks(w, MD_BLOCKS))
-        self.out = _blocks(w, MD_BLOCKS)
+        self.texture = nn.Sequential(_conv(2 * w, w), residual_blocks(w, MD_BLOCKS))
+        self.out = residual_blocks(w, MD_BLOCKS)
 
 
 class HMNNet(PairNetwork):
@@ -135,7 +131,8 @@ class HMNNet(PairNetwork):
         )
         self.fusions = nn.ModuleList(
             nn.Sequential(
-                _conv(widths[k] + widths[k + 1], widths[k]), _blocks(widths[k], FUSION_BLOCKS)
+                _conv(widths[k] + widths[k + 1], widths[k]),
+                residual_blocks(widths[k], FUSION_BLOCKS),
             )
             for k in range(2)
         )

@@ -76,11 +76,14 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(F.relu(self.conv1(x)))
 
 
+def residual_blocks(channels: int, count: int) -> nn.Sequential:
+    """``count`` :class:`ResidualBlock` in a row at ``channels``."""
+    return nn.Sequential(*(ResidualBlock(channels) for _ in range(count)))
+
+
 def _stage(c_in: int, c_out: int, blocks: int) -> nn.Sequential:
     """``conv c_in->c_out, ReLU`` then ``blocks`` residual blocks."""
-    return nn.Sequential(
-        _conv(c_in, c_out), nn.ReLU(), *(ResidualBlock(c_out) for _ in range(blocks))
-    )
+    return nn.Sequential(_conv(c_in, c_out), nn.ReLU(), *residual_blocks(c_out, blocks))
 
 
 class StreamEncoder(nn.Module):
@@ -120,9 +123,7 @@ class LWMMNet(PairNetwork):
         self.appearance = _stage(2 * c, 2 * c, APPEARANCE_BLOCKS)
         self.appearance_head = _conv(2 * c, 3)
         self.manipulator = _stage(2 * c, 2 * c, MANIPULATOR_BLOCKS)
-        self.decoder_half = nn.Sequential(
-            *(ResidualBlock(2 * c) for _ in range(DECODER_HALF_BLOCKS))
-        )
+        self.decoder_half = residual_blocks(2 * c, DECODER_HALF_BLOCKS)
         self.decoder_full = _stage(2 * c, c, DECODER_FULL_BLOCKS)
         self.head = _conv(c, 3)
         self.encoder_b.load_state_dict(self.encoder_a.state_dict())
