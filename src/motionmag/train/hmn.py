@@ -40,8 +40,8 @@ from .thesis import (
     check_same_network,
     image_loss,
     image_loss_card,
+    inputs_and_clean_pair,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)
-    noisy_inputs,
     register_recipe,
 )
 
@@ -150,8 +150,7 @@ def task_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Trainer hook: Eq. 7.5 on the noisy pair (A, B) against the clean Y; with a proxy,
     plus Eq. 7.4 (the proxy on the clean pair, the snapshot on the noisy one)."""
-    clean = (batch["A"].to(device), batch["B"].to(device))
-    a, b, y, alpha = noisy_inputs(batch, config, noise, device)
+    (a, b, y, alpha), clean = inputs_and_clean_pair(batch, config, noise, device)
     out = net.forward_parts(a, b, alpha)
     total, parts = image_loss((out["image"] + 1.0) * 0.5, y, config)
     contrastive = torch.zeros((), device=device)

@@ -37,8 +37,8 @@ from .thesis import (
     check_same_network,
     image_loss,
     image_loss_card,
+    inputs_and_clean_pair,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)
-    noisy_inputs,
     register_recipe,
 )
 
@@ -107,9 +107,7 @@ def task_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Trainer hook: Eq. 3.6 on the noisy pair (A, B) against the clean Y; ``L_A`` against
     the clean A and B; ``L_M`` against the proxy on the clean pair (0 without a proxy)."""
-    clean_a = batch["A"].to(device, non_blocking=True)
-    clean_b = batch["B"].to(device, non_blocking=True)
-    a, b, y, alpha = noisy_inputs(batch, config, noise, device)
+    (a, b, y, alpha), (clean_a, clean_b) = inputs_and_clean_pair(batch, config, noise, device)
     out = net.forward_parts(a, b, alpha)
     total, parts = image_loss((out["image"] + 1.0) * 0.5, y, config)
     targets = F.avg_pool2d(torch.cat([clean_b, clean_a]) * 2.0 - 1.0, 2).split(a.shape[0])

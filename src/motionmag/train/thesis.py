@@ -128,6 +128,16 @@ def noisy_inputs(
     return a, b, y, batch["alpha"].to(device)
 
 
+def inputs_and_clean_pair(
+    batch: dict, config: ThesisTrainConfig, noise: torch.Generator | None, device: torch.device
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, torch.Tensor]]:
+    """:func:`noisy_inputs` ``(A, B, Y, alpha)`` and the clean ``(A, B)`` on ``device``, each
+    frame moved there once (for the losses that compare with the clean pair)."""
+    clean = (batch["A"].to(device, non_blocking=True), batch["B"].to(device, non_blocking=True))
+    moved = {**batch, "A": clean[0], "B": clean[1]}
+    return noisy_inputs(moved, config, noise, device), clean
+
+
 def image_loss(
     y_hat: torch.Tensor, y: torch.Tensor, config: ThesisTrainConfig
 ) -> tuple[torch.Tensor, dict[str, float]]:
