@@ -1,5 +1,5 @@
 """The thesis networks as methods (``sigma-theta``, ``mdmm-d1``, ``lwmm-light``,
-``hmn-light``): what the
+``hmn-light``, ``kl-dnas``): what the
 engine gives every one of them, and each shipped model's claim on held-out pairs.
 
 Known answers: alpha = 1 returns the input exactly; in static mode the reference frame
@@ -22,7 +22,7 @@ from motionmag.synth.vibration import quantize, subpixel_shift
 from motionmag.train.oh2018 import config_class
 
 #: one method per thesis network (the others differ only in width)
-METHODS = ("sigma-theta", "mdmm-d1", "lwmm-light", "hmn-light")
+METHODS = ("sigma-theta", "mdmm-d1", "lwmm-light", "hmn-light", "kl-dnas")
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -68,6 +68,8 @@ def test_mdmm_refuses_an_alpha_map_and_missing_weights_say_how_to_train():
                        alpha_map="map.png")  # fmt: skip
     with pytest.raises(UsageError, match="motionmag train lwmm --noise-max 0"):
         magnify_frames(frames, method="lwmm", alpha=8)
+    with pytest.raises(UsageError, match="motionmag train kl-dnas --stage encoder"):
+        magnify_frames(frames, method="kl-dnas", alpha=8)
 
 
 def test_every_thesis_trainer_is_found_without_importing_its_module_first():

@@ -269,6 +269,18 @@ for _name, _size, _width in sizes_of("lwmm"):
             weights=f"{_name}.safetensors",
         )
     )
+register(
+    MethodSpec(
+        name="kl-dnas",
+        kind="learned",
+        modes=("dynamic", "static", "temporal"),
+        summary="KL-DNAS: a student whose layers a latency-aware search picked, distilled "
+        "from a noise-free LW-MM",
+        paper="Singh 2024 (thesis Ch. 4)",
+        builder="motionmag.magnify.thesis:build_local_thesis_network",
+        weights="kl-dnas.safetensors",
+    )
+)
 for _name, _size, _width in sizes_of("hmn"):
     register(
         MethodSpec(

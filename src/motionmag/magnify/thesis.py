@@ -1,11 +1,13 @@
 """The Singh 2024 thesis networks in the engine: ``sigma-theta``, ``mdmm-d1`` / ``mdmm-d2``,
-``lwmm`` / ``lwmm-light`` and ``hmn`` / ``hmn-light``; two frames and alpha in, one out.
+``lwmm`` / ``lwmm-light``, ``hmn`` / ``hmn-light`` and ``kl-dnas``; two frames and alpha
+in, one out.
 
 What matters:
 
 - Each network (``nets/sigma_theta.py``, ``nets/mdmm.py``, ``nets/lwmm.py``,
-  ``nets/hmn.py``) takes the frame to magnify, a second frame and the total factor, like
-  FlowMag's generator, so it runs through :class:`~motionmag.magnify.flowmag.FlowMagMagnifier`
+  ``nets/hmn.py``, ``nets/kl_dnas.py``) takes the frame to magnify, a second frame and the
+  total factor, like FlowMag's generator, so it runs through
+  :class:`~motionmag.magnify.flowmag.FlowMagMagnifier`
   (:func:`~motionmag.magnify.prefilter.build_pair_network`): ``dynamic`` mode (the
   previous input frame as the second frame: the thesis's only setting, THESIS.md s.2.1)
   and ``static`` mode (frame ``--reference``; works mechanically, not evaluated in the
@@ -14,10 +16,10 @@ What matters:
 - ``temporal`` mode is the thesis's: a phase-based band-pass pre-filter at factor 4, then
   the network in dynamic mode (``magnify/prefilter.py``; THESIS.md s.1.4).
 - ``alpha_map=PATH`` gives a per-pixel factor (white = alpha, black = 1), as for flowmag,
-  for the networks that magnify locally (sigma-theta, LW-MM, HMN). MD-MM has none: its
+  for the networks that magnify locally (sigma-theta, LW-MM, HMN, KL-DNAS). MD-MM has none: its
   Fourier stage magnifies the whole frame at one factor. The generic ``--mask`` blend
   (output inside, input outside) targets a region with any of them.
-- A method whose weights are not shipped (``mdmm-d2``, ``lwmm``, ``hmn*``) says how to
+- A method whose weights are not shipped (``mdmm-d2``, ``lwmm``, ``hmn*``, ``kl-dnas``) says how to
   train them.
 """
 
@@ -40,8 +42,8 @@ class ThesisNetworkOptions:
 
 @dataclass
 class LocalThesisNetworkOptions(ThesisNetworkOptions):
-    """Options of ``sigma-theta``, ``lwmm*`` and ``hmn*``: those of MD-MM and a per-pixel
-    factor."""
+    """Options of ``sigma-theta``, ``lwmm*``, ``hmn*`` and ``kl-dnas``: those of MD-MM and
+    a per-pixel factor."""
 
     alpha_map: str | None = None  # greyscale image / .npy weights: alpha inside, 1 outside
 
@@ -56,7 +58,7 @@ def _build(config: MagnifyConfig, options_class: type) -> Magnifier:
 
 
 def build_local_thesis_network(config: MagnifyConfig) -> Magnifier:
-    """Builder of ``sigma-theta``, ``lwmm*`` and ``hmn*`` (``MethodSpec.builder``)."""
+    """Builder of ``sigma-theta``, ``lwmm*``, ``hmn*`` and ``kl-dnas`` (``MethodSpec.builder``)."""
     return _build(config, LocalThesisNetworkOptions)
 
 

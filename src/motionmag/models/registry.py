@@ -270,6 +270,20 @@ for _name, _size, _width in sizes_of("lwmm"):
         )
     )
 
+register_model(
+    ModelSpec(
+        name="kl-dnas",
+        network="motionmag.nets.kl_dnas:KLDNASNet",
+        summary="KL-DNAS student: layer-wise searched LR / LC blocks (encoder, appearance, "
+        "manipulator, decoder); its genotype is in the card",
+        paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 4",
+        train_command="motionmag train lwmm --noise-max 0 --export runs/lwmm-proxy.safetensors` "
+        "(the teacher), then `motionmag train kl-dnas --stage encoder --teacher "
+        "runs/lwmm-proxy.safetensors --export runs/kl-encoder.safetensors` and the stages "
+        "middle, decoder and finetune, each with --previous the last export (README, KL-DNAS)",
+    )
+)
+
 for _name, _size, _width in sizes_of("hmn"):
     register_model(
         ModelSpec(

@@ -163,7 +163,12 @@ class LWMMNet(PairNetwork):
     def decode(self, features: dict[str, torch.Tensor], difference: torch.Tensor) -> torch.Tensor:
         """The manipulator and decoder: ``F_o`` (N, 3, H, W) in [-1, 1] from
         :meth:`encode`'s features and ``(E_b - E_a) x M_f``."""
-        x = self.decoder_half(features["A"] + self.manipulator(difference))
+        return self.draw(features["A"] + self.manipulator(difference))
+
+    def draw(self, summed: torch.Tensor) -> torch.Tensor:
+        """The decoder alone: ``A + M`` (N, 2C, H/2, W/2) -> ``F_o`` (N, 3, H, W) in [-1, 1]
+        (KL-DNAS feeds it a student's features, ``train/kl_dnas.py``)."""
+        x = self.decoder_half(summed)
         x = self.decoder_full(F.interpolate(x, scale_factor=2.0, mode="nearest"))
         return torch.tanh(self.head(x))
 

@@ -90,9 +90,23 @@ for _name, _size, _width in sizes_of("hmn"):
         f"Singh 2024 Ch. 7 (HMN {_size})",
         f"Train HMN of Singh (2024, thesis Ch. 7; base width c = {_width}): " + _HMN,
     )
+_DESCRIPTIONS["kl-dnas"] = (
+    "Singh 2024 Ch. 4 (KL-DNAS)",
+    "Search and train the KL-DNAS student of Singh (2024, thesis Ch. 4): layer-wise "
+    "mixed operations (convolutions of several kernels and dilations; none / add / concat "
+    "links), distilled part by part from a frozen noise-free LW-MM (--teacher) under a "
+    "latency target measured on this machine (|log(latency / target)|); four runs in "
+    "series, --stage encoder, middle, decoder, finetune, each from the previous one's "
+    "export (--previous); 10 L1 + edge L1 + 0.1 x a spectrum L1 in place of the thesis's "
+    "VGG perceptual loss, Gaussian input noise" + _COMMON,
+)
 #: the thesis networks (Gaussian input noise, the thesis's loss weights)
-_THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2", "lwmm", "lwmm-light", "hmn", "hmn-light")
+_THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2", "lwmm", "lwmm-light", "hmn", "hmn-light",
+                  "kl-dnas")  # fmt: skip
 
+#: flags of kl-dnas (flag dest = config field)
+_KL_DNAS_FIELDS = ("stage", "teacher", "previous", "layers", "reach", "ops", "kd_weight",
+                   "latency_weight", "latency_fraction", "arch_lr")  # fmt: skip
 #: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
 _FIELDS = {
     "size": "size_px",
@@ -142,6 +156,7 @@ _MODEL_FIELDS = {
     "lwmm-light": _LWMM_FIELDS,
     "hmn": _HMN_FIELDS,
     "hmn-light": _HMN_FIELDS,
+    "kl-dnas": {**_THESIS_FIELDS, **{name: name for name in _KL_DNAS_FIELDS}},
 }
 
 
@@ -286,6 +301,11 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
         ]
     if model.startswith("hmn"):
         weights.append(("--contrastive-weight", 1.0, "weight of C_loss (Eq. 7.4)"))
+    if model == "kl-dnas":
+        weights += [
+            ("--kd-weight", 0.1, "weight of the feature L1 to the teacher (Eqs. 4.4, 4.7)"),
+            ("--latency-weight", 1.0, "weight of L_lat (Eq. 4.11)"),
+        ]
     for flag, default, text in weights:
         p.add_argument(flag, type=float, default=None, help=f"{text} (default {default:g})")
     if model == "sigma-theta":
@@ -326,6 +346,10 @@ def _add_thesis_flags(p: argparse.ArgumentParser, model: str) -> None:
             help="refresh the negative from the model every STEPS steps (default 25000, one "
             "epoch of 100k pairs; 0: never)",
         )
+    elif model == "kl-dnas":
+        from .cli_kl_dnas import add_kl_dnas_flags
+
+        add_kl_dnas_flags(p)
     else:
         width = thesis_width(model)
         p.add_argument("--width", type=int, default=None, help=f"FCB width f (default {width})")

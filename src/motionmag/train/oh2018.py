@@ -305,6 +305,7 @@ _EXTENSIONS = (
     "motionmag.train.mdmm",
     "motionmag.train.lwmm",
     "motionmag.train.hmn",
+    "motionmag.train.kl_dnas",
 )
 
 
