@@ -195,19 +195,26 @@ def test_the_four_stages_run_in_series_and_the_result_is_a_plain_network(tmp_pat
     assert out.shape == (1, 3, 18, 22) and torch.isfinite(out).all()
 
 
-def test_stage_carries_the_unspent_budget(tmp_path):
+def test_stage_carries_the_unspent_budget_and_not_an_overshoot(tmp_path):
+    import shutil
+
     from motionmag.train import kl_dnas
 
     teacher = _teacher(tmp_path)
     _, encoder = tiny_run_exported(KLDNASTrainConfig, tmp_path, "enc", teacher=teacher,
                                    layers=1, reach=0)  # fmt: skip
-    search = json.loads(encoder.with_suffix(".json").read_text())["network"]["search"]
-    config = KLDNASTrainConfig(stage="middle", teacher=teacher, previous=str(encoder))
-    plan = kl_dnas.latency_plan(config)
-    assert plan["carried_ms"] == pytest.approx(search["unspent_ms"])
-    assert plan["target_ms"] == pytest.approx(
-        max(0.45 * plan["teacher_ms"]["middle"] + search["unspent_ms"], 1e-3)
-    )
+    card = json.loads(encoder.with_suffix(".json").read_text())
+    search = card["network"]["search"]
+    assert search["unspent_ms"] == pytest.approx(search["target_ms"] - search["latency_ms"])
+    for unspent, carried in ((3.0, 3.0), (-5.0, 0.0)):
+        previous = tmp_path / f"enc{unspent}.safetensors"
+        shutil.copy(encoder, previous)
+        card["network"]["search"]["unspent_ms"] = unspent
+        previous.with_suffix(".json").write_text(json.dumps(card))
+        config = KLDNASTrainConfig(stage="middle", teacher=teacher, previous=str(previous))
+        plan = kl_dnas.latency_plan(config)
+        assert plan["carried_ms"] == carried
+        assert plan["target_ms"] == pytest.approx(0.45 * plan["teacher_ms"]["middle"] + carried)
 
 
 def test_configuration_errors_are_one_sentence(tmp_path):

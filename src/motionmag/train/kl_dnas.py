@@ -27,11 +27,13 @@ What matters (THESIS.md s.4.3-4.6):
 - **Latency** (``nets/kl_dnas_latency.py``): the lookup table is measured on this machine
   when the run starts (one 640x360 frame); a stage's target is ``latency_fraction`` (0.45,
   SM1's ratio) of the teacher's time for that stage measured the same way, plus what the
-  previous stage left unspent (Sec. 4.1.3). ``L_lat = |log(latency / target)|`` (Eq. 4.11).
+  previous stage left unspent when it came in under its target (Sec. 4.1.3; an overshoot
+  is not taken from the next stage). ``L_lat = |log(latency / target)|`` (Eq. 4.11).
 - **Optimisation** [choice, for the shared trainer]: one-level DARTS, the mixture logits
   and the weights updated together on the training batch by Adam, the logits at
   ``arch_lr`` (THESIS.md's 3e-4; its betas (0.5, 0.999) and weight decay are not used).
-  THESIS.md s.4.6 suggests first-order DARTS with a held-out batch for the logits.
+  THESIS.md s.4.6 suggests first-order DARTS with a held-out batch for the logits, and
+  logits frozen for the first 10 % of each stage (not done here).
 - Validation SSIM is of the whole student; in the ``encoder`` and ``middle`` stages that
   includes untrained parts, so those stages do not validate (the last checkpoint is
   exported).
@@ -157,7 +159,7 @@ def latency_plan(config: KLDNASTrainConfig) -> dict:
         carried = 0.0
         if config.previous is not None:
             search = _previous_card(config).get("network", {}).get("search", {})
-            carried = float(search.get("unspent_ms", 0.0))
+            carried = max(float(search.get("unspent_ms", 0.0)), 0.0)  # only a saving carries
         target = None
         if config.stage in ("encoder", "middle", "decoder"):
             target = max(config.latency_fraction * teacher_ms[config.stage] + carried, 1e-3)
