@@ -278,9 +278,9 @@ register_model(
         "manipulator, decoder); its genotype is in the card",
         paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 4",
         train_command="motionmag train lwmm --noise-max 0 --export runs/lwmm-proxy.safetensors` "
-        "(the teacher), then `motionmag train kl-dnas --stage encoder --teacher "
-        "runs/lwmm-proxy.safetensors --export runs/kl-encoder.safetensors` and the stages "
-        "middle, decoder and finetune, each with --previous the last export (README, KL-DNAS)",
+        '(the teacher), then the four stages of the README\'s "KL-DNAS", the first `motionmag '
+        "train kl-dnas --stage encoder --teacher runs/lwmm-proxy.safetensors --export "
+        "runs/kl-encoder.safetensors",
     )
 )
 
