@@ -359,3 +359,26 @@ def test_training_noise_follows_the_reference_formula():
     varied = add_training_noise(grey, generator=generator) - grey
     per_sample = varied.flatten(1).std(dim=1) * 255
     assert per_sample.max() < 3.5 and per_sample.min() < per_sample.max()
+
+
+def test_synth_small_motion_fraction_and_the_trainer_checks_the_shards_match(tmp_path):
+    """``--small-motion-fraction`` renders the trainer's on-the-fly draw (same samples);
+    a run whose crop size or sub-pixel share differs from the shards' is refused."""
+    from motionmag.train.oh2018 import Oh2018TrainConfig
+
+    out = tmp_path / "data"
+    argv = ["-o", str(out), "--n", "3", "--size", "48", "--small-motion-fraction", "0.5"]
+    assert run(parse([*argv, "--quiet"])) == 0
+    fresh = Oh2018Dataset(3, Oh2018Config(size_px=48, small_motion_fraction=0.5), seed=0)
+    shards = ShardDataset(out)
+    for index in range(3):
+        assert torch.equal(shards[index]["motion_px"], fresh[index]["motion_px"])
+        assert torch.equal(shards[index]["Y"], fresh[index]["Y"])
+    plain = Oh2018Dataset(3, Oh2018Config(size_px=48), seed=0)
+    assert not all(torch.equal(shards[i]["motion_px"], plain[i]["motion_px"]) for i in range(3))
+    Oh2018TrainConfig(shards=str(out), size_px=48, small_motion_fraction=0.5).validate()
+    for size, small in ((48, 0.0), (64, 0.5)):
+        with pytest.raises(UsageError, match=r"--size 48 --small-motion-fraction 0\.5"):
+            Oh2018TrainConfig(shards=str(out), size_px=size, small_motion_fraction=small).validate()
+    with pytest.raises(UsageError, match="small-motion-fraction"):
+        run(parse(["-o", str(tmp_path / "x"), "--n", "1", "--small-motion-fraction", "2"]))

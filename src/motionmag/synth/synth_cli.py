@@ -56,6 +56,14 @@ def add_synth_command(subparsers) -> argparse.ArgumentParser:
         help="render at this multiple of the output size (default 4)",
     )
     p.add_argument(
+        "--small-motion-fraction",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of motions drawn log-uniform in 0.02-1 px instead of the paper's uniform "
+        "0-min(10, 30/alpha) px (ours; the same flag of `motionmag train`; default 0)",
+    )
+    p.add_argument(
         "--samples-per-shard",
         type=int,
         default=None,
@@ -82,7 +90,15 @@ def run_synth(args: argparse.Namespace) -> int:
         raise UsageError(f"--hires-factor must be at least 1, not {args.hires_factor}.")
     if args.samples_per_shard is not None and args.samples_per_shard < 1:
         raise UsageError(f"--samples-per-shard must be at least 1, not {args.samples_per_shard}.")
-    config = Oh2018Config(size_px=args.size, hires_factor=args.hires_factor)
+    if not 0.0 <= args.small_motion_fraction <= 1.0:
+        raise UsageError(
+            f"--small-motion-fraction {args.small_motion_fraction} must lie in [0, 1]."
+        )
+    config = Oh2018Config(
+        size_px=args.size,
+        hires_factor=args.hires_factor,
+        small_motion_fraction=args.small_motion_fraction,
+    )
     result = write_shards(
         args.output,
         args.n,

@@ -172,6 +172,10 @@ class Oh2018TrainConfig:
             )
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UsageError(f"learning rate {self.lr} must be a positive number.")
+        if self.shards is not None:
+            from ..synth.shards import read_manifest
+
+            check_shards_match(read_manifest(self.shards), self)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -376,6 +380,21 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda was asked for but no CUDA GPU is available: use cpu.")
     return device
+
+
+def check_shards_match(manifest: dict, config: Oh2018TrainConfig) -> None:
+    """UsageError unless the shards were rendered at the run's crop size and sub-pixel
+    share (both shape what the net learns; the card records the shards' own config)."""
+    rendered = manifest.get("config") or {}
+    size = rendered.get("size_px")
+    small = rendered.get("small_motion_fraction", 0.0)
+    if size != config.size_px or small != config.small_motion_fraction:
+        raise UsageError(
+            f"the shards in '{config.shards}' were rendered at {size} px with small-motion "
+            f"fraction {small}, this run asks for {config.size_px} px and "
+            f"{config.small_motion_fraction}: pass --size {size} --small-motion-fraction "
+            f"{small}, or render matching shards with `motionmag synth`."
+        )
 
 
 def make_dataset(config: Oh2018TrainConfig, seed: int | None = None, n: int | None = None):
