@@ -185,7 +185,13 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
     )
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4)")
     add_run_flags(p, f"runs/{model}/s<size>-b<batch>-seed<seed>")
-    p.add_argument("--shards", default=None, metavar="DIR", help="read `motionmag synth` shards")
+    p.add_argument(
+        "--shards",
+        default=None,
+        metavar="DIR",
+        help="read `motionmag synth` shards (same --size and --small-motion-fraction) instead "
+        "of rendering on the fly; with --workers 0, 1.8x the samples/h on 2 cores",
+    )
     p.add_argument("--seed", type=int, default=None, help="dataset and run seed (default 0)")
     p.add_argument(
         "--dataset-size",
