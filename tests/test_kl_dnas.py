@@ -232,3 +232,32 @@ def test_configuration_errors_are_one_sentence(tmp_path):
         KLDNASTrainConfig(teacher=student).validate()
     with pytest.raises(UsageError, match="--stage"):
         KLDNASTrainConfig(stage="all", teacher=teacher).validate()
+
+
+def test_a_latency_table_from_another_machine_is_used_and_checked(tmp_path):
+    """``--latency-table``: the record of benchmarks/kl_dnas_latency.py replaces the
+    measurement (the entry of the student's width); a table without it is refused."""
+    from motionmag.train import kl_dnas
+
+    teacher = _teacher(tmp_path)  # C = 2: student width 4
+    costs = {op: 1.0 for op in OP_SETS["reduced"]}
+    costs.update({"none": 0.0, "add": 0.5, "concat": 2.0, "fixed/encoder": 3.0,
+                  "fixed/middle": 1.0, "fixed/decoder": 4.0})  # fmt: skip
+    teacher_ms = {"encoder": 100.0, "middle": 20.0, "decoder": 80.0}
+    record = {"results": {"tiny": {"student_width": 4, "lookup_table_ms": costs,
+                                   "teacher_ms": teacher_ms}}}  # fmt: skip
+    table = tmp_path / "laptop.json"
+    table.write_text(json.dumps(record))
+    config = KLDNASTrainConfig(teacher=teacher, latency_table=str(table))
+    config.validate()
+    plan = kl_dnas.latency_plan(config)
+    assert plan["costs"] == costs and plan["target_ms"] == pytest.approx(45.0)
+    record["results"]["tiny"]["student_width"] = 48
+    table.write_text(json.dumps(record))
+    with pytest.raises(UsageError, match="no table for width 4"):
+        KLDNASTrainConfig(teacher=teacher, latency_table=str(table)).validate()
+    record["results"]["tiny"]["student_width"] = 4
+    del record["results"]["tiny"]["lookup_table_ms"]["conv5x5_d1"]
+    table.write_text(json.dumps(record))
+    with pytest.raises(UsageError, match="lacks conv5x5_d1"):
+        KLDNASTrainConfig(teacher=teacher, latency_table=str(table)).validate()

@@ -49,3 +49,11 @@ def add_kl_dnas_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--arch-lr", type=float, default=None, help="Adam lr of the mixture logits (default 3e-4)"
     )
+    p.add_argument(
+        "--latency-table",
+        default=None,
+        metavar="FILE.json",
+        help="op and teacher times measured on the machine the model is for (`python "
+        "benchmarks/kl_dnas_latency.py --json FILE` there), e.g. when searching on a lent "
+        "GPU; default: measured here when the run starts",
+    )

@@ -25,10 +25,12 @@ What matters (THESIS.md s.4.3-4.6):
   spectrum L1 in place of VGG); Eq. 4.1's appearance terms train the teacher, not the
   student.
 - **Latency** (``nets/kl_dnas_latency.py``): the lookup table is measured on this machine
-  when the run starts (one 640x360 frame); a stage's target is ``latency_fraction`` (0.45,
-  SM1's ratio) of the teacher's time for that stage measured the same way, plus what the
-  previous stage left unspent when it came in under its target (Sec. 4.1.3; an overshoot
-  is not taken from the next stage). ``L_lat = |log(latency / target)|`` (Eq. 4.11).
+  when the run starts (one 640x360 frame), or read from ``--latency-table`` (a record of
+  ``benchmarks/kl_dnas_latency.py`` made on the machine the model is for); a stage's
+  target is ``latency_fraction`` (0.45, SM1's ratio) of the teacher's time for that stage
+  measured the same way, plus what the previous stage left unspent when it came in under
+  its target (Sec. 4.1.3; an overshoot is not taken from the next stage).
+  ``L_lat = |log(latency / target)|`` (Eq. 4.11).
 - **Optimisation** [choice, for the shared trainer]: one-level DARTS, the mixture logits
   and the weights updated together on the training batch by Adam, the logits at
   ``arch_lr`` (THESIS.md's 3e-4; its betas (0.5, 0.999) and weight decay are not used).
@@ -90,6 +92,7 @@ class KLDNASTrainConfig(ThesisTrainConfig):
     latency_weight: float = 1.0
     latency_fraction: float = 0.45  # of the teacher's stage latency (SM1: 0.45)
     arch_lr: float = 3e-4  # Adam lr of the mixture logits
+    latency_table: str | None = None  # JSON of benchmarks/kl_dnas_latency.py; None: measure here
 
     def validate(self) -> None:
         super().validate()
@@ -118,6 +121,8 @@ class KLDNASTrainConfig(ThesisTrainConfig):
             raise UsageError(f"--stage {self.stage} needs --previous: the {before} stage's export.")
         elif card_network("--previous", self.previous).get("class") != NETWORK:
             raise UsageError(f"--previous '{self.previous}' is not a KL-DNAS network.")
+        if self.latency_table is not None:
+            read_latency_table(self.latency_table, teacher_width(self.teacher), self.ops)
         if self.stage in ("encoder", "middle"):
             self.validate_every = 0  # the student's other parts are untrained (docstring)
 
@@ -131,6 +136,31 @@ register_recipe(
 def teacher_width(path: str) -> int:
     """The student's width: the teacher's 1/2-resolution width 2C, from its card."""
     return 2 * int(card_network("--teacher", path).get("config", {}).get("channels", 24))
+
+
+def read_latency_table(path: str, width: int, ops: str) -> dict:
+    """``{"lookup_table_ms", "teacher_ms"}`` for student ``width`` from a JSON record of
+    ``benchmarks/kl_dnas_latency.py`` (measured on the machine the model is for, e.g. a
+    laptop, while the search runs on a lent GPU); UsageError when it has no such entry or
+    lacks an op of ``ops``."""
+    from ..nets.kl_dnas import COMBINE_OPS, OP_SETS, STAGES
+
+    try:
+        results = json.loads(Path(path).read_text())["results"]
+        entry = next(e for e in results.values() if e["student_width"] == width)
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        raise UsageError(
+            f"--latency-table '{path}' has no table for width {width}: write one with "
+            "`python benchmarks/kl_dnas_latency.py --json FILE` on the target machine."
+        ) from None
+    needed = {*OP_SETS[ops], *COMBINE_OPS, *(f"fixed/{stage}" for stage in STAGES)}
+    missing = needed - set(entry["lookup_table_ms"]) | set(STAGES) - set(entry["teacher_ms"])
+    if missing:
+        raise UsageError(
+            f"--latency-table '{path}' lacks {', '.join(sorted(missing))}: measure it with "
+            f"--ops {ops}."
+        )
+    return entry
 
 
 def _previous_card(config: KLDNASTrainConfig) -> dict:
@@ -153,9 +183,14 @@ def latency_plan(config: KLDNASTrainConfig) -> dict:
 
     key = (config.stage, config.teacher, config.previous, config.ops)
     if key not in _LATENCY:
-        teacher = frozen_weights("lwmm", config.teacher, torch.device("cpu"))
-        costs = measure_costs(teacher_width(config.teacher), config.ops)
-        teacher_ms = teacher_latency_ms(teacher)
+        if config.latency_table is not None:
+            entry = read_latency_table(config.latency_table, teacher_width(config.teacher),
+                                       config.ops)  # fmt: skip
+            costs, teacher_ms = entry["lookup_table_ms"], entry["teacher_ms"]
+        else:
+            teacher = frozen_weights("lwmm", config.teacher, torch.device("cpu"))
+            costs = measure_costs(teacher_width(config.teacher), config.ops)
+            teacher_ms = teacher_latency_ms(teacher)
         carried = 0.0
         if config.previous is not None:
             search = _previous_card(config).get("network", {}).get("search", {})
