@@ -41,7 +41,7 @@ def test_engine_modes_identity_and_errors(method):
 @pytest.mark.parametrize(
     "method",
     [pytest.param(m, marks=pytest.mark.skipif(not has_weights(m), reason=f"no {m} weights"))
-     for m in METHODS],
+     for m in (*METHODS, "mdmm-d2")],
 )  # fmt: skip
 def test_shipped_weights_improve_on_the_input_of_held_out_pairs(method):
     """The card's claim, on 8 of its 40 validation pairs: the output is closer (SSIM) to

@@ -245,11 +245,10 @@ for _name, _size, _width in sizes_of("mdmm"):
             modes=("dynamic", "static", "temporal"),
             summary=f"MD-MM {_size}: Fourier phase and amplitude magnified, "
             f"then corrected in space at four scales (width {_width})"
-            + (
-                "; early weights (32k samples), magnifies x4.0 for x10"
-                if _name == "mdmm-d1"
-                else ""
-            ),
+            + {
+                "mdmm-d1": "; early weights (32k samples), magnifies x4.0 for x10",
+                "mdmm-d2": "; early weights (40k samples), magnifies x3.1 for x10",
+            }[_name],
             paper="Singh 2024 (thesis Ch. 5)",
             builder="motionmag.magnify.thesis:build_mdmm",
             weights=f"{_name}.safetensors",

@@ -19,7 +19,7 @@ What matters:
   for the networks that magnify locally (sigma-theta, LW-MM, HMN, KL-DNAS). MD-MM has none: its
   Fourier stage magnifies the whole frame at one factor. The generic ``--mask`` blend
   (output inside, input outside) targets a region with any of them.
-- A method whose weights are not shipped (``mdmm-d2``, ``lwmm``, ``hmn*``, ``kl-dnas``) says how to
+- A method whose weights are not shipped (``lwmm*``, ``hmn*``, ``kl-dnas``) says how to
   train them.
 """
 
