@@ -152,3 +152,14 @@ def test_config_refuses_what_the_net_cannot_do(tmp_path):
     with pytest.raises(UsageError, match="same network"):
         LWMMLightTrainConfig(proxy=proxy).validate()
     LWMMLightTrainConfig(channels=4, proxy=proxy).validate()
+
+
+def test_appearance_only_is_encodes_appearance():
+    """KL-DNAS's encoder stage reads the teacher's ``A`` alone: the same tensor."""
+    from motionmag.nets.lwmm import LWMMNet
+
+    torch.manual_seed(0)
+    net = LWMMNet(channels=3).eval()
+    a, b = torch.rand(2, 3, 12, 16), torch.rand(2, 3, 12, 16)
+    with torch.no_grad():
+        assert torch.equal(net.appearance_only(a, b), net.encode(a, b)["A"])

@@ -131,15 +131,25 @@ class LWMMNet(PairNetwork):
     def encode(self, frame_a: torch.Tensor, frame_b: torch.Tensor) -> dict[str, torch.Tensor]:
         """Encoder outputs for frames (N, 3, H, W) in [0, 1], H and W even: ``E_a``,
         ``E_b`` (N, 2C, H/2, W/2) and the appearance features ``A`` (same shape)."""
-        a = frame_a * 2.0 - 1.0
-        b = frame_b * 2.0 - 1.0
-        early_a = self.encoder_a.early(a)
-        early_b = self.encoder_b.early(b)
+        early_a, early_b = self._early(frame_a, frame_b)
         return {
             "E_a": self.encoder_a.late_features(early_a, early_b),
             "E_b": self.encoder_b.late_features(early_b, early_a),
-            "A": self.appearance(F.max_pool2d(torch.cat([early_a, early_b], dim=1), 2)),
+            "A": self._appearance(early_a, early_b),
         }
+
+    def appearance_only(self, frame_a: torch.Tensor, frame_b: torch.Tensor) -> torch.Tensor:
+        """:meth:`encode`'s ``A`` alone, without the streams' late stages (KL-DNAS's
+        encoder stage needs no more of the teacher, ``train/kl_dnas.py``)."""
+        return self._appearance(*self._early(frame_a, frame_b))
+
+    def _early(self, frame_a: torch.Tensor, frame_b: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Both streams' full-resolution features ``E'_a``, ``E'_b``."""
+        return self.encoder_a.early(frame_a * 2.0 - 1.0), self.encoder_b.early(frame_b * 2.0 - 1.0)
+
+    def _appearance(self, early_a: torch.Tensor, early_b: torch.Tensor) -> torch.Tensor:
+        """``A`` from ``E'_a``, ``E'_b``: pooled to 1/2 resolution, the appearance encoder."""
+        return self.appearance(F.max_pool2d(torch.cat([early_a, early_b], dim=1), 2))
 
     def forward_parts(
         self, frame_a: torch.Tensor, frame_b: torch.Tensor, alpha: torch.Tensor | float

@@ -242,27 +242,30 @@ def task_loss(
 
     (a, b, y, alpha), (clean_a, clean_b) = inputs_and_clean_pair(batch, config, noise, device)
     teacher = frozen_weights("lwmm", config.teacher, device)
-    with torch.no_grad():
-        clean = teacher.encode(clean_a, clean_b)
-        clean_motion = teacher.manipulator(teacher.difference(clean, alpha))
+    stage = config.stage
     e_a, e_b = net.encode(a, b)
-    kd_encoder = (e_a - clean["E_a"]).abs().mean() + (e_b - clean["E_b"]).abs().mean()
-    if config.stage == "encoder":
+    kd = torch.zeros((), device=device)  # Eq. 4.9 (decoder) has no feature term
+    if stage != "decoder":
         with torch.no_grad():
-            noisy_appearance = teacher.encode(a, b)["A"]
+            clean = teacher.encode(clean_a, clean_b)
+    if stage in ("encoder", "finetune"):  # Eq. 4.2 (the fine-tuning keeps every term, s.4.6)
+        kd = kd + (e_a - clean["E_a"]).abs().mean() + (e_b - clean["E_b"]).abs().mean()
+    if stage == "encoder":
+        with torch.no_grad():
+            noisy_appearance = teacher.appearance_only(a, b)
         difference = (e_b - e_a) * factor_like(alpha, e_b)
         image = teacher.draw(noisy_appearance + teacher.manipulator(difference))
-        kd = kd_encoder
     else:
         appearance = net.appearance_features(e_a, e_b)
         motion = net.motion_features(e_a, e_b, alpha)
-        kd = (appearance - clean["A"]).abs().mean() + (motion - clean_motion).abs().mean()
-        if config.stage == "middle":
+        if stage in ("middle", "finetune"):  # Eq. 4.5
+            with torch.no_grad():
+                clean_motion = teacher.manipulator(teacher.difference(clean, alpha))
+            kd = kd + (appearance - clean["A"]).abs().mean() + (motion - clean_motion).abs().mean()
+        if stage == "middle":
             image = teacher.draw(appearance + motion)
         else:
             image = net.decode(appearance, motion)
-            # Eq. 4.9 has no feature term; the fine-tuning keeps all of them (s.4.6)
-            kd = kd + kd_encoder if config.stage == "finetune" else torch.zeros((), device=device)
     total, parts = image_loss((image + 1.0) * 0.5, y, config)
     total = total + config.kd_weight * kd
     plan = latency_plan(config)
@@ -279,7 +282,7 @@ def task_loss(
 
 def loss_card(config: dict) -> dict:
     """Trainer hook: the card's loss entries and the search's record (genotype, latency)."""
-    entries = {
+    return {
         **image_loss_card(config),
         "kd_weight": config["kd_weight"],
         "latency_weight": config["latency_weight"],
@@ -290,7 +293,6 @@ def loss_card(config: dict) -> dict:
         "optimisation": "one-level DARTS: logits and weights by Adam on the training batch, "
         f"logits at lr {config['arch_lr']} (ours)",
     }
-    return entries
 
 
 def network_card(net_config: dict, tensors: dict[str, torch.Tensor]) -> dict:
