@@ -261,3 +261,64 @@ def test_a_latency_table_from_another_machine_is_used_and_checked(tmp_path):
     table.write_text(json.dumps(record))
     with pytest.raises(UsageError, match="lacks conv5x5_d1"):
         KLDNASTrainConfig(teacher=teacher, latency_table=str(table)).validate()
+
+
+def _arch_and_weights(net) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = torch.cat([p.detach().flatten() for p in net.arch_parameters()])
+    ids = {id(p) for p in net.arch_parameters()}
+    weights = torch.cat([p.detach().flatten() for p in net.parameters() if id(p) not in ids])
+    return logits.clone(), weights.clone()
+
+
+@pytest.mark.parametrize("schedule", ["joint", "alternate"])
+def test_logits_wait_out_the_warmup_then_step_by_the_schedule(tmp_path, schedule):
+    """THESIS.md s.4.6: logits frozen for the first 10 % of a stage; ``alternate`` is
+    first-order DARTS (weight and logit steps take turns), ``joint`` steps both."""
+    from motionmag.train.kl_dnas import ARCH_BETAS, param_groups
+    from motionmag.train.loop import hold_gated_groups
+
+    torch.manual_seed(0)
+    net = KLDNASNet(channels=8, layers=1, reach=0)  # width 4 at seed 0: a dead ReLU
+    config = KLDNASTrainConfig(steps=20, arch_warmup=0.1, arch_schedule=schedule)
+    groups = param_groups(net, config)
+    assert groups[1]["own_betas"] == ARCH_BETAS and groups[1]["start_step"] == 2
+    optimizer = torch.optim.Adam(
+        [{**g, "betas": g.get("own_betas", (0.9, 0.999))} for g in groups], lr=1e-2
+    )
+    a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    moved = []
+    for step in range(6):
+        before = _arch_and_weights(net)
+        optimizer.zero_grad(set_to_none=True)
+        net(a, b, 4.0).square().mean().backward()
+        hold_gated_groups(optimizer, step)
+        optimizer.step()
+        after = _arch_and_weights(net)
+        moved.append(tuple(not torch.equal(x, y) for x, y in zip(before, after, strict=True)))
+    # (logits moved, weights moved) per step; the warm-up is steps 0-1
+    if schedule == "joint":
+        assert moved == [(False, True)] * 2 + [(True, True)] * 4
+    else:
+        assert moved == [(False, True)] * 2 + [(False, True), (True, False)] * 2
+
+
+def test_the_trainer_keeps_the_schedule_across_a_resume(tmp_path):
+    """The warm-up and the turns follow the run's step through ``--resume``; the logits'
+    own betas survive it (the flags' betas are the weights')."""
+    from motionmag.train.oh2018 import load_checkpoint, train_model
+
+    teacher = _teacher(tmp_path)
+    config = KLDNASTrainConfig(size_px=32, batch=1, steps=2, dataset_size=8, workers=0,
+                               checkpoint_every=1, log_every=1, teacher=teacher, layers=1,
+                               reach=0, arch_warmup=0.5, arch_schedule="alternate")  # fmt: skip
+    run = tmp_path / "run"
+    train_model(config, run, progress=False)
+    first = load_checkpoint(run / "checkpoint.pt")
+    arch_keys = [k for k in first["model"] if k.endswith(".arch")]
+    assert arch_keys and all(not first["model"][k].any() for k in arch_keys)  # still zero
+    config.steps = 4  # the warm-up is now steps 0-1 of 4; steps 2 (weights), 3 (logits)
+    train_model(config, run, resume=True, progress=False)
+    last = load_checkpoint(run / "checkpoint.pt")
+    assert any(last["model"][k].any() for k in arch_keys)
+    groups = last["optimizer"]["param_groups"]
+    assert tuple(groups[1]["betas"]) == (0.5, 0.999) and tuple(groups[0]["betas"]) == (0.9, 0.999)

@@ -292,8 +292,9 @@ def test_existing_recipes_are_unchanged():
     config = trainer.Ha2024TrainConfig(decoder_blocks=2)
     net = trainer.make_net(config)
     assert type(net) is Ha2024Net and "removed" not in net.config
-    groups = list(trainer._param_groups(net, config))
-    assert all(isinstance(p, nn.Parameter) for p in groups)  # a plain parameter list
+    (group,) = trainer._param_groups(net, config)  # one group: every parameter, config.lr
+    assert set(group) == {"params"} and len(group["params"]) == len(list(net.parameters()))
+    assert all(isinstance(p, nn.Parameter) for p in group["params"])
 
 
 # ----------------------------------------------------------------------------- CLI

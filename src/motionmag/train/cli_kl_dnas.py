@@ -50,6 +50,19 @@ def add_kl_dnas_flags(p: argparse.ArgumentParser) -> None:
         "--arch-lr", type=float, default=None, help="Adam lr of the mixture logits (default 3e-4)"
     )
     p.add_argument(
+        "--arch-warmup",
+        type=float,
+        default=None,
+        help="share of --steps with the mixture logits frozen (default 0.1)",
+    )
+    p.add_argument(
+        "--arch-schedule",
+        choices=("joint", "alternate"),
+        default=None,
+        help="joint: logits and weights step on every batch (default, half the cost); "
+        "alternate: first-order DARTS, a weight step and a logit step take turns",
+    )
+    p.add_argument(
         "--latency-table",
         default=None,
         metavar="FILE.json",

@@ -106,7 +106,8 @@ _THESIS_MODELS = ("sigma-theta", "mdmm-d1", "mdmm-d2", "lwmm", "lwmm-light", "hm
 
 #: flags of kl-dnas (flag dest = config field)
 _KL_DNAS_FIELDS = ("stage", "teacher", "previous", "layers", "reach", "ops", "kd_weight",
-                   "latency_weight", "latency_fraction", "arch_lr", "latency_table")  # fmt: skip
+                   "latency_weight", "latency_fraction", "arch_lr", "arch_warmup",
+                   "arch_schedule", "latency_table")  # fmt: skip
 #: flags that map one to one onto Oh2018TrainConfig fields (flag dest -> field)
 _FIELDS = {
     "size": "size_px",

@@ -31,11 +31,14 @@ What matters (THESIS.md s.4.3-4.6):
   measured the same way, plus what the previous stage left unspent when it came in under
   its target (Sec. 4.1.3; an overshoot is not taken from the next stage).
   ``L_lat = |log(latency / target)|`` (Eq. 4.11).
-- **Optimisation** [choice, for the shared trainer]: one-level DARTS, the mixture logits
-  and the weights updated together on the training batch by Adam, the logits at
-  ``arch_lr`` (THESIS.md's 3e-4; its betas (0.5, 0.999) and weight decay are not used).
-  THESIS.md s.4.6 suggests first-order DARTS with a held-out batch for the logits, and
-  logits frozen for the first 10 % of each stage (not done here).
+- **Optimisation** (THESIS.md s.4.6's suggestion; the thesis does not say): the mixture
+  logits by Adam at ``arch_lr`` 3e-4, betas (0.5, 0.999), weight decay 1e-3, frozen for
+  the first ``arch_warmup`` (10 %) of the run's ``--steps``; the weights by Adam at
+  ``lr``. ``--arch-schedule alternate`` is first-order DARTS: after the warm-up, steps
+  take turns, a weight step on one batch, then a logit step on the next (a batch the
+  weights have not trained on: with a generator every batch is fresh, which is what
+  DARTS's held-out split gives). ``joint`` [choice, the default on CPU] updates both on
+  every batch (one-level DARTS), half the cost per weight update.
 - Validation SSIM is of the whole student; in the ``encoder`` and ``middle`` stages that
   includes untrained parts, so those stages do not validate (the last checkpoint is
   exported).
@@ -44,6 +47,7 @@ What matters (THESIS.md s.4.3-4.6):
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -68,6 +72,11 @@ NETWORK = "motionmag.nets.kl_dnas:KLDNASNet"
 TEACHER_NETWORK = "motionmag.nets.lwmm:LWMMNet"
 #: the runs in order; every one but the first starts from the previous one's export
 RUN_STAGES = ("encoder", "middle", "decoder", "finetune")
+#: how logits and weights share the batches (module docstring)
+ARCH_SCHEDULES = ("joint", "alternate")
+#: Adam's betas and weight decay of the mixture logits (THESIS.md s.4.6)
+ARCH_BETAS = (0.5, 0.999)
+ARCH_WEIGHT_DECAY = 1e-3
 LOSS = (
     IMAGE_LOSS + " (L_mag, Eq. 4.1's image terms) on the stage's prediction (Eqs. 4.3, 4.6, "
     "4.8) + kd_weight x the stage's feature L1 to the clean teacher (Eqs. 4.2, 4.5) + "
@@ -92,6 +101,8 @@ class KLDNASTrainConfig(ThesisTrainConfig):
     latency_weight: float = 1.0
     latency_fraction: float = 0.45  # of the teacher's stage latency (SM1: 0.45)
     arch_lr: float = 3e-4  # Adam lr of the mixture logits
+    arch_warmup: float = 0.1  # share of --steps with the logits frozen (THESIS.md s.4.6)
+    arch_schedule: str = "joint"  # joint (one-level) | alternate (first-order DARTS)
     latency_table: str | None = None  # JSON of benchmarks/kl_dnas_latency.py; None: measure here
 
     def validate(self) -> None:
@@ -106,6 +117,12 @@ class KLDNASTrainConfig(ThesisTrainConfig):
             raise UsageError(f"--layers {self.layers} must be >= 1 and --reach >= 0.")
         if not (self.latency_fraction > 0 and self.arch_lr > 0):
             raise UsageError("--latency-fraction and --arch-lr must be > 0.")
+        if not 0 <= self.arch_warmup < 1:
+            raise UsageError(f"--arch-warmup {self.arch_warmup}: give a share in [0, 1).")
+        if self.arch_schedule not in ARCH_SCHEDULES:
+            raise UsageError(
+                f"--arch-schedule {self.arch_schedule!r}: choose {' or '.join(ARCH_SCHEDULES)}."
+            )
         if self.teacher is None:
             raise UsageError(
                 "kl-dnas needs --teacher: a noise-free LW-MM, trained with `motionmag train "
@@ -221,13 +238,21 @@ def make_net(config: KLDNASTrainConfig) -> torch.nn.Module:
 
 
 def param_groups(net: torch.nn.Module, config: KLDNASTrainConfig) -> list[dict]:
-    """Trainer hook: the weights at ``lr``, the mixture logits at ``arch_lr``."""
+    """Trainer hook: the weights at ``lr``; the mixture logits at ``arch_lr`` with their
+    own betas and weight decay, frozen for the warm-up, then every step (``joint``) or
+    every other step, taking turns with the weights (``alternate``)."""
     arch = net.arch_parameters()
     ids = {id(p) for p in arch}
-    groups = [{"params": [p for p in net.parameters() if id(p) not in ids]}]
-    if arch:
-        groups.append({"params": arch, "lr_scale": config.arch_lr / config.lr})
-    return groups
+    weights = {"params": [p for p in net.parameters() if id(p) not in ids]}
+    if not arch:  # a derived student (the finetune stage) has no logits left
+        return [weights]
+    warmup = math.ceil(config.arch_warmup * config.steps)
+    logits = {"params": arch, "lr_scale": config.arch_lr / config.lr, "own_betas": ARCH_BETAS,
+              "weight_decay": ARCH_WEIGHT_DECAY, "start_step": warmup}  # fmt: skip
+    if config.arch_schedule == "alternate":
+        weights.update(every=(2, 0), every_from=warmup)
+        logits.update(every=(2, 1), every_from=warmup)
+    return [weights, logits]
 
 
 def task_loss(
@@ -290,9 +315,20 @@ def loss_card(config: dict) -> dict:
         "clean pair (Ch. 4.1)",
         "stage": config["stage"],
         "previous": config.get("previous"),
-        "optimisation": "one-level DARTS: logits and weights by Adam on the training batch, "
-        f"logits at lr {config['arch_lr']} (ours)",
+        "optimisation": _optimisation_card(config),
     }
+
+
+def _optimisation_card(config: dict) -> str:
+    schedule = config.get("arch_schedule", "joint")
+    how = ("first-order DARTS: weight and logit steps take turns on successive batches"
+           if schedule == "alternate" else
+           "one-level DARTS: logits and weights updated on every batch (ours)")  # fmt: skip
+    return (
+        f"{how}; logits by Adam at lr {config['arch_lr']}, betas {list(ARCH_BETAS)}, weight "
+        f"decay {ARCH_WEIGHT_DECAY}, frozen for the first {config.get('arch_warmup', 0.0):.0%} "
+        "of the run's steps (THESIS.md s.4.6)"
+    )
 
 
 def network_card(net_config: dict, tensors: dict[str, torch.Tensor]) -> dict:

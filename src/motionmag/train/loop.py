@@ -81,6 +81,24 @@ def progress_bar(total: int, initial: int, enabled: bool, desc: str):
     )
 
 
+def hold_gated_groups(optimizer: torch.optim.Optimizer, step: int) -> None:
+    """Drop the gradients of the parameter groups that sit step ``step`` (0-based) out,
+    so that the optimiser leaves them as they are (Adam skips a parameter without a
+    gradient: no update, no moment, no weight decay).
+
+    A group with ``start_step`` waits until that step (a warm-up with the group frozen);
+    one with ``every = (period, phase)`` steps, from step ``every_from`` (default 0) on,
+    only when ``(step - every_from) % period == phase`` (two groups at (2, 0) and (2, 1)
+    take turns: first-order DARTS's alternation).
+    """
+    for group in optimizer.param_groups:
+        period, phase = group.get("every") or (1, 0)
+        since = step - group.get("every_from", 0)
+        if step < group.get("start_step", 0) or (since >= 0 and since % period != phase):
+            for parameter in group["params"]:
+                parameter.grad = None
+
+
 @dataclass
 class TrainResult:
     """What a training session (:func:`run_steps`, through a trainer) did."""
@@ -167,6 +185,7 @@ def run_steps(
                     if stop.signal is None:
                         raise
                     break
+                hold_gated_groups(optimizer, state.step)
                 mutating = True  # weights and counters change together
                 optimizer.step()
                 state.step += 1

@@ -78,7 +78,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import ClassVar
@@ -669,9 +669,8 @@ def train_model(
     net = make_net(config).to(device)
     if config.channels_last:
         net = net.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(
-        _param_groups(net, config), lr=config.lr, betas=tuple(config.betas)
-    )
+    groups = _param_groups(net, config)
+    optimizer = torch.optim.Adam(groups, lr=config.lr, betas=tuple(config.betas))
     noise = torch.Generator(device=device)
     noise.manual_seed(config.seed * 7919 + 17)
     counters = RunState(best={"ssim": -math.inf, "step": None})
@@ -690,7 +689,7 @@ def train_model(
             "to them.",
         )
     if state is not None:
-        counters.restore(state, net, optimizer, config.lr, config.betas)
+        counters.restore(state, net, optimizer, config.lr, config.betas, groups)
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
             noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -763,18 +762,21 @@ def train_model(
 train_oh2018 = train_model
 
 
-def _param_groups(net: torch.nn.Module, config: Oh2018TrainConfig) -> Iterable:
+def _param_groups(net: torch.nn.Module, config: Oh2018TrainConfig) -> list[dict]:
     """What Adam optimises: all parameters at ``config.lr``, or the hooks' groups.
 
-    A hooks group may carry ``lr_scale`` (its lr is ``config.lr * lr_scale``).
+    A hooks group may carry ``lr_scale`` (its lr is ``config.lr * lr_scale``),
+    ``own_betas`` (Adam's betas for it, not ``config.betas``), ``weight_decay`` and the
+    step gates of :func:`~motionmag.train.loop.hold_gated_groups`.
     """
     hooks = _hooks(config)
     if not hasattr(hooks, "param_groups"):
-        return net.parameters()
+        return [{"params": list(net.parameters())}]
     groups = []
     for group in hooks.param_groups(net, config):
         scale = float(group.get("lr_scale", 1.0))
-        groups.append({**group, "lr": config.lr * scale, "lr_scale": scale})
+        betas = tuple(group.get("own_betas") or config.betas)
+        groups.append({**group, "lr": config.lr * scale, "lr_scale": scale, "betas": betas})
     return groups
 
 

@@ -139,17 +139,23 @@ class RunState:
         optimizer: torch.optim.Optimizer,
         lr: float,
         betas: tuple[float, float],
+        groups: list[dict] | None = None,
     ) -> None:
         """Load a checkpoint's weights, optimiser state and counters.
 
         The flags may change lr and betas: every group gets ``lr`` (times its
-        ``lr_scale`` where it has one) and ``betas``.
+        ``lr_scale`` where it has one) and ``betas`` (its ``own_betas`` where it has
+        them). ``groups``, this session's parameter groups in the optimiser's order, set
+        every other setting of theirs (``weight_decay``, the step gates of
+        :func:`~motionmag.train.loop.hold_gated_groups`) over the checkpoint's.
         """
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        for group in optimizer.param_groups:
+        for index, group in enumerate(optimizer.param_groups):
+            if groups is not None:
+                group.update({k: v for k, v in groups[index].items() if k != "params"})
             group["lr"] = lr * group.get("lr_scale", 1.0)
-            group["betas"] = tuple(betas)
+            group["betas"] = tuple(group.get("own_betas") or betas)
         self.step = int(state["step"])
         self.samples_seen = int(state["samples_seen"])
         self.train_seconds = float(state["train_seconds"])
