@@ -87,7 +87,12 @@ def add_magnification_options(
     fps_help: str = "override the frame rate",
 ) -> None:
     """The method, factor, mode, filter, region and device flags of ``magnify`` and ``live``."""
-    p.add_argument("--method", default=None, help="see `motionmag methods` (default: best)")
+    p.add_argument(
+        "--method",
+        default=None,
+        help="see `motionmag methods`, which marks the default with * (a shipped model only "
+        "where its card says it beats the phase-based method, else linear)",
+    )
     p.add_argument("--alpha", type=_finite_float, default=10.0, help="total factor (default 10)")
     p.add_argument(
         "--mode",
