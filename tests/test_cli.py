@@ -424,3 +424,25 @@ def test_measured_speed_reads_sizes_and_names_the_mode(tmp_path, monkeypatch):
         assert speeds.measured_speed("riesz") == "-"
     finally:
         speeds._load.cache_clear()
+
+
+def test_methods_reads_each_shipped_models_training_from_its_card(capsys):
+    """``motionmag methods`` says how far each installed model is trained: the numbers of
+    its card (samples, validation SSIM against the input's, the known-answer gain)."""
+    import json
+
+    from motionmag.models.card_summary import card_summary
+    from motionmag.models.registry import model_card
+
+    code, stdout, _ = run(capsys, "methods", "--json")
+    rows = {row["name"]: row for row in json.loads(stdout)}
+    assert code == 0 and rows["linear"]["trained"] == ""
+    card = model_card("oh2018")
+    samples = card["training"]["samples_seen"]
+    ssim, gain = card["metrics"]["validation"]["ssim"], card["known_answers"]["static_gain"]
+    assert rows["oh2018"]["trained"] == (
+        f"{samples / 1000:.0f}k samples, validation SSIM {ssim:.3f} "
+        f"(input {card['metrics']['validation']['input_ssim']:.3f}), x{gain:.1f} for x10"
+    )
+    assert card_summary(None) == ""
+    assert card_summary({"training": {"samples_seen": 2_500_000}}) == "2.5M samples"

@@ -229,9 +229,13 @@ def _add_methods(sub) -> None:
 def _run_methods(args: argparse.Namespace) -> int:
     from .magnify.registry import default_method, methods, weights_available
     from .magnify.speeds import measured_speed
+    from .models.card_summary import card_summary
+    from .models.registry import model_card
 
     rows = []
     for spec in methods():
+        installed = spec.weights is not None and weights_available(spec)
+        card = model_card(spec.weights.removesuffix(".safetensors")) if installed else None
         rows.append(
             {
                 "name": spec.name,
@@ -243,6 +247,7 @@ def _run_methods(args: argparse.Namespace) -> int:
                 "speed": measured_speed(spec.name),
                 "paper": spec.paper,
                 "summary": spec.summary,
+                "trained": card_summary(card),
                 "default": spec.name == default_method(),
             }
         )
@@ -257,6 +262,7 @@ def _run_methods(args: argparse.Namespace) -> int:
         print(
             f"{name:<14} {row['kind']:<10} {','.join(row['modes']):<24} {row['weights']:<8} "
             f"{row['speed']:<27} {row['paper']}: {row['summary']}"
+            + (f" [{row['trained']}]" if row["trained"] else "")
         )
     print("* default method")
     return 0

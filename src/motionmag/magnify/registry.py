@@ -231,7 +231,7 @@ register(
         kind="learned",
         modes=("dynamic", "static", "temporal"),
         summary="sigma-theta Net: magnified phase and magnitude of learnable steered "
-        "scale-space gradients; early weights (14k samples), magnifies little yet",
+        "scale-space gradients",
         paper="Singh 2024 (thesis Ch. 6)",
         builder="motionmag.magnify.thesis:build_local_thesis_network",
         weights="sigma-theta.safetensors",
@@ -244,11 +244,7 @@ for _name, _size, _width in sizes_of("mdmm"):
             kind="learned",
             modes=("dynamic", "static", "temporal"),
             summary=f"MD-MM {_size}: Fourier phase and amplitude magnified, "
-            f"then corrected in space at four scales (width {_width})"
-            + {
-                "mdmm-d1": "; early weights (32k samples), magnifies x4.0 for x10",
-                "mdmm-d2": "; early weights (40k samples), magnifies x3.1 for x10",
-            }[_name],
+            f"then corrected in space at four scales (width {_width})",
             paper="Singh 2024 (thesis Ch. 5)",
             builder="motionmag.magnify.thesis:build_mdmm",
             weights=f"{_name}.safetensors",
