@@ -225,68 +225,44 @@ register(
         weights="flowmag.safetensors",
     )
 )
-register(
-    MethodSpec(
-        name="sigma-theta",
-        kind="learned",
-        modes=("dynamic", "static", "temporal"),
-        summary="sigma-theta Net: magnified phase and magnitude of learnable steered "
-        "scale-space gradients",
-        paper="Singh 2024 (thesis Ch. 6)",
-        builder="motionmag.magnify.thesis:build_local_thesis_network",
-        weights="sigma-theta.safetensors",
+_THESIS_BUILDER = "motionmag.magnify.thesis:build_local_thesis_network"
+
+
+def _register_thesis(name: str, chapter: int, summary: str, builder: str = _THESIS_BUILDER) -> None:
+    """A thesis network (Singh 2024): two-frame, every mode, its weights named after it."""
+    register(
+        MethodSpec(
+            name=name,
+            kind="learned",
+            modes=("dynamic", "static", "temporal"),
+            summary=summary,
+            paper=f"Singh 2024 (thesis Ch. {chapter})",
+            builder=builder,
+            weights=f"{name}.safetensors",
+        )
     )
-)
+
+
+_register_thesis(
+    "sigma-theta", 6, "sigma-theta Net: magnified phase and magnitude of learnable steered "
+    "scale-space gradients",
+)  # fmt: skip
 for _name, _size, _width in sizes_of("mdmm"):
-    register(
-        MethodSpec(
-            name=_name,
-            kind="learned",
-            modes=("dynamic", "static", "temporal"),
-            summary=f"MD-MM {_size}: Fourier phase and amplitude magnified, "
-            f"then corrected in space at four scales (width {_width})",
-            paper="Singh 2024 (thesis Ch. 5)",
-            builder="motionmag.magnify.thesis:build_mdmm",
-            weights=f"{_name}.safetensors",
-        )
-    )
+    _register_thesis(
+        _name, 5, f"MD-MM {_size}: Fourier phase and amplitude magnified, then corrected in "
+        f"space at four scales (width {_width})", "motionmag.magnify.thesis:build_mdmm",
+    )  # fmt: skip
 for _name, _size, _width in sizes_of("lwmm"):
-    register(
-        MethodSpec(
-            name=_name,
-            kind="learned",
-            modes=("dynamic", "static", "temporal"),
-            summary=f"LW-MM {_size}: feature-sharing "
-            f"encoder, appearance + manipulated difference decoded (width {_width}); trained "
-            "against a noise-free proxy",
-            paper="Singh 2024 (thesis Ch. 3)",
-            builder="motionmag.magnify.thesis:build_local_thesis_network",
-            weights=f"{_name}.safetensors",
-        )
-    )
-register(
-    MethodSpec(
-        name="kl-dnas",
-        kind="learned",
-        modes=("dynamic", "static", "temporal"),
-        summary="KL-DNAS: a student whose layers a latency-aware search picked, distilled "
-        "from a noise-free LW-MM",
-        paper="Singh 2024 (thesis Ch. 4)",
-        builder="motionmag.magnify.thesis:build_local_thesis_network",
-        weights="kl-dnas.safetensors",
-    )
-)
+    _register_thesis(
+        _name, 3, f"LW-MM {_size}: feature-sharing encoder, appearance + manipulated "
+        f"difference decoded (width {_width}); trained against a noise-free proxy",
+    )  # fmt: skip
+_register_thesis(
+    "kl-dnas", 4, "KL-DNAS: a student whose layers a latency-aware search picked, distilled "
+    "from a noise-free LW-MM",
+)  # fmt: skip
 for _name, _size, _width in sizes_of("hmn"):
-    register(
-        MethodSpec(
-            name=_name,
-            kind="learned",
-            modes=("dynamic", "static", "temporal"),
-            summary=f"HMN {_size}: three levels of gated "
-            f"dilated motion blocks on Sobel-edge differences, fused coarse to fine (base "
-            f"width {_width})",
-            paper="Singh 2024 (thesis Ch. 7)",
-            builder="motionmag.magnify.thesis:build_local_thesis_network",
-            weights=f"{_name}.safetensors",
-        )
-    )
+    _register_thesis(
+        _name, 7, f"HMN {_size}: three levels of gated dilated motion blocks on Sobel-edge "
+        f"differences, fused coarse to fine (base width {_width})",
+    )  # fmt: skip
