@@ -233,6 +233,7 @@ def _run_methods(args: argparse.Namespace) -> int:
     from .models.registry import model_card
 
     rows = []
+    default = default_method()  # reads the shipped cards: once, not per method
     for spec in methods():
         installed = spec.weights is not None and weights_available(spec)
         card = model_card(spec.weights.removesuffix(".safetensors")) if installed else None
@@ -243,12 +244,12 @@ def _run_methods(args: argparse.Namespace) -> int:
                 "modes": list(spec.modes),
                 "weights": "-"
                 if spec.weights is None
-                else ("installed" if weights_available(spec) else "missing"),
+                else ("installed" if installed else "missing"),
                 "speed": measured_speed(spec.name),
                 "paper": spec.paper,
                 "summary": spec.summary,
                 "trained": card_summary(card),
-                "default": spec.name == default_method(),
+                "default": spec.name == default,
             }
         )
     if args.json:
