@@ -16,6 +16,10 @@ when asked for, and ``linear`` stays the default.
     python benchmarks/ship_weights.py --run runs/ha2024/cpu128 --n 10 \
         --baseline benchmarks/results/eval_pairs.json
 
+``--weights FILE.safetensors --name NAME`` ships weights exported earlier instead of a
+run's checkpoint (one that ``benchmarks/screen_checkpoint.sh`` screened, after the run
+has moved on), with the validation SSIM measured again on exactly those weights.
+
 The model (and so the file name ``<model>.safetensors``) is the run's: its checkpoint
 says which network it trained; ``--name`` ships it under another registered name (the
 24-block ``ha2024-fast``).
@@ -74,9 +78,36 @@ def verdict(ours: dict, phase: dict, validation_ssim: float | None) -> tuple[boo
     return ok, reasons
 
 
+def measure_validation(model: str, weights: Path, card: dict) -> dict:
+    """The trainers' validation (40 held-out scenes of seed 1,000,000 at the training crop)
+    of exactly these weights: a checkpoint's card carries the last validation *before* it,
+    up to ``validate_every`` steps older."""
+    import torch
+
+    from motionmag.models import create_model
+    from motionmag.train.oh2018 import Oh2018TrainConfig, _validation_batches, evaluate
+
+    recorded = card["metrics"].get("validation") or {}
+    size = int(recorded.get("size_px") or card["data"]["crop_px"])
+    samples = int(recorded.get("samples") or 40)
+    batches = _validation_batches(Oh2018TrainConfig(size_px=size, val_samples=samples, batch=4))
+    net = create_model(model, weights=weights)
+    with torch.inference_mode():
+        scores = evaluate(net, batches, torch.device("cpu"))
+    step, seen = card["training"]["step"], card["training"]["samples_seen"]
+    return {**scores, "step": step, "samples_seen": seen, "seed": Oh2018TrainConfig().val_seed,
+            "size_px": size, "measured_by": "benchmarks/ship_weights.py --weights"}  # fmt: skip
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--run", required=True, help="training run folder")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="training run folder")
+    source.add_argument("--weights", help="weights exported earlier (FILE.safetensors with its "
+                        "card FILE.json beside it, e.g. by screen_checkpoint.sh): shipped as they "
+                        "are, with validation SSIM measured again on them")  # fmt: skip
+    p.add_argument("--model", default="ha2024", choices=("oh2018", "ha2024"),
+                   help="with --weights: the network they are")  # fmt: skip
     p.add_argument("--which", default="best", choices=("best", "last"))
     p.add_argument("--n", type=int, default=10, help="cases per level of the eval suites")
     p.add_argument("--size", type=int, default=256, help="eval frame size (px)")
@@ -86,11 +117,21 @@ def main() -> int:
                    "e.g. ha2024-fast for a 24-block ha2024")  # fmt: skip
     args = p.parse_args()
 
-    model = checkpoint_model(load_checkpoint(Path(args.run) / CHECKPOINT))
-    staging = Path(args.run) / "export"
-    staging.mkdir(exist_ok=True)
-    weights = staging / f"{model}.safetensors"
-    card = export_weights(args.run, weights, which=args.which)
+    if args.run:
+        model = checkpoint_model(load_checkpoint(Path(args.run) / CHECKPOINT))
+        staging = Path(args.run) / "export"
+        staging.mkdir(exist_ok=True)
+        weights = staging / f"{model}.safetensors"
+        card = export_weights(args.run, weights, which=args.which)
+    else:
+        model, exported = args.model, Path(args.weights)
+        staging = exported.with_name(exported.stem + "-ship")
+        staging.mkdir(exist_ok=True)
+        weights = staging / f"{model}.safetensors"
+        shutil.copyfile(exported, weights)
+        shutil.copyfile(exported.with_suffix(".json"), weights.with_suffix(".json"))
+        card = json.loads(weights.with_suffix(".json").read_text())
+        card["metrics"]["validation"] = measure_validation(model, weights, card)
     eval_json = staging / "eval.json"
     eval_args = ["eval", model, "--set", f"weights={weights}", "--suite", ",".join(SUITES),
                  "--n", str(args.n), "--size", str(args.size), "--quiet",
