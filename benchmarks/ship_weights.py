@@ -85,12 +85,12 @@ def measure_validation(model: str, weights: Path, card: dict) -> dict:
     import torch
 
     from motionmag.models import create_model
-    from motionmag.train.oh2018 import Oh2018TrainConfig, _validation_batches, evaluate
+    from motionmag.train.oh2018 import Oh2018TrainConfig, evaluate
+    from validation_size import validation_batches  # benchmarks/validation_size.py
 
     recorded = card["metrics"].get("validation") or {}
     size = int(recorded.get("size_px") or card["data"]["crop_px"])
-    samples = int(recorded.get("samples") or 40)
-    batches = _validation_batches(Oh2018TrainConfig(size_px=size, val_samples=samples, batch=4))
+    batches = validation_batches(size, int(recorded.get("samples") or 40))
     net = create_model(model, weights=weights)
     with torch.inference_mode():
         scores = evaluate(net, batches, torch.device("cpu"))
