@@ -604,6 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help, --version, or a usage error (status 2)
         return int(stop.code or 0)
+    args.argv = argv  # the command as given, for the records commands write (eval --json)
     keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
     try:
         return int(args.run(args) or 0)

@@ -1,0 +1,71 @@
+"""benchmarks/attach_eval.py: a `motionmag eval --json` run recorded in model cards."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from motionmag.cli import main
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "attach_eval.py"
+
+
+@pytest.fixture(scope="module")
+def attach_eval():
+    spec = importlib.util.spec_from_file_location("attach_eval", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def run_json(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("eval") / "run.json"
+    args = ["eval", "linear", "--suite", "subpixel", "--n", "2", "--size", "64", "--seed", "3"]
+    assert main([*args, "--quiet", "--json", str(path)]) == 0
+    return path
+
+
+def _card(folder: Path, exported: str) -> Path:
+    path = folder / "linear.json"
+    path.write_text(json.dumps({"exported": exported, "metrics": {"validation": {"ssim": 0.5}}}))
+    return path
+
+
+def test_the_run_is_recorded_level_by_level(attach_eval, run_json, tmp_path):
+    card_path = _card(tmp_path, "2000-01-01T00:00:00+00:00")
+    attach_eval.attach(run_json, "subpixel_n2", tmp_path)
+    card = json.loads(card_path.read_text())
+    assert card["metrics"]["validation"] == {"ssim": 0.5}  # other entries kept
+    entry = card["metrics"]["subpixel_n2"]["subpixel"]
+    (result,) = json.loads(run_json.read_text())["results"]
+    assert entry["n_per_level"] == 2 and entry["seed"] == 3 and entry["size_px"] == 64
+    assert len(entry["x"]) == len(entry["ssim"]) == len(result["levels"]) == 15
+    assert entry["ssim"][-1] == pytest.approx(result["levels"][-1]["values"]["ssim"], abs=1e-4)
+    assert entry["ssim_input"][0] == pytest.approx(
+        result["levels"][0]["values"]["ssim_input"], abs=1e-4
+    )
+    assert entry["summary"]["ssim_at_px_1"] == pytest.approx(entry["ssim"][-1], abs=1e-4)
+    assert "--n 2" in entry["command"]
+
+
+def test_weights_exported_after_the_run_are_refused(attach_eval, run_json, tmp_path):
+    card_path = _card(tmp_path, "2999-01-01T00:00:00+00:00")
+    before = card_path.read_text()
+    with pytest.raises(SystemExit, match="exported"):
+        attach_eval.attach(run_json, "subpixel_n2", tmp_path)
+    assert card_path.read_text() == before
+
+
+def test_a_run_on_other_weights_is_refused(attach_eval, run_json, tmp_path):
+    run = json.loads(run_json.read_text())
+    run["command"] += " --set weights=runs/x.safetensors"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(run))
+    card_path = _card(tmp_path, "2000-01-01T00:00:00+00:00")
+    with pytest.raises(SystemExit, match="other weights"):
+        attach_eval.attach(other, "subpixel_n2", tmp_path)
+    assert "subpixel_n2" not in card_path.read_text()
