@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from motionmag.cli import main
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "attach_eval.py"
+from script_loader import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def attach_eval():
-    spec = importlib.util.spec_from_file_location("attach_eval", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("attach_eval")
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from motionmag.synth.oh2018 import Oh2018Config, Oh2018Generator
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "validation_ceiling.py"
+from script_loader import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def ceiling():
-    spec = importlib.util.spec_from_file_location("validation_ceiling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("validation_ceiling")
 
 
 @pytest.fixture(scope="module")

@@ -131,8 +131,7 @@ def run_eval(args: argparse.Namespace) -> int:
     everything = results + [r for r in compared if r.suite in wanted]
     print(format_table(everything))
     if args.json:
-        given = getattr(args, "argv", None) or sys.argv[1:]
-        command = "motionmag " + shlex.join(given)
+        command = shlex.join(["motionmag", *args.argv])
         write_json(args.json, to_json(results, command=command))
         print(f"results: {args.json}")
     if args.plot:
