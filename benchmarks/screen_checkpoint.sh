@@ -8,6 +8,8 @@
 # Writes runs/exp/<run name>-<which><SUFFIX>.safetensors and its -subpixel.json beside it.
 # MODEL=ha2024 (default) or oh2018: the method the weights are measured as.
 # OMP_NUM_THREADS (default 2): torch threads.
+# PHOTOS=1: also the known-answer gain over 14 held-out photos (known_answer_photos.py,
+# about 2 more minutes; needs ../shared/data/images for all but clock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=$1
@@ -30,3 +32,7 @@ r = measure('$model', weights='runs/exp/$name.safetensors')
 print('static', round(r['static_gain'], 3), 'temporal', round(r['temporal_gain_1_3_hz'], 3),
       'ssim to truth', round(r['ssim_to_truth']['$model'], 4))
 "
+if [ "${PHOTOS:-0}" = 1 ]; then
+    .venv/bin/python benchmarks/known_answer_photos.py "$model:runs/exp/$name.safetensors" \
+        --json "runs/exp/$name-photos.json" | grep -v "^input:" | grep median
+fi
