@@ -23,8 +23,6 @@ share of the true motion the 8-bit frames still show). Needs ``../shared/data/im
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -35,13 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from motionmag import magnify_frames  # noqa: E402
-from motionmag.synth.vibration import quantize, subpixel_shift  # noqa: E402
 from test_learned_weights import (  # noqa: E402
     ALPHA,
     AMPLITUDE_PX,
     FPS,
+    _clip,
     _gain,
-    _input_shifts,
     _photo,
 )
 
@@ -75,8 +72,7 @@ def photos() -> dict[str, np.ndarray]:
 
 def clip_of(photo: np.ndarray, amplitude_px: float = AMPLITUDE_PX) -> np.ndarray:
     """The tests' clip of ``photo``: exact horizontal shifts, rounded to 8 bits."""
-    frames = [quantize(subpixel_shift(photo, float(s), 0.0)) for s in _input_shifts(amplitude_px)]
-    return np.stack(frames)
+    return _clip(amplitude_px, photo=photo)
 
 
 def static_gain(clip: np.ndarray, spec: str) -> float:
@@ -115,16 +111,17 @@ def main(argv: list[str] | None = None) -> None:
               f"{summary[spec]['min']:.2f}-{summary[spec]['max']:.2f}, in 8.5-11.5 on "
               f"{summary[spec]['in_goal']} of {len(values)}")  # fmt: skip
     if args.json:
-        record = {
-            "command": "python benchmarks/known_answer_photos.py "
-            + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "clip": f"{CROP_HW[0]}x{CROP_HW[1]} px, {AMPLITUDE_PX} px x sin(2 pi 2 Hz t), "
+        from records import write_record  # benchmarks/records.py
+
+        write_record(
+            args.json,
+            indent=1,
+            clip=f"{CROP_HW[0]}x{CROP_HW[1]} px, {AMPLITUDE_PX} px x sin(2 pi 2 Hz t), "
             f"{FPS:g} fps, rounded to 8 bits, static mode, alpha {ALPHA:g}",
-            "goal": list(GOAL),
-            "gains": gains,
-            "summary": summary,
-        }
-        args.json.write_text(json.dumps(record, indent=1) + "\n")
+            goal=list(GOAL),
+            gains=gains,
+            summary=summary,
+        )
         print("wrote", args.json)
 
 

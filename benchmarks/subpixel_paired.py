@@ -21,8 +21,6 @@ on one thread, 0.3 s for ha2024.
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -94,15 +92,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{row['motion_px']:g} px  {row['method']:50s} {row['ssim']:.4f}  "
               f"{row['diff_vs_first']:+.4f}{se}")  # fmt: skip
     if args.json:
-        record = {
-            "command": "python benchmarks/subpixel_paired.py "
-            + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "n": args.n,
-            "seed": args.seed,
-            "size_px": args.size,
-            "rows": rows,
-        }
-        args.json.write_text(json.dumps(record, indent=1) + "\n")
+        from records import write_record  # benchmarks/records.py
+
+        write_record(args.json, indent=1, n=args.n, seed=args.seed, size_px=args.size, rows=rows)
         print("wrote", args.json)
 
 

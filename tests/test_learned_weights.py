@@ -54,10 +54,13 @@ def _input_shifts(amplitude_px: float = AMPLITUDE_PX) -> np.ndarray:
     return amplitude_px * np.sin(2 * np.pi * HZ * np.arange(FRAMES) / FPS)
 
 
-def _clip(amplitude_px: float, noise_grey: float = 0.0, seed: int = 0) -> np.ndarray:
-    """The photo shifted by ``_input_shifts(amplitude_px)``, 8-bit; ``noise_grey`` adds
-    Gaussian noise of that standard deviation (grey levels) before the rounding."""
-    photo = _photo()
+def _clip(
+    amplitude_px: float, noise_grey: float = 0.0, seed: int = 0, photo: np.ndarray | None = None
+) -> np.ndarray:
+    """``photo`` (default: the tests' ``_photo()``) shifted by ``_input_shifts(amplitude_px)``,
+    8-bit; ``noise_grey`` adds Gaussian noise of that standard deviation (grey levels)
+    before the rounding."""
+    photo = _photo() if photo is None else photo
     rng = np.random.default_rng(seed)
     frames = []
     for shift in _input_shifts(amplitude_px):
