@@ -4,6 +4,8 @@ at noise factor >= 1 (issue 8's goal), or is the card's crossing at factor ~40 t
 10-scene noise?
 
     python benchmarks/noise_high_n.py oh2018 phase [--n 100] [--json PATH]
+
+A method may be ``NAME:WEIGHTS`` (an exported checkpoint, as in ``subpixel_paired.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import json
 
 import numpy as np
 
-from motionmag.eval.runner import MethodUnderTest
 from motionmag.eval.synthetic import NOISE_LEVELS, run_noise_small
+from subpixel_paired import method_of  # benchmarks/subpixel_paired.py
 
 
 def main() -> None:
@@ -26,7 +28,7 @@ def main() -> None:
     levels = [f for f in NOISE_LEVELS if f >= 1.0 - 1e-9]
     results = {}
     for name in args.methods:
-        result = run_noise_small(MethodUnderTest(name), n=args.n, levels=levels, progress=False)
+        result = run_noise_small(method_of(name), n=args.n, levels=levels, progress=False)
         results[name] = {
             "x": [round(level.x, 4) for level in result.levels],
             "ssim": [level.values["ssim"] for level in result.levels],
