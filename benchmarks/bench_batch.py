@@ -8,35 +8,27 @@ the ratios between batch sizes are measured side by side on a noisy machine. The
 gives the median fps over the rounds and each batch size's median ratio to the first
 (``ratio_to_first``).
 
-    python benchmarks/bench_batch.py ha2024-fast --batches 4 8 16 --set precision=bf16 \
+    python benchmarks/bench_batch.py ha2024-fast --batches 4 8 16 --set precision=bf16 --rounds 8 \
         --json benchmarks/results/bench_batch_ha2024_fast_bf16.json
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 
-import torch
-
-from motionmag.eval.bench import BenchCase, measure_case, parse_sizes
+from motionmag.cli import _option  # the command line's own --set KEY=VALUE parser
+from motionmag.eval.bench import BenchCase, machine, measure_case, parse_sizes
 from motionmag.magnify.registry import get_method, weights_available
 from records import write_record  # benchmarks/records.py
-
-
-def parse_option(text: str) -> tuple[str, object]:
-    """``KEY=VALUE`` -> (key, value), the value as an int where it is one."""
-    key, _, value = text.partition("=")
-    return key, int(value) if value.lstrip("-").isdigit() else value
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("method")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--set", type=_option, action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--frames", type=int, default=48, help="pushes per timed run")
     parser.add_argument("--rounds", type=int, default=4)
@@ -45,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
     (width, height), *_ = parse_sizes(args.size)
     weights = "installed" if weights_available(get_method(args.method)) else "random"
-    extra = tuple(parse_option(text) for text in args.set)
+    extra = tuple(args.set)
     fps: dict[int, list[float]] = {batch: [] for batch in args.batches}
     for round_index in range(args.rounds):
         for batch in args.batches:
@@ -80,8 +72,7 @@ def main() -> int:
     if args.json:
         write_record(
             args.json,
-            torch=torch.__version__,
-            machine=platform.processor() or platform.machine(),
+            machine=machine(),
             method=args.method,
             size=f"{width}x{height}",
             options=dict(extra),

@@ -11,11 +11,11 @@ A method may be ``NAME:WEIGHTS`` (an exported checkpoint, as in ``subpixel_paire
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
 from motionmag.eval.synthetic import NOISE_LEVELS, run_noise_small
+from records import write_record  # benchmarks/records.py
 from subpixel_paired import method_of  # benchmarks/subpixel_paired.py
 
 
@@ -35,15 +35,8 @@ def main() -> None:
             "ssim_sem": [level.spread["ssim"] / np.sqrt(level.n) for level in result.levels],
         }
         print(name, np.round(results[name]["ssim"], 4).tolist(), flush=True)
-    out = {
-        "command": "python benchmarks/noise_high_n.py " + " ".join(args.methods) + f" --n {args.n}",
-        "n_per_level": args.n,
-        "size_px": 256,
-        "results": results,
-    }
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2)
+        write_record(args.json, n_per_level=args.n, size_px=256, results=results)
 
 
 if __name__ == "__main__":
