@@ -15,13 +15,16 @@ median of the per-round ratios.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 
-import torch
-
-from motionmag.eval.bench import BenchCase, default_frames, measure_case, parse_sizes
+from motionmag.eval.bench import (
+    BenchCase,
+    default_frames,
+    machine,
+    measure_case,
+    parse_sizes,
+)
 from motionmag.magnify.registry import get_method, weights_available
 from records import write_record  # benchmarks/records.py
 
@@ -86,8 +89,7 @@ def main() -> int:
     if args.json:
         write_record(
             args.json,
-            torch=torch.__version__,
-            machine=platform.processor() or platform.machine(),
+            machine=machine(),
             threads=args.threads,
             rounds=args.rounds,
             results=rows,

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 import motionmag.nets.fused as fused
+from motionmag.eval.bench import machine
 from motionmag.magnify.stream import Stream
 from records import write_record  # benchmarks/records.py
 
@@ -100,7 +101,7 @@ def main() -> int:
     if args.json:
         write_record(
             args.json,
-            torch=torch.__version__,
+            machine=machine(),
             size=args.size,
             precision=args.precision,
             batch=args.batch,

@@ -127,8 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--queue", dest="queue_frames", type=int, default=None, help="motionmag live's --queue"
     )
+    parser.add_argument(
+        "--writer-in-loop",
+        action="store_true",
+        help="encode the output in the magnifier's thread (before 2026-12-02), not in a "
+        "thread of its own: for an A/B of the two",
+    )
     args = parser.parse_args(argv)
     height, width = parse_size(args.size)
+    if args.writer_in_loop:
+        import motionmag.live.sinks as sinks
+
+        sinks.ENCODE_IN_BACKGROUND = False
 
     with tempfile.TemporaryDirectory(prefix="live_soak_") as folder:
         clip, out, raw = Path(folder, "clip.mp4"), Path(folder, "out.mp4"), Path(folder, "r.json")
@@ -177,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "threads": THREADS,
         "load_average_1min": {"before": load_before[0], "after": load_after[0]},
+        "writer": "in the magnifier's thread" if args.writer_in_loop else "own thread",
         "command": " ".join(["motionmag", "live", "CLIP.mp4", "-o", "OUT.mp4", *command[4:-2]]),
         "clip": {"width": width, "height": height, "fps": args.fps, "frames": frames,
                  "content": "astronaut photo, 0.5 px 2 Hz sideways vibration, H.264 crf 18"},

@@ -533,6 +533,49 @@ def test_live_files_use_a_faster_x264_preset_with_the_same_quality(tmp_path):
     assert not (tmp_path / "bad.mp4").exists()
 
 
+def test_live_file_sink_encodes_in_its_own_thread_in_order_and_leaves_nothing_on_error(
+    tmp_path,
+):
+    from motionmag.live.sinks import ENCODE_QUEUE_FRAMES, FileSink
+
+    frames = textured_frames(3 * ENCODE_QUEUE_FRAMES, 96, 64)
+    sink = FileSink(str(tmp_path / "live.mp4"), 25, 96, 64)
+    assert sink._thread is not None and sink._thread.is_alive()
+    for frame in frames:
+        assert sink.write(frame)
+    sink.close()
+    assert sink._thread is None and sink.frames_written == len(frames)
+    back = read_all(tmp_path / "live.mp4")
+    # in order: each frame read back is closest to the frame written at its place
+    for i, got in enumerate(back):
+        errors = [float(np.abs(luma(got) - luma(f)).mean()) for f in frames]
+        assert int(np.argmin(errors)) == i
+    # an encoder error (a frame of the wrong size) comes back to the caller, no file left
+    bad = FileSink(str(tmp_path / "bad.mp4"), 25, 96, 64)
+    bad.write(frames[0])
+    bad.write(np.zeros((10, 10, 3), np.uint8))
+    with pytest.raises(UsageError, match="does not match the output"):
+        for frame in frames:  # raised by a later write, or else by close
+            bad.write(frame)
+        bad.close()
+    bad.abort()
+    assert not (tmp_path / "bad.mp4").exists()
+    # abort drops what waits and leaves nothing
+    stopped = FileSink(str(tmp_path / "stopped.mp4"), 25, 96, 64)
+    for frame in frames:
+        stopped.write(frame)
+    stopped.abort()
+    assert stopped._thread is None and not (tmp_path / "stopped.mp4").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.mp4"]
+    # background=False encodes in the caller's thread: the frame is written on return
+    inline = FileSink(str(tmp_path / "inline.mp4"), 25, 96, 64, background=False)
+    assert inline._thread is None
+    inline.write(frames[0])
+    assert inline.frames_written == 1
+    inline.close()
+    assert len(read_all(tmp_path / "inline.mp4")) == 1
+
+
 def test_sixteen_bit_and_float_grey_frame_folders_are_scaled_not_clipped(tmp_path):
     """PIL's convert("RGB") clips 16-bit grey at 255 (a white frame); they are scaled."""
     from PIL import Image

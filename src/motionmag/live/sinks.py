@@ -9,9 +9,12 @@ so ``motionmag live`` can refuse plainly instead of crashing at the first frame.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import re
 import sys
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -22,6 +25,12 @@ QUIT_KEYS = (ord("q"), 27)  # q and Esc
 #: x264 preset of live files (ours): at 640x360 "fast" (the file default) took 9.1 ms of CPU
 #: a frame and "veryfast" 3.6 ms, time the magnifier needs when it shares 2 cores with it
 LIVE_X264_PRESET = "veryfast"
+#: frames that may wait for the encoding thread of a :class:`FileSink` (ours: 4 frames of
+#: 640x360 are 2.8 MB; the magnifier's bursts of ``batch`` frames fit without waiting)
+ENCODE_QUEUE_FRAMES = 4
+#: FileSink's default: encode in a thread of its own (False: in the caller's thread, as
+#: before 2026-12-02; ``benchmarks/live_soak.py --writer-in-loop`` compares the two)
+ENCODE_IN_BACKGROUND = True
 
 
 class Sink:
@@ -42,28 +51,88 @@ class FileSink(Sink):
 
     H.264 is written with x264's :data:`LIVE_X264_PRESET` (same crf 18, a larger file,
     about a third of the encoding CPU of the file default).
+
+    With ``background=True`` (the default, :data:`ENCODE_IN_BACKGROUND`) the encoding
+    runs in a thread of its own: ``write`` hands the frame over and returns, so the
+    magnifier works on the next frame while this one is encoded (PyAV releases the GIL
+    while x264 encodes). At most :data:`ENCODE_QUEUE_FRAMES` frames wait (``write`` then waits:
+    memory stays bounded); an error of the encoder is raised by the next ``write`` or by
+    ``close``. On 2 cores this turned 35-54 dropped frames a minute of ``ha2024-fast``
+    live into 4-14 (README, Speed).
     """
 
     def __init__(
-        self, path: str, fps: float | Fraction, width: int, height: int, overwrite: bool = False
+        self,
+        path: str,
+        fps: float | Fraction,
+        width: int,
+        height: int,
+        overwrite: bool = False,
+        background: bool | None = None,
     ) -> None:
         self.path = path
         self.writer = VideoWriter(
             path, fps, width, height, overwrite=overwrite, preset=LIVE_X264_PRESET
         )
+        self._error: BaseException | None = None
+        self._frames: queue.Queue[np.ndarray | None] | None = None
+        self._thread: threading.Thread | None = None
+        if ENCODE_IN_BACKGROUND if background is None else background:
+            self._frames = queue.Queue(maxsize=ENCODE_QUEUE_FRAMES)
+            self._thread = threading.Thread(
+                target=self._encode_loop, name="motionmag-live-writer", daemon=True
+            )
+            self._thread.start()
 
     @property
     def frames_written(self) -> int:
         return self.writer.frames_written
 
+    def _encode_loop(self) -> None:
+        assert self._frames is not None
+        while (frame := self._frames.get()) is not None:
+            if self._error is None:  # after an error, only drain until the end marker
+                try:
+                    self.writer.write(frame)
+                except BaseException as error:  # raised in the caller's thread
+                    self._error = error
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _join(self, drop_waiting: bool) -> None:
+        """Stop the encoding thread (after the waiting frames, or dropping them)."""
+        if self._thread is None or self._frames is None:
+            return
+        if drop_waiting:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._frames.get_nowait()
+        self._frames.put(None)
+        self._thread.join()
+        self._thread = None
+
     def write(self, frame: np.ndarray) -> bool:
-        self.writer.write(frame)
+        if self._frames is None:
+            self.writer.write(frame)
+            return True
+        self._raise_error()
+        self._frames.put(frame)
         return True
 
     def close(self) -> None:
+        self._join(drop_waiting=False)
+        try:
+            self._raise_error()
+        except BaseException:
+            self.writer.abort()
+            raise
         self.writer.close()
 
     def abort(self) -> None:
+        self._join(drop_waiting=True)
         self.writer.abort()
 
 
