@@ -251,6 +251,11 @@ def test_slow_magnifier_drops_frames_and_latency_stays_bounded(clip_100fps):
     assert len(late) >= 3
     assert all(i.latency_max_ms < bound_ms for i in late)
     assert late[-1].latency_mean_ms < late[0].latency_mean_ms + 50  # no growth
+    # the report says how many went, why, and what to change
+    advice = next(note for note in report.notes if "were dropped" in note)
+    assert advice.startswith(f"{report.frames_dropped} of 80 frames")
+    assert f"every {1000 / report.source_fps:.1f} ms" in advice and "--resize" in advice
+    assert f"took {report.magnify_ms_mean:.1f} ms" in advice and report.magnify_ms_mean >= 40
 
 
 def test_max_frames_and_duration_end_the_run_and_keep_the_output(tmp_path, capsys, clip_40fps):

@@ -181,6 +181,20 @@ class _Reader(threading.Thread):
                 self.source.close()
 
 
+def drop_advice(report: LiveReport) -> str:
+    """One sentence on why frames were dropped and what to change to keep up."""
+    share = 100.0 * report.frames_dropped / max(report.frames_in, 1)
+    period_ms = 1000.0 / report.source_fps if report.source_fps > 0 else float("nan")
+    return (
+        f"{report.frames_dropped} of {report.frames_in} frames ({share:.1f} %) were dropped: "
+        f"the magnifier took {report.magnify_ms_mean:.1f} ms a frame, the source gives one "
+        f"every {period_ms:.1f} ms, and decoding and writing share the CPU; to keep up, "
+        "process a smaller picture (--resize), choose a faster method (motionmag methods "
+        "lists their speeds; learned ones: --set precision=bf16 --set batch=4), or read a "
+        "file with --no-realtime"
+    )
+
+
 def run_live(
     source: LiveSource,
     magnifier: FrameMagnifier,
@@ -340,6 +354,8 @@ def run_live(
     report.stopped_by = stop_reason or reader.stopped_by
     if left and stop_reason:
         report.notes.append(f"{left} frame(s) waiting when the run stopped were not processed")
+    if report.frames_dropped:
+        report.notes.append(drop_advice(report))
     if report.frames_dropped and temporal:
         report.notes.append(
             "frames were dropped, so the temporal filter saw uneven time steps and its band "
