@@ -133,12 +133,22 @@ def main(argv: list[str] | None = None) -> int:
         help="encode the output in the magnifier's thread (before 2026-12-02), not in a "
         "thread of its own: for an A/B of the two",
     )
+    parser.add_argument(
+        "--codec-threads-auto",
+        action="store_true",
+        help="let FFmpeg choose the decoder's and encoder's threads at every size (before "
+        "2026-12-02), not one each at small sizes: for an A/B of the two",
+    )
     args = parser.parse_args(argv)
     height, width = parse_size(args.size)
     if args.writer_in_loop:
         import motionmag.live.sinks as sinks
 
         sinks.ENCODE_IN_BACKGROUND = False
+    if args.codec_threads_auto:
+        import motionmag.video.live_source as live_source
+
+        live_source.LIVE_SINGLE_CODEC_THREAD_MAX_PIXELS = None
 
     with tempfile.TemporaryDirectory(prefix="live_soak_") as folder:
         clip, out, raw = Path(folder, "clip.mp4"), Path(folder, "out.mp4"), Path(folder, "r.json")
@@ -188,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": THREADS,
         "load_average_1min": {"before": load_before[0], "after": load_after[0]},
         "writer": "in the magnifier's thread" if args.writer_in_loop else "own thread",
+        "codec_threads": "FFmpeg's choice" if args.codec_threads_auto else "1 up to 960x540",
         "command": " ".join(["motionmag", "live", "CLIP.mp4", "-o", "OUT.mp4", *command[4:-2]]),
         "clip": {"width": width, "height": height, "fps": args.fps, "frames": frames,
                  "content": "astronaut photo, 0.5 px 2 Hz sideways vibration, H.264 crf 18"},

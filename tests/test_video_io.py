@@ -576,6 +576,38 @@ def test_live_file_sink_encodes_in_its_own_thread_in_order_and_leaves_nothing_on
     assert len(read_all(tmp_path / "inline.mp4")) == 1
 
 
+def test_live_video_at_small_sizes_uses_one_codec_thread_with_the_same_frames(tmp_path):
+    from motionmag.live.sinks import FileSink
+    from motionmag.video.live_source import FileSource, live_codec_threads
+
+    assert live_codec_threads(640, 360) == live_codec_threads(960, 540) == 1
+    assert live_codec_threads(1280, 720) is None and live_codec_threads(1920, 1080) is None
+    frames = textured_frames(10, 96, 64)
+    sink = FileSink(str(tmp_path / "live.mp4"), 25, 96, 64)
+    assert sink.writer.codec_threads == 1
+    assert sink.writer._stream.codec_context.thread_count == 1
+    for frame in frames:
+        sink.write(frame)
+    sink.close()
+    default = write_video(tmp_path / "default.mp4", frames, fps=25, preset="veryfast")
+    assert default.codec_threads is None
+    one = read_all(tmp_path / "live.mp4")
+    assert len(one) == 10
+    # one encoder thread or FFmpeg's choice: the same stream within x264's rounding
+    both = read_all(tmp_path / "default.mp4")
+    assert min(psnr_db(a, b) for a, b in zip(one, both, strict=True)) > 45
+    # decoding with one thread gives exactly the frames of FFmpeg's default threading
+    with VideoReader(tmp_path / "live.mp4", codec_threads=1) as reader:
+        np.testing.assert_array_equal(np.stack(list(reader)), np.stack(one))
+    paced = FileSource(tmp_path / "live.mp4")
+    assert paced._reader.codec_threads == 1
+    paced.close()
+    assert FileSource(tmp_path / "live.mp4", realtime=False)._reader.codec_threads is None
+    with pytest.raises(UsageError, match="codec_threads 0 is not a whole number"):
+        VideoWriter(tmp_path / "bad.mp4", 25, 96, 64, codec_threads=0)
+    assert not (tmp_path / "bad.mp4").exists()
+
+
 def test_sixteen_bit_and_float_grey_frame_folders_are_scaled_not_clipped(tmp_path):
     """PIL's convert("RGB") clips 16-bit grey at 255 (a white frame); they are scaled."""
     from PIL import Image

@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..video import VideoWriter
+from ..video.live_source import live_codec_threads
 
 QUIT_KEYS = (ord("q"), 27)  # q and Esc
 #: x264 preset of live files (ours): at 640x360 "fast" (the file default) took 9.1 ms of CPU
@@ -72,7 +73,13 @@ class FileSink(Sink):
     ) -> None:
         self.path = path
         self.writer = VideoWriter(
-            path, fps, width, height, overwrite=overwrite, preset=LIVE_X264_PRESET
+            path,
+            fps,
+            width,
+            height,
+            overwrite=overwrite,
+            preset=LIVE_X264_PRESET,
+            codec_threads=live_codec_threads(width, height),
         )
         self._error: BaseException | None = None
         self._frames: queue.Queue[np.ndarray | None] | None = None

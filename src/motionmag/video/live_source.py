@@ -57,6 +57,22 @@ class SystemClock:
             time.sleep(seconds)
 
 
+#: live video files up to this many pixels a frame (960x540) are decoded (a paced file
+#: source) and encoded (``motionmag live -o``) by one codec thread each (ours): their own
+#: Python threads already overlap them with the magnifier, and FFmpeg's default (about 1.5
+#: threads per core each) only adds threads that preempt the magnifier's. One thread at
+#: 640x360: x264 "veryfast" 3.6 ms and H.264 decoding 1.1 ms of CPU a frame (1280x720:
+#: 16 and 6 ms, too close to a 30 fps frame period to risk it; measured beside a training
+#: run). Larger frames keep FFmpeg's choice; None: always its choice.
+LIVE_SINGLE_CODEC_THREAD_MAX_PIXELS: int | None = 960 * 540
+
+
+def live_codec_threads(width: int, height: int) -> int | None:
+    """Codec threads for live video of this frame size: 1, or None (FFmpeg's choice)."""
+    limit = LIVE_SINGLE_CODEC_THREAD_MAX_PIXELS
+    return 1 if limit is not None and width * height <= limit else None
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """What a live source delivers: kind (file, camera, stream), size in px, rate in fps.
@@ -117,7 +133,8 @@ class FileSource(LiveSource):
         fps: float | None = None,
     ) -> None:
         video = probe(path, fps=fps)
-        self._reader = VideoReader(path, fps=fps)
+        threads = live_codec_threads(video.width, video.height) if realtime else None
+        self._reader = VideoReader(path, fps=fps, codec_threads=threads)
         self._clock = clock or SystemClock()
         self._realtime = realtime
         self.info = SourceInfo(

@@ -89,8 +89,12 @@ class VideoReader:
     ``fps`` overrides the stated frame rate in ``info`` (timing only; every frame is read).
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike, fps: float | None = None, codec_threads: int | None = None
+    ) -> None:
         self.info: VideoInfo = probe(path, fps=fps)
+        #: decoder threads of video files (None: FFmpeg's choice, frame and slice threads)
+        self.codec_threads = codec_threads
         self.path = Path(path)
         self.frames_read = 0
         #: frames the current pass decoded: frames_read less those a seek jumped over
@@ -181,6 +185,8 @@ class VideoReader:
         self._open.append(container)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if self.codec_threads is not None:
+            stream.codec_context.thread_count = int(self.codec_threads)
         path = str(self.path)
         packets = 0  # packets the demuxer delivered, empty and discarded ones included
         skipped = 0  # empty (dropped-frame) or discard-flagged packets: no frame expected

@@ -97,6 +97,8 @@ class VideoWriter:
 
     ``fps`` is kept exactly; ``crf`` (H.264 only, 0..18) trades size for quality;
     ``preset`` is x264's speed/size trade-off (H.264 only; default :data:`X264_PRESET`);
+    ``codec_threads`` caps the encoder's threads (default: FFmpeg's choice, about 1.5 per
+    core for x264; ``motionmag live`` uses 1 at small sizes, see live/sinks.py);
     ``audio_from`` names the file whose audio is copied in, from ``audio_start_s`` seconds
     into it (a video cut to start later). Use as a context manager: a
     normal exit calls ``close()`` (rename into place), an exception calls ``abort()``.
@@ -114,6 +116,7 @@ class VideoWriter:
         crf: int = 18,
         overwrite: bool = False,
         preset: str = X264_PRESET,
+        codec_threads: int | None = None,
     ) -> None:
         self.kind = output_kind(path)
         text = os.fspath(path)
@@ -130,6 +133,9 @@ class VideoWriter:
                 f"x264 preset '{preset}' is unknown: use one of {', '.join(X264_PRESETS)}"
             )
         self.preset = preset
+        if codec_threads is not None and (int(codec_threads) != codec_threads or codec_threads < 1):
+            raise UsageError(f"codec_threads {codec_threads} is not a whole number >= 1")
+        self.codec_threads = codec_threads
         self.frames_written = 0
         self.notes: list[str] = []
         self._closed = False
@@ -205,6 +211,8 @@ class VideoWriter:
             # level 3 with slice CRCs: every frame is a checked keyframe (truncation shows).
             stream.options = {"level": "3", "slicecrc": "1", "slices": "4", "g": "1"}
             stream.thread_type = "SLICE"
+        if self.codec_threads is not None:
+            stream.codec_context.thread_count = int(self.codec_threads)
         stream.width = self.width
         stream.height = self.height
         stream.time_base = Fraction(1) / self.fps
