@@ -545,6 +545,8 @@ def test_live_file_sink_encodes_in_its_own_thread_in_order_and_leaves_nothing_on
         assert sink.write(frame)
     sink.close()
     assert sink._thread is None and sink.frames_written == len(frames)
+    with pytest.raises(UsageError, match="already closed"):
+        sink.write(frames[0])
     back = read_all(tmp_path / "live.mp4")
     # in order: each frame read back is closest to the frame written at its place
     for i, got in enumerate(back):
@@ -558,6 +560,8 @@ def test_live_file_sink_encodes_in_its_own_thread_in_order_and_leaves_nothing_on
         for frame in frames:  # raised by a later write, or else by close
             bad.write(frame)
         bad.close()
+    with pytest.raises(UsageError, match="does not match the output"):
+        bad.close()  # the sink stays broken: closing again says why, and keeps nothing
     bad.abort()
     assert not (tmp_path / "bad.mp4").exists()
     # abort drops what waits and leaves nothing

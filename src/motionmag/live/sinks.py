@@ -105,9 +105,9 @@ class FileSink(Sink):
                     self._error = error
 
     def _raise_error(self) -> None:
+        """Raise the encoder's error, if it had one (every time: the sink is broken)."""
         if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+            raise self._error
 
     def _join(self, drop_waiting: bool) -> None:
         """Stop the encoding thread (after the waiting frames, or dropping them)."""
@@ -122,8 +122,8 @@ class FileSink(Sink):
         self._thread = None
 
     def write(self, frame: np.ndarray) -> bool:
-        if self._frames is None:
-            self.writer.write(frame)
+        if self._frames is None or self._thread is None:  # in this thread, or closed
+            self.writer.write(frame)  # (a closed writer refuses in one sentence)
             return True
         self._raise_error()
         self._frames.put(frame)
