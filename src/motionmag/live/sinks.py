@@ -58,8 +58,9 @@ class FileSink(Sink):
     magnifier works on the next frame while this one is encoded (PyAV releases the GIL
     while x264 encodes). At most :data:`ENCODE_QUEUE_FRAMES` frames wait (``write`` then waits:
     memory stays bounded); an error of the encoder is raised by the next ``write`` or by
-    ``close``. On 2 cores this turned 35-54 dropped frames a minute of ``ha2024-fast``
-    live into 4-14 (README, Speed).
+    ``close``. Its effect on 2 cores is within the machine's drift so far (README, Speed:
+    4 / 14 against 35 / 54 dropped a minute in one hour, 281 / 174 against 242 / 141 in
+    a slower one).
     """
 
     def __init__(
