@@ -139,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         help="let FFmpeg choose the decoder's and encoder's threads at every size (before "
         "2026-12-02), not one each at small sizes: for an A/B of the two",
     )
+    parser.add_argument(
+        "--helper-nice",
+        type=int,
+        default=None,
+        help="nice value added to the reader's and writer's threads (default: motionmag's, "
+        "live/priority.py, 0: none): for an A/B",
+    )
     args = parser.parse_args(argv)
     height, width = parse_size(args.size)
     if args.writer_in_loop:
@@ -149,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         import motionmag.video.live_source as live_source
 
         live_source.LIVE_SINGLE_CODEC_THREAD_MAX_PIXELS = None
+    import motionmag.live.priority as priority
+
+    if args.helper_nice is not None:
+        priority.HELPER_NICENESS = args.helper_nice
 
     with tempfile.TemporaryDirectory(prefix="live_soak_") as folder:
         clip, out, raw = Path(folder, "clip.mp4"), Path(folder, "out.mp4"), Path(folder, "r.json")
@@ -199,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": {"before": load_before[0], "after": load_after[0]},
         "writer": "in the magnifier's thread" if args.writer_in_loop else "own thread",
         "codec_threads": "FFmpeg's choice" if args.codec_threads_auto else "1 up to 960x540",
+        "helper_nice": priority.HELPER_NICENESS,
         "command": " ".join(["motionmag", "live", "CLIP.mp4", "-o", "OUT.mp4", *command[4:-2]]),
         "clip": {"width": width, "height": height, "fps": args.fps, "frames": frames,
                  "content": "astronaut photo, 0.5 px 2 Hz sideways vibration, H.264 crf 18"},

@@ -10,7 +10,10 @@ a texture vibrating by a known sub-pixel amount must come out alpha times larger
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from clip_io import read_clip, write_clip
 from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
+from motionmag.live import priority
 from motionmag.live.latency import LatencyStats
 from motionmag.live.pipeline import FrameQueue, run_live
 from motionmag.live.sinks import Sink
@@ -412,3 +416,26 @@ def test_live_crop_writes_the_region_of_every_frame(tmp_path, capsys):
     code, _, stderr = run(capsys, *argv, "--crop", 8, 4, 40, 30, "--no-realtime", "--quiet")
     assert code == 0, stderr
     np.testing.assert_array_equal(read_clip(out), np.stack(frames)[:, 4:34, 8:48])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_helper_threads_lower_only_their_own_priority():
+    """The reader and writer yield to the magnifier: their thread's nice rises by the step,
+    the calling (magnifier's) thread keeps its own; a step of 0 changes nothing."""
+    own_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[str, tuple[bool, int, int]] = {}
+
+    def helper(name: str, step: int) -> None:
+        tid = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        lowered = priority.lower_this_thread(step)
+        seen[name] = (lowered, before, os.getpriority(os.PRIO_PROCESS, tid))
+
+    for name, step in (("three", 3), ("none", 0)):
+        thread = threading.Thread(target=helper, args=(name, step))
+        thread.start()
+        thread.join()
+    lowered, before, after = seen["three"]
+    assert lowered and after == min(before + 3, 19)
+    assert seen["none"] == (False, seen["none"][1], seen["none"][1])
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own_before

@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import InputError
 from ..magnify.geometry import FrameGeometry
 from ..video.live_source import Clock, LiveSource, SystemClock
+from . import priority
 from .latency import Interval, LatencyStats, LiveReport
 from .sinks import Sink
 
@@ -159,6 +160,7 @@ class _Reader(threading.Thread):
         self.stopped_by = "end of source"
 
     def run(self) -> None:
+        priority.lower_this_thread()  # by priority.HELPER_NICENESS (default 0: unchanged)
         try:
             for frame in self.source.frames():
                 now_s = self.clock.now()

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..video import VideoWriter
 from ..video.live_source import live_codec_threads
+from . import priority
 
 QUIT_KEYS = (ord("q"), 27)  # q and Esc
 #: x264 preset of live files (ours): at 640x360 "fast" (the file default) took 9.1 ms of CPU
@@ -98,6 +99,7 @@ class FileSink(Sink):
 
     def _encode_loop(self) -> None:
         assert self._frames is not None
+        priority.lower_this_thread()  # by priority.HELPER_NICENESS (default 0: unchanged)
         while (frame := self._frames.get()) is not None:
             if self._error is None:  # after an error, only drain until the end marker
                 try:
