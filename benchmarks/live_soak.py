@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "writer": "in the magnifier's thread" if args.writer_in_loop else "own thread",
         "codec_threads": "FFmpeg's choice" if args.codec_threads_auto else "1 up to 960x540",
         "helper_nice": priority.HELPER_NICENESS,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "command": " ".join(["motionmag", "live", "CLIP.mp4", "-o", "OUT.mp4", *command[4:-2]]),
         "clip": {"width": width, "height": height, "fps": args.fps, "frames": frames,
                  "content": "astronaut photo, 0.5 px 2 Hz sideways vibration, H.264 crf 18"},

@@ -25,8 +25,14 @@ from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
 from motionmag.live import priority
-from motionmag.live.latency import LatencyStats
-from motionmag.live.pipeline import FrameQueue, run_live
+from motionmag.live.latency import LatencyStats, LiveReport
+from motionmag.live.pipeline import (
+    KEEP_UP_SHARE,
+    FrameQueue,
+    drop_advice,
+    run_live,
+    size_to_keep_up,
+)
 from motionmag.live.sinks import Sink
 from motionmag.magnify.stream import Stream
 from motionmag.synth.textures import load_texture
@@ -439,3 +445,26 @@ def test_helper_threads_lower_only_their_own_priority():
     assert lowered and after == min(before + 3, 19)
     assert seen["none"] == (False, seen["none"][1], seen["none"][1])
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own_before
+
+
+def test_drop_advice_names_a_size_at_which_the_magnifier_keeps_up():
+    """The magnifier's time scales with the pixels: the suggested size puts it at
+    KEEP_UP_SHARE of the frame period (aspect kept, width a multiple of 8), and none is
+    suggested when it already fits."""
+    period_ms = 40.0
+    for magnify_ms in (39.6, 80.0, 160.0):
+        width, height = size_to_keep_up(640, 360, magnify_ms, period_ms)
+        scaled_ms = magnify_ms * width * height / (640 * 360)
+        assert scaled_ms <= KEEP_UP_SHARE * period_ms
+        # the largest such width: 8 px wider would not fit (up to the height's rounding)
+        assert magnify_ms * ((width + 8) / 640) ** 2 > KEEP_UP_SHARE * period_ms
+        assert width % 8 == 0 and height % 2 == 0
+        assert abs(width / height - 640 / 360) < 0.02
+    assert size_to_keep_up(640, 360, 39.6, period_ms) == (552, 310)
+    assert size_to_keep_up(640, 360, 25.5, period_ms) is None
+    assert size_to_keep_up(640, 360, float("nan"), period_ms) is None
+    report = LiveReport("clip", "m", 25.0, 640, 360, frames_in=1500, frames_dropped=47)
+    report.magnify_ms_mean = 39.6
+    assert "--resize 552x310 or smaller" in drop_advice(report)
+    report.magnify_ms_mean = 20.0
+    assert "(--resize)" in drop_advice(report)

@@ -22,6 +22,7 @@ What matters:
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -183,15 +184,41 @@ class _Reader(threading.Thread):
                 self.source.close()
 
 
+#: share of the source's frame period the magnifier may take and still keep up live
+#: (ours, from the soaks in README: ha2024-fast at 0.64 of the period kept every frame,
+#: ha2024 at 0.86 and ha2024-fast at 0.99 dropped 3 %; decoding and writing need the rest)
+KEEP_UP_SHARE = 0.75
+
+
+def size_to_keep_up(
+    width: int, height: int, magnify_ms: float, period_ms: float
+) -> tuple[int, int] | None:
+    """A smaller processing size at which the magnifier would keep up, or None.
+
+    The magnifier's time scales with the pixels, so the size is scaled by
+    ``sqrt(KEEP_UP_SHARE * period_ms / magnify_ms)`` on each side (the aspect kept; the
+    width a multiple of 8, the height even). None when no smaller size is needed
+    (the magnifier already fits in its share) or the times are unknown.
+    """
+    if not (magnify_ms > 0 and period_ms > 0) or magnify_ms <= KEEP_UP_SHARE * period_ms:
+        return None
+    scale = math.sqrt(KEEP_UP_SHARE * period_ms / magnify_ms)
+    new_width = max(8, int(width * scale) // 8 * 8)
+    new_height = max(2, int(new_width * height / width) // 2 * 2)
+    return new_width, new_height
+
+
 def drop_advice(report: LiveReport) -> str:
     """One sentence on why frames were dropped and what to change to keep up."""
     share = 100.0 * report.frames_dropped / max(report.frames_in, 1)
     period_ms = 1000.0 / report.source_fps if report.source_fps > 0 else float("nan")
+    size = size_to_keep_up(report.width, report.height, report.magnify_ms_mean, period_ms)
+    smaller = f"--resize {size[0]}x{size[1]} or smaller" if size else "--resize"
     return (
         f"{report.frames_dropped} of {report.frames_in} frames ({share:.1f} %) were dropped: "
         f"the magnifier took {report.magnify_ms_mean:.1f} ms a frame, the source gives one "
         f"every {period_ms:.1f} ms, and decoding and writing share the CPU; to keep up, "
-        "process a smaller picture (--resize), choose a faster method (motionmag methods "
+        f"process a smaller picture ({smaller}), choose a faster method (motionmag methods "
         "lists their speeds; learned ones: --set precision=bf16 --set batch=4), or read a "
         "file with --no-realtime"
     )
