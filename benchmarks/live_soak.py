@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--queue", dest="queue_frames", type=int, default=None, help="motionmag live's --queue"
     )
+    parser.add_argument("--resize", default=None, help="motionmag live's --resize (W[xH], or auto)")
     parser.add_argument(
         "--writer-in-loop",
         action="store_true",
@@ -192,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         extra += [word for option in args.options for word in ("--set", option)]
         if args.queue_frames is not None:
             extra += ["--queue", str(args.queue_frames)]
+        if args.resize is not None:
+            extra += ["--resize", args.resize]
         command[-2:-2] = extra  # before --report R.json, which the record leaves out
         load_before = os.getloadavg()
         code = motionmag_main(command)

@@ -25,6 +25,7 @@ from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
 from motionmag.live import priority
+from motionmag.live.calibrate import AUTO_SHARE, TIMED_FRAMES, WARMUP_FRAMES, auto_size
 from motionmag.live.latency import LatencyStats, LiveReport
 from motionmag.live.pipeline import (
     KEEP_UP_SHARE,
@@ -468,3 +469,57 @@ def test_drop_advice_names_a_size_at_which_the_magnifier_keeps_up():
     assert "--resize 552x310 or smaller" in drop_advice(report)
     report.magnify_ms_mean = 20.0
     assert "(--resize)" in drop_advice(report)
+
+
+class PixelCostMagnifier:
+    """A magnifier whose push costs ``ms_per_pixel`` x pixels on a fake clock, the first
+    ``slow_first`` pushes 1 s each (a warm-up that must not be timed)."""
+
+    def __init__(self, ms_per_pixel: float, slow_first: int) -> None:
+        self.now_s, self.ms_per_pixel, self.slow_first, self.pushed = (
+            0.0,
+            ms_per_pixel,
+            slow_first,
+            0,
+        )
+
+    def clock(self) -> float:
+        return self.now_s
+
+    def push(self, frame: np.ndarray) -> np.ndarray:
+        cost_ms = (
+            1000.0 if self.pushed < self.slow_first else self.ms_per_pixel * frame[..., 0].size
+        )
+        self.now_s += cost_ms / 1000.0
+        self.pushed += 1
+        return frame
+
+    def flush(self) -> list[np.ndarray]:
+        return []
+
+
+def test_resize_auto_takes_the_largest_size_the_timed_magnifier_keeps_up_at():
+    """50 ms a frame at 640x360 (timed after the warm-up) against 40 ms a frame: the size
+    chosen is where the time scaled by the pixels is within AUTO_SHARE of the period, 8 px
+    wider is not; a magnifier that already fits keeps the full size."""
+    fake = PixelCostMagnifier(50.0 / (640 * 360), slow_first=WARMUP_FRAMES)
+    (width, height), note = auto_size(fake, 640, 360, 25.0, clock=fake.clock)
+    assert fake.pushed == WARMUP_FRAMES + TIMED_FRAMES
+    assert 50.0 * width * height / (640 * 360) <= AUTO_SHARE * 40.0
+    assert 50.0 * ((width + 8) / 640) ** 2 > AUTO_SHARE * 40.0
+    assert width % 8 == 0 and abs(width / height - 640 / 360) < 0.02
+    assert "took 50.0 ms a frame at 640x360" in note and f"ran at {width}x{height}" in note
+    fast = PixelCostMagnifier(10.0 / (640 * 360), slow_first=WARMUP_FRAMES)
+    size, note = auto_size(fast, 640, 360, 25.0, clock=fast.clock)
+    assert size == (640, 360) and "full size" in note
+
+
+def test_live_resize_auto_times_first_and_reports_it(tmp_path, capsys, clip_40fps):
+    out = tmp_path / "auto.mkv"
+    code, stdout, _ = run(
+        capsys, "live", clip_40fps, "-o", out, "--method", "linear", "--resize", "auto", "--quiet"
+    )
+    assert code == 0
+    assert "note: --resize auto: the magnifier took" in stdout and "full size" in stdout
+    frames = read_clip(out)
+    assert frames[0].shape == indexed_frames(1)[0].shape  # linear keeps up at full size

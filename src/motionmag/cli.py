@@ -85,6 +85,7 @@ def add_magnification_options(
     p: argparse.ArgumentParser,
     filter_help: str = "temporal filter (default butter, streaming)",
     fps_help: str = "override the frame rate",
+    resize_help: str = "process at this size",
 ) -> None:
     """The method, factor, mode, filter, region and device flags of ``magnify`` and ``live``."""
     p.add_argument(
@@ -123,7 +124,7 @@ def add_magnification_options(
         metavar=("X", "Y", "W", "H"),
         help="magnify only this region of the frame (px; the output is the region)",
     )
-    p.add_argument("--resize", default=None, metavar="W[xH]", help="process at this size")
+    p.add_argument("--resize", default=None, metavar="W[xH]", help=resize_help)
     _add_stabilize(
         p,
         "register every frame to the first before magnifying, so camera shake is not "

@@ -14,6 +14,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import UsageError
 
 
@@ -38,6 +40,8 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
         filter_help="temporal filter (default butter; fir is non-causal and adds latency: "
         "half its length plus the block it is streamed in)",
         fps_help="override the source's rate",
+        resize_help="process at this size; auto: time the magnifier first and take the "
+        "largest size at which it keeps up with the source",
     )
     p.add_argument(
         "--realtime",
@@ -129,31 +133,44 @@ def run_live_command(args: argparse.Namespace) -> int:
     sinks = []
     try:
         info = source.info
+        crop = tuple(args.crop) if args.crop else None
+        auto = args.resize is not None and args.resize.strip().lower() == "auto"
         geometry = FrameGeometry.from_arguments(
-            info.width, info.height, tuple(args.crop) if args.crop else None, args.resize
+            info.width, info.height, crop, None if auto else args.resize
         )
-        width, height = geometry.size
-        mask = load_mask(args.mask, geometry) if args.mask is not None else None
         if args.device is None:
             from ..cli import _default_device
 
             device = _default_device()
         else:
             device = args.device
-        stream = Stream(
-            method=method,
-            alpha=args.alpha,
-            mode=args.mode,
-            band=band,
-            fps=args.fps or info.fps,
-            filter=args.filter,
-            reference=args.reference,
-            mask=mask,
-            device=device,
-            stabilize=args.stabilize,
-            keep_stabilized=args.keep_stabilized,
-            **options,
-        )
+
+        def make_stream(mask: np.ndarray | None) -> Stream:
+            return Stream(
+                method=method,
+                alpha=args.alpha,
+                mode=args.mode,
+                band=band,
+                fps=args.fps or info.fps,
+                filter=args.filter,
+                reference=args.reference,
+                mask=mask,
+                device=device,
+                stabilize=args.stabilize,
+                keep_stabilized=args.keep_stabilized,
+                **options,
+            )
+
+        if auto:
+            from .calibrate import auto_size
+
+            if not args.quiet:
+                print("timing the magnifier for --resize auto ...", file=sys.stderr, flush=True)
+            size, auto_note = auto_size(make_stream(None), *geometry.size, args.fps or info.fps)
+            geometry = FrameGeometry.from_arguments(info.width, info.height, crop, size)
+        width, height = geometry.size
+        mask = load_mask(args.mask, geometry) if args.mask is not None else None
+        stream = make_stream(mask)
         if args.output is not None:
             sinks.append(FileSink(args.output, info.fps, width, height, args.overwrite))
         if show:
@@ -181,6 +198,8 @@ def run_live_command(args: argparse.Namespace) -> int:
         temporal=config.resolved_mode() == "temporal",
     )
     report.output = args.output
+    if auto:
+        report.notes.insert(0, auto_note)
     if args.report is not None:
         report.write_json(args.report)
     print(report.table())

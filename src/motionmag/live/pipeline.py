@@ -191,18 +191,19 @@ KEEP_UP_SHARE = 0.75
 
 
 def size_to_keep_up(
-    width: int, height: int, magnify_ms: float, period_ms: float
+    width: int, height: int, magnify_ms: float, period_ms: float, share: float = KEEP_UP_SHARE
 ) -> tuple[int, int] | None:
     """A smaller processing size at which the magnifier would keep up, or None.
 
     The magnifier's time scales with the pixels, so the size is scaled by
-    ``sqrt(KEEP_UP_SHARE * period_ms / magnify_ms)`` on each side (the aspect kept; the
-    width a multiple of 8, the height even). None when no smaller size is needed
-    (the magnifier already fits in its share) or the times are unknown.
+    ``sqrt(share * period_ms / magnify_ms)`` on each side (the aspect kept; the width a
+    multiple of 8, the height even). None when no smaller size is needed (the magnifier
+    already fits in its share) or the times are unknown. ``share``: of the frame period,
+    for a time measured during a live run (:data:`KEEP_UP_SHARE`).
     """
-    if not (magnify_ms > 0 and period_ms > 0) or magnify_ms <= KEEP_UP_SHARE * period_ms:
+    if not (magnify_ms > 0 and period_ms > 0) or magnify_ms <= share * period_ms:
         return None
-    scale = math.sqrt(KEEP_UP_SHARE * period_ms / magnify_ms)
+    scale = math.sqrt(share * period_ms / magnify_ms)
     new_width = max(8, int(width * scale) // 8 * 8)
     new_height = max(2, int(new_width * height / width) // 2 * 2)
     return new_width, new_height
