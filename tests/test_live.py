@@ -512,6 +512,8 @@ def test_resize_auto_takes_the_largest_size_the_timed_magnifier_keeps_up_at():
     fast = PixelCostMagnifier(10.0 / (640 * 360), slow_first=WARMUP_FRAMES)
     size, note = auto_size(fast, 640, 360, 25.0, clock=fast.clock)
     assert size == (640, 360) and "full size" in note
+    size, note = auto_size(fast, 640, 360, 0.0, clock=fast.clock)
+    assert size == (640, 360) and "no frame rate" in note
 
 
 def test_live_resize_auto_times_first_and_reports_it(tmp_path, capsys, clip_40fps):

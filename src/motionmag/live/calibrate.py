@@ -64,6 +64,11 @@ def auto_size(
 
     ``magnifier`` is a throw-away copy: it is pushed synthetic frames.
     """
+    if not source_fps > 0:
+        return (width, height), (
+            "--resize auto: the source gives no frame rate to keep up with, so it ran at the "
+            "full size (give --fps, or --resize WxH)"
+        )
     period_ms = 1000.0 / source_fps
     took_ms = magnifier_ms_per_frame(magnifier, width, height, clock=clock)
     size = size_to_keep_up(width, height, took_ms, period_ms, AUTO_SHARE)
