@@ -468,7 +468,7 @@ def test_drop_advice_names_a_size_at_which_the_magnifier_keeps_up():
     report.magnify_ms_mean = 39.6
     assert "--resize 552x310 or smaller" in drop_advice(report)
     report.magnify_ms_mean = 20.0
-    assert "(--resize)" in drop_advice(report)
+    assert "(--resize WxH, or --resize auto" in drop_advice(report)
 
 
 class PixelCostMagnifier:

@@ -214,12 +214,13 @@ def drop_advice(report: LiveReport) -> str:
     share = 100.0 * report.frames_dropped / max(report.frames_in, 1)
     period_ms = 1000.0 / report.source_fps if report.source_fps > 0 else float("nan")
     size = size_to_keep_up(report.width, report.height, report.magnify_ms_mean, period_ms)
-    smaller = f"--resize {size[0]}x{size[1]} or smaller" if size else "--resize"
+    smaller = f"--resize {size[0]}x{size[1]} or smaller" if size else "--resize WxH"
     return (
         f"{report.frames_dropped} of {report.frames_in} frames ({share:.1f} %) were dropped: "
         f"the magnifier took {report.magnify_ms_mean:.1f} ms a frame, the source gives one "
         f"every {period_ms:.1f} ms, and decoding and writing share the CPU; to keep up, "
-        f"process a smaller picture ({smaller}), choose a faster method (motionmag methods "
+        f"process a smaller picture ({smaller}, or --resize auto to have it chosen), choose a "
+        "faster method (motionmag methods "
         "lists their speeds; learned ones: --set precision=bf16 --set batch=4), or read a "
         "file with --no-realtime"
     )
