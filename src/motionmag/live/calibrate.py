@@ -29,7 +29,8 @@ from .pipeline import KEEP_UP_SHARE, FrameMagnifier, size_to_keep_up
 AUTO_SHARE = KEEP_UP_SHARE / 1.25
 
 #: frames pushed before timing, and frames timed (ours: 2 batches of 4 each, the batch the
-#: learned nets run live with; about 0.7 s for ha2024-fast, 6 s for oh2018 at 640x360)
+#: learned nets run live with; at their bench speeds at 640x360 about 0.5 s for
+#: ha2024-fast in bf16, 5-6 s for oh2018)
 WARMUP_FRAMES = 8
 TIMED_FRAMES = 8
 
