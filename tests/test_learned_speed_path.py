@@ -276,3 +276,24 @@ def test_bf16_on_a_cpu_without_bf16_instructions_warns(monkeypatch):
         warnings.simplefilter("error")
         Oh2018Method(10.0, model, precision="bf16")
         Oh2018Method(10.0, model)
+
+
+def test_precision_auto_is_bf16_only_where_the_cpu_computes_it_natively(monkeypatch):
+    """precision=auto: bf16 on a CPU with bf16 instructions and the torch backend, fp32 on
+    one without (no warning then) and with ONNX Runtime; anything else is refused."""
+    from motionmag.magnify import learned
+
+    model = Ha2024Net(decoder_blocks=1).eval()
+    monkeypatch.setattr(learned, "cpu_has_bf16", lambda: True)
+    assert Oh2018Method(10.0, model, precision="auto").precision == "bf16"
+    assert learned.resolve_precision("auto", torch.device("cpu"), "onnx") == "fp32"
+    assert learned.resolve_precision("auto", torch.device("cuda"), "torch") == "fp32"
+    assert learned.resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    monkeypatch.setattr(learned, "cpu_has_bf16", lambda: False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fp32 chosen: no emulated-bf16 warning
+        assert Oh2018Method(10.0, model, precision="auto").precision == "fp32"
+    with pytest.raises(UsageError, match="'fast': choose one of fp32, bf16, auto"):
+        Oh2018Method(10.0, model, precision="fast")
