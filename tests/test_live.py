@@ -26,6 +26,7 @@ from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
 from motionmag.live import priority
 from motionmag.live.calibrate import AUTO_SHARE, TIMED_FRAMES, WARMUP_FRAMES, auto_size
+from motionmag.live.cli_live import DEFAULT_QUEUE_FRAMES, default_queue
 from motionmag.live.latency import LatencyStats, LiveReport
 from motionmag.live.pipeline import (
     KEEP_UP_SHARE,
@@ -525,3 +526,10 @@ def test_live_resize_auto_times_first_and_reports_it(tmp_path, capsys, clip_40fp
     assert "note: --resize auto: the magnifier took" in stdout and "full size" in stdout
     frames = read_clip(out)
     assert frames[0].shape == indexed_frames(1)[0].shape  # linear keeps up at full size
+
+
+def test_the_default_queue_holds_the_frames_that_arrive_during_a_batch():
+    assert default_queue({}) == DEFAULT_QUEUE_FRAMES == 2
+    assert default_queue({"batch": 1}) == 2
+    assert default_queue({"batch": 4}) == 8
+    assert default_queue({"batch": "four"}) == 2  # refused later by the method, in a sentence

@@ -54,10 +54,11 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--queue",
         type=int,
-        default=2,
+        default=None,
         metavar="N",
-        help="frames that may wait for the magnifier; older ones are dropped (default 2: "
-        "absorbs a one-frame stall; latency when behind is about N + 1 processing times)",
+        help="frames that may wait for the magnifier; older ones are dropped (default 2, "
+        "or twice --set batch: the frames that arrive while a batch is computed; latency "
+        "when behind is about N + 1 processing times)",
     )
     p.add_argument("--duration", type=_finite_float, default=None, metavar="SECONDS")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="frames to read")
@@ -75,12 +76,29 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: frames that may wait for a magnifier that takes one frame at a time (absorbs a stall)
+DEFAULT_QUEUE_FRAMES = 2
+
+
+def default_queue(options: dict) -> int:
+    """``--queue``'s default: 2, or twice the method's ``batch`` (ours).
+
+    A batching magnifier takes frames without work until its batch is full, then computes
+    the batch while as many frames arrive again: they need room to wait. With batch 4 and
+    a queue of 2, ha2024-fast (bf16, 568x318, 25 fps) dropped 67 of 750 frames, with 8
+    14 (2026-12-03, 30 s each, ``benchmarks/results/live_ab/queue{2,8}_batch4.json``).
+    """
+    batch = options.get("batch", 1)
+    batch = batch if isinstance(batch, int) and not isinstance(batch, bool) else 1
+    return max(DEFAULT_QUEUE_FRAMES, 2 * batch)
+
+
 def _check_arguments(args: argparse.Namespace) -> None:
     if args.duration is not None and args.duration <= 0:
         raise UsageError(f"--duration {args.duration:g} is not positive: give seconds, e.g. 60.")
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError(f"--max-frames {args.max_frames} is below 1: give a frame count >= 1.")
-    if args.queue < 1:
+    if args.queue is not None and args.queue < 1:
         raise UsageError(f"--queue {args.queue} is below 1: give a frame count >= 1.")
     if args.every < 0 or (args.every and not math.isfinite(args.every)):
         raise UsageError(f"--every {args.every:g} is negative: give seconds, or 0 for none.")
@@ -189,7 +207,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         stream,
         sinks,
         method=f"{method} x{args.alpha:g} {config.resolved_mode()}",
-        queue_frames=args.queue,
+        queue_frames=args.queue if args.queue is not None else default_queue(options),
         geometry=geometry,
         duration_s=args.duration,
         max_frames=args.max_frames,

@@ -221,7 +221,7 @@ def drop_advice(report: LiveReport) -> str:
         f"every {period_ms:.1f} ms, and decoding and writing share the CPU; to keep up, "
         f"process a smaller picture ({smaller}, or --resize auto to have it chosen), choose a "
         "faster method (motionmag methods "
-        "lists their speeds; learned ones: --set precision=bf16 --set batch=4), or read a "
+        "lists their speeds; learned ones: --set precision=auto --set batch=4), or read a "
         "file with --no-realtime"
     )
 
