@@ -377,6 +377,9 @@ def test_other_usage_errors(tmp_path, capsys, vibrating_clip):
     assert_refused(
         capsys, tmp_path, 2, "mask", "magnify", src, "-o", out, "--mask", tmp_path / "missing.png"
     )
+    assert_refused(
+        capsys, tmp_path, 2, "motionmag live", "magnify", src, "-o", out, "--resize", "auto"
+    )
 
 
 def test_console_script_exit_status(tmp_path):

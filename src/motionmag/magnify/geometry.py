@@ -22,6 +22,11 @@ def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) ->
     if isinstance(text, tuple):
         new_w, new_h = text
     else:
+        if str(text).strip().lower() == "auto":  # motionmag live resolves it before this
+            raise UsageError(
+                "--resize auto sizes a live run to keep up (motionmag live): here give W or "
+                "WxH, e.g. 640 or 640x360."
+            )
         parts = str(text).lower().split("x")
         try:
             new_w = int(parts[0])
