@@ -25,7 +25,14 @@ from motionmag.cli import main
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
 from motionmag.live import priority
-from motionmag.live.calibrate import AUTO_SHARE, TIMED_FRAMES, WARMUP_FRAMES, auto_size
+from motionmag.live.calibrate import (
+    AUTO_SHARE,
+    TIMED_FRAMES,
+    TIMED_ROUNDS,
+    WARMUP_FRAMES,
+    auto_size,
+    magnifier_ms_per_frame,
+)
 from motionmag.live.cli_live import DEFAULT_QUEUE_FRAMES, default_queue
 from motionmag.live.latency import LatencyStats, LiveReport
 from motionmag.live.pipeline import (
@@ -505,7 +512,7 @@ def test_resize_auto_takes_the_largest_size_the_timed_magnifier_keeps_up_at():
     wider is not; a magnifier that already fits keeps the full size."""
     fake = PixelCostMagnifier(50.0 / (640 * 360), slow_first=WARMUP_FRAMES)
     (width, height), note = auto_size(fake, 640, 360, 25.0, clock=fake.clock)
-    assert fake.pushed == WARMUP_FRAMES + TIMED_FRAMES
+    assert fake.pushed == WARMUP_FRAMES + TIMED_ROUNDS * TIMED_FRAMES
     assert 50.0 * width * height / (640 * 360) <= AUTO_SHARE * 40.0
     assert 50.0 * ((width + 8) / 640) ** 2 > AUTO_SHARE * 40.0
     assert width % 8 == 0 and abs(width / height - 640 / 360) < 0.02
@@ -533,3 +540,21 @@ def test_the_default_queue_holds_the_frames_that_arrive_during_a_batch():
     assert default_queue({"batch": 1}) == 2
     assert default_queue({"batch": 4}) == 8
     assert default_queue({"batch": "four"}) == 2  # refused later by the method, in a sentence
+
+
+def test_one_slow_round_of_the_timing_does_not_count():
+    """A hiccup (one round 1 s a frame) is outvoted by the median of the rounds."""
+    fake = PixelCostMagnifier(20.0 / (640 * 360), slow_first=WARMUP_FRAMES)
+    first_push_of_round_2 = WARMUP_FRAMES + TIMED_FRAMES
+    pushes = {"n": 0}
+    cost = fake.push
+
+    def push_with_a_hiccup(frame: np.ndarray) -> np.ndarray:
+        pushes["n"] += 1
+        if first_push_of_round_2 < pushes["n"] <= first_push_of_round_2 + TIMED_FRAMES:
+            fake.now_s += 1.0
+        return cost(frame)
+
+    fake.push = push_with_a_hiccup
+    ms = magnifier_ms_per_frame(fake, 640, 360, clock=fake.clock)
+    assert ms == pytest.approx(20.0)
