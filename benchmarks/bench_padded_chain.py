@@ -1,4 +1,5 @@
-"""ha2024 / oh2018 with and without ``nets/fused.py``'s padded chains, side by side.
+"""ha2024 / oh2018 with and without ``nets/fused.py``'s padded chains (or its sub-pixel
+upsampling, ``--toggle subpixel``), side by side.
 
 A padded chain runs a run of 3x3 reflect-padded convolutions on activations that keep
 their 1 px padding, instead of ``F.pad`` copying every activation (``_PaddedChain``).
@@ -8,6 +9,12 @@ frames through each in alternating rounds, and prints ms per frame and the per-r
 ratio (chains off / on), the median of which is the speed-up.
 
     python benchmarks/bench_padded_chain.py --json benchmarks/results/bench_padded_chain.json
+
+``--toggle subpixel`` compares with and without ``nets/subpixel.py`` instead (each
+nearest x2 upsampling and the convolutions after it run at the low resolution):
+
+    python benchmarks/bench_padded_chain.py --toggle subpixel --methods ha2024-fast,ha2024,oh2018 \
+        --json benchmarks/results/bench_subpixel.json
 """
 
 from __future__ import annotations
@@ -40,10 +47,15 @@ def frames(width: int, height: int, n: int) -> list[np.ndarray]:
     return out
 
 
-def stream(method: str, precision: str, batch: int, chains: bool, warm: list) -> Stream:
-    original = fused._chain_rings
-    if not chains:
-        fused._chain_rings = lambda steps: steps
+#: what ``--toggle`` switches off: the pass of ``nets/fused.py`` that builds it
+TOGGLES = {"chains": "_chain_rings", "subpixel": "_fold_subpixel"}
+
+
+def stream(method: str, precision: str, batch: int, on: bool, warm: list, toggle: str) -> Stream:
+    name = TOGGLES[toggle]
+    original = getattr(fused, name)
+    if not on:
+        setattr(fused, name, lambda steps: steps)
     try:
         made = Stream(
             method=method,
@@ -55,7 +67,7 @@ def stream(method: str, precision: str, batch: int, chains: bool, warm: list) ->
             batch=batch,
         )
     finally:
-        fused._chain_rings = original
+        setattr(fused, name, original)
     for frame in warm:
         made.push(frame)
     return made
@@ -70,6 +82,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=40, help="timed pushes per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--toggle", choices=sorted(TOGGLES), default="chains")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -78,7 +91,7 @@ def main() -> int:
     rows = []
     for method in args.methods.split(","):
         streams = {
-            chains: stream(method, args.precision, args.batch, chains, clip[:12])
+            chains: stream(method, args.precision, args.batch, chains, clip[:12], args.toggle)
             for chains in (True, False)
         }
         ms: dict[bool, list[float]] = {True: [], False: []}
@@ -91,8 +104,12 @@ def main() -> int:
         ratios = [off / on for on, off in zip(ms[True], ms[False], strict=True)]
         row = {
             "method": method,
-            "ms_per_frame_chains": round(statistics.median(ms[True]), 2),
-            "ms_per_frame_plain": round(statistics.median(ms[False]), 2),
+            f"ms_per_frame_{'chains' if args.toggle == 'chains' else 'on'}": round(
+                statistics.median(ms[True]), 2
+            ),
+            f"ms_per_frame_{'plain' if args.toggle == 'chains' else 'off'}": round(
+                statistics.median(ms[False]), 2
+            ),
             "speedup": round(statistics.median(ratios), 3),
             "ratios": [round(r, 3) for r in ratios],
         }
@@ -102,6 +119,7 @@ def main() -> int:
         write_record(
             args.json,
             machine=machine(),
+            toggle=args.toggle,
             size=args.size,
             precision=args.precision,
             batch=args.batch,

@@ -56,7 +56,7 @@ def frame_pair(height: int = 64, width: int = 88) -> tuple[torch.Tensor, torch.T
 @pytest.mark.parametrize("name", sorted(NETS))
 def test_fused_copy_is_bit_identical_in_fp32(name):
     net = expressive(NETS[name]())
-    fast = fuse_for_inference(net)
+    fast = fuse_for_inference(net, subpixel=False)  # tests/test_subpixel.py: the default
     a, b = frame_pair()
     with torch.inference_mode():
         expected = net(a, b, 12.0, clip=False)
@@ -69,7 +69,7 @@ def test_fused_copy_is_bit_identical_in_fp32(name):
 
 def test_every_residual_block_and_convolution_is_fused():
     net = Ha2024Net(decoder_blocks=5)
-    steps = fuse_for_inference(net).decoder._steps
+    steps = fuse_for_inference(net, subpixel=False).decoder._steps
     kinds = [type(step).__name__ for step in steps]
     # entry conv+ReLU and 5 ResBlocks as one padded chain (all 3x3, reflect pad 1), then
     # up, conv+ReLU, up, conv+ReLU, the 7x7 conv
@@ -79,6 +79,9 @@ def test_every_residual_block_and_convolution_is_fused():
     assert chain == ["_ConvStep", *(["_ResStep"] * 5)]
     conv_steps = [steps[0].steps[0], *(s for s in steps if type(s).__name__ == "_ConvStep")]
     assert [step.relu for step in conv_steps] == [True, True, True, False]
+    # by default the upsamplings and the convolutions after them run at the low resolution
+    kinds = [type(step).__name__ for step in fuse_for_inference(net).decoder._steps]
+    assert kinds == ["_PaddedChain", "_SubpixelConv", "_SubpixelTail"]
     pruned = fuse_for_inference(NETS["ha2024-pruned"]()).decoder._steps
     linear, skipless = pruned[0].steps[1], pruned[0].steps[2]
     assert (linear.conv1.relu, linear.skip) == (False, True)
@@ -97,7 +100,7 @@ def test_reflect_ring_equals_torch_reflect_padding(height, width):
 
 def test_padded_chain_pads_once(monkeypatch):
     net = expressive(Ha2024Net(decoder_blocks=4))
-    fast = fuse_for_inference(net)
+    fast = fuse_for_inference(net, subpixel=False)
     _, b = frame_pair()
     calls = []
     pad = F.pad
@@ -165,7 +168,7 @@ def test_the_bf16_probe_matches_what_onednn_does():
 
 def test_with_grad_enabled_the_original_modules_run():
     net = expressive(NETS["ha2024"]())
-    fast = fuse_for_inference(net)
+    fast = fuse_for_inference(net, subpixel=False)
     a, b = frame_pair(32, 32)
     out = fast(a, b, 5.0)
     assert out.requires_grad

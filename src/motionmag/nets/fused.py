@@ -22,8 +22,13 @@ What matters:
   :class:`~torch.nn.Sequential` or ResBlock child is replaced by a :class:`FusedStack`;
   the caller's network is not changed. Patterns fused: ``[ReflectionPad2d] Conv2d
   [ReLU]`` and ResBlocks (with or without activation or skip, ``nets.removal``).
-  Anything else (upsampling, a switched ResBlock during learning-to-remove) runs as its
-  module. The reflect padding itself stays a separate op: oneDNN pads with zeros only.
+  Anything else (a switched ResBlock during learning-to-remove) runs as its module. The
+  reflect padding itself stays a separate op: oneDNN pads with zeros only.
+- **Upsampling at the low resolution** (``subpixel=True``, the default): each nearest x2
+  upsampling and the 3x3 convolution after it run as one convolution at the low
+  resolution with 4x the output channels (and, at the decoder's end, the 7x7 convolution
+  after that on the same 2x2-phase form), then ``F.pixel_shuffle``
+  (``nets/subpixel.py``); equal up to the order of summation.
 - Used only where it can be: on the CPU, with grad disabled (``torch.inference_mode``
   or ``no_grad``), and when this torch build has the ops for the weights' dtype on this
   CPU (:func:`fused_ops_available`; bf16 needs AVX-512 or AVX-NE-CONVERT);
@@ -43,8 +48,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .oh2018 import ResBlock
+from .oh2018 import ResBlock, Upsample2x
 from .removal import PrunedResBlock
+from .subpixel import phase_conv_weight, phase_padding, phase_reflect_ring, subpixel_weight
 
 
 def fused_ops_available(dtype: torch.dtype = torch.float32) -> bool:
@@ -204,6 +210,104 @@ def _chain_rings(steps: list) -> list:
     return out
 
 
+def _channels_last(weight: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return weight.to(like.dtype).contiguous(memory_format=torch.channels_last)
+
+
+def _phase_bias(bias: torch.Tensor | None, phase_major: bool) -> torch.Tensor | None:
+    """A convolution's bias for its 4 phases, in the order of the phase weights."""
+    if bias is None:
+        return None
+    return bias.repeat(4) if phase_major else bias.repeat_interleave(4)
+
+
+@dataclass
+class _SubpixelConv:
+    """``nearest x2 -> reflect pad 1 -> conv3x3 [-> relu]`` run at the low resolution
+    (``nets/subpixel.py``: replicate pad 1, phase weights, ``F.pixel_shuffle``)."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    relu: bool
+
+    @classmethod
+    def of(cls, conv: _ConvStep) -> _SubpixelConv:
+        weight = _channels_last(subpixel_weight(conv.weight, phase_major=False), conv.weight)
+        return cls(weight, _phase_bias(conv.bias, phase_major=False), conv.relu)
+
+    def phases(self, x: torch.Tensor, margin: int = 0) -> torch.Tensor:
+        """(N, C, h, w) -> the upsampled convolution's 2x2 blocks (N, 4 C_out, h, w), with
+        ``margin`` more px each side computed from the input's replicated border."""
+        x = F.pad(x, (1 + margin,) * 4, mode="replicate")
+        ops = torch.ops.mkldnn._convolution_pointwise
+        args = ([0, 0], [1, 1], [1, 1], 1, "relu" if self.relu else "none", [], "")
+        return ops(x, self.weight, self.bias, *args)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(self.phases(x), 2)
+
+
+@dataclass
+class _SubpixelTail:
+    """``nearest x2 -> conv3x3 [-> relu] -> reflect pad r -> conv (2r+1)^2 [-> relu]``
+    without forming the full-resolution activation (``nets/subpixel.py``): the first
+    convolution in phase form, the second on its phase form, one ``F.pixel_shuffle``."""
+
+    first: _SubpixelConv
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    relu: bool
+    pad: int
+
+    @classmethod
+    def of(cls, first: _ConvStep, second: _ConvStep) -> _SubpixelTail:
+        weight = _channels_last(subpixel_weight(first.weight, phase_major=True), first.weight)
+        phased = _SubpixelConv(weight, _phase_bias(first.bias, phase_major=True), first.relu)
+        last = _channels_last(phase_conv_weight(second.weight), second.weight)
+        pad = phase_padding(second.weight.shape[-1] // 2)
+        return cls(phased, last, _phase_bias(second.bias, False), second.relu, pad)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        # the first convolution computes a margin of ``pad`` px, then rewritten in place as
+        # the padding the second one needs: no padded copy of the 4 x C channels
+        phases = phase_reflect_ring(self.first.phases(x, self.pad), self.pad)
+        ops = torch.ops.mkldnn._convolution_pointwise
+        args = ([0, 0], [1, 1], [1, 1], 1, "relu" if self.relu else "none", [], "")
+        return F.pixel_shuffle(ops(phases, self.weight, self.bias, *args), 2)
+
+
+def _subpixel_ready(step, radius: int | None = 1) -> bool:
+    """True for a stride-1 conv step with symmetric reflect padding of ``radius`` (any
+    when None) equal to its kernel's radius and no zero padding of its own."""
+    if not isinstance(step, _ConvStep) or step.padding != [0, 0] or step.stride != [1, 1]:
+        return False
+    k = step.weight.shape[-1]
+    r = k // 2
+    square = step.weight.shape[-2] == k and k % 2 == 1
+    return square and step.reflect == (r,) * 4 and (radius is None or r == radius)
+
+
+def _fold_subpixel(steps: list) -> list:
+    """``steps`` with each ``Upsample2x, 3x3 conv step [, (2r+1)^2 conv step]`` run at
+    the low resolution (:class:`_SubpixelTail`, else :class:`_SubpixelConv`)."""
+    out: list = []
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        if type(step) is Upsample2x and i + 1 < len(steps) and _subpixel_ready(steps[i + 1]):
+            after = steps[i + 2] if i + 2 < len(steps) else None
+            if _subpixel_ready(after, radius=None):
+                out.append(_SubpixelTail.of(steps[i + 1], after))
+                i += 3
+            else:
+                out.append(_SubpixelConv.of(steps[i + 1]))
+                i += 2
+            continue
+        out.append(step)
+        i += 1
+    return out
+
+
 def _conv_step(pad: nn.Module | None, conv: nn.Conv2d, relu: bool) -> _ConvStep | None:
     """The fused step of ``pad -> conv [-> relu]``, or None when oneDNN cannot fuse it."""
     if conv.groups != 1 or conv.dilation != (1, 1) or conv.padding_mode != "zeros":
@@ -246,8 +350,9 @@ def _res_step(block: nn.Module) -> _ResStep | None:
     return _ResStep(parts[0], parts[1], skip)
 
 
-def _compile(module: nn.Module) -> list:
-    """The steps of ``module``: fused conv / ResBlock steps, or modules run as they are."""
+def _compile(module: nn.Module, subpixel: bool = True) -> list:
+    """The steps of ``module``: fused conv / ResBlock steps, or modules run as they are;
+    with ``subpixel``, upsampling and the convolutions after it at the low resolution."""
     leaves = _leaves(module)
     steps: list = []
     i = 0
@@ -271,6 +376,8 @@ def _compile(module: nn.Module) -> list:
                 continue
         steps.append(leaf)
         i += 1
+    if subpixel:
+        steps = _fold_subpixel(steps)
     return _chain_rings(steps)
 
 
@@ -301,10 +408,10 @@ class FusedStack(nn.Module):
     loading weights and casting, and do not train it.
     """
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, subpixel: bool = True) -> None:
         super().__init__()
         self.module = module
-        self._steps = _compile(module)
+        self._steps = _compile(module, subpixel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if _unfused_depth or torch.is_grad_enabled() or x.device.type != "cpu":
@@ -314,8 +421,12 @@ class FusedStack(nn.Module):
         return x
 
 
-def fuse_for_inference(net: nn.Module) -> nn.Module:
+def fuse_for_inference(net: nn.Module, subpixel: bool = True) -> nn.Module:
     """A copy of ``net`` whose Sequential and ResBlock children run fused (see the module doc).
+
+    ``subpixel`` also runs each nearest x2 upsampling and the convolutions after it at
+    the low resolution (``nets/subpixel.py``; equal up to the order of summation, so
+    ``subpixel=False`` gives the bit-identical copy).
 
     Returns ``net`` itself (unchanged, not copied) when this torch has no fused ops, or
     none for the dtype of ``net``'s weights on this CPU.
@@ -326,5 +437,5 @@ def fuse_for_inference(net: nn.Module) -> nn.Module:
     fused = copy.deepcopy(net)
     for name, child in list(fused.named_children()):
         if isinstance(child, (nn.Sequential, ResBlock, PrunedResBlock)):
-            setattr(fused, name, FusedStack(child))
+            setattr(fused, name, FusedStack(child, subpixel))
     return fused
