@@ -255,7 +255,8 @@ class Oh2018Method(EulerianMethod):
             ``receptive_radius_px()`` bound, for which tiled equals untiled.
         threads: ONNX Runtime intra-op threads (None: torch's thread count).
         fused: run the convolutions with oneDNN's fused ReLU and residual add on the CPU
-            (``nets/fused.py``; bit-identical in fp32, torch backend).
+            and each upsampling at the low resolution (``nets/fused.py``; equal in fp32
+            up to the order of summation, torch backend).
         batch: frames the manipulator and decoder run on together (``decode_many``); the
             engine then returns outputs ``batch - 1`` frames later, in bursts.
         views: self-ensemble of 1, 2 or 4 mirror images (:data:`MIRRORS`), averaged.
