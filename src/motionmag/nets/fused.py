@@ -222,27 +222,27 @@ def _phase_bias(bias: torch.Tensor | None, phase_major: bool) -> torch.Tensor | 
     return bias.repeat(4) if phase_major else bias.repeat_interleave(4)
 
 
+def _plain_conv(weight: torch.Tensor, bias: torch.Tensor | None, relu: bool) -> _ConvStep:
+    """A conv step without padding of any kind, stride 1 (its input comes padded)."""
+    return _ConvStep(weight, bias, None, [0, 0], [1, 1], relu)
+
+
 @dataclass
 class _SubpixelConv:
     """``nearest x2 -> reflect pad 1 -> conv3x3 [-> relu]`` run at the low resolution
     (``nets/subpixel.py``: replicate pad 1, phase weights, ``F.pixel_shuffle``)."""
 
-    weight: torch.Tensor
-    bias: torch.Tensor | None
-    relu: bool
+    conv: _ConvStep
 
     @classmethod
-    def of(cls, conv: _ConvStep) -> _SubpixelConv:
-        weight = _channels_last(subpixel_weight(conv.weight, phase_major=False), conv.weight)
-        return cls(weight, _phase_bias(conv.bias, phase_major=False), conv.relu)
+    def of(cls, conv: _ConvStep, phase_major: bool = False) -> _SubpixelConv:
+        weight = _channels_last(subpixel_weight(conv.weight, phase_major), conv.weight)
+        return cls(_plain_conv(weight, _phase_bias(conv.bias, phase_major), conv.relu))
 
     def phases(self, x: torch.Tensor, margin: int = 0) -> torch.Tensor:
         """(N, C, h, w) -> the upsampled convolution's 2x2 blocks (N, 4 C_out, h, w), with
         ``margin`` more px each side computed from the input's replicated border."""
-        x = F.pad(x, (1 + margin,) * 4, mode="replicate")
-        ops = torch.ops.mkldnn._convolution_pointwise
-        args = ([0, 0], [1, 1], [1, 1], 1, "relu" if self.relu else "none", [], "")
-        return ops(x, self.weight, self.bias, *args)
+        return self.conv(F.pad(x, (1 + margin,) * 4, mode="replicate"))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return F.pixel_shuffle(self.phases(x), 2)
@@ -255,26 +255,21 @@ class _SubpixelTail:
     convolution in phase form, the second on its phase form, one ``F.pixel_shuffle``."""
 
     first: _SubpixelConv
-    weight: torch.Tensor
-    bias: torch.Tensor | None
-    relu: bool
+    second: _ConvStep
     pad: int
 
     @classmethod
     def of(cls, first: _ConvStep, second: _ConvStep) -> _SubpixelTail:
-        weight = _channels_last(subpixel_weight(first.weight, phase_major=True), first.weight)
-        phased = _SubpixelConv(weight, _phase_bias(first.bias, phase_major=True), first.relu)
-        last = _channels_last(phase_conv_weight(second.weight), second.weight)
+        weight = _channels_last(phase_conv_weight(second.weight), second.weight)
+        last = _plain_conv(weight, _phase_bias(second.bias, phase_major=False), second.relu)
         pad = phase_padding(second.weight.shape[-1] // 2)
-        return cls(phased, last, _phase_bias(second.bias, False), second.relu, pad)
+        return cls(_SubpixelConv.of(first, phase_major=True), last, pad)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         # the first convolution computes a margin of ``pad`` px, then rewritten in place as
         # the padding the second one needs: no padded copy of the 4 x C channels
         phases = phase_reflect_ring(self.first.phases(x, self.pad), self.pad)
-        ops = torch.ops.mkldnn._convolution_pointwise
-        args = ([0, 0], [1, 1], [1, 1], 1, "relu" if self.relu else "none", [], "")
-        return F.pixel_shuffle(ops(phases, self.weight, self.bias, *args), 2)
+        return F.pixel_shuffle(self.second(phases), 2)
 
 
 def _subpixel_ready(step, radius: int | None = 1) -> bool:

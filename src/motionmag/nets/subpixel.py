@@ -110,9 +110,10 @@ def _reflected_source(index: int, phase: int, size: int) -> int:
     """The low-res row (of the same phase) that holds full-res row ``2 index + phase`` of
     a reflect-padded map whose full-res size is ``2 size``.
 
-    Clamped into the image: on maps so small that one reflection is not enough, the rows
-    clamped are read only by taps of weight 0 (a full-res reflect padding of r needs
-    r < 2 size, and torch refuses anything else before this runs).
+    Clamped into the image: the rows a clamp changes are read only by taps of weight 0
+    as long as the full-res radius r < 2 size, which every input the networks take meets
+    (the 7x7's map is the input's size, at least 16 px for ha2024 and 4 for oh2018, and
+    r = 3; torch's own reflect padding would refuse r >= 2 size).
     """
     full = 2 * index + phase
     if full < 0:
