@@ -14,6 +14,13 @@ network's output against the true magnified frame; the input's SSIM to it is the
 ``--views 1 2 4`` also scores the engine's self-ensemble (method option ``views``,
 ``magnify/learned.py``): the mean of the network's outputs on the frames and their
 mirror images (left-right; up-down and both), mirrored back.
+
+``--ensemble`` also scores the mean of all the models' outputs (at each ``--views``):
+the target of a run distilled from several teachers (``motionmag train ha2024 --teacher
+A B``):
+
+    OMP_NUM_THREADS=1 python benchmarks/validation_size.py oh2018 ha2024 --sizes 128 \
+        --views 1 4 --ensemble --json benchmarks/results/validation_ensemble.json
 """
 
 from __future__ import annotations
@@ -44,6 +51,18 @@ class MirrorEnsemble(torch.nn.Module):
         return average_mirrored(self.net(a, b, alpha.repeat(views)).float(), self.mirrors)
 
 
+class MeanOf(torch.nn.Module):
+    """The mean of several magnifiers' outputs (an ensemble; what a run distilled from
+    several teachers trains toward, ``train.oh2018._teacher_output``)."""
+
+    def __init__(self, nets: list[torch.nn.Module]) -> None:
+        super().__init__()
+        self.nets = torch.nn.ModuleList(nets)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        return torch.stack([net(a, b, alpha).float() for net in self.nets]).mean(dim=0)
+
+
 def validation_batches(size_px: int, samples: int) -> list[dict]:
     """The trainers' validation scenes rendered at ``size_px``. The draw depends only on
     the size, the seed and the count (``train.oh2018.make_dataset``), not on the model,
@@ -59,9 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--views", type=int, nargs="+", default=[1], choices=VIEWS, help="self-ensemble sizes"
     )
+    parser.add_argument(
+        "--ensemble", action="store_true", help="also score the mean of the models' outputs"
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     nets = {model: create_model(model, pretrained=True) for model in args.models}
+    if args.ensemble:
+        nets["mean(" + "+".join(args.models) + ")"] = MeanOf(list(nets.values()))
     cpu = torch.device("cpu")
     results = []
     for size in args.sizes:
@@ -78,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             row["seconds"] = round(time.perf_counter() - started, 1)
             results.append(row)
             print(
-                f"{model:12s} x{views} {size:4d} px  SSIM {row['ssim']:.4f}"
+                f"{model:24s} x{views} {size:4d} px  SSIM {row['ssim']:.4f}"
                 f"  input {row['input_ssim']:.4f}"
                 f"  ({row['samples']} scenes, {row['seconds']} s; rendered in {rendered:.1f} s)",
                 flush=True,

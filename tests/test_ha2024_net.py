@@ -458,3 +458,33 @@ def test_an_oh2018_network_can_teach_an_ha2024_student(tmp_path):
     (tmp_path / "f.safetensors").write_bytes(b"")
     with pytest.raises(UsageError, match="give oh2018 or ha2024 weights"):
         _tiny(teacher=str(tmp_path / "f.safetensors")).validate()
+
+
+def test_several_teachers_and_mirror_views_average_their_outputs(tmp_path):
+    """--teacher A B --teacher-views 2: the target is the mean over both networks of each
+    one's output on the pair and on its left-right mirror image, mirrored back."""
+    weights = []
+    for name, config in (
+        ("oh2018", Oh2018TrainConfig(size_px=32, steps=1, workers=0, validate_every=0,
+                                     dataset_size=8)),
+        ("ha2024", _tiny(size_px=32, steps=1, seed=3)),
+    ):  # fmt: skip
+        train_model(config, tmp_path / name, progress=False)
+        weights.append(tmp_path / "w" / f"{name}.safetensors")
+        export_weights(tmp_path / name, weights[-1], which="last")
+    config = _tiny(size_px=32, teacher=[str(w) for w in weights], teacher_views=2)
+    config.validate()
+    generator = torch.Generator().manual_seed(1)
+    a, b = torch.rand(2, 2, 3, 32, 32, generator=generator)
+    alpha = torch.tensor([2.0, 8.0])
+    target = trainer._teacher_output(config, a, b, alpha)
+    expected = []
+    with torch.no_grad():
+        for name, path in zip(("oh2018", "ha2024"), weights, strict=True):
+            net = create_model(name, weights=path)
+            mirror = net(a.flip(-1), b.flip(-1), alpha, clip=False).flip(-1)
+            expected.append((net(a, b, alpha, clip=False) + mirror) / 2)
+    torch.testing.assert_close(target, (expected[0] + expected[1]) / 2, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(expected[0], expected[1], atol=1e-3)  # two different nets
+    with pytest.raises(UsageError, match="--teacher-views 3"):
+        _tiny(teacher=[str(w) for w in weights], teacher_views=3).validate()

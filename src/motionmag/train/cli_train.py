@@ -136,6 +136,7 @@ _HA2024_FIELDS = {
     "texture_channels": "texture_channels",
     "decoder_blocks": "decoder_blocks",
     "teacher": "teacher",
+    "teacher_views": "teacher_views",
 }
 #: flags of the thesis networks
 _THESIS_FIELDS = {"l1_weight": "l1_weight", "edge_weight": "edge_weight",
@@ -277,9 +278,18 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         p.add_argument(
             "--teacher",
             default=None,
+            nargs="+",
             metavar="FILE.safetensors",
             help="distil: train toward this oh2018 or ha2024 network's output instead of the "
-            "true frame (e.g. a smaller --decoder-blocks from the shipped weights)",
+            "true frame (e.g. a smaller --decoder-blocks from the shipped weights); several: "
+            "toward the mean of their outputs",
+        )
+        p.add_argument(
+            "--teacher-views",
+            type=int,
+            default=None,
+            choices=(1, 2, 4),
+            help="average each teacher over this many mirror views (default 1)",
         )
         from .cli_removal import add_removal_flags
 
