@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..magnify.learned import VIEWS
 from ..nets.thesis_widths import sizes_of, thesis_width
 from .cli_common import (
     add_init_flag,
@@ -288,7 +289,7 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
             "--teacher-views",
             type=int,
             default=None,
-            choices=(1, 2, 4),
+            choices=VIEWS,
             help="average each teacher over this many mirror views (default 1)",
         )
         from .cli_removal import add_removal_flags

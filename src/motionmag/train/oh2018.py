@@ -591,19 +591,18 @@ def _teacher_output(
     in 22k (README, the student paragraph).
     """
     mirrors = MIRRORS[: config.teacher_views]
-    n = a.shape[0]
     pair = torch.cat([mirrored(a, mirrors), mirrored(b, mirrors)])
+    k = len(mirrors) * a.shape[0]  # frames of each of A and B in ``pair``
     repeated = alpha.repeat(len(mirrors))
     outputs = []
     for path in teacher_paths(config.teacher):
         teacher = frozen_weights(teacher_model, path, a.device)
         texture, shape = teacher.encode(pair)
-        k = len(mirrors) * n
         moved = teacher.manipulate(shape[:k], shape[k:], repeated)
         # not clipped, as Y_hat is not: a student equal to its teacher has zero image loss
         decoded = (_decode(teacher, texture[k:], moved, config.precision) + 1.0) * 0.5
         outputs.append(average_mirrored(decoded.float(), mirrors))
-    return torch.stack(outputs).mean(dim=0) if len(outputs) > 1 else outputs[0]
+    return torch.stack(outputs).mean(dim=0)
 
 
 @torch.inference_mode()
@@ -891,14 +890,14 @@ def _loss_card(recipe: Recipe, config: dict, hooks) -> dict:
         return ssim_entry
     teacher = {}
     if config.get("teacher"):
-        views = config.get("teacher_views", 1)
+        paths, views = teacher_paths(config["teacher"]), config.get("teacher_views", 1)
+        mean = "mean " if len(paths) > 1 or views > 1 else ""
+        over = f" over {views} mirror views" if views > 1 else ""
         teacher = {
             "teacher": (
-                f"distilled (ours): the L1 and gradient-L1 target was the "
-                f"{'mean ' if len(teacher_paths(config['teacher'])) > 1 or views > 1 else ''}"
-                f"output of {', '.join(teacher_paths(config['teacher']))}"
-                f"{f' over {views} mirror views' if views > 1 else ''} on the same noisy "
-                "inputs, not the true frame Y; the texture and shape regularisers unchanged"
+                f"distilled (ours): the L1 and gradient-L1 target was the {mean}output of "
+                f"{', '.join(paths)}{over} on the same noisy inputs, not the true frame Y; "
+                "the texture and shape regularisers unchanged"
             )
         }
     return {
