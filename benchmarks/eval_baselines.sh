@@ -6,13 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20}
 OUT=benchmarks/results
-MM=.venv/bin/motionmag
+MM=".venv/bin/motionmag"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-$MM eval linear phase riesz warp-bilinear --suite pairs --n "$N" --quiet \
+$MM eval linear phase riesz warp-bilinear --suite pairs --n "$N" --quiet --overwrite \
     --json $OUT/eval_pairs.json --plot $OUT/eval_pairs.png
-$MM eval linear phase riesz --suite linearity,rig --quiet \
+$MM eval linear phase riesz --suite linearity,rig --quiet --overwrite \
     --json $OUT/eval_known_motion.json --plot $OUT/eval_known_motion.png
-$MM eval linear phase riesz acceleration --suite circles --n 10 --quiet \
+$MM eval linear phase riesz acceleration --suite circles --n 10 --quiet --overwrite \
     --json $OUT/eval_circles.json --plot $OUT/eval_circles.png
-$MM eval linear phase riesz warp-bilinear warp-nearest --suite real-video --quiet \
+$MM eval linear phase riesz warp-bilinear warp-nearest --suite real-video --quiet --overwrite \
     --json $OUT/eval_real_video.json --plot $OUT/eval_real_video.png

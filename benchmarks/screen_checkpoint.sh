@@ -24,7 +24,7 @@ card = export_weights('$run', 'runs/exp/$name.safetensors', which='$which')
 print('step', card['training']['step'], 'samples', card['training']['samples_seen'])
 "
 .venv/bin/motionmag eval "$model" --set weights="runs/exp/$name.safetensors" --suite subpixel \
-    --n 10 --size 256 --quiet --json "runs/exp/$name-subpixel.json" | grep -v "^\s*$" | tail -3
+    --n 10 --size 256 --quiet --overwrite --json "runs/exp/$name-subpixel.json" | grep -v "^\s*$" | tail -3
 .venv/bin/python -c "
 import sys; sys.path.insert(0, 'benchmarks')
 from known_answers import measure

@@ -135,7 +135,7 @@ def main() -> int:
     eval_json = staging / "eval.json"
     eval_args = ["eval", model, "--set", f"weights={weights}", "--suite", ",".join(SUITES),
                  "--n", str(args.n), "--size", str(args.size), "--quiet",
-                 "--json", str(eval_json)]  # fmt: skip
+                 "--json", str(eval_json), "--overwrite"]  # fmt: skip
     if motionmag(eval_args) != 0:
         return 1
     ours_results = read_json(eval_json)

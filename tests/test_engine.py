@@ -26,7 +26,7 @@ def test_memory_is_bounded_by_the_latency_window(mode, filter_kind, reference):
         method="linear",
         alpha=5,
         mode=mode,
-        band=(1.0, 3.0),
+        band=(1.0, 3.0) if mode == "temporal" else None,
         fps=30.0,
         filter_kind=filter_kind,
         reference=reference,

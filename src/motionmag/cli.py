@@ -9,16 +9,19 @@ no partial output left behind (the writers are atomic). Progress bars go to stde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+import threading
+from collections.abc import Iterator, Sequence
 
 from . import __version__
 from .allocator import keep_freed_memory
-from .errors import MotionmagError, UsageError
+from .errors import MotionmagError, Terminated, UsageError
 from .magnify.stabilize import DEFAULT_MODEL as DEFAULT_STABILIZE_MODEL
+from .output_paths import check_output_path
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,14 +66,6 @@ def _default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _check_output_file(path: str, overwrite: bool) -> None:
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
-    if target.exists() and not overwrite:
-        raise UsageError(f"output '{target}' already exists: pass --overwrite to replace it.")
 
 
 def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:
@@ -179,13 +174,15 @@ def _add_magnify(sub) -> None:
 
 
 def _run_magnify(args: argparse.Namespace) -> int:
+    from .devices import resolve_device
     from .magnify.api import magnify
 
-    if args.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda was asked for but no CUDA GPU is available: use cpu.")
+    if args.device is not None:
+        resolve_device(args.device)
+    if args.tta is not None and args.method != "flowmag":
+        raise UsageError(
+            "--tta fine-tunes FlowMag on the input before magnifying: it needs --method flowmag."
+        )
     result = magnify(
         args.input,
         args.output,
@@ -277,7 +274,7 @@ def _add_slice(sub) -> None:
     where.add_argument("--x", type=int, help="column: a y-t slice (rows y, columns time)")
     where.add_argument("--y", type=int, help="row: an x-t slice (rows time, columns x)")
     p.add_argument("-o", "--output", required=True, metavar="PNG")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.set_defaults(run=_run_slice)
 
 
@@ -286,7 +283,7 @@ def _run_slice(args: argparse.Namespace) -> int:
     from .video.compose import image_format
 
     image_format(args.output)
-    _check_output_file(args.output, args.overwrite)
+    check_output_path(args.output, overwrite=args.overwrite, inputs=args.videos, flag="-o")
     save_png(args.output, slice_figure(args.videos, x=args.x, y=args.y))
     print(f"wrote {args.output}")
     return 0
@@ -304,7 +301,8 @@ def _add_spectrum(sub) -> None:
         "camera does not smear the spectrum (translation (default) | similarity | ...)",
     )
     p.add_argument("-o", "--output", required=True, metavar="PNG")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run_spectrum)
 
 
@@ -314,9 +312,15 @@ def _run_spectrum(args: argparse.Namespace) -> int:
     from .video.compose import image_format
 
     image_format(args.output)
-    _check_output_file(args.output, args.overwrite)
+    check_output_path(args.output, overwrite=args.overwrite, inputs=[args.video], flag="-o")
     spectrum = region_spectrum(
-        args.video, args.roi, args.fps, args.start, args.end, stabilize=args.stabilize
+        args.video,
+        args.roi,
+        args.fps,
+        args.start,
+        args.end,
+        stabilize=args.stabilize,
+        quiet=args.quiet,
     )
     save_png(args.output, plot_spectrum(spectrum))
     low, high = spectrum.suggested_band()
@@ -375,7 +379,15 @@ def _add_measure(sub) -> None:
     p.add_argument(
         "--reference", type=int, default=0, help="reference frame, counted from --start (0)"
     )
-    p.add_argument("--band", nargs=2, type=_finite_float, metavar=("LOW", "HIGH"), default=None)
+    p.add_argument(
+        "--band",
+        nargs=2,
+        type=_finite_float,
+        metavar=("LOW", "HIGH"),
+        default=None,
+        help="band-pass the displacement to LOW-HIGH Hz before measuring (e.g. around a "
+        "vibration), so drift and noise outside it do not count",
+    )
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
     _add_time_window(p)
     _add_stabilize(
@@ -387,7 +399,7 @@ def _add_measure(sub) -> None:
     p.add_argument("--csv", metavar="PATH", help="write the per-frame displacements here")
     p.add_argument("--json", metavar="PATH", help="write the summary here")
     p.add_argument("--plot", metavar="PNG", help="draw the displacement against time")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run_measure)
 
@@ -418,9 +430,11 @@ def _run_measure(args: argparse.Namespace) -> int:
     for picture in (args.plot, args.map):
         if picture:
             image_format(picture)
-    for path in (args.csv, args.json, args.plot, args.map):
+    outputs = {"--csv": args.csv, "--json": args.json, "--plot": args.plot, "--map": args.map}
+    for flag, path in outputs.items():
         if path:
-            _check_output_file(path, args.overwrite)
+            check_output_path(path, overwrite=args.overwrite, inputs=args.videos, flag=flag)
+    _check_same_size(args.videos, args.fps)
     if args.grid is not None:
         return _run_measure_grid(args)
     rois = args.roi or [None]
@@ -455,6 +469,22 @@ def _run_measure(args: argparse.Namespace) -> int:
         if path:
             print(f"wrote {path}")
     return 0
+
+
+def _check_same_size(videos: Sequence[str], fps: float | None) -> None:
+    """UsageError unless every video has the first one's frame size: a region is one set
+    of pixels in all of them (a ``--side-by-side`` output holds the input on its left)."""
+    from .video import probe
+
+    first = probe(videos[0], fps=fps)
+    for video in videos[1:]:
+        info = probe(video, fps=fps)
+        if (info.width, info.height) != (first.width, first.height):
+            raise UsageError(
+                f"'{video}' is {info.width}x{info.height} and '{videos[0]}' "
+                f"{first.width}x{first.height}: measure videos of one size (a --side-by-side "
+                "output holds the input on its left half; magnify without it to measure)."
+            )
 
 
 def _run_measure_grid(args: argparse.Namespace) -> int:
@@ -607,15 +637,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     args.argv = argv  # the command as given, for the records commands write (eval --json)
     keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
+    with _sigterm_as_interrupt():
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` in the main thread."""
+
+    def terminate(_signum, _frame) -> None:
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; a failure becomes one sentence and an exit status."""
     try:
         return int(args.run(args) or 0)
     except MotionmagError as error:
         message = str(error).rstrip()
         print(f"motionmag: error: {message}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("motionmag: interrupted; no partial output was kept.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        killed = isinstance(stop, Terminated)
+        print(
+            f"motionmag: {'stopped by SIGTERM' if killed else 'interrupted'}; no partial output "
+            "was kept.",
+            file=sys.stderr,
+        )
+        return 143 if killed else 130
     except MemoryError:
         print(
             "motionmag: error: out of memory: try --resize or a shorter --fir-taps.",

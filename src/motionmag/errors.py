@@ -25,3 +25,9 @@ class InputError(MotionmagError):
     """The input cannot be read or is not supported (missing, not a video, truncated). Exit 3."""
 
     exit_code = 3
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the command line so that a run stops as it
+    does after Ctrl+C: ``magnify`` keeps no partial output, ``live`` ends its run and keeps
+    what it wrote, training saves a checkpoint (its own handler). Exit status 143."""

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..output_paths import check_output_path
 
 ANALYSES = ("kernels",)
 
@@ -32,10 +33,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".png":
         raise UsageError(f"output must be a .png file, not '{output}'.")
-    if not output.resolve().parent.is_dir():
-        raise UsageError(f"output folder '{output.parent}' does not exist: create it first.")
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"output '{output}' already exists: pass --overwrite to replace it.")
+    check_output_path(output, overwrite=args.overwrite, inputs=[args.weights], flag="-o")
     if args.images < 1 or args.kernel < 3 or args.kernel % 2 == 0:
         raise UsageError("--images must be >= 1 and --kernel an odd number >= 3.")
     if args.model != "oh2018":

@@ -205,7 +205,7 @@ def measure_case(case: BenchCase) -> BenchResult:
             method=case.method,
             alpha=10.0,
             mode=case.mode,
-            band=(1.0, 3.0),
+            band=(1.0, 3.0) if case.mode == "temporal" else None,
             fps=30.0,
             options=options,
         )

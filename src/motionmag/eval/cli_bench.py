@@ -13,9 +13,9 @@ import argparse
 import json
 import shlex
 import sys
-from pathlib import Path
 
 from ..errors import UsageError
+from ..output_paths import check_output_path
 from .bench import (
     DEFAULT_SIZES,
     RECORD,
@@ -88,6 +88,7 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="learned methods: time them plain and decoding N frames at once",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace --json if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -125,8 +126,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be at least 1, not {value}.")
     if args.frames is not None and args.frames < 1:
         raise UsageError(f"--frames must be at least 1, not {args.frames}.")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UsageError(f"--json: folder '{Path(args.json).parent}' does not exist: create it.")
+    if args.json:
+        check_output_path(args.json, overwrite=args.overwrite, flag="--json")
     if args.batch is not None and args.batch < 1:
         raise UsageError(f"--batch must be at least 1, not {args.batch}.")
     options = {k: getattr(args, k) for k in SPEED_FLAGS if getattr(args, k, None)}

@@ -14,9 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..devices import resolve_device
 from ..errors import InputError, UsageError
 from ..flow.opencv import FLOW_ESTIMATORS
 from ..magnify.registry import get_method
+from ..output_paths import check_output_path
 from .report import format_table, plot, read_json, to_json, write_json
 from .results import SuiteResult
 from .runner import MethodUnderTest
@@ -73,6 +75,7 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
         metavar="JSON",
         help="add results saved earlier with --json to the table and plot",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace --json / --plot if they exist")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -85,13 +88,15 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--n must be at least 1, not {args.n}.")
     if args.size is not None and args.size < 32:
         raise UsageError(f"--size {args.size} is too small: use at least 32 px.")
-    for flag, path in (("--json", args.json), ("--plot", args.plot)):
-        if path and not Path(path).resolve().parent.is_dir():
-            raise UsageError(f"{flag}: folder '{Path(path).parent}' does not exist: create it.")
     if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot must end in {', '.join(sorted(PLOT_SUFFIXES))}: {args.plot}")
-    if args.json and any(Path(args.json).resolve() == Path(c).resolve() for c in args.compare):
-        raise UsageError("--json must not overwrite a --compare file: choose another path.")
+    if args.json and args.plot and Path(args.json).resolve() == Path(args.plot).resolve():
+        raise UsageError("--json and --plot name one file: give each its own name.")
+    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            inputs = [*args.compare, args.video]
+            check_output_path(path, overwrite=args.overwrite, inputs=inputs, flag=flag)
+    resolve_device(args.device)
     if args.video and not Path(args.video).exists():
         raise InputError(f"video '{args.video}' does not exist: check the path.")
 

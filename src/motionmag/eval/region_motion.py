@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -39,7 +40,7 @@ from tqdm import tqdm
 from ..atomic import write_text
 from ..errors import InputError, UsageError
 from ..magnify.trim import TimeWindow
-from ..video import VideoReader, probe
+from ..video import VideoInfo, VideoReader, probe
 from .linearity import track_shift
 from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
 from .spectrum import check_roi, figure_rgb
@@ -271,6 +272,30 @@ def region_motion(
     )[0]  # fmt: skip
 
 
+def frames_with_progress(
+    path: str | os.PathLike,
+    fps: float | None,
+    window: TimeWindow,
+    info: VideoInfo,
+    verb: str,
+    quiet: bool,
+) -> Iterator[np.ndarray]:
+    """The frames of ``window`` of the video at ``path``, with a progress bar of frames
+    on stderr (``VERB FILE``) unless ``quiet``."""
+    with (
+        VideoReader(path, fps=fps) as reader,
+        tqdm(
+            total=window.count(info.expected_frames),
+            disable=quiet,
+            unit="frame",
+            desc=f"{verb} {os.path.basename(os.fspath(path))}",
+        ) as bar,
+    ):
+        for frame in reader.frames(window.first, window.stop):
+            bar.update(1)
+            yield frame
+
+
 def region_motions(
     path: str | os.PathLike,
     rois: list[tuple[int, int, int, int] | None],
@@ -315,30 +340,19 @@ def region_motions(
     failed: list[bool] | None = [False] * len(regions) if skip_failed else None
     shifts: list[list[np.ndarray]] = []  # per frame, one (dx, dy) per region
     bases = None
-    with (
-        VideoReader(path, fps=fps) as reader,
-        tqdm(
-            total=window.count(info.expected_frames),
-            disable=quiet,
-            unit="frame",
-            desc=f"measure {os.path.basename(os.fspath(path))}",
-        ) as bar,
-    ):
-        for frame in reader.frames(window.first, window.stop):
-            if aligner is not None:
-                frame = aligner.warp(frame, aligner.register(frame))
-            cut = [_grey_region(frame, r, f) for r, f in zip(regions, factors, strict=True)]
-            if bases is None:
-                waiting.append(cut)
-                if len(waiting) <= reference:
-                    continue
-                bases = cut
-                shifts = [_shifts(bases, c, factors, i, failed) for i, c in enumerate(waiting)]
-                bar.update(len(waiting))
-                waiting = []
+    for frame in frames_with_progress(path, fps, window, info, "measure", quiet):
+        if aligner is not None:
+            frame = aligner.warp(frame, aligner.register(frame))
+        cut = [_grey_region(frame, r, f) for r, f in zip(regions, factors, strict=True)]
+        if bases is None:
+            waiting.append(cut)
+            if len(waiting) <= reference:
                 continue
-            shifts.append(_shifts(bases, cut, factors, len(shifts), failed))
-            bar.update(1)
+            bases = cut
+            shifts = [_shifts(bases, c, factors, i, failed) for i, c in enumerate(waiting)]
+            waiting = []
+            continue
+        shifts.append(_shifts(bases, cut, factors, len(shifts), failed))
     if bases is None:
         raise UsageError(
             f"reference frame {reference} is beyond the end of '{path}' ({len(waiting)} "

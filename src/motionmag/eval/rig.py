@@ -368,6 +368,7 @@ def run_rig(
         file=sys.stderr,
         disable=not progress,
     )
+    used_band = band if mode == "temporal" else None  # the other modes take no band
     with bar:
         for index in range(n):
             video = make_rig_video(
@@ -375,7 +376,7 @@ def run_rig(
             )
             for level, alpha in enumerate(alphas):
                 out = np.asarray(
-                    method.clip(video.frames, alpha, mode=mode, fps=fps, band=band, reference=0)
+                    method.clip(video.frames, alpha, mode=mode, fps=fps, band=used_band)
                 )
                 if out.shape != video.frames.shape:
                     raise ValueError(

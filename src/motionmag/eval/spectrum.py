@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, UsageError
-from ..video import VideoReader, probe
+from ..video import probe
 
 _GRID = 32
 
@@ -85,16 +85,18 @@ def region_spectrum(
     start_s: float | None = None,
     end_s: float | None = None,
     stabilize: str | None = None,
+    quiet: bool = True,
 ) -> Spectrum:
     """Spectrum of the region ``roi`` = (x, y, w, h) px of the video at ``path``, of the
-    frames from ``start_s`` to before ``end_s`` (s; default the whole video).
+    frames from ``start_s`` to before ``end_s`` (s; default the whole video); a progress
+    bar of frames on stderr unless ``quiet``.
 
     ``stabilize``: a camera motion model (``magnify/stabilize.py``): every frame is first
     registered to the first on what lies outside the region (the whole frame when the
     region covers more than 90 % of it), so a shaking camera does not spread its power
     over the spectrum."""
     from ..magnify.trim import TimeWindow
-    from .region_motion import camera_aligner
+    from .region_motion import camera_aligner, frames_with_progress
 
     info = probe(path, fps=fps)
     x, y, w, h = check_roi(roi, info.width, info.height)
@@ -102,13 +104,12 @@ def region_spectrum(
     aligner = camera_aligner(stabilize, [(x, y, w, h)], info.width, info.height)
     grid_w, grid_h = min(w, _GRID), min(h, _GRID)
     samples = []
-    with VideoReader(path, fps=fps) as reader:
-        for frame in reader.frames(window.first, window.stop):
-            if aligner is not None:
-                frame = aligner.warp(frame, aligner.register(frame))
-            patch = frame[y : y + h, x : x + w].astype(np.float32)
-            luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-            samples.append(cv2.resize(luma, (grid_w, grid_h), interpolation=cv2.INTER_AREA).ravel())
+    for frame in frames_with_progress(path, fps, window, info, "spectrum", quiet):
+        if aligner is not None:
+            frame = aligner.warp(frame, aligner.register(frame))
+        patch = frame[y : y + h, x : x + w].astype(np.float32)
+        luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        samples.append(cv2.resize(luma, (grid_w, grid_h), interpolation=cv2.INTER_AREA).ravel())
     if len(samples) < 4:
         raise InputError(f"'{path}' has {len(samples)} frame(s): a spectrum needs at least four.")
     series = np.stack(samples).astype(np.float64)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import UsageError
+from ..output_paths import check_output_path
 
 
 def add_live_command(subparsers) -> argparse.ArgumentParser:
@@ -60,7 +60,13 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
         "or twice --set batch: the frames that arrive while a batch is computed; latency "
         "when behind is about N + 1 processing times)",
     )
-    p.add_argument("--duration", type=_finite_float, default=None, metavar="SECONDS")
+    p.add_argument(
+        "--duration",
+        type=_finite_float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds of run time (default: until the source ends)",
+    )
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="frames to read")
     p.add_argument(
         "--every",
@@ -94,6 +100,8 @@ def default_queue(options: dict) -> int:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
+    from ..video import output_kind
+
     if args.duration is not None and args.duration <= 0:
         raise UsageError(f"--duration {args.duration:g} is not positive: give seconds, e.g. 60.")
     if args.max_frames is not None and args.max_frames < 1:
@@ -103,41 +111,38 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.every < 0 or (args.every and not math.isfinite(args.every)):
         raise UsageError(f"--every {args.every:g} is negative: give seconds, or 0 for none.")
     for flag, path in (("-o", args.output), ("--report", args.report)):
-        if path is None:
-            continue
-        target = Path(path.rstrip("/") or path)
-        if not target.parent.is_dir():
-            raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
-        if target.exists() and not args.overwrite:
-            raise UsageError(f"{flag} '{path}' already exists: pass --overwrite to replace it.")
+        if path is not None:
+            frames = flag == "-o" and output_kind(path) == "png"
+            check_output_path(
+                path,
+                overwrite=args.overwrite,
+                inputs=[args.source],
+                flag=flag,
+                folder_output=frames,
+            )
     if args.report is not None and not args.report.lower().endswith(".json"):
         raise UsageError(f"--report '{args.report}' is not a .json file: name it e.g. run.json.")
 
 
 def run_live_command(args: argparse.Namespace) -> int:
+    from ..devices import resolve_device
     from ..magnify.config import MagnifyConfig
     from ..magnify.geometry import FrameGeometry
     from ..magnify.mask import load_mask
     from ..magnify.registry import default_method, get_method
     from ..magnify.stream import Stream
-    from ..video import output_kind
     from ..video.live_source import open_source
     from .pipeline import run_live
     from .sinks import FileSink, WindowSink, display_problem
 
-    _check_arguments(args)
-    if args.output is not None:
-        output_kind(args.output)  # an unsupported extension fails before the camera opens
+    _check_arguments(args)  # an unsupported extension fails before the camera opens
     show = args.output is None or args.show
     if show:
         problem = display_problem()
         if problem is not None:
             raise UsageError(problem)
-    if args.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda was asked for but no CUDA GPU is available: use cpu.")
+    if args.device is not None:
+        resolve_device(args.device)
     method = args.method or default_method()
     get_method(method)
     options = {"order": args.order, "fir_taps": args.fir_taps, **dict(args.options)}

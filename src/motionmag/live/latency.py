@@ -104,8 +104,9 @@ class LiveReport:
     source: str
     method: str
     source_fps: float
-    width: int
+    width: int  # px, the processing (and output) size
     height: int
+    source_size: tuple[int, int] | None = None  # (W, H) px of the source when it differs
     frames_in: int = 0
     frames_processed: int = 0
     frames_dropped: int = 0
@@ -128,8 +129,14 @@ class LiveReport:
 
     def table(self) -> str:
         """A two-column table of the run's numbers, for stdout."""
+        source_w, source_h = self.source_size or (self.width, self.height)
         rows = [
-            ("source", f"{self.source}, {self.width}x{self.height} at {self.source_fps:g} fps"),
+            ("source", f"{self.source}, {source_w}x{source_h} at {self.source_fps:g} fps"),
+            *(
+                [("processed at", f"{self.width}x{self.height}")]
+                if (source_w, source_h) != (self.width, self.height)
+                else []
+            ),
             ("method", self.method),
             ("frames in", str(self.frames_in)),
             ("frames processed", str(self.frames_processed)),

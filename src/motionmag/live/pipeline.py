@@ -31,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, Terminated
 from ..magnify.geometry import FrameGeometry
 from ..video.live_source import Clock, LiveSource, SystemClock
 from . import priority
@@ -268,7 +268,12 @@ def run_live(
         geometry = FrameGeometry.from_arguments(info.width, info.height)
     width, height = geometry.size
     report = LiveReport(
-        source=info.description, method=method, source_fps=info.fps, width=width, height=height
+        source=info.description,
+        method=method,
+        source_fps=info.fps,
+        width=width,
+        height=height,
+        source_size=(info.width, info.height),
     )
     latency, window = LatencyStats(), LatencyStats()
     # (index, capture time) of frames pushed whose output has not come back yet; the
@@ -342,15 +347,15 @@ def run_live(
                 if out is not None and not emit(out):
                     stop_reason = "window closed"
                     break
-        except KeyboardInterrupt:
-            stop_reason = "Ctrl+C"
+        except KeyboardInterrupt as stop:  # Ctrl+C, or SIGTERM (errors.Terminated)
+            stop_reason = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl+C"
         reader.stop.set()
         queue.close()
         left = queue.discard()  # frames read but never processed, counted as dropped
         reader.join(timeout=5.0)
         if reader.error is not None:
             raise reader.error
-        if stop_reason != "Ctrl+C":
+        if stop_reason not in ("Ctrl+C", "SIGTERM"):
             for out in magnifier.flush():
                 if pending:
                     emit(out)
@@ -385,9 +390,11 @@ def run_live(
     report.stopped_by = stop_reason or reader.stopped_by
     if left and stop_reason:
         report.notes.append(f"{left} frame(s) waiting when the run stopped were not processed")
-    if report.frames_dropped:
+    # frames waiting at a stop count as dropped, but say nothing of the magnifier's speed
+    too_slow = report.frames_dropped > (left if stop_reason else 0)
+    if too_slow:
         report.notes.append(drop_advice(report))
-    if report.frames_dropped and temporal:
+    if too_slow and temporal:
         report.notes.append(
             "frames were dropped, so the temporal filter saw uneven time steps and its band "
             "is approximate: use a faster method, --resize, or --no-realtime for a file"

@@ -28,7 +28,7 @@ def magnify(
     filter: str = "butter",
     fps: float | None = None,
     reference: int = 0,
-    mask: str | os.PathLike | None = None,
+    mask: str | os.PathLike | np.ndarray | None = None,
     resize: str | tuple[int, int] | None = None,
     crop: tuple[int, int, int, int] | None = None,
     start: float | None = None,
@@ -49,9 +49,11 @@ def magnify(
         mode: ``static`` | ``dynamic`` | ``temporal`` (default: temporal if ``band``).
         band: (low, high) pass band in Hz for temporal mode.
         filter: ``butter`` | ``diff-iir`` | ``fir``.
-        fps: override the input's frame rate (frames per second).
+        fps: the input's true frame rate (frames per second) for ``band``; the output
+            keeps the file's own rate.
         reference: static mode's reference frame index.
-        mask: greyscale image, white = magnify, black = keep.
+        mask: greyscale image file, or array (H, W) (uint8, or floats in [0, 1]): white
+            = magnify, black = keep; the input's shape, or that shape scaled.
         resize: process (and write) at ``W`` or ``WxH`` pixels.
         crop: (x, y, w, h) px of the input: magnify (and write) only this region; a
             ``mask`` of the input's size is cut to it too.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 
 from ..errors import UsageError
 from ..temporal import TemporalSelector, make_selector
@@ -35,7 +38,40 @@ def options_for(cls: type, config: MagnifyConfig, method: str):
             f"method '{method}' has no option {', '.join(unknown)}: "
             f"its options are {', '.join(sorted(names))}."
         )
-    return cls(**given)
+    hints = typing.get_type_hints(cls)
+    return cls(**{name: option_value(method, name, v, hints[name]) for name, v in given.items()})
+
+
+def option_value(method: str, name: str, value: object, hint: object) -> object:
+    """``value`` (parsed from ``--set name=value`` as JSON, else a string) as the option's
+    type; UsageError unless it fits the annotation: ``int`` (a whole float becomes an
+    int), ``float`` (a finite number), ``bool``, ``str``, or one of those ``| None``.
+    Numbers must not be negative: no option of ours takes one. Ranges beyond that are the
+    option class's own ``__post_init__``."""
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None and type(None) in allowed:
+        return value
+    if isinstance(value, bool):
+        ok = bool in allowed
+    elif isinstance(value, int):
+        ok = int in allowed or float in allowed
+    elif isinstance(value, float):
+        ok = float in allowed or (int in allowed and value.is_integer())
+    else:
+        ok = isinstance(value, str) and str in allowed
+    kinds = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
+    wanted = " or ".join(kinds[t] for t in allowed if t in kinds)
+    if not ok:
+        raise UsageError(
+            f"--set {name}={value!r} does not fit method '{method}': {name} takes {wanted}."
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(
+            f"--set {name}={value} does not fit method '{method}': {name} takes {wanted} >= 0."
+        )
+    return value if float in allowed else int(value)
 
 
 def _eulerian(config: MagnifyConfig, method_cls: type, options_cls: type) -> EulerianMagnifier:

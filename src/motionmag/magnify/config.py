@@ -17,6 +17,18 @@ def check_alpha(alpha: float) -> float:
     return float(alpha)
 
 
+def check_positive_options(method: str, **values: float | None) -> None:
+    """UsageError for a method option that must be above 0 (None: the option's default).
+
+    Types and signs of every ``--set`` value are checked in ``builders.option_value``;
+    this is for the options where 0 means nothing (a level count, a wavelength)."""
+    for name, value in values.items():
+        if value is not None and not value > 0:
+            raise UsageError(
+                f"--set {name}={value} does not fit method '{method}': give a number above 0."
+            )
+
+
 @dataclass
 class MagnifyConfig:
     """Everything a magnifier needs besides the frames.
@@ -87,3 +99,27 @@ class MagnifyConfig:
             )
         if self.reference < 0:
             raise UsageError(f"reference frame {self.reference} is negative: give an index >= 0.")
+        self._check_unused(mode)
+
+    def _check_unused(self, mode: str) -> None:
+        """UsageError for a setting that the mode would silently ignore (a band, a filter,
+        a reference frame): the user asked for something they would not get."""
+        temporal_settings = {
+            "--band": self.band is not None,
+            "--filter": self.filter_kind != "butter",
+            "--order": self.order != 2,
+            "--fir-taps": self.fir_taps is not None,
+        }
+        given = [flag for flag, set_ in temporal_settings.items() if set_]
+        if mode != "temporal" and given:
+            flags = " and ".join(given)
+            verb, it = ("sets", "it") if len(given) == 1 else ("set", "them")
+            raise UsageError(
+                f"{flags} {verb} up the temporal filter, which {mode} mode does not use: "
+                f"drop {it}, or use --mode temporal with --band LOW HIGH."
+            )
+        if mode != "static" and self.reference != 0:
+            raise UsageError(
+                f"--reference is the reference frame of static mode, which {mode} mode does "
+                "not use: drop it, or use --mode static."
+            )

@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import InputError, UsageError
-from ..video import VideoReader, VideoWriter, output_kind, probe, side_by_side
+from ..output_paths import check_output_path
+from ..video import VideoInfo, VideoReader, VideoWriter, output_kind, probe, side_by_side
 from .config import MagnifyConfig
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
@@ -41,18 +43,17 @@ class MagnifyResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _check_paths(input_path: Path, output_path: Path) -> None:
-    if input_path.exists() and output_path.exists():
-        try:
-            same = os.path.samefile(input_path, output_path)
-        except OSError:
-            same = False
-        if same:
-            raise UsageError(
-                f"output '{output_path}' is the input itself: choose another output path."
-            )
-    if output_path.resolve() == input_path.resolve():
-        raise UsageError(f"output '{output_path}' is the input itself: choose another output path.")
+def _output_fps(input_path: Path, info: VideoInfo) -> Fraction:
+    """The output's frame rate: the input file's own, even under ``--fps`` (which sets the
+    rate the band is read in, e.g. a high-speed camera's, not how fast the file plays, so
+    frames and audio stay in step); a frame folder, or a file that states no rate, plays
+    at ``info.fps`` (``--fps``, or 30 for a folder)."""
+    if input_path.is_dir():
+        return info.fps
+    try:
+        return probe(input_path).fps
+    except InputError:  # the file states no rate: --fps gave it
+        return info.fps
 
 
 def magnify_file(
@@ -60,7 +61,7 @@ def magnify_file(
     output_path: str | os.PathLike,
     config: MagnifyConfig,
     *,
-    mask: str | os.PathLike | None = None,
+    mask: str | os.PathLike | np.ndarray | None = None,
     resize: str | tuple[int, int] | None = None,
     crop: tuple[int, int, int, int] | None = None,
     start_s: float | None = None,
@@ -79,11 +80,13 @@ def magnify_file(
     """
     output_text = os.fspath(output_path)  # keeps a trailing '/' (a PNG folder)
     input_path, output_path = Path(input_path), Path(output_path)
-    output_kind(output_text)  # an unsupported extension fails before any work
+    kind = output_kind(output_text)  # an unsupported extension fails before any work
     config.validate()
     check_stabilize(stabilize, keep_stabilized)
     info = probe(input_path, fps=config.fps)
-    _check_paths(input_path, output_path)
+    check_output_path(
+        output_text, overwrite=overwrite, inputs=(input_path,), folder_output=kind == "png"
+    )
     if config.fps is None:
         config.fps = float(info.fps)
     if info.frame_count is not None and info.frame_count < 2:
@@ -122,16 +125,17 @@ def magnify_file(
             out = side_by_side([original, out], labels=labels, gap_px=gap_px)
         return out
 
+    output_fps = _output_fps(input_path, info)
     frames = 0
     with (
         VideoReader(input_path, fps=config.fps) as reader,
         VideoWriter(
             output_text,
-            info.fps if config.fps is None else config.fps,
+            output_fps,
             out_width,
             height,
             audio_from=str(input_path),
-            audio_start_s=window.start_s,
+            audio_start_s=float(window.first / output_fps),
             overwrite=overwrite,
         ) as writer,
         tqdm(
@@ -151,9 +155,13 @@ def magnify_file(
             frames += 1
             bar.update(1)
         if frames < 2:
-            where = " between --start and --end" if window.trims else ""
+            if window.trims:  # the window asked for is too short: an argument's fault
+                raise UsageError(
+                    f"'{input_path}' has {frames} frame(s) between --start and --end: "
+                    "magnification needs at least two; widen the window."
+                )
             raise InputError(
-                f"'{input_path}' has {frames} frame(s){where}: magnification needs at least two."
+                f"'{input_path}' has {frames} frame(s): magnification needs at least two."
             )
         for original, out in magnifier.flush():
             writer.write(finish(original, out))

@@ -111,7 +111,8 @@ def load_alpha_map(path: str | Path, width: int, height: int) -> np.ndarray:
 
     path = Path(path)
     if path.suffix.lower() != ".npy":
-        return load_mask(path, FrameGeometry((width, height), None, (width, height)))[..., 0]
+        geometry = FrameGeometry((width, height), None, (width, height))
+        return load_mask(path, geometry, flag="--set alpha_map")[..., 0]
     if not path.is_file():
         raise UsageError(f"alpha map '{path}' does not exist: give an image or a .npy file.")
     weights = np.asarray(np.load(path), dtype=np.float32)

@@ -49,7 +49,7 @@ from ..representations.pyramid import (
 )
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha
+from .config import check_alpha, check_positive_options
 
 
 @dataclass
@@ -62,6 +62,9 @@ class LinearConfig:
     amplify_finest: bool = True  # reference code: False (the finest band is left alone)
     amplify_residual: bool = True  # reference code: False (nor is the low-pass residual)
     exaggeration: float = 1.0  # factor on capped levels' gain (reference code: 2)
+
+    def __post_init__(self) -> None:
+        check_positive_options("linear", levels=self.levels, lambda_c_px=self.lambda_c_px)
 
 
 @dataclass

@@ -14,27 +14,68 @@ import numpy as np
 from ..errors import UsageError
 from .geometry import FrameGeometry
 
+ASPECT_TOLERANCE = 0.02  # a mask whose width/height differs more is refused, not stretched
 
-def load_mask(path: str | Path, geometry: FrameGeometry) -> np.ndarray:
+
+def load_mask(
+    mask: str | Path | np.ndarray, geometry: FrameGeometry, flag: str = "--mask"
+) -> np.ndarray:
     """Greyscale image -> float32 weights (H, W, 1) in [0, 1] at the processing size.
 
-    A mask of the source frame's size is cut by the geometry's crop first, so a mask
-    drawn on the whole video frame still lines up with ``--crop``; any other mask is
-    taken to cover what is processed, and resized to it.
+    ``mask``: an image file, or an array (H, W) or (H, W, 1): uint8 0-255, or floats in
+    [0, 1]. A mask of the source frame's size is cut by the geometry's crop first, so a
+    mask drawn on the whole video frame still lines up with ``--crop``; any other mask is
+    taken to cover what is processed (the crop, or the whole frame) and resized to it,
+    if it has that region's shape (width / height within 2 %: a mask drawn at half the
+    size is fine); one of another shape is a UsageError, never stretched. ``flag``
+    names the option in messages.
     """
-    path = Path(path)
+    if isinstance(mask, np.ndarray):
+        name, weights = "the mask array", _array_weights(mask, flag)
+    else:
+        name, weights = f"'{mask}'", _read_weights(Path(mask), flag)
     width, height = geometry.size
+    if geometry.crop is not None and weights.shape == geometry.source[::-1]:
+        x, y, w, h = geometry.crop
+        weights = weights[y : y + h, x : x + w]
+    cut_w, cut_h = geometry.crop[2:] if geometry.crop is not None else geometry.source
+    mask_h, mask_w = weights.shape
+    if abs((mask_w / mask_h) / (cut_w / cut_h) - 1.0) > ASPECT_TOLERANCE:
+        region = "the --crop region" if geometry.crop is not None else "the video"
+        raise UsageError(
+            f"{flag} {name} is {mask_w}x{mask_h} but {region} is {cut_w}x{cut_h}: draw "
+            "the mask at that size (or the same shape scaled)."
+        )
+    if weights.shape != (height, width):
+        weights = cv2.resize(weights, (width, height), interpolation=cv2.INTER_AREA)
+    return weights[..., None]
+
+
+def _read_weights(path: Path, flag: str) -> np.ndarray:
+    """A greyscale image file as float32 weights (H, W) in [0, 1]."""
     if not path.is_file():
-        raise UsageError(f"mask '{path}' does not exist: give a greyscale image with --mask.")
+        raise UsageError(f"{flag} '{path}' does not exist: give a greyscale image (PNG).")
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None:
-        raise UsageError(f"mask '{path}' is not an image OpenCV can read: save it as PNG.")
-    if geometry.crop is not None and image.shape == geometry.source[::-1]:
-        x, y, w, h = geometry.crop
-        image = image[y : y + h, x : x + w]
-    if image.shape != (height, width):
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    return (image.astype(np.float32) / 255.0)[..., None]
+        raise UsageError(f"{flag} '{path}' is not an image OpenCV can read: save it as PNG.")
+    return image.astype(np.float32) / 255.0
+
+
+def _array_weights(mask: np.ndarray, flag: str) -> np.ndarray:
+    """An array mask as float32 weights (H, W) in [0, 1] (uint8: 0-255)."""
+    array = mask[..., 0] if mask.ndim == 3 and mask.shape[2] == 1 else mask
+    if array.ndim != 2 or min(array.shape) < 1:
+        raise UsageError(
+            f"{flag}: the mask array has shape {mask.shape}: give one greyscale image (H, W)."
+        )
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    weights = np.asarray(array, dtype=np.float32)
+    if not np.isfinite(weights).all() or weights.min() < 0 or weights.max() > 1:
+        raise UsageError(
+            f"{flag}: a float mask array must hold weights in [0, 1]: scale it, or pass uint8."
+        )
+    return weights
 
 
 def blend(original: np.ndarray, magnified: np.ndarray, mask: np.ndarray) -> np.ndarray:

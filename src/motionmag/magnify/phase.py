@@ -43,7 +43,7 @@ from ..representations.planes import gaussian_blur
 from ..representations.steerable import PYRAMIDS, SteerablePyramid
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha
+from .config import check_alpha, check_positive_options
 
 
 @dataclass
@@ -56,6 +56,9 @@ class PhaseConfig:
     sigma_px: float = 0.0  # amplitude-weighted phase smoothing, band px (0 = off)
     attenuate_other: bool = False  # remove motions outside the selection
     amplify_lowpass: bool = True  # first-order (linear) gain on the low-pass residual
+
+    def __post_init__(self) -> None:
+        check_positive_options("phase", orientations=self.orientations, scales=self.scales)
 
 
 def wrap_phase(x: torch.Tensor) -> torch.Tensor:

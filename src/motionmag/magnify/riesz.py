@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from ..representations.pyramid import collapse_laplacian, laplacian_pyramid, max_levels
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha
+from .config import check_alpha, check_positive_options
 from .phase import amplitude_weighted_blur, luma
 
 
@@ -42,6 +42,9 @@ class RieszConfig:
     levels: int | None = None  # Laplacian band levels (default: to an 8-15 px residual)
     sigma_px: float = 0.0  # amplitude-weighted phase smoothing, band px (0 = off)
     amplify_lowpass: bool = True  # first-order gain on the low-pass residual (our choice)
+
+    def __post_init__(self) -> None:
+        check_positive_options("riesz", levels=self.levels)
 
 
 def riesz_transform(band: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

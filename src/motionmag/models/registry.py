@@ -38,7 +38,7 @@ class ModelSpec:
     network: str  # "package.module:Class"
     summary: str
     paper: str
-    train_command: str  # how to make weights for it
+    train_command: str  # the first command that makes weights for it (the README has the rest)
     kwargs: dict = field(default_factory=dict)  # constructor defaults
 
     def network_class(self):
@@ -134,9 +134,9 @@ def create_model(
         path = weights_path(name, weights_dir)
         if not path.is_file():
             raise UsageError(
-                f"no shipped weights for '{name}' yet: train them with "
-                f"`{spec.train_command}`, or run weights of your own with "
-                "--set weights=FILE.safetensors (in Python: weights=FILE)."
+                f"no shipped weights for '{name}' yet: train them (the README's section on "
+                f"it has every step; the first is `{spec.train_command}`), or run weights of "
+                "your own with --set weights=FILE.safetensors (in Python: weights=FILE)."
             )
         card = model_card(name, weights_dir)
     config = dict(spec.kwargs)
@@ -262,10 +262,7 @@ for _name, _size, _width in sizes_of("lwmm"):
             f"encoder, appearance encoder, manipulator, decoder; width C = {_width}",
             paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 3",
             train_command=f"motionmag train {_name} --noise-max 0 --export "
-            f"runs/{_name}-proxy.safetensors` (the noise-free proxy), then `motionmag train "
-            f"{_name} --proxy "
-            f"runs/{_name}-proxy.safetensors --export "
-            f"src/motionmag/models/weights/{_name}.safetensors",
+            f"runs/{_name}-proxy.safetensors",
             kwargs={"channels": _width},
         )
     )
@@ -277,10 +274,7 @@ register_model(
         summary="KL-DNAS student: layer-wise searched LR / LC blocks (encoder, appearance, "
         "manipulator, decoder); its genotype is in the card",
         paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 4",
-        train_command="motionmag train lwmm --noise-max 0 --export runs/lwmm-proxy.safetensors` "
-        '(the teacher), then the four stages of the README\'s "KL-DNAS", the first `motionmag '
-        "train kl-dnas --stage encoder --teacher runs/lwmm-proxy.safetensors --export "
-        "runs/kl-encoder.safetensors",
+        train_command="motionmag train lwmm --noise-max 0 --export runs/lwmm-proxy.safetensors",
     )
 )
 
@@ -292,11 +286,8 @@ for _name, _size, _width in sizes_of("hmn"):
             summary=f"HMN {_size}: three levels of gated "
             f"dilated motion blocks on Sobel-edge differences; base width c = {_width}",
             paper="Singh 2024 (PhD thesis, IIT Ropar), Ch. 7",
-            train_command=f"motionmag train {_name} --export "
-            f"runs/{_name}.safetensors` (then fine-tune: `motionmag train {_name} --init "
-            f"runs/{_name}.safetensors --proxy PROXY.safetensors --export "
-            f"src/motionmag/models/weights/{_name}.safetensors`, the proxy trained with "
-            "--noise-max 0)",
+            train_command=f"motionmag train {_name} --noise-max 0 --export "
+            f"runs/{_name}-proxy.safetensors",
             kwargs={"channels": _width},
         )
     )

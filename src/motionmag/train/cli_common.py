@@ -131,11 +131,15 @@ def resolve_config(
     run_dir = Path(args.run_dir) if args.run_dir else None
     if args.resume:
         probe = run_dir or default_run(config_cls.from_dict({**base.to_dict(), **given}))
-        if (probe / CHECKPOINT).is_file():
-            saved = dict(saved_config(probe / CHECKPOINT))
-            saved.pop("device", None)  # the machine may differ: cuda when present
-            base = config_cls.from_dict({**base.to_dict(), **saved})
-            run_dir = probe
+        if not (probe / CHECKPOINT).is_file():
+            raise UsageError(
+                f"--resume: '{probe}' holds no checkpoint to continue: check --run, or leave "
+                "out --resume to start a new run."
+            )
+        saved = dict(saved_config(probe / CHECKPOINT))
+        saved.pop("device", None)  # the machine may differ: cuda when present
+        base = config_cls.from_dict({**base.to_dict(), **saved})
+        run_dir = probe
     config = config_cls.from_dict({**base.to_dict(), **given})
     return config, run_dir or default_run(config)
 

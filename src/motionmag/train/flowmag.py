@@ -64,13 +64,14 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ..atomic import write_json
+from ..devices import resolve_device
 from ..errors import InputError, UsageError
 from ..flow.warp import backward_warp
 from ..magnify.flowmag import check_tta_loss
 from ..magnify.learned import check_precision, warn_if_bf16_is_emulated
 from ..nets.flowmag import BASES
 from .loop import TrainResult, run_steps
-from .oh2018 import EpochSampler, resolve_device
+from .oh2018 import EpochSampler
 from .run_state import (
     BEST,
     RunState,

@@ -87,6 +87,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ..atomic import write_json
+from ..devices import resolve_device
 from ..errors import InputError, UsageError
 from ..magnify.learned import (
     MIRRORS,
@@ -388,17 +389,6 @@ class EpochSampler(Sampler[int]):
             epoch, offset = divmod(position, self.n)
             yield from self._permutation(epoch)[offset:].tolist()
             position = (epoch + 1) * self.n
-
-
-def resolve_device(name: str) -> torch.device:
-    """torch.device for ``name``; UsageError when CUDA is asked for and absent."""
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"unknown device '{name}': use cpu or cuda.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for but no CUDA GPU is available: use cpu.")
-    return device
 
 
 def check_shards_match(manifest: dict, config: Oh2018TrainConfig) -> None:

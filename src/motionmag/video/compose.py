@@ -38,14 +38,31 @@ def _check_frame(frame: np.ndarray, what: str = "frame") -> np.ndarray:
     return frame
 
 
+def _label_layout(height: int, width: int, text: str) -> tuple[float, int, int, int, int]:
+    """(font scale, thickness, margin, text width, text height) px of a label on a
+    ``height`` x ``width`` image."""
+    scale = float(np.clip(min(height, width) / 600.0, 0.35, 1.2))
+    thickness = max(1, round(scale * 1.5))
+    (text_w, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    return scale, thickness, max(3, round(6 * scale)), text_w, text_h
+
+
+def label_fits(image: np.ndarray, text: str) -> np.ndarray:
+    """``image`` padded with black on the right, if needed, so that ``text`` fits as a label
+    (a y-t slice of a short clip is only a few dozen px wide)."""
+    height, width = image.shape[:2]
+    _, _, margin, text_w, _ = _label_layout(height, width, text)
+    missing = text_w + 2 * margin + 2 - width  # + 2: the outline
+    if missing <= 0:
+        return image
+    return np.pad(image, ((0, 0), (0, missing), (0, 0)))
+
+
 def draw_label(image: np.ndarray, text: str) -> None:
     """Draw ``text`` in the top-left corner of ``image`` (in place), outlined for contrast."""
     height, width = image.shape[:2]
-    scale = float(np.clip(min(height, width) / 600.0, 0.35, 1.2))
-    thickness = max(1, round(scale * 1.5))
+    scale, thickness, margin, _, text_h = _label_layout(height, width, text)
     font = cv2.FONT_HERSHEY_SIMPLEX
-    (_, text_h), _ = cv2.getTextSize(text, font, scale, thickness)
-    margin = max(3, round(6 * scale))
     origin = (margin, margin + text_h)
     cv2.putText(image, text, origin, font, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
     cv2.putText(image, text, origin, font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
@@ -159,7 +176,10 @@ def slice_figure(
                 collector.push(frame)
         images.append(collector.image())
     height = max(im.shape[0] for im in images)
-    return side_by_side([_pad_to(im, height) for im in images], labels=labels)
+    panels = [
+        label_fits(_pad_to(im, height), text) for im, text in zip(images, labels, strict=True)
+    ]
+    return side_by_side(panels, labels=labels)
 
 
 #: picture formats ``save_png`` writes, by file extension (PIL's format names)

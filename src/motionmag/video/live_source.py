@@ -6,9 +6,9 @@ What matters here:
   device (``/dev/video0``) is opened with OpenCV's ``VideoCapture``; anything with a
   scheme (``rtsp://``, ``http://``, ``udp://``, ...) with PyAV, so whatever FFmpeg opens
   works; an existing path (a video file or a frame folder) with :class:`VideoReader`. A
-  string that names none of these is a ``UsageError``; a source that exists but cannot
-  be read (not a video, a camera that does not open, an unreachable URL) an ``InputError``.
-  Both are one sentence, raised before any frame is read.
+  string that names none of these, and a source that exists but cannot be read (not a
+  video, a camera that does not open, an unreachable URL), are an ``InputError`` (exit 3):
+  one sentence, raised before any frame is read.
 - **Real-time pacing**: a file is released at its frame rate, frame *i* at
   ``start + i / fps`` on an injectable :class:`Clock`, so a file stands in for a camera
   in tests and benchmarks; a frame that decodes late is released late, never skipped
@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from motionmag.errors import InputError, UsageError
+from motionmag.errors import InputError
 from motionmag.video.probe import probe
 from motionmag.video.reader import VideoReader
 
@@ -165,7 +165,12 @@ class CameraSource(LiveSource):
 
         self._cv2 = cv2
         name = f"camera {device}" if isinstance(device, int) else f"camera '{device}'"
-        capture = cv2.VideoCapture(device)
+        quiet = cv2.utils.logging.LOG_LEVEL_ERROR  # OpenCV's own warnings on a failed open
+        previous = cv2.utils.logging.setLogLevel(quiet)  # would precede our one sentence
+        try:
+            capture = cv2.VideoCapture(device)
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
         if not capture.isOpened():
             capture.release()
             raise InputError(
@@ -287,7 +292,7 @@ def source_kind(text: str) -> str:
     """'camera', 'stream' or 'file' for a SOURCE string; UsageError when it names nothing."""
     if re.fullmatch(r"\d+", text) or text.startswith("/dev/video"):
         if not text.isdigit() and not Path(text).exists():
-            raise UsageError(
+            raise InputError(
                 f"camera device '{text}' does not exist: list cameras with "
                 "`ls /dev/video*` and give one of them, or an index like 0."
             )
@@ -296,7 +301,7 @@ def source_kind(text: str) -> str:
         return "file" if text.lower().startswith("file://") else "stream"
     if Path(text).exists():
         return "file"
-    raise UsageError(
+    raise InputError(
         f"source '{text}' is not an existing file, a camera (0 or /dev/video0) or a URL "
         "(rtsp://, http://): check the name."
     )
@@ -321,5 +326,5 @@ def open_source(
         return StreamSource(text, realtime=realtime, clock=clock)
     path = text[len("file://") :] if text.lower().startswith("file://") else text
     if not Path(path).exists():
-        raise UsageError(f"source '{text}' does not exist: check the path.")
+        raise InputError(f"source '{text}' does not exist: check the path.")
     return FileSource(path, realtime=realtime, clock=clock, fps=fps)

@@ -7,8 +7,9 @@ What matters here:
   existing folder) is a folder of lossless ``frame_000000.png`` files. Anything else is a
   ``UsageError`` naming these three.
 - **Problems are found before any work**: a missing output folder, an existing output without
-  ``overwrite``, an unsupported extension and an output that is the input itself are refused
-  at construction.
+  ``overwrite``, an unsupported extension, an output that is the input itself and a folder
+  that holds anything but frames are refused at construction
+  (``output_paths.check_output_path``).
 - **Atomic**: frames go to a hidden temporary file or folder beside the output
   (``.name.partial-XXXX.mp4``) that ``close()`` renames onto the output with ``os.replace``;
   ``abort()``, or an exception inside ``with VideoWriter(...)``, deletes it. Closing with no
@@ -43,6 +44,7 @@ import av
 import numpy as np
 
 from motionmag.errors import InputError, UsageError
+from motionmag.output_paths import check_output_path
 from motionmag.video.probe import to_fraction_fps
 
 SUPPORTED_OUTPUTS = ".mp4 (H.264), .mkv (lossless FFV1) or a folder ending in '/' (PNG frames)"
@@ -83,13 +85,6 @@ def _give_default_mode(path: Path) -> None:
     base = 0o777 if path.is_dir() else 0o666
     with contextlib.suppress(OSError):
         os.chmod(path, base & ~_current_umask())
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 class VideoWriter:
@@ -141,19 +136,13 @@ class VideoWriter:
         self._closed = False
 
         folder = self.path.parent
-        if not folder.is_dir():
-            raise UsageError(f"output folder '{folder}' does not exist: create it first")
-        if (self.path.exists() or self.path.is_symlink()) and not overwrite:
-            raise UsageError(f"output '{self.path}' already exists: pass --overwrite to replace it")
         self.audio_from = Path(audio_from) if audio_from is not None else None
         self.audio_start_s = float(audio_start_s)
-        if self.audio_from is not None:
-            if not self.audio_from.exists():
-                raise InputError(f"input file '{self.audio_from}' does not exist: check the path")
-            if _same_file(self.audio_from, self.path):
-                raise UsageError(
-                    f"output '{self.path}' is the input file: choose a different output name"
-                )
+        if self.audio_from is not None and not self.audio_from.exists():
+            raise InputError(f"input file '{self.audio_from}' does not exist: check the path")
+        check_output_path(
+            text, overwrite=overwrite, inputs=(self.audio_from,), folder_output=self.kind == "png"
+        )
 
         self._container: av.container.OutputContainer | None = None
         self._stream = None

@@ -1,0 +1,102 @@
+"""Where a command may write: every output path is checked before any work starts.
+
+What matters: no command ever loses a file the user did not ask it to replace.
+
+- An output must not be an input (the same file, or a folder that holds an input: a
+  frame-folder output replaces the whole folder).
+- An existing output needs ``overwrite`` (``--overwrite``); an empty folder counts as
+  new.
+- Even with ``overwrite``, a folder is only replaced when it holds nothing but the
+  ``frame_NNNNNN.png`` files of an earlier frame-folder output, and never when it is
+  the current folder or one above it; a file output is never put over a folder.
+- The folder the output goes into must exist (we do not guess at creating paths).
+
+Every refusal is a :class:`~motionmag.errors.UsageError` (exit status 2) whose sentence
+names the flag, the path, and what to do. Used by the video writer (``magnify``,
+``live``, ``demo``) and by every command that writes a report, a table or a picture.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import UsageError
+
+FRAME_FILE = re.compile(r"frame_\d{6}\.png")  # the names video/writer.py gives PNG frames
+
+
+def check_output_path(
+    path: str | os.PathLike,
+    *,
+    overwrite: bool,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    flag: str = "output",
+    folder_output: bool = False,
+) -> Path:
+    """Refuse ``path`` as an output unless writing it loses nothing but an earlier output.
+
+    ``inputs``: the paths the command reads (None entries are skipped; non-file inputs,
+    e.g. a camera index or a URL, never match). ``folder_output``: the output is a folder
+    of PNG frames (``video/writer.py``). Returns ``path`` without a trailing slash.
+    """
+    text = os.fspath(path)
+    target = Path(text.rstrip("/" + os.sep) or text)
+    if not target.parent.is_dir():
+        raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
+    for source in inputs:
+        if source is not None and _holds(target, Path(os.fspath(source))):
+            what = "is" if _same(target, Path(os.fspath(source))) else "holds"
+            raise UsageError(
+                f"{flag} '{text}' {what} the input '{source}': choose another path; the "
+                "input is never replaced."
+            )
+    if target.is_dir() and not target.is_symlink():
+        _check_folder(target, text, overwrite=overwrite, flag=flag, folder_output=folder_output)
+    elif (target.exists() or target.is_symlink()) and not overwrite:
+        raise UsageError(f"{flag} '{text}' already exists: pass --overwrite to replace it.")
+    return target
+
+
+def _check_folder(target: Path, text: str, *, overwrite: bool, flag: str, folder_output: bool):
+    """An existing folder may only be replaced by a frame folder, and only if it holds
+    nothing but frames (or nothing at all)."""
+    if not folder_output:
+        raise UsageError(f"{flag} '{text}' is a folder: give a file name.")
+    entries = list(target.iterdir())
+    if not entries:
+        return  # an empty folder: nothing to lose
+    cwd = Path.cwd().resolve()
+    if target.resolve() == cwd or target.resolve() in cwd.parents:
+        raise UsageError(
+            f"{flag} '{text}' is the current folder or holds it: write the frames to a new "
+            "folder, e.g. frames/."
+        )
+    others = sorted(e.name for e in entries if not FRAME_FILE.fullmatch(e.name))
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise UsageError(
+            f"{flag} '{text}' holds files that are not frames of an earlier output "
+            f"({shown}): write the frames to a new or empty folder."
+        )
+    if not overwrite:
+        raise UsageError(f"{flag} '{text}' already exists: pass --overwrite to replace it.")
+
+
+def _same(target: Path, source: Path) -> bool:
+    """True when ``target`` and ``source`` name one file or folder (links resolved)."""
+    try:
+        if target.exists() and source.exists() and os.path.samefile(target, source):
+            return True
+    except OSError:
+        pass
+    return target.resolve() == source.resolve()
+
+
+def _holds(target: Path, source: Path) -> bool:
+    """True when ``target`` is the existing ``source`` or a folder that contains it."""
+    if not source.exists():
+        return False
+    return _same(target, source) or target.resolve() in source.resolve().parents

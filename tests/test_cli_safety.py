@@ -1,0 +1,292 @@
+"""No command loses a file it was not asked to replace, and no setting is silently ignored.
+
+The user-path review of 2026-12-03 found a frame-folder output with --overwrite that
+deleted the folder's other files (the input among them), `live` and `measure` writing
+over their input, `eval` / `bench` replacing files without --overwrite, --set values
+crashing with tracebacks, --band ignored in static mode, a wrongly shaped mask stretched,
+`measure` comparing videos of different sizes, --fps changing the output's rate, and
+SIGTERM leaving a partial file. Each is checked here, with the input's bytes compared
+before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from clip_io import read_clip, write_clip
+from motionmag.cli import main
+from motionmag.errors import UsageError
+from motionmag.magnify.builders import option_value
+from motionmag.synth.textures import load_texture
+from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
+from motionmag.video import probe
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """A 128x96 lossless clip, 40 frames at 30 fps, vibrating 0.1 px at 3 Hz."""
+    texture = smooth_texture(load_texture("astronaut"), (96, 128), sigma_px=3.0)
+    frames, _ = vibrating_frames(texture, 0.1, 3.0, FPS, frames=40)
+    return write_clip(tmp_path_factory.mktemp("clips") / "clip.mkv", quantize(frames), FPS)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(capsys, *argv) -> tuple[int, str]:
+    """(exit status, stderr) of ``motionmag ARGV``."""
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().err
+
+
+def one_sentence(err: str) -> bool:
+    return err.startswith("motionmag: error:") and err.count("\n") == 1
+
+
+def test_a_frame_folder_output_never_deletes_what_else_is_in_the_folder(tmp_path, capsys, clip):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    source = folder / "clip.mkv"
+    source.write_bytes(clip.read_bytes())
+    notes = folder / "notes.txt"
+    notes.write_text("mine")
+    before = digest(source)
+    code, err = run(capsys, "magnify", source, "-o", f"{folder}/", "--overwrite", "--quiet")
+    assert code == 2 and one_sentence(err) and "holds the input" in err
+    assert digest(source) == before
+    source.unlink()  # the folder holds another file, not the input: still refused
+    code, err = run(capsys, "magnify", clip, "-o", f"{folder}/", "--overwrite", "--quiet")
+    assert code == 2 and one_sentence(err) and "notes.txt" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    assert notes.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # no partial output
+
+
+def test_an_empty_folder_is_new_and_an_earlier_frame_output_is_replaced(tmp_path, capsys, clip):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    code, _ = run(capsys, "magnify", clip, "-o", f"{folder}/", "--alpha", 1, "--quiet")
+    assert code == 0 and len(list(folder.glob("frame_*.png"))) == 40
+    code, err = run(capsys, "magnify", clip, "-o", f"{folder}/", "--quiet")
+    assert code == 2 and "--overwrite" in err  # frames are there now
+    code, _ = run(capsys, "magnify", clip, "-o", f"{folder}/", "--overwrite", "--end", 1, "--quiet")
+    assert code == 0 and len(list(folder.iterdir())) == 30  # the 40 old frames are gone
+
+
+def test_no_command_writes_over_its_input(tmp_path, capsys, clip):
+    source = tmp_path / "in.mkv"
+    source.write_bytes(clip.read_bytes())
+    before = digest(source)
+    for argv in (
+        ("live", source, "-o", source, "--overwrite", "--no-realtime", "--quiet"),
+        ("measure", source, "--csv", source, "--overwrite", "--quiet"),
+        ("measure", source, "--json", source, "--overwrite", "--quiet"),
+        (
+            "eval",
+            "linear",
+            "--suite",
+            "subpixel",
+            "--n",
+            1,
+            "--compare",
+            source,
+            "--json",
+            source,
+            "--overwrite",
+            "--quiet",
+        ),
+    ):
+        code, err = run(capsys, *argv)
+        assert code == 2 and one_sentence(err), (argv, err)
+        assert "is the input" in err, err
+        assert digest(source) == before, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_eval_and_bench_need_overwrite_to_replace_a_file(tmp_path, capsys):
+    kept, picture = tmp_path / "kept.json", tmp_path / "kept.png"
+    kept.write_text("{}")
+    picture.write_text("not a plot")
+    for argv in (
+        ("eval", "linear", "--suite", "subpixel", "--n", 1, "--json", kept, "--quiet"),
+        ("eval", "linear", "--suite", "subpixel", "--n", 1, "--plot", picture, "--quiet"),
+        ("bench", "linear", "--sizes", "32x32", "--json", kept, "--quiet"),
+    ):
+        code, err = run(capsys, *argv)
+        assert code == 2 and one_sentence(err) and "--overwrite" in err, (argv, err)
+        assert kept.read_text() == "{}" and picture.read_text() == "not a plot"
+    code, _ = run(
+        capsys,
+        "eval",
+        "linear",
+        "--suite",
+        "subpixel",
+        "--n",
+        1,
+        "--size",
+        64,
+        "--json",
+        kept,
+        "--overwrite",
+        "--quiet",
+    )
+    assert code == 0 and json.loads(kept.read_text())["results"]
+
+
+def test_eval_checks_its_device(capsys):
+    code, err = run(capsys, "eval", "linear", "--suite", "subpixel", "--n", 1, "--device", "tpu")
+    assert code == 2 and one_sentence(err) and "unknown device 'tpu'" in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "pattern"),
+    [
+        ("lambda_c_px=abc", "lambda_c_px takes a number"),
+        ("lambda_c_px=0", "give a number above 0"),
+        ("levels=-3", "levels takes a whole number >= 0"),
+        ("levels=2.5", "levels takes a whole number"),
+        ("amplify_finest=1", "amplify_finest takes true or false"),
+    ],
+)
+def test_a_bad_set_value_is_one_sentence_and_writes_nothing(
+    tmp_path, capsys, clip, setting, pattern
+):
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", clip, "-o", out, "--set", setting, "--quiet")
+    assert code == 2 and one_sentence(err) and pattern in err, err
+    assert not out.exists()
+
+
+def test_set_values_are_taken_as_the_options_type():
+    assert option_value("linear", "levels", 2.0, int | None) == 2
+    assert type(option_value("linear", "levels", 2.0, int | None)) is int
+    assert option_value("linear", "levels", None, int | None) is None
+    assert option_value("linear", "lambda_c_px", 16, float) == 16
+
+
+@pytest.mark.parametrize(
+    ("flags", "pattern"),
+    [
+        (("--band", 2, 4, "--mode", "static"), "--band sets up the temporal filter"),
+        (("--filter", "fir"), "--filter sets up the temporal filter, which static mode"),
+        (("--mode", "dynamic", "--order", 4), "--order sets up"),
+        (("--mode", "dynamic", "--reference", 3), "--reference is the reference frame"),
+    ],
+)
+def test_a_setting_the_mode_would_ignore_is_refused(tmp_path, capsys, clip, flags, pattern):
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", clip, "-o", out, *flags, "--quiet")
+    assert code == 2 and one_sentence(err) and pattern in err, err
+    assert not out.exists()
+
+
+def test_a_mask_of_another_shape_is_refused_and_a_scaled_one_is_used(tmp_path, capsys, clip):
+    square = tmp_path / "square.png"
+    cv2.imwrite(str(square), np.full((50, 50), 255, np.uint8))
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", clip, "-o", out, "--mask", square, "--quiet")
+    assert code == 2 and one_sentence(err) and "50x50 but the video is 128x96" in err
+    assert not out.exists()
+    half = tmp_path / "half.png"  # the video's shape at half the size: black, so no change
+    cv2.imwrite(str(half), np.zeros((48, 64), np.uint8))
+    code, _ = run(capsys, "magnify", clip, "-o", out, "--mask", half, "--alpha", 20, "--quiet")
+    assert code == 0
+    np.testing.assert_array_equal(read_clip(out), read_clip(clip))
+
+
+def test_measure_refuses_videos_of_different_sizes(tmp_path, capsys, clip):
+    wide = tmp_path / "wide.mkv"
+    code, _ = run(capsys, "magnify", clip, "-o", wide, "--side-by-side", "--quiet")
+    assert code == 0
+    code, err = run(capsys, "measure", clip, wide, "--quiet")
+    assert code == 2 and one_sentence(err) and "measure videos of one size" in err
+
+
+def test_fps_sets_the_band_rate_but_the_output_keeps_the_input_rate(tmp_path, capsys, clip):
+    """--fps 60 reads the 3 Hz vibration (at 30 fps) as 6 Hz: a 5-7 Hz band keeps it."""
+    out = tmp_path / "out.mkv"
+    code, _ = run(capsys, "magnify", clip, "-o", out, "--fps", 60, "--band", 5, 7, "--quiet")
+    assert code == 0
+    info = probe(out)
+    assert float(info.fps) == FPS and len(read_clip(out)) == 40
+    assert np.abs(read_clip(out).astype(int) - read_clip(clip)).mean() > 0.2  # magnified
+
+
+def test_a_one_frame_window_is_an_argument_error(tmp_path, capsys, clip):
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", clip, "-o", out, "--start", 1, "--end", 1.02, "--quiet")
+    assert code == 2 and one_sentence(err) and "widen the window" in err
+    assert not out.exists()
+
+
+def test_live_from_a_missing_source_is_an_input_error(tmp_path, capsys):
+    code, err = run(capsys, "live", tmp_path / "nosuch.mp4", "-o", tmp_path / "o.mp4")
+    assert code == 3 and one_sentence(err)
+
+
+def test_train_resume_without_a_checkpoint_is_refused(tmp_path, capsys):
+    code, err = run(capsys, "train", "oh2018", "--resume", "--run", tmp_path / "typo")
+    assert code == 2 and one_sentence(err) and "holds no checkpoint" in err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_sigterm_stops_magnify_with_no_output_left(tmp_path):
+    """The console script, killed mid-run: exit 143, one sentence, no partial file."""
+    texture = smooth_texture(load_texture("astronaut"), (360, 480), sigma_px=2.0)
+    frames, _ = vibrating_frames(texture, 0.1, 3.0, FPS, frames=150)
+    source = write_clip(tmp_path / "long.mkv", quantize(frames), FPS)
+    exe = Path(sys.executable).with_name("motionmag")
+    out = tmp_path / "out.mp4"
+    process = subprocess.Popen(
+        [str(exe), "magnify", str(source), "-o", str(out), "--method", "phase", "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.partial-*")) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert "stopped by SIGTERM; no partial output was kept" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mkv"]
+
+
+def test_the_python_api_takes_a_mask_array(tmp_path, clip):
+    """uint8 array, white on the left half: the right half stays the input exactly."""
+    import motionmag as mm
+
+    mask = np.zeros((96, 128), np.uint8)
+    mask[:, :64] = 255
+    out = tmp_path / "out.mkv"
+    mm.magnify(clip, out, method="linear", alpha=20, band=(2.0, 4.0), mask=mask)
+    magnified, source = read_clip(out).astype(int), read_clip(clip).astype(int)
+    np.testing.assert_array_equal(magnified[:, :, 64:], source[:, :, 64:])
+    assert np.abs(magnified[:, :, :64] - source[:, :, :64]).mean() > 0.5
+    with pytest.raises(UsageError, match=r"weights in \[0, 1\]"):
+        mm.magnify(clip, tmp_path / "x.mkv", mask=np.full((96, 128), 2.0))
+
+
+def test_a_slice_label_wider_than_its_slice_is_not_cut():
+    from motionmag.video.compose import label_fits
+
+    narrow = np.zeros((200, 20, 3), np.uint8)
+    padded = label_fits(narrow, "a_long_file_name.mp4")
+    assert padded.shape[0] == 200 and padded.shape[1] > 60
+    np.testing.assert_array_equal(padded[:, :20], narrow)
+    wide = np.zeros((200, 400, 3), np.uint8)
+    assert label_fits(wide, "short.mp4") is wide
