@@ -19,7 +19,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from motionmag import magnify_frames
-from motionmag.errors import UsageError
+from motionmag.errors import InputError, UsageError
 from motionmag.magnify.base import EulerianMagnifier, frame_to_tensor
 from motionmag.magnify.learned import Oh2018Method
 from motionmag.magnify.registry import get_method
@@ -431,7 +431,7 @@ def test_distillation_targets_the_teachers_output(tmp_path):
     train_model(_tiny(size_px=32, steps=2, seed=6, teacher=str(teacher)), run, progress=False)
     card = export_weights(run, tmp_path / "s" / "ha2024.safetensors")
     assert str(teacher) in card["training"]["teacher"]
-    with pytest.raises(UsageError, match="--teacher needs"):
+    with pytest.raises(InputError, match="--teacher needs"):  # a missing input file: exit 3
         _tiny(teacher=str(tmp_path / "missing.safetensors")).validate()
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from motionmag import magnify_frames
-from motionmag.errors import UsageError
+from motionmag.errors import InputError, UsageError
 from motionmag.models import create_model
 from motionmag.nets.hmn import MSM, HMNNet, sobel_xy
 from motionmag.synth.vibration import quantize
@@ -143,7 +143,7 @@ def test_config_refuses_what_the_net_cannot_do(tmp_path):
         HMNTrainConfig(negative="x.safetensors").validate()
     with pytest.raises(UsageError, match="snapshot-every"):
         HMNTrainConfig(snapshot_every=-1).validate()
-    with pytest.raises(UsageError, match="train one first"):
+    with pytest.raises(InputError, match="train one first"):  # a missing file: exit 3
         HMNTrainConfig(proxy=str(tmp_path / "none.safetensors")).validate()
     proxy = export_with_card(HMNNet(4), tmp_path / "p.safetensors")
     with pytest.raises(UsageError, match="same network"):

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from motionmag import magnify_frames
-from motionmag.errors import UsageError
+from motionmag.errors import InputError, UsageError
 from motionmag.models import create_model
 from motionmag.nets.lwmm import LWMMNet
 from motionmag.synth.vibration import quantize
@@ -146,7 +146,7 @@ def test_config_refuses_what_the_net_cannot_do(tmp_path):
     assert LWMMTrainConfig().channels == 24 and LWMMLightTrainConfig().channels == 8
     with pytest.raises(UsageError, match="motion-weight"):
         LWMMTrainConfig(motion_weight=-1).validate()
-    with pytest.raises(UsageError, match="train one first"):
+    with pytest.raises(InputError, match="train one first"):  # a missing file: exit 3
         LWMMTrainConfig(proxy=str(tmp_path / "none.safetensors")).validate()
     proxy = export_with_card(LWMMNet(4), tmp_path / "proxy.safetensors")
     with pytest.raises(UsageError, match="same network"):

@@ -534,15 +534,19 @@ def _run_measure_grid(args: argparse.Namespace) -> int:
 
 def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="make a sample clip, magnify it, show where the results are")
-    p.add_argument("-o", "--output", default="motionmag-demo", metavar="DIR")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "-o", "--output", default="motionmag-demo", metavar="DIR",
+        help="folder for the results (default motionmag-demo)",
+    )  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import ALPHA, AMPLITUDE_PX, BAND_HZ, DEMO_ROI, FREQUENCY_HZ, run_demo
 
-    result = run_demo(args.output, quiet=args.quiet)
+    result = run_demo(args.output, quiet=args.quiet, overwrite=args.overwrite)
     print(f"A {AMPLITUDE_PX} px vibration at {FREQUENCY_HZ:g} Hz, magnified x{ALPHA:g} (linear):")
     print(f"  input          {result.input}")
     print(f"  magnified      {result.magnified}")

@@ -53,12 +53,27 @@ def _scene(width: int = 320, height: int = 240) -> tuple[np.ndarray, np.ndarray]
     return texture, mask
 
 
-def run_demo(folder: str | Path = "motionmag-demo", quiet: bool = False) -> DemoResult:
-    """Build the clip, magnify it, write the pictures; return where they are."""
+DEMO_FILES = ("input.mkv", "magnified.mp4", "side_by_side.mp4", "slice.png")
+
+
+def run_demo(
+    folder: str | Path = "motionmag-demo", quiet: bool = False, overwrite: bool = False
+) -> DemoResult:
+    """Build the clip, magnify it, write the pictures; return where they are. The folder
+    is made if its parent exists; files of an earlier demo in it are replaced only with
+    ``overwrite``."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"'{folder}' is a file: give a folder for the demo with -o.")
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.parent.is_dir():
+        raise UsageError(f"folder '{folder.parent}' does not exist: create it first.")
+    there = [name for name in DEMO_FILES if (folder / name).exists()]
+    if there and not overwrite:
+        raise UsageError(
+            f"'{folder}' already holds {', '.join(there)}: pass --overwrite to replace them, "
+            "or give another folder with -o."
+        )
+    folder.mkdir(exist_ok=True)
     texture, mask = _scene()
     clip, truth = vibrating_frames(
         texture, AMPLITUDE_PX, FREQUENCY_HZ, FPS, frames=90, direction_deg=0.0, mask=mask

@@ -8,13 +8,20 @@ here.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
 
+if TYPE_CHECKING:
+    import torch
+
 
 def resolve_device(name: str | torch.device) -> torch.device:
-    """torch.device for ``name``; UsageError for an unknown name or CUDA where there is none."""
+    """torch.device for ``name``; UsageError for an unknown name or CUDA where there is none.
+    (torch is imported here, not with the module: commands that never run a network, and
+    ``--help``, start without it.)"""
+    import torch
+
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):

@@ -15,11 +15,13 @@ the command that made them.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
 
 from ..atomic import write_json
+from ..devices import resolve_device
 from ..errors import UsageError
 from ..train.cli_common import default_device, given_fields, set_threads
 
@@ -130,10 +132,41 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
     if args.export is not None and not args.export.endswith(".safetensors"):
         raise UsageError(f"--export '{args.export}' must end in .safetensors.")
     config = config_cls(**given)
-    if config.size_px < 48 or config.passes < 1 or config.batch < 1:
-        raise UsageError("--size must be >= 48 px, --passes and --batch >= 1.")
+    _check_config(config)
+    if args.export is not None and not Path(args.export).parent.is_dir():
+        raise UsageError(f"--export folder '{Path(args.export).parent}' does not exist: create it.")
     run_dir = Path(args.run_dir or f"runs/{kind}/s{config.size_px}-seed{config.seed}")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--run '{run_dir}' is a file: give a folder.")
     return config, run_dir
+
+
+def _check_config(config) -> None:
+    """UsageError, one flag at a time, for settings no training can run with; before the
+    run folder is made."""
+    resolve_device(config.device)
+    at_least = [
+        ("--size", config.size_px, 48, " px"),
+        ("--passes", config.passes, 1, ""),
+        ("--batch", config.batch, 1, ""),
+        ("--rounds", config.rounds, 1, ""),
+        ("--videos-per-round", config.videos_per_round, 1, ""),
+        ("--test-videos", config.test_videos, 1, ""),
+        ("--seed", config.seed, 0, ""),
+    ]
+    motion_only = {"--net-size": ("net_size_px", 38, " px"), "--hidden": ("hidden", 1, "")}
+    for flag, (field_name, least, unit) in motion_only.items():
+        if hasattr(config, field_name):
+            at_least.append((flag, getattr(config, field_name), least, unit))
+    for flag, value, least, unit in at_least:
+        if value < least:
+            raise UsageError(f"{flag} {value} is below {least}{unit}: give {least} or more.")
+    for flag, value in (("--lr", config.lr), ("--duration", config.duration_s)):
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{flag} {value:g} is not a positive number: give one above 0.")
+    widths = getattr(config, "widths", None)
+    if widths is not None and min(widths) < 1:
+        raise UsageError(f"--widths {' '.join(map(str, widths))}: give widths of 1 or more.")
 
 
 def run_train_deepmag_color(args: argparse.Namespace) -> int:
@@ -179,8 +212,10 @@ def run_train_deepmag_motion(args: argparse.Namespace) -> int:
     config, run_dir = _run(args, MotionTrainConfig, fields, "deepmag-motion")
     if config.widths is not None:
         config.widths = tuple(config.widths)
-    if config.net_size_px < 38 or config.test_duration_s < 10:
-        raise UsageError("--net-size must be >= 38 px and --test-duration >= 10 s.")
+    if config.test_duration_s < 10:
+        raise UsageError(
+            f"--test-duration {config.test_duration_s:g} s is below 10 s: give 10 or more."
+        )
     model, record = train_deepmag_motion(run_dir, config, log=_log)
     if args.export:
         started = time.monotonic()

@@ -39,7 +39,9 @@ from tqdm import tqdm
 
 from ..atomic import write_text
 from ..errors import InputError, UsageError
+from ..magnify.config import as_band
 from ..magnify.trim import TimeWindow
+from ..temporal.iir import check_band
 from ..video import VideoInfo, VideoReader, probe
 from .linearity import track_shift
 from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
@@ -141,6 +143,7 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     degrees; about 180: they move against each other), ``gain`` of the least-squares fit ``other ~
     gain x first`` (in phase only: a causal temporal filter's lag lowers it) and their
     ``correlation``. ``freq_hz`` reads the sinusoids there instead of at the peak."""
+    check_frequency(freq_hz, first.fps)
     if len(first.dx) != len(other.dx):
         raise UsageError(
             f"'{other.path}' has {len(other.dx)} frames and '{first.path}' {len(first.dx)}: "
@@ -323,6 +326,9 @@ def region_motions(
     it is no longer measured and its ``dx``, ``dy`` are NaN throughout (``failed``), so
     one person walking through a grid cell does not stop the map of the others."""
     info = probe(path, fps=fps)
+    band = as_band(band)
+    if band is not None:
+        check_band(*band, float(info.fps))
     regions = [check_roi(roi, info.width, info.height) for roi in rois]
     factors = [max(1, math.ceil(max(w, h) / MAX_SIDE_PX)) for _, _, w, h in regions]
     for (_, _, w, h), factor in zip(regions, factors, strict=True):

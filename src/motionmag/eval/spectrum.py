@@ -69,7 +69,9 @@ class Spectrum:
 def check_roi(roi, width: int, height: int) -> tuple[int, int, int, int]:
     if roi is None:
         return 0, 0, width, height
-    x, y, w, h = (int(v) for v in roi)
+    from ..magnify.geometry import pixel_box
+
+    x, y, w, h = pixel_box("--roi", roi)
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
         raise UsageError(
             f"region {x} {y} {w} {h} is not inside the {width}x{height} frame: "

@@ -102,12 +102,19 @@ def magnify_frames(
 ) -> np.ndarray:
     """Magnify an in-memory clip: uint8 (T, H, W, 3) RGB in, the same shape out
     (``stabilize``, ``keep_stabilized``: as :func:`magnify`)."""
-    frames = np.asarray(frames)
+    try:
+        frames = np.asarray(frames)
+    except ValueError:  # a list of frames of different shapes
+        raise InputError(
+            "the frames differ in size: give frames of one size, (T, H, W, 3) uint8 RGB."
+        ) from None
     advice = uint8_rgb_advice(frames, "frames", "(T, H, W, 3)")
     if advice is not None:
         raise InputError(advice)
     if len(frames) < 2:
         raise InputError(f"got {len(frames)} frame(s): magnification needs at least two.")
+    if min(frames.shape[1:3]) < 1:
+        raise InputError(f"the frames are {frames.shape[2]}x{frames.shape[1]} px: give images.")
     stream = Stream(
         method=method,
         alpha=alpha,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..devices import resolve_device
 from ..errors import UsageError
 from ..temporal import FILTERS, MODES
 
@@ -15,6 +17,27 @@ def check_alpha(alpha: float) -> float:
     if not math.isfinite(alpha) or alpha < 0:
         raise UsageError(f"alpha {alpha} is not a finite number >= 0: pass e.g. --alpha 10.")
     return float(alpha)
+
+
+def number(name: str, value: object, *, whole: bool = False) -> float | int:
+    """``value`` as a float (or an int when ``whole``): Python and numpy numbers pass, a
+    string, a bool or a fraction where a whole number is due is a UsageError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise UsageError(f"{name} {value!r} is not a number: give one, e.g. {name}=2.")
+    if whole:
+        if not float(value).is_integer():
+            raise UsageError(f"{name} {value} is not a whole number: give e.g. {name}=2.")
+        return int(value)
+    return float(value)
+
+
+def as_band(band: object) -> tuple[float, float] | None:
+    """(low, high) in Hz as floats; UsageError unless ``band`` is two numbers."""
+    if band is None:
+        return None
+    if isinstance(band, str) or not hasattr(band, "__len__") or len(band) != 2:
+        raise UsageError(f"band {band!r} is not two numbers: give (LOW, HIGH) in Hz, e.g. (1, 3).")
+    return number("band low edge", band[0]), number("band high edge", band[1])
 
 
 def check_positive_options(method: str, **values: float | None) -> None:
@@ -65,14 +88,18 @@ class MagnifyConfig:
         """From the API's keyword arguments; ``order`` and ``fir_taps`` leave ``options``."""
         options = dict(options)
         temporal = {key: options.pop(key) for key in ("order", "fir_taps") if key in options}
+        if "order" in temporal:
+            temporal["order"] = number("order", temporal["order"], whole=True)
+        if temporal.get("fir_taps") is not None:
+            temporal["fir_taps"] = number("fir_taps", temporal["fir_taps"], whole=True)
         return cls(
             method=method,
-            alpha=alpha,
+            alpha=number("alpha", alpha),
             mode=mode,
-            band=(float(band[0]), float(band[1])) if band is not None else None,
+            band=as_band(band),
             filter_kind=filter_kind,
-            fps=fps,
-            reference=reference,
+            fps=None if fps is None else number("fps", fps),
+            reference=number("reference", reference, whole=True),
             device=device or "cpu",
             options=options,
             **temporal,
@@ -86,8 +113,10 @@ class MagnifyConfig:
 
     def validate(self) -> None:
         """Raise UsageError with one sentence for arguments that can never work."""
-        if not isinstance(self.alpha, (int, float)) or not math.isfinite(self.alpha):
+        alpha_is_number = isinstance(self.alpha, numbers.Real) and not isinstance(self.alpha, bool)
+        if not alpha_is_number or not math.isfinite(self.alpha):
             raise UsageError(f"alpha {self.alpha} is not a finite number: pass e.g. --alpha 10.")
+        resolve_device(self.device)
         if self.alpha < 0:
             raise UsageError(f"alpha {self.alpha} is negative: pass a factor >= 0 (1 = unchanged).")
         mode = self.resolved_mode()

@@ -78,6 +78,12 @@ def magnify_file(
     frame to the first with before magnifying; the output is warped back unless
     ``keep_stabilized``.
     """
+    for what, value in (("input", input_path), ("output", output_path)):
+        if not isinstance(value, (str, os.PathLike)):
+            raise UsageError(
+                f"the {what} {value!r} is not a path: give a file name (frames in memory: "
+                "magnify_frames)."
+            )
     output_text = os.fspath(output_path)  # keeps a trailing '/' (a PNG folder)
     input_path, output_path = Path(input_path), Path(output_path)
     kind = output_kind(output_text)  # an unsupported extension fails before any work

@@ -7,6 +7,7 @@ with its area) and ``--resize`` keeps its meaning for what is processed and writ
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import cv2
@@ -42,13 +43,30 @@ def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) ->
     return int(new_w), int(new_h)
 
 
+def pixel_box(flag: str, box: object) -> tuple[int, int, int, int]:
+    """``box`` = (x, y, w, h) as ints; UsageError unless it is four whole numbers (px)."""
+    whole = (
+        not isinstance(box, str)
+        and hasattr(box, "__len__")
+        and len(box) == 4
+        and all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()
+            for v in box
+        )
+    )
+    if not whole:
+        raise UsageError(f"{flag} {box!r} is not four whole numbers: give X Y W H in px.")
+    x, y, w, h = (int(v) for v in box)
+    return x, y, w, h
+
+
 def parse_crop(
     crop: tuple[int, int, int, int] | None, width: int, height: int
 ) -> tuple[int, int, int, int] | None:
     """Check ``crop`` = (x, y, w, h) px against a ``width`` x ``height`` frame."""
     if crop is None:
         return None
-    x, y, w, h = (int(v) for v in crop)
+    x, y, w, h = pixel_box("--crop", crop)
     if x < 0 or y < 0 or w < 2 or h < 2 or x + w > width or y + h > height:
         raise UsageError(
             f"--crop {x} {y} {w} {h} is not inside the {width}x{height} frame: give X Y W H "

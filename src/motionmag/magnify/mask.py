@@ -6,6 +6,7 @@ works for every method, and a mask is resized to the processing size once.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -30,10 +31,10 @@ def load_mask(
     size is fine); one of another shape is a UsageError, never stretched. ``flag``
     names the option in messages.
     """
-    if isinstance(mask, np.ndarray):
-        name, weights = "the mask array", _array_weights(mask, flag)
-    else:
+    if isinstance(mask, (str, os.PathLike)):
         name, weights = f"'{mask}'", _read_weights(Path(mask), flag)
+    else:
+        name, weights = "the mask array", mask_weights(mask, flag)
     width, height = geometry.size
     if geometry.crop is not None and weights.shape == geometry.source[::-1]:
         x, y, w, h = geometry.crop
@@ -61,8 +62,15 @@ def _read_weights(path: Path, flag: str) -> np.ndarray:
     return image.astype(np.float32) / 255.0
 
 
-def _array_weights(mask: np.ndarray, flag: str) -> np.ndarray:
-    """An array mask as float32 weights (H, W) in [0, 1] (uint8: 0-255)."""
+def mask_weights(mask: np.ndarray, flag: str = "mask") -> np.ndarray:
+    """An array mask (H, W) or (H, W, 1) as float32 weights (H, W) in [0, 1]: uint8 is
+    0-255 (as an image file), anything else must already be weights in [0, 1]."""
+    try:
+        mask = np.asarray(mask)
+    except ValueError:
+        raise UsageError(f"{flag}: give the mask as one greyscale array (H, W).") from None
+    if mask.dtype == object or mask.dtype.kind not in "uifb":
+        raise UsageError(f"{flag}: give the mask as a numeric greyscale array (H, W).")
     array = mask[..., 0] if mask.ndim == 3 and mask.shape[2] == 1 else mask
     if array.ndim != 2 or min(array.shape) < 1:
         raise UsageError(

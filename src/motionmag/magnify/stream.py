@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import InputError
 from .base import Magnifier
 from .config import MagnifyConfig
-from .mask import blend
+from .mask import blend, mask_weights
 from .registry import build_magnifier, default_method
 from .stabilize import StabilizedPairs, check_stabilize
 
@@ -65,7 +65,8 @@ class Stream:
     ...     shown = stream.push(frame)  # None until the method's latency has passed
 
     Args mirror :func:`motionmag.magnify` (``fps`` is needed for a band in Hz); ``mask``
-    is an (H, W) or (H, W, 1) array of weights in [0, 1]; ``stabilize`` registers every
+    is an (H, W) or (H, W, 1) array: uint8 0-255 as an image, or weights in [0, 1]
+    (``mask.mask_weights``); ``stabilize`` registers every
     frame to the first (``magnify/stabilize.py``; :attr:`stabilization` reports it).
     """
 
@@ -89,9 +90,7 @@ class Stream:
             method or default_method(), alpha, mode, band, filter, fps, reference, device, options
         )
         self._paired = PairedMagnifier(build_magnifier(self.config))
-        self._mask = (
-            None if mask is None else np.asarray(mask, np.float32).reshape(*mask.shape[:2], 1)
-        )
+        self._mask = None if mask is None else mask_weights(mask)[..., None]
         if stabilize is not None:
             # register on what is not magnified: the mask's complement
             still = None if self._mask is None else 1.0 - self._mask

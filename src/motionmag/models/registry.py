@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..devices import resolve_device
 from ..errors import InputError, UsageError
 from ..nets.thesis_widths import sizes_of
 
@@ -91,13 +92,21 @@ def has_weights(name: str, weights_dir: str | os.PathLike | None = None) -> bool
 
 def model_card(name: str, weights_dir: str | os.PathLike | None = None) -> dict | None:
     """The JSON model card beside the weights of ``name`` (None when there is none)."""
-    path = weights_path(name, weights_dir).with_suffix(".json")
+    return read_card(weights_path(name, weights_dir).with_suffix(".json"))
+
+
+def read_card(path: Path) -> dict | None:
+    """The model card at ``path`` (None when there is none); InputError when it is not a
+    JSON object."""
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        card = json.loads(path.read_text())
     except ValueError:
-        raise InputError(f"model card '{path}' is not valid JSON.") from None
+        card = None
+    if not isinstance(card, dict):
+        raise InputError(f"model card '{path}' is not valid JSON: fix it, or remove it.")
+    return card
 
 
 def create_model(
@@ -128,10 +137,11 @@ def create_model(
         path = Path(weights)
         if not path.is_file():
             raise InputError(f"weights file '{path}' does not exist.")
-        card_path = path.with_suffix(".json")
-        card = json.loads(card_path.read_text()) if card_path.is_file() else None
+        card = read_card(path.with_suffix(".json"))
     elif pretrained:
         path = weights_path(name, weights_dir)
+        if weights_dir is not None and not Path(weights_dir).is_dir():
+            raise InputError(f"weights folder '{weights_dir}' does not exist: check the path.")
         if not path.is_file():
             raise UsageError(
                 f"no shipped weights for '{name}' yet: train them (the README's section on "
@@ -139,24 +149,37 @@ def create_model(
                 "your own with --set weights=FILE.safetensors (in Python: weights=FILE)."
             )
         card = model_card(name, weights_dir)
-    config = dict(spec.kwargs)
-    if card is not None:
-        config.update((card.get("network") or {}).get("config") or {})
-    config.update(kwargs)
-    model = spec.network_class()(**config)
+    target = resolve_device(device) if device is not None else None
+    network = (card or {}).get("network") or {}
+    if network.get("class") not in (None, spec.network):
+        raise InputError(
+            f"weights file '{path}' is for {network['class']}, not model '{name}' "
+            f"({spec.network}): give weights trained for '{name}'."
+        )
+    config = {**spec.kwargs, **(network.get("config") or {}), **kwargs}
+    try:
+        model = spec.network_class()(**config)
+    except TypeError as error:
+        raise UsageError(f"model '{name}' cannot take these settings ({error}).") from None
     if path is not None:
         try:
             state = load_file(str(path))
         except Exception as error:  # safetensors raises its own error types
             raise InputError(f"weights file '{path}' cannot be read ({error}).") from None
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError:  # a tensor of another shape: another size of the network
+            raise InputError(
+                f"weights file '{path}' does not fit model '{name}': its tensors have other "
+                "shapes (weights of another size of the network?)."
+            ) from None
         if missing or unexpected:
             raise InputError(
                 f"weights file '{path}' does not fit model '{name}' "
                 f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})."
             )
-    if device is not None:
-        model = model.to(device)
+    if target is not None:
+        model = model.to(target)
     return model.eval()
 
 

@@ -84,6 +84,13 @@ def run_synth(args: argparse.Namespace) -> int:
         raise UsageError(f"--n must be a positive number of samples, not {args.n}.")
     if args.size < MIN_SIZE_PX:
         raise UsageError(f"--size {args.size} is too small: use at least {MIN_SIZE_PX} px.")
+    if args.size % 4:
+        raise UsageError(
+            f"--size {args.size} is not a multiple of 4, which training needs: use e.g. "
+            f"{args.size - args.size % 4 + 4}."
+        )
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed} is negative: give 0 or more.")
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}.")
     if args.hires_factor < 1:

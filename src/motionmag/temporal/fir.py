@@ -134,6 +134,7 @@ class FIRSelector(TemporalSelector):
         remaining = self._filled - 2 * self.half
         if remaining > 0:
             out.extend(self._emit(remaining))
+        self._last = None  # flushed: a second flush owes nothing
         return out
 
 

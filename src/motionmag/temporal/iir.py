@@ -24,6 +24,7 @@ input and on videos of any length. Both start in the steady state of the first f
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -36,7 +37,8 @@ from .base import Rep, TemporalSelector
 def check_band(low_hz: float, high_hz: float, fps: float) -> None:
     """Raise UsageError unless ``0 < low_hz < high_hz < fps / 2`` (all finite)."""
     values = (low_hz, high_hz, fps)
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+    real = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+    if not real or not all(math.isfinite(v) for v in values):
         raise UsageError(f"band {low_hz}-{high_hz} Hz at {fps} fps is not finite: give numbers.")
     if fps <= 0:
         raise UsageError(f"frame rate {fps} is not positive: pass --fps with the real rate.")

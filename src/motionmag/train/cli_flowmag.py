@@ -162,6 +162,7 @@ def run_train_flowmag(args) -> int:
         _default_run,
         lambda path: load_checkpoint(path)["config"],
     )
+    config.validate()  # before the banner: a bad flag is one sentence alone
     print(f"training flowmag in {run_dir} on {config.device}", file=sys.stderr)
     result = train_flowmag(config, run_dir, init_from=args.init, **train_kwargs(args))
     summary = (

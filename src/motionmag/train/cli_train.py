@@ -401,6 +401,7 @@ def run_train(args: argparse.Namespace) -> int:
         lambda path: load_checkpoint(path, model=args.model)["config"],
     )
     check_session_flags(args)
+    config.validate()  # before the banner: a bad flag is one sentence alone
     print(f"training {args.model} in {run_dir} on {config.device}", file=sys.stderr)
     result = train(config, run_dir, init_from=args.init, **train_kwargs(args))
     summary = (

@@ -164,8 +164,14 @@ class FlowMagTrainConfig:
                 raise UsageError(f"{name} must be at least 1, not {getattr(self, name)}.")
         if self.workers < 0 or self.validate_every < 0 or self.val_samples < 0:
             raise UsageError("workers, validate_every and val_samples must not be negative.")
+        if self.seed < 0:
+            raise UsageError(f"--seed {self.seed} is negative: give 0 or more.")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UsageError(f"learning rate {self.lr} must be a positive number.")
+        if not (self.color_weight >= 0 and math.isfinite(self.color_weight)):
+            raise UsageError(f"--color-weight {self.color_weight} must be >= 0.")
+        if not (self.max_motion_px > 0 and math.isfinite(self.max_motion_px)):
+            raise UsageError(f"--max-motion {self.max_motion_px} must be a positive number of px.")
         low, high = self.alpha_range
         if not 0 < low <= high:
             raise UsageError(f"alpha range {self.alpha_range} must satisfy 0 < low <= high.")

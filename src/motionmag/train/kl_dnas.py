@@ -54,7 +54,7 @@ from typing import ClassVar
 
 import torch
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..nets.pair import factor_like
 from .lwmm import INPUT  # noqa: F401  (a trainer hook: LW-MM's padding, the same input)
 from .oh2018 import card_network, frozen_weights
@@ -162,10 +162,18 @@ def read_latency_table(path: str, width: int, ops: str) -> dict:
     lacks an op of ``ops``."""
     from ..nets.kl_dnas import COMBINE_OPS, OP_SETS, STAGES
 
+    if not Path(path).is_file():
+        raise InputError(f"--latency-table '{path}' does not exist: check the path.")
     try:
         results = json.loads(Path(path).read_text())["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            f"--latency-table '{path}' is not a record of benchmarks/kl_dnas_latency.py: "
+            "write one with `python benchmarks/kl_dnas_latency.py --json FILE`."
+        ) from None
+    try:
         entry = next(e for e in results.values() if e["student_width"] == width)
-    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+    except (KeyError, TypeError, AttributeError, StopIteration):
         raise UsageError(
             f"--latency-table '{path}' has no table for width {width}: write one with "
             "`python benchmarks/kl_dnas_latency.py --json FILE` on the target machine."

@@ -74,7 +74,6 @@ OpenCV/OpenMP ran in the parent deadlocked here), so scripts that call
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 import sys
@@ -104,6 +103,7 @@ from .run_state import (
     BEST,
     RunState,
     atomic_save,
+    card_beside,
     load_init,
     open_run,
     pick_checkpoint,
@@ -173,6 +173,8 @@ class Oh2018TrainConfig:
                 raise UsageError(f"{name} must be at least 1, not {getattr(self, name)}.")
         if self.workers < 0 or self.validate_every < 0 or self.val_samples < 0:
             raise UsageError("workers, validate_every and val_samples must not be negative.")
+        if self.seed < 0:
+            raise UsageError(f"--seed {self.seed} is negative: give 0 or more.")
         if self.val_seed == self.seed and self.validate_every and self.shards is None:
             raise UsageError(
                 f"the validation seed {self.val_seed} equals the training seed: "
@@ -246,15 +248,9 @@ TEACHER_MODELS = {
 
 def card_network(flag: str, path: str | os.PathLike, hint: str = "") -> dict:
     """The ``network`` entry of the model card beside the weights at ``path`` that option
-    ``flag`` names (a teacher, a proxy); UsageError when either file is missing (the
-    sentence ends with ``hint``)."""
-    weights = Path(path)
-    card_path = weights.with_suffix(".json")
-    if not weights.is_file() or not card_path.is_file():
-        raise UsageError(
-            f"{flag} needs '{weights}' and its model card '{card_path.name}' beside it{hint}."
-        )
-    return json.loads(card_path.read_text()).get("network", {})
+    ``flag`` names (a teacher, a proxy); InputError when either file is missing or the
+    card is unreadable (``run_state.card_beside``; the sentence ends with ``hint``)."""
+    return card_beside(flag, path, hint).get("network", {})
 
 
 def teacher_model(path: str | os.PathLike) -> str:

@@ -203,6 +203,21 @@ class RunState:
         }
 
 
+def card_beside(flag: str, weights: str | os.PathLike, hint: str = "") -> dict:
+    """The model card (``.json``) beside the weights that option ``flag`` names (``--init``,
+    ``--teacher``, ``--proxy``); InputError when either file is missing (the sentence ends
+    with ``hint``) or the card is not a JSON object (``models.registry.read_card``)."""
+    from ..models.registry import read_card
+
+    weights = Path(weights)
+    card_path = weights.with_suffix(".json")
+    if not weights.is_file() or not card_path.is_file():
+        raise InputError(
+            f"{flag} needs '{weights}' and its model card '{card_path.name}' beside it{hint}."
+        )
+    return read_card(card_path)
+
+
 def load_init(
     net: torch.nn.Module, path: str | os.PathLike, network_class: str, model: str, hint: str
 ) -> tuple[int, int, float, list]:
@@ -217,12 +232,11 @@ def load_init(
     from safetensors.torch import load_file
 
     weights = Path(path)
-    card_path = weights.with_suffix(".json")
-    if not weights.is_file() or not card_path.is_file():
-        raise InputError(
-            f"--init needs '{weights}' and its model card '{card_path.name}' beside it."
-        )
-    card = json.loads(card_path.read_text())
+    card = card_beside("--init", weights)
+    try:
+        state = load_file(str(weights))
+    except Exception as error:  # safetensors raises its own error types
+        raise InputError(f"--init '{weights}' cannot be read as safetensors ({error}).") from None
     card_class = card.get("network", {}).get("class", network_class)  # old cards: none
     if card_class != network_class:
         raise UsageError(
@@ -235,7 +249,7 @@ def load_init(
             f"the weights in '{weights}' are for network {card_config}, not "
             f"{getattr(net, 'config', None)}: {hint}"
         )
-    net.load_state_dict(load_file(str(weights)))
+    net.load_state_dict(state)
     training = card.get("training", {})
     sessions = [*training.get("sessions", []), {"init_from": str(weights)}]
     return (
