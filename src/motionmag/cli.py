@@ -253,16 +253,30 @@ def _run_methods(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = f"{'method':<14} {'kind':<10} {'modes':<24} {'weights':<8} {'speed (fps)':<27} paper"
+    cells = [
+        [
+            row["name"] + (" *" if row["default"] else ""),
+            row["kind"],
+            ",".join(row["modes"]),
+            row["weights"],
+            row["speed"],
+            f"{row['paper']}: {row['summary']}"
+            + (f" [{row['trained']}]" if row["trained"] else ""),
+        ]
+        for row in rows
+    ]
+    titles = ["method", "kind", "modes", "weights", "speed (fps)", "paper"]
+    widths = [max(len(c[i]) for c in [titles, *cells]) for i in range(len(titles) - 1)]
+
+    def line(values: list[str]) -> str:  # every column as wide as its widest cell
+        padded = [f"{v:<{w}}" for v, w in zip(values, widths, strict=False)]
+        return " ".join([*padded, values[-1]])
+
+    header = line(titles)
     print(header)
     print("-" * len(header))
-    for row in rows:
-        name = row["name"] + (" *" if row["default"] else "")
-        print(
-            f"{name:<14} {row['kind']:<10} {','.join(row['modes']):<24} {row['weights']:<8} "
-            f"{row['speed']:<27} {row['paper']}: {row['summary']}"
-            + (f" [{row['trained']}]" if row["trained"] else "")
-        )
+    for row_cells in cells:
+        print(line(row_cells))
     print("* default method")
     return 0
 
