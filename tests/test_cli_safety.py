@@ -290,3 +290,13 @@ def test_a_slice_label_wider_than_its_slice_is_not_cut():
     np.testing.assert_array_equal(padded[:, :20], narrow)
     wide = np.zeros((200, 400, 3), np.uint8)
     assert label_fits(wide, "short.mp4") is wide
+
+
+def test_a_still_image_is_not_a_video_for_live_and_slice(tmp_path, capsys):
+    image = tmp_path / "still.png"
+    cv2.imwrite(str(image), np.zeros((40, 50, 3), np.uint8))
+    code, err = run(capsys, "live", image, "-o", tmp_path / "o.mp4", "--quiet")
+    assert code == 3 and one_sentence(err) and "1 frame(s)" in err
+    code, err = run(capsys, "slice", image, "--x", 3, "-o", tmp_path / "s.png")
+    assert code == 3 and one_sentence(err) and "1 frame(s)" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["still.png"]

@@ -133,8 +133,6 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
         raise UsageError(f"--export '{args.export}' must end in .safetensors.")
     config = config_cls(**given)
     _check_config(config)
-    if args.export is not None and not Path(args.export).parent.is_dir():
-        raise UsageError(f"--export folder '{Path(args.export).parent}' does not exist: create it.")
     run_dir = Path(args.run_dir or f"runs/{kind}/s{config.size_px}-seed{config.seed}")
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--run '{run_dir}' is a file: give a folder.")

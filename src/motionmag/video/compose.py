@@ -174,6 +174,11 @@ def slice_figure(
         with VideoReader(video) as reader:
             for frame in reader:
                 collector.push(frame)
+        if len(collector) < 2:
+            raise InputError(
+                f"'{video}' has {len(collector)} frame(s): a slice shows motion over "
+                "time, so give a video."
+            )
         images.append(collector.image())
     height = max(im.shape[0] for im in images)
     panels = [

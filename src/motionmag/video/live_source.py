@@ -133,6 +133,10 @@ class FileSource(LiveSource):
         fps: float | None = None,
     ) -> None:
         video = probe(path, fps=fps)
+        if video.frame_count is not None and video.frame_count < 2:
+            raise InputError(
+                f"'{path}' has {video.frame_count} frame(s): magnifying live needs a video."
+            )
         threads = live_codec_threads(video.width, video.height) if realtime else None
         self._reader = VideoReader(path, fps=fps, codec_threads=threads)
         self._clock = clock or SystemClock()

@@ -236,6 +236,8 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
                 )
             rate = stated
         frames = stream.frames if stream.frames and stream.frames > 0 else None
+        if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+            frames = 1  # one still image (FFmpeg's image demuxers): not a video
         return VideoInfo(
             path=str(p),
             width=int(stream.width),
