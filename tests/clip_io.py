@@ -22,3 +22,28 @@ def read_clip(path: Path) -> np.ndarray:
     """Every frame of a video (or PNG folder) as one (T, H, W, 3) uint8 array."""
     with VideoReader(path) as reader:
         return np.stack(list(reader))
+
+
+def write_uneven_clip(path: Path, frames, intervals_ms=(50, 33)) -> Path:
+    """Write uint8 (H, W, 3) frames losslessly (FFV1) with their pts the given intervals
+    apart in turn (ms): a variable-rate clip. Returns ``path``."""
+    from fractions import Fraction
+
+    import av
+
+    frames = list(frames)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv444p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for i, pixels in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            pts += intervals_ms[i % len(intervals_ms)]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

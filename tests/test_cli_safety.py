@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clip_io import read_clip, write_clip
+from clip_io import read_clip, write_clip, write_uneven_clip
 from motionmag.cli import main
 from motionmag.errors import UsageError
 from motionmag.magnify.builders import option_value
@@ -300,3 +300,16 @@ def test_a_still_image_is_not_a_video_for_live_and_slice(tmp_path, capsys):
     code, err = run(capsys, "slice", image, "--x", 3, "-o", tmp_path / "s.png")
     assert code == 3 and one_sentence(err) and "1 frame(s)" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["still.png"]
+
+
+def test_measure_says_when_frames_are_not_evenly_spaced(tmp_path, capsys):
+    """Frames 33 and 50 ms apart in turn: the frequencies measure reports assume one rate."""
+    import motionmag as mm
+
+    rng = np.random.default_rng(2)
+    base = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    frames = [np.roll(base, i % 2, axis=1) for i in range(30)]
+    source = write_uneven_clip(tmp_path / "variable.mkv", frames)
+    mm.measure(source)
+    err = capsys.readouterr().err
+    assert "not evenly spaced in time (33 to 50 ms apart)" in err and "approximate" in err

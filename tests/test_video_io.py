@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from skimage.data import astronaut
 
+from clip_io import read_clip
 from motionmag.errors import InputError, UsageError
 from motionmag.video import VideoInfo, VideoReader, VideoWriter, output_kind, probe
 
@@ -627,3 +628,35 @@ def test_sixteen_bit_and_float_grey_frame_folders_are_scaled_not_clipped(tmp_pat
         frames = read_all(tmp_path / folder)
         assert len(frames) == 2 and frames[0].shape == (24, 32, 3)
         np.testing.assert_allclose(frames[0][..., 1], expected, atol=1)
+
+
+def test_a_phone_clip_stored_on_its_side_is_read_upright(tmp_path):
+    """Stored 64x48 with FFmpeg's display rotation of -90 (a phone's portrait clip: a
+    player turns it 90 degrees clockwise): read as 48x64 frames, the stored top-left
+    corner at the top right, and magnified upright with a note."""
+    import motionmag as mm
+
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[:8, :16] = 255  # a bright block in the stored top-left corner
+    path = tmp_path / "phone.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
+        stream.set_display_rotation(-90)
+        for i in range(4):
+            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    info = probe(path)
+    assert (info.width, info.height, info.coded_size, info.quarter_turns) == (48, 64, (64, 48), 3)
+    upright = read_clip(path)
+    assert upright.shape == (4, 64, 48, 3)
+    np.testing.assert_array_equal(upright[0], np.rot90(stored, -1))  # clockwise
+    assert upright[0, :16, -8:].min() == 255 and upright[0, 16:, :].max() == 0
+    result = mm.magnify(path, tmp_path / "out.mkv", method="linear", alpha=1.0)
+    assert (result.width, result.height) == (48, 64)
+    assert any("90 degrees clockwise" in note for note in result.notes)
+    np.testing.assert_array_equal(read_clip(tmp_path / "out.mkv"), upright)

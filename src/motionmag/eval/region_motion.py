@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,6 +44,7 @@ from ..magnify.config import as_band
 from ..magnify.trim import TimeWindow
 from ..temporal.iir import check_band
 from ..video import VideoInfo, VideoReader, probe
+from ..video.reader import uneven_spacing
 from .linearity import track_shift
 from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
 from .spectrum import check_roi, figure_rgb
@@ -297,6 +299,15 @@ def frames_with_progress(
         for frame in reader.frames(window.first, window.stop):
             bar.update(1)
             yield frame
+    if uneven_spacing(reader.frame_interval_range_s):
+        low, high = reader.frame_interval_range_s
+        print(
+            f"motionmag: note: frames of '{os.path.basename(os.fspath(path))}' are not evenly "
+            f"spaced in time ({1000 * low:.0f} to {1000 * high:.0f} ms apart): {verb} "
+            f"assumes {float(info.fps):g} fps throughout, so frequencies and times are "
+            "approximate; re-encode at a constant rate first (ffmpeg -fps_mode cfr).",
+            file=sys.stderr,
+        )
 
 
 def region_motions(

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from ..errors import InputError, UsageError
 from ..output_paths import check_output_path
 from ..video import VideoInfo, VideoReader, VideoWriter, output_kind, probe, side_by_side
+from ..video.reader import uneven_spacing
 from .config import MagnifyConfig
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
@@ -184,6 +185,7 @@ def magnify_file(
         method=config.method,
         notes=list(writer.notes)
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
+        + _rotation_notes(info)
         + _band_notes(config, frames)
         + _timing_notes(config, intervals_s, input_path),
     )
@@ -192,19 +194,37 @@ def magnify_file(
 def _timing_notes(
     config: MagnifyConfig, intervals_s: tuple[float, float] | None, input_path: Path
 ) -> list[str]:
-    """A note when a temporal filter runs on a video whose frames are not evenly spaced
-    (variable frame rate, or dropped frames): it assumes one constant rate (our check:
-    intervals differing by more than 25 % and 3 ms)."""
-    if config.resolved_mode() != "temporal" or intervals_s is None:
+    """A note when the video's frames are not evenly spaced (variable frame rate, or
+    dropped frames; our check: intervals differing by more than 25 % and 3 ms): the output
+    is written at one constant rate, so its timing, and its sound, drift from the input's,
+    and a temporal filter's band is approximate."""
+    if not uneven_spacing(intervals_s):
         return []
     low, high = intervals_s
-    if high <= 1.25 * low or high - low <= 0.003:
-        return []
+    band = (
+        f"the temporal filter assumes {config.fps:g} fps throughout, so the band is "
+        "approximate, and "
+        if config.resolved_mode() == "temporal"
+        else ""
+    )
     return [
         f"frames of '{input_path.name}' are not evenly spaced in time (from "
-        f"{1000 * low:.0f} to {1000 * high:.0f} ms apart): the temporal filter assumes "
-        f"{config.fps:g} fps throughout, so the band is approximate; re-encode at a "
-        "constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
+        f"{1000 * low:.0f} to {1000 * high:.0f} ms apart): {band}the output is written at a "
+        f"constant {config.fps:g} fps, so its timing and sound drift from the input's; "
+        "re-encode at a constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
+    ]
+
+
+def _rotation_notes(info: VideoInfo) -> list[str]:
+    """A note when the input is stored on its side (a phone's orientation tag): it is read
+    upright, as a player shows it."""
+    if not info.quarter_turns:
+        return []
+    turn = {1: "90 degrees counterclockwise", 2: "180 degrees", 3: "90 degrees clockwise"}
+    return [
+        f"'{Path(info.path).name}' is shown turned {turn[info.quarter_turns]} (a phone's "
+        "orientation tag): it is read and written upright, as a player shows it, and "
+        "--roi, --crop and --mask refer to that picture."
     ]
 
 

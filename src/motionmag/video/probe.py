@@ -42,6 +42,11 @@ class VideoInfo:
     ``fps`` is exact; ``frame_count`` is ``None`` when the container does not state it;
     ``stream_duration_s`` is the video stream's duration in seconds when the container
     states one (``None`` otherwise, and always ``None`` for frame folders).
+
+    ``quarter_turns``: how a player turns the stored picture to show it (a phone's
+    orientation, FFmpeg's display matrix), as ``np.rot90``'s ``k`` (1: 90 degrees
+    counterclockwise). ``width`` and ``height`` are the upright picture's, as the reader
+    gives it; ``coded_size`` is the stored one.
     """
 
     path: str
@@ -52,6 +57,14 @@ class VideoInfo:
     has_audio: bool
     codec: str
     stream_duration_s: float | None = None
+    quarter_turns: int = 0
+
+    @property
+    def coded_size(self) -> tuple[int, int]:
+        """(W, H) px of the stored frames, before the display rotation."""
+        if self.quarter_turns % 2:
+            return self.height, self.width
+        return self.width, self.height
 
     @property
     def duration_s(self) -> float | None:
@@ -199,6 +212,22 @@ def open_input(path: Path) -> av.container.InputContainer:
         ) from None
 
 
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """The display rotation of a decoded frame as ``np.rot90``'s ``k`` (FFmpeg's angle is
+    counterclockwise degrees; a phone held upright stores -90: k = 3, a clockwise turn)."""
+    return round(float(getattr(frame, "rotation", 0) or 0) / 90.0) % 4
+
+
+def _quarter_turns(container: av.container.InputContainer) -> int:
+    """The display rotation of the first frame (the stream's side data reaches PyAV only
+    through decoded frames); 0 when none decodes."""
+    try:
+        first = next(container.decode(video=0), None)
+    except av.error.FFmpegError:
+        return 0
+    return 0 if first is None else quarter_turns(first)
+
+
 def check_exists(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
@@ -238,13 +267,18 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
         frames = stream.frames if stream.frames and stream.frames > 0 else None
         if container.format.name == "image2" or container.format.name.endswith("_pipe"):
             frames = 1  # one still image (FFmpeg's image demuxers): not a video
+        turns = _quarter_turns(container)
+        width, height = (
+            (stream.height, stream.width) if turns % 2 else (stream.width, stream.height)
+        )
         return VideoInfo(
             path=str(p),
-            width=int(stream.width),
-            height=int(stream.height),
+            width=int(width),
+            height=int(height),
             fps=rate,
             frame_count=frames,
             has_audio=bool(container.streams.audio),
             codec=codec.name,
             stream_duration_s=stream_duration_s(container, stream),
+            quarter_turns=turns,
         )

@@ -65,6 +65,16 @@ def _seek(container: av.container.InputContainer, stream, time_s: Fraction) -> b
     return True
 
 
+def uneven_spacing(intervals_s: tuple[float, float] | None) -> bool:
+    """True when a video's frames are not evenly spaced in time (variable frame rate, or
+    dropped frames): ``VideoReader.frame_interval_range_s`` differing by more than 25 %
+    and 3 ms (our check)."""
+    if intervals_s is None:
+        return False
+    low, high = intervals_s
+    return high > 1.25 * low and high - low > 0.003
+
+
 def _image_to_rgb8(image) -> np.ndarray:
     """A PIL image -> uint8 RGB (H, W, 3). 16-bit greyscale (scientific cameras' PNG/TIFF)
     is scaled from 0-65535 to 0-255 (32-bit integer data beyond that from its own
@@ -164,9 +174,14 @@ class VideoReader:
     # -- video files -----------------------------------------------------------------------
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        if frame.width != self.info.width or frame.height != self.info.height:
-            frame = frame.reformat(width=self.info.width, height=self.info.height)
-        return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+        """uint8 RGB, upright: turned as a player shows it (``VideoInfo.quarter_turns``)."""
+        width, height = self.info.coded_size
+        if frame.width != width or frame.height != height:
+            frame = frame.reformat(width=width, height=height)
+        rgb = frame.to_ndarray(format="rgb24")
+        if self.info.quarter_turns:
+            rgb = np.rot90(rgb, self.info.quarter_turns)
+        return np.ascontiguousarray(rgb)
 
     def _iter_file(self, first: int, stop: int | None) -> Iterator[np.ndarray]:
         if first > 0:
