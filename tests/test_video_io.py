@@ -660,3 +660,20 @@ def test_a_phone_clip_stored_on_its_side_is_read_upright(tmp_path):
     assert (result.width, result.height) == (48, 64)
     assert any("90 degrees clockwise" in note for note in result.notes)
     np.testing.assert_array_equal(read_clip(tmp_path / "out.mkv"), upright)
+
+
+def test_twelve_bit_frames_in_sixteen_bit_files_keep_their_range(tmp_path):
+    """A scientific camera's 12-bit data in 16-bit TIFFs: 0-4095 is read as 0-255 (not
+    crushed to 0-15); 16-bit data keeps the 0-65535 scale."""
+    from PIL import Image
+
+    for name, top in (("twelve", 4095), ("sixteen", 65535)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for i in range(3):
+            grey = np.full((8, 10), top // 2, np.uint16)
+            grey[0, 0] = top - i  # the brightest pixel sets the scale
+            Image.fromarray(grey).save(folder / f"{i:02d}.tif")
+        frames = np.stack(list(VideoReader(folder)))
+        # half scale: 2047 / 4095 x 255 = 127.47 (and 32767 / 65535 x 255 = 127.50)
+        assert frames[0, 0, 0, 0] == 255 and frames[0, 4, 4, 0] == 127, name

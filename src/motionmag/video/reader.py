@@ -75,15 +75,34 @@ def uneven_spacing(intervals_s: tuple[float, float] | None) -> bool:
     return high > 1.25 * low and high - low > 0.003
 
 
-def _image_to_rgb8(image) -> np.ndarray:
-    """A PIL image -> uint8 RGB (H, W, 3). 16-bit greyscale (scientific cameras' PNG/TIFF)
-    is scaled from 0-65535 to 0-255 (32-bit integer data beyond that from its own
-    maximum), float images are read as [0, 1]; PIL's own ``convert("RGB")`` clips such
-    data at 255 and returns a white frame."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+#: PIL modes of integer grey frames (16-bit PNG/TIFF, 32-bit integer TIFF)
+GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+#: bit depths of integer grey frames: scientific cameras store 10-, 12- or 14-bit data in
+#: 16-bit PNG/TIFF files (our choice, see :func:`grey_top`)
+GREY_DEPTHS = (8, 10, 12, 14, 16)
+
+
+def grey_top(images) -> int:
+    """The full-scale value of integer grey frames: ``2**depth - 1`` for the smallest depth
+    of :data:`GREY_DEPTHS` that holds the largest value of ``images`` (a folder's first
+    frames), so 12-bit data in 16-bit files is scaled from 0-4095, not crushed to 0-15
+    of 255. A brighter frame later is clipped at that scale."""
+    largest = max((int(np.asarray(im).max(initial=0)) for im in images), default=65535)
+    for depth in GREY_DEPTHS:
+        if largest < 2**depth:
+            return 2**depth - 1
+    return largest  # 32-bit data beyond 16 bits: its own maximum
+
+
+def _image_to_rgb8(image, top: int | None = None) -> np.ndarray:
+    """A PIL image -> uint8 RGB (H, W, 3). Integer greyscale (scientific cameras' 16-bit
+    PNG/TIFF) is scaled from 0-``top`` to 0-255 (default: 65535, or a 32-bit image's own
+    maximum beyond it; :func:`grey_top` for a folder), float images are read as [0, 1];
+    PIL's own ``convert("RGB")`` clips such data at 255 and returns a white frame."""
+    if image.mode in GREY_MODES:
         grey = np.asarray(image).astype(np.int64)
-        # 16-bit range, or a 32-bit image's own maximum where its data goes beyond it
-        top = 65535 if image.mode.startswith("I;16") else max(65535, int(grey.max(initial=0)))
+        if top is None:  # 16-bit range, or a 32-bit image's own maximum beyond it
+            top = 65535 if image.mode.startswith("I;16") else max(65535, int(grey.max(initial=0)))
         grey = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode == "F":
@@ -113,6 +132,7 @@ class VideoReader:
         #: a pass has read two frames; None for frame folders (they have no timestamps)
         self.frame_interval_range_s: tuple[float, float] | None = None
         self._open: list[av.container.InputContainer] = []  # one per unfinished pass
+        self._folder_top: int | None = None  # a grey folder's full scale (grey_top)
 
     def __enter__(self) -> VideoReader:
         return self
@@ -163,13 +183,27 @@ class VideoReader:
                             f"frame '{file.name}' is {image.size[0]}x{image.size[1]} but the "
                             f"first frame is {size[0]}x{size[1]}: all frames must have one size"
                         )
-                    array = _image_to_rgb8(image)
+                    if image.mode in GREY_MODES and self._folder_top is None:
+                        self._folder_top = self._grey_top(files)  # once, at the first grey frame
+                    array = _image_to_rgb8(image, self._folder_top)
             except OSError:
                 raise InputError(
                     f"frame '{file}' is not a readable image: replace or remove it"
                 ) from None
             self.frames_read += 1
             yield np.ascontiguousarray(array)
+
+    def _grey_top(self, files: list[Path]) -> int:
+        """:func:`grey_top` of the folder's first frames (up to 8): the same scale for every
+        frame and every pass."""
+        from PIL import Image
+
+        images = []
+        for file in files[:8]:
+            with Image.open(file) as image:
+                if image.mode in GREY_MODES:
+                    images.append(np.asarray(image))
+        return grey_top(images)
 
     # -- video files -----------------------------------------------------------------------
 
