@@ -179,7 +179,7 @@ def magnify_file(
     return MagnifyResult(
         output=output_text,
         frames=frames,
-        fps=float(config.fps),
+        fps=float(output_fps),  # the written file's rate (--fps only sets the band's)
         width=out_width,
         height=height,
         method=config.method,
