@@ -495,7 +495,9 @@ def test_vtest_probe_and_first_frames():
         has_audio=False,
         codec="msmpeg4",
         stream_duration_s=79.5,
+        stated_fps=Fraction(10),
     )
+    assert probe(VTEST, fps=25).stated_fps == Fraction(10)  # kept under an override
     assert info.duration_s == pytest.approx(79.5)
     with VideoReader(VTEST) as reader:
         for i, frame in enumerate(reader):

@@ -174,11 +174,8 @@ def _add_magnify(sub) -> None:
 
 
 def _run_magnify(args: argparse.Namespace) -> int:
-    from .devices import resolve_device
     from .magnify.api import magnify
 
-    if args.device is not None:
-        resolve_device(args.device)
     if args.tta is not None and args.method != "flowmag":
         raise UsageError(
             "--tta fine-tunes FlowMag on the input before magnifying: it needs --method flowmag."

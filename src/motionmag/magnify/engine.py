@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -42,19 +41,6 @@ class MagnifyResult:
     height: int
     method: str
     notes: list[str] = field(default_factory=list)
-
-
-def _output_fps(input_path: Path, info: VideoInfo) -> Fraction:
-    """The output's frame rate: the input file's own, even under ``--fps`` (which sets the
-    rate the band is read in, e.g. a high-speed camera's, not how fast the file plays, so
-    frames and audio stay in step); a frame folder, or a file that states no rate, plays
-    at ``info.fps`` (``--fps``, or 30 for a folder)."""
-    if input_path.is_dir():
-        return info.fps
-    try:
-        return probe(input_path).fps
-    except InputError:  # the file states no rate: --fps gave it
-        return info.fps
 
 
 def magnify_file(
@@ -132,7 +118,9 @@ def magnify_file(
             out = side_by_side([original, out], labels=labels, gap_px=gap_px)
         return out
 
-    output_fps = _output_fps(input_path, info)
+    # the file's own rate, even under --fps (which sets the rate the band is read in, not
+    # how fast the file plays, so frames and sound stay in step); a folder plays at info.fps
+    output_fps = info.stated_fps or info.fps
     frames = 0
     with (
         VideoReader(input_path, fps=config.fps) as reader,

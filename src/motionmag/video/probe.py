@@ -43,6 +43,9 @@ class VideoInfo:
     ``stream_duration_s`` is the video stream's duration in seconds when the container
     states one (``None`` otherwise, and always ``None`` for frame folders).
 
+    ``stated_fps``: the rate a video file states (None for frame folders and files that
+    state none), kept when ``probe(fps=...)`` overrides ``fps``.
+
     ``quarter_turns``: how a player turns the stored picture to show it (a phone's
     orientation, FFmpeg's display matrix), as ``np.rot90``'s ``k`` (1: 90 degrees
     counterclockwise). ``width`` and ``height`` are the upright picture's, as the reader
@@ -58,6 +61,7 @@ class VideoInfo:
     codec: str
     stream_duration_s: float | None = None
     quarter_turns: int = 0
+    stated_fps: Fraction | None = None  # the file's own rate, whatever ``fps`` overrides
 
     @property
     def coded_size(self) -> tuple[int, int]:
@@ -212,20 +216,15 @@ def open_input(path: Path) -> av.container.InputContainer:
         ) from None
 
 
-def quarter_turns(frame: av.VideoFrame) -> int:
-    """The display rotation of a decoded frame as ``np.rot90``'s ``k`` (FFmpeg's angle is
-    counterclockwise degrees; a phone held upright stores -90: k = 3, a clockwise turn)."""
-    return round(float(getattr(frame, "rotation", 0) or 0) / 90.0) % 4
-
-
 def _quarter_turns(container: av.container.InputContainer) -> int:
-    """The display rotation of the first frame (the stream's side data reaches PyAV only
-    through decoded frames); 0 when none decodes."""
+    """The display rotation of the first frame as ``np.rot90``'s ``k`` (FFmpeg's angle is
+    counterclockwise degrees; a phone held upright stores -90: k = 3, a clockwise turn).
+    The stream's side data reaches PyAV only through decoded frames; 0 when none decodes."""
     try:
         first = next(container.decode(video=0), None)
     except av.error.FFmpegError:
         return 0
-    return 0 if first is None else quarter_turns(first)
+    return 0 if first is None else round(float(getattr(first, "rotation", 0) or 0) / 90.0) % 4
 
 
 def check_exists(path: str | os.PathLike) -> Path:
@@ -255,15 +254,12 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
             raise InputError(
                 f"input file '{p}' does not state its frame size: re-export it with FFmpeg"
             )
-        if fps is not None:
-            rate = to_fraction_fps(fps)
-        else:
-            stated = stream_rate(stream)
-            if stated is None:
-                raise InputError(
-                    f"input file '{p}' does not state its frame rate: pass --fps with the rate"
-                )
-            rate = stated
+        stated = stream_rate(stream)
+        if fps is None and stated is None:
+            raise InputError(
+                f"input file '{p}' does not state its frame rate: pass --fps with the rate"
+            )
+        rate = to_fraction_fps(fps) if fps is not None else stated
         frames = stream.frames if stream.frames and stream.frames > 0 else None
         if container.format.name == "image2" or container.format.name.endswith("_pipe"):
             frames = 1  # one still image (FFmpeg's image demuxers): not a video
@@ -281,4 +277,5 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
             codec=codec.name,
             stream_duration_s=stream_duration_s(container, stream),
             quarter_turns=turns,
+            stated_fps=stated,
         )
