@@ -175,12 +175,15 @@ def magnify_file(
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
         + _rotation_notes(info)
         + _band_notes(config, frames)
-        + _timing_notes(config, intervals_s, input_path),
+        + _timing_notes(config, intervals_s, input_path, float(output_fps)),
     )
 
 
 def _timing_notes(
-    config: MagnifyConfig, intervals_s: tuple[float, float] | None, input_path: Path
+    config: MagnifyConfig,
+    intervals_s: tuple[float, float] | None,
+    input_path: Path,
+    output_fps: float,
 ) -> list[str]:
     """A note when the video's frames are not evenly spaced (variable frame rate, or
     dropped frames; our check: intervals differing by more than 25 % and 3 ms): the output
@@ -198,7 +201,7 @@ def _timing_notes(
     return [
         f"frames of '{input_path.name}' are not evenly spaced in time (from "
         f"{1000 * low:.0f} to {1000 * high:.0f} ms apart): {band}the output is written at a "
-        f"constant {config.fps:g} fps, so its timing and sound drift from the input's; "
+        f"constant {output_fps:g} fps, so its timing and sound drift from the input's; "
         "re-encode at a constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
     ]
 
