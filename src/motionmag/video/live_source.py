@@ -31,7 +31,6 @@ from typing import Protocol
 import numpy as np
 
 from motionmag.errors import InputError
-from motionmag.video.probe import probe
 from motionmag.video.reader import VideoReader
 
 DEFAULT_CAMERA_FPS = 30.0  # when a camera does not state its rate
@@ -132,13 +131,14 @@ class FileSource(LiveSource):
         clock: Clock | None = None,
         fps: float | None = None,
     ) -> None:
-        video = probe(path, fps=fps)
+        self._reader = VideoReader(path, fps=fps)  # probes the file once, here
+        video = self._reader.info
         if video.frame_count is not None and video.frame_count < 2:
             raise InputError(
                 f"'{path}' has {video.frame_count} frame(s): magnifying live needs a video."
             )
-        threads = live_codec_threads(video.width, video.height) if realtime else None
-        self._reader = VideoReader(path, fps=fps, codec_threads=threads)
+        if realtime:  # read when the first pass opens the file
+            self._reader.codec_threads = live_codec_threads(video.width, video.height)
         self._clock = clock or SystemClock()
         self._realtime = realtime
         self.info = SourceInfo(
