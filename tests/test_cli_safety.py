@@ -313,3 +313,19 @@ def test_measure_says_when_frames_are_not_evenly_spaced(tmp_path, capsys):
     mm.measure(source)
     err = capsys.readouterr().err
     assert "not evenly spaced in time (33 to 50 ms apart)" in err and "approximate" in err
+
+
+def test_measure_says_when_frames_are_spaced_at_another_rate_than_the_file_states(tmp_path, capsys):
+    """A file that states 30 fps with frames 40 ms apart: a 2 Hz motion measures as 2.4 Hz
+    at the stated rate, so measure says by how much and which --fps to pass."""
+    import motionmag as mm
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    frames = [np.roll(base, i % 2, axis=1) for i in range(20)]
+    source = write_uneven_clip(tmp_path / "mislabelled.mkv", frames, intervals_ms=(40,))
+    mm.measure(source)
+    err = capsys.readouterr().err
+    assert "40.0 ms apart (25 fps)" in err and "1.2x" in err and "--fps 25" in err
+    mm.measure(source, fps=25)
+    assert "ms apart" not in capsys.readouterr().err

@@ -165,17 +165,73 @@ def test_a_band_slower_than_the_clip_gets_a_note(tmp_path):
     assert not any("period" in note for note in fast.notes), fast.notes
 
 
-def test_unevenly_spaced_frames_get_a_note_in_every_mode(tmp_path):
-    """Frames 33 and 50 ms apart in turn (a variable-rate clip): the output's timing drifts
-    from the input's in every mode, and in temporal mode the band is approximate too."""
+def _frame_times_s(path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(frame.time) for frame in container.decode(video=0)]
+
+
+def test_unevenly_spaced_frames_keep_their_times_and_temporal_mode_says_the_band_is_approximate(
+    tmp_path,
+):
+    """Frames 50 and 33 ms apart in turn (a variable-rate clip): every output frame keeps
+    its input frame's time (.mkv and .mp4, every mode); temporal mode notes that its band
+    is approximate, a PNG folder that it keeps no times, static mode needs no note."""
     from clip_io import write_uneven_clip
 
     rng = np.random.default_rng(1)
     frames = [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(30)]
     source = write_uneven_clip(tmp_path / "variable.mkv", frames)
-    temporal = mm.magnify(source, tmp_path / "t.mkv", method="linear", band=(2.0, 5.0))
+    times = _frame_times_s(source)
+    assert np.ptp(np.diff(times)) > 0.015
+    temporal = mm.magnify(source, tmp_path / "t.mp4", method="linear", band=(2.0, 5.0))
     assert any("not evenly spaced" in note for note in temporal.notes), temporal.notes
     assert any("the band is approximate" in note for note in temporal.notes)
     static = mm.magnify(source, tmp_path / "s.mkv", method="linear", mode="static")
-    timing = [note for note in static.notes if "not evenly spaced" in note]
-    assert timing and "timing and sound drift" in timing[0] and "band" not in timing[0]
+    assert not [note for note in static.notes if "evenly spaced" in note], static.notes
+    for out in ("t.mp4", "s.mkv"):
+        np.testing.assert_allclose(_frame_times_s(tmp_path / out), times, atol=0.0015)
+    folder = mm.magnify(source, f"{tmp_path}/frames/", method="linear", mode="static")
+    assert any("keeps no frame times" in note for note in folder.notes)
+
+
+def test_a_file_whose_frames_are_spaced_at_another_rate_than_it_states(tmp_path):
+    """A file that states 30 fps with frames 40 ms apart plays at 25 fps: the output keeps
+    the 40 ms (and says 25 fps); temporal mode says where its band really lies."""
+    from clip_io import write_uneven_clip
+
+    rng = np.random.default_rng(2)
+    frames = [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(20)]
+    source = write_uneven_clip(tmp_path / "mislabelled.mkv", frames, intervals_ms=(40,))
+    assert probe(source).fps == 30
+    result = mm.magnify(source, tmp_path / "out.mp4", method="linear", band=(3.0, 6.0))
+    assert result.fps == pytest.approx(25)
+    assert probe(tmp_path / "out.mp4").fps == 25
+    np.testing.assert_allclose(np.diff(_frame_times_s(tmp_path / "out.mp4")), 0.040, atol=1e-3)
+    note = next(note for note in result.notes if "40.0 ms apart" in note)
+    assert "passes 2.5-5 Hz" in note and "--fps 25" in note
+    again = mm.magnify(source, tmp_path / "again.mkv", method="linear", band=(3, 6), fps=25)
+    assert not [note for note in again.notes if "ms apart" in note], again.notes
+
+
+def test_an_anamorphic_clip_is_written_with_its_pixel_shape(tmp_path):
+    """4:3 pixels in, 4:3 pixels out (crop and side-by-side keep them); a resize that
+    squeezes the width by 2 doubles them; a .mkv output says it cannot keep them."""
+    from fractions import Fraction
+
+    from motionmag.video import VideoWriter
+
+    source = tmp_path / "anamorphic.mp4"
+    rng = np.random.default_rng(0)
+    with VideoWriter(source, 30, 64, 48, sample_aspect_ratio=Fraction(4, 3)) as writer:
+        for _ in range(6):
+            writer.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    assert probe(source).sample_aspect_ratio == Fraction(4, 3)
+    kw = {"method": "linear", "alpha": 2, "mode": "static"}
+    mm.magnify(source, tmp_path / "same.mp4", crop=(0, 0, 32, 32), side_by_side=True, **kw)
+    assert probe(tmp_path / "same.mp4").sample_aspect_ratio == Fraction(4, 3)
+    mm.magnify(source, tmp_path / "squeezed.mp4", resize="32x48", **kw)
+    assert probe(tmp_path / "squeezed.mp4").sample_aspect_ratio == Fraction(8, 3)
+    mm.magnify(source, tmp_path / "half.mp4", resize="32", **kw)  # uniform: unchanged
+    assert probe(tmp_path / "half.mp4").sample_aspect_ratio == Fraction(4, 3)
+    result = mm.magnify(source, tmp_path / "out.mkv", **kw)
+    assert any("pixels are not square" in note for note in result.notes)

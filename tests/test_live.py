@@ -75,10 +75,12 @@ class ListSink(Sink):
 
     def __init__(self) -> None:
         self.frames: list[np.ndarray] = []
+        self.times_s: list[float | None] = []
         self.closed = self.aborted = False
 
-    def write(self, frame: np.ndarray) -> bool:
+    def write(self, frame: np.ndarray, time_s: float | None = None) -> bool:
         self.frames.append(frame)
+        self.times_s.append(time_s)
         return True
 
     def close(self) -> None:
@@ -262,6 +264,8 @@ def test_slow_magnifier_drops_frames_and_latency_stays_bounded(clip_100fps):
     indices = [index_of(f) for f in sink.frames]
     assert indices == sorted(set(indices))  # in order, none twice
     assert indices[-1] >= 75  # the newest frames are the ones kept
+    # each frame keeps its time in the source, so a recording keeps real time
+    assert sink.times_s == pytest.approx([i / 100 for i in indices])
     # Without dropping, frame k would wait about k x 30 ms (2.4 s by the end). With it,
     # a frame waits at most one processing time in the queue, plus its own.
     bound_ms = 1000 * (2 * delay_s) + 150  # + scheduling slack on a loaded machine
@@ -399,7 +403,7 @@ def test_ctrl_c_and_a_closed_window_end_the_run_and_keep_the_output(clip_40fps):
     assert [index_of(f) for f in sink.frames] == [0, 1, 2, 3, 4]
 
     class ClosesAfterThree(ListSink):
-        def write(self, frame):
+        def write(self, frame, time_s=None):
             super().write(frame)
             return len(self.frames) < 3
 
@@ -558,3 +562,54 @@ def test_one_slow_round_of_the_timing_does_not_count():
     fake.push = push_with_a_hiccup
     ms = magnifier_ms_per_frame(fake, 640, 360, clock=fake.clock)
     assert ms == pytest.approx(20.0)
+
+
+def test_live_keeps_an_anamorphic_file_s_pixel_shape(tmp_path, capsys):
+    from fractions import Fraction
+
+    from motionmag.video import VideoWriter, probe
+
+    source = tmp_path / "anamorphic.mp4"
+    with VideoWriter(source, 40, 64, 48, sample_aspect_ratio=Fraction(4, 3)) as writer:
+        for frame in indexed_frames(8):
+            writer.write(frame)
+    assert FileSource(source, realtime=False).info.sample_aspect_ratio == Fraction(4, 3)
+    code, _, _ = run(
+        capsys,
+        "live",
+        source,
+        "-o",
+        tmp_path / "out.mp4",
+        "--method",
+        "linear",
+        "--quiet",
+        "--resize",
+        "32x48",
+    )
+    assert code == 0
+    assert probe(tmp_path / "out.mp4").sample_aspect_ratio == Fraction(8, 3)
+    code, _, err = run(
+        capsys, "live", source, "-o", tmp_path / "out.mkv", "--method", "linear", "--quiet"
+    )
+    assert code == 0 and "pixels are not square" in err
+
+
+def test_a_live_recording_with_dropped_frames_keeps_real_time(tmp_path, clip_100fps):
+    """Frames dropped by a slow magnifier leave gaps in the file, not a faster video: each
+    written frame is at its source time (index / 100 fps)."""
+    import av
+
+    from motionmag.live.sinks import FileSink
+
+    out = tmp_path / "recording.mp4"
+    report = run_live(
+        FileSource(clip_100fps), SlowMagnifier(0.04), [FileSink(str(out), 100.0, 64, 48)],
+        queue_frames=1,
+    )  # fmt: skip
+    assert report.frames_dropped >= 40
+    with av.open(str(out)) as container:
+        decoded = [(f.time, f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    assert len(decoded) == report.frames_output
+    for time_s, frame in decoded:
+        assert time_s == pytest.approx(index_of(frame) / 100, abs=0.002)
+    assert decoded[-1][0] >= 0.75  # the file lasts as long as the source, not 20 frames

@@ -225,7 +225,7 @@ def test_noise_max_sets_the_training_noise(tmp_path):
         changed = Oh2018TrainConfig(**{**config.to_dict(), "noise_max": noise_max,
                                        "betas": config.betas})  # fmt: skip
         noise = torch.Generator().manual_seed(seed)
-        return float(trainer.task_loss(net, batch, changed, noise, torch.device("cpu"))[0])
+        return float(trainer.task_loss(net, batch, changed, noise, torch.device("cpu"))[0].detach())
 
     assert loss(0.0, 1) == loss(0.0, 2)
     assert loss(0.3, 1) != loss(0.3, 2)

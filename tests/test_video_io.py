@@ -679,3 +679,38 @@ def test_twelve_bit_frames_in_sixteen_bit_files_keep_their_range(tmp_path):
         frames = np.stack(list(VideoReader(folder)))
         # half scale: 2047 / 4095 x 255 = 127.47 (and 32767 / 65535 x 255 = 127.50)
         assert frames[0, 0, 0, 0] == 255 and frames[0, 4, 4, 0] == 127, name
+
+
+def test_anamorphic_pixels_keep_their_shape_in_mp4_and_get_a_note_elsewhere(tmp_path):
+    """A 2:1 pixel aspect ratio (DisplayWidth = 2 x stored width) survives an .mp4 round
+    trip, with audio (the remux) too; .mkv and PNG folders say what they cannot keep."""
+    frames = textured_frames(4, 64, 48)
+    source = tmp_path / "in.mp4"
+    make_av_clip(source, frames=4, fps=30)
+    for name, audio in (("plain.mp4", None), ("with_audio.mp4", source)):
+        writer = write_video(
+            tmp_path / name, frames, sample_aspect_ratio=Fraction(2), audio_from=audio
+        )
+        assert writer.notes == []
+        assert probe(tmp_path / name).sample_aspect_ratio == 2
+    assert probe(source).sample_aspect_ratio == 1  # unstated: square
+    for name in ("out.mkv", "frames/"):
+        writer = write_video(f"{tmp_path}/{name}", frames, sample_aspect_ratio=Fraction(4, 3))
+        assert len(writer.notes) == 1 and "25 % narrower" in writer.notes[0]
+    with pytest.raises(UsageError, match="not a positive number"):
+        write_video(tmp_path / "bad.mp4", frames, sample_aspect_ratio=-1)
+    assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_a_sideways_anamorphic_clip_has_the_inverse_aspect_upright(tmp_path):
+    from motionmag.video.probe import pixel_aspect
+
+    class Stream:
+        sample_aspect_ratio = Fraction(4, 3)
+        codec_context = None
+
+    assert pixel_aspect(Stream(), 0) == Fraction(4, 3)
+    assert pixel_aspect(Stream(), 1) == Fraction(3, 4)
+    Stream.sample_aspect_ratio = None
+    Stream.codec_context = Stream()
+    assert pixel_aspect(Stream(), 2) == 1

@@ -44,7 +44,7 @@ from ..magnify.config import as_band
 from ..magnify.trim import TimeWindow
 from ..temporal.iir import check_band
 from ..video import VideoInfo, VideoReader, probe
-from ..video.reader import uneven_spacing
+from ..video.reader import rate_mismatch, uneven_spacing
 from .linearity import track_shift
 from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
 from .spectrum import check_roi, figure_rgb
@@ -299,13 +299,24 @@ def frames_with_progress(
         for frame in reader.frames(window.first, window.stop):
             bar.update(1)
             yield frame
-    if uneven_spacing(reader.frame_interval_range_s):
-        low, high = reader.frame_interval_range_s
+    name = os.path.basename(os.fspath(path))
+    intervals_s, rate = reader.frame_interval_range_s, float(info.fps)
+    real = rate_mismatch(intervals_s, reader.mean_interval_s, rate)
+    if uneven_spacing(intervals_s):
+        low, high = intervals_s
         print(
-            f"motionmag: note: frames of '{os.path.basename(os.fspath(path))}' are not evenly "
-            f"spaced in time ({1000 * low:.0f} to {1000 * high:.0f} ms apart): {verb} "
-            f"assumes {float(info.fps):g} fps throughout, so frequencies and times are "
-            "approximate; re-encode at a constant rate first (ffmpeg -fps_mode cfr).",
+            f"motionmag: note: frames of '{name}' are not evenly spaced in time ({1000 * low:.0f} "
+            f"to {1000 * high:.0f} ms apart): {verb} assumes {rate:g} fps throughout, so "
+            "frequencies and times are approximate; re-encode at a constant rate first "
+            "(ffmpeg -fps_mode cfr).",
+            file=sys.stderr,
+        )
+    elif real is not None:
+        print(
+            f"motionmag: note: frames of '{name}' are {1000 * reader.mean_interval_s:.1f} ms "
+            f"apart ({real:.4g} fps) but {verb} reads them at {rate:g} fps (the rate the file "
+            f"states, or --fps), so frequencies are {rate / real:.3g}x and times "
+            f"{real / rate:.3g}x the true ones; pass --fps {real:.4g}.",
             file=sys.stderr,
         )
 

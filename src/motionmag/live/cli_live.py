@@ -195,7 +195,10 @@ def run_live_command(args: argparse.Namespace) -> int:
         mask = load_mask(args.mask, geometry) if args.mask is not None else None
         stream = make_stream(mask)
         if args.output is not None:
-            sinks.append(FileSink(args.output, info.fps, width, height, args.overwrite))
+            aspect = geometry.pixel_aspect(info.sample_aspect_ratio)
+            sinks.append(
+                FileSink(args.output, info.fps, width, height, args.overwrite, None, aspect)
+            )
         if show:
             sinks.append(WindowSink(f"motionmag live: {method} x{args.alpha:g}"))
     except BaseException:

@@ -291,9 +291,12 @@ def run_live(
         index, capture_s = pending.popleft()
         if index <= last_output:  # pragma: no cover - a magnifier bug
             raise RuntimeError(f"frame {index} came out after frame {last_output}")
+        # the frame's time in the source: a file's own (index / rate), a camera's or a
+        # stream's arrival; a dropped frame leaves its gap, so a recording keeps real time
+        time_s = index / info.fps if info.kind == "file" else capture_s - start_s
         keep = True
         for sink in sinks:
-            keep = sink.write(frame) and keep
+            keep = sink.write(frame, time_s) and keep
         latency_ms = (clock.now() - capture_s) * 1000.0
         latency.add(latency_ms)
         window.add(latency_ms)

@@ -36,9 +36,12 @@ ENCODE_IN_BACKGROUND = True
 
 
 class Sink:
-    """Takes uint8 RGB frames; ``close`` keeps the result, ``abort`` drops it."""
+    """Takes uint8 RGB frames, each with its time in the source (s, or None: one frame
+    period after the last); ``close`` keeps the result, ``abort`` drops it."""
 
-    def write(self, frame: np.ndarray) -> bool:  # pragma: no cover - interface
+    def write(
+        self, frame: np.ndarray, time_s: float | None = None
+    ) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
 
     def close(self) -> None:
@@ -72,6 +75,7 @@ class FileSink(Sink):
         height: int,
         overwrite: bool = False,
         background: bool | None = None,
+        sample_aspect_ratio: Fraction | None = None,
     ) -> None:
         self.path = path
         self.writer = VideoWriter(
@@ -82,9 +86,10 @@ class FileSink(Sink):
             overwrite=overwrite,
             preset=LIVE_X264_PRESET,
             codec_threads=live_codec_threads(width, height),
+            sample_aspect_ratio=sample_aspect_ratio,
         )
         self._error: BaseException | None = None
-        self._frames: queue.Queue[np.ndarray | None] | None = None
+        self._frames: queue.Queue[tuple[np.ndarray, float | None] | None] | None = None
         self._thread: threading.Thread | None = None
         if ENCODE_IN_BACKGROUND if background is None else background:
             self._frames = queue.Queue(maxsize=ENCODE_QUEUE_FRAMES)
@@ -100,10 +105,10 @@ class FileSink(Sink):
     def _encode_loop(self) -> None:
         assert self._frames is not None
         priority.lower_this_thread()  # by priority.HELPER_NICENESS (default 0: unchanged)
-        while (frame := self._frames.get()) is not None:
+        while (item := self._frames.get()) is not None:
             if self._error is None:  # after an error, only drain until the end marker
                 try:
-                    self.writer.write(frame)
+                    self.writer.write(*item)
                 except BaseException as error:  # raised in the caller's thread
                     self._error = error
 
@@ -124,12 +129,14 @@ class FileSink(Sink):
         self._thread.join()
         self._thread = None
 
-    def write(self, frame: np.ndarray) -> bool:
+    def write(self, frame: np.ndarray, time_s: float | None = None) -> bool:
+        """Encode ``frame`` at ``time_s`` (s in the source: a dropped frame leaves a gap, so
+        the file lasts as long as the run and plays in real time)."""
         if self._frames is None or self._thread is None:  # in this thread, or closed
-            self.writer.write(frame)  # (a closed writer refuses in one sentence)
+            self.writer.write(frame, time_s)  # (a closed writer refuses in one sentence)
             return True
         self._raise_error()
-        self._frames.put(frame)
+        self._frames.put((frame, time_s))
         return True
 
     def close(self) -> None:
@@ -177,7 +184,7 @@ class WindowSink(Sink):
         self.title = title
         cv2.namedWindow(title, cv2.WINDOW_NORMAL)
 
-    def write(self, frame: np.ndarray) -> bool:
+    def write(self, frame: np.ndarray, time_s: float | None = None) -> bool:
         cv2 = self._cv2
         cv2.imshow(self.title, np.ascontiguousarray(frame[..., ::-1]))  # OpenCV shows BGR
         key = cv2.waitKey(1) & 0xFF

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from tqdm import tqdm
 from ..errors import InputError, UsageError
 from ..output_paths import check_output_path
 from ..video import VideoInfo, VideoReader, VideoWriter, output_kind, probe, side_by_side
-from ..video.reader import uneven_spacing
+from ..video.reader import rate_mismatch, uneven_spacing
 from .config import MagnifyConfig
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
@@ -132,6 +134,7 @@ def magnify_file(
             audio_from=str(input_path),
             audio_start_s=float(window.first / output_fps),
             overwrite=overwrite,
+            sample_aspect_ratio=geometry.pixel_aspect(info.sample_aspect_ratio),
         ) as writer,
         tqdm(
             total=window.count(info.expected_frames),
@@ -142,11 +145,13 @@ def magnify_file(
             dynamic_ncols=True,
         ) as bar,
     ):
+        times_s: deque[Fraction | None] = deque()  # of the frames not yet written
         for frame in reader.frames(window.first, window.stop):
             if geometry.changes_frames:
                 frame = geometry.apply(frame)
+            times_s.append(reader.last_time_s)
             for original, out in magnifier.push(frame):
-                writer.write(finish(original, out))
+                writer.write(finish(original, out), times_s.popleft())
             frames += 1
             bar.update(1)
         if frames < 2:
@@ -159,15 +164,19 @@ def magnify_file(
                 f"'{input_path}' has {frames} frame(s): magnification needs at least two."
             )
         for original, out in magnifier.flush():
-            writer.write(finish(original, out))
+            writer.write(finish(original, out), times_s.popleft())
         written = writer.frames_written
         intervals_s = reader.frame_interval_range_s
+        mean_interval_s = reader.mean_interval_s
     if written != frames:  # pragma: no cover - a magnifier bug, never a user error
         raise RuntimeError(f"wrote {written} frames for {frames} input frames")
+    # the written file's rate: the file's own (--fps only sets the band's), or the rate its
+    # frames are really spaced at when that is another (they keep their times)
+    real_fps = None if kind == "png" else rate_mismatch(intervals_s, mean_interval_s, output_fps)
     return MagnifyResult(
         output=output_text,
         frames=frames,
-        fps=float(output_fps),  # the written file's rate (--fps only sets the band's)
+        fps=float(real_fps or output_fps),
         width=out_width,
         height=height,
         method=config.method,
@@ -175,34 +184,57 @@ def magnify_file(
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
         + _rotation_notes(info)
         + _band_notes(config, frames)
-        + _timing_notes(config, intervals_s, input_path, float(output_fps)),
+        + _timing_notes(config, intervals_s, mean_interval_s, input_path, kind),
     )
 
 
 def _timing_notes(
     config: MagnifyConfig,
     intervals_s: tuple[float, float] | None,
+    mean_interval_s: float | None,
     input_path: Path,
-    output_fps: float,
+    kind: str,
 ) -> list[str]:
-    """A note when the video's frames are not evenly spaced (variable frame rate, or
-    dropped frames; our check: intervals differing by more than 25 % and 3 ms): the output
-    is written at one constant rate, so its timing, and its sound, drift from the input's,
-    and a temporal filter's band is approximate."""
-    if not uneven_spacing(intervals_s):
+    """Notes on frames not spaced at the rate they are read at. The output keeps every
+    frame's own time (``VideoWriter.write(frame, time_s)``), so only what cannot follow
+    them is noted: a temporal filter (designed for one rate) and a PNG folder (no times).
+
+    - Frames not evenly spaced (variable rate, dropped frames; our check,
+      ``reader.uneven_spacing``: intervals differing by more than 25 % and 3 ms).
+    - Frames evenly spaced at another rate than the one in use (a file that states
+      30 fps with frames 40 ms apart; ``reader.rate_mismatch``, more than 2 % off)."""
+    temporal = config.resolved_mode() == "temporal"
+    png = "a PNG folder keeps no frame times, so it plays at one constant rate"
+    if uneven_spacing(intervals_s):
+        low, high = intervals_s
+        parts = [f"the temporal filter assumes {config.fps:g} fps throughout, so the band is "
+                 "approximate"] if temporal else []  # fmt: skip
+        parts += [png] if kind == "png" else []
+        if not parts:
+            return []
+        return [
+            f"frames of '{input_path.name}' are not evenly spaced in time (from "
+            f"{1000 * low:.0f} to {1000 * high:.0f} ms apart): "
+            + "; ".join(parts)
+            + "; re-encode at a constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
+        ]
+    real = rate_mismatch(intervals_s, mean_interval_s, config.fps)
+    if real is None or not (temporal or kind == "png"):
         return []
-    low, high = intervals_s
-    band = (
-        f"the temporal filter assumes {config.fps:g} fps throughout, so the band is "
-        "approximate, and "
-        if config.resolved_mode() == "temporal"
-        else ""
-    )
+    parts = []
+    if temporal and config.band is not None:
+        low_hz, high_hz = (edge * real / config.fps for edge in config.band)
+        parts.append(
+            f"the band is read at {config.fps:g} fps, so the filter passes {low_hz:.3g}-"
+            f"{high_hz:.3g} Hz; pass --fps {real:.4g} to read it at the frames' own rate"
+        )
+    parts += [png] if kind == "png" else []
+    if not parts:
+        return []
     return [
-        f"frames of '{input_path.name}' are not evenly spaced in time (from "
-        f"{1000 * low:.0f} to {1000 * high:.0f} ms apart): {band}the output is written at a "
-        f"constant {output_fps:g} fps, so its timing and sound drift from the input's; "
-        "re-encode at a constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
+        f"frames of '{input_path.name}' are {1000 * mean_interval_s:.1f} ms apart "
+        f"({real:.4g} fps) but are read at {config.fps:g} fps (the rate the file states, or "
+        "--fps): " + "; ".join(parts) + "."
     ]
 
 

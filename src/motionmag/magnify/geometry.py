@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -110,3 +111,13 @@ class FrameGeometry:
         if (frame.shape[1], frame.shape[0]) != self.size:
             frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(frame)
+
+    def pixel_aspect(self, source_aspect: Fraction) -> Fraction:
+        """The pixel aspect ratio of the processed frames, given the source's: a crop keeps
+        it, a resize that stretches one side more than the other changes it so the picture
+        keeps its shown shape. Within 1 % counts as no change (rounded sizes)."""
+        cut_w, cut_h = (self.crop[2], self.crop[3]) if self.crop else self.source
+        stretch = Fraction(cut_w * self.size[1], cut_h * self.size[0])
+        if abs(stretch - 1) <= Fraction(1, 100):
+            return source_aspect
+        return (source_aspect * stretch).limit_denominator(10_000)

@@ -25,12 +25,14 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from motionmag.errors import InputError
+from motionmag.video.probe import pixel_aspect
 from motionmag.video.reader import VideoReader
 
 DEFAULT_CAMERA_FPS = 30.0  # when a camera does not state its rate
@@ -78,7 +80,8 @@ class SourceInfo:
 
     ``fps`` is the stated (nominal) rate; ``frame_count`` is known for files only;
     ``paced`` says whether frames arrive on a real-time clock (a camera, a stream, a file
-    played in real time) rather than as fast as they decode.
+    played in real time) rather than as fast as they decode; ``sample_aspect_ratio`` is
+    a pixel's shown width over its height (1: square, cameras).
     """
 
     description: str
@@ -88,6 +91,7 @@ class SourceInfo:
     fps: float
     frame_count: int | None
     paced: bool
+    sample_aspect_ratio: Fraction = Fraction(1)
 
 
 class LiveSource:
@@ -149,6 +153,7 @@ class FileSource(LiveSource):
             fps=float(video.fps),
             frame_count=video.expected_frames,
             paced=realtime,
+            sample_aspect_ratio=video.sample_aspect_ratio,
         )
 
     def frames(self) -> Iterator[np.ndarray]:
@@ -264,6 +269,7 @@ class StreamSource(LiveSource):
             fps=fps,
             frame_count=None,
             paced=True,
+            sample_aspect_ratio=pixel_aspect(stream, 0),
         )
 
     def frames(self) -> Iterator[np.ndarray]:

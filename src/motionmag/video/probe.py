@@ -50,6 +50,11 @@ class VideoInfo:
     orientation, FFmpeg's display matrix), as ``np.rot90``'s ``k`` (1: 90 degrees
     counterclockwise). ``width`` and ``height`` are the upright picture's, as the reader
     gives it; ``coded_size`` is the stored one.
+
+    ``sample_aspect_ratio``: the width of one pixel over its height as a player shows it
+    (anamorphic video: 4:3 for DV widescreen, 2:1 for some cinema scans; 1 for square
+    pixels, the usual case and the default), of the upright picture. The writer stamps it
+    back onto an .mp4 so the output is shown as wide as the input.
     """
 
     path: str
@@ -62,6 +67,7 @@ class VideoInfo:
     stream_duration_s: float | None = None
     quarter_turns: int = 0
     stated_fps: Fraction | None = None  # the file's own rate, whatever ``fps`` overrides
+    sample_aspect_ratio: Fraction = Fraction(1)
 
     @property
     def coded_size(self) -> tuple[int, int]:
@@ -227,6 +233,16 @@ def _quarter_turns(container: av.container.InputContainer) -> int:
     return 0 if first is None else round(float(getattr(first, "rotation", 0) or 0) / 90.0) % 4
 
 
+def pixel_aspect(stream: av.video.stream.VideoStream, quarter_turns: int) -> Fraction:
+    """The stream's sample (pixel) aspect ratio of the upright picture; 1 when unstated."""
+    for owner in (stream, stream.codec_context):
+        sar = getattr(owner, "sample_aspect_ratio", None)
+        if sar is not None and sar.numerator > 0 and sar.denominator > 0:
+            ratio = Fraction(sar.numerator, sar.denominator)
+            return 1 / ratio if quarter_turns % 2 else ratio
+    return Fraction(1)
+
+
 def check_exists(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
@@ -278,4 +294,5 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
             stream_duration_s=stream_duration_s(container, stream),
             quarter_turns=turns,
             stated_fps=stated,
+            sample_aspect_ratio=pixel_aspect(stream, turns),
         )

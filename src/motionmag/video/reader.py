@@ -65,6 +65,25 @@ def _seek(container: av.container.InputContainer, stream, time_s: Fraction) -> b
     return True
 
 
+#: a file whose frames are evenly spaced at a rate this far from the rate in use gets a
+#: note (ours: 2 %, beyond Matroska's millisecond rounding of 30000/1001 fps)
+RATE_MISMATCH = 0.02
+
+
+def rate_mismatch(
+    intervals_s: tuple[float, float] | None, mean_interval_s: float | None, fps: float
+) -> float | None:
+    """The rate (fps) a video's frames are really spaced at, when they are evenly spaced
+    (see :func:`uneven_spacing`) at a rate more than :data:`RATE_MISMATCH` from ``fps``,
+    the rate in use (a file that states 30 fps with frames 40 ms apart: 25.0); else None."""
+    if intervals_s is None or mean_interval_s is None or mean_interval_s <= 0:
+        return None
+    if uneven_spacing(intervals_s):
+        return None
+    real = 1.0 / mean_interval_s
+    return real if abs(real / fps - 1) > RATE_MISMATCH else None
+
+
 def uneven_spacing(intervals_s: tuple[float, float] | None) -> bool:
     """True when a video's frames are not evenly spaced in time (variable frame rate, or
     dropped frames): ``VideoReader.frame_interval_range_s`` differing by more than 25 %
@@ -131,6 +150,13 @@ class VideoReader:
         #: shortest and longest time between consecutive frames of a video file (s), once
         #: a pass has read two frames; None for frame folders (they have no timestamps)
         self.frame_interval_range_s: tuple[float, float] | None = None
+        #: mean time between consecutive frames of the last pass of a video file (s), once
+        #: it read two frames with time stamps; None otherwise
+        self.mean_interval_s: float | None = None
+        #: the time stamp of the frame last given (s from the stream's start; Fraction),
+        #: None for frame folders and frames without one
+        self.last_time_s: Fraction | None = None
+        self._timed: tuple[Fraction, Fraction, int] | None = None  # first, last time, count
         self._open: list[av.container.InputContainer] = []  # one per unfinished pass
         self._folder_top: int | None = None  # a grey folder's full scale (grey_top)
 
@@ -163,6 +189,7 @@ class VideoReader:
         for the frames it skips. ``frames_read`` counts skipped frames too.
         """
         self.frames_read, self.frames_decoded = 0, 0
+        self.mean_interval_s, self._timed = None, None
         if self.path.is_dir():
             return self._iter_folder(first, stop)
         return self._iter_file(first, stop)
@@ -224,7 +251,7 @@ class VideoReader:
                 return
             except _SeekMissedError:  # raised before any frame was given: read from the start
                 self.frames_read, self.frames_decoded = 0, 0
-                self.frame_interval_range_s = None
+                self.frame_interval_range_s = self.mean_interval_s = self._timed = None
         yield from self._read_file(first, stop, seek=False)
 
     def _read_file(self, first: int, stop: int | None, seek: bool) -> Iterator[np.ndarray]:
@@ -273,6 +300,7 @@ class VideoReader:
                             if previous_s is not None:
                                 self._note_interval(float(time_s - previous_s))
                             previous_s = time_s
+                            self._note_time(time_s)
                         self.frames_decoded += 1
                         if seeked and self.frames_read <= first:
                             # after a seek, frame ``first`` is found by its time stamp
@@ -285,6 +313,7 @@ class VideoReader:
                         if self.frames_read > first:
                             if stop is not None and self.frames_read > stop:
                                 return  # past the window: the rest is neither read nor checked
+                            self.last_time_s = None if time_s is None else time_s - origin_s
                             yield self._to_rgb(frame)
             except av.error.FFmpegError:
                 raise _truncated(path, self.frames_read) from None
@@ -296,6 +325,14 @@ class VideoReader:
             container.close()
             if container in self._open:
                 self._open.remove(container)
+
+    def _note_time(self, time_s: Fraction) -> None:
+        if self._timed is None:
+            self._timed = (time_s, time_s, 1)
+            return
+        first, _, count = self._timed
+        self._timed = (first, time_s, count + 1)
+        self.mean_interval_s = float(time_s - first) / count
 
     def _note_interval(self, interval_s: float) -> None:
         if self.frame_interval_range_s is None:

@@ -14,8 +14,13 @@ What matters here:
   (``.name.partial-XXXX.mp4``) that ``close()`` renames onto the output with ``os.replace``;
   ``abort()``, or an exception inside ``with VideoWriter(...)``, deletes it. Closing with no
   frame written is a ``UsageError`` and leaves nothing either.
-- **Exact timing**: the stream time base is 1/fps as an exact fraction and frame *i* has pts
-  *i*, so reading back gives the same frame count and the same fps (30000/1001 included).
+- **Exact timing**: the stream time base is 1/(``TICKS_PER_FRAME`` x fps) as an exact
+  fraction and frame *i* has pts *i* x ``TICKS_PER_FRAME``, so reading back gives the same
+  frame count and the same fps (30000/1001 included). ``write(frame, time_s)`` stamps a
+  frame with the input frame's own time instead (``magnify`` does), so a video whose
+  frames are unevenly spaced (variable rate, dropped frames) or spaced at another rate
+  than it states keeps its timing, and its sound stays in step; the ticks keep such times
+  to 1 % of a frame.
 - **Odd sizes**: H.264 4:2:0 cannot store an odd width or height. Rather than change the size
   the user sees, an odd-sized .mp4 is encoded as yuv444p (H.264 High 4:4:4 Predictive), which
   keeps the size exact but which some players (browsers, QuickTime) do not play; a note says
@@ -25,6 +30,11 @@ What matters here:
   time order into a second temporary file, which is renamed onto the output. Audio past the
   end of the video is dropped. A codec the container cannot hold (e.g. PCM in .mp4) and PNG
   folders skip the audio with a note in ``notes``.
+- **Pixel aspect ratio** (``sample_aspect_ratio``, anamorphic input): stamped onto an .mp4
+  (H.264 and the container), so players show it as wide as the input. Our FFV1 .mkv and
+  PNG frames cannot carry it through PyAV (tried: codec context, stream and remux, FFmpeg
+  7's Matroska muxer writes no display size for them), so they get a note saying how much
+  narrower or wider than the input a player will show them.
 - Memory is O(1) in the number of frames: each frame is encoded as it arrives.
 """
 
@@ -58,6 +68,8 @@ X264_PRESET = "fast"  # 640x360: ~250 fps on 2 cores, luma PSNR ~41.5 dB at crf 
 #: x264 presets a caller may pick (``motionmag live`` uses "veryfast": see live/sinks.py)
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 PNG_COMPRESS_LEVEL = 1  # lossless at any level; 1 is ~3x faster to write than the default 6
+#: time-base ticks per frame period (ours): times given to ``write`` keep 1 % of a frame
+TICKS_PER_FRAME = 100
 
 
 def output_kind(path: str | os.PathLike) -> str:
@@ -95,7 +107,9 @@ class VideoWriter:
     ``codec_threads`` caps the encoder's threads (default: FFmpeg's choice, about 1.5 per
     core for x264; ``motionmag live`` uses 1 at small sizes, see live/sinks.py);
     ``audio_from`` names the file whose audio is copied in, from ``audio_start_s`` seconds
-    into it (a video cut to start later). Use as a context manager: a
+    into it (a video cut to start later); ``sample_aspect_ratio`` is the width over the
+    height of one pixel as shown (the input's ``VideoInfo.sample_aspect_ratio``; default
+    square). Use as a context manager: a
     normal exit calls ``close()`` (rename into place), an exception calls ``abort()``.
     """
 
@@ -112,6 +126,7 @@ class VideoWriter:
         overwrite: bool = False,
         preset: str = X264_PRESET,
         codec_threads: int | None = None,
+        sample_aspect_ratio: Fraction | float | None = None,
     ) -> None:
         self.kind = output_kind(path)
         text = os.fspath(path)
@@ -131,8 +146,14 @@ class VideoWriter:
         if codec_threads is not None and (int(codec_threads) != codec_threads or codec_threads < 1):
             raise UsageError(f"codec_threads {codec_threads} is not a whole number >= 1")
         self.codec_threads = codec_threads
+        self.sample_aspect_ratio = _aspect(sample_aspect_ratio)
         self.frames_written = 0
+        self._last_pts: int | None = None
+        self._period_ticks = TICKS_PER_FRAME  # the last frame's duration: the last interval
+        self._time_origin_s: Fraction | None = None  # the first stamped frame's time
         self.notes: list[str] = []
+        if self.sample_aspect_ratio != 1 and self.kind != "mp4":
+            self.notes.append(_square_pixel_note(self.sample_aspect_ratio, self.kind))
         self._closed = False
 
         folder = self.path.parent
@@ -189,6 +210,8 @@ class VideoWriter:
             cc.color_primaries = 6  # AVCOL_PRI_SMPTE170M
             cc.color_trc = 6  # AVCOL_TRC_SMPTE170M
             cc.color_range = 1  # AVCOL_RANGE_MPEG
+            if self.sample_aspect_ratio != 1:
+                cc.sample_aspect_ratio = self.sample_aspect_ratio
             if odd:
                 self.notes.append(
                     f"odd size {self.width}x{self.height} stored as H.264 4:4:4 to keep it exact; "
@@ -204,14 +227,46 @@ class VideoWriter:
             stream.codec_context.thread_count = int(self.codec_threads)
         stream.width = self.width
         stream.height = self.height
-        stream.time_base = Fraction(1) / self.fps
-        stream.codec_context.time_base = Fraction(1) / self.fps
+        stream.time_base = self._time_base
+        stream.codec_context.time_base = self._time_base
         self._stream = stream
+
+    @property
+    def _time_base(self) -> Fraction:
+        return 1 / (self.fps * TICKS_PER_FRAME)
+
+    @property
+    def duration_s(self) -> Fraction:
+        """Seconds from the first frame written to the end of the last (as long as the
+        interval before it, or one frame period)."""
+        if self._last_pts is None:
+            return Fraction(0)
+        return (self._last_pts + self._period_ticks) * self._time_base
+
+    def _next_pts(self, time_s: float | Fraction | None) -> int:
+        """The pts of the next frame: one period after the last, or ``time_s`` (s, measured
+        from the first stamped frame) rounded to a tick, kept after the last frame's."""
+        if time_s is None:
+            pts = 0 if self._last_pts is None else self._last_pts + TICKS_PER_FRAME
+        else:
+            time = Fraction(time_s)
+            if self._time_origin_s is None:
+                self._time_origin_s = time - (self.duration_s if self._last_pts is not None else 0)
+            pts = round((time - self._time_origin_s) / self._time_base)
+            if self._last_pts is not None:
+                pts = max(pts, self._last_pts + 1)
+                self._period_ticks = pts - self._last_pts
+        self._last_pts = pts
+        return pts
 
     # -- writing -------------------------------------------------------------------------
 
-    def write(self, frame: np.ndarray) -> None:
-        """Append one uint8 RGB frame of shape (height, width, 3)."""
+    def write(self, frame: np.ndarray, time_s: float | Fraction | None = None) -> None:
+        """Append one uint8 RGB frame of shape (height, width, 3), one frame period after
+        the last, or at ``time_s``: the frame's time in the input (s from its first
+        frame). Only differences count: the output starts at 0. When the first frame is
+        stamped, the audio copied from ``audio_from`` starts at its time (``audio_start_s``
+        then goes unused)."""
         if self._closed:
             raise UsageError("the video writer is already closed: open a new VideoWriter")
         frame = np.asarray(frame)
@@ -229,11 +284,20 @@ class VideoWriter:
         else:
             assert self._container is not None and self._stream is not None
             vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            vf.pts = self.frames_written
+            vf.pts = self._next_pts(time_s)
+            vf.duration = self._period_ticks
             vf.time_base = self._stream.codec_context.time_base
-            for packet in self._stream.encode(vf):
-                self._container.mux(packet)
+            self._mux(self._stream.encode(vf))
         self.frames_written += 1
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        """Mux encoded packets, each as long as the latest interval between frames: the
+        containers take a packet's duration for the last frame's (Matroska: every
+        frame's), which the encoders otherwise give one nominal period."""
+        assert self._container is not None
+        for packet in packets:
+            packet.duration = self._period_ticks
+            self._container.mux(packet)
 
     def close(self) -> None:
         """Finish encoding, copy the audio in, and rename the result onto the output."""
@@ -247,8 +311,7 @@ class VideoWriter:
         try:
             if self.kind != "png":
                 assert self._container is not None and self._stream is not None
-                for packet in self._stream.encode(None):
-                    self._container.mux(packet)
+                self._mux(self._stream.encode(None))
                 self._container.close()
                 self._container = None
                 if self.audio_from is not None:
@@ -266,8 +329,8 @@ class VideoWriter:
             return
         final = self._temp_file(".remux-")
         try:
-            duration_s = Fraction(self.frames_written) / self.fps
-            _remux(self._tmp, audio, final, self.kind, self.audio_start_s, duration_s)
+            start_s = self.audio_start_s if self._time_origin_s is None else self._time_origin_s
+            _remux(self._tmp, audio, final, self.kind, start_s, self.duration_s)
         except BaseException:
             final.unlink(missing_ok=True)
             raise
@@ -337,6 +400,33 @@ class VideoWriter:
         if not getattr(self, "_closed", True) and hasattr(self, "_tmp"):
             with contextlib.suppress(Exception):
                 self.abort()
+
+
+def _aspect(value: Fraction | float | None) -> Fraction:
+    """A positive pixel aspect ratio as a fraction (denominator <= 10000); 1 for None."""
+    if value is None:
+        return Fraction(1)
+    try:
+        ratio = Fraction(value).limit_denominator(10_000)
+    except (TypeError, ValueError, OverflowError):
+        ratio = Fraction(0)
+    if ratio <= 0:
+        raise UsageError(
+            f"sample_aspect_ratio {value!r} is not a positive number: give the width over the "
+            "height of one pixel, e.g. 4/3 (1 for square pixels)"
+        )
+    return ratio
+
+
+def _square_pixel_note(ratio: Fraction, kind: str) -> str:
+    what = "a PNG folder" if kind == "png" else "the .mkv (FFV1) output"
+    shown = 1 / float(ratio)  # the shown width over the input's, at the same height
+    change, looks = (100 * (1 - shown), "narrower") if ratio > 1 else (100 * (shown - 1), "wider")
+    return (
+        f"the input's pixels are not square (aspect {ratio.numerator}:{ratio.denominator}) and "
+        f"{what} cannot say so: players will show it {change:.0f} % {looks} than the input; "
+        "write .mp4 to keep the shape"
+    )
 
 
 def _has_audio(path: Path) -> bool:
