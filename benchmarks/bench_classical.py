@@ -235,16 +235,20 @@ def motionmag_cases(frames: list[np.ndarray]) -> dict[str, Runner]:
     height, width = frames[0].shape[:2]
     ref = _reference_options(height, width)
 
+    def butter_order(filter_kind: str, order: int) -> int:
+        return order if filter_kind == "butter" else 2  # only the Butterworth has an order
+
     def linear(filter_kind: str, options: dict, order: int = 1) -> MagnifyConfig:
         return MagnifyConfig(
             method="linear", alpha=ALPHA + 1, mode="temporal", band=BAND, fps=FPS,
-            filter_kind=filter_kind, order=order, options=options,
+            filter_kind=filter_kind, order=butter_order(filter_kind, order), options=options,
         )  # fmt: skip
 
     def color(filter_kind: str) -> MagnifyConfig:
         return MagnifyConfig(
             method="color", alpha=COLOR_ALPHA + 1, mode="temporal", band=BAND, fps=FPS,
-            filter_kind=filter_kind, order=1, options={"level": 4, "chrom_attenuation": 1.0},
+            filter_kind=filter_kind, order=butter_order(filter_kind, 1),
+            options={"level": 4, "chrom_attenuation": 1.0},
         )  # fmt: skip
 
     configs = {

@@ -85,6 +85,7 @@ def test_cli_json_has_every_field_and_ratios_to_oh2018(tmp_path, capsys):
     reference_label = REFERENCE + ("" if installed else " (random)")
     rows_of_table = [line.split("  ")[0] for line in table.splitlines()]
     assert reference_label in rows_of_table and "linear" in rows_of_table
+    assert ("architecture timed with random weights" in table) == (not installed)
     document = json.loads(out.read_text())
     assert document["reference"] == REFERENCE
     rows = {r["method"]: r for r in document["results"]}
@@ -160,3 +161,12 @@ def test_a_named_learned_method_without_weights_is_timed_by_its_architecture(mon
     assert all(
         label != "random" or spec.name == REFERENCE for spec, label in bench.select_methods(None)
     )
+
+
+def test_default_frames_scale_with_one_over_the_area_within_bounds():
+    from motionmag.eval.bench import MAX_DEFAULT_FRAMES, default_frames
+
+    assert default_frames(640, 360) == 20 and default_frames(1920, 1080) == 4
+    assert default_frames(320, 180) == 80
+    assert default_frames(160, 90) == MAX_DEFAULT_FRAMES == 100
+    assert default_frames(7680, 4320) == 4

@@ -184,6 +184,9 @@ def test_set_values_are_taken_as_the_options_type():
         (("--filter", "fir"), "--filter sets up the temporal filter, which static mode"),
         (("--mode", "dynamic", "--order", 4), "--order sets up"),
         (("--mode", "dynamic", "--reference", 3), "--reference is the reference frame"),
+        (("--band", 2, 4, "--fir-taps", 21), "which the butter filter does not use"),
+        (("--band", 2, 4, "--filter", "fir", "--order", 4), "which the fir filter does not"),
+        (("--band", 2, 4, "--filter", "diff-iir", "--order", 4), "--order sets the Butterworth"),
     ],
 )
 def test_a_setting_the_mode_would_ignore_is_refused(tmp_path, capsys, clip, flags, pattern):
@@ -327,5 +330,5 @@ def test_measure_says_when_frames_are_spaced_at_another_rate_than_the_file_state
     mm.measure(source)
     err = capsys.readouterr().err
     assert "40.0 ms apart (25 fps)" in err and "1.2x" in err and "--fps 25" in err
-    mm.measure(source, fps=25)
+    mm.measure(source, fps=240)  # a high-speed camera's rate: --fps is the user's word
     assert "ms apart" not in capsys.readouterr().err

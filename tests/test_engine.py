@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -209,8 +211,9 @@ def test_a_file_whose_frames_are_spaced_at_another_rate_than_it_states(tmp_path)
     np.testing.assert_allclose(np.diff(_frame_times_s(tmp_path / "out.mp4")), 0.040, atol=1e-3)
     note = next(note for note in result.notes if "40.0 ms apart" in note)
     assert "passes 2.5-5 Hz" in note and "--fps 25" in note
-    again = mm.magnify(source, tmp_path / "again.mkv", method="linear", band=(3, 6), fps=25)
-    assert not [note for note in again.notes if "ms apart" in note], again.notes
+    for fps in (25, 240):  # the real rate, or a high-speed camera's: --fps is the user's word
+        again = mm.magnify(source, tmp_path / f"{fps}.mkv", method="linear", band=(3, 6), fps=fps)
+        assert not [note for note in again.notes if "ms apart" in note], again.notes
 
 
 def test_an_anamorphic_clip_is_written_with_its_pixel_shape(tmp_path):
@@ -235,3 +238,19 @@ def test_an_anamorphic_clip_is_written_with_its_pixel_shape(tmp_path):
     assert probe(tmp_path / "half.mp4").sample_aspect_ratio == Fraction(4, 3)
     result = mm.magnify(source, tmp_path / "out.mkv", **kw)
     assert any("pixels are not square" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("fps", [Fraction(30), Fraction(30000, 1001)], ids=str)
+def test_a_constant_rate_mkv_comes_out_at_its_exact_rate(tmp_path, fps):
+    """Matroska keeps ms time stamps (0, 0.033, 0.067 s, ...): the frames' own times are
+    put back on the exact grid, so an .mp4 made from a 30 or 29.97 fps .mkv says exactly
+    that rate (it said 90000/3001 before the snap)."""
+    from clip_io import write_clip
+
+    rng = np.random.default_rng(4)
+    frames = [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(40)]
+    source = write_clip(tmp_path / "constant.mkv", frames, fps)
+    result = mm.magnify(source, tmp_path / "out.mp4", method="linear", mode="static")
+    info = probe(tmp_path / "out.mp4")
+    assert info.fps == fps and info.frame_count == 40 and result.fps == float(fps)
+    assert not [note for note in result.notes if "ms apart" in note]

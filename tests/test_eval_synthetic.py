@@ -213,6 +213,18 @@ def test_linearity_reads_one_for_an_exact_magnifier():
     # an identity magnifies nothing: ratio 1 / alpha
     still = linearity.run_linearity(Identity(), n=1, size_px=64, progress=False, levels=[4.0])
     assert still.levels[0].values["ratio"] == pytest.approx(0.25, abs=0.01)
+    # frames too small for the largest motion are refused in one sentence, not a traceback
+    with pytest.raises(UsageError, match="use --size 52 or more"):
+        linearity.run_linearity(oracle, n=1, size_px=48, progress=False)
+
+
+def test_a_method_whose_output_the_tracker_loses_is_one_sentence():
+    """phase at alpha 100 in 64 px frames: its output is no longer a moved texture."""
+    from motionmag.eval.runner import MethodUnderTest
+
+    with pytest.raises(UsageError, match="the tracker lost phase's output at alpha 100"):
+        linearity.run_linearity(MethodUnderTest("phase"), n=1, size_px=64, progress=False,
+                                levels=[100.0])  # fmt: skip
 
 
 def test_linear_is_nearly_linear_at_small_alpha_and_falls_away_at_large():

@@ -613,3 +613,4 @@ def test_a_live_recording_with_dropped_frames_keeps_real_time(tmp_path, clip_100
     for time_s, frame in decoded:
         assert time_s == pytest.approx(index_of(frame) / 100, abs=0.002)
     assert decoded[-1][0] >= 0.75  # the file lasts as long as the source, not 20 frames
+    assert any("plays in real time, with a gap" in note for note in report.notes)

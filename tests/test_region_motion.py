@@ -163,3 +163,29 @@ def test_a_motion_too_large_for_the_region_is_one_sentence(tmp_path, image):
     path = _write(tmp_path / "swing.mkv", clip)
     with pytest.raises(InputError, match="moved too far from the reference frame"):
         rm.region_motion(path, roi=(40, 28, 40, 40))
+
+
+def test_a_region_that_does_not_move_gets_no_ratio(tmp_path, image, capsys):
+    """The left half vibrates 0.3 px, the right half stands still: measure of the input and
+    a magnified copy gives the moving region its ratio and says the still one has none
+    (it printed x1e40 before: a ratio to rounding error)."""
+    still = np.repeat(image[None], FRAMES, axis=0)
+    clips = {}
+    for name, amplitude in (("in", 0.3), ("out", 3.0)):
+        moving, _ = vibrating_frames(image, amplitude, HZ, FPS, FRAMES, 0.0)
+        clip = np.concatenate([moving[:, :, :64], still[:, :, 64:]], axis=2)
+        clips[name] = _write(tmp_path / f"{name}.mkv", clip)
+    rois = ["--roi", "4", "16", "52", "64", "--roi", "72", "16", "52", "64"]
+    report = tmp_path / "r.json"
+    assert (
+        main(["measure", clips["in"], clips["out"], *rois, "--quiet", "--json", str(report)]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "does not move measurably" in text and "e+" not in text
+    regions = json.loads(report.read_text())["regions"]
+    moving_ratio = regions[0]["videos"][1]["relative_to_first"]["amplitude_ratio"]
+    assert moving_ratio == pytest.approx(10, rel=0.05)
+    assert regions[1]["videos"][1]["relative_to_first"] == {"still": True}
+    a = rm.region_motions(clips["in"], [(72, 16, 52, 64)])[0]
+    with pytest.raises(InputError, match="does not move measurably"):
+        rm.compare(a, a)

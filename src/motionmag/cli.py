@@ -578,7 +578,7 @@ def _add_eval(sub) -> None:
     p = sub.add_parser(
         "eval",
         help="evaluate methods: synthetic pairs, linearity, circles, rig, real video",
-        description="Run the evaluation suites of EVALUATION.md for one or more methods; "
+        description="Run the evaluation suites of docs/EVALUATION.md for one or more methods; "
         "print a table, and optionally write JSON (--json) and Fig. 8-style plots (--plot).",
     )
     add_eval_arguments(p, _option)

@@ -142,9 +142,14 @@ def timed_mode(spec: MethodSpec) -> str:
     return "temporal"
 
 
+#: pushes per timed run at most (ours: a small size would otherwise take hundreds)
+MAX_DEFAULT_FRAMES = 100
+
+
 def default_frames(width: int, height: int) -> int:
-    """Pushes per timed run: 20 at 640x360, fewer for larger frames (at least 4)."""
-    return max(4, round(20 * 640 * 360 / (width * height)))
+    """Pushes per timed run, in proportion to 1 / area: 20 at 640x360, 4 at 1920x1080
+    (at least 4), at most :data:`MAX_DEFAULT_FRAMES` for small frames."""
+    return min(MAX_DEFAULT_FRAMES, max(4, round(20 * 640 * 360 / (width * height))))
 
 
 def select_methods(names: Sequence[str] | None) -> list[tuple[MethodSpec, str]]:
@@ -367,12 +372,13 @@ def format_table(results: Sequence[BenchResult]) -> str:
             f"{_cell(r.gflops_per_frame, '.2f'):>13} {_cell(r.params, ','):>10} "
             f"{_cell(r.peak_rss_mb, '.0f'):>12}"
         )
-    lines += [
-        f"x oh2018: fps / {REFERENCE}'s fps at the same size in this run. (random): the "
-        "architecture timed with random weights",
-        "(none installed; speed does not depend on them). GFLOPs: 2 x multiply-add of one "
-        "frame ('-': classical, not counted).",
-    ]
+    lines.append(f"x oh2018: fps / {REFERENCE}'s fps at the same size in this run.")
+    if any(r.weights == "random" for r in results):
+        lines.append(
+            "(random): the architecture timed with random weights (none installed; speed "
+            "does not depend on them)."
+        )
+    lines.append("GFLOPs: 2 x multiply-add of one frame ('-': classical, not counted).")
     return "\n".join(lines)
 
 

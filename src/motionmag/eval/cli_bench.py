@@ -53,7 +53,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--frames",
         type=int,
         default=None,
-        help="frames per timed run (default: 20 at 640x360, fewer for larger, at least 4)",
+        help="frames per timed run (default: 20 at 640x360, 4 at 1920x1080, in proportion to "
+        "1 / area, from 4 to 100)",
     )
     p.add_argument("--runs", type=int, default=5, help="timed runs; fps from the median (5)")
     p.add_argument("--threads", type=int, default=2, help="torch / OpenCV threads (default 2)")

@@ -213,6 +213,15 @@ def run_linearity(
     if n < 1:
         raise UsageError(f"n must be at least 1 texture, not {n}.")
     alphas = LINEARITY_ALPHAS if levels is None else tuple(float(a) for a in levels)
+    # the tracker ignores a border as wide as the largest output motion (plus 8 px) on each
+    # side, and needs 16 px of texture between them (ours)
+    smallest = 2 * (8 + math.ceil(max(alphas) * amplitude_px)) + 16
+    if size_px < smallest:
+        raise UsageError(
+            f"--size {size_px} is too small for the linearity suite at alpha up to "
+            f"{max(alphas):g} ({amplitude_px:g} px moves {max(alphas) * amplitude_px:g} px): "
+            f"use --size {smallest} or more."
+        )
     frames = STATIC_FRAMES if mode == "static" else TEMPORAL_FRAMES
     band = None
     if mode == "temporal":  # half an octave each side of the frequency (our choice)
@@ -245,7 +254,13 @@ def run_linearity(
                 # frame 0, the rest position the filtered output oscillates around
                 reference = out[0] if mode == "static" else clip[0]
                 border = 8 + math.ceil(alpha * amplitude_px)
-                along = [track_shift(reference, out[t], border) @ unit for t in measured_frames]
+                try:
+                    along = [track_shift(reference, out[t], border) @ unit for t in measured_frames]
+                except np.linalg.LinAlgError:  # the tracked region left the frame
+                    raise UsageError(
+                        f"the tracker lost {method.name}'s output at alpha {alpha:g} in "
+                        f"{size_px} px frames: use a larger --size (128, the default)."
+                    ) from None
                 measured = float(np.ptp(along))
                 expected = alpha * true_p2p
                 scores[level, index] = (measured / expected, measured, expected, input_p2p)

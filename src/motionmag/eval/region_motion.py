@@ -137,6 +137,12 @@ class RegionMotion:
         }
 
 
+#: a region whose motion along its axis has an RMS below this (px) does not move
+#: measurably, and nothing is compared to it (ours: phase correlation reads real
+#: texture to about 0.002-0.01 px; a ratio to less is a ratio to rounding error)
+STILL_PX = 1e-3
+
+
 def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = None) -> dict:
     """How ``other`` moves relative to ``first`` (the same scene, e.g. input and output,
     or two regions of one video), along ``first``'s axis: ``amplitude_ratio`` of their
@@ -154,9 +160,10 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     axis = first.axis()
     a, b = first.along(axis), other.along(axis)
     power = float(a @ a)
-    if power == 0.0:
+    if _still(first):
         raise InputError(
-            f"the region does not move in '{first.path}': there is nothing to compare."
+            f"the region does not move measurably in '{first.path}' (RMS below {STILL_PX:g} "
+            "px), so there is no ratio to give: choose a region that moves there."
         )
     spread = float(np.sqrt(power * (b @ b)))
     peak = peak_frequency_hz(a, first.fps) if freq_hz is None else float(freq_hz)
@@ -171,6 +178,18 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
         "gain": float(a @ b) / power,
         "correlation": float(a @ b) / spread if spread > 0 else 0.0,
     }
+
+
+def _compare_or_still(first: RegionMotion, other: RegionMotion, freq_hz: float | None) -> dict:
+    """:func:`compare`, or ``{"still": True}`` when ``first`` does not move measurably (a
+    still region in a report of several: the others are still worth reporting)."""
+    return {"still": True} if _still(first) else compare(first, other, freq_hz)
+
+
+def _still(motion: RegionMotion) -> bool:
+    """True when the region's motion along its axis has an RMS below :data:`STILL_PX`."""
+    along = motion.along(motion.axis())
+    return float(np.sqrt(np.mean(along**2))) < STILL_PX if len(along) else True
 
 
 def check_frequency(freq_hz: float | None, fps: float) -> None:
@@ -211,19 +230,24 @@ def describe_regions(
                 f"{summary['fps']:g} fps)"
             )
             if r > 0:
-                shape = compare(per_video[v][0], motion, freq_hz)
+                shape = _compare_or_still(per_video[v][0], motion, freq_hz)
                 entries[-1]["relative_to_region_1"] = shape
                 lines.append(
-                    f"    moves x{shape['amplitude_ratio']:.2f} as much as region 1, "
+                    "    region 1 does not move measurably: no ratio to it"
+                    if shape.get("still")
+                    else f"    moves x{shape['amplitude_ratio']:.2f} as much as region 1, "
                     f"{round(shape['phase_deg']) or 0:d} deg behind it (correlation "
                     f"{shape['correlation']:.3f})"
                 )
         for entry, motion in zip(entries[1:], motions[1:], strict=True):
-            comparison = compare(motions[0], motion, freq_hz)
+            comparison = _compare_or_still(motions[0], motion, freq_hz)
             entry["relative_to_first"] = comparison
             lines.append(
-                f"{indent}{motion.path} moves x{comparison['amplitude_ratio']:.2f} as much as "
-                f"{motions[0].path} (in-phase gain x{comparison['gain']:.2f}, correlation "
+                f"{indent}{motion.path}: the region does not move measurably in "
+                f"{motions[0].path} (RMS below {STILL_PX:g} px), so no ratio to it"
+                if comparison.get("still")
+                else f"{indent}{motion.path} moves x{comparison['amplitude_ratio']:.2f} as much "
+                f"as {motions[0].path} (in-phase gain x{comparison['gain']:.2f}, correlation "
                 f"{comparison['correlation']:.3f})"
             )
         regions.append({"roi": [x, y, w, h], "videos": entries})
@@ -301,7 +325,9 @@ def frames_with_progress(
             yield frame
     name = os.path.basename(os.fspath(path))
     intervals_s, rate = reader.frame_interval_range_s, float(info.fps)
-    real = rate_mismatch(intervals_s, reader.mean_interval_s, rate)
+    # under --fps the spacing is meant to differ (a high-speed camera's rate on a file
+    # stored at 30 fps): only a file's own stated rate is checked against it
+    real = None if fps is not None else rate_mismatch(intervals_s, reader.mean_interval_s, rate)
     if uneven_spacing(intervals_s):
         low, high = intervals_s
         print(
@@ -314,8 +340,8 @@ def frames_with_progress(
     elif real is not None:
         print(
             f"motionmag: note: frames of '{name}' are {1000 * reader.mean_interval_s:.1f} ms "
-            f"apart ({real:.4g} fps) but {verb} reads them at {rate:g} fps (the rate the file "
-            f"states, or --fps), so frequencies are {rate / real:.3g}x and times "
+            f"apart ({real:.4g} fps) but the file states {rate:g} fps, which {verb} reads them "
+            f"at, so frequencies are {rate / real:.3g}x and times "
             f"{real / rate:.3g}x the true ones; pass --fps {real:.4g}.",
             file=sys.stderr,
         )

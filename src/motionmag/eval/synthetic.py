@@ -137,7 +137,7 @@ def _run_pairs(
     notes = []
     if n < REPORTED_N:
         notes.append(
-            f"{n} case(s) per level: EVALUATION.md asks for at least {REPORTED_N} "
+            f"{n} case(s) per level: docs/EVALUATION.md asks for at least {REPORTED_N} "
             "before numbers are reported."
         )
     result = SuiteResult(

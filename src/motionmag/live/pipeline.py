@@ -402,9 +402,15 @@ def run_live(
             "frames were dropped, so the temporal filter saw uneven time steps and its band "
             "is approximate: use a faster method, --resize, or --no-realtime for a file"
         )
-    if report.frames_dropped and any(hasattr(s, "writer") for s in sinks):
+    kinds = {sink.writer.kind for sink in sinks if hasattr(sink, "writer")}
+    if report.frames_dropped and kinds - {"png"}:
         report.notes.append(
-            f"the output holds {output} of {report.frames_in} frames at {info.fps:g} fps, so "
-            "it plays faster than real time"
+            f"the output holds {output} of {report.frames_in} frames, each at its time in "
+            "the source: it plays in real time, with a gap where frames were dropped"
+        )
+    if report.frames_dropped and "png" in kinds:
+        report.notes.append(
+            f"the output folder holds {output} of {report.frames_in} frames and PNG frames "
+            f"keep no times: played at {info.fps:g} fps it runs faster than real time"
         )
     return report

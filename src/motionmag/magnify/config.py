@@ -147,6 +147,17 @@ class MagnifyConfig:
                 f"{flags} {verb} up the temporal filter, which {mode} mode does not use: "
                 f"drop {it}, or use --mode temporal with --band LOW HIGH."
             )
+        if mode == "temporal":  # settings of one filter given to another
+            if self.fir_taps is not None and self.filter_kind != "fir":
+                raise UsageError(
+                    f"--fir-taps sets the length of the fir filter, which the {self.filter_kind} "
+                    "filter does not use: drop it, or add --filter fir."
+                )
+            if self.order != 2 and self.filter_kind != "butter":
+                raise UsageError(
+                    f"--order sets the Butterworth filter's order, which the {self.filter_kind} "
+                    "filter does not use: drop it, or use --filter butter."
+                )
         if mode != "static" and self.reference != 0:
             raise UsageError(
                 f"--reference is the reference frame of static mode, which {mode} mode does "

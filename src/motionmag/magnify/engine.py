@@ -82,6 +82,7 @@ def magnify_file(
     check_output_path(
         output_text, overwrite=overwrite, inputs=(input_path,), folder_output=kind == "png"
     )
+    fps_given = config.fps is not None  # --fps: the user's rate, checked against no file
     if config.fps is None:
         config.fps = float(info.fps)
     if info.frame_count is not None and info.frame_count < 2:
@@ -184,7 +185,9 @@ def magnify_file(
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
         + _rotation_notes(info)
         + _band_notes(config, frames)
-        + _timing_notes(config, intervals_s, mean_interval_s, input_path, kind),
+        + _timing_notes(
+            config, intervals_s, None if fps_given else mean_interval_s, input_path, kind
+        ),
     )
 
 
@@ -201,8 +204,10 @@ def _timing_notes(
 
     - Frames not evenly spaced (variable rate, dropped frames; our check,
       ``reader.uneven_spacing``: intervals differing by more than 25 % and 3 ms).
-    - Frames evenly spaced at another rate than the one in use (a file that states
-      30 fps with frames 40 ms apart; ``reader.rate_mismatch``, more than 2 % off)."""
+    - Frames evenly spaced at another rate than the file states (30 fps with frames
+      40 ms apart; ``reader.rate_mismatch``, more than 2 % off). Not checked under
+      ``--fps`` (``mean_interval_s`` None): a high-speed camera's 240 fps on a file stored
+      at 30 is meant to differ from the spacing."""
     temporal = config.resolved_mode() == "temporal"
     png = "a PNG folder keeps no frame times, so it plays at one constant rate"
     if uneven_spacing(intervals_s):
@@ -233,8 +238,7 @@ def _timing_notes(
         return []
     return [
         f"frames of '{input_path.name}' are {1000 * mean_interval_s:.1f} ms apart "
-        f"({real:.4g} fps) but are read at {config.fps:g} fps (the rate the file states, or "
-        "--fps): " + "; ".join(parts) + "."
+        f"({real:.4g} fps) but the file states {config.fps:g} fps: " + "; ".join(parts) + "."
     ]
 
 

@@ -70,6 +70,9 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 PNG_COMPRESS_LEVEL = 1  # lossless at any level; 1 is ~3x faster to write than the default 6
 #: time-base ticks per frame period (ours): times given to ``write`` keep 1 % of a frame
 TICKS_PER_FRAME = 100
+#: a stamped time this close to a whole number of frame periods is put on it, s (ours:
+#: Matroska rounds time stamps to 1 ms, so a 30 fps .mkv says 0.033, 0.067, 0.1, ...)
+SNAP_S = Fraction(1, 1000)
 
 
 def output_kind(path: str | os.PathLike) -> str:
@@ -245,14 +248,20 @@ class VideoWriter:
 
     def _next_pts(self, time_s: float | Fraction | None) -> int:
         """The pts of the next frame: one period after the last, or ``time_s`` (s, measured
-        from the first stamped frame) rounded to a tick, kept after the last frame's."""
+        from the first stamped frame) rounded to a tick, kept after the last frame's. A
+        time within :data:`SNAP_S` (and a quarter period) of a whole number of periods is
+        put there, so the ms time stamps of a constant-rate .mkv give an exact rate."""
         if time_s is None:
             pts = 0 if self._last_pts is None else self._last_pts + TICKS_PER_FRAME
         else:
             time = Fraction(time_s)
             if self._time_origin_s is None:
                 self._time_origin_s = time - (self.duration_s if self._last_pts is not None else 0)
-            pts = round((time - self._time_origin_s) / self._time_base)
+            periods = (time - self._time_origin_s) * self.fps
+            nearest = round(periods)
+            if abs(periods - nearest) <= min(SNAP_S * self.fps, Fraction(1, 4)):
+                periods = nearest  # a container's rounding (Matroska: 1 ms), not a real offset
+            pts = round(periods * TICKS_PER_FRAME)
             if self._last_pts is not None:
                 pts = max(pts, self._last_pts + 1)
                 self._period_ticks = pts - self._last_pts
