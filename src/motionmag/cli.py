@@ -673,6 +673,14 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+#: what a stop outside a trainer's own handler keeps, by command (default: nothing)
+_KEPT_AFTER_STOP = {
+    "train": "what the run had written is kept: --resume continues from its last checkpoint "
+    "(before the first one, run the same command again).",
+    "synth": "the shards written so far are kept, and the same command continues from them.",
+}
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the parsed command; a failure becomes one sentence and an exit status."""
     try:
@@ -684,8 +692,8 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as stop:
         killed = isinstance(stop, Terminated)
         print(
-            f"motionmag: {'stopped by SIGTERM' if killed else 'interrupted'}; no partial output "
-            "was kept.",
+            f"motionmag: {'stopped by SIGTERM' if killed else 'interrupted'}; "
+            + _KEPT_AFTER_STOP.get(getattr(args, "command", None), "no partial output was kept."),
             file=sys.stderr,
         )
         return 143 if killed else 130

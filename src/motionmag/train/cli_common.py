@@ -100,12 +100,46 @@ def default_device() -> str:
 
 
 def check_session_flags(args: argparse.Namespace) -> None:
-    """UsageError for an ``--export`` not ending in .safetensors or a non-positive
-    ``--max-hours``."""
-    if args.export is not None and not args.export.endswith(".safetensors"):
-        raise UsageError(f"--export '{args.export}' must end in .safetensors.")
+    """UsageError, before any training, for: an ``--export`` not ending in .safetensors,
+    naming a folder, or naming the ``--init`` weights the run starts from; a
+    non-positive ``--max-hours``; ``--init`` with ``--resume`` (one starts a run, the
+    other continues one: the weights would be ignored); a ``--run`` that is a file."""
+    init = getattr(args, "init", None)
+    if args.export is not None:
+        if not args.export.endswith(".safetensors"):
+            raise UsageError(f"--export '{args.export}' must end in .safetensors.")
+        if Path(args.export).is_dir():
+            raise UsageError(
+                f"--export '{args.export}' is a folder: give a file name ending in .safetensors."
+            )
+        if init is not None and Path(args.export).resolve() == Path(init).resolve():
+            raise UsageError(
+                f"--export '{args.export}' is the --init weights the run starts from: export "
+                "to another file, and copy it over once you have checked it."
+            )
     if args.max_hours is not None and not args.max_hours > 0:
         raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
+    if init is not None and getattr(args, "resume", False):
+        raise UsageError(
+            "--init starts a new run from exported weights and --resume continues a run from "
+            "its checkpoint: give one of them."
+        )
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir and Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise UsageError(f"--run '{run_dir}' is a file: give a folder for the run.")
+
+
+def steps_past_init(args: argparse.Namespace, config, given: dict) -> None:
+    """With ``--init`` and no ``--steps``: train ``config.steps`` (the default) beyond the
+    weights' own step, which the run starts from (ours: the shipped weights are past
+    the default 100,000 steps, so continuing them trained nothing)."""
+    init = getattr(args, "init", None)
+    if init is None or "steps" in given:
+        return
+    from .run_state import card_beside
+
+    step = int((card_beside("--init", init).get("training") or {}).get("step") or 0)
+    config.steps += step
 
 
 def resolve_config(

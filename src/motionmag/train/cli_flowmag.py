@@ -22,6 +22,7 @@ from .cli_common import (
     given_fields,
     resolve_config,
     set_threads,
+    steps_past_init,
     train_kwargs,
 )
 
@@ -162,6 +163,7 @@ def run_train_flowmag(args) -> int:
         _default_run,
         lambda path: load_checkpoint(path)["config"],
     )
+    steps_past_init(args, config, given)
     config.validate()  # before the banner: a bad flag is one sentence alone
     print(f"training flowmag in {run_dir} on {config.device}", file=sys.stderr)
     result = train_flowmag(config, run_dir, init_from=args.init, **train_kwargs(args))

@@ -114,6 +114,11 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
         base.device = default_device()
     config = Ha2024RemovalConfig.from_dict({**base.to_dict(), **given})
     run_dir = Path(args.run_dir) if args.run_dir else _default_run(config)
+    if args.resume and not any(run_dir.rglob(CHECKPOINT)):
+        raise UsageError(
+            f"--resume: '{run_dir}' holds no checkpoint to continue: check --run, or leave "
+            "out --resume to start a new run."
+        )
     if args.resume and (run_dir / REMOVE_DIR / CHECKPOINT).is_file():
         saved = load_checkpoint(run_dir / REMOVE_DIR / CHECKPOINT, model="ha2024-remove")
         saved = dict(saved["config"])
@@ -132,6 +137,12 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     )
     if "removal" in report:
         print(_summary(report))
+    else:  # stopped (--max-hours, a signal) before the switches were learned
+        print(
+            "stopped before the removal phase finished: nothing pruned or exported yet; "
+            "continue with --resume",
+            file=sys.stderr,
+        )
     if args.report is not None:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         write_json(args.report, report)

@@ -29,6 +29,7 @@ from .cli_common import (
     given_fields,
     resolve_config,
     set_threads,
+    steps_past_init,
     train_kwargs,
 )
 
@@ -393,6 +394,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.images is not None:
         given["images"] = tuple(args.images)
     set_threads(args.threads)
+    check_session_flags(args)
     config, run_dir = resolve_config(
         args,
         config_cls,
@@ -400,7 +402,7 @@ def run_train(args: argparse.Namespace) -> int:
         _default_run,
         lambda path: load_checkpoint(path, model=args.model)["config"],
     )
-    check_session_flags(args)
+    steps_past_init(args, config, given)
     config.validate()  # before the banner: a bad flag is one sentence alone
     print(f"training {args.model} in {run_dir} on {config.device}", file=sys.stderr)
     result = train(config, run_dir, init_from=args.init, **train_kwargs(args))

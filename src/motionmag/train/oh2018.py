@@ -171,8 +171,13 @@ class Oh2018TrainConfig:
         for name in ("batch", "steps", "dataset_size", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be at least 1, not {getattr(self, name)}.")
-        if self.workers < 0 or self.validate_every < 0 or self.val_samples < 0:
-            raise UsageError("workers, validate_every and val_samples must not be negative.")
+        if self.workers < 0 or self.validate_every < 0:
+            raise UsageError("workers and validate_every must not be negative.")
+        if self.val_samples < 1:
+            raise UsageError(
+                f"--val-samples {self.val_samples} must be at least 1 (--validate-every 0 "
+                "turns validation off)."
+            )
         if self.seed < 0:
             raise UsageError(f"--seed {self.seed} is negative: give 0 or more.")
         if self.val_seed == self.seed and self.validate_every and self.shards is None:

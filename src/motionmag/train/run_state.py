@@ -149,7 +149,14 @@ class RunState:
         every other setting of theirs (``weight_decay``, the step gates of
         :func:`~motionmag.train.loop.hold_gated_groups`) over the checkpoint's.
         """
-        net.load_state_dict(state["model"])
+        try:
+            net.load_state_dict(state["model"])
+        except RuntimeError:  # a flag that shapes the network differs from the run's
+            raise UsageError(
+                "the run's checkpoint holds a network of another shape than these flags "
+                "make: leave out the flags that shape the network (e.g. --width, "
+                "--decoder-blocks, --linear-manipulator) when resuming; the run keeps its own."
+            ) from None
         optimizer.load_state_dict(state["optimizer"])
         for index, group in enumerate(optimizer.param_groups):
             if groups is not None:

@@ -54,6 +54,8 @@ class ThesisTrainConfig(Oh2018TrainConfig):
             )
         if self.precision != "fp32":
             raise UsageError(f"{self.MODEL} trains in fp32 only: leave out --precision.")
+        if self.ssim_weight:  # its task loss (train/<model>.py) has no SSIM term
+            raise UsageError(f"{self.MODEL}'s loss has no SSIM term: leave out --ssim-weight.")
         for name in self.WEIGHT_FIELDS:
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):

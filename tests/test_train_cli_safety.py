@@ -1,0 +1,103 @@
+"""`motionmag train`: flags that cannot work are one sentence before any training, and
+nothing is left behind (found by the stop-48 review of the training commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from motionmag.cli import main
+
+TINY = ["--steps", "1", "--size", "32", "--batch", "1", "--validate-every", "0",
+        "--threads", "1", "--quiet"]  # fmt: skip
+
+
+def run(capsys, *argv) -> tuple[int, str]:
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().err
+
+
+def one_sentence(err: str) -> bool:
+    return err.startswith("motionmag: error:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "pattern"),
+    [
+        (("oh2018", "--val-samples", "0"), "--val-samples 0 must be at least 1"),
+        (("flowmag", "--val-samples", "0"), "--val-samples 0 must be at least 1"),
+        (("sigma-theta", "--ssim-weight", "1"), "has no SSIM term"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_before_a_run_folder(tmp_path, capsys, argv, pattern):
+    code, err = run(capsys, "train", *argv, "--run", tmp_path / "r")
+    assert code == 2 and one_sentence(err) and pattern in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_outputs_and_starting_points_are_checked_before_training(tmp_path, capsys):
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"")
+    (tmp_path / "folder.safetensors").mkdir()
+    (tmp_path / "file").write_text("x")
+    cases = [
+        (("--export", tmp_path / "folder.safetensors"), "is a folder"),
+        (("--init", weights, "--export", weights), "is the --init weights"),
+        (("--init", weights, "--resume"), "give one of them"),
+    ]
+    for flags, pattern in cases:
+        code, err = run(capsys, "train", "ha2024", "--run", tmp_path / "r", *flags)
+        assert code == 2 and one_sentence(err) and pattern in err, err
+        assert not (tmp_path / "r").exists()
+    code, err = run(capsys, "train", "flowmag", "--run", tmp_path / "file")
+    assert code == 2 and one_sentence(err) and "is a file" in err
+
+
+def test_resuming_with_a_flag_that_reshapes_the_network_is_one_sentence(tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    argv = ["train", "ha2024", "--run", run_dir, *TINY, "--decoder-blocks", "2"]
+    assert run(capsys, *argv)[0] == 0
+    checkpoint = (run_dir / "checkpoint.pt").read_bytes()
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", "--steps", "2",
+                    "--decoder-blocks", "3", "--quiet")  # fmt: skip
+    last = err.splitlines()[-1]  # after the banner "training ha2024 in ..."
+    assert code == 2 and one_sentence(last + "\n") and "another shape" in last, err
+    assert (run_dir / "checkpoint.pt").read_bytes() == checkpoint
+
+
+def test_init_without_steps_trains_the_default_steps_past_the_weights_own(tmp_path):
+    """The shipped weights are past step 100,000: continuing them used to train nothing."""
+    from motionmag.train.cli_common import steps_past_init
+    from motionmag.train.oh2018 import config_class
+
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"")
+    weights.with_suffix(".json").write_text(json.dumps({"training": {"step": 176536}}))
+    config = config_class("ha2024")()
+    steps_past_init(argparse.Namespace(init=str(weights)), config, {})
+    assert config.steps == 176536 + 100000
+    given = config_class("ha2024")()
+    steps_past_init(argparse.Namespace(init=str(weights)), given, {"steps": 5})
+    assert given.steps == 100000  # --steps given: the user's own count
+
+
+def test_a_stop_during_training_start_up_says_what_was_kept(monkeypatch, capsys):
+    import motionmag.train.cli_train as cli_train
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_train, "run_train", interrupted)
+    code = main(["train", "oh2018", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 130 and "--resume continues from its last checkpoint" in err
+    assert "no partial output" not in err
+
+
+def test_learning_to_remove_refuses_to_resume_a_run_that_does_not_exist(tmp_path, capsys):
+    code, err = run(capsys, "train", "ha2024", "--remove", "blocks", "--resume",
+                    "--run", tmp_path / "typo")  # fmt: skip
+    assert code == 2 and one_sentence(err) and "holds no checkpoint" in err
+    assert not (tmp_path / "typo").exists()
