@@ -101,3 +101,28 @@ def test_learning_to_remove_refuses_to_resume_a_run_that_does_not_exist(tmp_path
                     "--run", tmp_path / "typo")  # fmt: skip
     assert code == 2 and one_sentence(err) and "holds no checkpoint" in err
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_resumed_deepmag_run_keeps_its_settings_and_another_models_run_is_refused(tmp_path):
+    """The review's case: a --size 48 --batch 8 run continued at 128 px and batch 64 when
+    rerun without its flags, while its record still said 48 / 8."""
+    from dataclasses import asdict
+
+    from motionmag.cli import build_parser
+    from motionmag.deepmag.cli_train import _run
+    from motionmag.deepmag.train import ColorTrainConfig
+    from motionmag.deepmag.train_motion import MotionTrainConfig
+    from motionmag.errors import UsageError
+
+    run_dir = tmp_path / "color"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"x")
+    record = {"config": asdict(ColorTrainConfig(size_px=48, batch=8, lr=5e-4))}
+    (run_dir / "record.json").write_text(json.dumps(record))
+    parse = build_parser().parse_args
+    args = parse(["train", "deepmag-color", "--run", str(run_dir), "--lr", "1e-4"])
+    config, _ = _run(args, ColorTrainConfig, {"lr": "lr", "size": "size_px"}, "deepmag-color")
+    assert (config.size_px, config.batch, config.lr) == (48, 8, 1e-4)  # flags given win
+    args = parse(["train", "deepmag-motion", "--run", str(run_dir)])
+    with pytest.raises(UsageError, match="holds a run of another model than deepmag-motion"):
+        _run(args, MotionTrainConfig, {}, "deepmag-motion")

@@ -132,11 +132,35 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
     if args.export is not None and not args.export.endswith(".safetensors"):
         raise UsageError(f"--export '{args.export}' must end in .safetensors.")
     config = config_cls(**given)
-    _check_config(config)
     run_dir = Path(args.run_dir or f"runs/{kind}/s{config.size_px}-seed{config.seed}")
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--run '{run_dir}' is a file: give a folder.")
+    saved = _saved_config(run_dir, config_cls, kind)
+    if saved is not None:  # a resumed run keeps its own settings; the flags given win
+        config = config_cls(**{**saved, **given})
+    _check_config(config)
     return config, run_dir
+
+
+def _saved_config(run_dir: Path, config_cls, kind: str) -> dict | None:
+    """The settings of the run in ``run_dir`` (its ``record.json``), None for a new run;
+    UsageError when the folder holds another model's run (its checkpoint would not load).
+    The device and the time limit are this session's own."""
+    import dataclasses
+    import json
+
+    if not (run_dir / "checkpoint.pt").is_file():
+        return None
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    try:
+        saved = json.loads((run_dir / "record.json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        saved = None
+    if not isinstance(saved, dict) or set(saved) != names:
+        raise UsageError(
+            f"'{run_dir}' holds a run of another model than {kind}: choose another --run."
+        )
+    return {k: v for k, v in saved.items() if k not in ("device", "time_limit_s")}
 
 
 def _check_config(config) -> None:

@@ -747,6 +747,13 @@ def train_flowmag(
         )
         if not video_pairs and not config.synthetic:
             raise UsageError(f"no frame pair of '{config.videos}' passed the filters.")
+        if not video_pairs:  # training goes on, on the synthetic pairs alone: say so
+            print(
+                f"note: no frame pair of the {video_stats['raw_pairs']} in '{config.videos}' "
+                "passed the filters (motion and change, FlowMag App. A3): training on "
+                "synthetic pairs only; try a larger --video-stride for slow videos.",
+                file=sys.stderr,
+            )
     counters.begin_session(command if command is not None else " ".join(sys.argv), device)
     log, val_log = start_files(
         run,
