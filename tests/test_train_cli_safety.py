@@ -28,7 +28,8 @@ def one_sentence(err: str) -> bool:
     [
         (("oh2018", "--val-samples", "0"), "--val-samples 0 must be at least 1"),
         (("flowmag", "--val-samples", "0"), "--val-samples 0 must be at least 1"),
-        (("sigma-theta", "--ssim-weight", "1"), "has no SSIM term"),
+        (("sigma-theta", "--ssim-weight", "1"), "unrecognized arguments: --ssim-weight"),
+        (("mdmm-d1", "--precision", "bf16"), "unrecognized arguments: --precision"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_before_a_run_folder(tmp_path, capsys, argv, pattern):

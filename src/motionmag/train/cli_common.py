@@ -67,18 +67,24 @@ def add_session_flags(p: argparse.ArgumentParser) -> None:
 
 def add_init_flag(p: argparse.ArgumentParser, model: str) -> None:
     """``--init FILE.safetensors``: a new run that starts from exported weights."""
+    shipped = Path(__file__).resolve().parents[1] / "models" / "weights" / f"{model}.safetensors"
+    example = (
+        f" (e.g. the shipped src/motionmag/models/weights/{model}.safetensors)"
+        if shipped.is_file()
+        else f" (a {model} run's --export; no {model} weights ship yet)"
+    )
     p.add_argument(
         "--init",
         default=None,
         metavar="FILE.safetensors",
         help="start a new run from exported weights and continue their step and data "
-        f"position (e.g. the shipped src/motionmag/models/weights/{model}.safetensors)",
+        "position" + example,
     )
 
 
 def given_fields(args: argparse.Namespace, fields: dict[str, str]) -> dict:
     """The config fields of the flags that were given (``fields``: flag dest -> field)."""
-    return {f: getattr(args, d) for d, f in fields.items() if getattr(args, d) is not None}
+    return {f: getattr(args, d) for d, f in fields.items() if getattr(args, d, None) is not None}
 
 
 def set_threads(threads: int | None) -> None:

@@ -214,20 +214,21 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
     add_schedule_flags(p)
     p.add_argument("--val-samples", type=int, default=None, help="validation set (default 40)")
     p.add_argument("--val-seed", type=int, default=None, help="held-out seed (default 1000000)")
-    p.add_argument(
-        "--linear-manipulator",
-        action="store_const",
-        const=True,
-        default=None,
-        help="use the linear manipulator (Eq. 2) instead of Eq. 3",
-    )
-    p.add_argument(
-        "--precision",
-        choices=("fp32", "bf16"),
-        default=None,
-        help="bf16: run the decoder in bfloat16 (autocast), about 1.6x the steps per hour "
-        "on a CPU with bf16 instructions; the encoder and manipulator stay fp32 (default fp32)",
-    )
+    if model not in _THESIS_MODELS:  # the thesis nets train in fp32 with their own manipulators
+        p.add_argument(
+            "--linear-manipulator",
+            action="store_const",
+            const=True,
+            default=None,
+            help="use the linear manipulator (Eq. 2) instead of Eq. 3",
+        )
+        p.add_argument(
+            "--precision",
+            choices=("fp32", "bf16"),
+            default=None,
+            help="bf16: run the decoder in bfloat16 (autocast), about 1.6x the steps per hour "
+            "on a CPU with bf16 instructions; the encoder and manipulator stay fp32 (default fp32)",
+        )
     p.add_argument(
         "--small-motion-fraction",
         type=float,
@@ -236,14 +237,15 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         help="share of training motions drawn log-uniform in 0.02-1 px instead of the "
         "paper's uniform 0-min(10, 30/alpha) px (ours; default 0)",
     )
-    p.add_argument(
-        "--ssim-weight",
-        type=float,
-        default=None,
-        metavar="W",
-        help="add W x (1 - SSIM(output, true frame)) to the loss (ours; default 0, the "
-        "paper's loss)",
-    )
+    if model not in _THESIS_MODELS:  # their nets and losses have neither
+        p.add_argument(
+            "--ssim-weight",
+            type=float,
+            default=None,
+            metavar="W",
+            help="add W x (1 - SSIM(output, true frame)) to the loss (ours; default 0, the "
+            "paper's loss)",
+        )
     p.add_argument(
         "--noise-max",
         type=float,
