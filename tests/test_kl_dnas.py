@@ -232,6 +232,12 @@ def test_configuration_errors_are_one_sentence(tmp_path):
         KLDNASTrainConfig(teacher=student).validate()
     with pytest.raises(UsageError, match="--stage"):
         KLDNASTrainConfig(stage="all", teacher=teacher).validate()
+    # a previous stage searched under a teacher of another width (a traceback before)
+    other = export_with_card(KLDNASNet(channels=6, layers=1), tmp_path / "wide.safetensors")
+    with pytest.raises(
+        UsageError, match="6 channels wide, but this --teacher makes a student 4 wide"
+    ):
+        KLDNASTrainConfig(stage="middle", teacher=teacher, previous=str(other)).validate()
 
 
 def test_a_latency_table_from_another_machine_is_used_and_checked(tmp_path):

@@ -138,6 +138,14 @@ class KLDNASTrainConfig(ThesisTrainConfig):
             raise UsageError(f"--stage {self.stage} needs --previous: the {before} stage's export.")
         elif card_network("--previous", self.previous).get("class") != NETWORK:
             raise UsageError(f"--previous '{self.previous}' is not a KL-DNAS network.")
+        else:  # the student was built at its teacher's width: the same teacher goes on
+            width = card_network("--previous", self.previous).get("config", {}).get("channels")
+            if width is not None and int(width) != teacher_width(self.teacher):
+                raise UsageError(
+                    f"--previous '{self.previous}' is {width} channels wide, but this --teacher "
+                    f"makes a student {teacher_width(self.teacher)} wide: give the teacher the "
+                    "earlier stages were searched with."
+                )
         if self.latency_table is not None:
             read_latency_table(self.latency_table, teacher_width(self.teacher), self.ops)
         if self.stage in ("encoder", "middle"):
