@@ -70,7 +70,7 @@ from ..flow.warp import backward_warp
 from ..magnify.flowmag import check_tta_loss
 from ..magnify.learned import check_precision, warn_if_bf16_is_emulated
 from ..nets.flowmag import BASES
-from .loop import TrainResult, run_steps
+from .loop import TrainResult, check_schedule, run_steps
 from .oh2018 import EpochSampler
 from .run_state import (
     BEST,
@@ -159,18 +159,9 @@ class FlowMagTrainConfig:
         """UsageError for settings that can never work."""
         if self.size_px < 32 or self.size_px % 16:
             raise UsageError(f"--size {self.size_px} must be a multiple of 16 and at least 32.")
-        for name in ("batch", "steps", "dataset_size", "checkpoint_every", "log_every", "width"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name} must be at least 1, not {getattr(self, name)}.")
-        if self.workers < 0 or self.validate_every < 0:
-            raise UsageError("workers and validate_every must not be negative.")
-        if self.val_samples < 1:
-            raise UsageError(
-                f"--val-samples {self.val_samples} must be at least 1 (--validate-every 0 "
-                "turns validation off)."
-            )
-        if self.seed < 0:
-            raise UsageError(f"--seed {self.seed} is negative: give 0 or more.")
+        check_schedule(
+            self, ("batch", "steps", "dataset_size", "checkpoint_every", "log_every", "width")
+        )
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UsageError(f"learning rate {self.lr} must be a positive number.")
         if not (self.color_weight >= 0 and math.isfinite(self.color_weight)):

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ..errors import UsageError
 from .run_state import CHECKPOINT, CsvLog, RunState, atomic_save
 
 
@@ -243,3 +244,22 @@ def run_steps(
         validation=state.validation,
         losses=losses,
     )
+
+
+def check_schedule(config, at_least_one: tuple[str, ...]) -> None:
+    """UsageError for the schedule settings every trainer config shares that no run can
+    use: the ``at_least_one`` fields (batch, steps, ...) below 1, negative ``workers`` or
+    ``validate_every``, ``val_samples`` below 1 (``validate_every`` 0 turns validation
+    off instead), a negative ``seed``."""
+    for name in at_least_one:
+        if getattr(config, name) < 1:
+            raise UsageError(f"{name} must be at least 1, not {getattr(config, name)}.")
+    if config.workers < 0 or config.validate_every < 0:
+        raise UsageError("workers and validate_every must not be negative.")
+    if config.val_samples < 1:
+        raise UsageError(
+            f"--val-samples {config.val_samples} must be at least 1 (--validate-every 0 "
+            "turns validation off)."
+        )
+    if config.seed < 0:
+        raise UsageError(f"--seed {config.seed} is negative: give 0 or more.")

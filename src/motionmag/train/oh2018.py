@@ -97,7 +97,7 @@ from ..magnify.learned import (
     warn_if_bf16_is_emulated,
 )
 from ..nets.oh2018 import Oh2018Net
-from .loop import TrainResult, run_steps
+from .loop import TrainResult, check_schedule, run_steps
 from .losses import ha2024_loss, oh2018_loss, ssim, ssim_term
 from .run_state import (
     BEST,
@@ -168,18 +168,7 @@ class Oh2018TrainConfig:
         check_precision(self.precision)
         if self.size_px < 32 or self.size_px % 4:
             raise UsageError(f"--size {self.size_px} must be a multiple of 4 and at least 32.")
-        for name in ("batch", "steps", "dataset_size", "checkpoint_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name} must be at least 1, not {getattr(self, name)}.")
-        if self.workers < 0 or self.validate_every < 0:
-            raise UsageError("workers and validate_every must not be negative.")
-        if self.val_samples < 1:
-            raise UsageError(
-                f"--val-samples {self.val_samples} must be at least 1 (--validate-every 0 "
-                "turns validation off)."
-            )
-        if self.seed < 0:
-            raise UsageError(f"--seed {self.seed} is negative: give 0 or more.")
+        check_schedule(self, ("batch", "steps", "dataset_size", "checkpoint_every", "log_every"))
         if self.val_seed == self.seed and self.validate_every and self.shards is None:
             raise UsageError(
                 f"the validation seed {self.val_seed} equals the training seed: "
