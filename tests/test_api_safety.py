@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import motionmag as mm
-from motionmag.cli import main
+from cli_run import run
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.region_motion import compare
 from motionmag.models.registry import weights_path
@@ -137,11 +137,6 @@ def test_measure_checks_its_band_and_box_at_the_call(tmp_path):
     motion = mm.measure(video)
     with pytest.raises(UsageError, match="Nyquist"):
         compare(motion, motion, freq_hz=100.0)
-
-
-def run(capsys, *argv) -> tuple[int, str]:
-    code = main([str(a) for a in argv])
-    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

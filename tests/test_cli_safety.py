@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import pytest
 
+from cli_run import one_sentence, run
 from clip_io import read_clip, write_clip, write_uneven_clip
 from motionmag.cli import main
 from motionmag.errors import UsageError
@@ -44,16 +45,6 @@ def clip(tmp_path_factory) -> Path:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def run(capsys, *argv) -> tuple[int, str]:
-    """(exit status, stderr) of ``motionmag ARGV``."""
-    code = main([str(a) for a in argv])
-    return code, capsys.readouterr().err
-
-
-def one_sentence(err: str) -> bool:
-    return err.startswith("motionmag: error:") and err.count("\n") == 1
 
 
 def test_a_frame_folder_output_never_deletes_what_else_is_in_the_folder(tmp_path, capsys, clip):

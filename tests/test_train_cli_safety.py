@@ -8,19 +8,11 @@ import json
 
 import pytest
 
+from cli_run import one_sentence, run
 from motionmag.cli import main
 
 TINY = ["--steps", "1", "--size", "32", "--batch", "1", "--validate-every", "0",
         "--threads", "1", "--quiet"]  # fmt: skip
-
-
-def run(capsys, *argv) -> tuple[int, str]:
-    code = main([str(a) for a in argv])
-    return code, capsys.readouterr().err
-
-
-def one_sentence(err: str) -> bool:
-    return err.startswith("motionmag: error:") and err.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -197,7 +197,9 @@ def run_live_command(args: argparse.Namespace) -> int:
         if args.output is not None:
             aspect = geometry.pixel_aspect(info.sample_aspect_ratio)
             sinks.append(
-                FileSink(args.output, info.fps, width, height, args.overwrite, None, aspect)
+                FileSink(
+                    args.output, info.fps, width, height, args.overwrite, sample_aspect_ratio=aspect
+                )
             )
         if show:
             sinks.append(WindowSink(f"motionmag live: {method} x{args.alpha:g}"))

@@ -208,38 +208,37 @@ def _timing_notes(
       40 ms apart; ``reader.rate_mismatch``, more than 2 % off). Not checked under
       ``--fps`` (``mean_interval_s`` None): a high-speed camera's 240 fps on a file stored
       at 30 is meant to differ from the spacing."""
-    temporal = config.resolved_mode() == "temporal"
-    png = "a PNG folder keeps no frame times, so it plays at one constant rate"
+    name = input_path.name
     if uneven_spacing(intervals_s):
         low, high = intervals_s
-        parts = [f"the temporal filter assumes {config.fps:g} fps throughout, so the band is "
-                 "approximate"] if temporal else []  # fmt: skip
-        parts += [png] if kind == "png" else []
-        if not parts:
-            return []
-        return [
-            f"frames of '{input_path.name}' are not evenly spaced in time (from "
-            f"{1000 * low:.0f} to {1000 * high:.0f} ms apart): "
-            + "; ".join(parts)
-            + "; re-encode at a constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
-        ]
-    real = rate_mismatch(intervals_s, mean_interval_s, config.fps)
-    if real is None or not (temporal or kind == "png"):
-        return []
-    parts = []
-    if temporal and config.band is not None:
-        low_hz, high_hz = (edge * real / config.fps for edge in config.band)
-        parts.append(
-            f"the band is read at {config.fps:g} fps, so the filter passes {low_hz:.3g}-"
-            f"{high_hz:.3g} Hz; pass --fps {real:.4g} to read it at the frames' own rate"
+        head = (
+            f"frames of '{name}' are not evenly spaced in time (from {1000 * low:.0f} to "
+            f"{1000 * high:.0f} ms apart)"
         )
-    parts += [png] if kind == "png" else []
-    if not parts:
-        return []
-    return [
-        f"frames of '{input_path.name}' are {1000 * mean_interval_s:.1f} ms apart "
-        f"({real:.4g} fps) but the file states {config.fps:g} fps: " + "; ".join(parts) + "."
-    ]
+        band = (
+            f"the temporal filter assumes {config.fps:g} fps throughout, so the band is approximate"
+        )
+        tail = "; re-encode at a constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
+    else:
+        real = rate_mismatch(intervals_s, mean_interval_s, config.fps)
+        if real is None:
+            return []
+        head = (
+            f"frames of '{name}' are {1000 * mean_interval_s:.1f} ms apart ({real:.4g} fps) "
+            f"but the file states {config.fps:g} fps"
+        )
+        band = None
+        if config.band is not None:
+            low_hz, high_hz = (edge * real / config.fps for edge in config.band)
+            band = (
+                f"the band is read at {config.fps:g} fps, so the filter passes {low_hz:.3g}-"
+                f"{high_hz:.3g} Hz; pass --fps {real:.4g} to read it at the frames' own rate"
+            )
+        tail = "."
+    parts = [band] if band is not None and config.resolved_mode() == "temporal" else []
+    if kind == "png":
+        parts.append("a PNG folder keeps no frame times, so it plays at one constant rate")
+    return [f"{head}: " + "; ".join(parts) + tail] if parts else []
 
 
 def _rotation_notes(info: VideoInfo) -> list[str]:

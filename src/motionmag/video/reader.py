@@ -150,9 +150,6 @@ class VideoReader:
         #: shortest and longest time between consecutive frames of a video file (s), once
         #: a pass has read two frames; None for frame folders (they have no timestamps)
         self.frame_interval_range_s: tuple[float, float] | None = None
-        #: mean time between consecutive frames of the last pass of a video file (s), once
-        #: it read two frames with time stamps; None otherwise
-        self.mean_interval_s: float | None = None
         #: the time stamp of the frame last given (s from the stream's start; Fraction),
         #: None for frame folders and frames without one
         self.last_time_s: Fraction | None = None
@@ -189,7 +186,7 @@ class VideoReader:
         for the frames it skips. ``frames_read`` counts skipped frames too.
         """
         self.frames_read, self.frames_decoded = 0, 0
-        self.mean_interval_s, self._timed = None, None
+        self._timed = None
         if self.path.is_dir():
             return self._iter_folder(first, stop)
         return self._iter_file(first, stop)
@@ -251,7 +248,7 @@ class VideoReader:
                 return
             except _SeekMissedError:  # raised before any frame was given: read from the start
                 self.frames_read, self.frames_decoded = 0, 0
-                self.frame_interval_range_s = self.mean_interval_s = self._timed = None
+                self.frame_interval_range_s = self._timed = None
         yield from self._read_file(first, stop, seek=False)
 
     def _read_file(self, first: int, stop: int | None, seek: bool) -> Iterator[np.ndarray]:
@@ -326,13 +323,19 @@ class VideoReader:
             if container in self._open:
                 self._open.remove(container)
 
+    @property
+    def mean_interval_s(self) -> float | None:
+        """Mean time between consecutive frames of the last pass of a video file (s), once
+        it read two frames with time stamps; None otherwise."""
+        if self._timed is None or self._timed[2] < 2:
+            return None
+        first, last, count = self._timed
+        return float(last - first) / (count - 1)
+
     def _note_time(self, time_s: Fraction) -> None:
-        if self._timed is None:
-            self._timed = (time_s, time_s, 1)
-            return
-        first, _, count = self._timed
-        self._timed = (first, time_s, count + 1)
-        self.mean_interval_s = float(time_s - first) / count
+        first = time_s if self._timed is None else self._timed[0]
+        count = 1 if self._timed is None else self._timed[2] + 1
+        self._timed = (first, time_s, count)
 
     def _note_interval(self, interval_s: float) -> None:
         if self.frame_interval_range_s is None:
