@@ -568,7 +568,7 @@ def test_training_resumes_from_its_checkpoint_and_exports(tmp_path):
     assert record["round"] == 2 and record["samples"] == 4 * 44 and len(record["losses"]) == 2
     assert record["lr_schedule"] == [[0, 1e-3]]
     config.rounds, config.lr = 3, 1e-4  # continued at a lower rate: the optimiser uses it
-    model, record = train_deepmag_color(tmp_path, config, log=lambda _: None)
+    model, record = train_deepmag_color(tmp_path, config, log=lambda _: None, command="c3")
     saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert [g["lr"] for g in saved["optimizer"]["param_groups"]] == [1e-4]
     assert record["lr_schedule"] == [[0, 1e-3], [2, 1e-4]] and record["round"] == 3
@@ -577,6 +577,11 @@ def test_training_resumes_from_its_checkpoint_and_exports(tmp_path):
     card = color_model_card(record, evaluation, None)
     assert card["data"]["videos"] == 6 and card["data"]["split"] == "train"
     assert card["training"]["lr_schedule"] == [[0, 1e-3], [2, 1e-4]]
+    # one session per call, each with the rounds it trained; the card names the last's
+    sessions = card["training"]["sessions"]
+    assert [(s["from_round"], s["to_round"]) for s in sessions] == [(0, 1), (1, 2), (2, 3)]
+    assert card["training"]["command"] == "c3" and sessions[0]["command"] is None
+    assert card["training"]["device"].startswith("cpu (")
     weights, card_path = export_color_weights(model, tmp_path / "w.safetensors", card)
     net = DeepMagColorNet(**json.loads(card_path.read_text())["network"]["config"])
     net.load_state_dict(load_file(str(weights)))

@@ -203,7 +203,7 @@ def run_train_deepmag_color(args: argparse.Namespace) -> int:
     )
 
     config, run_dir = _run(args, ColorTrainConfig, _FIELDS, "deepmag-color")
-    model, record = train_deepmag_color(run_dir, config, log=_log)
+    model, record = train_deepmag_color(run_dir, config, log=_log, command=_command())
     if args.export:
         evaluation = evaluate_color(model, config, config.test_videos)
         write_json(run_dir / "test_eval.json", evaluation, indent=1)
@@ -238,7 +238,7 @@ def run_train_deepmag_motion(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--test-duration {config.test_duration_s:g} s is below 10 s: give 10 or more."
         )
-    model, record = train_deepmag_motion(run_dir, config, log=_log)
+    model, record = train_deepmag_motion(run_dir, config, log=_log, command=_command())
     if args.export:
         started = time.monotonic()
         evaluation = evaluate_motion(model, config, config.test_videos)
@@ -252,7 +252,6 @@ def run_train_deepmag_motion(args: argparse.Namespace) -> int:
         )
         calibration["measure_alpha_reach"] = 8.0
         card = motion_model_card(record, evaluation, calibration)
-        card["training"]["command"] = _command()
         card["training"]["export_seconds"] = round(time.monotonic() - started, 1)
         weights, card_path = export_weights(model, args.export, card)
         _log(f"wrote {weights} and {card_path}")

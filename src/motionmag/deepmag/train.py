@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from scipy import signal
 
 from ..atomic import atomic_output, write_json
 from ..synth.physio import PhysioConfig, make_physio_video
+from ..train.run_state import device_name
 from ..synth.physio_signals import TASKS
 from .magnify import PULSE_BAND_HZ
 from .nets import DeepMagColorNet
@@ -164,6 +166,7 @@ def train_rounds(
     sample: Callable[[int], tuple[np.ndarray, np.ndarray, dict]],
     build_net: Callable[[float], torch.nn.Module],
     log=print,
+    command: str | None = None,
 ) -> tuple[torch.nn.Module, dict]:
     """The resumable round loop shared by the colour and motion trainers.
 
@@ -174,11 +177,15 @@ def train_rounds(
         sample: train video index -> (X float32 (T-1, C, L, L), target (T-1,), meta).
         build_net: input scale (the std of X, dimensionless) -> a fresh network.
         log: one line per round.
+        command: the command line that started this session, for the record (None from
+            Python).
 
     Returns:
         (model in eval mode, record: configuration, rounds, samples seen, seconds, the
-        mean loss per round, and ``lr_schedule``, [first round, Adam rate] pairs: a resumed
-        run trains at ``config.lr``); the record is also written to ``out_dir/record.json``.
+        mean loss per round, ``lr_schedule``, [first round, Adam rate] pairs: a resumed
+        run trains at ``config.lr``, and ``sessions``, one per call: command, device, first
+        and last round, start time in UTC); the record is also written to
+        ``out_dir/record.json``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -204,6 +211,14 @@ def train_rounds(
         # at a lower rate (ours); the record keeps the rate each round range used
         for group in optimizer.param_groups:
             group["lr"] = config.lr
+    # each call is a session of the run: how it was started, on what, from which round
+    session = {
+        "command": command,
+        "device": device_name(torch.device(config.device)),
+        "from_round": record["round"],
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    record.setdefault("sessions", []).append(session)
     schedule = record.setdefault("lr_schedule", [[0, record["config"]["lr"]]])
     if schedule[-1][1] != config.lr:
         schedule.append([record["round"], config.lr])
@@ -231,6 +246,7 @@ def train_rounds(
         record["samples"] += config.passes * len(x)
         record["seconds"] = time.monotonic() - start
         record["losses"].append(float(np.mean(losses)))
+        session["to_round"] = record["round"]
         _save(
             {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "input_std": input_std, "record": record},
@@ -244,7 +260,10 @@ def train_rounds(
 
 
 def train_deepmag_color(
-    out_dir: str | os.PathLike, config: ColorTrainConfig | None = None, log=print
+    out_dir: str | os.PathLike,
+    config: ColorTrainConfig | None = None,
+    log=print,
+    command: str | None = None,
 ) -> tuple[DeepMagColorNet, dict]:
     """Train (or resume) the colour CNN in ``out_dir``; returns (model, record).
 
@@ -258,6 +277,7 @@ def train_deepmag_color(
         lambda index: color_sample(index, config),
         lambda input_std: DeepMagColorNet(input_std=input_std),
         log,
+        command,
     )
 
 
@@ -324,6 +344,11 @@ def card_sections(record: dict, target: str) -> tuple[dict, dict]:
         "seconds": round(record["seconds"], 1),
         "final_round_losses": [round(v, 4) for v in record["losses"][-5:]],
     }
+    sessions = record.get("sessions", [])
+    if sessions:  # runs recorded before sessions were kept have none
+        training["device"] = sessions[-1]["device"]
+        training["command"] = sessions[-1]["command"]
+        training["sessions"] = sessions
     return data, training
 
 

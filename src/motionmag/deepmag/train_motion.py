@@ -146,7 +146,10 @@ def evaluate_motion(
 
 
 def train_deepmag_motion(
-    out_dir: str | os.PathLike, config: MotionTrainConfig | None = None, log=print
+    out_dir: str | os.PathLike,
+    config: MotionTrainConfig | None = None,
+    log=print,
+    command: str | None = None,
 ) -> tuple[DeepMagMotionNet, dict]:
     """Train (or resume) the motion CNN in ``out_dir``; returns (model, record).
 
@@ -158,6 +161,7 @@ def train_deepmag_motion(
         lambda index: motion_sample(index, config),
         lambda input_std: build_motion_net(config, input_std),
         log,
+        command,
     )
 
 
