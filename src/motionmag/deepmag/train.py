@@ -31,8 +31,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +41,8 @@ from scipy import signal
 
 from ..atomic import atomic_output, write_json
 from ..synth.physio import PhysioConfig, make_physio_video
-from ..train.run_state import device_name
 from ..synth.physio_signals import TASKS
+from ..train.run_state import device_name
 from .magnify import PULSE_BAND_HZ
 from .nets import DeepMagColorNet
 from .representations import downsample, normalized_difference
