@@ -22,6 +22,12 @@ TINY = ["--steps", "1", "--size", "32", "--batch", "1", "--validate-every", "0",
         (("flowmag", "--val-samples", "0"), "--val-samples 0 must be at least 1"),
         (("sigma-theta", "--ssim-weight", "1"), "unrecognized arguments: --ssim-weight"),
         (("mdmm-d1", "--precision", "bf16"), "unrecognized arguments: --precision"),
+        # shards are rendered already: these would only have changed validation
+        (("oh2018", "--shards", "s", "--images", "i"), "--images shapes the data"),
+        (
+            ("ha2024", "--shards", "s", "--dataset-size", "9", "--images", "i"),
+            "--dataset-size and --images shape the data",
+        ),
     ],
 )
 def test_settings_that_cannot_work_are_refused_before_a_run_folder(tmp_path, capsys, argv, pattern):

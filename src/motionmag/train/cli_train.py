@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import UsageError
 from ..magnify.learned import VIEWS
 from ..nets.thesis_widths import sizes_of, thesis_width
 from .cli_common import (
@@ -405,6 +406,7 @@ def run_train(args: argparse.Namespace) -> int:
         lambda path: load_checkpoint(path, model=args.model)["config"],
     )
     steps_past_init(args, config, given)
+    _check_shard_flags(config, given)
     config.validate()  # before the banner: a bad flag is one sentence alone
     print(f"training {args.model} in {run_dir} on {config.device}", file=sys.stderr)
     result = train(config, run_dir, init_from=args.init, **train_kwargs(args))
@@ -419,6 +421,20 @@ def run_train(args: argparse.Namespace) -> int:
         )
     print(summary)
     return finish(args, run_dir, result.interrupted, export_weights)
+
+
+def _check_shard_flags(config, given: dict) -> None:
+    """UsageError for flags that shape on-the-fly data given to a run that reads shards:
+    the shards are rendered already, so they would change nothing but validation."""
+    shaping = [flag for flag, name in (("--dataset-size", "dataset_size"), ("--images", "images"))
+               if name in given]  # fmt: skip
+    if config.shards is not None and shaping:
+        named = " and ".join(shaping)
+        raise UsageError(
+            f"{named} {'shape' if len(shaping) > 1 else 'shapes'} the data rendered on the "
+            f"fly, but this run reads the shards in '{config.shards}': leave {named} out, or "
+            "render shards with them (`motionmag synth --n N --images DIR ...`)."
+        )
 
 
 #: the historical name of :func:`run_train`
