@@ -63,6 +63,9 @@ def test_a_second_flush_owes_nothing(clip):
     first = stream.flush()
     assert sum(r is not None for r in returned) + len(first) == len(clip)
     assert stream.flush() == []
+    # its filters are drained: more frames need a new Stream (was an IndexError with fir)
+    with pytest.raises(UsageError, match="start a new Stream"):
+        stream.push(clip[0])
 
 
 def test_numpy_numbers_are_numbers(clip):
@@ -96,7 +99,7 @@ def test_a_malformed_api_argument_is_one_sentence(clip, arguments, pattern):
 def test_frames_of_different_sizes_and_a_missing_path(clip, tmp_path):
     with pytest.raises(InputError, match="the frames differ in size"):
         mm.magnify_frames([clip[0], clip[1, :16]], method="linear")
-    with pytest.raises(UsageError, match="is not a path"):
+    with pytest.raises(UsageError, match="the input is a NoneType, not a path"):
         mm.magnify(None, tmp_path / "out.mkv")
 
 

@@ -210,7 +210,7 @@ def test_a_file_whose_frames_are_spaced_at_another_rate_than_it_states(tmp_path)
     assert probe(tmp_path / "out.mp4").fps == 25
     np.testing.assert_allclose(np.diff(_frame_times_s(tmp_path / "out.mp4")), 0.040, atol=1e-3)
     note = next(note for note in result.notes if "40.0 ms apart" in note)
-    assert "passes 2.5-5 Hz" in note and "--fps 25" in note
+    assert "passes 2.5-5 Hz" in note and "pass fps=25" in note  # a Python call's terms
     for fps in (25, 240):  # the real rate, or a high-speed camera's: --fps is the user's word
         again = mm.magnify(source, tmp_path / f"{fps}.mkv", method="linear", band=(3, 6), fps=fps)
         assert not [note for note in again.notes if "ms apart" in note], again.notes

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import default_collate
 from torch.utils.flop_counter import FlopCounterMode
 
-from motionmag.errors import UsageError
+from motionmag.errors import InputError, UsageError
 from motionmag.magnify.base import EulerianMagnifier, frame_to_tensor
 from motionmag.magnify.config import MagnifyConfig
 from motionmag.magnify.learned import Oh2018Method, build_oh2018
@@ -333,8 +333,8 @@ def test_export_and_create_model_round_trip(tmp_path, monkeypatch):
     )
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "empty"))
     assert model_card("oh2018") is None
-    with pytest.raises(UsageError, match="no shipped weights for 'oh2018' yet"):
-        create_model("oh2018")
+    with pytest.raises(InputError, match=r"empty' \(\$MOTIONMAG_WEIGHTS_DIR\) has no oh2018"):
+        create_model("oh2018")  # the package ships them: the folder named lacks them
     assert isinstance(create_model("oh2018", pretrained=False), Oh2018Net)
     with pytest.raises(UsageError, match="unknown model"):
         create_model("nope")

@@ -12,14 +12,10 @@ displacement (1 = unchanged, 0 < alpha < 1 attenuates).
 """
 
 from .errors import InputError, MotionmagError, UsageError
-from .eval.region_motion import compare as compare_motion
-from .eval.region_motion import region_motion as measure
-from .magnify.api import magnify, magnify_frames
 from .magnify.config import MagnifyConfig
 from .magnify.engine import MagnifyResult
 from .magnify.registry import MethodSpec, get_method, methods
-from .magnify.stream import Stream
-from .models import create_model
+from .python_api import Stream, compare_motion, create_model, magnify, magnify_frames, measure
 
 __version__ = "0.1.0"
 

@@ -8,6 +8,11 @@ wrong and what to do; the command line prints it as is.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import re
+from collections.abc import Callable, Iterator
+
 
 class MotionmagError(Exception):
     """Base class: a failure with a user-facing sentence. Exit status 1."""
@@ -31,3 +36,92 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread by the command line so that a run stops as it
     does after Ctrl+C: ``magnify`` keeps no partial output, ``live`` ends its run and keeps
     what it wrote, training saves a checkpoint (its own handler). Exit status 143."""
+
+
+#: flags that take one of a few words: ``--mode temporal`` reads ``mode='temporal'``
+_CHOICE_FLAGS = frozenset(
+    {"mode", "filter", "device", "backend", "stabilize", "method", "precision", "pyramid"}
+)
+#: switches: ``--overwrite`` reads ``overwrite=True``
+_SWITCHES = frozenset({"overwrite", "keep-stabilized", "side-by-side", "quiet"})
+_NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?"
+#: one pattern, scanned left to right: spans left as they are (a `command`, a 'name'),
+#: then the flag forms, most specific first
+_TERMS = re.compile(
+    r"(?P<keep>`[^`]*`|'[^']*')"
+    r"|--(?P<box>roi|crop) (?P<corner>X Y W H|-?\d+ -?\d+ -?\d+ -?\d+)\b"
+    r"|--band (?P<band>LOW HIGH|LOW|HIGH)\b"
+    r"|--set (?P<option>[a-z_][a-z0-9_]*)(?P<setting>=[^\s,;:]*)?"
+    r"|--(?P<flag>[a-z][a-z0-9-]*)"
+    r"(?: (?P<value>" + _NUMBER + r"(?!\w|\.\d)|'[^']*'|[a-z][a-z0-9-]*(?=[\s.,:;)]|$)))?"
+)
+
+
+def python_terms_of(message: str, keywords: dict[str, str] | None = None) -> str:
+    """``message``, written for the command line, in the terms of a Python call: each
+    ``--flag`` becomes its keyword (``keywords``: flag without ``--`` -> keyword, for
+    the names that differ; else the flag with ``_`` for ``-``), ``--flag VALUE`` becomes
+    ``keyword=VALUE``, ``--set NAME=VALUE`` the option ``NAME=VALUE``, ``--band LOW
+    HIGH`` ``band=(LOW, HIGH)`` and a switch ``--overwrite`` ``overwrite=True``. A
+    `command` and a 'name' in quotes are left as they are."""
+    keywords = keywords or {}
+
+    def keyword(flag: str) -> str:
+        return keywords.get(flag, flag.replace("-", "_"))
+
+    def in_python(match: re.Match) -> str:
+        if match["keep"] is not None:
+            return match["keep"]
+        if match["box"] is not None:
+            return f"{keyword(match['box'])}=({', '.join(match['corner'].split())})"
+        if match["band"] is not None:
+            band = match["band"]
+            return f"{keyword('band')}=(LOW, HIGH)" if " " in band else f"the band's {band}"
+        if match["option"] is not None:
+            return match["option"] + (match["setting"] or "")
+        flag, value = match["flag"], match["value"]
+        if flag in _SWITCHES:
+            return f"{keyword(flag)}=True" + ("" if value is None else f" {value}")
+        if value is None:
+            return keyword(flag)
+        if value[0].isalpha():  # a word: a choice, or the sentence going on
+            if flag not in _CHOICE_FLAGS:
+                return f"{keyword(flag)} {value}"
+            value = f"'{value}'"
+        return f"{keyword(flag)}={value}"
+
+    return _TERMS.sub(in_python, message)
+
+
+@contextlib.contextmanager
+def python_terms(keywords: dict[str, str] | None = None) -> Iterator[None]:
+    """Within it, a :class:`MotionmagError` speaks of keywords, not flags
+    (:func:`python_terms_of`): the Python API's functions wrap their work in it, the
+    command line calls the same work without."""
+    try:
+        yield
+    except MotionmagError as error:
+        if error.args and isinstance(error.args[0], str):
+            error.args = (python_terms_of(error.args[0], keywords), *error.args[1:])
+        raise
+
+
+def in_python_terms(keywords: dict[str, str] | None = None) -> Callable:
+    """Decorator: the function's errors, and the ``notes`` of what it returns, in Python
+    terms (:func:`python_terms`). The undecorated function, whose errors name the command
+    line's flags, stays reachable as ``function.with_flags`` for the command line."""
+
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with python_terms(keywords):
+                result = function(*args, **kwargs)
+            notes = getattr(result, "notes", None)
+            if isinstance(notes, list):
+                notes[:] = [python_terms_of(n, keywords) for n in notes]
+            return result
+
+        wrapper.with_flags = function
+        return wrapper
+
+    return decorate

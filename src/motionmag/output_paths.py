@@ -28,6 +28,16 @@ from .errors import UsageError
 FRAME_FILE = re.compile(r"frame_\d{6}\.png")  # the names video/writer.py gives PNG frames
 
 
+def require_path(value: object, what: str, hint: str) -> None:
+    """UsageError unless ``value`` is a path (str or os.PathLike); the sentence names its
+    type (and an array's shape, not its values) and ends with ``hint``."""
+    if isinstance(value, (str, os.PathLike)):
+        return
+    shape = getattr(value, "shape", None)
+    kind = type(value).__name__ + ("" if shape is None else f" of shape {tuple(shape)}")
+    raise UsageError(f"the {what} is a {kind}, not a path: give a file name ({hint}).")
+
+
 def check_output_path(
     path: str | os.PathLike,
     *,

@@ -42,6 +42,7 @@ from ..atomic import write_text
 from ..errors import InputError, UsageError
 from ..magnify.config import as_band
 from ..magnify.trim import TimeWindow
+from ..output_paths import require_path
 from ..temporal.iir import check_band
 from ..video import VideoInfo, VideoReader, probe
 from ..video.reader import rate_mismatch, uneven_spacing
@@ -122,6 +123,7 @@ class RegionMotion:
         down), along the principal axis."""
         axis = self.axis()
         along = self.along(axis)
+        check_frequency(freq_hz, self.fps, "freq_hz")  # a Python call's (the CLI checks first)
         peak = peak_frequency_hz(along, self.fps)
         read_hz = peak if freq_hz is None else float(freq_hz)
         return {
@@ -151,6 +153,12 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     degrees; about 180: they move against each other), ``gain`` of the least-squares fit ``other ~
     gain x first`` (in phase only: a causal temporal filter's lag lowers it) and their
     ``correlation``. ``freq_hz`` reads the sinusoids there instead of at the peak."""
+    for name, motion in (("first", first), ("other", other)):
+        if not isinstance(motion, RegionMotion):
+            raise UsageError(
+                f"{name} is a {type(motion).__name__}, not a measured motion: pass what "
+                "measure() returned for each video."
+            )
     check_frequency(freq_hz, first.fps)
     if len(first.dx) != len(other.dx):
         raise UsageError(
@@ -192,11 +200,20 @@ def _still(motion: RegionMotion) -> bool:
     return float(np.sqrt(np.mean(along**2))) < STILL_PX if len(along) else True
 
 
-def check_frequency(freq_hz: float | None, fps: float) -> None:
-    """UsageError unless ``freq_hz`` (when given) is between 0 and the Nyquist frequency."""
-    if freq_hz is not None and not 0 < freq_hz < fps / 2:
+def check_frequency(freq_hz: float | None, fps: float, name: str = "--freq") -> None:
+    """UsageError unless ``freq_hz`` (when given) is a number between 0 and the Nyquist
+    frequency; ``name``: the flag or keyword the sentence names."""
+    if freq_hz is None:
+        return
+    said = f"{name} {freq_hz!r}" if name.startswith("--") else f"{name}={freq_hz!r}"
+    try:
+        freq_hz = float(freq_hz)
+    except (TypeError, ValueError):
+        raise UsageError(f"{said} is not a number: give a frequency in Hz, e.g. 2.") from None
+    if not 0 < freq_hz < fps / 2:
+        said = f"{name} {freq_hz:g}" if name.startswith("--") else f"{name}={freq_hz:g}"
         raise UsageError(
-            f"--freq {freq_hz:g} Hz is not between 0 and the Nyquist frequency of a {fps:g} "
+            f"{said} Hz is not between 0 and the Nyquist frequency of a {fps:g} "
             f"fps video ({fps / 2:g} Hz): give a frequency the video can hold."
         )
 
@@ -373,6 +390,11 @@ def region_motions(
     ``skip_failed``: a region whose motion becomes too large to measure is not an error;
     it is no longer measured and its ``dx``, ``dy`` are NaN throughout (``failed``), so
     one person walking through a grid cell does not stop the map of the others."""
+    require_path(path, "video", "measure frames in memory by writing them to a file first")
+    if isinstance(reference, bool) or not isinstance(reference, (int, np.integer)):
+        raise UsageError(
+            f"reference frame {reference!r} is not a whole number: give a frame index, e.g. 0."
+        )
     info = probe(path, fps=fps)
     band = as_band(band)
     if band is not None:
@@ -419,7 +441,7 @@ def region_motions(
     per_region = np.asarray(shifts, dtype=np.float64)  # (T, regions, 2)
     if failed is not None:
         per_region[:, failed] = np.nan
-    return [
+    motions = [
         RegionMotion(
             os.fspath(path),
             float(info.fps),
@@ -431,6 +453,10 @@ def region_motions(
         )
         for k, roi in enumerate(regions)
     ]
+    if band is not None:
+        for motion in motions:
+            motion.series()  # too few frames for the band: said now, not at the first reading
+    return motions
 
 
 def camera_aligner(

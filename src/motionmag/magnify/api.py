@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from .config import MagnifyConfig
 from .engine import MagnifyResult, magnify_file
 from .registry import default_method
@@ -66,6 +66,11 @@ def magnify(
             warped back into each frame's coordinates unless ``keep_stabilized``.
         options: method settings, e.g. ``lambda_c_px=16`` for linear.
     """
+    switches = {"side_by_side": side_by_side, "keep_stabilized": keep_stabilized,
+                "overwrite": overwrite, "quiet": quiet}  # fmt: skip
+    for name, value in switches.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise UsageError(f"{name}={value!r} is not True or False: give {name}=True.")
     config = MagnifyConfig.from_arguments(
         method or default_method(), alpha, mode, band, filter, fps, reference, device, options
     )
@@ -128,6 +133,11 @@ def magnify_frames(
         keep_stabilized=keep_stabilized,
         **options,
     )
+    if stream.config.resolved_mode() == "static" and stream.config.reference >= len(frames):
+        raise UsageError(
+            f"reference frame {stream.config.reference} is beyond the end of the frames "
+            f"({len(frames)} frames): choose a smaller --reference."
+        )
     out = [o for o in (stream.push(frame) for frame in frames) if o is not None]
     out.extend(stream.flush())
     return np.stack(out)

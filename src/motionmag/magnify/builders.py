@@ -35,11 +35,27 @@ def options_for(cls: type, config: MagnifyConfig, method: str):
     unknown = sorted(set(given) - names)
     if unknown:
         raise UsageError(
-            f"method '{method}' has no option {', '.join(unknown)}: "
+            f"method '{method}' has no option {', '.join(unknown)}{_near_miss(unknown, names)}: "
             f"its options are {', '.join(sorted(names))}."
         )
     hints = typing.get_type_hints(cls)
     return cls(**{name: option_value(method, name, v, hints[name]) for name, v in given.items()})
+
+
+def _near_miss(unknown: list[str], options: set[str]) -> str:
+    """`` (did you mean band?)`` when an unknown option is a near miss of an option or
+    of one of ``magnify``'s own arguments (``bands=``, ``stabilise=``), else ``""``."""
+    import difflib
+    import inspect
+
+    from .api import magnify
+
+    arguments = set(inspect.signature(magnify).parameters) - {"input", "output", "options"}
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(options | arguments), n=1, cutoff=0.75)
+        if close:
+            return f" (did you mean {close[0]}?)"
+    return ""
 
 
 def option_value(method: str, name: str, value: object, hint: object) -> object:

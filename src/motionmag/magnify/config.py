@@ -19,14 +19,19 @@ def check_alpha(alpha: float) -> float:
     return float(alpha)
 
 
-def number(name: str, value: object, *, whole: bool = False) -> float | int:
+def number(
+    name: str, value: object, *, whole: bool = False, example: str | None = None
+) -> float | int:
     """``value`` as a float (or an int when ``whole``): Python and numpy numbers pass, a
-    string, a bool or a fraction where a whole number is due is a UsageError."""
+    string, a bool or a fraction where a whole number is due is a UsageError, whose advice
+    is ``example`` (default ``e.g. name=2``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise UsageError(f"{name} {value!r} is not a number: give one, e.g. {name}=2.")
+        raise UsageError(f"{name} {value!r} is not a number: give {example or f'e.g. {name}=2'}.")
     if whole:
         if not float(value).is_integer():
-            raise UsageError(f"{name} {value} is not a whole number: give e.g. {name}=2.")
+            raise UsageError(
+                f"{name} {value} is not a whole number: give {example or f'e.g. {name}=2'}."
+            )
         return int(value)
     return float(value)
 
@@ -37,7 +42,11 @@ def as_band(band: object) -> tuple[float, float] | None:
         return None
     if isinstance(band, str) or not hasattr(band, "__len__") or len(band) != 2:
         raise UsageError(f"band {band!r} is not two numbers: give (LOW, HIGH) in Hz, e.g. (1, 3).")
-    return number("band low edge", band[0]), number("band high edge", band[1])
+    example = "the band as two numbers in Hz, e.g. (1, 3)"
+    return (
+        number("band low edge", band[0], example=example),
+        number("band high edge", band[1], example=example),
+    )
 
 
 def check_positive_options(method: str, **values: float | None) -> None:
@@ -115,7 +124,7 @@ class MagnifyConfig:
         """Raise UsageError with one sentence for arguments that can never work."""
         alpha_is_number = isinstance(self.alpha, numbers.Real) and not isinstance(self.alpha, bool)
         if not alpha_is_number or not math.isfinite(self.alpha):
-            raise UsageError(f"alpha {self.alpha} is not a finite number: pass e.g. --alpha 10.")
+            raise UsageError(f"alpha {self.alpha!r} is not a finite number: pass e.g. --alpha 10.")
         resolve_device(self.device)
         if self.alpha < 0:
             raise UsageError(f"alpha {self.alpha} is negative: pass a factor >= 0 (1 = unchanged).")

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import InputError, UsageError
-from ..output_paths import check_output_path
+from ..output_paths import check_output_path, require_path
 from ..video import VideoInfo, VideoReader, VideoWriter, output_kind, probe, side_by_side
 from ..video.reader import rate_mismatch, uneven_spacing
 from .config import MagnifyConfig
@@ -68,11 +68,7 @@ def magnify_file(
     ``keep_stabilized``.
     """
     for what, value in (("input", input_path), ("output", output_path)):
-        if not isinstance(value, (str, os.PathLike)):
-            raise UsageError(
-                f"the {what} {value!r} is not a path: give a file name (frames in memory: "
-                "magnify_frames)."
-            )
+        require_path(value, what, "frames in memory: magnify_frames")
     output_text = os.fspath(output_path)  # keeps a trailing '/' (a PNG folder)
     input_path, output_path = Path(input_path), Path(output_path)
     kind = output_kind(output_text)  # an unsupported extension fails before any work

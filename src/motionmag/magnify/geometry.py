@@ -21,8 +21,14 @@ def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) ->
     """``W`` or ``WxH`` -> (W, H); a lone W keeps the aspect ratio (rounded)."""
     if text is None:
         return width, height
-    if isinstance(text, tuple):
-        new_w, new_h = text
+    if not isinstance(text, str) and hasattr(text, "__len__"):  # (W, H), whole numbers
+        whole = len(text) == 2 and all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()
+            for v in text
+        )
+        if not whole:
+            raise UsageError(f"--resize {text!r} is not two whole numbers: give (W, H) in px.")
+        new_w, new_h = (int(v) for v in text)
     else:
         if str(text).strip().lower() == "auto":  # motionmag live resolves it before this
             raise UsageError(

@@ -108,6 +108,12 @@ def build_magnifier(config: MagnifyConfig) -> Magnifier:
     if spec.default_band_hz is not None and config.mode is None and config.band is None:
         config = dataclasses.replace(config, band=spec.default_band_hz)
     mode = config.resolved_mode()
+    if spec.modes == ("temporal",) and config.mode is None and config.band is None:
+        # the mode was not asked for: what is missing is the band
+        raise UsageError(
+            f"method '{spec.name}' magnifies in temporal mode only, which needs the "
+            "frequency of the motion: add --band LOW HIGH (in Hz) around it."
+        )
     if mode not in spec.modes:
         raise UsageError(
             f"method '{spec.name}' has no {mode} mode: choose one of {', '.join(spec.modes)}."

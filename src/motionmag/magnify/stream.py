@@ -11,7 +11,7 @@ from collections import deque
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from .base import Magnifier
 from .config import MagnifyConfig
 from .mask import blend, mask_weights
@@ -33,12 +33,19 @@ def uint8_rgb_advice(array: np.ndarray, what: str, layout: str) -> str | None:
     if array.ndim == ndim and array.shape[-1] == 4:
         return f"{got}: drop the alpha channel with x[..., :3]."
     if array.ndim == ndim and array.shape[-1] == 3 and np.issubdtype(array.dtype, np.floating):
+        if array.size and float(np.nanmax(array)) > 1.0:  # 0-255 floats (OpenCV, PIL)
+            rounding = "np.clip(np.rint(x), 0, 255).astype(np.uint8)"
+            return f"{got}: round values in 0-255 to bytes with {rounding}."
         return (
             f"{got}: scale values in [0, 1] to bytes with "
             "np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)."
         )
     if array.ndim == ndim and array.shape[-1] == 3 and array.dtype == np.uint16:
         return f"{got}: keep the high byte with (x >> 8).astype(np.uint8)."
+    if array.ndim == ndim and array.shape[-1] == 3 and np.issubdtype(array.dtype, np.integer):
+        return f"{got}: convert values in 0-255 with np.clip(x, 0, 255).astype(np.uint8)."
+    if array.ndim == ndim and array.shape[-3] == 3:  # channels first (torch's layout)
+        return f"{got}: put the channels last with np.moveaxis(x, -3, -1)."
     return f"{got}: convert it to 8-bit RGB with that layout."
 
 
@@ -97,6 +104,7 @@ class Stream:
             self._paired = StabilizedPairs(self._paired, stabilize, keep_stabilized, still)
         self._ready: deque[np.ndarray] = deque()
         self._size: tuple[int, int] | None = None
+        self._flushed = False  # the input has ended: its filters are drained
 
     @property
     def latency_frames(self) -> int:
@@ -115,6 +123,10 @@ class Stream:
 
     def push(self, frame: np.ndarray) -> np.ndarray | None:
         """Feed one frame; return the oldest output not yet returned, or None."""
+        if self._flushed:
+            raise UsageError(
+                "this Stream was flushed (its input ended): start a new Stream for more frames."
+            )
         frame = np.asarray(frame)
         advice = uint8_rgb_advice(frame, "a frame", "(H, W, 3)")
         if advice is not None:
@@ -135,8 +147,11 @@ class Stream:
         return self._ready.popleft() if self._ready else None
 
     def flush(self) -> list[np.ndarray]:
-        """The outputs still owed once the input has ended, oldest first."""
-        self._ready.extend(self._finish(self._paired.flush()))
+        """The outputs still owed once the input has ended, oldest first (then none: a
+        flushed Stream takes no more frames)."""
+        if not self._flushed:
+            self._flushed = True
+            self._ready.extend(self._finish(self._paired.flush()))
         rest = list(self._ready)
         self._ready.clear()
         return rest

@@ -9,6 +9,7 @@ but not converted to RGB (``VideoReader.frames``): exact, and cheap next to magn
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -31,6 +32,9 @@ class TimeWindow:
         duration_s: float | None = None,
         name: str = "the input",
     ) -> TimeWindow:
+        for flag, value in (("--start", start_s), ("--end", end_s)):
+            if value is not None and not _is_number(value):
+                raise UsageError(f"{flag} {value!r} is not a number: give seconds, e.g. 12.5.")
         start = 0.0 if start_s is None else float(start_s)
         if not math.isfinite(start) or start < 0:
             raise UsageError(f"--start {start_s} s is not a time >= 0: give seconds, e.g. 12.5.")
@@ -58,3 +62,8 @@ class TimeWindow:
             self.stop if total is None else (total if self.stop is None else min(total, self.stop))
         )
         return None if end is None else max(0, end - self.first)
+
+
+def _is_number(value: object) -> bool:
+    """True for a real number (int, float, numpy's), not a bool or a string."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -142,6 +142,17 @@ def create_model(
         path = weights_path(name, weights_dir)
         if weights_dir is not None and not Path(weights_dir).is_dir():
             raise InputError(f"weights folder '{weights_dir}' does not exist: check the path.")
+        shipped = _PACKAGE_WEIGHTS / path.name
+        if not path.is_file() and path.parent != _PACKAGE_WEIGHTS and shipped.is_file():
+            named, instead = (
+                ("", "leave out weights_dir")
+                if weights_dir is not None
+                else (f" (${WEIGHTS_ENV})", f"unset {WEIGHTS_ENV}")
+            )
+            raise InputError(
+                f"the weights folder '{path.parent}'{named} has no {path.name}: put the file "
+                f"there, or {instead} to use the shipped weights."
+            )
         if not path.is_file():
             raise UsageError(
                 f"no shipped weights for '{name}' yet: train them (the README's section on "
@@ -159,8 +170,11 @@ def create_model(
     config = {**spec.kwargs, **(network.get("config") or {}), **kwargs}
     try:
         model = spec.network_class()(**config)
-    except TypeError as error:
-        raise UsageError(f"model '{name}' cannot take these settings ({error}).") from None
+    except (TypeError, ValueError) as error:  # an unknown keyword, a value of another type
+        raise UsageError(
+            f"model '{name}' cannot take these settings ({error}): see its network's "
+            f"arguments, {spec.network}."
+        ) from None
     if path is not None:
         try:
             state = load_file(str(path))

@@ -218,7 +218,7 @@ def open_input(path: Path) -> av.container.InputContainer:
     except av.error.FFmpegError:
         raise InputError(
             f"input file '{path}' is not a video FFmpeg can read: check that it is a complete "
-            "video file (mp4, mkv, avi, mov, ...)"
+            "video file (mp4, mkv, avi, mov, ...)."
         ) from None
 
 
@@ -246,7 +246,7 @@ def pixel_aspect(stream: av.video.stream.VideoStream, quarter_turns: int) -> Fra
 def check_exists(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
-        raise InputError(f"input file '{p}' does not exist: check the path")
+        raise InputError(f"input file '{p}' does not exist: check the path.")
     return p
 
 

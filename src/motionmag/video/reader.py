@@ -41,7 +41,7 @@ from motionmag.video.probe import VideoInfo, list_frame_files, open_input, probe
 def _truncated(path: str, frames: int) -> InputError:
     return InputError(
         f"input file '{path}' is truncated or corrupt after frame {frames}: re-export it or "
-        "cut it before that frame"
+        "cut it before that frame."
     )
 
 
