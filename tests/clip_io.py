@@ -24,9 +24,9 @@ def read_clip(path: Path) -> np.ndarray:
         return np.stack(list(reader))
 
 
-def write_uneven_clip(path: Path, frames, intervals_ms=(50, 33)) -> Path:
+def write_uneven_clip(path: Path, frames, intervals_ms=(50, 33), first_ms: int = 0) -> Path:
     """Write uint8 (H, W, 3) frames losslessly (FFV1) with their pts the given intervals
-    apart in turn (ms): a variable-rate clip. Returns ``path``."""
+    apart in turn (ms), the first at ``first_ms``: a variable-rate clip. Returns ``path``."""
     from fractions import Fraction
 
     import av
@@ -37,7 +37,7 @@ def write_uneven_clip(path: Path, frames, intervals_ms=(50, 33)) -> Path:
         stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
         stream.pix_fmt = "yuv444p"
         stream.codec_context.time_base = Fraction(1, 1000)
-        pts = 0
+        pts = first_ms
         for i, pixels in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts, frame.time_base = pts, Fraction(1, 1000)

@@ -21,7 +21,7 @@ from . import __version__
 from .allocator import keep_freed_memory
 from .errors import MotionmagError, Terminated, UsageError
 from .magnify.stabilize import DEFAULT_MODEL as DEFAULT_STABILIZE_MODEL
-from .output_paths import check_output_path
+from .output_paths import check_distinct_outputs, check_output_path
 
 
 class _Parser(argparse.ArgumentParser):
@@ -442,6 +442,7 @@ def _run_measure(args: argparse.Namespace) -> int:
         if picture:
             image_format(picture)
     outputs = {"--csv": args.csv, "--json": args.json, "--plot": args.plot, "--map": args.map}
+    check_distinct_outputs(outputs)
     for flag, path in outputs.items():
         if path:
             check_output_path(path, overwrite=args.overwrite, inputs=args.videos, flag=flag)

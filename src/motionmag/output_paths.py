@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,12 +57,18 @@ def check_output_path(
     target = Path(text.rstrip("/" + os.sep) or text)
     if not target.parent.is_dir():
         raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
+    _check_writable(target.parent)
     for source in inputs:
         if source is not None and _holds(target, Path(os.fspath(source))):
             what = "is" if _same(target, Path(os.fspath(source))) else "holds"
             raise UsageError(
                 f"{flag} '{text}' {what} the input '{source}': choose another path; the "
                 "input is never replaced."
+            )
+        if source is not None and _inside_folder(target, Path(os.fspath(source))):
+            raise UsageError(
+                f"{flag} '{text}' is inside the input frame folder '{source}': write it "
+                "elsewhere; the input's frames are never replaced or added to."
             )
     if target.is_dir() and not target.is_symlink():
         _check_folder(target, text, overwrite=overwrite, flag=flag, folder_output=folder_output)
@@ -103,6 +110,39 @@ def _same(target: Path, source: Path) -> bool:
     except OSError:
         pass
     return target.resolve() == source.resolve()
+
+
+def check_distinct_outputs(outputs: dict[str, str | os.PathLike | None]) -> None:
+    """UsageError when two of a command's outputs (flag -> path; None: not asked for)
+    name one file: the second would replace the first."""
+    seen: dict[Path, str] = {}
+    for flag, path in outputs.items():
+        if path is None or path == "":
+            continue
+        key = Path(os.fspath(path)).resolve()
+        if key in seen:
+            raise UsageError(
+                f"{seen[key]} and {flag} name one file, '{path}': give each its own name."
+            )
+        seen[key] = flag
+
+
+def _check_writable(folder: Path) -> None:
+    """UsageError unless a file can be made in ``folder`` (tried: permissions, a read-only
+    or immutable file system), before any work rather than at its end."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UsageError(
+            f"output folder '{folder}' cannot be written to ({error.strerror or error}): "
+            "choose another folder."
+        ) from None
+
+
+def _inside_folder(target: Path, source: Path) -> bool:
+    """True when ``source`` is a folder (of frames) and ``target`` lies in it."""
+    return source.is_dir() and source.resolve() in target.resolve().parents
 
 
 def _holds(target: Path, source: Path) -> bool:

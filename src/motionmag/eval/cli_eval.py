@@ -18,7 +18,7 @@ from ..devices import resolve_device
 from ..errors import InputError, UsageError
 from ..flow.opencv import FLOW_ESTIMATORS
 from ..magnify.registry import get_method
-from ..output_paths import check_output_path
+from ..output_paths import check_distinct_outputs, check_output_path
 from .report import format_table, plot, read_json, to_json, write_json
 from .results import SuiteResult
 from .runner import MethodUnderTest
@@ -90,8 +90,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--size {args.size} is too small: use at least 32 px.")
     if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot must end in {', '.join(sorted(PLOT_SUFFIXES))}: {args.plot}")
-    if args.json and args.plot and Path(args.json).resolve() == Path(args.plot).resolve():
-        raise UsageError("--json and --plot name one file: give each its own name.")
+    check_distinct_outputs({"--json": args.json, "--plot": args.plot})
     for flag, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             inputs = [*args.compare, args.video]

@@ -45,7 +45,7 @@ from ..magnify.trim import TimeWindow
 from ..output_paths import require_path
 from ..temporal.iir import check_band
 from ..video import VideoInfo, VideoReader, probe
-from ..video.reader import rate_mismatch, uneven_spacing
+from ..video.reader import gap_advice, rate_mismatch, uneven_spacing
 from .linearity import track_shift
 from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
 from .spectrum import check_roi, figure_rgb
@@ -289,6 +289,12 @@ def _shift(base: np.ndarray, region: np.ndarray, factor: int, index: int) -> np.
     except np.linalg.LinAlgError:
         shift = np.array([np.inf, np.inf])
     if not np.all(np.isfinite(shift)) or np.abs(shift).max() > min(height, width) / 4:
+        if float(np.ptp(base)) < 1.0:  # a uniform reference: nothing to follow
+            raise InputError(
+                f"the {width * factor}x{height * factor} px region has no texture to track "
+                "(its pixels vary by less than one grey level in the reference frame): "
+                "choose a region with detail (--roi)."
+            )
         raise InputError(
             f"frame {index} has moved too far from the reference frame to be measured in a "
             f"{width * factor}x{height * factor} px region (more than a quarter of it): "
@@ -350,8 +356,8 @@ def frames_with_progress(
         print(
             f"motionmag: note: frames of '{name}' are not evenly spaced in time ({1000 * low:.0f} "
             f"to {1000 * high:.0f} ms apart): {verb} assumes {rate:g} fps throughout, so "
-            "frequencies and times are approximate; re-encode at a constant rate first "
-            "(ffmpeg -fps_mode cfr).",
+            f"frequencies and times are approximate{gap_advice(intervals_s)}; re-encode at a "
+            "constant rate first (ffmpeg -fps_mode cfr).",
             file=sys.stderr,
         )
     elif real is not None:

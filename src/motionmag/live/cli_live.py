@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from ..errors import UsageError
-from ..output_paths import check_output_path
+from ..output_paths import check_distinct_outputs, check_output_path
 
 
 def add_live_command(subparsers) -> argparse.ArgumentParser:
@@ -110,6 +110,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--queue {args.queue} is below 1: give a frame count >= 1.")
     if args.every < 0 or (args.every and not math.isfinite(args.every)):
         raise UsageError(f"--every {args.every:g} is negative: give seconds, or 0 for none.")
+    check_distinct_outputs({"-o": args.output, "--report": args.report})
     for flag, path in (("-o", args.output), ("--report", args.report)):
         if path is not None:
             frames = flag == "-o" and output_kind(path) == "png"

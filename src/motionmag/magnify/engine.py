@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ..errors import InputError, UsageError
 from ..output_paths import check_output_path, require_path
 from ..video import VideoInfo, VideoReader, VideoWriter, output_kind, probe, side_by_side
-from ..video.reader import rate_mismatch, uneven_spacing
+from ..video.reader import gap_advice, rate_mismatch, uneven_spacing
 from .config import MagnifyConfig
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
@@ -212,7 +212,8 @@ def _timing_notes(
             f"{1000 * high:.0f} ms apart)"
         )
         band = (
-            f"the temporal filter assumes {config.fps:g} fps throughout, so the band is approximate"
+            f"the temporal filter assumes {config.fps:g} fps throughout, so the band is "
+            f"approximate{gap_advice(intervals_s)}"
         )
         tail = "; re-encode at a constant rate first (e.g. ffmpeg -i IN -fps_mode cfr OUT)."
     else:

@@ -50,6 +50,17 @@ class TimeWindow:
             )
         first = math.ceil(start * fps - 1e-6)
         stop = None if end_s is None else math.ceil(float(end_s) * fps - 1e-6)
+        if stop is not None and stop <= first:
+            raise UsageError(
+                f"no frame lies from --start {start:g} s to before --end {float(end_s):g} s "
+                f"(frames are 1/{fps:g} s apart): widen the window."
+            )
+        frames = None if duration_s is None else round(duration_s * fps)
+        if frames is not None and first >= frames > 0:
+            raise UsageError(
+                f"--start {start:g} s is after the last frame of {name} (at "
+                f"{(frames - 1) / fps:.3f} s): choose an earlier start."
+            )
         return cls(first, stop, first / fps)
 
     @property

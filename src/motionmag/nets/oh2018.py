@@ -230,6 +230,9 @@ class Oh2018Net(MagnificationNet):
         channels: width of the encoder, texture and shape representations (32).
     """
 
+    #: at 1/4 resolution the reflection pads need 2 px: a frame of 4 px or less failed
+    min_size_px = 8
+
     def __init__(
         self,
         linear_manipulator: bool = False,

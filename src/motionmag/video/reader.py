@@ -94,6 +94,19 @@ def uneven_spacing(intervals_s: tuple[float, float] | None) -> bool:
     return high > 1.25 * low and high - low > 0.003
 
 
+def gap_advice(intervals_s: tuple[float, float] | None) -> str:
+    """``"; where the longer gaps are pauses or lost frames, pass --fps N"`` (N: the rate
+    of the closest frames) when some frames lie more than twice as far apart as the
+    closest (a recording paused, frames lost: the stated average rate then reads every
+    frequency low), else ``""``. Our rule."""
+    if intervals_s is None or intervals_s[0] <= 0 or intervals_s[1] <= 2 * intervals_s[0]:
+        return ""
+    return (
+        f"; where the longer gaps are pauses or lost frames, pass --fps "
+        f"{1 / intervals_s[0]:.3g} (the rate of the closest frames)"
+    )
+
+
 #: PIL modes of integer grey frames (16-bit PNG/TIFF, 32-bit integer TIFF)
 GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 #: bit depths of integer grey frames: scientific cameras store 10-, 12- or 14-bit data in
@@ -156,6 +169,7 @@ class VideoReader:
         self._timed: tuple[Fraction, Fraction, int] | None = None  # first, last time, count
         self._open: list[av.container.InputContainer] = []  # one per unfinished pass
         self._folder_top: int | None = None  # a grey folder's full scale (grey_top)
+        self._video_top: int | None = None  # a 16-bit grey video's (its first frame's)
 
     def __enter__(self) -> VideoReader:
         return self
@@ -236,7 +250,16 @@ class VideoReader:
         width, height = self.info.coded_size
         if frame.width != width or frame.height != height:
             frame = frame.reformat(width=width, height=height)
-        rgb = frame.to_ndarray(format="rgb24")
+        if frame.format.name in ("gray16le", "gray16be"):
+            # 10- to 14-bit camera data in 16-bit grey: scaled from its depth, as a frame
+            # folder's (grey_top of the first frame), not crushed to 0-16 by rgb24
+            grey = frame.to_ndarray().astype(np.int64)
+            if self._video_top is None:
+                self._video_top = grey_top([grey])
+            grey = np.clip(np.rint(grey * (255.0 / self._video_top)), 0, 255).astype(np.uint8)
+            rgb = np.repeat(grey[..., None], 3, axis=2)
+        else:
+            rgb = frame.to_ndarray(format="rgb24")
         if self.info.quarter_turns:
             rgb = np.rot90(rgb, self.info.quarter_turns)
         return np.ascontiguousarray(rgb)
@@ -379,5 +402,8 @@ class VideoReader:
             start_s = stream.start_time * stream.time_base
         played_s = float(last_end_s - start_s)
         # Half a frame, plus 2 ms for Matroska's millisecond timestamps.
-        if played_s < duration_s - float(period_s) / 2 - 0.002:
+        least_s = duration_s - float(period_s) / 2 - 0.002
+        # FFmpeg's Matroska DURATION tag is the stream's end time, counted from 0 s, not
+        # its length: a stream that starts at 0.1 s and plays 0.99 s states 1.09 s
+        if played_s < least_s and float(last_end_s) < least_s:
             raise _truncated(path, self.frames_read)

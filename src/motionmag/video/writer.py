@@ -224,7 +224,9 @@ class VideoWriter:
             stream = container.add_stream("ffv1", rate=self.fps)
             stream.pix_fmt = "bgr0"
             # level 3 with slice CRCs: every frame is a checked keyframe (truncation shows).
-            stream.options = {"level": "3", "slicecrc": "1", "slices": "4", "g": "1"}
+            # FFmpeg cannot cut a frame 1 px wide or high into 4 slices: one slice there
+            slices = "4" if min(self.width, self.height) >= 2 else "1"
+            stream.options = {"level": "3", "slicecrc": "1", "slices": slices, "g": "1"}
             stream.thread_type = "SLICE"
         if self.codec_threads is not None:
             stream.codec_context.thread_count = int(self.codec_threads)
