@@ -132,3 +132,113 @@ def test_outputs_are_checked_for_clashes_and_a_writable_folder_first(tmp_path, c
     if Path("/proc").is_dir():  # a folder no file can be made in
         code, err = run(capsys, "spectrum", source, "-o", "/proc/spectrum.png")
         assert code == 2 and one_sentence(err) and "cannot be written to" in err, err
+
+
+def _gap_clip(path: Path, before: int, gap_ms: int, after: int) -> tuple[Path, list]:
+    """``before`` frames 100 ms apart, a gap of ``gap_ms``, then ``after`` more; each frame
+    its own texture, so a frame read back is known by its pixels."""
+    frames = [_texture(24, 32, seed) for seed in range(before + after)]
+    intervals = (100,) * (before - 1) + (gap_ms,) + (100,) * after
+    return write_uneven_clip(path, frames, intervals_ms=intervals), frames
+
+
+def _which(read: list[np.ndarray], frames: list[np.ndarray]) -> list[int]:
+    """The index in ``frames`` of each frame read (FFV1 yuv444p rounds by up to 2)."""
+    return [
+        next(i for i, f in enumerate(frames) if np.abs(r.astype(int) - f).max() <= 2) for r in read
+    ]
+
+
+@pytest.mark.parametrize(("before", "gap_ms"), [(10, 2100), (20, 4100)])  # no seek; a seek
+def test_start_and_end_select_frames_by_their_time(tmp_path, before, gap_ms):
+    """Frames at 0-0.9 s, then from 3.0 s (or 0-1.9 s, then from 6.0 s: the window starts
+    past ``SEEK_MIN_S``, so the reader seeks): a window is the frames shown in it."""
+    from motionmag.magnify.trim import TimeWindow
+    from motionmag.video import VideoReader
+
+    source, frames = _gap_clip(tmp_path / "gap.mkv", before, gap_ms, 60)
+    resume_s = (before - 1) / 10 + gap_ms / 1000  # the first frame after the gap
+    with VideoReader(source) as reader:
+        fps = float(reader.info.fps)
+        window = TimeWindow.from_seconds(resume_s + 1.0, resume_s + 2.0, fps)
+        read = list(reader.frames(window.first, window.stop, window.seconds))
+        assert _which(read, frames) == list(range(before + 10, before + 20))
+        assert float(reader.last_time_s) == pytest.approx(resume_s + 1.9, abs=1e-3)
+        if resume_s + 1.0 >= 5:  # sought: decoding began at a key frame past the start
+            assert reader.frames_decoded < before + 20
+        inside_gap = TimeWindow.from_seconds(resume_s - 1.0, resume_s - 0.5, fps)
+        assert list(reader.frames(inside_gap.first, inside_gap.stop, inside_gap.seconds)) == []
+    with VideoReader(source, fps=10) as reader:  # a rate given: frame i is at i / 10 s
+        window = TimeWindow.from_seconds(resume_s + 1.0, resume_s + 2.0, 10)
+        read = list(reader.frames(window.first, window.stop, window.seconds))
+        assert _which(read, frames) == list(range(window.first, window.stop))
+
+
+def test_magnify_cuts_a_clip_with_a_gap_at_the_times_asked_for(tmp_path, capsys):
+    source, _ = _gap_clip(tmp_path / "gap.mkv", 10, 2100, 20)  # 0-0.9 s, 3.0-4.9 s
+    result = mm.magnify(source, tmp_path / "o.mkv", method="linear", mode="static",
+                        start=0.5, end=3.5)  # fmt: skip
+    assert result.frames == 10  # 0.5-0.9 s and 3.0-3.4 s
+    code, err = run(capsys, "magnify", source, "-o", tmp_path / "p.mkv", "--start", "1.2",
+                    "--end", "2.5")  # fmt: skip
+    assert code == 2 and "0 frame(s) between --start and --end" in err, err
+
+
+def test_audio_running_past_the_last_frame_is_noted(tmp_path):
+    path = tmp_path / "long_audio.mkv"
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("ffv1", rate=30)
+        video.width, video.height, video.pix_fmt = 32, 24, "yuv444p"
+        audio = container.add_stream("aac", rate=48000)
+        audio.layout = "mono"
+        fmt = audio.codec_context.codec.audio_formats[0].name
+        for i in range(15):  # 0.5 s of video
+            frame = av.VideoFrame.from_ndarray(np.roll(_texture(24, 32), i, axis=1))
+            frame.pts = i
+            for packet in video.encode(frame):
+                container.mux(packet)
+        tone = (0.2 * np.sin(np.arange(96000) / 48000 * 2 * np.pi * 440)).astype(np.float32)
+        for start in range(0, len(tone), 1024):  # 2 s of sound
+            chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format=fmt,
+                                               layout="mono")  # fmt: skip
+            chunk.sample_rate, chunk.pts = 48000, start
+            for packet in audio.encode(chunk):
+                container.mux(packet)
+        for stream in (audio, video):
+            for packet in stream.encode(None):
+                container.mux(packet)
+    result = mm.magnify(path, tmp_path / "out.mkv", method="linear", mode="static")
+    assert any("runs 1.5 s past its last frame" in note for note in result.notes), result.notes
+    cut = mm.magnify(path, tmp_path / "cut.mkv", method="linear", mode="static", end=0.3)
+    assert not any("past its last frame" in note for note in cut.notes)  # asked for
+
+
+def test_live_from_a_variable_rate_file_keeps_each_frame_s_time(tmp_path, capsys):
+    frames = [np.roll(_texture(24, 32), i % 2, axis=1) for i in range(12)]
+    source = write_uneven_clip(tmp_path / "vfr.mkv", frames, intervals_ms=(50, 150))
+    out = tmp_path / "live.mkv"
+    code, err = run(capsys, "live", source, "-o", out, "--method", "linear", "--mode",
+                    "static", "--no-realtime", "--quiet")  # fmt: skip
+    assert code == 0, err
+
+    def times(path):
+        with av.open(str(path)) as container:
+            return [float(f.time) for f in container.decode(video=0)]
+
+    np.testing.assert_allclose(times(out), times(source), atol=1.5e-3)  # was evenly spaced
+
+
+def test_a_folder_with_a_video_s_name_is_not_taken_for_frames(tmp_path, capsys):
+    source = write_clip(tmp_path / "v.mkv", [_texture(24, 32, i) for i in range(4)], 30.0)
+    (tmp_path / "out.mp4").mkdir()
+    code, err = run(capsys, "magnify", source, "-o", tmp_path / "out.mp4", "--method", "linear")
+    assert code == 2 and one_sentence(err) and "is a folder" in err, err
+    assert list((tmp_path / "out.mp4").iterdir()) == []
+
+
+def test_a_mask_folder_and_a_url_are_named_for_what_they_are(tmp_path, capsys):
+    source = write_clip(tmp_path / "v.mkv", [_texture(24, 32, i) for i in range(4)], 30.0)
+    code, err = run(capsys, "magnify", source, "-o", tmp_path / "o.mkv", "--mask", tmp_path)
+    assert code == 2 and "is a folder: give a greyscale image" in err, err
+    code, err = run(capsys, "magnify", "http://127.0.0.1:9/x.mp4", "-o", tmp_path / "o.mkv")
+    assert code == 3 and "is a network address" in err and "motionmag live" in err, err

@@ -343,7 +343,7 @@ def frames_with_progress(
             desc=f"{verb} {os.path.basename(os.fspath(path))}",
         ) as bar,
     ):
-        for frame in reader.frames(window.first, window.stop):
+        for frame in reader.frames(window.first, window.stop, window.seconds):
             bar.update(1)
             yield frame
     name = os.path.basename(os.fspath(path))

@@ -49,11 +49,13 @@ class FrameMagnifier(Protocol):
 
 @dataclass
 class Captured:
-    """A frame from the source: its index (from 0), capture time (s, clock) and pixels."""
+    """A frame from the source: its index (from 0), capture time (s, clock) and pixels,
+    and a file's own time stamp for it (s from the stream's start; None otherwise)."""
 
     index: int
     capture_s: float
     frame: np.ndarray
+    stamp_s: float | None = None
 
 
 class FrameQueue:
@@ -170,7 +172,9 @@ class _Reader(threading.Thread):
                 if self.duration_s is not None and now_s - self.start_s >= self.duration_s:
                     self.stopped_by = f"--duration {self.duration_s:g} s"
                     break
-                if not self.queue.put(Captured(self.frames_in, now_s, frame)):
+                stamp = getattr(self.source, "last_time_s", None)
+                captured = Captured(self.frames_in, now_s, frame, stamp)
+                if not self.queue.put(captured):
                     break
                 self.frames_in += 1
                 if self.max_frames is not None and self.frames_in >= self.max_frames:
@@ -278,7 +282,7 @@ def run_live(
     latency, window = LatencyStats(), LatencyStats()
     # (index, capture time) of frames pushed whose output has not come back yet; the
     # frames themselves are not kept here (the magnifier holds what its window needs)
-    pending: deque[tuple[int, float]] = deque()
+    pending: deque[tuple[int, float, float | None]] = deque()
     magnify_s = 0.0
     processed = output = 0
     last_output = -1
@@ -288,12 +292,16 @@ def run_live(
 
     def emit(frame: np.ndarray) -> bool:
         nonlocal output, last_output
-        index, capture_s = pending.popleft()
+        index, capture_s, stamp_s = pending.popleft()
         if index <= last_output:  # pragma: no cover - a magnifier bug
             raise RuntimeError(f"frame {index} came out after frame {last_output}")
-        # the frame's time in the source: a file's own (index / rate), a camera's or a
-        # stream's arrival; a dropped frame leaves its gap, so a recording keeps real time
-        time_s = index / info.fps if info.kind == "file" else capture_s - start_s
+        # the frame's time in the source: a file's own (its stamp, else index / rate), a
+        # camera's or a stream's arrival; a dropped frame leaves its gap, so a recording
+        # keeps real time
+        if info.kind == "file":
+            time_s = stamp_s if stamp_s is not None else index / info.fps
+        else:
+            time_s = capture_s - start_s
         keep = True
         for sink in sinks:
             keep = sink.write(frame, time_s) and keep
@@ -346,7 +354,7 @@ def run_live(
                 out = magnifier.push(frame)
                 magnify_s += clock.now() - began_s
                 processed += 1
-                pending.append((item.index, item.capture_s))
+                pending.append((item.index, item.capture_s, item.stamp_s))
                 if out is not None and not emit(out):
                     stop_reason = "window closed"
                     break

@@ -122,7 +122,7 @@ def magnify_file(
     output_fps = info.stated_fps or info.fps
     frames = 0
     with (
-        VideoReader(input_path, fps=config.fps) as reader,
+        VideoReader(input_path, fps=config.fps if fps_given else None) as reader,
         VideoWriter(
             output_text,
             output_fps,
@@ -143,7 +143,7 @@ def magnify_file(
         ) as bar,
     ):
         times_s: deque[Fraction | None] = deque()  # of the frames not yet written
-        for frame in reader.frames(window.first, window.stop):
+        for frame in reader.frames(window.first, window.stop, window.seconds):
             if geometry.changes_frames:
                 frame = geometry.apply(frame)
             times_s.append(reader.last_time_s)
@@ -178,6 +178,7 @@ def magnify_file(
         height=height,
         method=config.method,
         notes=list(writer.notes)
+        + _audio_notes(writer.audio_past_end_s, window, input_path)
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
         + _rotation_notes(info)
         + _band_notes(config, frames)
@@ -185,6 +186,21 @@ def magnify_file(
             config, intervals_s, None if fps_given else mean_interval_s, input_path, kind
         ),
     )
+
+
+#: audio running this much past the last frame is noted (s; ours: beyond a stray packet)
+AUDIO_PAST_END_NOTE_S = 0.5
+
+
+def _audio_notes(past_end_s: float, window: TimeWindow, input_path: Path) -> list[str]:
+    """A note when the input's audio ran on past its last frame and was cut there (not
+    when ``--end`` asked for the cut)."""
+    if window.stop is not None or past_end_s < AUDIO_PAST_END_NOTE_S:
+        return []
+    return [
+        f"the audio of '{input_path.name}' runs {past_end_s:.1f} s past its last frame: "
+        "the output's audio ends with its video"
+    ]
 
 
 def _timing_notes(

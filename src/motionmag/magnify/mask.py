@@ -55,7 +55,8 @@ def load_mask(
 def _read_weights(path: Path, flag: str) -> np.ndarray:
     """A greyscale image file as float32 weights (H, W) in [0, 1]."""
     if not path.is_file():
-        raise UsageError(f"{flag} '{path}' does not exist: give a greyscale image (PNG).")
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise UsageError(f"{flag} '{path}' {what}: give a greyscale image (PNG).")
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise UsageError(f"{flag} '{path}' is not an image OpenCV can read: save it as PNG.")

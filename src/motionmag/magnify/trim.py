@@ -1,9 +1,12 @@
 """Which frames of a video are magnified: ``--start`` and ``--end``, in seconds.
 
-What matters: frame i is at ``i / fps`` s (the rate the engine runs at), and a window
-keeps the frames with ``start <= i / fps < end``; the output's first frame becomes time 0
-and its audio is cut to the same window. Frames before the window are decoded
-but not converted to RGB (``VideoReader.frames``): exact, and cheap next to magnifying.
+What matters: a window keeps the frames a player shows from ``start`` to before ``end``:
+a video file read at its own rate selects them by time stamp (a variable-rate clip, or
+one with a gap, included); a frame folder, or a file read at a rate given by ``--fps``
+(a high-speed camera's), has frame i at ``i / fps`` s and keeps ``start <= i / fps <
+end``. The output's first frame becomes time 0 and its audio is cut to the same window.
+Frames before the window are decoded but not converted to RGB (``VideoReader.frames``):
+exact, and cheap next to magnifying.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ class TimeWindow:
     first: int = 0
     stop: int | None = None
     start_s: float = 0.0
+    #: the window as asked for, (start, end or None) s: a video file read at its own rate
+    #: selects its frames by time stamp (``VideoReader.frames(seconds=...)``)
+    seconds: tuple[float, float | None] = (0.0, None)
 
     @classmethod
     def from_seconds(
@@ -61,7 +67,7 @@ class TimeWindow:
                 f"--start {start:g} s is after the last frame of {name} (at "
                 f"{(frames - 1) / fps:.3f} s): choose an earlier start."
             )
-        return cls(first, stop, first / fps)
+        return cls(first, stop, first / fps, (start, None if end_s is None else float(end_s)))
 
     @property
     def trims(self) -> bool:

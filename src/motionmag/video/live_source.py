@@ -156,6 +156,13 @@ class FileSource(LiveSource):
             sample_aspect_ratio=video.sample_aspect_ratio,
         )
 
+    @property
+    def last_time_s(self) -> float | None:
+        """The time stamp of the frame last given (s from the stream's start), or None
+        (a frame folder, or a rate given by ``fps``: then frame i is at i / fps)."""
+        stamp = self._reader.last_time_s
+        return None if stamp is None or not self._reader.own_rate else float(stamp)
+
     def frames(self) -> Iterator[np.ndarray]:
         frames = iter(self._reader)
         if self._realtime:

@@ -246,6 +246,12 @@ def pixel_aspect(stream: av.video.stream.VideoStream, quarter_turns: int) -> Fra
 def check_exists(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
+        text = os.fspath(path)
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:/", text):  # a URL (as a Path: 'http:/...')
+            raise InputError(
+                f"input '{text}' is a network address, not a file: read streams with "
+                "`motionmag live`, or download the file first."
+            )
         raise InputError(f"input file '{p}' does not exist: check the path.")
     return p
 

@@ -45,6 +45,10 @@ def _truncated(path: str, frames: int) -> InputError:
     )
 
 
+#: a frame whose time stamp is this close before a window's edge counts as at the edge
+#: (s; Matroska rounds stamps to whole milliseconds: 1/30 s is stored as 0.033)
+STAMP_SLACK_S = 0.0005 + 1e-6
+
 #: ``frames(first)`` seeks (to the key frame before) when ``first`` is this far in, s; a
 #: shorter skip decodes from the start (ours: where decoding costs more than a second or so)
 SEEK_MIN_S = 5.0
@@ -154,6 +158,8 @@ class VideoReader:
         self, path: str | os.PathLike, fps: float | None = None, codec_threads: int | None = None
     ) -> None:
         self.info: VideoInfo = probe(path, fps=fps)
+        #: read at the file's own rate (no ``fps``): a time window selects by time stamp
+        self.own_rate = fps is None
         #: decoder threads of video files (None: FFmpeg's choice, frame and slice threads)
         self.codec_threads = codec_threads
         self.path = Path(path)
@@ -190,20 +196,32 @@ class VideoReader:
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
 
-    def frames(self, first: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    def frames(
+        self,
+        first: int = 0,
+        stop: int | None = None,
+        seconds: tuple[float, float | None] | None = None,
+    ) -> Iterator[np.ndarray]:
         """The frames from index ``first`` on (0-based, in decoding order), as uint8 RGB,
         up to before index ``stop`` (None: to the end; a pass that stops early does not
         check the rest of the file).
 
-        Frames before ``first`` are decoded (a video file's completeness is still checked)
-        but not converted to RGB, and a folder's are not opened: ``--start`` pays little
-        for the frames it skips. ``frames_read`` counts skipped frames too.
+        ``seconds``: the same window as times, (start, end or None) in s from the stream's
+        start. A video file read at its own rate (no ``fps`` given) then keeps the frames
+        whose time stamps lie in it (within :data:`STAMP_SLACK_S`), so a variable-rate
+        clip or one with a gap gives the frames a player shows then; frames without a
+        stamp, folders and a rate given by ``fps`` (a high-speed camera's: frame i is at
+        i / fps) keep the index window.
+
+        Frames before the window are decoded (a video file's completeness is still
+        checked) but not converted to RGB, and a folder's are not opened: ``--start`` pays
+        little for the frames it skips. ``frames_read`` counts skipped frames too.
         """
         self.frames_read, self.frames_decoded = 0, 0
         self._timed = None
         if self.path.is_dir():
             return self._iter_folder(first, stop)
-        return self._iter_file(first, stop)
+        return self._iter_file(first, stop, seconds if self.own_rate else None)
 
     # -- frame folders ---------------------------------------------------------------------
 
@@ -264,19 +282,28 @@ class VideoReader:
             rgb = np.rot90(rgb, self.info.quarter_turns)
         return np.ascontiguousarray(rgb)
 
-    def _iter_file(self, first: int, stop: int | None) -> Iterator[np.ndarray]:
-        if first > 0:
+    def _iter_file(
+        self, first: int, stop: int | None, seconds: tuple[float, float | None] | None
+    ) -> Iterator[np.ndarray]:
+        if first > 0 or (seconds is not None and seconds[0] > 0):
             try:
-                yield from self._read_file(first, stop, seek=True)
+                yield from self._read_file(first, stop, seconds, seek=True)
                 return
             except _SeekMissedError:  # raised before any frame was given: read from the start
                 self.frames_read, self.frames_decoded = 0, 0
                 self.frame_interval_range_s = self._timed = None
-        yield from self._read_file(first, stop, seek=False)
+        yield from self._read_file(first, stop, seconds, seek=False)
 
-    def _read_file(self, first: int, stop: int | None, seek: bool) -> Iterator[np.ndarray]:
-        """Decode the file from the start, or (``seek``) from the key frame before frame
-        ``first`` when it is at least ``SEEK_MIN_S`` in; the frames from ``first`` on."""
+    def _read_file(
+        self,
+        first: int,
+        stop: int | None,
+        seconds: tuple[float, float | None] | None,
+        seek: bool,
+    ) -> Iterator[np.ndarray]:
+        """Decode the file from the start, or (``seek``) from the key frame before the
+        window when it starts at least ``SEEK_MIN_S`` in; the frames of the window (by
+        time stamp with ``seconds``, else by index)."""
         container = open_input(self.path)
         self._open.append(container)
         stream = container.streams.video[0]
@@ -293,14 +320,19 @@ class VideoReader:
         origin_s = Fraction(0)
         if stream.start_time is not None and stream.time_base is not None:
             origin_s = stream.start_time * stream.time_base
+        if seconds is not None:  # by time stamp: the window's start is a time
+            seek_to_s = Fraction(seconds[0]).limit_denominator(10**6)
+            seekable = seek and stream.time_base is not None
+        else:  # by index: the frame index is the engine's time x fps, and only a stated
+            # rate maps it to pts
+            seek_to_s = Fraction(first) / rate if rate else Fraction(0)
+            seekable = seek and rate == self.info.fps and stream.time_base is not None
         seeked = (
-            seek
-            # the frame index is the engine's time x fps: only a stated rate maps it to pts
-            and rate == self.info.fps
-            and stream.time_base is not None
-            and first / rate >= SEEK_MIN_S
-            and _seek(container, stream, origin_s + first / rate - SEEK_MARGIN_S)
+            seekable
+            and seek_to_s >= SEEK_MIN_S
+            and _seek(container, stream, origin_s + seek_to_s - SEEK_MARGIN_S)
         )
+        counted_after_seek = False
         try:
             try:
                 for packet in container.demux(stream):
@@ -322,6 +354,22 @@ class VideoReader:
                             previous_s = time_s
                             self._note_time(time_s)
                         self.frames_decoded += 1
+                        if seconds is not None and time_s is not None:
+                            when_s = float(time_s - origin_s)
+                            if seeked and not counted_after_seek:
+                                if when_s > seconds[0] + STAMP_SLACK_S:
+                                    raise _SeekMissedError  # the key frame lies after the start
+                                # the index of the frames skipped by the seek, for messages
+                                self.frames_read = round(when_s * float(rate or self.info.fps))
+                                counted_after_seek = True
+                            self.frames_read += 1
+                            if when_s < seconds[0] - STAMP_SLACK_S:
+                                continue  # before the window
+                            if seconds[1] is not None and when_s >= seconds[1] - STAMP_SLACK_S:
+                                return  # past the window: the rest is neither read nor checked
+                            self.last_time_s = time_s - origin_s
+                            yield self._to_rgb(frame)
+                            continue
                         if seeked and self.frames_read <= first:
                             # after a seek, frame ``first`` is found by its time stamp
                             index = None if time_s is None else round((time_s - origin_s) * rate)

@@ -55,7 +55,7 @@ import numpy as np
 
 from motionmag.errors import InputError, UsageError
 from motionmag.output_paths import check_output_path
-from motionmag.video.probe import to_fraction_fps
+from motionmag.video.probe import stream_duration_s, to_fraction_fps
 
 SUPPORTED_OUTPUTS = ".mp4 (H.264), .mkv (lossless FFV1) or a folder ending in '/' (PNG frames)"
 
@@ -78,9 +78,16 @@ SNAP_S = Fraction(1, 1000)
 def output_kind(path: str | os.PathLike) -> str:
     """'mp4', 'mkv' or 'png' (a folder) for an output path; UsageError for anything else."""
     text = os.fspath(path)
-    if text.endswith(("/", os.sep)) or os.path.isdir(text):
-        return "png"
     suffix = os.path.splitext(text)[1].lower()
+    if text.endswith(("/", os.sep)):
+        return "png"
+    if os.path.isdir(text):
+        if suffix in (".mp4", ".mkv"):  # a video's name, but a folder: which was meant?
+            raise UsageError(
+                f"output '{text}' is a folder: give another file name, or '{text}/' to "
+                "write PNG frames into it."
+            )
+        return "png"
     if suffix == ".mp4":
         return "mp4"
     if suffix == ".mkv":
@@ -155,6 +162,8 @@ class VideoWriter:
         self._period_ticks = TICKS_PER_FRAME  # the last frame's duration: the last interval
         self._time_origin_s: Fraction | None = None  # the first stamped frame's time
         self.notes: list[str] = []
+        #: how long the copied audio ran past the last frame (s), cut there; 0 when it did not
+        self.audio_past_end_s = 0.0
         if self.sample_aspect_ratio != 1 and self.kind != "mp4":
             self.notes.append(_square_pixel_note(self.sample_aspect_ratio, self.kind))
         self._closed = False
@@ -342,6 +351,7 @@ class VideoWriter:
         try:
             start_s = self.audio_start_s if self._time_origin_s is None else self._time_origin_s
             _remux(self._tmp, audio, final, self.kind, start_s, self.duration_s)
+            self.audio_past_end_s = _audio_past_end_s(audio, float(start_s), self.duration_s)
         except BaseException:
             final.unlink(missing_ok=True)
             raise
@@ -450,6 +460,11 @@ def _has_audio(path: Path) -> bool:
         return False
 
 
+#: an uncut source's audio packets stamped up to this long before 0 s are its priming,
+#: kept (s; ours: AAC primes 1024 samples, 21 ms at 48 kHz; Opus pre-skips up to 80 ms)
+AUDIO_PREROLL_S = Fraction(1, 10)
+
+
 def _packet_time(packet: av.Packet) -> Fraction:
     ts = packet.dts if packet.dts is not None else packet.pts
     return Fraction(ts or 0) * packet.time_base
@@ -460,6 +475,18 @@ def _packets(container: av.container.InputContainer, stream) -> Iterator[av.Pack
         if packet.size == 0 and packet.dts is None:
             continue  # the flush packet
         yield packet
+
+
+def _audio_past_end_s(path: Path, start_s: float, video_s: Fraction | float | None) -> float:
+    """How far (s) the audio of ``path``, counted from ``start_s``, runs past a video of
+    ``video_s`` seconds (0 when it does not, or a length is unknown)."""
+    with av.open(str(path)) as source:
+        stream = source.streams.audio[0]
+        length_s = stream_duration_s(source, stream)  # Matroska: its DURATION tag
+        if length_s is None or stream.time_base is None or video_s is None:
+            return 0.0
+        begin = float((stream.start_time or 0) * stream.time_base)
+    return max(0.0, begin + length_s - start_s - float(video_s))
 
 
 def _remux(
@@ -510,7 +537,12 @@ def _remux(
             for packet in iterator:
                 time_s = _packet_time(packet) - offset
                 if index > 0:
-                    if time_s < 0:
+                    # audio before the video's first frame is dropped, except the source's
+                    # own priming when nothing was cut (AAC's packet stamped -21 ms, Opus's
+                    # pre-skip): without it the first ~40 ms decode as noise. After a cut
+                    # the packets before it go (their negative stamps would make Matroska
+                    # shift every stream)
+                    if time_s < (-AUDIO_PREROLL_S if offset == 0 else 0):
                         continue
                     if video_end_s is not None and time_s >= video_end_s:
                         return  # audio past the end of the video is dropped
