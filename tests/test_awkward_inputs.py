@@ -242,3 +242,9 @@ def test_a_mask_folder_and_a_url_are_named_for_what_they_are(tmp_path, capsys):
     assert code == 2 and "is a folder: give a greyscale image" in err, err
     code, err = run(capsys, "magnify", "http://127.0.0.1:9/x.mp4", "-o", tmp_path / "o.mkv")
     assert code == 3 and "is a network address" in err and "motionmag live" in err, err
+
+
+def test_frames_too_small_to_measure_are_blamed_not_the_region(tmp_path, capsys):
+    source = write_clip(tmp_path / "v.mkv", [_texture(8, 8, i) for i in range(6)], 30.0)
+    code, err = run(capsys, "measure", source, "--quiet")
+    assert code == 3 and one_sentence(err) and "are 8x8 px, too small" in err, err

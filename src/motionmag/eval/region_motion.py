@@ -408,6 +408,11 @@ def region_motions(
     regions = [check_roi(roi, info.width, info.height) for roi in rois]
     factors = [max(1, math.ceil(max(w, h) / MAX_SIDE_PX)) for _, _, w, h in regions]
     for (_, _, w, h), factor in zip(regions, factors, strict=True):
+        if min(w, h) // factor < 4 * BORDER_PX and (w, h) == (info.width, info.height):
+            raise InputError(
+                f"the frames of '{path}' are {w}x{h} px, too small to measure motion in: "
+                f"it needs at least {4 * BORDER_PX} px on each side."
+            )
         if min(w, h) // factor < 4 * BORDER_PX:
             raise UsageError(
                 f"region {w}x{h} px is too small to measure motion in: give --roi at "
