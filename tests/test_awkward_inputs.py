@@ -248,3 +248,12 @@ def test_frames_too_small_to_measure_are_blamed_not_the_region(tmp_path, capsys)
     source = write_clip(tmp_path / "v.mkv", [_texture(8, 8, i) for i in range(6)], 30.0)
     code, err = run(capsys, "measure", source, "--quiet")
     assert code == 3 and one_sentence(err) and "are 8x8 px, too small" in err, err
+
+
+def test_4_2_0_video_is_read_without_darkening(tmp_path):
+    """FFmpeg's fast yuv420p-to-RGB path read a grey ramp through H.264 0.485 levels low
+    (the stop-49 review: every phone clip darkened by half a level)."""
+    ramp = np.stack([np.tile(np.linspace(0, 255, 128), (96, 1))] * 3, axis=-1).astype(np.uint8)
+    frames = read_clip(write_clip(tmp_path / "ramp.mp4", [ramp] * 3, 30.0))
+    bias = (frames[1].astype(float) - ramp).reshape(-1, 3).mean(axis=0)
+    assert np.all(np.abs(bias) < 0.1), bias

@@ -45,6 +45,12 @@ def _truncated(path: str, frames: int) -> InputError:
     )
 
 
+#: swscale flags of the conversion to RGB: bilinear, full chroma interpolation and
+#: accurate rounding. FFmpeg's default fast path darkens 4:2:0 video by half a level (a
+#: grey ramp through H.264 read back 0.485 low; 0.007 with these), at 5 ms instead of
+#: 0.8 per 1080p frame on our CPU (our choice: fidelity over that)
+RGB_CONVERSION = 0x2 | 0x2000 | 0x40000
+
 #: a frame whose time stamp is this close before a window's edge counts as at the edge
 #: (s; Matroska rounds stamps to whole milliseconds: 1/30 s is stored as 0.033)
 STAMP_SLACK_S = 0.0005 + 1e-6
@@ -277,7 +283,7 @@ class VideoReader:
             grey = np.clip(np.rint(grey * (255.0 / self._video_top)), 0, 255).astype(np.uint8)
             rgb = np.repeat(grey[..., None], 3, axis=2)
         else:
-            rgb = frame.to_ndarray(format="rgb24")
+            rgb = frame.reformat(format="rgb24", interpolation=RGB_CONVERSION).to_ndarray()
         if self.info.quarter_turns:
             rgb = np.rot90(rgb, self.info.quarter_turns)
         return np.ascontiguousarray(rgb)
