@@ -188,6 +188,11 @@ def test_the_four_stages_run_in_series_and_the_result_is_a_plain_network(tmp_pat
     assert genotypes[0] == {}
     assert {k.split("/")[0] for k in genotypes[1]} == {"encoder"}
     assert {k.split("/")[0] for k in genotypes[2]} == {"encoder", "appearance", "manipulator"}
+    # the last card tells the whole search: each earlier stage, in order, with its runs
+    earlier = card["training"]["earlier_stages"]
+    assert [e["stage"] for e in earlier] == ["encoder", "middle", "decoder"]
+    assert all(e["samples_seen"] > 0 and e["sessions"] for e in earlier)
+    assert earlier[1]["derived_genotype"] == genotypes[2]  # what the middle stage derived
     net = create_model("kl-dnas", weights=str(previous))
     assert not net.arch_parameters()
     assert len(net.config["genotype"]) == len(list(net.choices()))

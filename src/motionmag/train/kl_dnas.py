@@ -332,7 +332,30 @@ def loss_card(config: dict) -> dict:
         "stage": config["stage"],
         "previous": config.get("previous"),
         "optimisation": _optimisation_card(config),
+        "earlier_stages": earlier_stages(config.get("previous")),
     }
+
+
+def earlier_stages(previous: str | None) -> list[dict]:
+    """What the stages before this one did, from the chain of ``--previous`` cards, first
+    stage first: stage, steps, samples, hours, sessions and the genotype it derived (the
+    last stage's card then tells the whole search, not its own run only)."""
+    if previous is None:
+        return []
+    card = json.loads(Path(previous).with_suffix(".json").read_text())
+    training, search = card.get("training", {}), card.get("network", {}).get("search", {})
+    own = {
+        "stage": training.get("stage"),
+        "weights": str(previous),
+        "step": training.get("step"),
+        "samples_seen": training.get("samples_seen"),
+        "train_hours": training.get("train_hours"),
+        "sessions": training.get("sessions"),
+        "derived_genotype": search.get("derived_genotype"),
+        "latency_ms": search.get("latency_ms"),
+        "target_ms": search.get("target_ms"),
+    }
+    return [*training.get("earlier_stages", []), own]
 
 
 def _optimisation_card(config: dict) -> str:
