@@ -433,6 +433,11 @@ def _run_measure(args: argparse.Namespace) -> int:
         raise UsageError("--map draws the cells of --grid: give --grid COLS ROWS too.")
     if args.freq is not None:  # before any video is read; per video again when measured
         check_frequency(args.freq, float(probe(args.videos[0], fps=args.fps).fps))
+        if args.band is not None and not args.band[0] <= args.freq <= args.band[1]:
+            raise UsageError(
+                f"--freq {args.freq:g} Hz is outside --band {args.band[0]:g} {args.band[1]:g}, "
+                "which removes it: read a frequency inside the band."
+            )
     if args.grid is not None and (args.plot or (args.roi and len(args.roi) > 1)):
         raise UsageError(
             "--grid tiles one region and maps it (--map): give at most one --roi, and "

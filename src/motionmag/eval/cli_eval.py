@@ -61,7 +61,7 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
     )
     p.add_argument(
         "--ruler",
-        default="dis",
+        default=None,
         choices=FLOW_ESTIMATORS,
         help="optical flow that measures the motion in the real-video suite (default dis; "
         "FlowMag's Table 1 uses several rulers, none a method was trained or warped with)",
@@ -100,10 +100,29 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise InputError(f"video '{args.video}' does not exist: check the path.")
 
 
+def _check_suite_flags(args: argparse.Namespace, suites) -> None:
+    """UsageError for a flag that none of the chosen suites reads (it would change
+    nothing): --alpha, --video and --ruler."""
+    names = [spec.name for spec in suites]
+    if args.alpha is not None and not any(spec.takes_alpha for spec in suites):
+        takers = ", ".join(spec.name for spec in SUITES if spec.takes_alpha)
+        raise UsageError(
+            f"--alpha is read by the suites {takers}, none of which is in this run "
+            f"({', '.join(names)}): leave it out, or add one of them with --suite."
+        )
+    for flag, value in (("--video", args.video), ("--ruler", args.ruler)):
+        if value is not None and "real-video" not in names:
+            raise UsageError(
+                f"{flag} is read by the real-video suite only, which is not in this run "
+                f"({', '.join(names)}): leave it out, or add --suite real-video."
+            )
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """Run the chosen suites for every method; print, then write --json / --plot."""
     _check_arguments(args)
     suites = resolve_suites(args.suite)
+    _check_suite_flags(args, suites)
     compared = [r for path in args.compare for r in read_json(path)]
     options = dict(args.options)
     results: list[SuiteResult] = []
@@ -118,7 +137,7 @@ def run_eval(args: argparse.Namespace) -> int:
             if spec.takes_alpha and args.alpha is not None:
                 kwargs["alpha"] = args.alpha
             if spec.name == "real-video":
-                kwargs["estimator"] = args.ruler
+                kwargs["estimator"] = args.ruler or "dis"
                 if args.video:
                     kwargs["video"] = args.video
             start = time.perf_counter()

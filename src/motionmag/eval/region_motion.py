@@ -107,11 +107,11 @@ class RegionMotion:
         xy = self.series()
         _, _, vt = np.linalg.svd(xy, full_matrices=False)
         direction = vt[0]
-        return (
-            -direction
-            if direction[0] < 0 or (direction[0] == 0 and direction[1] < 0)
-            else direction
-        )
+        # one sign per line: x >= 0 (-90 to 90 deg), and within 1 deg of vertical, y down
+        # (90 deg): the same vertical motion read -90 in one clip and 90 in another
+        vertical = abs(direction[0]) < VERTICAL_TOLERANCE
+        flip = direction[1] < 0 if vertical else direction[0] < 0
+        return -direction if flip else direction
 
     def along(self, axis: np.ndarray | None = None) -> np.ndarray:
         """(T,) displacement in px along ``axis`` (default: this motion's own)."""
@@ -143,6 +143,8 @@ class RegionMotion:
 #: measurably, and nothing is compared to it (ours: phase correlation reads real
 #: texture to about 0.002-0.01 px; a ratio to less is a ratio to rounding error)
 STILL_PX = 1e-3
+#: |x| of a unit direction below which a motion counts as vertical (sin 1 deg)
+VERTICAL_TOLERANCE = math.sin(math.radians(1.0))
 
 
 def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = None) -> dict:
@@ -445,6 +447,11 @@ def region_motions(
             f"reference frame {reference} is beyond the end of '{path}' ({len(waiting)} "
             "frames): choose a smaller --reference."
         )
+    if len(shifts) < 4 and window.trims:  # the window asked for is too short
+        raise UsageError(
+            f"'{path}' has {len(shifts)} frame(s) between --start and --end: measuring "
+            "motion needs at least four; widen the window."
+        )
     if len(shifts) < 4:
         raise InputError(
             f"'{path}' has {len(shifts)} frame(s): measuring motion needs at least four."
@@ -465,6 +472,13 @@ def region_motions(
         for k, roi in enumerate(regions)
     ]
     if band is not None:
+        lasts_s = len(per_region) / float(info.fps)
+        if band[1] * lasts_s < 1.0:  # not one cycle of the band's highest frequency fits
+            raise UsageError(
+                f"the band {band[0]:g}-{band[1]:g} Hz holds no full cycle in the "
+                f"{lasts_s:.3g} s measured: give a band above {1 / lasts_s:.2g} Hz, or "
+                "measure a longer stretch."
+            )
         for motion in motions:
             motion.series()  # too few frames for the band: said now, not at the first reading
     return motions
@@ -475,7 +489,8 @@ def camera_aligner(
 ):
     """A :class:`~motionmag.magnify.stabilize.FrameAligner` of ``model`` that registers
     on what lies outside ``regions`` (the whole frame when they cover more than 90 % of
-    it), or None without a model."""
+    it together, as a grid's cells do), or None without a model. A single region that
+    covers more than 90 % is a UsageError: registering on it would cancel its motion."""
     if model is None:
         return None
     from ..magnify.stabilize import FrameAligner
@@ -483,7 +498,15 @@ def camera_aligner(
     weights = np.ones((height, width), np.float32)
     for x, y, w, h in regions:
         weights[y : y + h, x : x + w] = 0.0
-    return FrameAligner(model, weights if weights.mean() >= 0.1 else None)
+    aligner = FrameAligner(model, weights if weights.mean() >= 0.1 else None)  # checks model
+    for _, _, w, h in regions:
+        if w * h > 0.9 * width * height:  # registering on it would cancel its own motion
+            raise UsageError(
+                f"--stabilize registers the camera on what lies outside the region, and a "
+                f"{w}x{h} px region leaves under 10 % of the {width}x{height} frame: give a "
+                "--roi with still background around it."
+            )
+    return aligner
 
 
 def _shifts(
@@ -511,14 +534,21 @@ def _shifts(
 
 def write_motion_csv(path: str | os.PathLike, motions: list[RegionMotion]) -> None:
     """Per-frame displacements of every video and region as CSV (video, region: 1 for the
-    first region given, frame, time_s, dx_px, dy_px), written atomically."""
+    first region given, frame, time_s, dx_px, dy_px: as measured, against the reference
+    frame), written atomically. Under a band, two more columns, band_dx_px and band_dy_px:
+    the band-passed, mean-removed series that the printed numbers and the plot are of."""
     numbers = {roi: k + 1 for k, roi in enumerate(dict.fromkeys(m.roi for m in motions))}
-    lines = ["video,region,frame,time_s,dx_px,dy_px"]
+    banded = any(m.band is not None for m in motions)
+    lines = ["video,region,frame,time_s,dx_px,dy_px" + (",band_dx_px,band_dy_px" if banded else "")]
     for motion in motions:
         region = numbers[motion.roi]
+        series = motion.series() if banded else None
         for t, (dx, dy) in enumerate(zip(motion.dx, motion.dy, strict=True)):
             time_s = motion.start_s + t / motion.fps
-            lines.append(f"{motion.path},{region},{t},{time_s:.6f},{dx:.6f},{dy:.6f}")
+            line = f"{motion.path},{region},{t},{time_s:.6f},{dx:.6f},{dy:.6f}"
+            if series is not None:
+                line += f",{series[t, 0]:.6f},{series[t, 1]:.6f}"
+            lines.append(line)
     write_text(path, "\n".join(lines) + "\n")
 
 

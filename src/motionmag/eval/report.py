@@ -20,6 +20,8 @@ from .results import SuiteResult
 
 #: metrics for which lower is better (the table marks the better side)
 LOWER_IS_BETTER = {"mse", "motion_error", "magnification_error", "background_change"}
+#: ratios of measured to asked-for motion: 1 is ideal, above it over-magnifies
+IDEAL_AT_ONE = {"ratio", "amplitude_ratio"}
 
 
 def _fmt(value: float) -> str:
@@ -86,7 +88,9 @@ def format_table(results: Iterable[SuiteResult]) -> str:
                 lines += [f"  {r.method}: {note}" for note in r.notes]
             blocks.append("\n".join(lines))
             continue
-        better = "lower" if first.primary in LOWER_IS_BETTER else "higher"
+        better = "lower is better" if first.primary in LOWER_IS_BETTER else "higher is better"
+        if first.primary in IDEAL_AT_ONE:
+            better = "1 is ideal"
         header = [first.x_name] + [r.method for r in group]
         if first.floor:
             header.append(f"input ({first.floor})")
@@ -100,7 +104,7 @@ def format_table(results: Iterable[SuiteResult]) -> str:
                 row.append(_fmt(level.values.get(first.floor)))
             rows.append(row)
         widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-        lines = [f"{suite}: {first.primary} ({better} is better)"]
+        lines = [f"{suite}: {first.primary} ({better})"]
         lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
         lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
         for r in group:

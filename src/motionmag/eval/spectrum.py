@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import signal
 
 from ..errors import InputError, UsageError
 from ..video import probe
@@ -44,9 +45,11 @@ class Spectrum:
         return np.exp(log_power - background)
 
     def _peak_index(self) -> int:
-        # from the third bin on (DC and slow drift excluded), the largest power x f:
-        # the 1/f fall of natural video flattened, so a vibration stands out
-        start = min(3, len(self.freqs_hz) - 1)
+        # from the first bin on (DC excluded; the series were detrended, so a drift does
+        # not fill the lowest bins), the largest power x f: the 1/f fall of natural video
+        # flattened, so a vibration stands out. From the third bin, as before, a breath
+        # at 0.2 Hz in 10 s (bin 2) was never found
+        start = min(1, len(self.freqs_hz) - 1)
         weighted = self.power[start:] * self.freqs_hz[start:]
         return start + int(np.argmax(weighted))
 
@@ -112,10 +115,14 @@ def region_spectrum(
         patch = frame[y : y + h, x : x + w].astype(np.float32)
         luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         samples.append(cv2.resize(luma, (grid_w, grid_h), interpolation=cv2.INTER_AREA).ravel())
+    if len(samples) < 4 and window.trims:  # the window asked for is too short
+        raise UsageError(
+            f"'{path}' has {len(samples)} frame(s) between --start and --end: a spectrum "
+            "needs at least four; widen the window."
+        )
     if len(samples) < 4:
         raise InputError(f"'{path}' has {len(samples)} frame(s): a spectrum needs at least four.")
-    series = np.stack(samples).astype(np.float64)
-    series -= series.mean(axis=0)
+    series = signal.detrend(np.stack(samples).astype(np.float64), axis=0)  # mean and drift
     window = np.hanning(len(series))[:, None]
     power = (np.abs(np.fft.rfft(series * window, axis=0)) ** 2).mean(axis=1)
     rate = float(info.fps)

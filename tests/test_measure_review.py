@@ -1,0 +1,88 @@
+"""`measure`, `spectrum` and `eval` against known answers (the stop-49 review).
+
+Found by a review that measured clips of known motion: `spectrum` never looked below its
+third frequency bin (a 0.2 Hz breath in 10 s read 0.3 Hz); `--stabilize` with a region
+covering the whole frame registered the motion away (0.006 px for 0.3); the same
+vertical motion read -90 degrees in one clip and 90 in another; a band holding no cycle
+and a `--freq` outside `--band` read about 0; the CSV held raw displacements while the
+text was band-passed; `eval` ran with flags no chosen suite reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cli_run import one_sentence, run
+from clip_io import write_clip
+from motionmag.eval import region_motion as rm
+from motionmag.eval.spectrum import region_spectrum
+from motionmag.synth.textures import load_texture
+from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    return smooth_texture(load_texture("astronaut"), (64, 80), sigma_px=1.5)
+
+
+def _clip(path, image, amplitude_px, hz, fps, frames, direction_deg=0.0) -> str:
+    clip, _ = vibrating_frames(image, amplitude_px, hz, fps, frames, direction_deg)
+    return str(write_clip(path, quantize(clip), fps))
+
+
+def test_spectrum_finds_a_slow_breath(tmp_path, image):
+    """0.5 px at 0.2 Hz for 10 s: two cycles, the spectrum's second bin."""
+    breath = _clip(tmp_path / "breath.mkv", image, 0.5, 0.2, 10.0, 100)
+    assert region_spectrum(breath).peak_hz == pytest.approx(0.2, abs=0.01)
+    vibration = _clip(tmp_path / "fast.mkv", image, 0.3, 3.0, 30.0, 60)  # still found
+    assert region_spectrum(vibration).peak_hz == pytest.approx(3.0, abs=0.1)
+
+
+def test_stabilizing_on_the_region_itself_is_refused(tmp_path, image, capsys):
+    source = _clip(tmp_path / "v.mkv", image, 0.3, 2.0, 30.0, 30)
+    for command in (("measure", source), ("spectrum", source, "-o", tmp_path / "s.png")):
+        code, err = run(capsys, *command, "--stabilize", "--quiet")
+        assert code == 2 and one_sentence(err) and "leaves under 10 %" in err, err
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_the_same_vertical_motion_reads_the_same_direction(tmp_path, image):
+    small = _clip(tmp_path / "small.mkv", image, 0.3, 2.0, 30.0, 60, 90.0)
+    large = _clip(tmp_path / "large.mkv", image, 3.0, 2.0, 30.0, 60, 90.0)
+    directions = [rm.region_motion(p).summary()["direction_deg"] for p in (small, large)]
+    assert directions == pytest.approx([90.0, 90.0], abs=1.0)
+
+
+def test_a_band_or_frequency_that_holds_nothing_is_refused(tmp_path, image, capsys):
+    source = _clip(tmp_path / "v.mkv", image, 0.3, 2.0, 30.0, 60)  # 2 s
+    code, err = run(capsys, "measure", source, "--band", "0.05", "0.1", "--quiet")
+    assert code == 2 and one_sentence(err) and "holds no full cycle in the 2 s" in err, err
+    code, err = run(capsys, "measure", source, "--freq", "2", "--band", "3", "5", "--quiet")
+    assert code == 2 and one_sentence(err) and "outside --band 3 5" in err, err
+    code, err = run(capsys, "measure", source, "--end", "0.1", "--quiet")  # 3 frames asked for
+    assert code == 2 and one_sentence(err) and "widen the window" in err, err
+
+
+def test_the_csv_holds_the_band_passed_series_the_text_is_of(tmp_path, image, capsys):
+    source = _clip(tmp_path / "v.mkv", image, 0.3, 2.0, 30.0, 60)
+    csv = tmp_path / "m.csv"
+    code, _ = run(capsys, "measure", source, "--band", "1", "4", "--csv", csv, "--quiet")
+    assert code == 0
+    header, *rows = csv.read_text().splitlines()
+    assert header.endswith(",band_dx_px,band_dy_px")
+    band_dx = np.array([float(r.split(",")[6]) for r in rows])
+    summary = rm.region_motion(source, band=(1, 4)).summary()
+    assert np.sqrt(np.mean(band_dx**2)) == pytest.approx(summary["rms_px"], rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("flags", "pattern"),
+    [
+        (("--alpha", "5"), "--alpha is read by the suites physio-tasks"),
+        (("--ruler", "farneback"), "--ruler is read by the real-video suite only"),
+    ],
+)
+def test_eval_refuses_a_flag_no_chosen_suite_reads(capsys, flags, pattern):
+    code, err = run(capsys, "eval", "linear", "--suite", "subpixel", "--n", "1", *flags)
+    assert code == 2 and one_sentence(err) and pattern in err, err
