@@ -86,3 +86,18 @@ def test_the_csv_holds_the_band_passed_series_the_text_is_of(tmp_path, image, ca
 def test_eval_refuses_a_flag_no_chosen_suite_reads(capsys, flags, pattern):
     code, err = run(capsys, "eval", "linear", "--suite", "subpixel", "--n", "1", *flags)
     assert code == 2 and one_sentence(err) and pattern in err, err
+
+
+def test_compared_runs_are_labelled_and_other_settings_noted(tmp_path, capsys):
+    from motionmag.cli import main
+
+    earlier = tmp_path / "e1.json"
+    base = ["eval", "phase", "--suite", "subpixel", "--n", "1", "--quiet"]
+    assert run(capsys, *base, "--size", "64", "--json", earlier)[0] == 0
+    assert main([*base, "--size", "96", "--compare", str(earlier)]) == 0
+    printed = capsys.readouterr()
+    assert "phase (e1.json)" in printed.out  # two "phase" columns no more
+    assert "run with other settings (size_px)" in printed.err, printed.err
+    code, err = run(capsys, "eval", "phase", "--suite", "noise-small", "--n", "1", "--size",
+                    "64", "--quiet", "--compare", earlier)  # fmt: skip
+    assert code == 0 and "has no results of the suites run (noise-small)" in err, err

@@ -118,12 +118,50 @@ def _check_suite_flags(args: argparse.Namespace, suites) -> None:
             )
 
 
+#: settings that do not make two runs' numbers incomparable
+_INCIDENTAL_SETTINGS = {"seconds"}
+
+
+def _compared_results(
+    compared: list[tuple[str, SuiteResult]],
+    results: list[SuiteResult],
+    wanted: set[str],
+    paths: list[str],
+) -> list[SuiteResult]:
+    """The ``--compare`` results of the suites run, each labelled with its file; a note
+    for a file with none of them, and for one run with other settings (other scenes,
+    sizes or levels: its numbers are not like for like)."""
+    import dataclasses
+
+    ours = {r.suite: r.settings for r in results}
+    kept = []
+    for path in paths:
+        mine = [r for p, r in compared if p == path and r.suite in wanted]
+        if not mine:
+            suites_run = ", ".join(sorted(wanted))
+            print(f"motionmag eval: note: '{path}' has no results of the suites run "
+                  f"({suites_run}): nothing compared from it.", file=sys.stderr)  # fmt: skip
+        for result in mine:
+            theirs, here = result.settings, ours.get(result.suite, {})
+            differ = sorted(
+                key for key in set(theirs) | set(here)
+                if key not in _INCIDENTAL_SETTINGS and theirs.get(key) != here.get(key)
+            )  # fmt: skip
+            if differ and result.suite in ours:
+                print(f"motionmag eval: note: {result.method} / {result.suite} of '{path}' "
+                      f"was run with other settings ({', '.join(differ)}): its numbers are "
+                      "not on the same cases as this run's.", file=sys.stderr)  # fmt: skip
+            label = f"{result.method} ({Path(path).name})"
+            kept.append(dataclasses.replace(result, method=label))
+    return kept
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """Run the chosen suites for every method; print, then write --json / --plot."""
     _check_arguments(args)
     suites = resolve_suites(args.suite)
     _check_suite_flags(args, suites)
-    compared = [r for path in args.compare for r in read_json(path)]
+    compared = [(path, r) for path in args.compare for r in read_json(path)]
     options = dict(args.options)
     results: list[SuiteResult] = []
     for name in args.methods:
@@ -151,7 +189,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if not results:
         raise UsageError("no suite applies to the chosen method(s): see the notes above.")
     wanted = {spec.name for spec in suites}
-    everything = results + [r for r in compared if r.suite in wanted]
+    everything = results + _compared_results(compared, results, wanted, args.compare)
     print(format_table(everything))
     if args.json:
         command = shlex.join(["motionmag", *args.argv])
