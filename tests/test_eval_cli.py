@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -103,3 +104,27 @@ def test_read_json_roundtrip(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"results": [result.to_dict()]}))
     assert read_json(path) == [result]
+
+
+def test_ratio_tables_say_one_is_ideal_and_a_perfect_score_is_drawn_as_such():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from motionmag.eval.report import _bars
+
+    ratio = SuiteResult(
+        suite="rig", method="m", x_name="alpha", x_log=True, primary="amplitude_ratio",
+        floor=None, levels=[Level(5.0, {"amplitude_ratio": 0.9}, 1)],
+    )  # fmt: skip
+    assert "amplitude_ratio (1 is ideal)" in format_table([ratio])
+    perfect = SuiteResult(
+        suite="physio-tasks", method="m", x_name="task", x_log=False, primary="psnr_db",
+        floor=None, levels=[Level(0, {"psnr_db": math.inf}, 1), Level(1, {"psnr_db": 40.0}, 1)],
+    )  # fmt: skip
+    fig, axis = plt.subplots()
+    _bars(axis, "psnr_db", [perfect])
+    assert [t.get_text() for t in axis.texts] == ["inf\n(identical)"]  # not an empty bar
+    assert axis.get_xlim() == (-0.5, 1.5)
+    plt.close(fig)

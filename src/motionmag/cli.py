@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -333,7 +334,7 @@ def _run_spectrum(args: argparse.Namespace) -> int:
         stabilize=args.stabilize,
         quiet=args.quiet,
     )
-    save_png(args.output, plot_spectrum(spectrum))
+    save_png(args.output, plot_spectrum(spectrum, name=os.path.basename(str(args.video))))
     low, high = spectrum.suggested_band()
     if spectrum.has_clear_peak:
         print(

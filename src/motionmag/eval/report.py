@@ -165,11 +165,16 @@ def _bars(axis, metric: str, group: list[SuiteResult]) -> None:
         errors = [level.spread.get(metric, 0.0) for level in result.levels]
         heights = [v if math.isfinite(v) else math.nan for v in result.metric(metric)]
         axis.bar(xs, heights, width, yerr=errors, capsize=2, label=result.method)
+        for x, value in zip(xs, result.metric(metric), strict=True):
+            if math.isinf(value):  # a perfect PSNR: an empty bar would read as the worst
+                text = "inf\n(identical)" if value > 0 else "-inf"
+                axis.annotate(text, (x, 0), ha="center", va="bottom", fontsize=9)
     floor = f"{metric}_input"
     if all(floor in level.values for level in first.levels):
         xs = list(range(count))
         axis.plot(xs, first.metric(floor), "k_", ms=18, mew=2, ls="none", label="input")
     axis.set_xticks(range(count), [_x_text(first, i) for i in range(count)])
+    axis.set_xlim(-0.5, count - 0.5)  # every level shown, even one whose bars are not drawn
     values = [v for r in group for v in r.metric(metric) if math.isfinite(v)]
     if values and min(values) > 0.5 and max(values) <= 1.0:  # SSIM-like: show the detail
         axis.set_ylim(max(0.0, min(values) - 0.05), 1.0)

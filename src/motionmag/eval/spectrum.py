@@ -130,8 +130,9 @@ def region_spectrum(
     return Spectrum(freqs, power, rate, len(series), (x, y, w, h))
 
 
-def plot_spectrum(spectrum: Spectrum, title: str = "") -> np.ndarray:
-    """Render the spectrum as an RGB image (log power vs Hz, peak marked)."""
+def plot_spectrum(spectrum: Spectrum, title: str = "", name: str = "") -> np.ndarray:
+    """Render the spectrum as an RGB image (log power vs Hz, peak marked); ``name``: the
+    video's, in the default title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -150,12 +151,12 @@ def plot_spectrum(spectrum: Spectrum, title: str = "") -> np.ndarray:
         color="#d0402b",
     )
     ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("mean per-pixel power")
+    ax.set_ylabel("mean per-pixel power (grey levels², unnormalised)")
     x, y, w, h = spectrum.roi
     ax.set_title(
         title
-        or f"temporal spectrum, region x={x} y={y} w={w} h={h}, "
-        f"{spectrum.frames} frames at {spectrum.fps:g} fps"
+        or f"temporal spectrum of {name + ', ' if name else ''}region x={x} y={y} w={w} "
+        f"h={h}, {spectrum.frames} frames at {spectrum.fps:g} fps"
     )
     ax.grid(True, which="both", alpha=0.3)
     return figure_rgb(fig)
