@@ -124,8 +124,11 @@ def test_command_line_grid_writes_the_map_and_refuses_what_does_not_fit(clips, t
     printed = capsys.readouterr().out
     assert "3x1 cells at 2.0" in printed
     assert "moves x10.0" in printed or "moves x9.9" in printed
-    maps = json.loads(summary.read_text())["maps"]
+    document = json.loads(summary.read_text())
+    maps = document["maps"]
     assert len(maps) == 2 and maps[0]["grid"] == [3, 1]
+    assert document["median_ratio_to_first"] == [pytest.approx(10.0, abs=0.2)]  # as printed
+    assert maps[0]["strongest_cell"]["row"] == 1  # 1-based, as the text says it
     assert maps[0]["amplitude_px"][0][0] == pytest.approx(0.3, abs=0.01)
     assert picture.read_bytes()[:4] == b"\x89PNG"
     for bad in (

@@ -540,7 +540,11 @@ def _run_measure_grid(args: argparse.Namespace) -> int:
         write_motion_csv(args.csv, [m for motions in per_video for m in motions])
     if args.json:
         document = {"band_hz": args.band, "reference": args.reference}
-        write_json(args.json, {**document, "maps": [m.to_dict() for m in maps]})
+        ratios = {"median_ratio_to_first": [m.median_ratio(maps[0]) for m in maps[1:]]}
+        write_json(
+            args.json,
+            {**document, "maps": [m.to_dict() for m in maps], **(ratios if maps[1:] else {})},
+        )
     if args.map:
         backgrounds = [reference_frame(motions[0], args.fps) for motions in per_video]
         save_png(args.map, plot_motion_maps(maps, backgrounds))

@@ -35,7 +35,9 @@ def run_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"output must be a .png file, not '{output}'.")
     check_output_path(output, overwrite=args.overwrite, inputs=[args.weights], flag="-o")
     if args.images < 1 or args.kernel < 3 or args.kernel % 2 == 0:
-        raise UsageError("--images must be >= 1 and --kernel an odd number >= 3.")
+        wrong = (f"--images {args.images} is below 1" if args.images < 1
+                 else f"--kernel {args.kernel} is not an odd number >= 3")  # fmt: skip
+        raise UsageError(f"{wrong}: give --images >= 1 and an odd --kernel >= 3, e.g. 7.")
     if args.model != "oh2018":
         raise UsageError(f"kernel analysis exists for oh2018 only, not '{args.model}'.")
     model = (

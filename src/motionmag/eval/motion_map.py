@@ -77,7 +77,8 @@ class MotionMap:
             "grid": [self.cols, self.rows],
             "freq_hz": self.freq_hz,
             "direction_deg": self.direction_deg,
-            "strongest_cell": {"row": self.strongest[0], "col": self.strongest[1]},
+            # 1-based, as printed ("row 2 column 1") and as the CSV numbers the cells
+            "strongest_cell": {"row": self.strongest[0] + 1, "col": self.strongest[1] + 1},
             "cells": [list(c) for c in self.cells],
             "amplitude_px": [
                 [None if math.isnan(v) else round(float(v), 6) for v in row]
