@@ -101,3 +101,14 @@ def test_compared_runs_are_labelled_and_other_settings_noted(tmp_path, capsys):
     code, err = run(capsys, "eval", "phase", "--suite", "noise-small", "--n", "1", "--size",
                     "64", "--quiet", "--compare", earlier)  # fmt: skip
     assert code == 0 and "has no results of the suites run (noise-small)" in err, err
+
+
+def test_a_blank_magnification_error_is_explained(tmp_path, image, capsys):
+    from motionmag.cli import main
+
+    source = _clip(tmp_path / "v.mkv", image, 0.3, 2.0, 30.0, 8)  # sub-pixel throughout
+    argv = ["eval", "linear", "--suite", "real-video", "--video", source, "--quiet"]
+    assert main(argv) == 0
+    assert "no magnification error: it counts pixels whose input motion is at least 0.5 px" in (
+        capsys.readouterr().out
+    )

@@ -461,6 +461,11 @@ def run_real_video(
         f"mean_{m}": _nan_stats([lv.values[m] for lv in levels])[0]
         for m in ("motion_error", "magnification_error", "background_change")
     }
+    if not any(math.isfinite(lv.values["magnification_error"]) for lv in levels):
+        notes.append(
+            f"no magnification error: it counts pixels whose input motion is at least "
+            f"{MOVING_PX:g} px, and no pixel of this clip moves that much (sub-pixel motion)."
+        )
     return SuiteResult(
         suite="real-video",
         method=method.name,
