@@ -112,3 +112,29 @@ def test_a_blank_magnification_error_is_explained(tmp_path, image, capsys):
     assert "no magnification error: it counts pixels whose input motion is at least 0.5 px" in (
         capsys.readouterr().out
     )
+
+
+def test_methods_json_gives_speeds_as_numbers(capsys):
+    import json
+
+    from motionmag.cli import main
+
+    assert main(["methods", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    linear = rows["linear"]["speed_fps"]
+    assert linear["mode"] == "temporal" and all(v > 0 for v in linear["fps"].values())
+    assert rows["linear"]["speed"].startswith(f"{linear['fps']['640x360']:g} @640x360")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = Path(sys.executable).with_name("motionmag")
+    process = subprocess.Popen(
+        [str(command), "methods"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    process.stdout.close()  # `motionmag methods | head -0`
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 141 and "error" not in stderr, stderr

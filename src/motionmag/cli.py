@@ -224,7 +224,7 @@ def _add_methods(sub) -> None:
 
 def _run_methods(args: argparse.Namespace) -> int:
     from .magnify.registry import default_method, methods, weights_available
-    from .magnify.speeds import measured_speed
+    from .magnify.speeds import measured_fps, measured_speed
     from .models.card_summary import card_summary
     from .models.registry import model_card
 
@@ -242,6 +242,7 @@ def _run_methods(args: argparse.Namespace) -> int:
                 if spec.weights is None
                 else ("installed" if installed else "missing"),
                 "speed": measured_speed(spec.name),
+                "speed_fps": measured_fps(spec.name),  # the same, as numbers (for --json)
                 "paper": spec.paper,
                 "summary": spec.summary,
                 "trained": card_summary(card),
@@ -714,6 +715,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    except BrokenPipeError:  # the reader went away (`motionmag methods | head`): quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell pipeline reports it
     except OSError as error:
         print(
             f"motionmag: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),

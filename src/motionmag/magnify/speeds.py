@@ -33,3 +33,13 @@ def measured_speed(method: str) -> str:
     sizes = ", ".join(f"{v:g} @{k}" for k, v in entry.items() if isinstance(v, (int, float)))
     mode = entry.get("mode", "temporal")
     return sizes if mode == "temporal" else f"{sizes} ({mode})"
+
+
+def measured_fps(method: str) -> dict:
+    """The same record as numbers, for JSON: ``{"fps": {"640x360": 118.0, ...}, "mode":
+    "temporal"}``, or ``{}`` without a measurement."""
+    entry = _load().get("methods", {}).get(method)
+    if not entry:
+        return {}
+    sizes = {k: float(v) for k, v in entry.items() if isinstance(v, (int, float))}
+    return {"fps": sizes, "mode": entry.get("mode", "temporal")}
