@@ -198,7 +198,7 @@ def test_methods_slice_spectrum(tmp_path, capsys, vibrating_clip):
     from PIL import Image
 
     image = np.asarray(Image.open(tmp_path / "s.png"))
-    assert image.shape[0] == 60  # rows are time
+    assert image.shape[0] % 60 == 0 and image.shape[0] >= 240  # rows are time, enlarged
     code, stdout, _ = run(
         capsys, "spectrum", source, "--roi", 10, 10, 100, 70, "-o", tmp_path / "spec.png"
     )

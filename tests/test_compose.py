@@ -64,8 +64,13 @@ def test_slice_figure_streams_videos_side_by_side(tmp_path):
             for frame in moving_column_frames():
                 writer.write(frame)
         paths.append(tmp_path / name)
-    figure = slice_figure(paths, y=3, labels=["", ""])
+    figure = slice_figure(paths, y=3, labels=["", ""], zoom=1)
     assert figure.shape == (T, 2 * W + 4, 3)
+    # by default a small slice is enlarged, each pixel a block, so it (and its label) reads
+    big = slice_figure(paths, y=3, labels=["", ""])
+    zoom = (big.shape[1] - 4) // (2 * W)
+    assert zoom == 8 and big.shape[0] == T * zoom  # 20 px short side: the largest zoom
+    np.testing.assert_array_equal(big[::zoom, : W * zoom : zoom], figure[:, :W])
     diagonal = np.zeros((T, W), np.uint8)
     diagonal[np.arange(T), np.arange(T)] = 255
     np.testing.assert_array_equal(figure[:, :W, 0], diagonal)  # lossless FFV1: exact

@@ -15,6 +15,7 @@ What matters here:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -151,16 +152,24 @@ def _pad_to(image: np.ndarray, height: int) -> np.ndarray:
     return out
 
 
+#: a slice panel's shorter side is enlarged to at least this (px) when it is smaller
+SLICE_MIN_SIDE_PX = 240
+
+
 def slice_figure(
     videos: Sequence[str | os.PathLike],
     x: int | None = None,
     y: int | None = None,
     labels: Sequence[str] | None = None,
+    zoom: int | None = None,
 ) -> np.ndarray:
     """Slices of several videos (same column x or row y in each) side by side, streamed.
 
     Labels default to the file names. x-t slices of videos of different lengths are padded
-    with black at the bottom to the longest.
+    with black at the bottom to the longest. ``zoom``: each slice pixel drawn as a block of
+    zoom x zoom (nearest neighbour: the values stay exact); None picks the smallest that
+    makes every panel at least :data:`SLICE_MIN_SIDE_PX` on its shorter side, up to 8 (a
+    60-frame slice of a 96 px clip is otherwise a stamp, its label unreadable).
     """
     from motionmag.video.reader import VideoReader
 
@@ -180,6 +189,11 @@ def slice_figure(
                 "time, so give a video."
             )
         images.append(collector.image())
+    if zoom is None:
+        shortest = min(min(im.shape[:2]) for im in images)
+        zoom = int(np.clip(math.ceil(SLICE_MIN_SIDE_PX / max(shortest, 1)), 1, 8))
+    if zoom > 1:
+        images = [np.repeat(np.repeat(im, zoom, axis=0), zoom, axis=1) for im in images]
     height = max(im.shape[0] for im in images)
     panels = [
         label_fits(_pad_to(im, height), text) for im, text in zip(images, labels, strict=True)
