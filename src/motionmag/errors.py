@@ -108,8 +108,8 @@ def python_terms(keywords: dict[str, str] | None = None) -> Iterator[None]:
 
 def in_python_terms(keywords: dict[str, str] | None = None) -> Callable:
     """Decorator: the function's errors, and the ``notes`` of what it returns, in Python
-    terms (:func:`python_terms`). The undecorated function, whose errors name the command
-    line's flags, stays reachable as ``function.with_flags`` for the command line."""
+    terms (:func:`python_terms`). The command line calls the undecorated function (see
+    ``motionmag/python_api.py``), whose errors name its flags."""
 
     def decorate(function: Callable) -> Callable:
         @functools.wraps(function)
@@ -121,7 +121,6 @@ def in_python_terms(keywords: dict[str, str] | None = None) -> Callable:
                 notes[:] = [python_terms_of(n, keywords) for n in notes]
             return result
 
-        wrapper.with_flags = function
         return wrapper
 
     return decorate
