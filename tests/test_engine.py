@@ -123,6 +123,24 @@ def test_the_audio_decodes_to_the_same_samples_as_the_source(tmp_path, suffix):
     np.testing.assert_array_equal(got[lead:], wave)
 
 
+def test_audio_cut_by_start_decodes_exactly_in_mp4(tmp_path):
+    """The packets before the cut are kept as pre-roll (the edit list hides them): the cut
+    sound is the source's from 1 s on, sample for sample (without them its first 2048
+    samples decoded wrong)."""
+    source = tmp_path / "two_seconds.mp4"
+    _clip_with_audio(source, seconds=2, silent_until_s=0.5)
+    out = tmp_path / "cut.mp4"
+    mm.magnify(source, out, method="linear", alpha=1, mode="static", start=1.0)
+
+    def samples(path):
+        with av.open(str(path)) as container:
+            return np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
+
+    whole, cut = samples(source), samples(out)
+    np.testing.assert_allclose(cut, whole[48000 : 48000 + len(cut)], atol=1e-4)
+    assert len(cut) >= 48000 - 1024
+
+
 def test_start_and_end_cut_the_frames_and_the_audio(tmp_path):
     """--start 1 --end 1.5 of a 2 s clip: frames 30-44, and audio from 1 s (where the tone
     begins) for 0.5 s."""

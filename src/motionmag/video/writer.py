@@ -537,12 +537,13 @@ def _remux(
             for packet in iterator:
                 time_s = _packet_time(packet) - offset
                 if index > 0:
-                    # audio before the video's first frame is dropped, except the source's
-                    # own priming when nothing was cut (AAC's packet stamped -21 ms, Opus's
-                    # pre-skip): without it the first ~40 ms decode as noise. After a cut
-                    # the packets before it go (their negative stamps would make Matroska
-                    # shift every stream)
-                    if time_s < (-AUDIO_PREROLL_S if offset == 0 else 0):
+                    # audio before the video's first frame is dropped, except the decoder's
+                    # pre-roll: the source's own priming when nothing was cut (AAC's packet
+                    # stamped -21 ms, Opus's pre-skip), and in .mp4 (whose edit list hides
+                    # it) the packets just before a --start cut; without it the first
+                    # ~40 ms decode as noise. A cut .mkv drops them: negative stamps would
+                    # make Matroska shift every stream
+                    if time_s < (-AUDIO_PREROLL_S if offset == 0 or kind == "mp4" else 0):
                         continue
                     if video_end_s is not None and time_s >= video_end_s:
                         return  # audio past the end of the video is dropped
