@@ -59,13 +59,16 @@ def check_output_path(
         raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
     _check_writable(target.parent)
     for source in inputs:
-        if source is not None and _holds(target, Path(os.fspath(source))):
-            what = "is" if _same(target, Path(os.fspath(source))) else "holds"
+        if source is None:
+            continue
+        source_path = Path(os.fspath(source))
+        if _holds(target, source_path):
+            what = "is" if _same(target, source_path) else "holds"
             raise UsageError(
                 f"{flag} '{text}' {what} the input '{source}': choose another path; the "
                 "input is never replaced."
             )
-        if source is not None and _inside_folder(target, Path(os.fspath(source))):
+        if _inside_folder(target, source_path):
             raise UsageError(
                 f"{flag} '{text}' is inside the input frame folder '{source}': write it "
                 "elsewhere; the input's frames are never replaced or added to."

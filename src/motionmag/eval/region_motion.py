@@ -410,16 +410,17 @@ def region_motions(
     regions = [check_roi(roi, info.width, info.height) for roi in rois]
     factors = [max(1, math.ceil(max(w, h) / MAX_SIDE_PX)) for _, _, w, h in regions]
     for (_, _, w, h), factor in zip(regions, factors, strict=True):
-        if min(w, h) // factor < 4 * BORDER_PX and (w, h) == (info.width, info.height):
+        if min(w, h) // factor >= 4 * BORDER_PX:
+            continue
+        if (w, h) == (info.width, info.height):  # the whole frame: the video is too small
             raise InputError(
                 f"the frames of '{path}' are {w}x{h} px, too small to measure motion in: "
                 f"it needs at least {4 * BORDER_PX} px on each side."
             )
-        if min(w, h) // factor < 4 * BORDER_PX:
-            raise UsageError(
-                f"region {w}x{h} px is too small to measure motion in: give --roi at "
-                f"least {4 * BORDER_PX * factor} px on each side."
-            )
+        raise UsageError(
+            f"region {w}x{h} px is too small to measure motion in: give --roi at "
+            f"least {4 * BORDER_PX * factor} px on each side."
+        )
     if reference < 0:
         raise UsageError(f"reference frame {reference} is negative: give 0 or more.")
     window = TimeWindow.from_seconds(start_s, end_s, float(info.fps), info.duration_s, f"'{path}'")
@@ -447,15 +448,7 @@ def region_motions(
             f"reference frame {reference} is beyond the end of '{path}' ({len(waiting)} "
             "frames): choose a smaller --reference."
         )
-    if len(shifts) < 4 and window.trims:  # the window asked for is too short
-        raise UsageError(
-            f"'{path}' has {len(shifts)} frame(s) between --start and --end: measuring "
-            "motion needs at least four; widen the window."
-        )
-    if len(shifts) < 4:
-        raise InputError(
-            f"'{path}' has {len(shifts)} frame(s): measuring motion needs at least four."
-        )
+    window.check_frames(len(shifts), 4, f"'{path}'", "measuring motion")
     per_region = np.asarray(shifts, dtype=np.float64)  # (T, regions, 2)
     if failed is not None:
         per_region[:, failed] = np.nan

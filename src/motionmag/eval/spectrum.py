@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from scipy import signal
 
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from ..video import probe
 
 _GRID = 32
@@ -115,13 +115,7 @@ def region_spectrum(
         patch = frame[y : y + h, x : x + w].astype(np.float32)
         luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         samples.append(cv2.resize(luma, (grid_w, grid_h), interpolation=cv2.INTER_AREA).ravel())
-    if len(samples) < 4 and window.trims:  # the window asked for is too short
-        raise UsageError(
-            f"'{path}' has {len(samples)} frame(s) between --start and --end: a spectrum "
-            "needs at least four; widen the window."
-        )
-    if len(samples) < 4:
-        raise InputError(f"'{path}' has {len(samples)} frame(s): a spectrum needs at least four.")
+    window.check_frames(len(samples), 4, f"'{path}'", "a spectrum")
     series = signal.detrend(np.stack(samples).astype(np.float64), axis=0)  # mean and drift
     window = np.hanning(len(series))[:, None]
     power = (np.abs(np.fft.rfft(series * window, axis=0)) ** 2).mean(axis=1)

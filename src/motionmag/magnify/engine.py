@@ -151,15 +151,7 @@ def magnify_file(
                 writer.write(finish(original, out), times_s.popleft())
             frames += 1
             bar.update(1)
-        if frames < 2:
-            if window.trims:  # the window asked for is too short: an argument's fault
-                raise UsageError(
-                    f"'{input_path}' has {frames} frame(s) between --start and --end: "
-                    "magnification needs at least two; widen the window."
-                )
-            raise InputError(
-                f"'{input_path}' has {frames} frame(s): magnification needs at least two."
-            )
+        window.check_frames(frames, 2, f"'{input_path}'", "magnification")
         for original, out in magnifier.flush():
             writer.write(finish(original, out), times_s.popleft())
         written = writer.frames_written

@@ -22,11 +22,7 @@ def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) ->
     if text is None:
         return width, height
     if not isinstance(text, str) and hasattr(text, "__len__"):  # (W, H), whole numbers
-        whole = len(text) == 2 and all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()
-            for v in text
-        )
-        if not whole:
+        if not whole_numbers(text, 2):
             raise UsageError(f"--resize {text!r} is not two whole numbers: give (W, H) in px.")
         new_w, new_h = (int(v) for v in text)
     else:
@@ -50,18 +46,23 @@ def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) ->
     return int(new_w), int(new_h)
 
 
-def pixel_box(flag: str, box: object) -> tuple[int, int, int, int]:
-    """``box`` = (x, y, w, h) as ints; UsageError unless it is four whole numbers (px)."""
-    whole = (
-        not isinstance(box, str)
-        and hasattr(box, "__len__")
-        and len(box) == 4
+def whole_numbers(values: object, count: int) -> bool:
+    """True when ``values`` is a sequence (not a string) of ``count`` whole numbers (Python
+    or numpy ints, or floats with no fraction; not bools)."""
+    return (
+        not isinstance(values, str)
+        and hasattr(values, "__len__")
+        and len(values) == count
         and all(
             isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()
-            for v in box
+            for v in values
         )
     )
-    if not whole:
+
+
+def pixel_box(flag: str, box: object) -> tuple[int, int, int, int]:
+    """``box`` = (x, y, w, h) as ints; UsageError unless it is four whole numbers (px)."""
+    if not whole_numbers(box, 4):
         raise UsageError(f"{flag} {box!r} is not four whole numbers: give X Y W H in px.")
     x, y, w, h = (int(v) for v in box)
     return x, y, w, h

@@ -12,10 +12,10 @@ exact, and cheap next to magnifying.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
+from .config import number
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class TimeWindow:
         name: str = "the input",
     ) -> TimeWindow:
         for flag, value in (("--start", start_s), ("--end", end_s)):
-            if value is not None and not _is_number(value):
-                raise UsageError(f"{flag} {value!r} is not a number: give seconds, e.g. 12.5.")
+            if value is not None:
+                number(flag, value, example="seconds, e.g. 12.5")
         start = 0.0 if start_s is None else float(start_s)
         if not math.isfinite(start) or start < 0:
             raise UsageError(f"--start {start_s} s is not a time >= 0: give seconds, e.g. 12.5.")
@@ -69,6 +69,20 @@ class TimeWindow:
             )
         return cls(first, stop, first / fps, (start, None if end_s is None else float(end_s)))
 
+    def check_frames(self, count: int, least: int, name: str, purpose: str) -> None:
+        """A ``count`` of frames read below ``least``: a UsageError when a window was asked
+        for (widen it), else an InputError (the video is too short). ``purpose`` names the
+        work, e.g. "magnification"."""
+        if count >= least:
+            return
+        words = {2: "two", 4: "four"}.get(least, str(least))
+        if self.trims:  # the window asked for is too short: an argument's fault
+            raise UsageError(
+                f"{name} has {count} frame(s) between --start and --end: {purpose} needs at "
+                f"least {words}; widen the window."
+            )
+        raise InputError(f"{name} has {count} frame(s): {purpose} needs at least {words}.")
+
     @property
     def trims(self) -> bool:
         return self.first > 0 or self.stop is not None
@@ -79,8 +93,3 @@ class TimeWindow:
             self.stop if total is None else (total if self.stop is None else min(total, self.stop))
         )
         return None if end is None else max(0, end - self.first)
-
-
-def _is_number(value: object) -> bool:
-    """True for a real number (int, float, numpy's), not a bool or a string."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

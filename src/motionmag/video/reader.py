@@ -136,6 +136,12 @@ def grey_top(images) -> int:
     return largest  # 32-bit data beyond 16 bits: its own maximum
 
 
+def grey_to_rgb8(grey: np.ndarray, top: int) -> np.ndarray:
+    """Integer grey (H, W) with full scale ``top`` -> uint8 RGB (H, W, 3), rounded."""
+    scaled = np.clip(np.rint(grey.astype(np.int64) * (255.0 / top)), 0, 255).astype(np.uint8)
+    return np.repeat(scaled[..., None], 3, axis=2)
+
+
 def _image_to_rgb8(image, top: int | None = None) -> np.ndarray:
     """A PIL image -> uint8 RGB (H, W, 3). Integer greyscale (scientific cameras' 16-bit
     PNG/TIFF) is scaled from 0-``top`` to 0-255 (default: 65535, or a 32-bit image's own
@@ -145,8 +151,7 @@ def _image_to_rgb8(image, top: int | None = None) -> np.ndarray:
         grey = np.asarray(image).astype(np.int64)
         if top is None:  # 16-bit range, or a 32-bit image's own maximum beyond it
             top = 65535 if image.mode.startswith("I;16") else max(65535, int(grey.max(initial=0)))
-        grey = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
-        return np.repeat(grey[..., None], 3, axis=2)
+        return grey_to_rgb8(grey, top)
     if image.mode == "F":
         grey = np.asarray(image, dtype=np.float64)
         grey = np.clip(np.rint(grey * 255.0), 0, 255).astype(np.uint8)
@@ -277,11 +282,10 @@ class VideoReader:
         if frame.format.name in ("gray16le", "gray16be"):
             # 10- to 14-bit camera data in 16-bit grey: scaled from its depth, as a frame
             # folder's (grey_top of the first frame), not crushed to 0-16 by rgb24
-            grey = frame.to_ndarray().astype(np.int64)
+            grey = frame.to_ndarray()
             if self._video_top is None:
                 self._video_top = grey_top([grey])
-            grey = np.clip(np.rint(grey * (255.0 / self._video_top)), 0, 255).astype(np.uint8)
-            rgb = np.repeat(grey[..., None], 3, axis=2)
+            rgb = grey_to_rgb8(grey, self._video_top)
         else:
             rgb = frame.reformat(format="rgb24", interpolation=RGB_CONVERSION).to_ndarray()
         if self.info.quarter_turns:

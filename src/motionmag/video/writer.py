@@ -350,8 +350,9 @@ class VideoWriter:
         final = self._temp_file(".remux-")
         try:
             start_s = self.audio_start_s if self._time_origin_s is None else self._time_origin_s
-            _remux(self._tmp, audio, final, self.kind, start_s, self.duration_s)
-            self.audio_past_end_s = _audio_past_end_s(audio, float(start_s), self.duration_s)
+            self.audio_past_end_s = _remux(
+                self._tmp, audio, final, self.kind, start_s, self.duration_s
+            )
         except BaseException:
             final.unlink(missing_ok=True)
             raise
@@ -460,8 +461,9 @@ def _has_audio(path: Path) -> bool:
         return False
 
 
-#: an uncut source's audio packets stamped up to this long before 0 s are its priming,
-#: kept (s; ours: AAC primes 1024 samples, 21 ms at 48 kHz; Opus pre-skips up to 80 ms)
+#: audio packets stamped up to this long before the video's first frame are the decoder's
+#: pre-roll, kept where the container can hide them (s; ours: AAC primes 1024 samples,
+#: 21 ms at 48 kHz; Opus pre-skips up to 80 ms)
 AUDIO_PREROLL_S = Fraction(1, 10)
 
 
@@ -477,18 +479,6 @@ def _packets(container: av.container.InputContainer, stream) -> Iterator[av.Pack
         yield packet
 
 
-def _audio_past_end_s(path: Path, start_s: float, video_s: Fraction | float | None) -> float:
-    """How far (s) the audio of ``path``, counted from ``start_s``, runs past a video of
-    ``video_s`` seconds (0 when it does not, or a length is unknown)."""
-    with av.open(str(path)) as source:
-        stream = source.streams.audio[0]
-        length_s = stream_duration_s(source, stream)  # Matroska: its DURATION tag
-        if length_s is None or stream.time_base is None or video_s is None:
-            return 0.0
-        begin = float((stream.start_time or 0) * stream.time_base)
-    return max(0.0, begin + length_s - start_s - float(video_s))
-
-
 def _remux(
     video_path: Path,
     audio_path: Path | None,
@@ -496,12 +486,14 @@ def _remux(
     kind: str,
     audio_start_s: float = 0.0,
     video_duration_s: Fraction | None = None,
-) -> None:
+) -> float:
     """Copy the video packets and the audio packets of another file into one file, in time order.
 
     Packets are merged by decode time with a heap over two demuxers, so nothing is buffered
-    beyond one packet per stream.
+    beyond one packet per stream. Returns how far (s) the audio ran past the video's end,
+    where it was cut (0 when it did not, or a length is unknown).
     """
+    past_end_s = 0.0
     options = {"movflags": "+faststart"} if kind == "mp4" else {}
     fmt = "mp4" if kind == "mp4" else "matroska"
     with contextlib.ExitStack() as stack:
@@ -529,6 +521,10 @@ def _remux(
                 sv = ain.streams.video[0]
                 offset += Fraction(sv.start_time) * sv.time_base
             sources.append((_packets(ain, astream), aout, offset))
+            length_s = stream_duration_s(ain, astream)  # Matroska: its DURATION tag
+            if None not in (length_s, video_end_s, astream.time_base):
+                begin_s = Fraction(astream.start_time or 0) * astream.time_base
+                past_end_s = max(0.0, float(begin_s - offset - video_end_s) + length_s)
 
         heap: list[tuple[Fraction, int, av.Packet]] = []
 
@@ -564,3 +560,4 @@ def _remux(
             packet.stream = out_stream
             out.mux(packet)
             push(index)
+    return past_end_s
