@@ -47,3 +47,28 @@ def write_uneven_clip(path: Path, frames, intervals_ms=(50, 33), first_ms: int =
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def write_ffv1(path: Path, frames, pix_fmt: str, frame_format: str = "rgb24",
+               rotation: float | None = None) -> Path:  # fmt: skip
+    """Write arrays (``frame_format``, e.g. "rgb24" or "gray16le") losslessly as FFV1 in
+    ``pix_fmt`` at 30 fps, with FFmpeg's display ``rotation`` (degrees) if given."""
+    from fractions import Fraction
+
+    import av
+
+    frames = list(frames)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = pix_fmt
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for i, pixels in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(pixels, format=frame_format)
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

@@ -11,7 +11,6 @@ that cannot be written, were found only after the work.
 from __future__ import annotations
 
 import hashlib
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -20,7 +19,7 @@ import pytest
 
 import motionmag as mm
 from cli_run import one_sentence, run
-from clip_io import read_clip, write_clip, write_uneven_clip
+from clip_io import read_clip, write_clip, write_ffv1, write_uneven_clip
 
 
 def _texture(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -68,17 +67,7 @@ def test_a_matroska_video_that_starts_after_zero_is_whole(tmp_path):
 
 def test_12_bit_data_in_16_bit_grey_video_keeps_its_range(tmp_path):
     ramp = np.tile(np.linspace(0, 4095, 64).astype(np.uint16), (32, 1))  # 12-bit camera data
-    path = tmp_path / "grey16.mkv"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 32, "gray16le"
-        for i in range(3):
-            frame = av.VideoFrame.from_ndarray(ramp, format="gray16le")
-            frame.pts, frame.time_base = i, Fraction(1, 30)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    path = write_ffv1(tmp_path / "grey16.mkv", [ramp] * 3, "gray16le", "gray16le")
     frames = read_clip(path)
     expected = np.rint(ramp * (255 / 4095)).astype(np.uint8)  # full scale 4095, as folders
     np.testing.assert_array_equal(frames[0, ..., 0], expected)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from skimage.data import astronaut
 
-from clip_io import read_clip
+from clip_io import read_clip, write_ffv1
 from motionmag.errors import InputError, UsageError
 from motionmag.video import VideoInfo, VideoReader, VideoWriter, output_kind, probe
 
@@ -640,18 +640,7 @@ def test_a_phone_clip_stored_on_its_side_is_read_upright(tmp_path):
 
     stored = np.zeros((48, 64, 3), np.uint8)
     stored[:8, :16] = 255  # a bright block in the stored top-left corner
-    path = tmp_path / "phone.mkv"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
-        stream.set_display_rotation(-90)
-        for i in range(4):
-            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 30)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    path = write_ffv1(tmp_path / "phone.mkv", [stored] * 4, "yuv444p", rotation=-90)
     info = probe(path)
     assert (info.width, info.height, info.coded_size, info.quarter_turns) == (48, 64, (64, 48), 3)
     upright = read_clip(path)
