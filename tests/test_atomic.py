@@ -4,12 +4,13 @@ permissions a plain open gives."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 
 import pytest
 
-from motionmag.atomic import atomic_output, write_json, write_text
+from motionmag.atomic import atomic_output, number, write_json, write_text
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
@@ -35,7 +36,18 @@ def test_a_write_replaces_with_plain_permissions_and_keeps_the_suffix(tmp_path):
     assert target.read_text() == "y" and len(list(tmp_path.iterdir())) == 1
 
 
-def test_json_indent_and_nan(tmp_path):
+def test_json_is_strict_and_reads_back_its_non_finite_numbers(tmp_path):
     target = tmp_path / "r.json"
-    write_json(target, {"x": float("nan")}, indent=1)
-    assert target.read_text() == '{\n "x": NaN\n}\n'
+    data = {"x": float("nan"), "psnr": [float("inf"), -math.inf, 2.5], "t": (1, None)}
+    write_json(target, data, indent=1)
+    text = target.read_text()
+    assert text.startswith('{\n "x": null,') and "NaN" not in text and "Infinity" not in text
+
+    def refuse(token):  # what a strict parser (JavaScript's) does with NaN / Infinity
+        raise ValueError(token)
+
+    parsed = json.loads(text, parse_constant=refuse)
+    assert parsed == {"x": None, "psnr": ["inf", "-inf", 2.5], "t": [1, None]}
+    assert math.isnan(number(parsed["x"]))
+    assert [number(v) for v in parsed["psnr"]] == [math.inf, -math.inf, 2.5]
+    assert number("text") == "text" and number(3) == 3

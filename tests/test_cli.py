@@ -246,6 +246,24 @@ def test_missing_input(tmp_path, capsys):
     )
 
 
+@pytest.mark.parametrize(
+    "argv, token",
+    [
+        (["magnify", "-clip.mp4", "-o", "o.mp4"], "-clip.mp4"),  # input taken for an option
+        (["magnify", "clip.mp4", "-o", "-o.mkv", "--alpha", "-0.5"], "-o.mkv"),
+    ],
+)
+def test_a_name_beginning_with_a_dash_is_explained(tmp_path, capsys, argv, token):
+    assert_refused(capsys, tmp_path, 2, f"'{token}' begins with '-'", *argv)
+    _, _, stderr = run(capsys, *argv)
+    assert f"write it ./{token}" in stderr
+
+
+def test_a_negative_number_is_not_taken_for_a_name(tmp_path, capsys):
+    _, _, stderr = run(capsys, "magnify", "--alpha", "-0.5")
+    assert "required: INPUT" in stderr and "begins with" not in stderr
+
+
 def test_input_that_is_not_a_video(tmp_path, capsys):
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is not a video\n" * 50)

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from motionmag.cli import main
-from motionmag.eval.report import format_table, read_json
+from motionmag.eval.report import format_table, read_json, to_json, write_json
 from motionmag.eval.results import Level, SuiteResult
 from motionmag.eval.suites import GROUPS, resolve_suites, suite_names
 
@@ -104,6 +104,15 @@ def test_read_json_roundtrip(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"results": [result.to_dict()]}))
     assert read_json(path) == [result]
+    # non-finite numbers: written as strict JSON (null, "inf"), read back as floats
+    result.levels.append(Level(10.0, {"amplitude_ratio": math.inf, "psnr_db": math.nan}, 2))
+    result.summary = {"worst": -math.inf}
+    write_json(path, to_json([result], command="eval m"))
+    assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()
+    (back,) = read_json(path)
+    assert back.levels[1].values["amplitude_ratio"] == math.inf
+    assert math.isnan(back.levels[1].values["psnr_db"]) and back.summary["worst"] == -math.inf
+    assert back.levels[0] == result.levels[0]
 
 
 def test_ratio_tables_say_one_is_ideal_and_a_perfect_score_is_drawn_as_such():

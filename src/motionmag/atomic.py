@@ -12,6 +12,7 @@ permissions a plain ``open`` would give it (mkstemp's are owner-only).
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -52,5 +53,35 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike, data: dict, indent: int = 2) -> None:
-    """Write ``data`` as JSON (``indent`` spaces, NaN allowed) to ``path`` atomically."""
-    write_text(path, json.dumps(data, indent=indent, allow_nan=True) + "\n")
+    """Write ``data`` as strict JSON (``indent`` spaces; see :func:`strict_json`) to
+    ``path`` atomically."""
+    write_text(path, dumps_strict(data, indent=indent) + "\n")
+
+
+def dumps_strict(data: object, indent: int | None = 2) -> str:
+    """``data`` as JSON any parser reads: no ``NaN`` / ``Infinity`` tokens (Python's
+    ``json`` writes them; JavaScript's and most others refuse them)."""
+    return json.dumps(strict_json(data), indent=indent, allow_nan=False)
+
+
+def strict_json(data: object) -> object:
+    """``data`` with its non-finite floats spelled in JSON: NaN (a missing value) as
+    ``null``, +-infinity (e.g. the PSNR of identical frames) as the strings ``"inf"`` /
+    ``"-inf"``, which :func:`number` reads back. Dicts, lists and tuples are walked."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return None if math.isnan(data) else ("inf" if data > 0 else "-inf")
+    if isinstance(data, dict):
+        return {key: strict_json(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(value) for value in data]
+    return data
+
+
+def number(value: object) -> object:
+    """A value read from :func:`strict_json`'s output as the float it stood for: ``null``
+    -> NaN, ``"inf"`` / ``"-inf"`` -> +-infinity; anything else unchanged."""
+    if value is None:
+        return math.nan
+    if value in ("inf", "-inf"):
+        return float(value)
+    return value

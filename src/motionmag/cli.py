@@ -24,12 +24,28 @@ from .errors import MotionmagError, Terminated, UsageError
 from .magnify.stabilize import DEFAULT_MODEL as DEFAULT_STABILIZE_MODEL
 from .output_paths import check_distinct_outputs, check_output_path
 
+#: the command line being parsed (set by :func:`main`), for the parser's error hints
+_given_argv: list[str] = []
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with INTERFACE.md's error style: one sentence, exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"motionmag: error: {message} (see '{self.prog} --help').\n")
+        hint = _dash_name_hint(_given_argv)
+        self.exit(2, f"motionmag: error: {message}{hint} (see '{self.prog} --help').\n")
+
+
+def _dash_name_hint(argv: Sequence[str]) -> str:
+    """A file name argparse took for an option (``-clip.mp4``): how to write it instead."""
+    for token in argv:
+        if not token.startswith("-") or "=" in token or not ("." in token or "/" in token):
+            continue
+        try:
+            float(token)  # a negative number, not a name
+        except ValueError:
+            return f"; '{token}' begins with '-' and was read as an option: write it ./{token}"
+    return ""
 
 
 def _finite_float(text: str) -> float:
@@ -223,6 +239,7 @@ def _add_methods(sub) -> None:
 
 
 def _run_methods(args: argparse.Namespace) -> int:
+    from .atomic import dumps_strict
     from .magnify.registry import default_method, methods, weights_available
     from .magnify.speeds import measured_fps, measured_speed
     from .models.card_summary import card_summary
@@ -250,7 +267,7 @@ def _run_methods(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(dumps_strict(rows, indent=2))
         return 0
     cells = [
         [
@@ -658,10 +675,13 @@ def _bare_stabilize(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motionmag`` console script; returns the exit status."""
     argv = _bare_stabilize(list(sys.argv[1:] if argv is None else argv))
+    _given_argv[:] = argv
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help, --version, or a usage error (status 2)
         return int(stop.code or 0)
+    finally:
+        _given_argv.clear()
     args.argv = argv  # the command as given, for the records commands write (eval --json)
     keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
     with _sigterm_as_interrupt():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..atomic import number
+
 
 @dataclass
 class Level:
@@ -64,10 +66,26 @@ class SuiteResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> SuiteResult:
+        """The result :meth:`to_dict` gave, read back from JSON (``null`` -> NaN,
+        ``"inf"`` -> infinity: :func:`motionmag.atomic.strict_json`)."""
         fields = dict(data)
-        fields["levels"] = [Level(**level) for level in data["levels"]]
+        fields["levels"] = [
+            Level(
+                x=number(level["x"]),
+                values=_numbers(level["values"]),
+                n=level["n"],
+                spread=_numbers(level.get("spread", {})),
+            )
+            for level in data["levels"]
+        ]
+        fields["summary"] = _numbers(data.get("summary", {}))
         return cls(**fields)
 
     def metric(self, name: str) -> list[float]:
         """The values of metric ``name`` across levels (NaN where a level lacks it)."""
         return [level.values.get(name, float("nan")) for level in self.levels]
+
+
+def _numbers(mapping: dict) -> dict:
+    """``mapping`` with its JSON spellings of non-finite numbers read back."""
+    return {key: number(value) for key, value in mapping.items()}
