@@ -5,7 +5,8 @@ replaced or added frames; a Matroska video that starts after 0 s was called trun
 12-bit data in 16-bit grey video came out black; a 1 px high clip could not be written;
 ``oh2018`` failed on frames 4 px high; an empty ``--start``/``--end`` window blamed
 ``--reference``; a uniform region blamed the motion; two outputs on one path, or a folder
-that cannot be written, were found only after the work.
+that cannot be written, were found only after the work; a GIF cut in half was read as
+whole (stop 50).
 """
 
 from __future__ import annotations
@@ -246,3 +247,42 @@ def test_4_2_0_video_is_read_without_darkening(tmp_path):
     frames = read_clip(write_clip(tmp_path / "ramp.mp4", [ramp] * 3, 30.0))
     bias = (frames[1].astype(float) - ramp).reshape(-1, 3).mean(axis=0)
     assert np.all(np.abs(bias) < 0.1), bias
+
+
+def test_a_gif_cut_short_is_refused_and_a_whole_one_without_trailer_read(tmp_path, capsys):
+    """A GIF states no length and FFmpeg decodes one cut in half without complaint: its
+    block structure tells (video/gif_blocks.py)."""
+    from PIL import Image
+
+    from motionmag.video.gif_blocks import gif_is_cut
+
+    frames = [np.roll(_texture(40, 56), i, axis=1) for i in range(8)]
+    images = [Image.fromarray(f).convert("P") for f in frames]
+    whole = tmp_path / "whole.gif"
+    images[0].save(whole, save_all=True, append_images=images[1:], duration=40, loop=0)
+    data = whole.read_bytes()
+    assert data.endswith(b";") and not gif_is_cut(whole)
+    (tmp_path / "no_trailer.gif").write_bytes(data[:-1])  # whole frames, trailer omitted
+    assert len(read_clip(tmp_path / "no_trailer.gif")) == 8
+    cut = tmp_path / "cut.gif"
+    cut.write_bytes(data[: len(data) // 2])
+    before = cut.read_bytes()
+    code, err = run(capsys, "magnify", cut, "-o", tmp_path / "o.mp4", "--method", "linear")
+    assert code == 3 and one_sentence(err) and "'" + str(cut) + "' is truncated" in err, err
+    assert cut.read_bytes() == before and not (tmp_path / "o.mp4").exists()
+    # every cut inside a block is seen (a cut between blocks leaves whole frames)
+    missed = [n for n in range(20, len(data) - 1, 97) if not _gif_is_cut_at(data, n, tmp_path)]
+    assert all(_between_blocks(data, n) for n in missed), missed
+
+
+def _gif_is_cut_at(data: bytes, n: int, folder: Path) -> bool:
+    from motionmag.video.gif_blocks import gif_is_cut
+
+    path = folder / "part.gif"
+    path.write_bytes(data[:n])
+    return gif_is_cut(path)
+
+
+def _between_blocks(data: bytes, n: int) -> bool:
+    """True when the next byte starts a block (an extension, an image or the trailer)."""
+    return data[n] in (0x21, 0x2C, 0x3B)

@@ -333,3 +333,33 @@ def test_the_trainer_keeps_the_schedule_across_a_resume(tmp_path):
     assert any(last["model"][k].any() for k in arch_keys)
     groups = last["optimizer"]["param_groups"]
     assert tuple(groups[1]["betas"]) == (0.5, 0.999) and tuple(groups[0]["betas"]) == (0.9, 0.999)
+
+
+def test_a_resumed_search_reuses_the_latency_table_its_run_measured(tmp_path, monkeypatch):
+    """A table measured anew on --resume would move the latency target in the middle of a
+    search: the run's table is kept in its checkpoint's config and read back from it."""
+    from motionmag.nets import kl_dnas_latency
+    from motionmag.train import kl_dnas
+    from motionmag.train.oh2018 import load_checkpoint, train_model
+
+    monkeypatch.setattr(kl_dnas, "_LATENCY", {})
+    config = KLDNASTrainConfig(size_px=32, batch=2, steps=2, dataset_size=20, workers=0,
+                               checkpoint_every=1, log_every=1, teacher=_teacher(tmp_path),
+                               layers=1, reach=0)  # fmt: skip
+    run = tmp_path / "run"
+    train_model(config, run, progress=False)
+    saved = load_checkpoint(run / "checkpoint.pt", model="kl-dnas")["config"]
+    kept = saved["measured_latency"]
+    assert kept["ops"] == "reduced" and kept["student_width"] == 4
+    assert kept["lookup_table_ms"]["conv3x3_d1"] > 0 and set(kept["teacher_ms"]) >= {"encoder"}
+
+    def measured_again(*_args, **_kwargs):
+        raise AssertionError("the resumed run measured the table again")
+
+    monkeypatch.setattr(kl_dnas, "_LATENCY", {})  # a new process
+    monkeypatch.setattr(kl_dnas_latency, "measure_costs", measured_again)
+    monkeypatch.setattr(kl_dnas_latency, "teacher_latency_ms", measured_again)
+    resumed = KLDNASTrainConfig.from_dict({**saved, "steps": 3})
+    assert train_model(resumed, run, resume=True, progress=False).step == 3
+    plan = kl_dnas.latency_plan(resumed)
+    assert plan["costs"] == kept["lookup_table_ms"] and plan["teacher_ms"] == kept["teacher_ms"]

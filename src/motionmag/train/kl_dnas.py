@@ -104,6 +104,9 @@ class KLDNASTrainConfig(ThesisTrainConfig):
     arch_warmup: float = 0.1  # share of --steps with the logits frozen (THESIS.md s.4.6)
     arch_schedule: str = "joint"  # joint (one-level) | alternate (first-order DARTS)
     latency_table: str | None = None  # JSON of benchmarks/kl_dnas_latency.py; None: measure here
+    # the table measured here when the run started (no --latency-table): kept in the
+    # checkpoint's config, so that --resume searches against the same table (ours)
+    measured_latency: dict | None = None
 
     def validate(self) -> None:
         super().validate()
@@ -210,20 +213,30 @@ _LATENCY: dict[tuple, dict] = {}
 
 
 def latency_plan(config: KLDNASTrainConfig) -> dict:
-    """``{"costs": table, "teacher_ms": per stage, "target_ms": this stage's}``, measured
-    on this machine at the first call (``nets/kl_dnas_latency.py``)."""
+    """``{"costs": table, "teacher_ms": per stage, "target_ms": this stage's}``: read from
+    ``--latency-table``, or measured on this machine at the run's first call
+    (``nets/kl_dnas_latency.py``) and kept in ``config.measured_latency``, which the
+    checkpoints carry: a resumed run reuses it instead of measuring again (a table
+    measured anew would move the target in the middle of a search)."""
     from ..nets.kl_dnas_latency import measure_costs, teacher_latency_ms
 
     key = (config.stage, config.teacher, config.previous, config.ops)
     if key not in _LATENCY:
+        width = teacher_width(config.teacher)
+        kept = config.measured_latency or {}
         if config.latency_table is not None:
-            entry = read_latency_table(config.latency_table, teacher_width(config.teacher),
-                                       config.ops)  # fmt: skip
+            entry = read_latency_table(config.latency_table, width, config.ops)
             costs, teacher_ms = entry["lookup_table_ms"], entry["teacher_ms"]
+        elif kept.get("ops") == config.ops and kept.get("student_width") == width:
+            costs, teacher_ms = kept["lookup_table_ms"], kept["teacher_ms"]  # a resumed run
         else:
             teacher = frozen_weights("lwmm", config.teacher, torch.device("cpu"))
-            costs = measure_costs(teacher_width(config.teacher), config.ops)
+            costs = measure_costs(width, config.ops)
             teacher_ms = teacher_latency_ms(teacher)
+            config.measured_latency = {
+                "ops": config.ops, "student_width": width, "teacher_ms": teacher_ms,
+                "lookup_table_ms": costs, "threads": torch.get_num_threads(),
+            }  # fmt: skip
         carried = 0.0
         if config.previous is not None:
             search = _previous_card(config).get("network", {}).get("search", {})

@@ -30,6 +30,7 @@ from pathlib import Path
 import av
 
 from motionmag.errors import InputError, UsageError
+from motionmag.video.gif_blocks import gif_is_cut
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DEFAULT_FOLDER_FPS = Fraction(30)
@@ -285,6 +286,11 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
         frames = stream.frames if stream.frames and stream.frames > 0 else None
         if container.format.name == "image2" or container.format.name.endswith("_pipe"):
             frames = 1  # one still image (FFmpeg's image demuxers): not a video
+        if container.format.name == "gif" and gif_is_cut(p):  # GIF states no length
+            raise InputError(
+                f"input file '{p}' is truncated (it ends inside a frame): re-export it or "
+                "copy it again."
+            )
         turns = _quarter_turns(container)
         width, height = (
             (stream.height, stream.width) if turns % 2 else (stream.width, stream.height)
