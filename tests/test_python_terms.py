@@ -67,7 +67,7 @@ def test_api_errors_name_the_keywords_the_caller_used(video, tmp_path):
          "band=(LOW, HIGH)"),
         (lambda: mm.magnify(video, tmp_path / "o.mkv", method="linear", start=-1), "start=-1"),
         (lambda: mm.magnify(video, video, method="linear"), "is the input"),
-        (lambda: mm.measure(video, start_s=100), "start_s=100"),
+        (lambda: mm.measure(video, start=100), "start=100"),
         (lambda: mm.Stream(method="linear", band=(1, 3), filter="fir", fir_taps=31, order=3),
          "order"),
     ]  # fmt: skip
@@ -120,7 +120,7 @@ def test_wrong_types_are_one_sentence_not_a_python_exception(video, tmp_path):
 
 def test_checks_that_need_the_whole_clip_come_at_the_call(video):
     few = mm.measure  # 6 frames cannot be band-passed: said by measure, not by a later read
-    message = _message(lambda: few(video, band=(8, 12), end_s=0.2))
+    message = _message(lambda: few(video, band=(8, 12), end=0.2))
     assert "leave out band" in message, message
     frames = np.zeros((12, 16, 16, 3), np.uint8)
     message = _message(lambda: mm.magnify_frames(frames, mode="static", reference=50))
@@ -142,3 +142,8 @@ def test_a_weights_folder_without_the_file_is_not_called_unshipped(tmp_path):
     message = _message(lambda: mm.create_model("oh2018", weights_dir=tmp_path))
     assert f"'{tmp_path}' has no oh2018.safetensors" in message, message
     assert "leave out weights_dir" in message
+
+
+def test_measure_takes_its_window_as_magnify_does(video):
+    whole, window = mm.measure(video), mm.measure(video, start=0.2, end=0.5)
+    assert len(whole.dx) == 20 and len(window.dx) == 9  # frames 6-14 of 30 fps
