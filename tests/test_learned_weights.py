@@ -107,6 +107,18 @@ def test_static_mode_magnifies_in_the_direction_of_the_motion(model):
     assert 0.5 * ALPHA < gain < 1.5 * ALPHA, gain
 
 
+@pytest.mark.parametrize("model", MODELS)
+def test_alpha_below_one_interpolates_and_attenuates(model):
+    """alpha in (0, 1) puts each frame between the reference and itself (the Oh 2018
+    issue: "alpha in (0, 1) interpolates, alpha < 1 attenuates"); alpha 0 stills the
+    motion. A 1 px motion, so that half of it is well above the 8-bit rounding."""
+    clip = _clip(1.0)[:9]
+    for alpha, low, high in ((0.5, 0.4, 0.6), (0.0, -0.1, 0.1)):
+        out = magnify_frames(clip, fps=FPS, method=model, alpha=alpha, mode="static")
+        gain = _gain(out, slice(1, 9), amplitude_px=1.0)
+        assert low < gain < high, (alpha, gain)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
 def test_goal_static_mode_magnifies_a_held_out_photo_by_alpha(model):

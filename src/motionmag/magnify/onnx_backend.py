@@ -73,9 +73,16 @@ def cache_dir() -> Path:
     return Path(root) / "onnx"
 
 
+#: raised whenever the exported graphs change (so a cached older export is not used):
+#: 2 = alpha < 1 through the linear manipulator (``MagnificationNet.amplify``)
+GRAPH_VERSION = 2
+
+
 def weights_digest(model: nn.Module) -> str:
-    """SHA-256 (hex) of the network's class, configuration and every weight's bytes."""
+    """SHA-256 (hex) of the graph version, the network's class, configuration and every
+    weight's bytes."""
     digest = hashlib.sha256()
+    digest.update(f"graph {GRAPH_VERSION}".encode())
     digest.update(type(model).__name__.encode())
     digest.update(json.dumps(getattr(model, "config", {}), sort_keys=True).encode())
     for name, tensor in sorted(model.state_dict().items()):

@@ -171,11 +171,23 @@ class MagnificationNet(nn.Module):
         ``difference`` is ``M_b - M_a`` (Eq. 3) or a band-passed ``T(M)`` (Eq. 4); alpha
         is the total factor, a float or a tensor of N per-sample factors. With the
         linear manipulator this is ``(alpha - 1) * difference``.
+
+        alpha < 1 (interpolation, attenuation) takes Eq. 2, the linear manipulator, with
+        either manipulator (ours): the non-linear one was trained for alpha in [1, 100] and,
+        given a negative added gain, attenuates only in part (static mode, 0.5-1 px: x0.72-
+        0.78 for alpha 0.5 and x0.23-0.34 for alpha 0 with ``oh2018``, x0.91-0.96 for both
+        with ``ha2024``), where Eq. 2 puts the shape between the two frames' (x0.50 / x0.00
+        and x0.47 / x-0.03; tests/test_learned_weights.py).
         """
         gain = self._gain(alpha, difference)
         if self.linear_manipulator:
             return gain * difference
-        return self.manipulator_h(gain * self.manipulator_g(difference))
+        if isinstance(gain, float):
+            if gain < 0:
+                return gain * difference
+            return self.manipulator_h(gain * self.manipulator_g(difference))
+        amplified = self.manipulator_h(gain * self.manipulator_g(difference))
+        return torch.where(gain < 0, gain * difference, amplified)
 
     def manipulate(
         self, shape_a: torch.Tensor, shape_b: torch.Tensor, alpha: torch.Tensor | float
