@@ -80,25 +80,45 @@ def test_in_band_sinusoid_passes_and_out_of_band_is_attenuated(kind):
     assert gain_out < (1.0 if kind == "diff-iir" else 0.1)  # diff-iir: soft, halves at 10 Hz
 
 
-def test_fir_equals_direct_zero_phase_convolution_with_edge_replication():
-    rng = np.random.default_rng(2)
-    series = rng.normal(size=(75, 6))
-    selector = FIRBandpassSelector(2.0, 5.0, 30.0, taps=31, block=7)
+def _odd_padded(series: np.ndarray, half: int) -> np.ndarray:
+    """``series`` reflected through its end frames, ``x(-k) = 2 x(0) - x(min(k, n-1))``."""
+    n = len(series)
+    before = [2 * series[0] - series[min(k, n - 1)] for k in range(half, 0, -1)]
+    after = [2 * series[-1] - series[n - 1 - min(k, n - 1)] for k in range(1, half + 1)]
+    return np.concatenate([np.array(before).reshape(-1, *series.shape[1:]), series,
+                           np.array(after).reshape(-1, *series.shape[1:])])  # fmt: skip
+
+
+@pytest.mark.parametrize("frames, block", [(75, 7), (40, 16), (31, 1), (16, 3), (5, 16), (1, 4)])
+def test_fir_equals_direct_zero_phase_convolution_of_the_oddly_reflected_clip(frames, block):
+    """Every length against its window (longer, about equal, shorter than D = 15) and
+    blocks of 1 to 16: the stream is the convolution of the clip reflected through its
+    end frames (scipy's filtfilt ``padtype="odd"``)."""
+    series = np.random.default_rng(2).normal(size=(frames, 6))
+    selector = FIRBandpassSelector(2.0, 5.0, 30.0, taps=31, block=block)
     got = run_stream(selector, series)
-    half = 15
-    padded = np.concatenate(
-        [np.repeat(series[:1], half, 0), series, np.repeat(series[-1:], half, 0)]
-    )
+    padded = _odd_padded(series, 15)
     expected = np.stack(
         [np.convolve(padded[:, j], selector.taps, mode="valid") for j in range(6)], axis=1
     )
     np.testing.assert_allclose(got, expected, atol=1e-10)
 
 
-def test_fir_streams_clips_shorter_than_its_window():
-    series = np.random.default_rng(3).normal(size=(5, 2))
-    got = run_stream(FIRBandpassSelector(1.0, 4.0, 30.0, taps=61, block=16), series)
-    assert got.shape == series.shape
+def test_the_reflection_is_numpy_s_odd_reflection():
+    series = np.random.default_rng(5).normal(size=(50, 2))
+    odd = np.pad(series, ((12, 12), (0, 0)), mode="reflect", reflect_type="odd")
+    np.testing.assert_allclose(_odd_padded(series, 12), odd)
+
+
+def test_a_steady_drift_selects_nothing_up_to_the_clip_s_ends():
+    """A band-pass and acceleration's second derivative both map a constant velocity to
+    zero; the ends do too (repeated end frames made a kink: spurious motion there)."""
+    from motionmag.temporal import FIRSelector, acceleration_taps
+
+    drift = (2.0 + 0.1 * np.arange(120))[:, None]
+    for selector in (FIRBandpassSelector(1.0, 4.0, 30.0, block=5),
+                     FIRSelector(acceleration_taps(3.0, 30.0))):  # fmt: skip
+        np.testing.assert_allclose(run_stream(selector, drift), 0.0, atol=1e-9)
 
 
 def test_fir_agrees_with_whole_clip_ideal_filter_in_the_middle():

@@ -24,8 +24,32 @@ def selector_for(config: MagnifyConfig) -> TemporalSelector:
         reference=config.reference,
         order=config.order,
         fir_taps=config.fir_taps,
-        iir_coefficients=config.options.get("iir_coefficients"),
+        iir_coefficients=iir_coefficients_of(config),
     )
+
+
+def iir_coefficients_of(config: MagnifyConfig) -> tuple[float, float] | None:
+    """``--set iir_coefficients=[R_HIGH, R_LOW]`` checked: two numbers, given only where
+    the diff-iir filter of temporal mode will use them (None when not given)."""
+    value = config.options.get("iir_coefficients")
+    if value is None:
+        return None
+    mode = config.resolved_mode()
+    if mode != "temporal" or config.filter_kind != "diff-iir":
+        user = f"{mode} mode" if mode != "temporal" else f"the {config.filter_kind} filter"
+        raise UsageError(
+            f"iir_coefficients sets the diff-iir filter's two smoothing factors, which {user} "
+            "does not use: drop it, or use --mode temporal --filter diff-iir."
+        )
+    numbers = value if isinstance(value, (list, tuple)) else [value]
+    if len(numbers) != 2 or not all(
+        isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers
+    ):
+        raise UsageError(
+            f"iir_coefficients={value!r} is not two numbers: give e.g. --set "
+            "iir_coefficients=[0.4,0.05] (the high cut-off's factor first)."
+        )
+    return float(numbers[0]), float(numbers[1])
 
 
 def options_for(cls: type, config: MagnifyConfig, method: str):
@@ -123,6 +147,22 @@ def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
             "(in Hz) around it."
         )
     check_band(*config.band, config.fps)
+    chosen = [
+        flag
+        for flag, given in (
+            ("--filter", config.filter_kind != "butter"),
+            ("--order", config.order != 2),
+            ("--fir-taps", config.fir_taps is not None),
+            ("iir_coefficients", "iir_coefficients" in config.options),
+        )
+        if given
+    ]
+    if chosen:
+        raise UsageError(
+            f"acceleration's temporal filter is its own (the second derivative of a Gaussian "
+            f"at the band's centre), so {' and '.join(chosen)} would be ignored: drop "
+            f"{'it' if len(chosen) == 1 else 'them'}."
+        )
     frequency_hz = math.sqrt(config.band[0] * config.band[1])
     method = PhaseBased(config.alpha, options_for(PhaseConfig, config, config.method))
     return EulerianMagnifier(

@@ -9,6 +9,7 @@ O(window) memory; the input is only ever opened for reading.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections import deque
@@ -260,15 +261,57 @@ def _rotation_notes(info: VideoInfo) -> list[str]:
 
 
 def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:
-    """A note when a temporal band's low edge has a period longer than the whole clip:
-    no filter can pick that band out of so few frames (our check)."""
+    """Notes on what the temporal filter will really pass (our checks): a band whose low
+    edge has a period longer than the whole clip (no filter can pick it out of so few
+    frames), and the filters that miss the band asked for (:func:`_filter_notes`)."""
     if config.resolved_mode() != "temporal" or config.band is None or not config.fps:
         return []
     seconds, period = frames / config.fps, 1.0 / config.band[0]
+    notes = _filter_notes(config) if config.method != "acceleration" else []
     if seconds >= period:
-        return []
+        return notes
     return [
         f"the clip lasts {seconds:.2g} s, less than one period of the band's low edge "
         f"({period:.2g} s at {config.band[0]:g} Hz): the band is not resolved, so the "
-        "magnified motion is approximate; use a longer clip or a higher --band."
+        "magnified motion is approximate; use a longer clip or a higher --band.",
+        *notes,
     ]
+
+
+#: a filter's gain at the band's centre below this, or its -3 dB band this much wider than
+#: the one asked for, is noted (our thresholds)
+CENTRE_GAIN_NOTED, BAND_WIDENING_NOTED = 0.9, 1.25
+
+
+def _filter_notes(config: MagnifyConfig) -> list[str]:
+    """``fir``: a note when its length (capped at 255 frames by default) is too short to
+    pass the band's centre (geometric mean) fully, which lowers the magnification there;
+    ``diff-iir``: a note when its -3 dB band is much wider than ``--band``."""
+    from ..temporal import DifferenceOfIIRSelector, default_fir_taps, fir_bandpass_taps
+    from ..temporal.fir import fir_gain
+
+    low, high = config.band
+    if config.filter_kind == "fir":
+        taps = config.fir_taps or default_fir_taps(low, config.fps)
+        centre = math.sqrt(low * high)
+        gain = fir_gain(fir_bandpass_taps(low, high, config.fps, taps), centre, config.fps)
+        if gain >= CENTRE_GAIN_NOTED:
+            return []
+        return [
+            f"the fir filter's {taps} taps are too few for a band this low: it passes "
+            f"{gain:.0%} of the motion at {centre:.3g} Hz, so the magnification there is "
+            f"about {gain * config.alpha:.3g}x, not {config.alpha:g}x; give --fir-taps "
+            "with more frames, or use --filter butter."
+        ]
+    if config.filter_kind == "diff-iir" and "iir_coefficients" not in config.options:
+        passed = DifferenceOfIIRSelector.from_band(low, high, config.fps).half_power_band(
+            config.fps
+        )
+        if passed[0] * BAND_WIDENING_NOTED >= low and passed[1] <= high * BAND_WIDENING_NOTED:
+            return []
+        return [
+            f"the diff-iir filter passes {passed[0]:.3g}-{passed[1]:.3g} Hz at -3 dB for "
+            f"--band {low:g} {high:g} (two first-order smoothers cannot cut sharper): use "
+            "--filter butter to keep to the band."
+        ]
+    return []

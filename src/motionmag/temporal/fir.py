@@ -7,8 +7,13 @@ is truncated to ``taps`` frames centred on the output frame (a windowed sinc,
 below 0.2 % and stop-band leakage below -50 dB). The filter is zero-phase and
 non-causal: output frame ``t`` uses frames ``t - D .. t + D`` with ``D = (taps - 1) / 2``,
 so it arrives ``D`` frames (plus one block) late and memory is ``taps + block`` frames,
-independent of the video's length. Frames before the start and after the end are taken
-equal to the first and last frame (edge replication, which the band-pass maps to zero).
+independent of the video's length. Frames before the start and after the end are the
+clip reflected through its first and last frame, ``x(-k) = 2 x(0) - x(k)`` (scipy's
+``filtfilt`` default, ``padtype="odd"``): a band-pass, and acceleration's second
+derivative, map a constant *and* a steady drift there to zero, where repeating the end
+frames made a kink that they turned into motion (acceleration at alpha 10 moved the
+first and last frames of a 0.1 px/frame drift by 1.3-1.6 px). A clip shorter than ``D``
+frames reflects what it has (``k`` is capped at the last frame).
 
 Computation: ``block`` outputs at once as one matrix product of the (block, block + 2D)
 Toeplitz matrix of the taps with the buffered frames (a ring buffer: nothing is copied
@@ -52,6 +57,12 @@ def fir_bandpass_taps(low_hz: float, high_hz: float, fps: float, taps: int) -> n
     return h - window * (h.sum() / window.sum())
 
 
+def fir_gain(taps: np.ndarray, frequency_hz: float, fps: float) -> float:
+    """Magnitude of the response of the centred ``taps`` at ``frequency_hz``."""
+    t = np.arange(len(taps)) - (len(taps) - 1) / 2
+    return float(abs(np.sum(taps * np.exp(-2j * np.pi * frequency_hz * t / fps))))
+
+
 class FIRSelector(TemporalSelector):
     """Any symmetric (zero-phase) FIR filter along time, streamed in blocks of frames.
 
@@ -78,6 +89,8 @@ class FIRSelector(TemporalSelector):
         self._head = 0  # ring row of the oldest frame still needed
         self._filled = 0  # frames held
         self._last: Rep | None = None
+        self._seen = 0  # frames pushed
+        self._start_reflected = False  # the rows before frame 0 are filled
         self._matrix_cache: dict[tuple, torch.Tensor] = {}
 
     def _matrix(self, outputs: int, like: torch.Tensor) -> torch.Tensor:
@@ -101,10 +114,31 @@ class FIRSelector(TemporalSelector):
     def _append(self, rep: Rep) -> None:
         if self._buffer is None:
             self._buffer = [level.new_zeros((self.capacity, *level.shape)) for level in rep]
-            for _ in range(self.half):  # edge replication before the first frame
-                self._store(rep)
+            self._filled = self.half  # rows 0..D-1: the reflection, once D + 1 frames are in
+            self._seen = 0
+            self._start_reflected = self.half == 0
         self._store(rep)
+        self._seen += 1
         self._last = rep
+        if not self._start_reflected and self._seen == self.half + 1:
+            self._reflect_start()
+
+    def _reflect_start(self) -> None:
+        """Fill the ``D`` rows before frame 0 with ``2 x(0) - x(k)`` (no output has been
+        made yet, so frame ``k`` is at row ``D + k``)."""
+        assert self._buffer is not None
+        last = self._seen - 1
+        for buf in self._buffer:
+            for k in range(1, self.half + 1):
+                buf[(self._head + self.half - k) % self.capacity] = (
+                    2 * buf[(self._head + self.half) % self.capacity]
+                    - buf[(self._head + self.half + min(k, last)) % self.capacity]
+                )
+        self._start_reflected = True
+
+    def _back(self, frames: int) -> int:
+        """Ring row of the frame ``frames`` before the newest one held."""
+        return (self._head + self._filled - 1 - frames) % self.capacity
 
     def _emit(self, outputs: int) -> list[Rep]:
         assert self._buffer is not None
@@ -126,11 +160,21 @@ class FIRSelector(TemporalSelector):
     def flush(self) -> list[Rep]:
         if self._buffer is None or self._last is None:
             return []
+        if not self._start_reflected:  # a clip of D frames or fewer
+            self._reflect_start()
         out: list[Rep] = []
-        for _ in range(self.half):  # edge replication after the last frame
+        for k in range(1, self.half + 1):  # 2 x(n-1) - x(n-1-k) after the last frame
             if self._filled == self.capacity:
                 out.extend(self._emit(self.block))
-            self._store(self._last)
+            # the last frame is k - 1 rows back, the one k before it (2k - 1 < 2D rows
+            # back: never yet overwritten) k further
+            mirror = min(k, self._seen - 1)
+            self._store(
+                [
+                    2 * buf[self._back(k - 1)] - buf[self._back(k - 1 + mirror)]
+                    for buf in self._buffer
+                ]
+            )
         remaining = self._filled - 2 * self.half
         if remaining > 0:
             out.extend(self._emit(remaining))

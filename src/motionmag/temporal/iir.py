@@ -149,13 +149,22 @@ class DifferenceOfIIRSelector(TemporalSelector):
         check_band(low_hz, high_hz, fps)
         return cls(iir_coefficient(high_hz, fps), iir_coefficient(low_hz, fps), normalize)
 
+    def _response(self, z: np.ndarray) -> np.ndarray:
+        """``r1/(1-(1-r1)/z) - r2/(1-(1-r2)/z)`` at the points ``z`` of the unit circle."""
+        return self.r_high / (1 - (1 - self.r_high) / z) - self.r_low / (1 - (1 - self.r_low) / z)
+
     def peak_gain(self) -> float:
-        """Largest magnitude of the frequency response ``r1/(1-(1-r1)/z) - r2/(1-(1-r2)/z)``."""
-        z = np.exp(1j * np.linspace(1e-4, np.pi, 8192))
-        response = self.r_high / (1 - (1 - self.r_high) / z) - self.r_low / (
-            1 - (1 - self.r_low) / z
-        )
-        return float(np.abs(response).max())
+        """Largest magnitude of the frequency response (before normalisation)."""
+        return float(np.abs(self._response(np.exp(1j * np.linspace(1e-4, np.pi, 8192)))).max())
+
+    def half_power_band(self, fps: float) -> tuple[float, float]:
+        """(low, high) Hz where the normalised response is at least 1/sqrt(2) (-3 dB): two
+        first-order smoothers pass a wider band than the cut-offs they were built from
+        (``--band 1 4`` at 30 fps passes 0.71-6.27 Hz)."""
+        hz = np.linspace(1e-4, 0.5, 20001) * fps
+        gain = np.abs(self._response(np.exp(2j * np.pi * hz / fps))) / self.peak_gain()
+        passed = hz[gain >= 1 / math.sqrt(2)]
+        return float(passed[0]), float(passed[-1])
 
     def push(self, rep: Rep) -> list[Rep]:
         if self._fast is None or self._slow is None:
