@@ -123,6 +123,15 @@ def _eulerian(config: MagnifyConfig, method_cls: type, options_cls: type) -> Eul
 def build_phase(config: MagnifyConfig) -> EulerianMagnifier:
     from .phase import PhaseBased, PhaseConfig
 
+    mode = config.resolved_mode()
+    if config.options.get("attenuate_other") is True and mode != "temporal":
+        # the output's phase is frame 0's plus alpha x the selection: right for a band,
+        # but in static mode every motion is selected (against --reference, which it
+        # moved to frame 0's place) and in dynamic mode against the previous frame
+        raise UsageError(
+            f"attenuate_other removes the motion outside the temporal band, and {mode} mode "
+            "has none: drop it, or use --mode temporal with --band LOW HIGH."
+        )
     return _eulerian(config, PhaseBased, PhaseConfig)
 
 
