@@ -297,6 +297,40 @@ def test_alpha_map_gives_alpha_inside_and_one_outside(tmp_path):
     assert torch.allclose(model.factors[0][..., :8], torch.tensor(1.0))
 
 
+def test_an_alpha_map_of_the_whole_frame_is_cut_by_the_crop_as_a_mask_is(tmp_path, monkeypatch):
+    """A map drawn on the source frame (left half white) and --crop 32 0 64 48 of a
+    128 x 48 frame: the crop's left half is white (it was squeezed into the crop)."""
+    from motionmag.magnify.flowmag import load_alpha_map
+    from motionmag.magnify.geometry import FrameGeometry
+
+    source = np.zeros((48, 128), np.uint8)
+    source[:, :64] = 255
+    cv2.imwrite(str(tmp_path / "map.png"), source)
+    np.save(tmp_path / "map.npy", source / 255.0)
+    geometry = FrameGeometry.from_arguments(128, 48, crop=(32, 0, 64, 48))
+    for name in ("map.png", "map.npy"):
+        weights = load_alpha_map(tmp_path / name, 64, 48, geometry)
+        assert weights.shape == (48, 64)
+        assert weights[:, :32].min() == 1.0 and weights[:, 32:].max() == 0.0
+    # through the engine: the magnifier gets the geometry of the frames it is given
+    frames = np.stack(_clip([0.0, 0.3, 0.6], size=48))
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(clip / f"f{i}.png"), np.concatenate([frame, frame, frame], axis=1)[:, :128])
+    import motionmag as mm
+    from motionmag.magnify import flowmag
+
+    model = _Counting()
+    monkeypatch.setattr(flowmag, "load_flowmag", lambda options, device: model)
+    mm.magnify(clip, tmp_path / "out.mkv", method="flowmag", alpha=9.0, crop=(32, 0, 64, 48),
+               alpha_map=str(tmp_path / "map.png"), quiet=True)  # fmt: skip
+    factor = model.factors[0]
+    assert factor.shape == (1, 1, 48, 64)
+    assert torch.allclose(factor[..., :32], torch.tensor(9.0))
+    assert torch.allclose(factor[..., 32:], torch.tensor(1.0))
+
+
 def test_tta_adapts_a_copy_and_never_writes_the_weights(tmp_path):
     from safetensors.torch import save_file
 

@@ -80,6 +80,10 @@ class MagnifyConfig:
     fir_taps: int | None = None  # FIR length in frames
     device: str = "cpu"
     options: dict[str, Any] = field(default_factory=dict)  # method-specific settings
+    # how the frames the magnifier sees were cut and resized from the source (set by the
+    # engine; None: the frames as given), so a picture drawn on the whole source frame
+    # (an alpha map) lines up with --crop as a --mask does
+    frame_geometry: Any = None
 
     @classmethod
     def from_arguments(

@@ -9,6 +9,7 @@ O(window) memory; the input is only ever opened for reading.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -102,6 +103,7 @@ def magnify_file(
     geometry = FrameGeometry.from_arguments(info.width, info.height, crop, resize)
     width, height = geometry.size
     weights = load_mask(mask, geometry) if mask is not None else None
+    config = dataclasses.replace(config, frame_geometry=geometry)
     magnifier = PairedMagnifier(build_magnifier(config))  # checks the band against fps
     if stabilize is not None:
         # register on what is not magnified: the mask's complement

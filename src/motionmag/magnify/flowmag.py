@@ -102,25 +102,26 @@ def pass_alphas(alpha: float, max_alpha: float = 16.0) -> list[float]:
     return [float(alpha) ** (1.0 / k)] * k
 
 
-def load_alpha_map(path: str | Path, width: int, height: int) -> np.ndarray:
-    """Weights (H, W) float32 in [0, 1] from a greyscale image or a ``.npy`` array."""
-    import cv2
-
+def load_alpha_map(path: str | Path, width: int, height: int, geometry=None) -> np.ndarray:
+    """Weights (H, W) float32 in [0, 1] for frames of ``width`` x ``height`` from a
+    greyscale image or a ``.npy`` array, placed as a ``--mask`` is (``mask.load_mask``):
+    a map of the source frame's size is cut by ``geometry``'s crop (a
+    :class:`~motionmag.magnify.geometry.FrameGeometry`, None: the frames as given)."""
     from .geometry import FrameGeometry
     from .mask import load_mask
 
+    if geometry is None or tuple(geometry.size) != (width, height):
+        geometry = FrameGeometry((width, height), None, (width, height))
     path = Path(path)
     if path.suffix.lower() != ".npy":
-        geometry = FrameGeometry((width, height), None, (width, height))
         return load_mask(path, geometry, flag="--set alpha_map")[..., 0]
     if not path.is_file():
         raise UsageError(f"alpha map '{path}' does not exist: give an image or a .npy file.")
     weights = np.asarray(np.load(path), dtype=np.float32)
     if weights.ndim != 2 or not np.isfinite(weights).all():
         raise UsageError(f"alpha map '{path}' must be a finite 2-D array of weights in [0, 1].")
-    if weights.shape != (height, width):
-        weights = cv2.resize(weights, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(weights, 0.0, 1.0)
+    weights = np.clip(weights, 0.0, 1.0)
+    return load_mask(weights, geometry, flag="--set alpha_map", name=f"'{path}'")[..., 0]
 
 
 @torch.inference_mode()
@@ -172,7 +173,10 @@ class FlowMagMagnifier(Magnifier):
         options: FlowMagOptions | None = None,
         device: str | torch.device = "cpu",
         name: str = MODEL_NAME,
+        geometry=None,
     ) -> None:
+        """``geometry``: how the frames were cut from the source (``MagnifyConfig.
+        frame_geometry``), for the alpha map."""
         if mode not in ("static", "dynamic"):
             raise UsageError(f"{name} has no {mode} mode: choose static or dynamic.")
         if reference < 0:
@@ -186,6 +190,7 @@ class FlowMagMagnifier(Magnifier):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.mode = mode
+        self.geometry = geometry
         self.reference = int(reference) if mode == "static" else 0
         self.latency_frames = 0 if self.options.tta_epochs else self.reference
         self.tta_losses: list[float] = []
@@ -197,7 +202,7 @@ class FlowMagMagnifier(Magnifier):
     def _check(self, frame: np.ndarray) -> np.ndarray:
         if self.options.alpha_map is not None and self._weights is None:
             height, width = frame.shape[:2]
-            weights = load_alpha_map(self.options.alpha_map, width, height)
+            weights = load_alpha_map(self.options.alpha_map, width, height, self.geometry)
             self._weights = torch.from_numpy(weights)[None, None].to(self.device)
         return frame
 
@@ -301,4 +306,5 @@ def build_flowmag(config: MagnifyConfig) -> FlowMagMagnifier:
         reference=config.reference,
         options=options,
         device=config.device,
+        geometry=config.frame_geometry,
     )

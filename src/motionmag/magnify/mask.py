@@ -19,7 +19,10 @@ ASPECT_TOLERANCE = 0.02  # a mask whose width/height differs more is refused, no
 
 
 def load_mask(
-    mask: str | Path | np.ndarray, geometry: FrameGeometry, flag: str = "--mask"
+    mask: str | Path | np.ndarray,
+    geometry: FrameGeometry,
+    flag: str = "--mask",
+    name: str | None = None,
 ) -> np.ndarray:
     """Greyscale image -> float32 weights (H, W, 1) in [0, 1] at the processing size.
 
@@ -29,12 +32,12 @@ def load_mask(
     taken to cover what is processed (the crop, or the whole frame) and resized to it,
     if it has that region's shape (width / height within 2 %: a mask drawn at half the
     size is fine); one of another shape is a UsageError, never stretched. ``flag``
-    names the option in messages.
+    names the option in messages, ``name`` an array's origin (default "the mask array").
     """
     if isinstance(mask, (str, os.PathLike)):
         name, weights = f"'{mask}'", _read_weights(Path(mask), flag)
     else:
-        name, weights = "the mask array", mask_weights(mask, flag)
+        name, weights = name or "the mask array", mask_weights(mask, flag)
     width, height = geometry.size
     if geometry.crop is not None and weights.shape == geometry.source[::-1]:
         x, y, w, h = geometry.crop

@@ -87,5 +87,6 @@ def build_pair_network(
         options=FlowMagOptions(alpha_map=alpha_map, max_alpha=math.inf),
         device=config.device,
         name=name,
+        geometry=config.frame_geometry,
     )
     return prefiltered(config, network) if temporal else network
