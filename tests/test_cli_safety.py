@@ -28,6 +28,8 @@ from clip_io import read_clip, write_clip, write_uneven_clip
 from motionmag.cli import main
 from motionmag.errors import UsageError
 from motionmag.magnify.builders import option_value
+from motionmag.magnify.geometry import FrameGeometry
+from motionmag.magnify.mask import load_mask
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, vibrating_frames
 from motionmag.video import probe
@@ -199,6 +201,29 @@ def test_a_mask_of_another_shape_is_refused_and_a_scaled_one_is_used(tmp_path, c
     code, _ = run(capsys, "magnify", clip, "-o", out, "--mask", half, "--alpha", 20, "--quiet")
     assert code == 0
     np.testing.assert_array_equal(read_clip(out), read_clip(clip))
+
+
+def test_mask_files_are_read_as_their_authors_meant_them(tmp_path):
+    """White is in at every bit depth; a 0/1 label image's 1 is in (not 1/255); a red
+    region on black is fully in (its luma is 0.3); a PNG's alpha channel is left out."""
+    from motionmag.magnify.mask import mask_weights
+
+    left = np.zeros((12, 16), np.uint8)
+    left[:, :8] = 1
+    files = {
+        "grey.png": left * 255,
+        "labels.png": left,
+        "deep.png": left.astype(np.uint16) * 65535,
+        "red.png": np.dstack([np.zeros_like(left), np.zeros_like(left), left * 255]),  # BGR
+        "rgba.png": np.dstack([left * 255] * 3 + [np.full_like(left, 255)]),
+    }
+    geometry = FrameGeometry.from_arguments(16, 12)
+    for name, image in files.items():
+        cv2.imwrite(str(tmp_path / name), image)
+        weights = load_mask(tmp_path / name, geometry)[..., 0]
+        np.testing.assert_array_equal(weights, left.astype(np.float32), err_msg=name)
+    np.testing.assert_array_equal(mask_weights(left), left.astype(np.float32))  # an array
+    assert mask_weights(left * 128).max() == pytest.approx(128 / 255)
 
 
 def test_measure_refuses_videos_of_different_sizes(tmp_path, capsys, clip):

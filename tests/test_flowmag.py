@@ -407,6 +407,34 @@ def test_cli_has_train_flowmag_and_tta_flag():
     assert args.tta == 2
 
 
+def test_tta_settings_follow_quiet_and_set_and_bad_epochs_name_the_flag(capsys):
+    from motionmag.cli import _method_settings, build_parser, main
+
+    parser = build_parser()
+
+    def settings(*flags: str) -> dict:
+        return _method_settings(parser.parse_args(["magnify", "a.mp4", "-o", "b.mp4", *flags]))
+
+    assert settings("--method", "flowmag", "--tta", "2", "--quiet") == {
+        "tta_epochs": 2, "tta_progress": False}  # fmt: skip
+    # epochs given by --set are as quiet (the bar showed under --quiet)
+    assert settings("--method", "flowmag", "--set", "tta_epochs=2", "--quiet") == {
+        "tta_epochs": 2, "tta_progress": False}  # fmt: skip
+    assert settings("--method", "flowmag", "--tta", "1") == {"tta_epochs": 1}
+    assert settings("--method", "linear", "--quiet") == {}
+    assert main(["magnify", "a.mp4", "-o", "b.mp4", "--method", "flowmag", "--tta", "-1"]) == 2
+    assert "argument --tta: -1 epochs: give 0 or more" in capsys.readouterr().err
+
+
+def test_tta_at_alpha_one_skips_the_adaptation():
+    net = FlowMagNet(width=4)
+    magnifier = FlowMagMagnifier(1.0, net, options=FlowMagOptions(tta_epochs=3, tta_progress=False))
+    frames = _clip([0.0, 0.4, 0.8], size=32)
+    out = [o for f in frames for o in magnifier.push(f)] + magnifier.flush()
+    assert magnifier.tta_losses == [] and magnifier.model is net
+    assert all(np.array_equal(a, b) for a, b in zip(out, frames, strict=True))
+
+
 def test_bf16_training_runs_the_generator_in_bf16_and_the_flow_and_loss_in_fp32():
     """precision="bf16" (ours): the U-Net's activations are bfloat16, its output and the
     frozen flow's input fp32, the loss is fp32's to bf16 rounding, and every weight gets a

@@ -68,6 +68,16 @@ def _add_time_window(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _epochs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of epochs") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} epochs: give 0 or more")
+    return value
+
+
 def _option(text: str) -> tuple[str, object]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE")
@@ -180,7 +190,7 @@ def _add_magnify(sub) -> None:
     p.add_argument("--side-by-side", action="store_true", help="write input | output")
     p.add_argument(
         "--tta",
-        type=int,
+        type=_epochs,
         default=None,
         metavar="EPOCHS",
         help="flowmag: test-time adaptation, fine-tune a copy on the input first (epochs)",
@@ -188,6 +198,19 @@ def _add_magnify(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run_magnify)
+
+
+def _method_settings(args: argparse.Namespace) -> dict:
+    """The method's settings from --tta, --backend and --set (which wins); --quiet also
+    hides FlowMag's adaptation bar, however its epochs were given."""
+    settings: dict = {}
+    if args.tta is not None:
+        settings["tta_epochs"] = args.tta
+    if args.quiet and args.method == "flowmag":
+        settings["tta_progress"] = False
+    if args.backend:
+        settings["backend"] = args.backend
+    return settings | dict(args.options)
 
 
 def _run_magnify(args: argparse.Namespace) -> int:
@@ -220,8 +243,7 @@ def _run_magnify(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         order=args.order,
         fir_taps=args.fir_taps,
-        **({"tta_epochs": args.tta, "tta_progress": not args.quiet} if args.tta else {}),
-        **(({"backend": args.backend} if args.backend else {}) | dict(args.options)),
+        **_method_settings(args),
     )
     print(
         f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}, "

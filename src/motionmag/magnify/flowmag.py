@@ -258,7 +258,7 @@ class FlowMagMagnifier(Magnifier):
                     f"({len(frames)} frames): choose a smaller --reference."
                 )
             pairs = self._tta_pairs(frames)
-            if pairs:
+            if pairs and self.alpha != 1.0:  # alpha 1 returns the frames: nothing to adapt
                 from ..train.flowmag import adapt
 
                 o = self.options

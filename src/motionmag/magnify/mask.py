@@ -56,19 +56,28 @@ def load_mask(
 
 
 def _read_weights(path: Path, flag: str) -> np.ndarray:
-    """A greyscale image file as float32 weights (H, W) in [0, 1]."""
+    """An image file as float32 weights (H, W) in [0, 1]: white (the largest value of its
+    bit depth) is 1. Two cases read as their authors meant them (ours): a colour mask
+    counts its brightest colour channel (a red region on black is fully in, where its
+    luma would be 0.3), and a label image of 0s and 1s (a segmentation tool's) counts 1
+    as white, where it would be 1/255."""
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "does not exist"
         raise UsageError(f"{flag} '{path}' {what}: give a greyscale image (PNG).")
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.dtype not in (np.uint8, np.uint16) or image.size == 0:
         raise UsageError(f"{flag} '{path}' is not an image OpenCV can read: save it as PNG.")
-    return image.astype(np.float32) / 255.0
+    if image.ndim == 3:  # BGR(A): the colour channels' largest value, alpha left out
+        image = image[..., : min(image.shape[2], 3)].max(axis=2)
+    if image.max() == 1:  # a label image: 0 outside, 1 inside
+        return image.astype(np.float32)
+    return image.astype(np.float32) / float(np.iinfo(image.dtype).max)
 
 
 def mask_weights(mask: np.ndarray, flag: str = "mask") -> np.ndarray:
     """An array mask (H, W) or (H, W, 1) as float32 weights (H, W) in [0, 1]: uint8 is
-    0-255 (as an image file), anything else must already be weights in [0, 1]."""
+    0-255 (as an image file; 0s and 1s only: a label image, 1 = in), anything else must
+    already be weights in [0, 1]."""
     try:
         mask = np.asarray(mask)
     except ValueError:
@@ -80,8 +89,8 @@ def mask_weights(mask: np.ndarray, flag: str = "mask") -> np.ndarray:
         raise UsageError(
             f"{flag}: the mask array has shape {mask.shape}: give one greyscale image (H, W)."
         )
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint8:  # as an image file: 0-255, or a 0/1 label image
+        return array.astype(np.float32) / (1.0 if array.max() == 1 else 255.0)
     weights = np.asarray(array, dtype=np.float32)
     if not np.isfinite(weights).all() or weights.min() < 0 or weights.max() > 1:
         raise UsageError(
