@@ -107,6 +107,21 @@ def test_round_trip_without_change_returns_the_input():
     assert np.abs(np.cumprod(1 + 2 * x, axis=0) * small[0] - small[1:]).max() > 1e-4
 
 
+def test_dithered_rounding_keeps_a_change_below_half_a_grey_level_on_average():
+    """The pulse's colour change is a fraction of a grey level: rounded to the nearest
+    level a smooth 0.3-level change vanishes, dithered its mean survives; a pixel on a
+    level stays there, and one seed gives one output."""
+    from motionmag.deepmag.representations import to_uint8
+
+    frames = np.full((4, 64, 64, 3), 100.0)
+    frames[1:] += 0.3  # grey levels
+    assert (to_uint8(frames / 255.0)[1:] == 100).all()
+    dithered = to_uint8(frames / 255.0, dither_seed=0)
+    assert (dithered[0] == 100).all()
+    assert abs(dithered[1:].mean() - 100.3) < 0.01 and set(np.unique(dithered)) == {100, 101}
+    np.testing.assert_array_equal(dithered, to_uint8(frames / 255.0, dither_seed=0))
+
+
 def test_known_colour_change_is_measured_and_magnified():
     t = np.arange(40) / FPS
     relative = 0.01 * np.sin(2 * np.pi * 1.5 * t)  # per channel gains below

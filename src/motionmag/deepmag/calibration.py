@@ -45,6 +45,7 @@ import numpy as np
 from scipy import signal
 
 from .magnify import (
+    DITHER_SEED,
     GATE_SIGMAS,
     PULSE_BAND_HZ,
     SMOOTH_CELLS,
@@ -60,6 +61,7 @@ from .motion import (
     magnify_motion,
     scale_for_size,
 )
+from .representations import to_uint8
 
 
 def skin_region(skin_mask: np.ndarray) -> np.ndarray:
@@ -96,7 +98,7 @@ def measure_gain(video, model, n_iter: int, gamma: float, **options) -> dict:
     region = skin_region(video.skin_mask)
     pulse = video.truth["pulse"]
     before = pulse_amplitude(video.frames, region, pulse, video.fps)
-    magnified = np.clip(np.rint(out["frames"] * 255.0), 0, 255)
+    magnified = to_uint8(out["frames"], dither_seed=DITHER_SEED)  # as the method writes it
     after = pulse_amplitude(magnified, region, pulse, video.fps)
     return {"n_gamma": n_iter * gamma, "before": before, "after": after, "gain": after / before}
 

@@ -132,6 +132,12 @@ def reconstruct(frames: np.ndarray, small: np.ndarray, small_new: np.ndarray) ->
     return base + upsample(np.asarray(small_new) - np.asarray(small), height, width)
 
 
-def to_uint8(frames: np.ndarray) -> np.ndarray:
-    """Float frames in [0, 1] -> uint8, rounded and clipped."""
-    return np.clip(np.rint(np.asarray(frames) * 255.0), 0, 255).astype(np.uint8)
+def to_uint8(frames: np.ndarray, dither_seed: int | None = None) -> np.ndarray:
+    """Float frames in [0, 1] -> uint8, clipped; rounded to the nearest level, or, given
+    ``dither_seed``, dithered: ``floor(255 x + u)``, ``u ~ U[0, 1)`` seeded, whose mean is
+    ``255 x`` (a value already on a level stays on it)."""
+    scaled = np.asarray(frames) * 255.0
+    if dither_seed is None:
+        return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    noise = np.random.default_rng(dither_seed).random(scaled.shape)
+    return np.clip(np.floor(scaled + noise), 0, 255).astype(np.uint8)
