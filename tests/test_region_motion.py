@@ -140,7 +140,7 @@ def test_regions_moving_against_each_other_read_their_ratio_and_phase(tmp_path, 
 def test_a_time_window_measures_those_frames_against_its_own_first(videos, tmp_path):
     """--start 0.5 --end 1.5: frames 15-44, displacements relative to frame 15."""
     whole = rm.region_motion(videos["small"])
-    part = rm.region_motion(videos["small"], start_s=0.5, end_s=1.5)
+    part = rm.region_motion(videos["small"], start=0.5, end=1.5)
     assert len(part.dx) == 30 and part.start_s == pytest.approx(0.5)
     np.testing.assert_allclose(part.dx, whole.dx[15:45] - whole.dx[15], atol=0.01)
     assert part.summary()["amplitude_px"] == pytest.approx(0.3, abs=0.015)  # two cycles

@@ -10,12 +10,9 @@ command line calls the unwrapped functions (``magnify.api``, ``eval.region_motio
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .errors import in_python_terms, python_terms
-from .eval.region_motion import RegionMotion
 from .eval.region_motion import compare as _compare
 from .eval.region_motion import region_motion as _region_motion
 from .magnify import api as _api
@@ -24,30 +21,9 @@ from .models.registry import create_model as _create_model
 
 magnify = in_python_terms()(_api.magnify)
 magnify_frames = in_python_terms()(_api.magnify_frames)
+measure = in_python_terms()(_region_motion)
 compare_motion = in_python_terms({"freq": "freq_hz"})(_compare)
 create_model = in_python_terms()(_create_model)
-
-
-@in_python_terms()
-def measure(
-    path: str | os.PathLike,
-    roi: tuple[int, int, int, int] | None = None,
-    reference: int = 0,
-    fps: float | None = None,
-    band: tuple[float, float] | None = None,
-    quiet: bool = True,
-    start: float | None = None,
-    end: float | None = None,
-    stabilize: str | None = None,
-) -> RegionMotion:
-    """The translation of region ``roi`` = (x, y, w, h) px of the video at ``path``
-    (default: the whole frame), per frame, relative to frame ``reference``, in px;
-    ``start`` / ``end`` (s) measure a time window only, as in :func:`magnify`; ``band``
-    (Hz) band-passes the series; ``stabilize`` registers the camera's motion out first
-    (see ``motionmag measure --help``)."""
-    return _region_motion(
-        path, roi, reference, fps, band, quiet, start_s=start, end_s=end, stabilize=stabilize
-    )
 
 
 class Stream(_Stream):

@@ -312,16 +312,17 @@ def region_motion(
     fps: float | None = None,
     band: tuple[float, float] | None = None,
     quiet: bool = True,
-    start_s: float | None = None,
-    end_s: float | None = None,
+    start: float | None = None,
+    end: float | None = None,
     stabilize: str | None = None,
 ) -> RegionMotion:
     """Measure the translation of region ``roi`` = (x, y, w, h) px of the video at
     ``path`` (default: the whole frame), per frame, relative to frame ``reference`` (see
-    the module docstring); ``start_s`` / ``end_s`` measure a time window only;
-    ``stabilize``: a camera motion model, see :func:`region_motions`."""
+    the module docstring); ``start`` / ``end`` (s) measure a time window only, as in
+    ``magnify``; ``band`` (Hz) band-passes the series; ``stabilize``: a camera motion
+    model, see :func:`region_motions`. The Python API's ``mm.measure``."""
     return region_motions(
-        path, [roi], reference, fps, band, quiet, start_s=start_s, end_s=end_s,
+        path, [roi], reference, fps, band, quiet, start_s=start, end_s=end,
         stabilize=stabilize,
     )[0]  # fmt: skip
 
