@@ -18,6 +18,13 @@ def write_clip(path: Path, frames, fps: float) -> Path:
     return path
 
 
+def write_jitter_clip(path: Path, height: int, width: int, frames: int, seed: int) -> Path:
+    """A random uint8 texture (``seed``) moving 1 px sideways and back, frame after frame,
+    ``frames`` frames of ``height`` x ``width`` at 30 fps, written to ``path``."""
+    base = np.random.default_rng(seed).integers(0, 256, (height, width, 3)).astype(np.uint8)
+    return write_clip(path, [np.roll(base, i % 2, axis=1) for i in range(frames)], 30.0)
+
+
 def read_clip(path: Path) -> np.ndarray:
     """Every frame of a video (or PNG folder) as one (T, H, W, 3) uint8 array."""
     with VideoReader(path) as reader:

@@ -126,11 +126,9 @@ def test_create_model_refuses_what_does_not_fit(tmp_path):
 
 
 def test_measure_checks_its_band_and_box_at_the_call(tmp_path):
-    from clip_io import write_clip
+    from clip_io import write_jitter_clip
 
-    rng = np.random.default_rng(1)
-    base = rng.integers(0, 256, (64, 80, 3)).astype(np.uint8)
-    video = write_clip(tmp_path / "v.mkv", [np.roll(base, i % 2, axis=1) for i in range(20)], 30.0)
+    video = write_jitter_clip(tmp_path / "v.mkv", 64, 80, 20, seed=1)
     with pytest.raises(UsageError, match="not below half the frame rate"):
         mm.measure(video, band=(1, 20))
     with pytest.raises(UsageError, match="is not two numbers"):

@@ -11,22 +11,18 @@ gain on low bands, both silently.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import motionmag as mm
 from cli_run import one_sentence, run
-from clip_io import write_clip
+from clip_io import write_jitter_clip
 from motionmag.temporal import DifferenceOfIIRSelector, fir_bandpass_taps
 from motionmag.temporal.fir import fir_gain
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    base = rng.integers(0, 256, (32, 40, 3)).astype(np.uint8)
-    path = tmp_path_factory.mktemp("clip") / "c.mkv"
-    return write_clip(path, [np.roll(base, i % 2, axis=1) for i in range(90)], 30.0)
+    return write_jitter_clip(tmp_path_factory.mktemp("clip") / "c.mkv", 32, 40, 90, seed=0)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 
 import motionmag as mm
 from cli_run import one_sentence, run
-from clip_io import write_clip
+from clip_io import write_jitter_clip
 from motionmag.errors import InputError, UsageError, python_terms_of
 
 
@@ -47,10 +47,7 @@ def test_a_keyword_named_otherwise_than_its_flag():
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
     """20 frames of a texture that moves 1 px back and forth, 30 fps."""
-    rng = np.random.default_rng(1)
-    base = rng.integers(0, 256, (48, 64, 3)).astype(np.uint8)
-    path = tmp_path_factory.mktemp("clip") / "v.mkv"
-    return write_clip(path, [np.roll(base, i % 2, axis=1) for i in range(20)], 30.0)
+    return write_jitter_clip(tmp_path_factory.mktemp("clip") / "v.mkv", 48, 64, 20, seed=1)
 
 
 def _message(call) -> str:
