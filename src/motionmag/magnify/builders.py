@@ -156,16 +156,9 @@ def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
             "(in Hz) around it."
         )
     check_band(*config.band, config.fps)
-    chosen = [
-        flag
-        for flag, given in (
-            ("--filter", config.filter_kind != "butter"),
-            ("--order", config.order != 2),
-            ("--fir-taps", config.fir_taps is not None),
-            ("iir_coefficients", "iir_coefficients" in config.options),
-        )
-        if given
-    ]
+    chosen = config.filter_flags_given()
+    if "iir_coefficients" in config.options:
+        chosen.append("iir_coefficients")
     if chosen:
         raise UsageError(
             f"acceleration's temporal filter is its own (the second derivative of a Gaussian "

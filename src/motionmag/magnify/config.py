@@ -143,16 +143,20 @@ class MagnifyConfig:
             raise UsageError(f"reference frame {self.reference} is negative: give an index >= 0.")
         self._check_unused(mode)
 
-    def _check_unused(self, mode: str) -> None:
-        """UsageError for a setting that the mode would silently ignore (a band, a filter,
-        a reference frame): the user asked for something they would not get."""
-        temporal_settings = {
-            "--band": self.band is not None,
+    def filter_flags_given(self) -> list[str]:
+        """The temporal filter's flags set away from their defaults (``--filter``,
+        ``--order``, ``--fir-taps``): what a mode or method without that filter ignores."""
+        settings = {
             "--filter": self.filter_kind != "butter",
             "--order": self.order != 2,
             "--fir-taps": self.fir_taps is not None,
         }
-        given = [flag for flag, set_ in temporal_settings.items() if set_]
+        return [flag for flag, given in settings.items() if given]
+
+    def _check_unused(self, mode: str) -> None:
+        """UsageError for a setting that the mode would silently ignore (a band, a filter,
+        a reference frame): the user asked for something they would not get."""
+        given = (["--band"] if self.band is not None else []) + self.filter_flags_given()
         if mode != "temporal" and given:
             flags = " and ".join(given)
             verb, it = ("sets", "it") if len(given) == 1 else ("set", "them")

@@ -182,11 +182,11 @@ class MagnificationNet(nn.Module):
         gain = self._gain(alpha, difference)
         if self.linear_manipulator:
             return gain * difference
-        if isinstance(gain, float):
-            if gain < 0:
-                return gain * difference
-            return self.manipulator_h(gain * self.manipulator_g(difference))
+        if isinstance(gain, float) and gain < 0:
+            return gain * difference
         amplified = self.manipulator_h(gain * self.manipulator_g(difference))
+        if isinstance(gain, float):
+            return amplified
         return torch.where(gain < 0, gain * difference, amplified)
 
     def manipulate(

@@ -162,8 +162,8 @@ class DifferenceOfIIRSelector(TemporalSelector):
         first-order smoothers pass a wider band than the cut-offs they were built from
         (``--band 1 4`` at 30 fps passes 0.71-6.27 Hz)."""
         hz = np.linspace(1e-4, 0.5, 20001) * fps
-        gain = np.abs(self._response(np.exp(2j * np.pi * hz / fps))) / self.peak_gain()
-        passed = hz[gain >= 1 / math.sqrt(2)]
+        gain = np.abs(self._response(np.exp(2j * np.pi * hz / fps)))
+        passed = hz[gain >= gain.max() / math.sqrt(2)]  # the peak on this finer grid
         return float(passed[0]), float(passed[-1])
 
     def push(self, rep: Rep) -> list[Rep]:
