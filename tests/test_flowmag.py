@@ -297,6 +297,17 @@ def test_alpha_map_gives_alpha_inside_and_one_outside(tmp_path):
     assert torch.allclose(model.factors[0][..., :8], torch.tensor(1.0))
 
 
+def test_an_alpha_map_with_no_weight_returns_the_input_exactly(tmp_path):
+    cv2.imwrite(str(tmp_path / "black.png"), np.zeros((32, 32), np.uint8))
+    model = _Counting()
+    options = FlowMagOptions(alpha_map=str(tmp_path / "black.png"))
+    magnifier = FlowMagMagnifier(10.0, model, options=options)
+    frames = _clip([0.0, 0.2, 0.4], size=32)
+    out = [o for frame in frames for o in magnifier.push(frame)] + magnifier.flush()
+    assert model.factors == []  # the network is never asked for the identity
+    assert all(np.array_equal(a, b) for a, b in zip(out, frames, strict=True))
+
+
 def test_an_alpha_map_of_the_whole_frame_is_cut_by_the_crop_as_a_mask_is(tmp_path, monkeypatch):
     """A map drawn on the source frame (left half white) and --crop 32 0 64 48 of a
     128 x 48 frame: the crop's left half is white (it was squeezed into the crop)."""

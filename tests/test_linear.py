@@ -93,6 +93,21 @@ def test_alpha_one_is_the_identity(texture):
     assert np.abs(out.astype(int) - frames).max() <= 1
 
 
+@pytest.mark.parametrize("method", ["linear", "riesz"])
+def test_attenuation_of_a_tiny_motion_survives_8_bit_output(method):
+    """alpha 0.5 on a 0.1 px move changes most pixels by under half a level: rounded to
+    the nearest level they fell back on the input (here 0.80 / 0.94 of the motion kept);
+    the output's dither keeps alpha on average, and a still clip exactly still."""
+    photo = smooth_texture(load_texture("chelsea"), (128, 160), sigma_px=3.0)
+    frames = quantize(np.stack([photo, subpixel_shift(photo, 0.1, 0.0)]))
+    out = mm.magnify_frames(frames, method=method, alpha=0.5, mode="static")
+    kept = measure_shift(out[0], out[1])[0] / measure_shift(*frames)[0]
+    # riesz's gain on this photo is about 0.86 (alpha - 1): 1 - 0.86 x 0.5 = 0.57
+    assert 0.46 <= kept <= {"linear": 0.54, "riesz": 0.62}[method]
+    still = np.stack([frames[0]] * 3)
+    np.testing.assert_array_equal(mm.magnify_frames(still, method=method, alpha=0.5), still)
+
+
 def test_color_method_amplifies_a_colour_oscillation_by_alpha():
     fps, freq_hz, alpha = 30.0, 1.5, 6.0
     amplitude = np.array([0.6, 1.4, 1.0])  # grey levels, well below what the eye sees
