@@ -45,6 +45,8 @@ def test_outputs_and_starting_points_are_checked_before_training(tmp_path, capsy
         (("--export", tmp_path / "folder.safetensors"), "is a folder"),
         (("--init", weights, "--export", weights), "is the --init weights"),
         (("--init", weights, "--resume"), "give one of them"),
+        # found only after training before: the folder cannot be made under a file
+        (("--export", tmp_path / "file" / "sub" / "w.safetensors"), "is a file, not a folder"),
     ]
     for flags, pattern in cases:
         code, err = run(capsys, "train", "ha2024", "--run", tmp_path / "r", *flags)
@@ -78,8 +80,22 @@ def test_init_without_steps_trains_the_default_steps_past_the_weights_own(tmp_pa
     steps_past_init(argparse.Namespace(init=str(weights)), config, {})
     assert config.steps == 176536 + 100000
     given = config_class("ha2024")()
-    steps_past_init(argparse.Namespace(init=str(weights)), given, {"steps": 5})
-    assert given.steps == 100000  # --steps given: the user's own count
+    given.steps = 200000
+    steps_past_init(argparse.Namespace(init=str(weights)), given, {"steps": 200000})
+    assert given.steps == 200000  # --steps given: the user's own count of every step
+
+
+def test_init_with_steps_at_or_below_the_weights_own_is_refused_before_a_run_folder(
+    tmp_path, capsys
+):
+    """The review's case: --steps 5 from weights at step 108,000 made a run folder,
+    trained nothing, and blocked the corrected command."""
+    from motionmag.models.registry import weights_path
+
+    code, err = run(capsys, "train", "ha2024", "--run", tmp_path / "r", "--init",
+                    weights_path("ha2024"), *TINY, "--steps", "5")  # fmt: skip
+    assert code == 2 and one_sentence(err) and "--steps 5 counts every step" in err, err
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_stop_during_training_start_up_says_what_was_kept(monkeypatch, capsys):
@@ -125,3 +141,30 @@ def test_a_resumed_deepmag_run_keeps_its_settings_and_another_models_run_is_refu
     args = parse(["train", "deepmag-motion", "--run", str(run_dir)])
     with pytest.raises(UsageError, match="holds a run of another model than deepmag-motion"):
         _run(args, MotionTrainConfig, {}, "deepmag-motion")
+
+
+def test_another_trainers_run_folder_is_named_as_such(tmp_path, capsys):
+    """A flowmag run resumed as ha2024 was 'not a training checkpoint', exit 3."""
+    run_dir = tmp_path / "r"
+    assert run(capsys, "train", "flowmag", "--run", run_dir, *TINY)[0] == 0
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", "--quiet")
+    assert code == 2 and "is a flowmag run, not ha2024" in err, err
+
+
+def test_shards_rendered_with_the_validation_seed_are_refused(tmp_path, capsys):
+    """Sample i of a seed is the same whoever renders it: such shards would make the
+    validation set the training set."""
+    shards = tmp_path / "s"
+    assert (
+        run(capsys, "synth", "-o", shards, "--n", "2", "--size", "32", "--seed", "1000000")[0] == 0
+    )
+    code, err = run(capsys, "train", "ha2024", "--run", tmp_path / "r", "--shards", shards,
+                    *TINY[:-5], "--val-samples", "1", "--quiet")  # fmt: skip
+    assert code == 2 and one_sentence(err) and "the validation seed" in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_max_hours_stop_says_how_to_go_on(tmp_path, capsys):
+    code, err = run(capsys, "train", "ha2024", "--run", tmp_path / "r", *TINY[2:],
+                    "--steps", "100000", "--max-hours", "1e-9")  # fmt: skip
+    assert code == 0 and "stopped after --max-hours" in err and "--resume" in err, err

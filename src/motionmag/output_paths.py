@@ -130,6 +130,24 @@ def check_distinct_outputs(outputs: dict[str, str | os.PathLike | None]) -> None
         seen[key] = flag
 
 
+def check_creatable_file(path: str | os.PathLike, flag: str) -> None:
+    """UsageError, before any work, unless a file can be written at ``path`` once its
+    missing parent folders are made (they are, by the writers that call this): the
+    nearest existing ancestor must be a writable folder, and ``path`` not a folder."""
+    target = Path(os.fspath(path))
+    if target.is_dir():
+        raise UsageError(f"{flag} '{path}' is a folder: give a file name.")
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(
+            f"{flag} '{path}' cannot be made: '{ancestor}' is a file, not a folder; choose "
+            "another path."
+        )
+    _check_writable(ancestor)
+
+
 def _check_writable(folder: Path) -> None:
     """UsageError unless a file can be made in ``folder`` (tried: permissions, a read-only
     or immutable file system), before any work rather than at its end."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..atomic import write_json
 from ..devices import resolve_device
 from ..errors import UsageError
+from ..output_paths import check_creatable_file
 from ..train.cli_common import default_device, given_fields, set_threads
 
 _COLOR_DESCRIPTION = (
@@ -131,6 +132,8 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
         given["time_limit_s"] = 60.0 * args.max_minutes
     if args.export is not None and not args.export.endswith(".safetensors"):
         raise UsageError(f"--export '{args.export}' must end in .safetensors.")
+    if args.export is not None:
+        check_creatable_file(args.export, "--export")
     config = config_cls(**given)
     run_dir = Path(args.run_dir or f"runs/{kind}/s{config.size_px}-seed{config.seed}")
     if run_dir.exists() and not run_dir.is_dir():

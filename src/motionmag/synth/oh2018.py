@@ -85,6 +85,9 @@ FRAME_NAMES = ("A", "B", "B_perturbed", "Y", "Y_perturbed")
 
 #: smallest output side accepted (px)
 MIN_SIZE_PX = 32
+#: the largest canvas side (size_px x hires_factor) rendered: 8192 px is 0.8 GB a float
+#: RGB canvas, and a sample holds several (ours)
+MAX_CANVAS_PX = 8192
 
 #: most layers of a sample (background + 15 objects); metadata arrays are padded to it
 MAX_LAYERS = 16
@@ -120,6 +123,12 @@ class Oh2018Config:
             raise UsageError(f"size {self.size_px} px is too small: use at least {MIN_SIZE_PX} px.")
         if int(self.hires_factor) != self.hires_factor or self.hires_factor < 1:
             raise UsageError(f"hires_factor must be a positive integer, not {self.hires_factor}.")
+        if self.size_px * self.hires_factor > MAX_CANVAS_PX:
+            raise UsageError(
+                f"size {self.size_px} px x hires factor {self.hires_factor} is a canvas of "
+                f"{self.size_px * self.hires_factor} px a side, beyond the {MAX_CANVAS_PX} px "
+                "this generator renders in memory: use a smaller --size or --hires-factor."
+            )
         low, high = self.alpha_range
         if not 1.0 <= low <= high:
             raise UsageError(f"alpha_range {self.alpha_range} must satisfy 1 <= low <= high.")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UsageError
+from ..output_paths import check_creatable_file
 
 
 def add_run_flags(p: argparse.ArgumentParser, default_run: str) -> None:
@@ -107,9 +108,10 @@ def default_device() -> str:
 
 def check_session_flags(args: argparse.Namespace) -> None:
     """UsageError, before any training, for: an ``--export`` not ending in .safetensors,
-    naming a folder, or naming the ``--init`` weights the run starts from; a
-    non-positive ``--max-hours``; ``--init`` with ``--resume`` (one starts a run, the
-    other continues one: the weights would be ignored); a ``--run`` that is a file."""
+    naming a folder, under a file or an unwritable folder, or naming the ``--init``
+    weights the run starts from; a non-positive ``--max-hours``; ``--init`` with
+    ``--resume`` (one starts a run, the other continues one: the weights would be
+    ignored); a ``--run`` that is a file."""
     init = getattr(args, "init", None)
     if args.export is not None:
         if not args.export.endswith(".safetensors"):
@@ -118,6 +120,7 @@ def check_session_flags(args: argparse.Namespace) -> None:
             raise UsageError(
                 f"--export '{args.export}' is a folder: give a file name ending in .safetensors."
             )
+        check_creatable_file(args.export, "--export")
         if init is not None and Path(args.export).resolve() == Path(init).resolve():
             raise UsageError(
                 f"--export '{args.export}' is the --init weights the run starts from: export "
@@ -138,14 +141,23 @@ def check_session_flags(args: argparse.Namespace) -> None:
 def steps_past_init(args: argparse.Namespace, config, given: dict) -> None:
     """With ``--init`` and no ``--steps``: train ``config.steps`` (the default) beyond the
     weights' own step, which the run starts from (ours: the shipped weights are past
-    the default 100,000 steps, so continuing them trained nothing)."""
+    the default 100,000 steps, so continuing them trained nothing). A ``--steps`` given
+    counts every step, theirs included: UsageError, before the run folder is made, when
+    it leaves nothing to train."""
     init = getattr(args, "init", None)
-    if init is None or "steps" in given:
+    if init is None:
         return
     from .run_state import card_beside
 
     step = int((card_beside("--init", init).get("training") or {}).get("step") or 0)
-    config.steps += step
+    if "steps" not in given:
+        config.steps += step
+    elif config.steps <= step:
+        raise UsageError(
+            f"--steps {config.steps} counts every step, and the --init weights are at step "
+            f"{step} already: give more (--steps {step + 10000} trains 10,000 more), or "
+            f"leave --steps out to train {type(config)().steps:,} more."
+        )
 
 
 def resolve_config(
@@ -207,8 +219,17 @@ def finish(
     run_dir: Path,
     interrupted: str | None,
     export_weights: Callable[[Path, str], dict],
+    steps_left: int = 0,
 ) -> int:
-    """Export the run's weights when ``--export`` asks; the exit code (:func:`stopped`)."""
+    """Export the run's weights when ``--export`` asks; the exit code (:func:`stopped`).
+    ``steps_left``: steps short of ``--steps`` (a note says how to go on when
+    ``--max-hours`` stopped the run)."""
+    if not interrupted and steps_left > 0 and getattr(args, "max_hours", None) is not None:
+        print(
+            f"stopped after --max-hours {args.max_hours:g}, {steps_left} steps short of "
+            "--steps; continue with --resume",
+            file=sys.stderr,
+        )
     if args.export is not None:
         card = export_weights(run_dir, args.export)
         print(f"weights of step {card['training']['step']} written to {args.export}")

@@ -175,4 +175,5 @@ def run_train_flowmag(args) -> int:
     if result.validation:
         summary += f"; validation loss {result.validation['total']:.4f}"
     print(summary)
-    return finish(args, run_dir, result.interrupted, export_weights)
+    steps_left = config.steps - result.step
+    return finish(args, run_dir, result.interrupted, export_weights, steps_left)

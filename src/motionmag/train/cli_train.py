@@ -420,7 +420,8 @@ def run_train(args: argparse.Namespace) -> int:
             f"{result.validation['step']} (input {result.validation['input_ssim']:.4f})"
         )
     print(summary)
-    return finish(args, run_dir, result.interrupted, export_weights)
+    steps_left = config.steps - result.step
+    return finish(args, run_dir, result.interrupted, export_weights, steps_left)
 
 
 def _check_shard_flags(config, given: dict) -> None:

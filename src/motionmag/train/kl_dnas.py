@@ -158,6 +158,7 @@ class KLDNASTrainConfig(ThesisTrainConfig):
 register_recipe(
     KLDNASTrainConfig, NETWORK, "Ch. 4: KL-DNAS, latency-aware NAS with distillation", LOSS,
     ("kd", "latency", "latency_ms"), __name__,
+    shape_flags=("--teacher (its width)", "--layers", "--reach", "--ops", "--previous"),
 )  # fmt: skip
 
 

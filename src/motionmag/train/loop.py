@@ -166,8 +166,8 @@ def run_steps(
     start_step = state.step
     session_samples = 0
     losses: list[float] = []
-    interval: dict[str, float] = {}
-    interval_steps = 0
+    interval = dict(state.log_interval.get("sums", {}))  # steps a stopped session left
+    interval_steps = int(state.log_interval.get("steps", 0))
     last_saved = state.step if resumed else -1
     mutating = False
     bar = progress_bar(config.steps, state.step, progress, desc)
@@ -192,14 +192,15 @@ def run_steps(
                 state.step += 1
                 state.samples_seen += n
                 session_samples += n
+                for key, value in parts.items():
+                    interval[key] = interval.get(key, 0.0) + value
+                interval_steps += 1
+                state.log_interval = {"steps": interval_steps, "sums": interval}
                 mutating = False
                 now = time.perf_counter()
                 state.train_seconds += now - tick
                 tick = now
                 losses.append(parts["total"])
-                for key, value in parts.items():
-                    interval[key] = interval.get(key, 0.0) + value
-                interval_steps += 1
                 rate = session_samples / max(now - session_start, 1e-9)
                 bar.update(1)
                 bar.set_postfix(loss=f"{parts['total']:.4f}", samples_h=f"{rate * 3600:.0f}")
@@ -215,6 +216,7 @@ def run_steps(
                         }
                     )
                     interval, interval_steps = {}, 0
+                    state.log_interval = {}
                 if config.validate_every and (
                     state.step % config.validate_every == 0 or state.step == config.steps
                 ):

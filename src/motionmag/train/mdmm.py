@@ -82,6 +82,7 @@ for _config in (MDMMTrainConfig, MDMMD2TrainConfig):
     register_recipe(
         _config, NETWORK, "Ch. 5: MD-MM, multi-domain (Fourier + spatial) magnification, "
         + _config.MODEL[-2:].upper(), LOSS, ("phase", "amplitude"), __name__,
+        shape_flags=("--width",),
     )  # fmt: skip
 
 

@@ -76,6 +76,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
@@ -280,6 +281,8 @@ class Recipe:
     # the "noise" text, network_card(net config, tensors) -> entries of "network" and
     # INPUT, the "input" text. None: the built-in model
     hooks: str | None = None
+    # the flags that shape the network, for the sentence when --init weights differ
+    shape_flags: tuple[str, ...] = ("--linear-manipulator",)
 
 
 _OH_PARTS = ("image", "texture", "texture_perturbed", "shape")
@@ -308,6 +311,7 @@ RECIPES: dict[str, Recipe] = {
         "perceptual loss (no VGG weights offline); regularisers dropped when "
         "texture_channels = 0",
         log_parts=(*_OH_PARTS, "edge"),
+        shape_flags=("--linear-manipulator", "--texture-channels", "--decoder-blocks"),
     ),
 }
 
@@ -383,7 +387,15 @@ class EpochSampler(Sampler[int]):
 
 def check_shards_match(manifest: dict, config: Oh2018TrainConfig) -> None:
     """UsageError unless the shards were rendered at the run's crop size and sub-pixel
-    share (both shape what the net learns; the card records the shards' own config)."""
+    share (both shape what the net learns; the card records the shards' own config), and
+    with a seed other than validation's (sample ``i`` of a seed is the same whoever
+    renders it, so shards of the validation seed would score the net on its training
+    data)."""
+    if manifest.get("seed") == config.val_seed and config.validate_every:
+        raise UsageError(
+            f"the shards in '{config.shards}' were rendered with seed {config.val_seed}, the "
+            "validation seed: render them with another --seed (validation must be held out)."
+        )
     rendered = manifest.get("config") or {}
     size = rendered.get("size_px")
     small = rendered.get("small_motion_fraction", 0.0)
@@ -621,6 +633,11 @@ def load_checkpoint(path: str | os.PathLike, model: str | None = None) -> dict:
     except (OSError, RuntimeError, EOFError) as error:
         raise InputError(f"checkpoint '{path}' cannot be read ({error}).") from None
     found = checkpoint_model(data)
+    other = re.fullmatch(r"motionmag-train-([\w-]+)/\d+", str(data.get("format", "")))
+    if found is None and other is not None and model is not None:  # flowmag, deepmag, ...
+        raise UsageError(
+            f"'{path}' is a {other.group(1)} run, not {model}: choose another --run folder."
+        )
     if found is None:
         formats = ", ".join(r.checkpoint_format for r in RECIPES.values())
         raise InputError(f"'{path}' is not a training checkpoint ({formats}).")
@@ -702,8 +719,7 @@ def train_model(
             init_from,
             recipe.network,
             recipe.model,
-            "match --linear-manipulator (ha2024: also --texture-channels, --decoder-blocks) "
-            "to them.",
+            f"match {' / '.join(recipe.shape_flags)} to them.",
         )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas, groups)

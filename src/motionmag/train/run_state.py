@@ -122,7 +122,10 @@ class RunState:
     """The counters of a run that a checkpoint carries (all sessions together).
 
     ``best`` is the best validation so far (e.g. ``{"ssim": -inf, "step": None}``);
-    ``train_seconds`` counts training and validation time of every session, in s.
+    ``train_seconds`` counts training and validation time of every session, in s;
+    ``log_interval`` holds the steps since the last ``log.csv`` row (``{"steps": n,
+    "sums": {part: summed loss}}``), so a resumed run's next row averages the same steps
+    an uninterrupted run's would.
     """
 
     best: dict
@@ -131,6 +134,7 @@ class RunState:
     train_seconds: float = 0.0
     sessions: list[dict] = field(default_factory=list)
     validation: dict | None = None
+    log_interval: dict = field(default_factory=dict)
 
     def restore(
         self,
@@ -169,6 +173,7 @@ class RunState:
         self.best = dict(state.get("best") or self.best)
         self.sessions = list(state.get("sessions", []))
         self.validation = state.get("validation")
+        self.log_interval = dict(state.get("log_interval") or {})  # none before 2026-12-03
 
     def begin_session(self, command: str, device: torch.device) -> None:
         """Record a new session (command line, device, starting step and time, UTC)."""
@@ -205,6 +210,7 @@ class RunState:
             "data": data,
             "best": self.best,
             "validation": self.validation,
+            "log_interval": self.log_interval,
             "sessions": self.sessions,
             "torch": str(torch.__version__),
         }

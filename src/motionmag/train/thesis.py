@@ -69,11 +69,12 @@ def register_recipe(
     loss: str,
     extra_parts: tuple[str, ...],
     hooks: str,
+    shape_flags: tuple[str, ...] = ("--channels",),
 ) -> None:
     """Register a thesis network's recipe on the shared trainer: model ``config_class.MODEL``,
     ``network`` ("module:Class"), ``chapter`` (the card's paper line after the thesis),
     the card's ``loss`` text, the logged parts beyond the shared image terms, the hooks
-    module."""  # fmt: skip
+    module, the flags that shape the network."""  # fmt: skip
     model = config_class.MODEL
     RECIPES[model] = Recipe(
         model=model,
@@ -84,6 +85,7 @@ def register_recipe(
         loss=loss,
         log_parts=("image", "edge", "freq", *extra_parts),
         hooks=hooks,
+        shape_flags=shape_flags,
     )
 
 
