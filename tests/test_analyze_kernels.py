@@ -49,6 +49,24 @@ def test_kernels_command_writes_a_png(tmp_path, monkeypatch):
     assert not (tmp_path / "k.jpg").exists()
 
 
+@pytest.mark.parametrize("kernel", ["257", "96", "8", "1"])
+def test_a_kernel_crop_that_cannot_be_probed_is_one_sentence(tmp_path, capsys, kernel):
+    """--kernel 257 was a ValueError traceback naming a spacing the user cannot set."""
+    out = tmp_path / "k.png"
+    assert main(["analyze", "kernels", "oh2018", "-o", str(out), "--kernel", kernel]) == 2
+    err = capsys.readouterr().err
+    assert "odd --kernel below the 96 px" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_texture_kernels_are_drawn_in_the_branch_receptive_field():
+    from motionmag.analyze.kernels import default_kernel_px
+
+    net = Oh2018Net()
+    assert default_kernel_px(net, "shape") == 15
+    assert default_kernel_px(net, "texture") == 75  # 2 x its 37 px radius + 1
+
+
 @pytest.mark.parametrize("branch", ["texture"])
 def test_texture_branch_runs(branch, tmp_path):
     torch.manual_seed(0)

@@ -178,6 +178,24 @@ def test_url_source_is_paced_by_its_timestamps(clip_40fps):
     assert times[-1] == pytest.approx(39 / 40, abs=2e-3)
 
 
+def test_url_source_read_unpaced_keeps_every_frame_and_its_own_time(clip_40fps):
+    """--no-realtime on a URL (a remote file) dropped most frames and stamped the rest with
+    their arrival, squeezing the recording (stop-51 review)."""
+    clock = FakeClock()
+    source = StreamSource(str(clip_40fps), realtime=False, clock=clock)
+    assert not source.info.paced
+    stamps = []
+    for _ in source.frames():
+        stamps.append(source.last_time_s)
+    source.close()
+    assert clock.now() == 0.0 and len(stamps) == 40  # no waiting
+    assert stamps == pytest.approx([i / 40 for i in range(40)], abs=2e-3)
+    sink = ListSink()
+    report = run_live(StreamSource(str(clip_40fps), realtime=False), SlowMagnifier(0.005), [sink])
+    assert report.frames_dropped == 0 and [index_of(f) for f in sink.frames] == list(range(40))
+    assert sink.times_s == pytest.approx([i / 40 for i in range(40)], abs=2e-3)
+
+
 # -- the queue and the latency statistics -----------------------------------------------
 
 
@@ -402,6 +420,26 @@ def test_ctrl_c_and_a_closed_window_end_the_run_and_keep_the_output(clip_40fps):
     assert report.stopped_by == "Ctrl+C" and sink.closed and not sink.aborted
     assert [index_of(f) for f in sink.frames] == [0, 1, 2, 3, 4]
 
+    class Delayed(SlowMagnifier):  # a temporal filter's latency: 3 frames held
+        def __init__(self):
+            super().__init__(0)
+            self.held = []
+
+        def push(self, frame):
+            if index_of(frame) == 8:
+                raise KeyboardInterrupt
+            self.held.append(frame)
+            return self.held.pop(0) if len(self.held) > 3 else None
+
+        def flush(self):
+            return self.held
+
+    sink = ListSink()
+    report = run_live(FileSource(clip_40fps, realtime=False), Delayed(), [sink])
+    # the held frames are written too (they were dropped, or no output at all before 3)
+    assert [index_of(f) for f in sink.frames] == list(range(8)) and sink.closed
+    assert report.frames_output == 8 and report.stopped_by == "Ctrl+C"
+
     class ClosesAfterThree(ListSink):
         def write(self, frame, time_s=None):
             super().write(frame)
@@ -479,8 +517,11 @@ def test_drop_advice_names_a_size_at_which_the_magnifier_keeps_up():
     report = LiveReport("clip", "m", 25.0, 640, 360, frames_in=1500, frames_dropped=47)
     report.magnify_ms_mean = 39.6
     assert "--resize 552x310 or smaller" in drop_advice(report)
-    report.magnify_ms_mean = 20.0
+    report.magnify_ms_mean = float("nan")  # not timed
     assert "(--resize WxH, or --resize auto" in drop_advice(report)
+    report.magnify_ms_mean = 20.0  # keeps up: a stall elsewhere, not a smaller picture
+    advice = drop_advice(report)
+    assert "a stall elsewhere" in advice and "--queue" in advice and "--resize" not in advice
 
 
 class PixelCostMagnifier:

@@ -50,12 +50,32 @@ def _positions(size_px: int, stride: int, spacing_px: int, margin_px: int) -> li
     return list(range(first, last, step))
 
 
+#: px between probed positions (wider than the texture branch's receptive field, 75 px)
+SPACING_PX = 96
+#: side of the probe images: 512 px gives 16-25 positions an image where 256 gave 4, and
+#: the texture kernels of two probe seeds then agree (median correlation 0.92 against
+#: 0.36 with 6 images of 256 px; the shape kernels agree either way, 0.99)
+PROBE_PX = 512
+
+
+def default_kernel_px(model, branch: str) -> int:
+    """The kernel crop a branch is drawn in: 15 px for the shape branch (0.99 of its
+    kernels' mass lies inside), the whole receptive field (2 r + 1, 75 px for Oh's net)
+    for the texture branch, whose kernels spread: a 15 px crop held half their mass."""
+    from ..nets.oh2018 import conv_radius_px
+
+    if branch == "shape":
+        return 15
+    return 2 * conv_radius_px([model.encoder, model.texture_branch]) + 1
+
+
 def approximate_kernels(
     branch: Callable[[torch.Tensor], torch.Tensor],
     images: torch.Tensor,
     stride: int,
     kernel_px: int = 15,
-    spacing_px: int = 96,
+    spacing_px: int = SPACING_PX,
+    progress: bool = False,
 ) -> KernelApproximation:
     """Average impulse responses of ``branch`` around ``images`` (Oh et al. Sec. 4.3).
 
@@ -67,6 +87,7 @@ def approximate_kernels(
             location ``stride * p`` (convolutions padded to keep the size, as Oh's).
         spacing_px: distance between probed positions in input px; must exceed the
             receptive field so the responses of neighbouring positions do not overlap.
+        progress: show a progress bar over the channels (one backward pass each).
     """
     if kernel_px % 2 == 0:
         raise ValueError(f"kernel_px must be odd, not {kernel_px}")
@@ -88,7 +109,9 @@ def approximate_kernels(
     )  # (N, P, 3, k, k)
     kernels = np.zeros((channels, 3, kernel_px, kernel_px))
     error = np.zeros(channels)
-    for c in range(channels):
+    from tqdm import tqdm
+
+    for c in tqdm(range(channels), desc="kernels", unit="channel", disable=not progress):
         response = torch.stack([features[:, c, r, q] for r, q in grid], dim=1)  # (N, P)
         (grad,) = torch.autograd.grad(response.sum(), images, retain_graph=c + 1 < channels)
         crops = torch.stack(
@@ -105,7 +128,7 @@ def approximate_kernels(
     return KernelApproximation(kernels=kernels, error=error, stride=stride)
 
 
-def probe_images(count: int = 6, size_px: int = 256, seed: int = 0) -> torch.Tensor:
+def probe_images(count: int = 6, size_px: int = PROBE_PX, seed: int = 0) -> torch.Tensor:
     """Random crops of the bundled photographs, (count, 3, size, size) in [0, 1]."""
     import cv2
 

@@ -218,6 +218,15 @@ def drop_advice(report: LiveReport) -> str:
     share = 100.0 * report.frames_dropped / max(report.frames_in, 1)
     period_ms = 1000.0 / report.source_fps if report.source_fps > 0 else float("nan")
     size = size_to_keep_up(report.width, report.height, report.magnify_ms_mean, period_ms)
+    if size is None and report.magnify_ms_mean <= KEEP_UP_SHARE * period_ms:
+        # the magnifier keeps up on average: a stall elsewhere filled the queue
+        return (
+            f"{report.frames_dropped} of {report.frames_in} frames ({share:.1f} %) were "
+            f"dropped, though the magnifier took {report.magnify_ms_mean:.1f} ms a frame of "
+            f"the {period_ms:.1f} ms between frames: a stall elsewhere (decoding, writing, "
+            "another program on the CPU) filled the queue; a longer --queue rides such "
+            "stalls out, or read a file with --no-realtime"
+        )
     smaller = f"--resize {size[0]}x{size[1]} or smaller" if size else "--resize WxH"
     return (
         f"{report.frames_dropped} of {report.frames_in} frames ({share:.1f} %) were dropped: "
@@ -297,8 +306,8 @@ def run_live(
             raise RuntimeError(f"frame {index} came out after frame {last_output}")
         # the frame's time in the source: a file's own (its stamp, else index / rate), a
         # camera's or a stream's arrival; a dropped frame leaves its gap, so a recording
-        # keeps real time
-        if info.kind == "file":
+        # keeps real time. A stream read unpaced (--no-realtime) keeps its own stamps
+        if info.kind == "file" or not info.paced:
             time_s = stamp_s if stamp_s is not None else index / info.fps
         else:
             time_s = capture_s - start_s
@@ -366,10 +375,19 @@ def run_live(
         reader.join(timeout=5.0)
         if reader.error is not None:
             raise reader.error
-        if stop_reason not in ("Ctrl+C", "SIGTERM"):
-            for out in magnifier.flush():
-                if pending:
-                    emit(out)
+        held_cut = False
+        if stop_reason != "window closed":  # the frames a filter's latency holds, too
+            try:
+                for out in magnifier.flush():
+                    if pending:
+                        emit(out)
+            except KeyboardInterrupt:  # stopped again while they were written
+                held_cut = True
+        if output == 0 and processed and stop_reason in ("Ctrl+C", "SIGTERM"):
+            raise InputError(
+                f"the run was stopped ({stop_reason}) before a magnified frame came out: "
+                "nothing was written; let it run longer"
+            )
         if output == 0:
             raise InputError(
                 f"{info.description} gave no frame to magnify: check that it plays in "
@@ -401,6 +419,11 @@ def run_live(
     report.stopped_by = stop_reason or reader.stopped_by
     if left and stop_reason:
         report.notes.append(f"{left} frame(s) waiting when the run stopped were not processed")
+    if held_cut:
+        report.notes.append(
+            f"stopped a second time: the last {processed - output} magnified frame(s), held "
+            "by the temporal filter, were not written"
+        )
     # frames waiting at a stop count as dropped, but say nothing of the magnifier's speed
     too_slow = report.frames_dropped > (left if stop_reason else 0)
     if too_slow:

@@ -275,9 +275,18 @@ class StreamSource(LiveSource):
             height=int(stream.height),
             fps=fps,
             frame_count=None,
-            paced=True,
+            # --no-realtime: read as fast as it decodes, every frame processed (a remote
+            # file); frames then keep their own time stamps (last_time_s)
+            paced=realtime,
             sample_aspect_ratio=pixel_aspect(stream, 0),
         )
+        self._last_time_s: float | None = None
+
+    @property
+    def last_time_s(self) -> float | None:
+        """The time stamp of the frame last given (s from the stream's first), or None
+        when the stream gives none."""
+        return self._last_time_s
 
     def frames(self) -> Iterator[np.ndarray]:
         first_pts_s: float | None = None
@@ -285,12 +294,13 @@ class StreamSource(LiveSource):
         size = (self.info.width, self.info.height)
         try:
             for frame in self._container.decode(self._stream):
-                if self._realtime and frame.pts is not None and frame.time_base is not None:
+                if frame.pts is not None and frame.time_base is not None:
                     pts_s = float(frame.pts * frame.time_base)
                     if first_pts_s is None:
                         first_pts_s, start_s = pts_s, self._clock.now()
+                    self._last_time_s = pts_s - first_pts_s
                     wait_s = start_s + (pts_s - first_pts_s) - self._clock.now()
-                    if wait_s > 0:
+                    if self._realtime and wait_s > 0:
                         self._clock.sleep(min(wait_s, 1.0))  # a timestamp jump never stalls
                 if (frame.width, frame.height) != size:
                     frame = frame.reformat(width=size[0], height=size[1])
