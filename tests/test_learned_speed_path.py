@@ -154,6 +154,23 @@ def test_bad_speed_options_are_usage_errors():
             Oh2018Method(10.0, model, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"tile_margin_px": 8}, "margin of tiles"),
+        ({"threads": 4}, "ONNX Runtime's threads"),
+        ({"backend": "onnx", "fused": False, "channels_last": False}, "fused and channels_last"),
+    ],
+)
+def test_settings_that_would_change_nothing_are_refused(settings, words):
+    """The review found each silently ignored (exit 0)."""
+    from motionmag import magnify_frames
+
+    frames = np.zeros((2, 32, 32, 3), np.uint8)
+    with pytest.raises(UsageError, match=words):
+        magnify_frames(frames, method="ha2024", alpha=10, pretrained=False, **settings)
+
+
 # --- bf16 ----------------------------------------------------------------------------------
 
 

@@ -96,9 +96,11 @@ def test_rounding_hides_a_tenth_of_a_pixel_and_camera_noise_dithers_it_back():
 
 @pytest.mark.parametrize("model", MODELS)
 def test_alpha_one_gives_the_input_back(model):
+    """Exactly: the encoder/decoder round trip moved pixels by up to 21 levels (SSIM was
+    all this test asked for)."""
     clip = _clip(AMPLITUDE_PX)[:3]
     out = _static(model, alpha=1.0, frames=3)
-    assert min(ssim(out[i], clip[i]) for i in range(3)) >= 0.9
+    np.testing.assert_array_equal(out, clip)
 
 
 @pytest.mark.parametrize("model", MODELS)

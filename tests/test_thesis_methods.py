@@ -36,6 +36,9 @@ def test_engine_modes_identity_and_errors(method):
     assert np.array_equal(static[0], frames[0])  # the reference: no motion
     with pytest.raises(UsageError, match="needs a pass band"):  # the phase pre-filter's
         magnify_frames(frames, method=method, alpha=8, mode="temporal", pretrained=False)
+    # trained on 1-100, they kept (sigma-theta) or reversed (mdmm) motion at alpha < 1
+    with pytest.raises(UsageError, match="does not attenuate"):
+        magnify_frames(frames, method=method, alpha=0.5, pretrained=False)
 
 
 @pytest.mark.parametrize(

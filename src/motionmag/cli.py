@@ -210,6 +210,11 @@ def _method_settings(args: argparse.Namespace) -> dict:
         settings["tta_progress"] = False
     if args.backend:
         settings["backend"] = args.backend
+        given = dict(args.options).get("backend")
+        if given is not None and given != args.backend:
+            raise UsageError(
+                f"--backend {args.backend} and --set backend={given} disagree: give one of them."
+            )
     return settings | dict(args.options)
 
 

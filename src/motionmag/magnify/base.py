@@ -82,6 +82,19 @@ class Magnifier(ABC):
         return []
 
 
+class PassThrough(Magnifier):
+    """alpha = 1 for a method whose network only approximates the identity (an
+    autoencoder's round trip moved pixels by up to 21 levels): each frame as it came."""
+
+    def push(self, frame: np.ndarray) -> list[np.ndarray]:
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(
+                f"expected a uint8 RGB frame (H, W, 3), got {frame.dtype} {frame.shape}"
+            )
+        return [frame.copy()]
+
+
 class EulerianMethod(ABC):
     """A hand-designed (or learned) decomposition with its amplification rule.
 

@@ -67,7 +67,7 @@ from ..allocator import keep_freed_memory
 from ..errors import UsageError
 from ..nets.fused import fuse_for_inference
 from ..temporal import Rep
-from .base import EulerianMagnifier, EulerianMethod
+from .base import EulerianMagnifier, EulerianMethod, Magnifier, PassThrough
 from .config import MagnifyConfig, check_alpha
 
 
@@ -454,16 +454,38 @@ def load_oh2018(options: Oh2018Options, device: str | torch.device = "cpu") -> t
     return load_learned("oh2018", options, device)
 
 
-def build_learned(config: MagnifyConfig, name: str) -> EulerianMagnifier:
+def _refuse_ignored_options(given: dict, options: Oh2018Options) -> None:
+    """UsageError for a setting given where it would change nothing: a tile margin without
+    tiles, ONNX Runtime's threads with the torch backend, the torch path's ``fused`` and
+    ``channels_last`` with the ONNX one."""
+    if "tile_margin_px" in given and options.tile is None:
+        raise UsageError("tile_margin_px sets the margin of tiles: add --set tile=PX, or drop it.")
+    if "threads" in given and options.backend != "onnx":
+        raise UsageError(
+            "threads sets ONNX Runtime's threads: add --set backend=onnx, or drop it (torch "
+            "takes OMP_NUM_THREADS)."
+        )
+    torch_only = [name for name in ("fused", "channels_last") if name in given]
+    if torch_only and options.backend == "onnx":
+        raise UsageError(
+            f"{' and '.join(torch_only)} shape the torch path, not ONNX Runtime's: drop "
+            f"{'it' if len(torch_only) == 1 else 'them'} or use --set backend=torch."
+        )
+
+
+def build_learned(config: MagnifyConfig, name: str) -> Magnifier:
     """A learned method: registered model ``name`` run by :class:`Oh2018Method`."""
     from .builders import options_for, selector_for
 
     options = options_for(Oh2018Options, config, name)
+    _refuse_ignored_options(config.options, options)
     if options.backend == "onnx":  # fail before loading anything
         from .onnx_backend import require_onnx
 
         require_onnx(export=True)
-    model = load_learned(name, options, config.device)
+    model = load_learned(name, options, config.device)  # checks the weights
+    if config.alpha == 1.0:  # the encoder/decoder round trip is not the identity
+        return PassThrough()
     method = Oh2018Method(
         config.alpha,
         model,
