@@ -348,3 +348,20 @@ def test_measure_says_when_frames_are_spaced_at_another_rate_than_the_file_state
     assert "40.0 ms apart (25 fps)" in err and "1.2x" in err and "--fps 25" in err
     mm.measure(source, fps=240)  # a high-speed camera's rate: --fps is the user's word
     assert "ms apart" not in capsys.readouterr().err
+
+
+def test_a_mask_of_the_frame_s_shape_at_another_size_is_cut_by_the_crop(tmp_path):
+    """The review's case: a 96x72 mask of a 192x144 video with --crop 50 30 100 80 was
+    refused, though without --crop the same mask was accepted (scaled)."""
+    full = np.zeros((144, 192), np.uint8)
+    full[:, 96:] = 255  # the right half of the frame
+    cv2.imwrite(
+        str(tmp_path / "half.png"), cv2.resize(full, (96, 72), interpolation=cv2.INTER_AREA)
+    )
+    geometry = FrameGeometry((192, 144), (50, 30, 100, 80), (100, 80))
+    weights = load_mask(tmp_path / "half.png", geometry)[..., 0]
+    assert weights.shape == (80, 100)
+    assert weights[:, :44].max() == 0.0 and weights[:, 48:].min() == pytest.approx(1.0)
+    cv2.imwrite(str(tmp_path / "odd.png"), np.zeros((50, 200), np.uint8))
+    with pytest.raises(UsageError, match=r"neither the video \(192x144, cut by --crop\)"):
+        load_mask(tmp_path / "odd.png", geometry)

@@ -282,3 +282,15 @@ def test_cli_magnifies_a_clip_with_deepmag_motion(tmp_path, capsys):
             "--quiet", "--device", "cpu"]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     assert read_clip(out).shape == frames.shape
+
+
+def test_a_clip_shorter_than_the_default_band_s_period_is_noted():
+    """The note came only when --band 0.16 0.5 was typed, not for the same default band."""
+    from motionmag.magnify.config import MagnifyConfig
+    from motionmag.magnify.engine import _band_notes
+
+    config = MagnifyConfig(method="deepmag-motion", alpha=3.0, fps=10.0)
+    notes = _band_notes(config, frames=30)
+    assert len(notes) == 1 and "less than one period of the band's low edge" in notes[0]
+    assert "(6.2 s at 0.16 Hz)" in notes[0]
+    assert _band_notes(config, frames=70) == []  # 7 s: one period fits

@@ -588,7 +588,7 @@ def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
             spectrum_ax.semilogy(freqs[1:], amplitude[1:] + 1e-6, linewidth=1.2, label=label)
         angle = math.degrees(math.atan2(axis[1], axis[0]))
         ax.set_xlabel("time (s)")
-        ax.set_ylabel(f"displacement along {angle:.0f} deg (px)")
+        ax.set_ylabel(f"displacement along {round(angle) or 0:d} deg (px)")  # never "-0"
         band = group[0].band
         name = f"region {number}: " if len(groups) > 1 else "region "
         ax.set_title(

@@ -161,8 +161,8 @@ def display_problem() -> str | None:
         cv2, "imshow"
     ):
         return (
-            "this OpenCV has no window support (opencv-python-headless): pass -o OUT.mp4 to "
-            "write a file, or install opencv-python to show a window."
+            "this OpenCV has no window support (opencv-python-headless): write a file with "
+            "-o OUT.mp4 (without --show), or install opencv-python to show a window."
         )
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")

@@ -266,15 +266,22 @@ def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:
     """Notes on what the temporal filter will really pass (our checks): a band whose low
     edge has a period longer than the whole clip (no filter can pick it out of so few
     frames), and the filters that miss the band asked for (:func:`_filter_notes`)."""
-    if config.resolved_mode() != "temporal" or config.band is None or not config.fps:
+    band = config.band
+    if band is None and config.method == "deepmag-motion":  # its default band
+        from ..deepmag.motion import RESPIRATION_BAND_HZ
+
+        band = RESPIRATION_BAND_HZ
+    filters = config.resolved_mode() == "temporal" or config.method == "deepmag-motion"
+    if not filters or band is None or not config.fps:
         return []
-    seconds, period = frames / config.fps, 1.0 / config.band[0]
-    notes = _filter_notes(config) if config.method != "acceleration" else []
+    seconds, period = frames / config.fps, 1.0 / band[0]
+    given = config.band is not None and config.method != "acceleration"
+    notes = _filter_notes(config) if given else []
     if seconds >= period:
         return notes
     return [
         f"the clip lasts {seconds:.2g} s, less than one period of the band's low edge "
-        f"({period:.2g} s at {config.band[0]:g} Hz): the band is not resolved, so the "
+        f"({period:.2g} s at {band[0]:g} Hz): the band is not resolved, so the "
         "magnified motion is approximate; use a longer clip or a higher --band.",
         *notes,
     ]

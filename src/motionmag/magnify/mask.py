@@ -28,7 +28,9 @@ def load_mask(
 
     ``mask``: an image file, or an array (H, W) or (H, W, 1): uint8 0-255, or floats in
     [0, 1]. A mask of the source frame's size is cut by the geometry's crop first, so a
-    mask drawn on the whole video frame still lines up with ``--crop``; any other mask is
+    mask drawn on the whole video frame still lines up with ``--crop`` (so does one of the
+    source frame's shape at another size, resized to it first, unless it also has the
+    crop's shape, when it is taken to cover the crop); any other mask is
     taken to cover what is processed (the crop, or the whole frame) and resized to it,
     if it has that region's shape (width / height within 2 %: a mask drawn at half the
     size is fine); one of another shape is a UsageError, never stretched. ``flag``
@@ -39,20 +41,40 @@ def load_mask(
     else:
         name, weights = name or "the mask array", mask_weights(mask, flag)
     width, height = geometry.size
-    if geometry.crop is not None and weights.shape == geometry.source[::-1]:
+    source_w, source_h = geometry.source
+    if (
+        geometry.crop is not None
+        and weights.shape != (source_h, source_w)
+        and _same_shape(weights.shape, (source_w, source_h))
+        and not _same_shape(weights.shape, geometry.crop[2:])
+    ):  # the source frame's shape scaled: back to its size, then cut as one of its size
+        weights = cv2.resize(weights, (source_w, source_h), interpolation=cv2.INTER_LINEAR)
+    if geometry.crop is not None and weights.shape == (source_h, source_w):
         x, y, w, h = geometry.crop
         weights = weights[y : y + h, x : x + w]
     cut_w, cut_h = geometry.crop[2:] if geometry.crop is not None else geometry.source
     mask_h, mask_w = weights.shape
-    if abs((mask_w / mask_h) / (cut_w / cut_h) - 1.0) > ASPECT_TOLERANCE:
-        region = "the --crop region" if geometry.crop is not None else "the video"
+    if not _same_shape(weights.shape, (cut_w, cut_h)):
+        if geometry.crop is not None:
+            raise UsageError(
+                f"{flag} {name} is {mask_w}x{mask_h}, the shape of neither the video "
+                f"({source_w}x{source_h}, cut by --crop) nor the --crop region "
+                f"({cut_w}x{cut_h}): draw it at one of those sizes (or one scaled)."
+            )
         raise UsageError(
-            f"{flag} {name} is {mask_w}x{mask_h} but {region} is {cut_w}x{cut_h}: draw "
+            f"{flag} {name} is {mask_w}x{mask_h} but the video is {cut_w}x{cut_h}: draw "
             "the mask at that size (or the same shape scaled)."
         )
     if weights.shape != (height, width):
         weights = cv2.resize(weights, (width, height), interpolation=cv2.INTER_AREA)
     return weights[..., None]
+
+
+def _same_shape(shape_hw: tuple[int, ...], size_wh) -> bool:
+    """True when an (H, W) array has the width / height ratio of ``size_wh`` within
+    :data:`ASPECT_TOLERANCE`."""
+    mask_h, mask_w = shape_hw[:2]
+    return abs((mask_w / mask_h) / (size_wh[0] / size_wh[1]) - 1.0) <= ASPECT_TOLERANCE
 
 
 def _read_weights(path: Path, flag: str) -> np.ndarray:

@@ -118,11 +118,12 @@ class SliceCollector:
         if self._shape is None:
             if self.x is not None and not 0 <= self.x < width:
                 raise UsageError(
-                    f"--x {self.x} is outside the frame (width {width}): choose 0 to {width - 1}"
+                    f"--x {self.x} is outside the frame (width {width}): choose 0 to {width - 1}."
                 )
             if self.y is not None and not 0 <= self.y < height:
                 raise UsageError(
-                    f"--y {self.y} is outside the frame (height {height}): choose 0 to {height - 1}"
+                    f"--y {self.y} is outside the frame (height {height}): choose 0 to "
+                    f"{height - 1}."
                 )
             self._shape = (height, width)
         elif (height, width) != self._shape:
