@@ -23,10 +23,17 @@ import torch
 from ..temporal import Rep, TemporalSelector
 
 
-def frame_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 RGB (H, W, 3) -> float32 (1, 3, H, W) in [0, 1] on ``device``."""
+def check_rgb_frame(frame: np.ndarray) -> np.ndarray:
+    """``frame`` as an array; ValueError unless it is uint8 RGB (H, W, 3)."""
+    frame = np.asarray(frame)
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"expected a uint8 RGB frame (H, W, 3), got {frame.dtype} {frame.shape}")
+    return frame
+
+
+def frame_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 RGB (H, W, 3) -> float32 (1, 3, H, W) in [0, 1] on ``device``."""
+    frame = check_rgb_frame(frame)
     if not frame.flags.writeable:  # torch warns on read-only arrays (a decoder's buffers)
         frame = frame.copy()
     tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(device)
@@ -87,12 +94,7 @@ class PassThrough(Magnifier):
     autoencoder's round trip moved pixels by up to 21 levels): each frame as it came."""
 
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(
-                f"expected a uint8 RGB frame (H, W, 3), got {frame.dtype} {frame.shape}"
-            )
-        return [frame.copy()]
+        return [check_rgb_frame(frame).copy()]
 
 
 class EulerianMethod(ABC):

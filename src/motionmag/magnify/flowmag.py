@@ -54,7 +54,13 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
-from .base import Magnifier, attenuation_dither, frame_to_tensor, tensor_to_frame
+from .base import (
+    Magnifier,
+    attenuation_dither,
+    check_rgb_frame,
+    frame_to_tensor,
+    tensor_to_frame,
+)
 from .config import MagnifyConfig, check_alpha
 
 MODEL_NAME = "flowmag"
@@ -236,12 +242,7 @@ class FlowMagMagnifier(Magnifier):
         return [self._magnify(self._ref, frame)]
 
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(
-                f"expected a uint8 RGB frame (H, W, 3), got {frame.dtype} {frame.shape}"
-            )
-        frame = self._check(frame.copy())
+        frame = self._check(check_rgb_frame(frame).copy())
         if self.options.tta_epochs:
             self._held.append(frame)
             return []

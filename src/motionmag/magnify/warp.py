@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..flow.opencv import FLOW_ESTIMATORS, estimate_flow
-from .base import Magnifier
+from .base import Magnifier, check_rgb_frame
 from .config import check_alpha
 
 #: flows the warp baselines can splat by: OpenCV's two, and ``lk``, flowmag's training flow
@@ -195,13 +195,6 @@ def _flow(reference: np.ndarray, frame: np.ndarray, estimator: str) -> np.ndarra
     return estimate_flow(reference, frame, estimator)
 
 
-def _check_frame(frame: np.ndarray) -> np.ndarray:
-    frame = np.asarray(frame)
-    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"expected a uint8 RGB frame (H, W, 3), got {frame.dtype} {frame.shape}")
-    return frame
-
-
 class WarpMagnifier(Magnifier):
     """Warp Nearest / Warp Bilinear over a frame stream (static or dynamic mode).
 
@@ -248,7 +241,7 @@ class WarpMagnifier(Magnifier):
         return warp_magnify(reference, frame, self.alpha, self.splat, self.options)
 
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
-        frame = _check_frame(frame).copy()
+        frame = check_rgb_frame(frame).copy()
         if self.mode == "dynamic":
             previous = self._ref if self._ref is not None else frame
             self._ref = frame
