@@ -166,8 +166,6 @@ def run_steps(
     start_step = state.step
     session_samples = 0
     losses: list[float] = []
-    interval = dict(state.log_interval.get("sums", {}))  # steps a stopped session left
-    interval_steps = int(state.log_interval.get("steps", 0))
     last_saved = state.step if resumed else -1
     mutating = False
     bar = progress_bar(config.steps, state.step, progress, desc)
@@ -192,10 +190,7 @@ def run_steps(
                 state.step += 1
                 state.samples_seen += n
                 session_samples += n
-                for key, value in parts.items():
-                    interval[key] = interval.get(key, 0.0) + value
-                interval_steps += 1
-                state.log_interval = {"steps": interval_steps, "sums": interval}
+                state.add_to_log_interval(parts)  # with the step: a stop keeps them together
                 mutating = False
                 now = time.perf_counter()
                 state.train_seconds += now - tick
@@ -205,18 +200,17 @@ def run_steps(
                 bar.update(1)
                 bar.set_postfix(loss=f"{parts['total']:.4f}", samples_h=f"{rate * 3600:.0f}")
                 if state.step % config.log_every == 0 or state.step == config.steps:
+                    means = state.close_log_interval()
                     log.write(
                         {
                             "step": state.step,
                             "samples_seen": state.samples_seen,
                             "train_hours": state.train_seconds / 3600,
                             "samples_per_hour": rate * 3600,
-                            "loss": interval["total"] / interval_steps,
-                            **{k: interval[k] / interval_steps for k in log_parts},
+                            "loss": means["total"],
+                            **{k: means[k] for k in log_parts},
                         }
                     )
-                    interval, interval_steps = {}, 0
-                    state.log_interval = {}
                 if config.validate_every and (
                     state.step % config.validate_every == 0 or state.step == config.steps
                 ):

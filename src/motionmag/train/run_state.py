@@ -136,6 +136,19 @@ class RunState:
     validation: dict | None = None
     log_interval: dict = field(default_factory=dict)
 
+    def add_to_log_interval(self, parts: dict[str, float]) -> None:
+        """Count one step's loss parts into the open ``log.csv`` interval."""
+        sums = self.log_interval.setdefault("sums", {})
+        for key, value in parts.items():
+            sums[key] = sums.get(key, 0.0) + value
+        self.log_interval["steps"] = self.log_interval.get("steps", 0) + 1
+
+    def close_log_interval(self) -> dict[str, float]:
+        """The mean of each loss part over the open interval, which is then emptied."""
+        steps, sums = self.log_interval["steps"], self.log_interval["sums"]
+        self.log_interval = {}
+        return {key: value / steps for key, value in sums.items()}
+
     def restore(
         self,
         state: dict,
