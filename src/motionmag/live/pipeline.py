@@ -217,8 +217,7 @@ def drop_advice(report: LiveReport) -> str:
     """One sentence on why frames were dropped and what to change to keep up."""
     share = 100.0 * report.frames_dropped / max(report.frames_in, 1)
     period_ms = 1000.0 / report.source_fps if report.source_fps > 0 else float("nan")
-    size = size_to_keep_up(report.width, report.height, report.magnify_ms_mean, period_ms)
-    if size is None and report.magnify_ms_mean <= KEEP_UP_SHARE * period_ms:
+    if report.magnify_ms_mean <= KEEP_UP_SHARE * period_ms:
         # the magnifier keeps up on average: a stall elsewhere filled the queue
         return (
             f"{report.frames_dropped} of {report.frames_in} frames ({share:.1f} %) were "
@@ -227,6 +226,7 @@ def drop_advice(report: LiveReport) -> str:
             "another program on the CPU) filled the queue; a longer --queue rides such "
             "stalls out, or read a file with --no-realtime"
         )
+    size = size_to_keep_up(report.width, report.height, report.magnify_ms_mean, period_ms)
     smaller = f"--resize {size[0]}x{size[1]} or smaller" if size else "--resize WxH"
     return (
         f"{report.frames_dropped} of {report.frames_in} frames ({share:.1f} %) were dropped: "
