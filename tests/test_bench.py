@@ -134,6 +134,7 @@ def test_record_keeps_the_format_of_speeds_py():
         (["bench", "linear", "--sizes", "64by48"], "size '64by48' is not WIDTHxHEIGHT"),
         (["bench", "linear", "--sizes", "64x48", "--runs", "0"], "--runs must be at least 1"),
         (["bench", "linear", "--sizes", "64x48", "--write-record"], "--write-record keeps only"),
+        (["bench", "linear", "--sizes", "64x48", "--json", "out.txt"], "not a .json file"),
     ],
 )
 def test_bad_input_is_one_sentence_and_status_2(argv, words, capsys):

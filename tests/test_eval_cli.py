@@ -72,6 +72,7 @@ def test_a_suite_that_does_not_apply_is_skipped(tmp_path, capsys):
         (["eval", "linear", "--n", "0"], 2),
         (["eval", "linear", "--plot", "x.gif"], 2),
         (["eval", "linear", "--json", "/no/such/dir/r.json"], 2),
+        (["eval", "linear", "--json", "results.txt"], 2),
         (["eval", "linear", "--video", "/no/such.mp4"], 3),
         (["eval", "linear", "--compare", "/no/such.json"], 3),
     ],

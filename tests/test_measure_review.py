@@ -62,6 +62,9 @@ def test_a_band_or_frequency_that_holds_nothing_is_refused(tmp_path, image, caps
     assert code == 2 and one_sentence(err) and "outside --band 3 5" in err, err
     code, err = run(capsys, "measure", source, "--end", "0.1", "--quiet")  # 3 frames asked for
     assert code == 2 and one_sentence(err) and "widen the window" in err, err
+    for flag in ("--csv", "--json"):  # a wrong file ending, refused before any reading
+        code, err = run(capsys, "measure", source, flag, tmp_path / "motion.txt", "--quiet")
+        assert code == 2 and one_sentence(err) and f"not a .{flag[2:]} file" in err, err
 
 
 def test_the_csv_holds_the_band_passed_series_the_text_is_of(tmp_path, image, capsys):

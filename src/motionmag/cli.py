@@ -496,7 +496,10 @@ def _run_measure(args: argparse.Namespace) -> int:
     check_distinct_outputs(outputs)
     for flag, path in outputs.items():
         if path:
-            check_output_path(path, overwrite=args.overwrite, inputs=args.videos, flag=flag)
+            suffix = {"--csv": ".csv", "--json": ".json"}.get(flag)
+            check_output_path(
+                path, overwrite=args.overwrite, inputs=args.videos, flag=flag, suffix=suffix
+            )
     _check_same_size(args.videos, args.fps)
     if args.grid is not None:
         return _run_measure_grid(args)

@@ -46,14 +46,19 @@ def check_output_path(
     inputs: Iterable[str | os.PathLike | None] = (),
     flag: str = "output",
     folder_output: bool = False,
+    suffix: str | None = None,
 ) -> Path:
     """Refuse ``path`` as an output unless writing it loses nothing but an earlier output.
 
     ``inputs``: the paths the command reads (None entries are skipped; non-file inputs,
     e.g. a camera index or a URL, never match). ``folder_output``: the output is a folder
-    of PNG frames (``video/writer.py``). Returns ``path`` without a trailing slash.
+    of PNG frames (``video/writer.py``). ``suffix`` (e.g. ".json"): the only file ending
+    accepted (any case), so a report is not written under a misleading name. Returns
+    ``path`` without a trailing slash.
     """
     text = os.fspath(path)
+    if suffix is not None:
+        check_suffix(text, suffix, flag)
     target = Path(text.rstrip("/" + os.sep) or text)
     if not target.parent.is_dir():
         raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
@@ -113,6 +118,13 @@ def _same(target: Path, source: Path) -> bool:
     except OSError:
         pass
     return target.resolve() == source.resolve()
+
+
+def check_suffix(path: str | os.PathLike, suffix: str, flag: str) -> None:
+    """UsageError unless ``path`` ends in ``suffix`` (e.g. ".json", any case)."""
+    text = os.fspath(path)
+    if not text.lower().endswith(suffix):
+        raise UsageError(f"{flag} '{text}' is not a {suffix} file: name it e.g. results{suffix}.")
 
 
 def check_distinct_outputs(outputs: dict[str, str | os.PathLike | None]) -> None:

@@ -128,7 +128,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
     if args.frames is not None and args.frames < 1:
         raise UsageError(f"--frames must be at least 1, not {args.frames}.")
     if args.json:
-        check_output_path(args.json, overwrite=args.overwrite, flag="--json")
+        check_output_path(args.json, overwrite=args.overwrite, flag="--json", suffix=".json")
     if args.batch is not None and args.batch < 1:
         raise UsageError(f"--batch must be at least 1, not {args.batch}.")
     options = {k: getattr(args, k) for k in SPEED_FLAGS if getattr(args, k, None)}

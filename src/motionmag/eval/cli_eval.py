@@ -94,7 +94,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
     for flag, path in (("--json", args.json), ("--plot", args.plot)):
         if path:
             inputs = [*args.compare, args.video]
-            check_output_path(path, overwrite=args.overwrite, inputs=inputs, flag=flag)
+            suffix = ".json" if flag == "--json" else None
+            check_output_path(
+                path, overwrite=args.overwrite, inputs=inputs, flag=flag, suffix=suffix
+            )
     resolve_device(args.device)
     if args.video and not Path(args.video).exists():
         raise InputError(f"video '{args.video}' does not exist: check the path.")

@@ -120,9 +120,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
                 inputs=[args.source],
                 flag=flag,
                 folder_output=frames,
+                suffix=".json" if flag == "--report" else None,
             )
-    if args.report is not None and not args.report.lower().endswith(".json"):
-        raise UsageError(f"--report '{args.report}' is not a .json file: name it e.g. run.json.")
 
 
 def run_live_command(args: argparse.Namespace) -> int:

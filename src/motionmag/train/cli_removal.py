@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..atomic import write_json
 from ..errors import UsageError
+from ..output_paths import check_suffix
 from .cli_common import check_session_flags, default_device, given_fields, set_threads
 
 #: removal flags (dest -> Ha2024RemovalConfig field); kinds and parts are parsed apart
@@ -107,8 +108,8 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
         given["images"] = tuple(args.images)
     set_threads(args.threads)
     check_session_flags(args)
-    if args.report is not None and not args.report.endswith(".json"):
-        raise UsageError(f"--report '{args.report}' must end in .json.")
+    if args.report is not None:
+        check_suffix(args.report, ".json", "--report")
     base = Ha2024RemovalConfig()
     if "device" not in given:
         base.device = default_device()
