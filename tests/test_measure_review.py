@@ -54,6 +54,25 @@ def test_the_same_vertical_motion_reads_the_same_direction(tmp_path, image):
     assert directions == pytest.approx([90.0, 90.0], abs=1.0)
 
 
+def test_a_second_video_reads_its_axis_the_way_the_first_does():
+    """Input straight down (90 deg), output tilted 2 deg past vertical: on its own the
+    output's axis reads -88 deg (x >= 0); next to the input it reads 92."""
+    t = np.arange(60) / 30.0
+    wave = np.sin(2 * np.pi * 2.0 * t)
+    tilt = np.radians(92.0)
+    first = rm.RegionMotion("in.mkv", 30.0, (0, 0, 8, 8), 0, 0 * wave, 0.3 * wave)
+    second = rm.RegionMotion(
+        "out.mkv", 30.0, (0, 0, 8, 8), 0, 3 * np.cos(tilt) * wave, 3 * np.sin(tilt) * wave
+    )
+    assert second.summary()["direction_deg"] == pytest.approx(-88.0, abs=0.01)
+    regions, text = rm.describe_regions([[first], [second]])
+    read = [entry["direction_deg"] for entry in regions[0]["videos"]]
+    assert read == pytest.approx([90.0, 92.0], abs=0.01)
+    assert "along 92 deg" in text and "-88" not in text
+    assert rm.axis_near(170.0, -5.0) == pytest.approx(-10.0)
+    assert rm.axis_near(10.0, -5.0) == 10.0
+
+
 def test_a_band_or_frequency_that_holds_nothing_is_refused(tmp_path, image, capsys):
     source = _clip(tmp_path / "v.mkv", image, 0.3, 2.0, 30.0, 60)  # 2 s
     code, err = run(capsys, "measure", source, "--band", "0.05", "0.1", "--quiet")

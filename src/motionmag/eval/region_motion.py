@@ -190,6 +190,18 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     }
 
 
+def axis_near(direction_deg: float, reference_deg: float) -> float:
+    """``direction_deg`` or the same axis read the other way (+-180 degrees), whichever
+    lies within 90 degrees of ``reference_deg``: an input read at 90 deg and its output at
+    -88 deg move along nearly the same line, and print as 90 and 92."""
+    turned = direction_deg + 180.0 if direction_deg < reference_deg else direction_deg - 180.0
+    return (
+        turned
+        if abs(turned - reference_deg) < abs(direction_deg - reference_deg)
+        else direction_deg
+    )
+
+
 def _compare_or_still(first: RegionMotion, other: RegionMotion, freq_hz: float | None) -> dict:
     """:func:`compare`, or ``{"still": True}`` when ``first`` does not move measurably (a
     still region in a report of several: the others are still worth reporting)."""
@@ -240,6 +252,9 @@ def describe_regions(
         for v, motion in enumerate(motions):
             check_frequency(freq_hz, motion.fps)
             summary = motion.summary(freq_hz)
+            if v > 0:  # one axis, two signs: read it the way the first video's reads
+                first_deg = entries[0]["direction_deg"]
+                summary["direction_deg"] = axis_near(summary["direction_deg"], first_deg)
             entries.append({"video": motion.path, **summary})
             lines.append(
                 f"{indent}{motion.path}: {summary['amplitude_px']:.4f} px at "
