@@ -186,6 +186,8 @@ def test_crop_magnifies_only_the_region_and_cuts_a_whole_frame_mask(
         capsys, "magnify", source, "-o", tmp_path / "x.mkv", "--crop", 100, 0, 64, 48
     )
     assert code == 2 and "not inside the 128x96 frame" in err
+    code, _, err = run(capsys, "magnify", source, "-o", tmp_path / "x.mkv", "--crop", 0, 0, 0, 48)
+    assert code == 2 and "is 0x48 px" in err and "W and H of at least 2" in err, err
     assert not (tmp_path / "x.mkv").exists()
 
 

@@ -105,6 +105,8 @@ def test_command_line_writes_csv_json_and_plot(tmp_path, videos, capsys):
     ):
         assert main([*argv, *bad]) == 2
         assert "error" in capsys.readouterr().err
+    assert main([*argv, "--roi", "10", "10", "0", "10"]) == 2
+    assert "has no area" in capsys.readouterr().err
     assert not (tmp_path / "m.txt").exists()
 
 

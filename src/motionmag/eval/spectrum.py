@@ -75,7 +75,12 @@ def check_roi(roi, width: int, height: int) -> tuple[int, int, int, int]:
     from ..magnify.geometry import pixel_box
 
     x, y, w, h = pixel_box("--roi", roi)
-    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+    if w <= 0 or h <= 0:
+        raise UsageError(
+            f"region {x} {y} {w} {h} has no area (W and H are its width and height): give "
+            "--roi X Y W H with W and H above 0."
+        )
+    if x < 0 or y < 0 or x + w > width or y + h > height:
         raise UsageError(
             f"region {x} {y} {w} {h} is not inside the {width}x{height} frame: "
             "give --roi X Y W H within it."

@@ -75,7 +75,12 @@ def parse_crop(
     if crop is None:
         return None
     x, y, w, h = pixel_box("--crop", crop)
-    if x < 0 or y < 0 or w < 2 or h < 2 or x + w > width or y + h > height:
+    if w < 2 or h < 2:
+        raise UsageError(
+            f"--crop {x} {y} {w} {h} is {w}x{h} px (W and H are its width and height): "
+            "give W and H of at least 2."
+        )
+    if x < 0 or y < 0 or x + w > width or y + h > height:
         raise UsageError(
             f"--crop {x} {y} {w} {h} is not inside the {width}x{height} frame: give X Y W H "
             "with W and H of at least 2 and the region within the frame."
