@@ -18,12 +18,12 @@ from scipy import ndimage
 
 from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
+from motionmag.levels import dither, to_levels
 from motionmag.synth.datasets import Oh2018Dataset, ShardDataset, add_training_noise
 from motionmag.synth.oh2018 import (
     PARTS,
     Oh2018Config,
     Oh2018Generator,
-    dither,
     dither_random,
     sample_params,
 )
@@ -106,6 +106,19 @@ def test_dithering_is_unbiased():
     # floor(x + u) is round(x + U(-1/2, 1/2)): u = 0.69 keeps 102.3, u = 0.71 rounds up
     assert dither(np.float32([102.3]), np.float32([0.69]))[0] == 102
     assert dither(np.float32([102.3]), np.float32([0.71]))[0] == 103
+
+
+def test_to_levels_rounds_or_dithers_and_keeps_values_on_a_level():
+    """The one [0, 1] -> uint8 of attenuated output and DeepMag: a pixel 1e-5 off a
+    level (a float round trip) stays on it however it is dithered; 102.3/255 reads 102.3
+    on average; without a generator, plain rounding."""
+    near = np.full((64, 64, 3), (100 + 1e-5) / 255.0)
+    assert (to_levels(near, np.random.default_rng(1)) == 100).all()
+    assert (to_levels(np.full((4, 4, 3), 102.6 / 255.0)) == 103).all()
+    values = to_levels(np.full((256, 256, 3), 102.3 / 255.0), np.random.default_rng(2))
+    assert set(np.unique(values)) == {102, 103}
+    assert abs(values.astype(np.float64).mean() - 102.3) < 0.01
+    assert (to_levels(np.float64([[[-0.2, 1.3, 0.5]]])) == [[[0, 255, 128]]]).all()
 
 
 def test_rendered_frames_are_their_float_values_on_average(small_motion):

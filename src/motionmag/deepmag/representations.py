@@ -32,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..levels import to_levels
+
 #: side of the down-sampled frames the colour CNN sees (paper Sec. 3.2 and 5.1)
 SIZE_PX = 36
 
@@ -133,11 +135,7 @@ def reconstruct(frames: np.ndarray, small: np.ndarray, small_new: np.ndarray) ->
 
 
 def to_uint8(frames: np.ndarray, dither_seed: int | None = None) -> np.ndarray:
-    """Float frames in [0, 1] -> uint8, clipped; rounded to the nearest level, or, given
-    ``dither_seed``, dithered: ``floor(255 x + u)``, ``u ~ U[0, 1)`` seeded, whose mean is
-    ``255 x`` (a value already on a level stays on it)."""
-    scaled = np.asarray(frames) * 255.0
-    if dither_seed is None:
-        return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    noise = np.random.default_rng(dither_seed).random(scaled.shape)
-    return np.clip(np.floor(scaled + noise), 0, 255).astype(np.uint8)
+    """Float frames in [0, 1] -> uint8 (:func:`motionmag.levels.to_levels`): rounded to
+    the nearest level, or, given ``dither_seed``, dithered with a generator seeded so."""
+    rng = None if dither_seed is None else np.random.default_rng(dither_seed)
+    return to_levels(frames, rng)

@@ -31,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import UsageError
-from ..synth.oh2018 import dither
+from ..levels import dither
 from ..synth.vibration import smooth_texture, subpixel_shift
 from .displacement import measure_shift
 from .pairs import EVAL_SEED_BASE, default_photos

@@ -38,13 +38,13 @@ from ..errors import UsageError
 # _Renderer and _affine are the generator's own (private) pieces, used so that a case is
 # rendered by exactly the training pipeline while rendering only A, B, Y (no perturbed
 # copies) and A once per scene; a public per-frame render in oh2018 would replace them.
+from ..levels import dither
 from ..synth.oh2018 import (
     PARTS,
     Oh2018Config,
     SampleParams,
     _affine,
     _Renderer,
-    dither,
     sample_params,
 )
 from ..synth.photos import PhotoPool

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..levels import to_levels
 from ..temporal import Rep, TemporalSelector
 
 
@@ -44,23 +45,17 @@ def frame_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> to
 ATTENUATION_DITHER_SEED = 0
 
 
-def tensor_to_frame(tensor: torch.Tensor, dither: torch.Generator | None = None) -> np.ndarray:
+def tensor_to_frame(tensor: torch.Tensor, dither: np.random.Generator | None = None) -> np.ndarray:
     """float (1, 3, H, W) in [0, 1] -> uint8 RGB (H, W, 3), clipped; rounded to the nearest
-    level, or, given a (CPU) generator ``dither``, dithered: ``floor(255 x + u)``, ``u ~
-    U[0, 1)``, whose mean is ``255 x``. A value within 1e-3 of a level stays on it."""
-    scaled = tensor[0].mul(255.0)
-    if dither is None:
-        scaled = scaled.round_()
-    else:
-        nearest = scaled.round()
-        noise = torch.rand(scaled.shape, generator=dither).to(scaled.device)
-        on_level = (scaled - nearest).abs_() < 1e-3
-        scaled = torch.where(on_level, nearest, scaled.add_(noise).floor_())
-    frame = scaled.clamp_(0.0, 255.0).to(torch.uint8)
+    level, or, given a generator ``dither``, dithered (:func:`motionmag.levels.to_levels`:
+    ``floor(255 x + u)``, ``u ~ U[0, 1)``, whose mean is ``255 x``)."""
+    if dither is not None:
+        return to_levels(tensor[0].permute(1, 2, 0).float().cpu().numpy(), dither)
+    frame = tensor[0].mul(255.0).round_().clamp_(0.0, 255.0).to(torch.uint8)
     return frame.permute(1, 2, 0).contiguous().cpu().numpy()
 
 
-def attenuation_dither(alpha: float) -> torch.Generator | None:
+def attenuation_dither(alpha: float) -> np.random.Generator | None:
     """A seeded generator for :func:`tensor_to_frame` when ``alpha < 1``, else None.
 
     Our choice: attenuated motion changes a pixel by less than the motion did, often by
@@ -72,7 +67,7 @@ def attenuation_dither(alpha: float) -> torch.Generator | None:
     """
     if alpha >= 1.0:
         return None
-    return torch.Generator().manual_seed(ATTENUATION_DITHER_SEED)
+    return np.random.default_rng(ATTENUATION_DITHER_SEED)
 
 
 class Magnifier(ABC):

@@ -65,6 +65,7 @@ import cv2
 import numpy as np
 
 from ..errors import UsageError
+from ..levels import dither
 from .photos import MaskPool, PhotoPool
 from .shapes import random_shape
 
@@ -367,17 +368,6 @@ def sample_params(
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def dither(image: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Round float pixels to uint8 with uniform quantisation dithering (Oh 2018, Sec. 3.3).
-
-    ``noise`` holds U(0, 1) draws of the same shape: ``floor(x + u)`` equals
-    ``round(x + U(-0.5, 0.5))``, so 102.3 becomes 103 with probability 0.3 and the
-    expectation is the float value (before the clip to [0, 255]).
-    """
-    out = np.floor(image + noise)
-    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def dither_random(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
