@@ -294,3 +294,8 @@ def test_a_clip_shorter_than_the_default_band_s_period_is_noted():
     assert len(notes) == 1 and "less than one period of the band's low edge" in notes[0]
     assert "(6.2 s at 0.16 Hz)" in notes[0]
     assert _band_notes(config, frames=70) == []  # 7 s: one period fits
+    explicit = MagnifyConfig(method="deepmag-motion", alpha=3.0, fps=10.0, mode="temporal")
+    assert _band_notes(explicit, frames=30) == notes
+    colour = MagnifyConfig(method="deepmag-color", alpha=3.0, fps=10.0)  # 0.7-2.5 Hz
+    assert "(1.4 s at 0.7 Hz)" in _band_notes(colour, frames=10)[0]
+    assert _band_notes(colour, frames=20) == []

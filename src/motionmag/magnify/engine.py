@@ -28,7 +28,7 @@ from ..video.reader import gap_advice, rate_mismatch, uneven_spacing
 from .config import MagnifyConfig
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
-from .registry import build_magnifier
+from .registry import build_magnifier, with_default_band
 from .stabilize import StabilizedPairs, check_stabilize
 from .stream import PairedMagnifier
 from .trim import TimeWindow
@@ -266,13 +266,9 @@ def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:
     """Notes on what the temporal filter will really pass (our checks): a band whose low
     edge has a period longer than the whole clip (no filter can pick it out of so few
     frames), and the filters that miss the band asked for (:func:`_filter_notes`)."""
-    band = config.band
-    if band is None and config.method == "deepmag-motion":  # its default band
-        from ..deepmag.motion import RESPIRATION_BAND_HZ
-
-        band = RESPIRATION_BAND_HZ
-    filters = config.resolved_mode() == "temporal" or config.method == "deepmag-motion"
-    if not filters or band is None or not config.fps:
+    filtered = with_default_band(config)  # DeepMag's own band when none is given
+    band = filtered.band
+    if filtered.resolved_mode() != "temporal" or band is None or not config.fps:
         return []
     seconds, period = frames / config.fps, 1.0 / band[0]
     given = config.band is not None and config.method != "acceleration"

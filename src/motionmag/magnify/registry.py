@@ -100,13 +100,12 @@ def build_magnifier(config: MagnifyConfig) -> Magnifier:
     the command line does), so the Python API gets the same speed: ``phase`` at 1080p
     spends a third of its time in page faults without it.
 
-    A method with a ``default_band_hz`` given neither a mode nor a band runs in temporal
-    mode on that band (a copy of ``config``; the caller's is not changed)."""
+    A method with a ``default_band_hz`` given no band (and no mode, or temporal) runs in
+    temporal mode on that band (a copy of ``config``; the caller's is not changed)."""
     config.validate()
     spec = get_method(config.method)
     keep_freed_memory()  # per-frame buffers reused, not re-faulted (allocator.py)
-    if spec.default_band_hz is not None and config.mode is None and config.band is None:
-        config = dataclasses.replace(config, band=spec.default_band_hz)
+    config = with_default_band(config)
     mode = config.resolved_mode()
     if spec.modes == ("temporal",) and config.mode is None and config.band is None:
         # the mode was not asked for: what is missing is the band
@@ -119,6 +118,17 @@ def build_magnifier(config: MagnifyConfig) -> Magnifier:
             f"method '{spec.name}' has no {mode} mode: choose one of {', '.join(spec.modes)}."
         )
     return spec.load_builder()(config)
+
+
+def with_default_band(config: MagnifyConfig) -> MagnifyConfig:
+    """``config`` with its method's ``default_band_hz`` as the band when no band is given
+    and the mode is temporal or not given (a copy; ``config`` itself when nothing
+    changes)."""
+    spec = get_method(config.method)
+    temporal = config.mode in (None, "temporal")
+    if spec.default_band_hz is not None and temporal and config.band is None:
+        return dataclasses.replace(config, band=spec.default_band_hz)
+    return config
 
 
 _ALL_MODES = ("temporal", "static", "dynamic")
