@@ -371,6 +371,21 @@ def test_audio_the_container_cannot_hold_is_skipped_with_a_note(tmp_path):
     assert png.notes == ["audio not copied: a PNG folder cannot hold audio; use .mp4 or .mkv"]
 
 
+def test_audio_neither_container_can_hold_is_skipped_from_both(tmp_path):
+    """mu-law PCM (IP cameras) fits neither .mkv nor .mp4: a note each, no crash at the
+    end of the run (.mkv's remux failed with a traceback) and no advice to use .mkv."""
+    source = tmp_path / "camera.mov"
+    make_av_clip(source, frames=10, audio_codec="pcm_mulaw", sr=8000)
+    frames = read_all(source)
+    for ext in ("mkv", "mp4"):
+        writer = write_video(tmp_path / f"out.{ext}", frames, audio_from=source)
+        assert writer.notes == [
+            f"audio not copied: the .{ext} container cannot hold pcm_mulaw audio; convert "
+            f"the audio (e.g. to {'FLAC or AAC' if ext == 'mkv' else 'AAC'}) to keep it"
+        ]
+        assert not probe(tmp_path / f"out.{ext}").has_audio
+
+
 def test_no_audio_no_note(tmp_path):
     source = tmp_path / "in.mp4"
     make_av_clip(source, frames=5, audio_codec=None)

@@ -41,7 +41,9 @@ What matters here:
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
+import io
 import os
 import shutil
 import tempfile
@@ -371,9 +373,17 @@ class VideoWriter:
         except av.error.FFmpegError:
             self.notes.append(f"audio not copied: '{self.audio_from}' could not be opened")
             return None
+        in_mkv = codec in matroska_codecs()
         if self.kind == "mp4" and codec not in MP4_AUDIO_CODECS:
+            advice = "use .mkv" if in_mkv else "convert the audio (e.g. to AAC) to keep it"
             self.notes.append(
-                f"audio not copied: the .mp4 container cannot hold {codec} audio; use .mkv"
+                f"audio not copied: the .mp4 container cannot hold {codec} audio; {advice}"
+            )
+            return None
+        if self.kind == "mkv" and not in_mkv:
+            self.notes.append(
+                f"audio not copied: the .mkv container cannot hold {codec} audio; convert "
+                "the audio (e.g. to FLAC or AAC) to keep it"
             )
             return None
         return self.audio_from
@@ -422,6 +432,14 @@ class VideoWriter:
         if not getattr(self, "_closed", True) and hasattr(self, "_tmp"):
             with contextlib.suppress(Exception):
                 self.abort()
+
+
+@functools.cache
+def matroska_codecs() -> frozenset[str]:
+    """The codecs FFmpeg's Matroska muxer accepts (a stream of another, e.g. the
+    mu-law audio of IP cameras, makes it fail when the stream is added)."""
+    with av.open(io.BytesIO(), mode="w", format="matroska") as container:
+        return frozenset(container.supported_codecs)
 
 
 def _aspect(value: Fraction | float | None) -> Fraction:
