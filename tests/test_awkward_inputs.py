@@ -21,6 +21,7 @@ import pytest
 import motionmag as mm
 from cli_run import one_sentence, run
 from clip_io import read_clip, write_clip, write_ffv1, write_uneven_clip
+from motionmag.video.reader import VideoReader
 
 
 def _texture(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -44,7 +45,7 @@ def test_no_output_goes_into_a_frame_folder_input(tmp_path, capsys):
         ("spectrum", folder, "-o", folder / "f000.png", "--overwrite"),
         ("spectrum", folder, "-o", folder / "new.png"),
         ("slice", folder, "--x", "3", "-o", folder / "f001.png", "--overwrite"),
-        ("measure", folder, "--csv", folder / "f003.png", "--overwrite"),
+        ("measure", folder, "--csv", folder / "motion.csv"),
         ("magnify", folder, "-o", folder / "out.mkv", "--method", "linear"),
     ]
     for argv in commands:
@@ -72,6 +73,20 @@ def test_12_bit_data_in_16_bit_grey_video_keeps_its_range(tmp_path):
     frames = read_clip(path)
     expected = np.rint(ramp * (255 / 4095)).astype(np.uint8)  # full scale 4095, as folders
     np.testing.assert_array_equal(frames[0, ..., 0], expected)
+
+
+def test_a_16_bit_grey_video_that_starts_dark_is_not_clipped_white(tmp_path):
+    """A lens cap for its first 12 frames (values about 100 of 65535): the scale was read
+    from the first frame alone (8-bit) and every later frame came out 255."""
+    dark = np.full((32, 48), 100, np.uint16)
+    lit = np.tile(np.linspace(20000, 50000, 48).astype(np.uint16), (32, 1))
+    path = write_ffv1(tmp_path / "cap.mkv", [dark] * 12 + [lit] * 28, "gray16le", "gray16le")
+    frames = read_clip(path)
+    expected = np.rint(lit * (255 / 65535)).astype(np.uint8)
+    np.testing.assert_array_equal(frames[20, ..., 0], expected)
+    with VideoReader(path) as reader:  # the same scale from a later start (frame 24 on)
+        late = next(iter(reader.frames(seconds=(0.8, None))))
+    np.testing.assert_array_equal(late[..., 0], expected)
 
 
 def test_a_long_gap_suggests_the_rate_of_the_closest_frames(tmp_path, capsys):

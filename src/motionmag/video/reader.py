@@ -122,6 +122,9 @@ GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 #: bit depths of integer grey frames: scientific cameras store 10-, 12- or 14-bit data in
 #: 16-bit PNG/TIFF files (our choice, see :func:`grey_top`)
 GREY_DEPTHS = (8, 10, 12, 14, 16)
+#: a 16-bit grey video's scale is read from its first frames and frames at these
+#: fractions of its length (VideoReader._sample_grey_frames)
+GREY_SAMPLE_FRAMES, GREY_SAMPLE_AT = 8, (0.25, 0.5, 0.75)
 
 
 def grey_top(images) -> int:
@@ -274,6 +277,33 @@ class VideoReader:
 
     # -- video files -----------------------------------------------------------------------
 
+    def _sample_grey_frames(self) -> list[np.ndarray]:
+        """Frames of a 16-bit grey video for its scale (:func:`grey_top`): its first
+        :data:`GREY_SAMPLE_FRAMES` and one at each of :data:`GREY_SAMPLE_AT` of its length,
+        so a dark start (a lens cap, a fade-in) does not set an 8-bit scale that clips
+        every later frame white, and every pass (any --start) gets the same scale. Our
+        choice; frames that cannot be read are left out."""
+        samples: list[np.ndarray] = []
+        try:
+            with av.open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                for index, frame in enumerate(container.decode(stream)):
+                    samples.append(frame.to_ndarray())
+                    if index + 1 >= GREY_SAMPLE_FRAMES:
+                        break
+                length_us = container.duration  # microseconds (Matroska: its tag)
+                if not length_us:
+                    return samples
+                begin_us = container.start_time or 0
+                for fraction in GREY_SAMPLE_AT:
+                    container.seek(begin_us + int(length_us * fraction))
+                    for frame in container.decode(stream):
+                        samples.append(frame.to_ndarray())
+                        break
+        except (av.error.FFmpegError, ValueError):
+            pass
+        return samples
+
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
         """uint8 RGB, upright: turned as a player shows it (``VideoInfo.quarter_turns``)."""
         width, height = self.info.coded_size
@@ -284,7 +314,7 @@ class VideoReader:
             # folder's (grey_top of the first frame), not crushed to 0-16 by rgb24
             grey = frame.to_ndarray()
             if self._video_top is None:
-                self._video_top = grey_top([grey])
+                self._video_top = grey_top([grey, *self._sample_grey_frames()])
             rgb = grey_to_rgb8(grey, self._video_top)
         else:
             rgb = frame.reformat(format="rgb24", interpolation=RGB_CONVERSION).to_ndarray()
