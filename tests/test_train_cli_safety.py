@@ -44,7 +44,9 @@ def test_outputs_and_starting_points_are_checked_before_training(tmp_path, capsy
     cases = [
         (("--export", tmp_path / "folder.safetensors"), "is a folder"),
         (("--init", weights, "--export", weights), "is the --init weights"),
-        (("--init", weights, "--resume"), "give one of them"),
+        (("--init", weights, "--resume"), "leave out --resume to start from --init"),
+        # a file hours of training made is not replaced unasked
+        (("--export", weights), "already exists: pass --overwrite"),
         # found only after training before: the folder cannot be made under a file
         (("--export", tmp_path / "file" / "sub" / "w.safetensors"), "is a file, not a folder"),
     ]
@@ -63,8 +65,7 @@ def test_resuming_with_a_flag_that_reshapes_the_network_is_one_sentence(tmp_path
     checkpoint = (run_dir / "checkpoint.pt").read_bytes()
     code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", "--steps", "2",
                     "--decoder-blocks", "3", "--quiet")  # fmt: skip
-    last = err.splitlines()[-1]  # after the banner "training ha2024 in ..."
-    assert code == 2 and one_sentence(last + "\n") and "another shape" in last, err
+    assert code == 2 and one_sentence(err) and "another shape" in err, err  # no banner
     assert (run_dir / "checkpoint.pt").read_bytes() == checkpoint
 
 
@@ -149,6 +150,26 @@ def test_another_trainers_run_folder_is_named_as_such(tmp_path, capsys):
     assert run(capsys, "train", "flowmag", "--run", run_dir, *TINY)[0] == 0
     code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", "--quiet")
     assert code == 2 and "is a flowmag run, not ha2024" in err, err
+    # without --resume too (it said 'pass --resume', which then said the above), and
+    # no "training ha2024 in ..." banner before the sentence
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, *TINY)
+    assert code == 2 and one_sentence(err) and "is a flowmag run, not ha2024" in err, err
+
+
+def test_an_init_run_continues_with_the_same_command_and_resume(tmp_path, capsys):
+    """Its stop note says 'continue with --resume'; adding it to the command that started
+    the run (with --init) said '--init and --resume: give one of them'."""
+    first = tmp_path / "first"
+    export = tmp_path / "w.safetensors"
+    assert run(capsys, "train", "ha2024", "--run", first, *TINY, "--export", export)[0] == 0
+    argv = ["train", "ha2024", "--run", tmp_path / "r", "--init", export, *TINY[2:]]
+    assert run(capsys, *argv, "--steps", "2")[0] == 0
+    code, err = run(capsys, *argv, "--steps", "3", "--resume")
+    assert code == 0 and "--init is not read: --resume continues" in err, err
+    from motionmag.train.oh2018 import load_checkpoint
+
+    state = load_checkpoint(tmp_path / "r" / "checkpoint.pt", model="ha2024")
+    assert state["step"] == 3 and len(state["sessions"]) >= 3  # first run, init run, resumed
 
 
 def test_shards_rendered_with_the_validation_seed_are_refused(tmp_path, capsys):

@@ -83,6 +83,11 @@ def _add_common_flags(p: argparse.ArgumentParser, passes: int, test_videos: int)
     )  # fmt: skip
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--export", default=None, metavar="FILE.safetensors", help="export here")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --export file (a continued run replaces its own)",
+    )
 
 
 def add_deepmag_color_command(models) -> argparse.ArgumentParser:
@@ -141,6 +146,10 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
     saved = _saved_config(run_dir, config_cls, kind)
     if saved is not None:  # a resumed run keeps its own settings; the flags given win
         config = config_cls(**{**saved, **given})
+    elif args.export is not None and Path(args.export).exists() and not args.overwrite:
+        raise UsageError(
+            f"--export '{args.export}' already exists: pass --overwrite to replace it."
+        )
     _check_config(config)
     return config, run_dir
 

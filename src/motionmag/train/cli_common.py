@@ -63,6 +63,12 @@ def add_session_flags(p: argparse.ArgumentParser) -> None:
         metavar="FILE.safetensors",
         help="when the run stops, write its best weights here with a model card beside them",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --export file (a run continued with --resume replaces "
+        "its own export without it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -106,12 +112,23 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def check_not_replaced(path: str, flag: str, args: argparse.Namespace) -> None:
+    """UsageError when ``path`` (an output of the run: ``--export``, a report) exists and
+    neither ``--overwrite`` nor ``--resume`` is given: a file that hours of training made
+    is not replaced unasked. A resumed run replaces the export its earlier sessions wrote."""
+    if getattr(args, "overwrite", False) or getattr(args, "resume", False):
+        return
+    if Path(path).exists():
+        raise UsageError(f"{flag} '{path}' already exists: pass --overwrite to replace it.")
+
+
 def check_session_flags(args: argparse.Namespace) -> None:
     """UsageError, before any training, for: an ``--export`` not ending in .safetensors,
     naming a folder, under a file or an unwritable folder, or naming the ``--init``
     weights the run starts from; a non-positive ``--max-hours``; ``--init`` with
-    ``--resume`` (one starts a run, the other continues one: the weights would be
-    ignored); a ``--run`` that is a file."""
+    ``--resume`` when ``--run`` holds no checkpoint (when it holds one, the run continues
+    and ``--init`` is dropped with a note: the repeated command of an ``--init`` run); a
+    ``--run`` that is a file."""
     init = getattr(args, "init", None)
     if args.export is not None:
         if not args.export.endswith(".safetensors"):
@@ -126,14 +143,26 @@ def check_session_flags(args: argparse.Namespace) -> None:
                 f"--export '{args.export}' is the --init weights the run starts from: export "
                 "to another file, and copy it over once you have checked it."
             )
+        check_not_replaced(args.export, "--export", args)
     if args.max_hours is not None and not args.max_hours > 0:
         raise UsageError(f"--max-hours must be a positive number, not {args.max_hours}.")
+    from .run_state import CHECKPOINT
+
+    run_dir = getattr(args, "run_dir", None)
     if init is not None and getattr(args, "resume", False):
+        if run_dir and (Path(run_dir) / CHECKPOINT).is_file():
+            # the command that started the run, repeated with --resume (as its stop note
+            # says): the run continues from its checkpoint, which began at those weights
+            print(
+                f"note: --init is not read: --resume continues '{run_dir}' from its checkpoint",
+                file=sys.stderr,
+            )
+            args.init = None
+            return
         raise UsageError(
             "--init starts a new run from exported weights and --resume continues a run from "
-            "its checkpoint: give one of them."
+            "its checkpoint, and --run holds none: leave out --resume to start from --init."
         )
-    run_dir = getattr(args, "run_dir", None)
     if run_dir and Path(run_dir).exists() and not Path(run_dir).is_dir():
         raise UsageError(f"--run '{run_dir}' is a file: give a folder for the run.")
 

@@ -9,7 +9,6 @@ stops. Wired into ``train/cli_train.py`` by :func:`add_flowmag_command`.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from .cli_common import (
@@ -164,9 +163,11 @@ def run_train_flowmag(args) -> int:
         lambda path: load_checkpoint(path)["config"],
     )
     steps_past_init(args, config, given)
-    config.validate()  # before the banner: a bad flag is one sentence alone
-    print(f"training flowmag in {run_dir} on {config.device}", file=sys.stderr)
-    result = train_flowmag(config, run_dir, init_from=args.init, **train_kwargs(args))
+    config.validate()
+    banner = f"training flowmag in {run_dir} on {config.device}"
+    result = train_flowmag(
+        config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args)
+    )
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, "

@@ -18,7 +18,13 @@ from pathlib import Path
 from ..atomic import write_json
 from ..errors import UsageError
 from ..output_paths import check_suffix
-from .cli_common import check_session_flags, default_device, given_fields, set_threads
+from .cli_common import (
+    check_not_replaced,
+    check_session_flags,
+    default_device,
+    given_fields,
+    set_threads,
+)
 
 #: removal flags (dest -> Ha2024RemovalConfig field); kinds and parts are parsed apart
 _REMOVAL_FIELDS = {
@@ -110,6 +116,7 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     check_session_flags(args)
     if args.report is not None:
         check_suffix(args.report, ".json", "--report")
+        check_not_replaced(args.report, "--report", args)
     base = Ha2024RemovalConfig()
     if "device" not in given:
         base.device = default_device()

@@ -14,7 +14,6 @@ learning-to-remove instead (``cli_removal.py``).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..errors import UsageError
@@ -407,9 +406,9 @@ def run_train(args: argparse.Namespace) -> int:
     )
     steps_past_init(args, config, given)
     _check_shard_flags(config, given)
-    config.validate()  # before the banner: a bad flag is one sentence alone
-    print(f"training {args.model} in {run_dir} on {config.device}", file=sys.stderr)
-    result = train(config, run_dir, init_from=args.init, **train_kwargs(args))
+    config.validate()
+    banner = f"training {args.model} in {run_dir} on {config.device}"
+    result = train(config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args))
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, {result.samples_per_hour:.0f} samples/h now"

@@ -690,6 +690,7 @@ def train_flowmag(
     command: str | None = None,
     max_seconds: float | None = None,
     init_from: str | os.PathLike | None = None,
+    banner: str | None = None,
 ) -> TrainResult:
     """Train (or continue) a FlowMag generator; see the module docstring.
 
@@ -704,6 +705,8 @@ def train_flowmag(
             card beside them, e.g. the shipped ``flowmag`` weights): the weights, step,
             samples seen (the position in the data stream) and session history continue
             from the card; Adam's moments start afresh.
+        banner: a line printed to stderr once every input is checked, as the run
+            folder is made.
     """
     from ..nets.flowmag import FlowMagNet
 
@@ -752,6 +755,7 @@ def train_flowmag(
         _LOG_PARTS,
         _VAL_FIELDS,
         keep_upto=counters.step if state else None,
+        banner=banner,
     )
     dataset = FlowMagPairs(config.dataset_size, config, config.seed, video_pairs)
     data_card = {

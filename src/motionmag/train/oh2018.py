@@ -665,6 +665,7 @@ def train_model(
     command: str | None = None,
     max_seconds: float | None = None,
     init_from: str | os.PathLike | None = None,
+    banner: str | None = None,
 ) -> TrainResult:
     """Train (or continue training) the network of ``config``; see the module docstring.
 
@@ -686,6 +687,8 @@ def train_model(
             the samples seen (hence the position in the data stream) and the session
             history continue from the card; Adam's moments start afresh. This is how a
             fresh machine continues training from what the repository ships.
+        banner: a line printed to stderr once every input is checked, as the run
+            folder is made (the command line's "training ... in ... on ...").
 
     Returns a :class:`TrainResult`; ``interrupted`` names the signal that stopped it.
     """
@@ -734,6 +737,7 @@ def train_model(
         recipe.log_parts,
         _VAL_FIELDS,
         keep_upto=counters.step if state else None,
+        banner=banner,
     )
     loader = _loader(dataset, config, counters.samples_seen, device)
     val_batches = _validation_batches(config) if config.validate_every else []

@@ -24,6 +24,7 @@ import csv
 import datetime as _dt
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +85,8 @@ def open_run(
 ) -> tuple[Path, dict | None]:
     """``(folder, its checkpoint read by load, or None)``; creates nothing.
 
-    UsageError when the folder already holds a checkpoint and ``resume`` is False. The
+    UsageError when the folder already holds a checkpoint and ``resume`` is False (or
+    one ``load`` refuses: another model's run). The
     folder is made by :func:`start_files`, once the trainer has checked its inputs, so a
     run refused at the start (bad ``--init`` weights, no usable ``--videos``) leaves none.
     """
@@ -92,12 +94,13 @@ def open_run(
     path = run / CHECKPOINT
     if not path.is_file():
         return run, None
+    state = load(path)  # a run of another model says so (--resume would not help)
     if not resume:
         raise UsageError(
             f"'{run}' already holds a training run: pass --resume to continue it, "
             "or choose another --run folder."
         )
-    return run, load(path)
+    return run, state
 
 
 def start_files(
@@ -106,10 +109,14 @@ def start_files(
     log_parts: tuple[str, ...],
     val_fields: tuple[str, ...],
     keep_upto: int | None,
+    banner: str | None = None,
 ) -> tuple[CsvLog, CsvLog]:
     """Write ``config.json``; open ``log.csv`` (:data:`LOG_FIELDS` + ``log_parts``) and
     ``validation.csv``, keeping the rows up to step ``keep_upto`` (None: start afresh).
-    Creates the run folder."""
+    Creates the run folder, first printing ``banner`` (if any) to stderr: every input is
+    checked by then, so a refused run prints its one sentence alone."""
+    if banner:
+        print(banner, file=sys.stderr)
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / CONFIG, config)
     log = CsvLog(run / LOG, LOG_FIELDS + tuple(log_parts), keep_upto=keep_upto)
