@@ -220,6 +220,10 @@ def test_stage_carries_the_unspent_budget_and_not_an_overshoot(tmp_path):
         plan = kl_dnas.latency_plan(config)
         assert plan["carried_ms"] == carried
         assert plan["target_ms"] == pytest.approx(0.45 * plan["teacher_ms"]["middle"] + carried)
+    # the encoder stage's export as the decoder stage's --previous (it skips the middle
+    # stage, whose parts would be fixed untrained): refused, naming both stages
+    with pytest.raises(UsageError, match="is the encoder stage's export, but --stage decoder"):
+        KLDNASTrainConfig(stage="decoder", teacher=teacher, previous=str(encoder)).validate()
 
 
 def test_configuration_errors_are_one_sentence(tmp_path):

@@ -142,7 +142,15 @@ class KLDNASTrainConfig(ThesisTrainConfig):
         elif card_network("--previous", self.previous).get("class") != NETWORK:
             raise UsageError(f"--previous '{self.previous}' is not a KL-DNAS network.")
         else:  # the student was built at its teacher's width: the same teacher goes on
-            width = card_network("--previous", self.previous).get("config", {}).get("channels")
+            network = card_network("--previous", self.previous)
+            before = RUN_STAGES[RUN_STAGES.index(self.stage) - 1]
+            made_by = network.get("search", {}).get("stage")
+            if made_by is not None and made_by != before:
+                raise UsageError(
+                    f"--previous '{self.previous}' is the {made_by} stage's export, but --stage "
+                    f"{self.stage} continues the {before} stage's: give that one."
+                )
+            width = network.get("config", {}).get("channels")
             if width is not None and int(width) != teacher_width(self.teacher):
                 raise UsageError(
                     f"--previous '{self.previous}' is {width} channels wide, but this --teacher "
