@@ -72,12 +72,20 @@ def add_session_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def shipped_weights(model: str | None) -> str | None:
+    """The path (as the README writes it, from the repository root) of ``model``'s
+    shipped weights, or None when none ship."""
+    if model is None:
+        return None
+    path = Path(__file__).resolve().parents[1] / "models" / "weights" / f"{model}.safetensors"
+    return f"src/motionmag/models/weights/{model}.safetensors" if path.is_file() else None
+
+
 def add_init_flag(p: argparse.ArgumentParser, model: str) -> None:
     """``--init FILE.safetensors``: a new run that starts from exported weights."""
-    shipped = Path(__file__).resolve().parents[1] / "models" / "weights" / f"{model}.safetensors"
     example = (
-        f" (e.g. the shipped src/motionmag/models/weights/{model}.safetensors)"
-        if shipped.is_file()
+        f" (e.g. the shipped {shipped_weights(model)})"
+        if shipped_weights(model) is not None
         else f" (a {model} run's --export; no {model} weights ship yet)"
     )
     p.add_argument(
@@ -213,9 +221,15 @@ def resolve_config(
     if args.resume:
         probe = run_dir or default_run(config_cls.from_dict({**base.to_dict(), **given}))
         if not (probe / CHECKPOINT).is_file():
+            shipped = shipped_weights(getattr(args, "model", None))
+            start = (
+                f" (--init {shipped} instead starts one from the shipped weights)"
+                if shipped is not None and hasattr(args, "init")
+                else ""
+            )
             raise UsageError(
                 f"--resume: '{probe}' holds no checkpoint to continue: check --run, or leave "
-                "out --resume to start a new run."
+                f"out --resume to start a new run{start}."
             )
         saved = dict(saved_config(probe / CHECKPOINT))
         saved.pop("device", None)  # the machine may differ: cuda when present
