@@ -66,6 +66,7 @@ def test_resuming_with_a_flag_that_reshapes_the_network_is_one_sentence(tmp_path
     code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", "--steps", "2",
                     "--decoder-blocks", "3", "--quiet")  # fmt: skip
     assert code == 2 and one_sentence(err) and "another shape" in err, err  # no banner
+    assert "(--linear-manipulator, --texture-channels, --decoder-blocks)" in err, err
     assert (run_dir / "checkpoint.pt").read_bytes() == checkpoint
 
 

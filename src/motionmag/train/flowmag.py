@@ -207,6 +207,10 @@ class FlowMagTrainConfig:
         return cls(**values)
 
 
+#: the flags that shape the generator (a resumed or --init run must match them)
+SHAPE_FLAGS = ("--width", "--base", "--paper-head", "--no-motion-input")
+
+
 # ------------------------------------------------------------------------------ the loss
 
 
@@ -728,10 +732,10 @@ def train_flowmag(
     counters = RunState(best={"loss": math.inf, "step": None})
     if state is None and init_from is not None:
         counters.step, counters.samples_seen, counters.train_seconds, counters.sessions = load_init(
-            net, init_from, NETWORK, "flowmag", "match --width, --base and --paper-head to them."
+            net, init_from, NETWORK, "flowmag", f"match {' / '.join(SHAPE_FLAGS)} to them."
         )
     if state is not None:
-        counters.restore(state, net, optimizer, config.lr, config.betas)
+        counters.restore(state, net, optimizer, config.lr, config.betas, shape_flags=SHAPE_FLAGS)
         alpha_rng.set_state(state["rng"]["alpha"])
         torch.set_rng_state(state["rng"]["torch"])
     video_pairs, video_stats = None, None

@@ -725,7 +725,7 @@ def train_model(
             f"match {' / '.join(recipe.shape_flags)} to them.",
         )
     if state is not None:
-        counters.restore(state, net, optimizer, config.lr, config.betas, groups)
+        counters.restore(state, net, optimizer, config.lr, config.betas, groups, recipe.shape_flags)
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
             noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])

@@ -164,6 +164,7 @@ class RunState:
         lr: float,
         betas: tuple[float, float],
         groups: list[dict] | None = None,
+        shape_flags: tuple[str, ...] = (),
     ) -> None:
         """Load a checkpoint's weights, optimiser state and counters.
 
@@ -176,10 +177,11 @@ class RunState:
         try:
             net.load_state_dict(state["model"])
         except RuntimeError:  # a flag that shapes the network differs from the run's
+            named = f" ({', '.join(shape_flags)})" if shape_flags else ""
             raise UsageError(
                 "the run's checkpoint holds a network of another shape than these flags "
-                "make: leave out the flags that shape the network (e.g. --width, "
-                "--decoder-blocks, --linear-manipulator) when resuming; the run keeps its own."
+                f"make: leave out the flags that shape the network{named} when resuming; the "
+                "run keeps its own."
             ) from None
         optimizer.load_state_dict(state["optimizer"])
         for index, group in enumerate(optimizer.param_groups):
