@@ -9,11 +9,13 @@ at alpha 1. The issues' goals: static 8.5-11.5, temporal 7-13, SSIM above phase.
     python benchmarks/known_answers.py oh2018 ha2024
     python benchmarks/known_answers.py oh2018 ha2024 --precision bf16   # printed only
     python benchmarks/known_answers.py oh2018 ha2024 --views 4          # printed only
+    python benchmarks/known_answers.py lwmm-light --weights runs/lwmm/ship/lwmm-light.safetensors
 
 With ``--precision bf16`` the learned method's decoder runs in bfloat16
 (``magnify/learned.py``) and the numbers are only printed, next to fp32's static gain and
 SSIM; the card keeps the fp32 ones. ``--views 2|4`` measures the self-ensemble (method
-option ``views``) the same way, printed only too.
+option ``views``) the same way, printed only too. ``--weights FILE`` measures weights that
+do not ship (a run's export) and writes into the card beside them instead.
 """
 
 from __future__ import annotations
@@ -99,7 +101,21 @@ def main() -> None:
     parser.add_argument("models", nargs="+")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     parser.add_argument("--views", type=int, choices=(1, 2, 4), default=1)
+    parser.add_argument(
+        "--weights", default=None, help="weights of one model that do not ship (card beside)"
+    )
     args = parser.parse_args()
+    if args.weights is not None:
+        if len(args.models) != 1:
+            parser.error("--weights measures one model: name only its method.")
+        card_path = Path(args.weights).with_suffix(".json")
+        if not card_path.is_file():
+            parser.error(f"--weights: no model card '{card_path}' beside the weights.")
+        card = json.loads(card_path.read_text())
+        card["known_answers"] = measure(args.models[0], weights=args.weights)
+        card_path.write_text(json.dumps(card, indent=1) + "\n")
+        print(args.models[0], json.dumps(card["known_answers"], indent=1))
+        return
     for model in args.models:
         if args.precision == "bf16":
             print(model, json.dumps(compare_bf16(model), indent=1))
@@ -108,6 +124,8 @@ def main() -> None:
             print(model, json.dumps(measure(model, views=args.views), indent=1))
             continue
         card_path = WEIGHTS / f"{model}.json"
+        if not card_path.is_file():
+            parser.error(f"no {model} weights ship: measure a run's export with --weights FILE.")
         card = json.loads(card_path.read_text())
         card["known_answers"] = measure(model)
         card_path.write_text(json.dumps(card, indent=1) + "\n")

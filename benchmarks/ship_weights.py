@@ -1,4 +1,7 @@
-"""Export a training run's weights (oh2018, ha2024) into the package, with evaluation in the card.
+"""Export a training run's weights into the package, with evaluation in the card.
+
+``--run`` takes a run of any model of the shared trainer (oh2018, ha2024, and the thesis
+networks: sigma-theta, mdmm-*, lwmm*, hmn*, kl-dnas); ``--weights`` takes oh2018 or ha2024.
 
 Steps: export the run's weights and model card (``export_weights``); run ``motionmag
 eval`` on them (the sub-pixel and noise suites); compare with the phase-based method's
