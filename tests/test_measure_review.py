@@ -101,7 +101,7 @@ def test_the_csv_holds_the_band_passed_series_the_text_is_of(tmp_path, image, ca
 @pytest.mark.parametrize(
     ("flags", "pattern"),
     [
-        (("--alpha", "5"), "--alpha is read by the suites physio-tasks"),
+        (("--alpha", "5"), "--alpha is read only by the physio-tasks suite, which this run"),
         (("--ruler", "farneback"), "--ruler is read by the real-video suite only"),
     ],
 )

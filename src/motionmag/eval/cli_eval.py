@@ -108,10 +108,11 @@ def _check_suite_flags(args: argparse.Namespace, suites) -> None:
     nothing): --alpha, --video and --ruler."""
     names = [spec.name for spec in suites]
     if args.alpha is not None and not any(spec.takes_alpha for spec in suites):
-        takers = ", ".join(spec.name for spec in SUITES if spec.takes_alpha)
+        takers = [spec.name for spec in SUITES if spec.takes_alpha]
+        which = f"the {takers[0]} suite" if len(takers) == 1 else f"the suites {', '.join(takers)}"
         raise UsageError(
-            f"--alpha is read by the suites {takers}, none of which is in this run "
-            f"({', '.join(names)}): leave it out, or add one of them with --suite."
+            f"--alpha is read only by {which}, which this run ({', '.join(names)}) does not "
+            "include: leave it out, or add it with --suite."
         )
     for flag, value in (("--video", args.video), ("--ruler", args.ruler)):
         if value is not None and "real-video" not in names:

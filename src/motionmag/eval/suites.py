@@ -92,8 +92,8 @@ SUITES: tuple[SuiteSpec, ...] = (
     SuiteSpec(
         "physio-gamma",
         "motionmag.eval.physio:run_physio_gamma",
-        "deepmag-color: gain, PSNR/SSIM vs input against step size 0.5-4 gamma, task C "
-        "(DeepMag Table 2)",
+        "deepmag-color (task C) and deepmag-motion (breathing): gain, PSNR/SSIM vs input "
+        "against step size 0.5-4 gamma (DeepMag Table 2)",
         "physio",
     ),
 )
