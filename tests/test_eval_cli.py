@@ -138,3 +138,15 @@ def test_ratio_tables_say_one_is_ideal_and_a_perfect_score_is_drawn_as_such():
     assert [t.get_text() for t in axis.texts] == ["inf\n(identical)"]  # not an empty bar
     assert axis.get_xlim() == (-0.5, 1.5)
     plt.close(fig)
+
+
+def test_compare_names_what_is_wrong_with_the_file(tmp_path, capsys):
+    """Another command's JSON leaked a KeyError ('levels'), a binary file a codec error."""
+    other = tmp_path / "bench.json"
+    other.write_text('{"results": [{"method": "linear", "fps": 3.1}]}')
+    binary = tmp_path / "noise.json"
+    binary.write_bytes(bytes(range(256)))
+    for path, words in ((other, "holds no evaluation results"), (binary, "is not a JSON file")):
+        assert main(["eval", "linear", "--suite", "subpixel", "--compare", str(path)]) == 3
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err

@@ -135,11 +135,20 @@ def read_json(path: str | os.PathLike) -> list[SuiteResult]:
     """Suite results saved by ``--json`` (for ``--compare``)."""
     try:
         document = json.loads(Path(path).read_text())
-        return [SuiteResult.from_dict(r) for r in document["results"]]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except OSError as error:
         raise InputError(
-            f"cannot read evaluation results from {path} ({error}): "
-            "pass a file written by `motionmag eval --json`."
+            f"cannot read '{path}' ({error.strerror or error}): check the path."
+        ) from None
+    except ValueError:  # not JSON, or not text at all
+        raise InputError(
+            f"'{path}' is not a JSON file: pass a file written by `motionmag eval --json`."
+        ) from None
+    try:
+        return [SuiteResult.from_dict(r) for r in document["results"]]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(
+            f"'{path}' holds no evaluation results (another command's JSON?): pass a file "
+            "written by `motionmag eval --json`."
         ) from None
 
 
