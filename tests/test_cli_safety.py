@@ -79,6 +79,15 @@ def test_an_empty_folder_is_new_and_an_earlier_frame_output_is_replaced(tmp_path
     assert code == 0 and len(list(folder.iterdir())) == 30  # the 40 old frames are gone
 
 
+def test_a_file_is_never_replaced_by_a_frame_folder(tmp_path, capsys, clip):
+    """`-o notes.txt/ --overwrite` turned the file notes.txt into a folder of frames."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    code, err = run(capsys, "magnify", clip, "-o", f"{notes}/", "--overwrite", "--quiet")
+    assert code == 2 and "is a file" in err and err.count("\n") == 1, err
+    assert notes.read_text() == "mine"
+
+
 def test_no_command_writes_over_its_input(tmp_path, capsys, clip):
     source = tmp_path / "in.mkv"
     source.write_bytes(clip.read_bytes())

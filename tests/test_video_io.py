@@ -718,3 +718,18 @@ def test_a_sideways_anamorphic_clip_has_the_inverse_aspect_upright(tmp_path):
     Stream.sample_aspect_ratio = None
     Stream.codec_context = Stream()
     assert pixel_aspect(Stream(), 2) == 1
+
+
+def test_the_main_video_stream_skips_cover_art():
+    """A music video's or a phone's cover picture comes first in some files: the frames
+    to magnify are the first stream that is not an attached picture."""
+    from types import SimpleNamespace
+
+    from motionmag.video.probe import main_video_stream
+
+    cover = SimpleNamespace(name="cover", disposition=av.stream.Disposition.attached_pic)
+    video = SimpleNamespace(name="video", disposition=av.stream.Disposition.default)
+    container = SimpleNamespace(streams=SimpleNamespace(video=[cover, video]))
+    assert main_video_stream(container).name == "video"
+    container.streams.video = [cover]  # a file of cover art alone: that is what there is
+    assert main_video_stream(container).name == "cover"

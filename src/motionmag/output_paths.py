@@ -78,6 +78,11 @@ def check_output_path(
                 f"{flag} '{text}' is inside the input frame folder '{source}': write it "
                 "elsewhere; the input's frames are never replaced or added to."
             )
+    if folder_output and target.is_file() and text.endswith(("/", os.sep)):
+        raise UsageError(
+            f"{flag} '{text}' asks for a folder of PNG frames, but '{target}' is a file: "
+            "choose another folder (a file is never replaced by a folder)."
+        )
     if target.is_dir() and not target.is_symlink():
         _check_folder(target, text, overwrite=overwrite, flag=flag, folder_output=folder_output)
     elif (target.exists() or target.is_symlink()) and not overwrite:

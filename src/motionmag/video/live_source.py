@@ -32,7 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from motionmag.errors import InputError
-from motionmag.video.probe import pixel_aspect
+from motionmag.video.probe import main_video_stream, pixel_aspect
 from motionmag.video.reader import VideoReader
 
 DEFAULT_CAMERA_FPS = 30.0  # when a camera does not state its rate
@@ -256,7 +256,7 @@ class StreamSource(LiveSource):
         if not container.streams.video:
             container.close()
             raise InputError(f"stream '{url}' has no video: give a URL that carries video")
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate and 0 < float(rate) < 1000 else DEFAULT_CAMERA_FPS

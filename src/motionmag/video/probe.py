@@ -98,6 +98,16 @@ class VideoInfo:
         return os.path.isdir(self.path)
 
 
+def main_video_stream(container: av.container.InputContainer):
+    """The video stream a player shows: the first that is not an attached picture (the
+    cover art of a music video or a phone's thumbnail track), else the first."""
+    streams = list(container.streams.video)
+    for stream in streams:
+        if av.stream.Disposition.attached_pic not in stream.disposition:
+            return stream
+    return streams[0]
+
+
 def to_fraction_fps(fps: Fraction | float | int | str) -> Fraction:
     """An exact, positive frame rate from a user value (29.97002997... becomes 30000/1001)."""
     try:
@@ -271,7 +281,7 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
             raise InputError(
                 f"input file '{p}' has no video stream: give a file that contains video"
             )
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         codec = stream.codec_context
         if not stream.width or not stream.height:
             raise InputError(

@@ -35,7 +35,14 @@ import av
 import numpy as np
 
 from motionmag.errors import InputError
-from motionmag.video.probe import VideoInfo, list_frame_files, open_input, probe, stream_rate
+from motionmag.video.probe import (
+    VideoInfo,
+    list_frame_files,
+    main_video_stream,
+    open_input,
+    probe,
+    stream_rate,
+)
 
 
 def _truncated(path: str, frames: int) -> InputError:
@@ -286,7 +293,7 @@ class VideoReader:
         samples: list[np.ndarray] = []
         try:
             with av.open(str(self.path)) as container:
-                stream = container.streams.video[0]
+                stream = main_video_stream(container)
                 for index, frame in enumerate(container.decode(stream)):
                     samples.append(frame.to_ndarray())
                     if index + 1 >= GREY_SAMPLE_FRAMES:
@@ -346,7 +353,7 @@ class VideoReader:
         time stamp with ``seconds``, else by index)."""
         container = open_input(self.path)
         self._open.append(container)
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         if self.codec_threads is not None:
             stream.codec_context.thread_count = int(self.codec_threads)

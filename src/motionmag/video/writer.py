@@ -57,7 +57,7 @@ import numpy as np
 
 from motionmag.errors import InputError, UsageError
 from motionmag.output_paths import check_output_path
-from motionmag.video.probe import stream_duration_s, to_fraction_fps
+from motionmag.video.probe import main_video_stream, stream_duration_s, to_fraction_fps
 
 SUPPORTED_OUTPUTS = ".mp4 (H.264), .mkv (lossless FFV1) or a folder ending in '/' (PNG frames)"
 
@@ -535,8 +535,8 @@ def _remux(
             # Keep audio aligned to the source video's first frame, which becomes time 0.
             # (plus ``audio_start_s`` when the video was cut to start later)
             offset = Fraction(audio_start_s).limit_denominator(10**6)
-            if ain.streams.video and ain.streams.video[0].start_time is not None:
-                sv = ain.streams.video[0]
+            sv = main_video_stream(ain) if ain.streams.video else None
+            if sv is not None and sv.start_time is not None:
                 offset += Fraction(sv.start_time) * sv.time_base
             sources.append((_packets(ain, astream), aout, offset))
             length_s = stream_duration_s(ain, astream)  # Matroska: its DURATION tag
