@@ -64,16 +64,23 @@ def sha256(path: Path) -> str:
 
 
 def make_av_clip(
-    path: Path, frames: int = 30, fps: int = 30, audio_codec: str | None = "aac", sr: int = 48000
+    path: Path,
+    frames: int = 30,
+    fps: int = 30,
+    audio_codec: str | None = "aac",
+    sr: int = 48000,
+    audio_tracks: int = 1,
 ) -> None:
-    """An H.264 clip (64x48) with a 440 Hz sine audio track of the same duration, by PyAV."""
+    """An H.264 clip (64x48) with ``audio_tracks`` 440 Hz sine audio tracks of the same
+    duration, by PyAV."""
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        audio = None
+        audio, more = None, []
         if audio_codec is not None:
-            audio = container.add_stream(audio_codec, rate=sr)
-            audio.layout = "mono"
+            audio, *more = [container.add_stream(audio_codec, rate=sr) for _ in range(audio_tracks)]
+            for track in (audio, *more):
+                track.layout = "mono"
             sample_fmt = audio.codec_context.codec.audio_formats[0].name
         for i in range(frames):
             vf = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 8 * i % 256, np.uint8))
@@ -90,10 +97,12 @@ def make_av_clip(
                     data[None, start : start + 1024], format=sample_fmt, layout="mono"
                 )
                 af.sample_rate, af.pts = sr, start
-                for packet in audio.encode(af):
+                for track in (audio, *more):
+                    for packet in track.encode(af):
+                        container.mux(packet)
+            for track in (audio, *more):
+                for packet in track.encode(None):
                     container.mux(packet)
-            for packet in audio.encode(None):
-                container.mux(packet)
         for packet in video.encode(None):
             container.mux(packet)
 
@@ -733,3 +742,12 @@ def test_the_main_video_stream_skips_cover_art():
     assert main_video_stream(container).name == "video"
     container.streams.video = [cover]  # a file of cover art alone: that is what there is
     assert main_video_stream(container).name == "cover"
+
+
+def test_only_the_first_of_several_audio_tracks_is_copied_and_said_so(tmp_path):
+    source = tmp_path / "two.mkv"
+    make_av_clip(source, frames=10, audio_tracks=2)
+    writer = write_video(tmp_path / "out.mkv", read_all(source), audio_from=source)
+    assert writer.notes == ["the first of the input's 2 audio tracks is copied"]
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        assert len(container.streams.audio) == 1

@@ -370,6 +370,7 @@ class VideoWriter:
                 if not source.streams.audio:
                     return None
                 codec = source.streams.audio[0].codec_context.name
+                tracks = len(source.streams.audio)
         except av.error.FFmpegError:
             self.notes.append(f"audio not copied: '{self.audio_from}' could not be opened")
             return None
@@ -386,6 +387,8 @@ class VideoWriter:
                 "the audio (e.g. to FLAC or AAC) to keep it"
             )
             return None
+        if tracks > 1:
+            self.notes.append(f"the first of the input's {tracks} audio tracks is copied")
         return self.audio_from
 
     def _replace_output(self) -> None:
