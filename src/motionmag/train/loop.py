@@ -242,6 +242,11 @@ def run_steps(
     )
 
 
+def _flag(field: str) -> str:
+    """The command-line flag of a config field (``checkpoint_every`` -> ``--checkpoint-every``)."""
+    return "--" + field.replace("_", "-")
+
+
 def check_schedule(config, at_least_one: tuple[str, ...]) -> None:
     """UsageError for the schedule settings every trainer config shares that no run can
     use: the ``at_least_one`` fields (batch, steps, ...) below 1, negative ``workers`` or
@@ -249,9 +254,10 @@ def check_schedule(config, at_least_one: tuple[str, ...]) -> None:
     off instead), a negative ``seed``."""
     for name in at_least_one:
         if getattr(config, name) < 1:
-            raise UsageError(f"{name} must be at least 1, not {getattr(config, name)}.")
-    if config.workers < 0 or config.validate_every < 0:
-        raise UsageError("workers and validate_every must not be negative.")
+            raise UsageError(f"{_flag(name)} must be at least 1, not {getattr(config, name)}.")
+    for name in ("workers", "validate_every"):
+        if getattr(config, name) < 0:
+            raise UsageError(f"{_flag(name)} must not be negative, not {getattr(config, name)}.")
     if config.val_samples < 1:
         raise UsageError(
             f"--val-samples {config.val_samples} must be at least 1 (--validate-every 0 "
