@@ -66,7 +66,12 @@ def add_flowmag_command(models) -> None:
     )
     p.add_argument("--size", type=int, default=None, help="crop side, px (default 128)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 4)")
-    p.add_argument("--steps", type=int, default=None, help="total steps (default 100000)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="total steps (default 100000; with --init, 100000 past the weights' step)",
+    )
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 3e-4)")
     p.add_argument("--width", type=int, default=None, help="U-Net base channels (16; paper 64)")
     add_run_flags(p, "runs/flowmag/w<width>-s<size>-b<batch>-seed<seed>")

@@ -185,7 +185,10 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
     p.add_argument("--size", type=int, default=None, help="crop side in px (default 128)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 4)")
     p.add_argument(
-        "--steps", type=int, default=None, help="total steps of the run (default 100000)"
+        "--steps",
+        type=int,
+        default=None,
+        help="total steps of the run (default 100000; with --init, 100000 past the weights' step)",
     )
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4)")
     add_run_flags(p, f"runs/{model}/s<size>-b<batch>-seed<seed>")
