@@ -131,6 +131,10 @@ def test_proxy_run_then_contrastive_run_export_and_magnify(tmp_path):
     assert card["training"]["contrastive"].startswith(f"on (Eq. 7.4): positive {proxy}")
     net = create_model("hmn-light", weights=weights)
     assert isinstance(net, HMNNet) and not net.training and net.config["channels"] == 4
+    learned = sum(p.numel() for p in net.parameters())  # BatchNorm's statistics not counted
+    assert (
+        card["network"]["parameters"] == learned < sum(t.numel() for t in net.state_dict().values())
+    )
     frames = np.stack([quantize(np.full((24, 30, 3), 100.0) + i) for i in range(3)])
     out = magnify_frames(frames, method="hmn-light", alpha=4, mode="dynamic",
                          weights=str(weights))  # fmt: skip

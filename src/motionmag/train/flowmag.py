@@ -71,7 +71,7 @@ from ..magnify.flowmag import check_tta_loss
 from ..magnify.learned import check_precision, warn_if_bf16_is_emulated
 from ..nets.flowmag import BASES
 from .loop import TrainResult, check_schedule, run_steps
-from .oh2018 import EpochSampler
+from .oh2018 import EpochSampler, count_parameters
 from .run_state import (
     BEST,
     RunState,
@@ -896,11 +896,7 @@ def export_weights(
         "network": {
             "class": NETWORK,
             "config": net_config,
-            "parameters": sum(
-                v.numel()
-                for k, v in tensors.items()
-                if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
-            ),
+            "parameters": count_parameters(tensors),
         },
         "paper": PAPER,
         "alpha": "total factor: output motion = alpha x input motion; trained on "

@@ -241,6 +241,16 @@ TEACHER_MODELS = {
 }
 
 
+#: names of saved tensors that are buffers, not learned parameters (BatchNorm statistics)
+BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def count_parameters(tensors: dict[str, torch.Tensor]) -> int:
+    """Learned values among saved weights: every tensor but BatchNorm's buffers (a
+    model card's ``parameters``, as ``sum(p.numel() for p in net.parameters())``)."""
+    return sum(v.numel() for k, v in tensors.items() if not k.endswith(BUFFER_SUFFIXES))
+
+
 def card_network(flag: str, path: str | os.PathLike, hint: str = "") -> dict:
     """The ``network`` entry of the model card beside the weights at ``path`` that option
     ``flag`` names (a teacher, a proxy); InputError when either file is missing or the
@@ -946,7 +956,7 @@ def export_weights(
     tensors = save_weights(chosen["model"], net_config, out_path)
     out = Path(out_path)
     config = chosen["config"]
-    parameters = sum(v.numel() for v in tensors.values())
+    parameters = count_parameters(tensors)
     card = {
         "name": out.stem,
         "network": {

@@ -53,7 +53,7 @@ from ..atomic import atomic_output, write_json
 from ..errors import InputError, UsageError
 from ..nets import removal as rm
 from . import oh2018 as trainer
-from .oh2018 import RECIPES, Ha2024TrainConfig, Recipe
+from .oh2018 import RECIPES, Ha2024TrainConfig, Recipe, count_parameters
 from .run_state import CHECKPOINT
 
 REMOVE_DIR = "remove"
@@ -288,7 +288,7 @@ def write_pruned(run_dir: str | os.PathLike, threshold: float | None = None) -> 
         "network": {
             "class": RECIPES["ha2024"].network,
             "config": pruned.config,
-            "parameters": sum(v.numel() for v in tensors.values()),
+            "parameters": count_parameters(tensors),
         },
         "paper": RECIPES["ha2024-remove"].paper,
         "training": {
