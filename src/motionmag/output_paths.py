@@ -57,8 +57,6 @@ def check_output_path(
     ``path`` without a trailing slash.
     """
     text = os.fspath(path)
-    if suffix is not None:
-        check_suffix(text, suffix, flag)
     target = Path(text.rstrip("/" + os.sep) or text)
     if not target.parent.is_dir():
         raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
@@ -78,6 +76,8 @@ def check_output_path(
                 f"{flag} '{text}' is inside the input frame folder '{source}': write it "
                 "elsewhere; the input's frames are never replaced or added to."
             )
+    if suffix is not None:
+        check_suffix(text, suffix, flag)
     if folder_output and target.is_file() and text.endswith(("/", os.sep)):
         raise UsageError(
             f"{flag} '{text}' asks for a folder of PNG frames, but '{target}' is a file: "
