@@ -24,7 +24,7 @@ from ..atomic import write_json
 from ..devices import resolve_device
 from ..errors import UsageError
 from ..output_paths import check_creatable_file
-from ..train.cli_common import default_device, given_fields, set_threads
+from ..train.cli_common import check_not_replaced, default_device, given_fields, set_threads
 
 _COLOR_DESCRIPTION = (
     "Train the pulse-derivative CNN of DeepMag (Chen and McDuff 2018, Fig. 3a) on synthetic "
@@ -146,10 +146,8 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
     saved = _saved_config(run_dir, config_cls, kind)
     if saved is not None:  # a resumed run keeps its own settings; the flags given win
         config = config_cls(**{**saved, **given})
-    elif args.export is not None and Path(args.export).exists() and not args.overwrite:
-        raise UsageError(
-            f"--export '{args.export}' already exists: pass --overwrite to replace it."
-        )
+    elif args.export is not None:  # a new run: its export must not replace a file unasked
+        check_not_replaced(args.export, "--export", args)
     _check_config(config)
     return config, run_dir
 

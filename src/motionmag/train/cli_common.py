@@ -83,9 +83,10 @@ def shipped_weights(model: str | None) -> str | None:
 
 def add_init_flag(p: argparse.ArgumentParser, model: str) -> None:
     """``--init FILE.safetensors``: a new run that starts from exported weights."""
+    shipped = shipped_weights(model)
     example = (
-        f" (e.g. the shipped {shipped_weights(model)})"
-        if shipped_weights(model) is not None
+        f" (e.g. the shipped {shipped})"
+        if shipped is not None
         else f" (a {model} run's --export; no {model} weights ship yet)"
     )
     p.add_argument(
