@@ -751,3 +751,37 @@ def test_only_the_first_of_several_audio_tracks_is_copied_and_said_so(tmp_path):
     assert writer.notes == ["the first of the input's 2 audio tracks is copied"]
     with av.open(str(tmp_path / "out.mkv")) as container:
         assert len(container.streams.audio) == 1
+
+
+def test_transparency_is_dropped_with_a_note(tmp_path):
+    """A QuickTime Animation clip with alpha (argb) and a folder of RGBA PNGs are read as
+    their RGB (the colour under the transparency), with a note; an opaque clip gets none."""
+    import motionmag as mm
+    from PIL import Image
+
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2], rgba[..., 3] = 200, 100, 50, 0  # see-through
+    clip = tmp_path / "alpha.mov"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("qtrle", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "argb"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(rgba, format="rgba")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(rgba, "RGBA").save(folder / f"{i}.png")
+    opaque = write_ffv1(tmp_path / "opaque.mkv", [rgba[..., :3]] * 3, "yuv444p")
+    for source in (clip, folder):
+        assert probe(source).has_alpha
+        np.testing.assert_array_equal(read_clip(source)[0], rgba[..., :3])
+        result = mm.magnify(source, tmp_path / f"{source.stem}_out.mkv", alpha=2.0)
+        assert any("transparency (alpha) channel" in note for note in result.notes)
+    assert not probe(opaque).has_alpha
+    result = mm.magnify(opaque, tmp_path / "opaque_out.mkv", alpha=2.0)
+    assert not any("alpha" in note for note in result.notes)

@@ -176,6 +176,7 @@ def magnify_file(
         + _audio_notes(writer.audio_past_end_s, window, input_path)
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
         + _rotation_notes(info)
+        + _alpha_notes(info)
         + _band_notes(config, frames)
         + _timing_notes(
             config, intervals_s, None if fps_given else mean_interval_s, input_path, kind
@@ -259,6 +260,17 @@ def _rotation_notes(info: VideoInfo) -> list[str]:
         f"'{Path(info.path).name}' is shown turned {turn[info.quarter_turns]} (a phone's "
         "orientation tag): it is read and written upright, as a player shows it, and "
         "--roi, --crop and --mask refer to that picture."
+    ]
+
+
+def _alpha_notes(info: VideoInfo) -> list[str]:
+    """A note when the input's frames carry transparency: it is dropped (our frames are
+    RGB), so what a player would show through transparent pixels is lost."""
+    if not info.has_alpha:
+        return []
+    return [
+        f"'{Path(info.path).name}' has a transparency (alpha) channel: it is dropped, so "
+        "transparent pixels show the colour stored under them and the output is opaque."
     ]
 
 

@@ -56,6 +56,9 @@ class VideoInfo:
     (anamorphic video: 4:3 for DV widescreen, 2:1 for some cinema scans; 1 for square
     pixels, the usual case and the default), of the upright picture. The writer stamps it
     back onto an .mp4 so the output is shown as wide as the input.
+
+    ``has_alpha``: the frames carry a transparency channel (an RGBA PNG, ProRes 4444,
+    a QuickTime Animation or FFV1 clip with alpha); the reader drops it (frames are RGB).
     """
 
     path: str
@@ -69,6 +72,7 @@ class VideoInfo:
     quarter_turns: int = 0
     stated_fps: Fraction | None = None  # the file's own rate, whatever ``fps`` overrides
     sample_aspect_ratio: Fraction = Fraction(1)
+    has_alpha: bool = False
 
     @property
     def coded_size(self) -> tuple[int, int]:
@@ -154,6 +158,26 @@ def list_frame_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_key(p.name))
 
 
+#: Pillow modes with a transparency channel
+ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
+def image_has_alpha(image) -> bool:
+    """A Pillow image with a transparency channel, or a palette/grey image with a
+    transparent colour (``info["transparency"]``)."""
+    return image.mode in ALPHA_MODES or "transparency" in image.info
+
+
+def format_has_alpha(pix_fmt: str | None) -> bool:
+    """An FFmpeg pixel format with an alpha component (yuva420p, rgba, gbrap, ya8, ...)."""
+    if not pix_fmt:
+        return False
+    try:
+        return any(c.is_alpha for c in av.VideoFormat(pix_fmt).components)
+    except (ValueError, av.error.FFmpegError):
+        return False
+
+
 def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
     from PIL import Image, UnidentifiedImageError
 
@@ -164,10 +188,13 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
             "or a folder of frames"
         )
     size: tuple[int, int] | None = None
+    has_alpha = False
     for file in files:  # headers only: Pillow opens lazily
         try:
             with Image.open(file) as image:
                 this_size = image.size
+                if size is None:
+                    has_alpha = image_has_alpha(image)
         except (OSError, UnidentifiedImageError):
             raise InputError(
                 f"frame '{file}' is not a readable image: replace or remove it"
@@ -188,6 +215,7 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
         frame_count=len(files),
         has_audio=False,
         codec=files[0].suffix.lower().lstrip(".").replace("jpeg", "jpg"),
+        has_alpha=has_alpha,
     )
 
 
@@ -317,4 +345,5 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
             quarter_turns=turns,
             stated_fps=stated,
             sample_aspect_ratio=pixel_aspect(stream, turns),
+            has_alpha=format_has_alpha(codec.pix_fmt),
         )
