@@ -785,3 +785,25 @@ def test_transparency_is_dropped_with_a_note(tmp_path):
     assert not probe(opaque).has_alpha
     result = mm.magnify(opaque, tmp_path / "opaque_out.mkv", alpha=2.0)
     assert not any("alpha" in note for note in result.notes)
+
+
+def test_phone_photos_in_a_folder_are_read_upright(tmp_path):
+    """JPEG frames stored on their side with EXIF Orientation 6 (a viewer turns them 90
+    degrees clockwise) are read upright, as 48x64, with the rotation note."""
+    import motionmag as mm
+    from PIL import Image
+
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[:16, :16] = 255  # a bright block in the stored top-left corner
+    for i in range(3):
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        Image.fromarray(stored).save(tmp_path / f"{i}.jpg", exif=exif, quality=95)
+    info = probe(tmp_path)
+    assert (info.width, info.height, info.quarter_turns) == (48, 64, 3)
+    upright = read_clip(tmp_path)
+    assert upright.shape == (3, 64, 48, 3)
+    assert upright[0, 2:14, -14:-2].min() > 200 and upright[0, 20:, :30].max() < 40
+    result = mm.magnify(tmp_path, tmp_path.parent / "upright.mkv", alpha=1.0)
+    assert (result.width, result.height) == (48, 64)
+    assert any("90 degrees clockwise" in note for note in result.notes)

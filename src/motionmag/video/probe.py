@@ -48,9 +48,10 @@ class VideoInfo:
     state none), kept when ``probe(fps=...)`` overrides ``fps``.
 
     ``quarter_turns``: how a player turns the stored picture to show it (a phone's
-    orientation, FFmpeg's display matrix), as ``np.rot90``'s ``k`` (1: 90 degrees
-    counterclockwise). ``width`` and ``height`` are the upright picture's, as the reader
-    gives it; ``coded_size`` is the stored one.
+    orientation, FFmpeg's display matrix; a frame folder's first frame's EXIF
+    orientation), as ``np.rot90``'s ``k`` (1: 90 degrees counterclockwise). ``width`` and
+    ``height`` are the upright picture's, as the reader gives it; ``coded_size`` is the
+    stored one.
 
     ``sample_aspect_ratio``: the width of one pixel over its height as a player shows it
     (anamorphic video: 4:3 for DV widescreen, 2:1 for some cinema scans; 1 for square
@@ -168,6 +169,27 @@ def image_has_alpha(image) -> bool:
     return image.mode in ALPHA_MODES or "transparency" in image.info
 
 
+#: EXIF Orientation values -> ``np.rot90``'s ``k`` of the turn a viewer shows (3: upside
+#: down, 6: turn clockwise, 8: counterclockwise; the mirrored 2, 4, 5, 7 are not turns)
+EXIF_ORIENTATION, EXIF_QUARTER_TURNS = 0x0112, {3: 2, 6: 3, 8: 1}
+
+
+def exif_orientation(image) -> int:
+    """A Pillow image's EXIF Orientation (1-8; 1, upright, when it has none): a phone's
+    photo is stored as the sensor saw it and shown turned by viewers."""
+    try:
+        value = int(image.getexif().get(EXIF_ORIENTATION, 1))
+    except (ValueError, TypeError, OSError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def upright_size(image) -> tuple[int, int]:
+    """(W, H) px of a Pillow image as a viewer shows it (its EXIF orientation applied)."""
+    width, height = image.size
+    return (height, width) if exif_orientation(image) in (5, 6, 7, 8) else (width, height)
+
+
 def format_has_alpha(pix_fmt: str | None) -> bool:
     """An FFmpeg pixel format with an alpha component (yuva420p, rgba, gbrap, ya8, ...)."""
     if not pix_fmt:
@@ -188,13 +210,14 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
             "or a folder of frames"
         )
     size: tuple[int, int] | None = None
-    has_alpha = False
+    has_alpha, turns = False, 0
     for file in files:  # headers only: Pillow opens lazily
         try:
             with Image.open(file) as image:
-                this_size = image.size
+                this_size = upright_size(image)  # as a viewer shows it (the reader turns it)
                 if size is None:
                     has_alpha = image_has_alpha(image)
+                    turns = EXIF_QUARTER_TURNS.get(exif_orientation(image), 0)
         except (OSError, UnidentifiedImageError):
             raise InputError(
                 f"frame '{file}' is not a readable image: replace or remove it"
@@ -216,6 +239,7 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
         has_audio=False,
         codec=files[0].suffix.lower().lstrip(".").replace("jpeg", "jpg"),
         has_alpha=has_alpha,
+        quarter_turns=turns,
     )
 
 

@@ -37,6 +37,7 @@ import numpy as np
 from motionmag.errors import InputError
 from motionmag.video.probe import (
     VideoInfo,
+    exif_orientation,
     list_frame_files,
     main_video_stream,
     open_input,
@@ -247,14 +248,18 @@ class VideoReader:
     # -- frame folders ---------------------------------------------------------------------
 
     def _iter_folder(self, first: int, stop: int | None) -> Iterator[np.ndarray]:
-        from PIL import Image
+        from PIL import Image, ImageOps
 
         size = (self.info.width, self.info.height)
         files = list_frame_files(self.path)
         self.frames_read = min(first, len(files))
         for file in files[first:stop]:
             try:
-                with Image.open(file) as image:
+                with Image.open(file) as stored:
+                    # upright, as a viewer shows it (a phone photo's EXIF orientation)
+                    image = (
+                        ImageOps.exif_transpose(stored) if exif_orientation(stored) > 1 else stored
+                    )
                     if image.size != size:
                         raise InputError(
                             f"frame '{file.name}' is {image.size[0]}x{image.size[1]} but the "
