@@ -807,3 +807,15 @@ def test_phone_photos_in_a_folder_are_read_upright(tmp_path):
     result = mm.magnify(tmp_path, tmp_path.parent / "upright.mkv", alpha=1.0)
     assert (result.width, result.height) == (48, 64)
     assert any("90 degrees clockwise" in note for note in result.notes)
+
+
+def test_an_animated_webp_is_named_as_such(tmp_path):
+    """FFmpeg's WebP decoder reads stills only: an animated WebP is refused with a sentence
+    saying what it is and how to convert it, not 'does not state its frame size'."""
+    from PIL import Image
+
+    images = [Image.fromarray(np.full((48, 64, 3), 20 * i, np.uint8)) for i in range(4)]
+    path = tmp_path / "anim.webp"
+    images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0)
+    with pytest.raises(InputError, match=r"is an animated WebP, which FFmpeg cannot decode"):
+        probe(path)

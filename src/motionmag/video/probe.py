@@ -306,6 +306,22 @@ def pixel_aspect(stream: av.video.stream.VideoStream, quarter_turns: int) -> Fra
     return Fraction(1)
 
 
+def is_animated_webp(path: Path) -> bool:
+    """A WebP file whose extended header (VP8X) has the animation flag: FFmpeg's WebP
+    decoder reads still images only and finds no frame size in such a file."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(21)
+    except OSError:
+        return False
+    return (
+        len(head) == 21
+        and head[:4] == b"RIFF"
+        and head[8:16] == b"WEBPVP8X"
+        and bool(head[20] & 0x02)
+    )
+
+
 def check_exists(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
@@ -336,6 +352,12 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
         stream = main_video_stream(container)
         codec = stream.codec_context
         if not stream.width or not stream.height:
+            if is_animated_webp(p):
+                raise InputError(
+                    f"input file '{p}' is an animated WebP, which FFmpeg cannot decode: save "
+                    "its frames into a folder (e.g. magick IN.webp -coalesce frames/%04d.png) "
+                    "and give the folder with --fps."
+                )
             raise InputError(
                 f"input file '{p}' does not state its frame size: re-export it with FFmpeg"
             )
