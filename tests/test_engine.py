@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import motionmag as mm
+from clip_io import write_ffv1
 from motionmag.magnify.config import MagnifyConfig
 from motionmag.magnify.registry import build_magnifier
 from motionmag.video import probe
@@ -299,3 +300,23 @@ def test_a_constant_rate_mkv_comes_out_at_its_exact_rate(tmp_path, fps):
     info = probe(tmp_path / "out.mp4")
     assert info.fps == fps and info.frame_count == 40 and result.fps == float(fps)
     assert not [note for note in result.notes if "ms apart" in note]
+
+
+def test_alpha_beyond_the_weights_training_range_gets_a_note(tmp_path):
+    """The shipped learned weights were trained on alpha 1-100 (their cards' generator
+    range): alpha 500 is noted, 50 is not; flowmag (applied twice above its range) and
+    classical methods have no such range."""
+    from motionmag.magnify.engine import trained_alpha_top
+
+    assert trained_alpha_top(MagnifyConfig(method="oh2018")) == 100.0
+    assert trained_alpha_top(MagnifyConfig(method="sigma-theta")) == 100.0
+    assert trained_alpha_top(MagnifyConfig(method="flowmag")) is None
+    assert trained_alpha_top(MagnifyConfig(method="phase")) is None
+    frames = np.random.default_rng(0).integers(0, 256, (3, 24, 32, 3), dtype=np.uint8)
+    source = write_ffv1(tmp_path / "clip.mkv", list(frames), "yuv444p")
+    for alpha, noted in ((500.0, True), (50.0, False)):
+        result = mm.magnify(source, tmp_path / f"x{alpha:g}.mkv", method="ha2024-fast", alpha=alpha)
+        said = [note for note in result.notes if "were trained on" in note]
+        assert bool(said) == noted, result.notes
+        if noted:
+            assert "alpha 500 is beyond the 1-100" in said[0]

@@ -177,6 +177,7 @@ def magnify_file(
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
         + _rotation_notes(info)
         + _alpha_notes(info)
+        + _alpha_range_notes(config)
         + _band_notes(config, frames)
         + _timing_notes(
             config, intervals_s, None if fps_given else mean_interval_s, input_path, kind
@@ -271,6 +272,34 @@ def _alpha_notes(info: VideoInfo) -> list[str]:
     return [
         f"'{Path(info.path).name}' has a transparency (alpha) channel: it is dropped, so "
         "transparent pixels show the colour stored under them and the output is opaque."
+    ]
+
+
+def trained_alpha_top(config: MagnifyConfig) -> float | None:
+    """The largest alpha a learned method's weights were trained on, from their model
+    card (the synthetic generator's ``alpha_range``); None for classical methods, cards
+    without one, and ``flowmag`` (it applies itself twice above its range)."""
+    from ..models.registry import list_models, model_card, read_card
+
+    if config.method not in list_models() or config.method == "flowmag":
+        return None
+    weights = config.options.get("weights")
+    card = read_card(Path(weights).with_suffix(".json")) if weights else model_card(config.method)
+    generator = ((card or {}).get("data") or {}).get("generator_config") or {}
+    alpha_range = generator.get("alpha_range")
+    return float(alpha_range[1]) if alpha_range and alpha_range[1] > 1 else None
+
+
+def _alpha_range_notes(config: MagnifyConfig) -> list[str]:
+    """A note when alpha is beyond what the learned method's weights were trained on (our
+    check): the network extrapolates there."""
+    top = trained_alpha_top(config)
+    if top is None or config.alpha <= top:
+        return []
+    return [
+        f"alpha {config.alpha:g} is beyond the 1-{top:g} that the {config.method} weights "
+        "were trained on: the network extrapolates there, so check the output for "
+        "artifacts and for less magnification than asked."
     ]
 
 
