@@ -85,6 +85,13 @@ def weights_path(name: str, weights_dir_: str | os.PathLike | None = None) -> Pa
     return weights_dir(weights_dir_) / f"{name}.safetensors"
 
 
+def shipped_weights_path(name: str) -> Path:
+    """Where the package's own weights of ``name`` are (or would be), whatever
+    ``$MOTIONMAG_WEIGHTS_DIR`` says."""
+    get_model_spec(name)
+    return _PACKAGE_WEIGHTS / f"{name}.safetensors"
+
+
 def has_weights(name: str, weights_dir: str | os.PathLike | None = None) -> bool:
     """True when weights for ``name`` exist in the weights folder."""
     return weights_path(name, weights_dir).is_file()

@@ -73,12 +73,20 @@ def add_session_flags(p: argparse.ArgumentParser) -> None:
 
 
 def shipped_weights(model: str | None) -> str | None:
-    """The path (as the README writes it, from the repository root) of ``model``'s
-    shipped weights, or None when none ship."""
+    """The path of ``model``'s shipped weights (relative to the working folder when they
+    lie under it, as the README writes it from the repository root; absolute for an
+    installed package), or None when none ship."""
     if model is None:
         return None
-    path = Path(__file__).resolve().parents[1] / "models" / "weights" / f"{model}.safetensors"
-    return f"src/motionmag/models/weights/{model}.safetensors" if path.is_file() else None
+    from ..models.registry import shipped_weights_path
+
+    path = shipped_weights_path(model)
+    if not path.is_file():
+        return None
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def add_init_flag(p: argparse.ArgumentParser, model: str) -> None:
