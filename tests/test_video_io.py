@@ -756,8 +756,9 @@ def test_only_the_first_of_several_audio_tracks_is_copied_and_said_so(tmp_path):
 def test_transparency_is_dropped_with_a_note(tmp_path):
     """A QuickTime Animation clip with alpha (argb) and a folder of RGBA PNGs are read as
     their RGB (the colour under the transparency), with a note; an opaque clip gets none."""
-    import motionmag as mm
     from PIL import Image
+
+    import motionmag as mm
 
     rgba = np.zeros((48, 64, 4), np.uint8)
     rgba[..., 0], rgba[..., 1], rgba[..., 2], rgba[..., 3] = 200, 100, 50, 0  # see-through
@@ -790,8 +791,9 @@ def test_transparency_is_dropped_with_a_note(tmp_path):
 def test_phone_photos_in_a_folder_are_read_upright(tmp_path):
     """JPEG frames stored on their side with EXIF Orientation 6 (a viewer turns them 90
     degrees clockwise) are read upright, as 48x64, with the rotation note."""
-    import motionmag as mm
     from PIL import Image
+
+    import motionmag as mm
 
     stored = np.zeros((48, 64, 3), np.uint8)
     stored[:16, :16] = 255  # a bright block in the stored top-left corner
