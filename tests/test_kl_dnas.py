@@ -367,3 +367,27 @@ def test_a_resumed_search_reuses_the_latency_table_its_run_measured(tmp_path, mo
     assert train_model(resumed, run, resume=True, progress=False).step == 3
     plan = kl_dnas.latency_plan(resumed)
     assert plan["costs"] == kept["lookup_table_ms"] and plan["teacher_ms"] == kept["teacher_ms"]
+
+
+def test_manipulator_input_is_the_encoder_difference_times_the_factor():
+    """The manipulator sees ``(E_b - E_a) x alpha`` (thesis Ch. 4, as LWMM's Eq. 3.2):
+    linear in alpha (scalar, per sample or per pixel), zero for a still pair, whose output
+    is then the same at every alpha (the two streams start with equal weights)."""
+    torch.manual_seed(0)
+    net = KLDNASNet(channels=4, layers=2).eval()
+    seen: list[torch.Tensor] = []
+    net.manipulator.register_forward_pre_hook(lambda _module, inputs: seen.append(inputs[0]))
+    a, b = torch.rand(2, 3, 16, 20), torch.rand(2, 3, 16, 20)
+    with torch.no_grad():
+        e_a, e_b = net.encode(a, b)
+        net.magnified(a, b, 3.0)
+        net.magnified(a, b, torch.tensor([12.0, 12.0]))
+        net.magnified(a, b, torch.full((2, 1, 8, 10), 3.0))  # per pixel, at the encoding's size
+        still_2, still_50 = net.magnified(b, b, 2.0), net.magnified(b, b, 50.0)
+    x3, x12, per_pixel, still = seen[:4]
+    torch.testing.assert_close(x3, 3.0 * (e_b - e_a))
+    assert (e_b - e_a).abs().mean() > 1e-3  # the check can fail
+    torch.testing.assert_close(x12, 4.0 * x3)
+    torch.testing.assert_close(per_pixel, x3)
+    assert still.abs().max() == 0
+    torch.testing.assert_close(still_2, still_50)
