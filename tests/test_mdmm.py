@@ -106,6 +106,41 @@ def test_fourier_manipulation_moves_a_texture_by_alpha_times():
     assert (frame_1 - truth).abs().max() > 0.05  # the test can fail
 
 
+class _PassFirst(torch.nn.Module):
+    """A chain stub that returns its first input (the manipulated difference)."""
+
+    def forward(self, x: torch.Tensor, fixed: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def test_the_net_s_fdmm_uses_alpha_minus_one_times_the_difference():
+    """``MDMMNet.forward_parts`` itself (its chains replaced by stubs passing their input
+    through): ``phi_m = phi_1 + (alpha - 1) wrap(phi_1 - phi_0)`` and ``A_m = A_1 + (alpha
+    - 1)(A_1 - A_0)``, so the Fourier image of a translated texture (amplitudes equal) is
+    frame 1 moved to alpha x d; per-sample alphas too."""
+    dx, dy = 0.3, 0.1
+    frame_0 = _periodic_texture(32, seed=3)
+    frame_1 = _circular_shift(frame_0, dx, dy)
+    net = MDMMNet(6)
+    net.phase_chain, net.amplitude_chain = _PassFirst(), _PassFirst()
+    a, b = (frame_0 + 1.0) / 2.0, (frame_1 + 1.0) / 2.0  # [0, 1] frames
+    frame_0, frame_1 = a * 2.0 - 1.0, b * 2.0 - 1.0  # bit for bit what the net sees
+    amplitude_0, phase_0 = fourier_polar(frame_0)
+    amplitude_1, phase_1 = fourier_polar(frame_1)
+    with torch.no_grad():
+        for alpha in (3.0, torch.tensor([7.0])):
+            gain = float(alpha) - 1.0
+            parts = net.forward_parts(a, b, alpha)
+            expected_phase = phase_1 + gain * wrap_phase(phase_1 - phase_0)
+            expected_amplitude = amplitude_1 + gain * (amplitude_1 - amplitude_0)
+            torch.testing.assert_close(parts["phase"], expected_phase, atol=1e-5, rtol=0)
+            torch.testing.assert_close(parts["amplitude"], expected_amplitude, atol=1e-5, rtol=0)
+            image = inverse_fourier_polar(parts["amplitude"], parts["phase"], (32, 32))
+            truth = _circular_shift(frame_0, float(alpha) * dx, float(alpha) * dy)
+            assert (image - truth).abs().max() < 1e-3, float(alpha)
+            assert (frame_1 - truth).abs().max() > 0.05  # the check can fail
+
+
 @pytest.mark.parametrize(("width", "params", "gflops"), [(18, 0.117e6, 65.4), (12, 0.053e6, 30.4)])
 def test_size_is_near_the_thesis(width, params, gflops):
     """THESIS.md s.5.3: D1 0.117 M / 65.4 GFLOPs, D2 0.053 M / 30.4 at 720x720 (FFTs not
