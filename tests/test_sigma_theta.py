@@ -162,3 +162,36 @@ def test_config_refuses_what_the_net_cannot_do():
         SigmaThetaTrainConfig(linear_manipulator=True).validate()
     with pytest.raises(UsageError, match="freq-weight"):
         SigmaThetaTrainConfig(freq_weight=-1).validate()
+
+
+def test_the_manipulator_changes_phase_and_magnitude_by_alpha_minus_one_times_the_difference():
+    """Eqs. 6.7-6.8 with our base frame 2 (module docstring): ``r_phi`` sees
+    ``(alpha - 1) wrap(phi_2 - phi_1)`` beside ``phi_2`` and ``r_R`` sees ``(alpha - 1)(R_2 -
+    R_1)`` beside ``R_2``: alpha 7 gives 3x alpha 3's change, alpha 1 none, and a per-pixel
+    alpha map of 3 the same as the scalar."""
+    from motionmag.nets.sigma_theta import DirectionalManipulator, wrap_phase
+
+    torch.manual_seed(0)
+    manipulator = DirectionalManipulator().eval()
+    seen: dict[str, list[torch.Tensor]] = {"phase": [], "magnitude": []}
+    for name in seen:
+        block = getattr(manipulator, f"r_{name}")
+        block.register_forward_pre_hook(lambda _m, inputs, name=name: seen[name].append(inputs[0]))
+    frame_1, frame_2 = torch.rand(2, 3, 16, 20), torch.rand(2, 3, 16, 20)
+    alphas = (3.0, 7.0, 1.0, torch.full((2, 1, 16, 20), 3.0))
+    with torch.no_grad():
+        phase, magnitude = manipulator.polar(torch.cat([frame_1, frame_2]))
+        for alpha in alphas:
+            manipulator(frame_1, frame_2, alpha)
+    channels = phase.shape[1]
+    differences = {
+        "phase": (wrap_phase(phase[2:] - phase[:2]), phase[2:]),
+        "magnitude": (magnitude[2:] - magnitude[:2], magnitude[2:]),
+    }
+    for name, (difference, base) in differences.items():
+        at_3, at_7, at_1, per_pixel = (x[:, :channels] for x in seen[name])
+        torch.testing.assert_close(at_3, 2.0 * difference)
+        torch.testing.assert_close(at_7, 3.0 * at_3)
+        assert at_1.abs().max() == 0 and difference.abs().mean() > 1e-3  # the check can fail
+        torch.testing.assert_close(per_pixel, at_3)
+        torch.testing.assert_close(seen[name][0][:, channels:], base)
