@@ -169,8 +169,6 @@ def test_the_manipulator_changes_phase_and_magnitude_by_alpha_minus_one_times_th
     ``(alpha - 1) wrap(phi_2 - phi_1)`` beside ``phi_2`` and ``r_R`` sees ``(alpha - 1)(R_2 -
     R_1)`` beside ``R_2``: alpha 7 gives 3x alpha 3's change, alpha 1 none, and a per-pixel
     alpha map of 3 the same as the scalar."""
-    from motionmag.nets.sigma_theta import DirectionalManipulator, wrap_phase
-
     torch.manual_seed(0)
     manipulator = DirectionalManipulator().eval()
     seen: dict[str, list[torch.Tensor]] = {"phase": [], "magnitude": []}
