@@ -41,9 +41,17 @@ def test_kernels_command_writes_a_png(tmp_path, monkeypatch):
     weights = tmp_path / "oh2018.safetensors"
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(weights))
     out = tmp_path / "kernels.png"
+    bystander = tmp_path / ".kernels.tmp.png"  # once the fixed temporary name, replaced
+    bystander.write_text("the user's notes")
     args = ["analyze", "kernels", "oh2018", "-o", str(out), "--weights", str(weights)]
     assert main([*args, "--images", "2"]) == 0
     assert out.stat().st_size > 10_000
+    assert bystander.read_text() == "the user's notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".kernels.tmp.png",
+        "kernels.png",
+        "oh2018.safetensors",
+    ]
     assert main([*args, "--images", "2"]) == 2  # refuses to overwrite
     assert main(["analyze", "kernels", "oh2018", "-o", str(tmp_path / "k.jpg")]) == 2
     assert not (tmp_path / "k.jpg").exists()
@@ -55,7 +63,16 @@ def test_a_kernel_crop_that_cannot_be_probed_is_one_sentence(tmp_path, capsys, k
     out = tmp_path / "k.png"
     assert main(["analyze", "kernels", "oh2018", "-o", str(out), "--kernel", kernel]) == 2
     err = capsys.readouterr().err
-    assert "odd --kernel below the 96 px" in err and "Traceback" not in err
+    assert f"--kernel {kernel} is not an odd number from 3 to 95" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+@pytest.mark.parametrize("images", ["0", "33"])
+def test_a_probe_image_count_out_of_range_is_one_sentence(tmp_path, capsys, images):
+    out = tmp_path / "k.png"
+    assert main(["analyze", "kernels", "oh2018", "-o", str(out), "--images", images]) == 2
+    err = capsys.readouterr().err
+    assert f"--images {images} is outside 1-32" in err and "--kernel" not in err
     assert not out.exists()
 
 

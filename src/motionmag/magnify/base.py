@@ -55,19 +55,22 @@ def tensor_to_frame(tensor: torch.Tensor, dither: np.random.Generator | None = N
     return frame.permute(1, 2, 0).contiguous().cpu().numpy()
 
 
-def attenuation_dither(alpha: float) -> np.random.Generator | None:
-    """A seeded generator for :func:`tensor_to_frame` when ``alpha < 1``, else None.
+def attenuation_dither(alpha: float, always: bool = False) -> np.random.Generator | None:
+    """A seeded generator for :func:`tensor_to_frame` when ``alpha < 1`` (or, with
+    ``always``, at any alpha but 1), else None.
 
     Our choice: attenuated motion changes a pixel by less than the motion did, often by
     less than half a level, and rounding to the nearest level puts such a pixel back on
     the input's value, so the output kept more of the motion than alpha says (alpha 0.5
     on a photo moved 0.1 px: 0.53-0.94 of it kept, by photo). The dither's rounding is
     unbiased, so the motion kept averages alpha over the pixels. Magnification (alpha >=
-    1) changes pixels by more than the input moved them and keeps plain rounding.
+    1) changes pixels by more than the input moved them and keeps plain rounding, except
+    for methods whose change is small by nature (``EulerianMethod.dithers_output``: a
+    pulse's colour, a fraction of a level).
     """
-    if alpha >= 1.0:
-        return None
-    return np.random.default_rng(ATTENUATION_DITHER_SEED)
+    if alpha < 1.0 or (always and alpha != 1.0):
+        return np.random.default_rng(ATTENUATION_DITHER_SEED)
+    return None
 
 
 class Magnifier(ABC):
@@ -104,6 +107,9 @@ class EulerianMethod(ABC):
     #: frames the magnifier hands to :meth:`decode_many` at once (> 1: outputs come
     #: ``batch_frames - 1`` frames later, in bursts)
     batch_frames: int = 1
+    #: dither the output to 8 bits at every alpha (:func:`attenuation_dither`), not only
+    #: when attenuating
+    dithers_output: bool = False
 
     @abstractmethod
     def encode(self, frame: torch.Tensor) -> tuple[Any, Rep]: ...
@@ -130,7 +136,9 @@ class EulerianMagnifier(Magnifier):
         self.device = torch.device(device)
         self.batch_frames = max(1, int(getattr(method, "batch_frames", 1)))
         self.latency_frames = selector.latency_frames + self.batch_frames - 1
-        self._dither = attenuation_dither(float(getattr(method, "alpha", 1.0)))
+        self._dither = attenuation_dither(
+            float(getattr(method, "alpha", 1.0)), always=method.dithers_output
+        )
         self._pending: deque[Any] = deque()
         self._ready: list[Rep] = []  # selections waiting for a full batch
 
