@@ -394,6 +394,17 @@ def test_other_usage_errors(tmp_path, capsys, vibrating_clip):
     assert_refused(capsys, tmp_path, 2, "--band", "magnify", src, "-o", out, "--mode", "temporal")
     assert_refused(capsys, tmp_path, 2, "not supported", "magnify", src, "-o", tmp_path / "o.xyz")
     assert_refused(capsys, tmp_path, 2, "no option", "magnify", src, "-o", out, "--set", "colour=1")
+    for setting, flag in (
+        ("order=3", "--order"),
+        ("alpha=5", "--alpha"),
+        ("fir-taps=31", "--fir-taps"),
+    ):
+        # the flag's own keyword: a TypeError traceback before
+        said = f"is what {flag} sets: give {flag} instead"
+        assert_refused(capsys, tmp_path, 2, said, "magnify", src, "-o", out, "--set", setting)
+    assert_refused(
+        capsys, tmp_path, 2, "is what --alpha sets", "live", src, "-o", out, "--set", "alpha=5"
+    )
     assert_refused(
         capsys, tmp_path, 2, "mask", "magnify", src, "-o", out, "--mask", tmp_path / "missing.png"
     )

@@ -200,9 +200,34 @@ def _add_magnify(sub) -> None:
     p.set_defaults(run=_run_magnify)
 
 
+#: keyword arguments the command line passes to the Python API next to ``--set``'s (its
+#: ``**options``): the temporal filter's flags, which Python takes as options
+FILTER_FLAG_KEYS = ("order", "fir_taps")
+
+
+def refuse_flag_settings(options: list[tuple[str, object]], function) -> None:
+    """UsageError for a ``--set KEY`` that one of the command's flags sets: ``function``'s
+    named parameters (``magnify`` or ``Stream``) and :data:`FILTER_FLAG_KEYS` (``--set
+    order=3`` beside ``--order``: a TypeError traceback, or silently one of the two)."""
+    import inspect
+
+    named = {
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+    } | set(FILTER_FLAG_KEYS)
+    for key, _value in options:
+        if key in named:
+            flag = {"input": "INPUT", "output": "-o"}.get(key, "--" + key.replace("_", "-"))
+            raise UsageError(f"--set {key}=... is what {flag} sets: give {flag} instead.")
+
+
 def _method_settings(args: argparse.Namespace) -> dict:
     """The method's settings from --tta, --backend and --set (which wins); --quiet also
     hides FlowMag's adaptation bar, however its epochs were given."""
+    from .magnify.api import magnify
+
+    refuse_flag_settings(args.options, magnify)
     settings: dict = {}
     if args.tta is not None:
         settings["tta_epochs"] = args.tta

@@ -130,6 +130,7 @@ def run_live_command(args: argparse.Namespace) -> int:
     from ..magnify.geometry import FrameGeometry
     from ..magnify.mask import load_mask
     from ..magnify.registry import default_method, get_method
+    from ..cli import refuse_flag_settings
     from ..magnify.stream import Stream
     from ..video.live_source import open_source
     from .pipeline import run_live
@@ -145,6 +146,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         resolve_device(args.device)
     method = args.method or default_method()
     get_method(method)
+    refuse_flag_settings(args.options, Stream)
     options = {"order": args.order, "fir_taps": args.fir_taps, **dict(args.options)}
     band = tuple(args.band) if args.band else None
     config = MagnifyConfig.from_arguments(
