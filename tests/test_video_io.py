@@ -821,3 +821,14 @@ def test_an_animated_webp_is_named_as_such(tmp_path):
     images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0)
     with pytest.raises(InputError, match=r"is an animated WebP, which FFmpeg cannot decode"):
         probe(path)
+
+
+def test_an_mp4_too_wide_for_h264_is_refused_before_any_work(tmp_path):
+    """libx264 opens no encoder above 16384 px a side: the writer says so when it is made
+    (it was an av.error traceback after the first frame); .mkv takes that size."""
+    with pytest.raises(UsageError, match=r"at most 16384 px on a side.*16386x4: write \.mkv"):
+        VideoWriter(tmp_path / "wide.mp4", 30, 16386, 4)
+    assert not list(tmp_path.iterdir())
+    with VideoWriter(tmp_path / "wide.mkv", 30, 16386, 4) as writer:
+        writer.write(np.zeros((4, 16386, 3), np.uint8))
+    assert probe(tmp_path / "wide.mkv").width == 16386

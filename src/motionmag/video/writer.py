@@ -111,6 +111,11 @@ def _give_default_mode(path: Path) -> None:
         os.chmod(path, base & ~_current_umask())
 
 
+#: the largest width or height libx264 opens an encoder for (px; measured with PyAV's
+#: FFmpeg: 16384 encodes, 16386 fails in avcodec_open2)
+X264_MAX_SIDE_PX = 16384
+
+
 class VideoWriter:
     """Encode uint8 RGB frames (height, width, 3) to ``path``; see the module docstring.
 
@@ -147,6 +152,12 @@ class VideoWriter:
         if int(width) != width or int(height) != height or width < 1 or height < 1:
             raise UsageError(f"frame size {width}x{height} is not valid: give positive integers")
         self.width, self.height = int(width), int(height)
+        if self.kind == "mp4" and max(self.width, self.height) > X264_MAX_SIDE_PX:
+            raise UsageError(
+                f"an .mp4 (H.264) frame is at most {X264_MAX_SIDE_PX} px on a side, and this "
+                f"output would be {self.width}x{self.height}: write .mkv or a PNG folder, or "
+                "make it smaller with --resize."
+            )
         if not 0 <= int(crf) <= 18:
             raise UsageError(f"crf {crf} is outside 0..18: use 18 (default) or lower for quality")
         self.crf = int(crf)
