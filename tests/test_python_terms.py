@@ -31,6 +31,13 @@ from motionmag.errors import InputError, UsageError, python_terms_of
         ("--crop 1 2 3 4 is not inside", "crop=(1, 2, 3, 4) is not inside"),
         ("give --roi X Y W H.", "give roi=(X, Y, W, H)."),
         ("--fps 29.97.", "fps=29.97."),
+        # a word after a choice flag that is not one of its choices goes on with the
+        # sentence (it read filter='sets' and stabilize='makes')
+        ("--filter sets up the filter", "filter sets up the filter"),
+        ("the frames --stabilize makes: add --stabilize", "the frames stabilize makes: add stabilize"),
+        ("--method oh2018 or --method linear", "method='oh2018' or method='linear'"),
+        ("--method needs weights", "method needs weights"),
+        ("for --band 1 4, the filter", "for band=(1, 4), the filter"),
         # what is quoted is a name or a command, and stays as written
         ("'--odd.mp4' does not exist", "'--odd.mp4' does not exist"),
         ("first `motionmag train x --export y`", "first `motionmag train x --export y`"),
@@ -144,3 +151,12 @@ def test_a_weights_folder_without_the_file_is_not_called_unshipped(tmp_path):
 def test_measure_takes_its_window_as_magnify_does(video):
     whole, window = mm.measure(video), mm.measure(video, start=0.2, end=0.5)
     assert len(whole.dx) == 20 and len(window.dx) == 9  # frames 6-14 of 30 fps
+
+
+def test_an_array_mask_of_the_wrong_shape_or_range_is_named_plainly(video, tmp_path):
+    """It read "mask the mask array is 10x10 ..." and called an integer mask a float one."""
+    said = _message(lambda: mm.magnify(video, tmp_path / "o.mkv", mask=np.ones((10, 10))))
+    assert said.startswith("the mask array is 10x10 but the video is 64x48"), said
+    frames = np.zeros((4, 16, 16, 3), np.uint8)
+    said = _message(lambda: mm.magnify_frames(frames, mask=np.full((16, 16), 3, np.int64)))
+    assert "a mask array that is not uint8 must hold weights in [0, 1]" in said, said

@@ -38,10 +38,28 @@ class Terminated(KeyboardInterrupt):
     what it wrote, training saves a checkpoint (its own handler). Exit status 143."""
 
 
-#: flags that take one of a few words: ``--mode temporal`` reads ``mode='temporal'``
-_CHOICE_FLAGS = frozenset(
-    {"mode", "filter", "device", "backend", "stabilize", "method", "precision", "pyramid"}
-)
+#: flags that take one of a few words: ``--mode temporal`` reads ``mode='temporal'``;
+#: any other word after one goes on with the sentence (``--filter sets up ...``).
+#: ``--method``'s words are the registered methods (:func:`_choice_words`)
+_CHOICE_FLAGS = {
+    "mode": frozenset({"static", "dynamic", "temporal"}),
+    "filter": frozenset({"butter", "diff-iir", "fir"}),
+    "device": frozenset({"cpu", "cuda"}),
+    "backend": frozenset({"torch", "onnx"}),
+    "stabilize": frozenset({"translation", "similarity", "affine", "homography"}),
+    "precision": frozenset({"fp32", "bf16"}),
+    "method": frozenset(),
+}
+
+
+def _choice_words(flag: str) -> frozenset[str]:
+    """The words ``--flag`` takes (:data:`_CHOICE_FLAGS`; the registered methods for
+    ``--method``)."""
+    if flag != "method":
+        return _CHOICE_FLAGS[flag]
+    from .magnify.registry import methods  # at error time: the registry is loaded by then
+
+    return frozenset(spec.name for spec in methods())
 #: switches: ``--overwrite`` reads ``overwrite=True``
 _SWITCHES = frozenset({"overwrite", "keep-stabilized", "side-by-side", "quiet"})
 _NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?"
@@ -51,6 +69,7 @@ _TERMS = re.compile(
     r"(?P<keep>`[^`]*`|'[^']*')"
     r"|--(?P<box>roi|crop) (?P<corner>X Y W H|-?\d+ -?\d+ -?\d+ -?\d+)\b"
     r"|--band (?P<band>LOW HIGH|LOW|HIGH)\b"
+    r"|--band (?P<band_low>" + _NUMBER + r") (?P<band_high>" + _NUMBER + r")(?!\w|\.\d)"
     r"|--set (?P<option>[a-z_][a-z0-9_]*)(?P<setting>=[^\s,;:]*)?"
     r"|--(?P<flag>[a-z][a-z0-9-]*)"
     r"(?: (?P<value>" + _NUMBER + r"(?!\w|\.\d)|'[^']*'|[a-z][a-z0-9-]*(?=[\s.,:;)]|$)))?"
@@ -74,6 +93,8 @@ def python_terms_of(message: str, keywords: dict[str, str] | None = None) -> str
             return match["keep"]
         if match["box"] is not None:
             return f"{keyword(match['box'])}=({', '.join(match['corner'].split())})"
+        if match["band_low"] is not None:
+            return f"{keyword('band')}=({match['band_low']}, {match['band_high']})"
         if match["band"] is not None:
             band = match["band"]
             return f"{keyword('band')}=(LOW, HIGH)" if " " in band else f"the band's {band}"
@@ -85,7 +106,7 @@ def python_terms_of(message: str, keywords: dict[str, str] | None = None) -> str
         if value is None:
             return keyword(flag)
         if value[0].isalpha():  # a word: a choice, or the sentence going on
-            if flag not in _CHOICE_FLAGS:
+            if flag not in _CHOICE_FLAGS or value not in _choice_words(flag):
                 return f"{keyword(flag)} {value}"
             value = f"'{value}'"
         return f"{keyword(flag)}={value}"

@@ -34,12 +34,14 @@ def load_mask(
     taken to cover what is processed (the crop, or the whole frame) and resized to it,
     if it has that region's shape (width / height within 2 %: a mask drawn at half the
     size is fine); one of another shape is a UsageError, never stretched. ``flag``
-    names the option in messages, ``name`` an array's origin (default "the mask array").
+    names the option in messages, ``name`` an array's origin (without one: "the mask
+    array").
     """
     if isinstance(mask, (str, os.PathLike)):
-        name, weights = f"'{mask}'", _read_weights(Path(mask), flag)
-    else:
-        name, weights = name or "the mask array", mask_weights(mask, flag)
+        subject, weights = f"{flag} '{mask}'", _read_weights(Path(mask), flag)
+    else:  # an array: a Python caller's, named by its origin when it has one
+        subject = f"{flag} {name}" if name else "the mask array"
+        weights = mask_weights(mask, flag)
     width, height = geometry.size
     source_w, source_h = geometry.source
     if (
@@ -57,12 +59,12 @@ def load_mask(
     if not _same_shape(weights.shape, (cut_w, cut_h)):
         if geometry.crop is not None:
             raise UsageError(
-                f"{flag} {name} is {mask_w}x{mask_h}, the shape of neither the video "
+                f"{subject} is {mask_w}x{mask_h}, the shape of neither the video "
                 f"({source_w}x{source_h}, cut by --crop) nor the --crop region "
                 f"({cut_w}x{cut_h}): draw it at one of those sizes (or one scaled)."
             )
         raise UsageError(
-            f"{flag} {name} is {mask_w}x{mask_h} but the video is {cut_w}x{cut_h}: draw "
+            f"{subject} is {mask_w}x{mask_h} but the video is {cut_w}x{cut_h}: draw "
             "the mask at that size (or the same shape scaled)."
         )
     if weights.shape != (height, width):
@@ -116,7 +118,8 @@ def mask_weights(mask: np.ndarray, flag: str = "mask") -> np.ndarray:
     weights = np.asarray(array, dtype=np.float32)
     if not np.isfinite(weights).all() or weights.min() < 0 or weights.max() > 1:
         raise UsageError(
-            f"{flag}: a float mask array must hold weights in [0, 1]: scale it, or pass uint8."
+            f"{flag}: a mask array that is not uint8 must hold weights in [0, 1]: scale it, "
+            "or pass uint8 (0-255)."
         )
     return weights
 
