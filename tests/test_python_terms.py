@@ -34,7 +34,7 @@ from motionmag.errors import InputError, UsageError, python_terms_of
         # a word after a choice flag that is not one of its choices goes on with the
         # sentence (it read filter='sets' and stabilize='makes')
         ("--filter sets up the filter", "filter sets up the filter"),
-        ("the frames --stabilize makes: add --stabilize", "the frames stabilize makes: add stabilize"),
+        ("frames --stabilize makes: add --stabilize", "frames stabilize makes: add stabilize"),
         ("--method oh2018 or --method linear", "method='oh2018' or method='linear'"),
         ("--method needs weights", "method needs weights"),
         ("for --band 1 4, the filter", "for band=(1, 4), the filter"),

@@ -60,6 +60,8 @@ def _choice_words(flag: str) -> frozenset[str]:
     from .magnify.registry import methods  # at error time: the registry is loaded by then
 
     return frozenset(spec.name for spec in methods())
+
+
 #: switches: ``--overwrite`` reads ``overwrite=True``
 _SWITCHES = frozenset({"overwrite", "keep-stabilized", "side-by-side", "quiet"})
 _NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?"

@@ -125,12 +125,12 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def run_live_command(args: argparse.Namespace) -> int:
+    from ..cli import refuse_flag_settings
     from ..devices import resolve_device
     from ..magnify.config import MagnifyConfig
     from ..magnify.geometry import FrameGeometry
     from ..magnify.mask import load_mask
     from ..magnify.registry import default_method, get_method
-    from ..cli import refuse_flag_settings
     from ..magnify.stream import Stream
     from ..video.live_source import open_source
     from .pipeline import run_live
