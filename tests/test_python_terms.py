@@ -160,3 +160,39 @@ def test_an_array_mask_of_the_wrong_shape_or_range_is_named_plainly(video, tmp_p
     frames = np.zeros((4, 16, 16, 3), np.uint8)
     said = _message(lambda: mm.magnify_frames(frames, mask=np.full((16, 16), 3, np.int64)))
     assert "a mask array that is not uint8 must hold weights in [0, 1]" in said, said
+
+
+def test_switches_that_are_not_booleans_are_refused_everywhere():
+    """'no' is truthy: Stream, magnify_frames and create_model took it as True."""
+    frames = np.zeros((3, 16, 16, 3), np.uint8)
+    calls = {
+        "pretrained='no'": lambda: mm.create_model("oh2018", pretrained="no"),
+        "keep_stabilized='no'": lambda: mm.magnify_frames(
+            frames, stabilize="translation", keep_stabilized="no"
+        ),
+        "keep_stabilized=1": lambda: mm.Stream(keep_stabilized=1),
+    }
+    for said, call in calls.items():
+        assert _message(call) == f"{said} is not True or False: give {said.split('=')[0]}=True."
+
+
+def test_the_python_api_defaults_to_cuda_when_torch_sees_it(monkeypatch):
+    """INTERFACE.md's device default, as the command line's: cuda if available (the API
+    always took the CPU); ONNX Runtime runs on the CPU."""
+    import torch
+
+    from motionmag.magnify.config import MagnifyConfig
+
+    def config(**options):
+        return MagnifyConfig.from_arguments(
+            "linear", 10, None, None, "butter", None, 0, None, options
+        )
+
+    assert config().device == "cpu" or torch.cuda.is_available()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config().device == "cuda"
+    assert config(backend="onnx").device == "cpu"
+    assert (
+        MagnifyConfig.from_arguments("linear", 10, None, None, "butter", None, 0, "cpu", {}).device
+        == "cpu"
+    )

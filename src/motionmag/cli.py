@@ -90,9 +90,9 @@ def _option(text: str) -> tuple[str, object]:
 
 
 def _default_device() -> str:
-    import torch
+    from .devices import default_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return default_device()
 
 
 def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:

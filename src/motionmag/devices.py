@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     import torch
 
 
+def default_device(backend: str | None = None) -> str:
+    """The device a run takes when none is given (INTERFACE.md: cuda if available): a
+    CUDA GPU when torch sees one, else the CPU; always the CPU for ONNX Runtime
+    (``backend="onnx"``, our CPU path)."""
+    import torch
+
+    return "cuda" if backend != "onnx" and torch.cuda.is_available() else "cpu"
+
+
 def resolve_device(name: str | torch.device) -> torch.device:
     """torch.device for ``name``; UsageError for an unknown name or CUDA where there is none.
     (torch is imported here, not with the module: commands that never run a network, and

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from ..errors import InputError, UsageError
-from .config import MagnifyConfig
+from .config import MagnifyConfig, check_switches
 from .engine import MagnifyResult, magnify_file
 from .registry import default_method
 from .stream import Stream, uint8_rgb_advice
@@ -59,6 +59,8 @@ def magnify(
             ``mask`` of the input's size is cut to it too.
         start, end: magnify (and write) only the frames from ``start`` to before ``end``
             seconds; the audio is cut to the same window.
+        device: ``cpu`` | ``cuda`` (``cuda:N``); default: a CUDA GPU when torch sees one,
+            else the CPU (always the CPU with ``backend="onnx"``).
         side_by_side: write the input and the output next to each other.
         stabilize: ``translation`` | ``similarity`` | ``affine`` | ``homography``:
             register every frame to the first with this global motion model before
@@ -66,11 +68,8 @@ def magnify(
             warped back into each frame's coordinates unless ``keep_stabilized``.
         options: method settings, e.g. ``lambda_c_px=16`` for linear.
     """
-    switches = {"side_by_side": side_by_side, "keep_stabilized": keep_stabilized,
-                "overwrite": overwrite, "quiet": quiet}  # fmt: skip
-    for name, value in switches.items():
-        if not isinstance(value, (bool, np.bool_)):
-            raise UsageError(f"{name}={value!r} is not True or False: give {name}=True.")
+    check_switches(side_by_side=side_by_side, keep_stabilized=keep_stabilized,
+                   overwrite=overwrite, quiet=quiet)  # fmt: skip
     config = MagnifyConfig.from_arguments(
         method or default_method(), alpha, mode, band, filter, fps, reference, device, options
     )
@@ -128,7 +127,7 @@ def magnify_frames(
         fps=fps,
         filter=filter,
         reference=reference,
-        device=device or "cpu",
+        device=device,
         stabilize=stabilize,
         keep_stabilized=keep_stabilized,
         **options,

@@ -7,7 +7,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..devices import resolve_device
+from ..devices import default_device, resolve_device
 from ..errors import UsageError
 from ..temporal import FILTERS, MODES
 
@@ -34,6 +34,13 @@ def number(
             )
         return int(value)
     return float(value)
+
+
+def check_switches(**switches: object) -> None:
+    """UsageError for a switch given as anything but True or False (``"no"`` is truthy)."""
+    for name, value in switches.items():
+        if not isinstance(value, bool) and type(value).__name__ != "bool_":  # numpy's too
+            raise UsageError(f"{name}={value!r} is not True or False: give {name}=True.")
 
 
 def as_band(band: object) -> tuple[float, float] | None:
@@ -113,7 +120,7 @@ class MagnifyConfig:
             filter_kind=filter_kind,
             fps=None if fps is None else number("fps", fps),
             reference=number("reference", reference, whole=True),
-            device=device or "cpu",
+            device=device or default_device(options.get("backend")),
             options=options,
             **temporal,
         )

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError, UsageError
 from .base import Magnifier
-from .config import MagnifyConfig
+from .config import MagnifyConfig, check_switches
 from .mask import blend, mask_weights
 from .registry import build_magnifier, default_method
 from .stabilize import StabilizedPairs, check_stabilize
@@ -87,11 +87,12 @@ class Stream:
         filter: str = "butter",
         reference: int = 0,
         mask: np.ndarray | None = None,
-        device: str = "cpu",
+        device: str | None = None,
         stabilize: str | None = None,
         keep_stabilized: bool = False,
         **options,
     ) -> None:
+        check_switches(keep_stabilized=keep_stabilized)
         check_stabilize(stabilize, keep_stabilized)
         self.config = MagnifyConfig.from_arguments(
             method or default_method(), alpha, mode, band, filter, fps, reference, device, options

@@ -137,7 +137,10 @@ def create_model(
     """
     from safetensors.torch import load_file
 
+    from ..magnify.config import check_switches
+
     spec = get_model_spec(name)
+    check_switches(pretrained=pretrained)
     path: Path | None = None
     card = None
     if weights is not None:
