@@ -196,3 +196,12 @@ def test_the_python_api_defaults_to_cuda_when_torch_sees_it(monkeypatch):
         MagnifyConfig.from_arguments("linear", 10, None, None, "butter", None, 0, "cpu", {}).device
         == "cpu"
     )
+
+
+def test_an_argument_of_magnify_given_to_frames_in_memory_is_named_so():
+    """It read "has no option side_by_side (did you mean side_by_side?)"."""
+    frames = np.zeros((3, 16, 16, 3), np.uint8)
+    said = _message(lambda: mm.magnify_frames(frames, side_by_side=True))
+    assert "no option side_by_side (side_by_side is an argument of magnify, which reads" in said
+    said = _message(lambda: mm.Stream(crop=(0, 0, 4, 4)))
+    assert "(crop is an argument of magnify" in said and "did you mean" not in said

@@ -68,7 +68,8 @@ def options_for(cls: type, config: MagnifyConfig, method: str):
 
 def _near_miss(unknown: list[str], options: set[str]) -> str:
     """`` (did you mean band?)`` when an unknown option is a near miss of an option or
-    of one of ``magnify``'s own arguments (``bands=``, ``stabilise=``), else ``""``."""
+    of one of ``magnify``'s own arguments (``bands=``, ``stabilise=``), what it is when it
+    is one of the latter (``side_by_side=`` to ``magnify_frames``), else ``""``."""
     import difflib
     import inspect
 
@@ -76,6 +77,8 @@ def _near_miss(unknown: list[str], options: set[str]) -> str:
 
     arguments = set(inspect.signature(magnify).parameters) - {"input", "output", "options"}
     for name in unknown:
+        if name in arguments:  # magnify's own, passed to magnify_frames or Stream
+            return f" ({name} is an argument of magnify, which reads a video file)"
         close = difflib.get_close_matches(name, sorted(options | arguments), n=1, cutoff=0.75)
         if close:
             return f" (did you mean {close[0]}?)"
