@@ -160,3 +160,19 @@ def test_vtest_identity_and_linear():
         MethodUnderTest("linear"), n=3, size_px=160, video=VTEST, alphas=(2.0,), progress=False
     )
     assert linear.levels[0].values["background_change"] < 2.0  # grey levels
+
+
+def test_a_warp_baseline_measured_with_its_own_flow_is_noted():
+    """EVALUATION.md's ruler is one no method used: warp-bilinear splats by DIS by default,
+    so the DIS ruler gets a note; Farneback, or the warp by LK, does not."""
+    kwargs = {"n": 2, "size_px": 64, "alphas": (2.0,), "progress": False}
+
+    def own(result) -> bool:
+        return any("the ruler's own" in note for note in result.notes)
+
+    assert own(run_real_video(MethodUnderTest("warp-bilinear"), estimator="dis", **kwargs))
+    assert not own(
+        run_real_video(MethodUnderTest("warp-bilinear"), estimator="farneback", **kwargs)
+    )
+    lk = MethodUnderTest("warp-nearest", options={"estimator": "lk"})
+    assert not own(run_real_video(lk, estimator="dis", **kwargs))

@@ -412,6 +412,16 @@ def run_real_video(
     else:
         clip, fps, info = load_clip(video, frames, size_px)
     alphas = tuple(float(a) for a in alphas)
+    if method.name.startswith("warp-"):
+        from ..magnify.warp import WarpOptions
+
+        splat_by = str(method.options.get("estimator", WarpOptions.estimator))
+        if splat_by == estimator:
+            notes.append(
+                f"'{method.name}' splats by {estimator} flow, the ruler's own, so it is "
+                "measured with its own flow (the protocol's ruler is one no method used): "
+                "give another --ruler, or --set estimator=lk (FlowMag's training flow)."
+            )
     if mode == "dynamic":
         notes.append(
             f"'{method.name}' has no static mode: run in dynamic mode, each frame measured "
