@@ -105,8 +105,10 @@ def test_alpha_one_gives_the_input_back(model):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_static_mode_magnifies_in_the_direction_of_the_motion(model):
+    """The shipped weights measure x8.73-8.85 here (2026-12-04): a regression guard of
+    x8-12 in the default run (it accepted 5-15), the goal's 8.5-11.5 under ``-m slow``."""
     gain = _gain(_static(model), slice(1, None))
-    assert 0.5 * ALPHA < gain < 1.5 * ALPHA, gain
+    assert 0.8 * ALPHA < gain < 1.2 * ALPHA, gain
 
 
 @pytest.mark.parametrize("model", MODELS)
