@@ -239,4 +239,5 @@ def test_linear_on_the_rig_is_finite_and_within_the_measured_range():
     # Below 1 because linear's cut-off (lambda_c = 8 px, Wu et al. 2012 Eq. 14) caps the
     # finest band's gain at alpha / 2 - 1, and alpha x 0.1 px outgrows the first-order
     # range as alpha grows
-    assert 0.5 < ratios[0] < 1.05 and 0.4 < ratios[1] < 1.05
+    # (seed 0: 0.688 / 0.562); the measured ranges +-0.05 (it accepted 0.5-1.05 / 0.4-1.05)
+    assert 0.64 < ratios[0] < 0.93 and 0.51 < ratios[1] < 0.82

@@ -141,8 +141,9 @@ def test_oracle_identity_and_linear_on_the_default_clip():
     assert good.levels[0].values["motion_error"] < 0.25 * (alpha - 1) * motion
     assert good.levels[0].values["magnification_error"] < 0.15 * alpha
     for level in linear.levels:
-        # clearly better than leaving the video alone, (alpha - 1) x the input motion
-        assert level.values["motion_error"] < 0.85 * (level.x - 1) * motion
+        # better than leaving the video alone, (alpha - 1) x the input motion: measured
+        # 0.64 / 0.59 of it at alpha 2 / 4 (2026-12-04; `phase` 0.22 / 0.25)
+        assert level.values["motion_error"] < 0.7 * (level.x - 1) * motion
         assert level.values["background_change"] < 1.0  # grey levels
 
 
