@@ -216,8 +216,10 @@ def test_gradient_ascent_magnifies_the_skin_pulse_and_leaves_the_rest():
         far = np.ones_like(skin)
         far[8:64, 8:64] = False
         assert np.abs(out[:, far] - frames[:, far]).max() * 255 < 0.05
-    assert gains[0] > 2.0
-    assert gains[1] > gains[0] + 1.0  # the gain grows with N gamma
+    # the added pulse grows in proportion to N gamma (the linear step; measured x3.47 and
+    # x5.94 on 2026-12-04, so the added part 2.47 and 4.94: twice)
+    assert 3.0 < gains[0] < 4.0
+    assert gains[1] - 1.0 == pytest.approx(2.0 * (gains[0] - 1.0), rel=0.05)
     # with gamma = 0 nothing changes at all
     same = magnify_color_details(frames, FPS, model, 20, 0.0)["frames"]
     assert np.abs(same - frames).max() < 1e-9
