@@ -153,3 +153,23 @@ def test_config_refuses_what_the_net_cannot_do(tmp_path):
     with pytest.raises(UsageError, match="same network"):
         HMNLightTrainConfig(proxy=proxy).validate()
     HMNLightTrainConfig(channels=4, proxy=proxy, negative=proxy).validate()
+
+
+def test_contrastive_fine_tuning_without_init_gets_a_note(capsys):
+    """Sec. 7.1.5's third run fine-tunes the second's model: --proxy alone starts the
+    contrastive run from random weights, which is said; --init or --resume is not."""
+    import argparse
+
+    from motionmag.train.cli_train import _note_hmn_fine_tuning
+
+    config = HMNLightTrainConfig(channels=4)
+    config.proxy = "proxy.safetensors"
+    for init, resume, noted in ((None, False, True), ("main.safetensors", False, False),
+                                (None, True, False)):  # fmt: skip
+        args = argparse.Namespace(model="hmn-light", init=init, resume=resume)
+        _note_hmn_fine_tuning(args, config)
+        said = capsys.readouterr().err
+        assert ("--proxy without --init" in said) == noted, (init, resume, said)
+    _note_hmn_fine_tuning(argparse.Namespace(model="hmn-light", init=None, resume=False),
+                          HMNLightTrainConfig(channels=4))  # fmt: skip
+    assert capsys.readouterr().err == ""  # no proxy: the first two runs

@@ -14,6 +14,7 @@ learning-to-remove instead (``cli_removal.py``).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..errors import UsageError
@@ -410,6 +411,7 @@ def run_train(args: argparse.Namespace) -> int:
     steps_past_init(args, config, given)
     _check_shard_flags(config, given)
     config.validate()
+    _note_hmn_fine_tuning(args, config)
     banner = f"training {args.model} in {run_dir} on {config.device}"
     result = train(config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args))
     summary = (
@@ -424,6 +426,23 @@ def run_train(args: argparse.Namespace) -> int:
     print(summary)
     steps_left = config.steps - result.step
     return finish(args, run_dir, result.interrupted, export_weights, steps_left)
+
+
+def _note_hmn_fine_tuning(args: argparse.Namespace, config) -> None:
+    """A note when HMN's contrastive fine-tuning (``--proxy``) starts a new run without
+    ``--init``: the thesis's third run (Sec. 7.1.5) fine-tunes the model of the second."""
+    if (
+        args.model.startswith("hmn")
+        and getattr(config, "proxy", None)
+        and args.init is None
+        and not getattr(args, "resume", False)
+    ):
+        print(
+            "note: --proxy without --init runs the contrastive fine-tuning from random "
+            "weights; the thesis's third run starts it from the model trained on noisy "
+            "inputs (--init FILE, README: HMN).",
+            file=sys.stderr,
+        )
 
 
 def _check_shard_flags(config, given: dict) -> None:

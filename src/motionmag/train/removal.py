@@ -168,7 +168,7 @@ RECIPES.setdefault(
         loss=_HA.loss + " + remove_weight * mean_k(1 - w_k^remove_power) (Eq. 4-5)",
         log_parts=(*_HA.log_parts, "removal", "switch_mean"),
         hooks=__name__,
-        shape_flags=_HA.shape_flags,
+        shape_flags=(*_HA.shape_flags, "--remove", "--remove-in"),  # which switches exist
     ),
 )
 RECIPES.setdefault(
@@ -182,7 +182,7 @@ RECIPES.setdefault(
         loss=_HA.loss,
         log_parts=_HA.log_parts,
         hooks=__name__,
-        shape_flags=_HA.shape_flags,
+        shape_flags=(*_HA.shape_flags, "--remove", "--remove-in", "--prune-threshold"),
     ),
 )
 
