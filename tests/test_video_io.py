@@ -788,9 +788,10 @@ def test_transparency_is_dropped_with_a_note(tmp_path):
     assert not any("alpha" in note for note in result.notes)
 
 
-def test_phone_photos_in_a_folder_are_read_upright(tmp_path):
-    """JPEG frames stored on their side with EXIF Orientation 6 (a viewer turns them 90
-    degrees clockwise) are read upright, as 48x64, with the rotation note."""
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_phone_photos_in_a_folder_are_read_upright(tmp_path, suffix):
+    """JPEG (or PNG) frames stored on their side with EXIF Orientation 6 (a viewer turns
+    them 90 degrees clockwise) are read upright, as 48x64, with the rotation note."""
     from PIL import Image
 
     import motionmag as mm
@@ -800,7 +801,7 @@ def test_phone_photos_in_a_folder_are_read_upright(tmp_path):
     for i in range(3):
         exif = Image.Exif()
         exif[0x0112] = 6
-        Image.fromarray(stored).save(tmp_path / f"{i}.jpg", exif=exif, quality=95)
+        Image.fromarray(stored).save(tmp_path / f"{i}{suffix}", exif=exif, quality=95)
     info = probe(tmp_path)
     assert (info.width, info.height, info.quarter_turns) == (48, 64, 3)
     upright = read_clip(tmp_path)

@@ -176,10 +176,21 @@ EXIF_ORIENTATION, EXIF_QUARTER_TURNS = 0x0112, {3: 2, 6: 3, 8: 1}
 
 def exif_orientation(image) -> int:
     """A Pillow image's EXIF Orientation (1-8; 1, upright, when it has none): a phone's
-    photo is stored as the sensor saw it and shown turned by viewers."""
+    photo is stored as the sensor saw it and shown turned by viewers. A PNG's is read
+    only from an eXIf chunk ahead of its pixels, so probing a folder decodes no frame."""
+    from PIL import Image
+
     try:
-        value = int(image.getexif().get(EXIF_ORIENTATION, 1))
-    except (ValueError, TypeError, OSError):
+        if image.format == "PNG":  # Pillow's getexif() decodes a whole PNG to look for it
+            raw = image.info.get("exif")  # an eXIf chunk before the pixels (PNG 1.5)
+            if not raw:
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+        else:  # JPEG, TIFF: in the header
+            exif = image.getexif()
+        value = int(exif.get(EXIF_ORIENTATION, 1))
+    except (ValueError, TypeError, OSError, SyntaxError):
         return 1
     return value if 1 <= value <= 8 else 1
 
