@@ -798,16 +798,18 @@ def test_phone_photos_in_a_folder_are_read_upright(tmp_path, suffix):
 
     stored = np.zeros((48, 64, 3), np.uint8)
     stored[:16, :16] = 255  # a bright block in the stored top-left corner
+    folder = tmp_path / "frames"
+    folder.mkdir()
     for i in range(3):
         exif = Image.Exif()
         exif[0x0112] = 6
-        Image.fromarray(stored).save(tmp_path / f"{i}{suffix}", exif=exif, quality=95)
-    info = probe(tmp_path)
+        Image.fromarray(stored).save(folder / f"{i}{suffix}", exif=exif, quality=95)
+    info = probe(folder)
     assert (info.width, info.height, info.quarter_turns) == (48, 64, 3)
-    upright = read_clip(tmp_path)
+    upright = read_clip(folder)
     assert upright.shape == (3, 64, 48, 3)
     assert upright[0, 2:14, -14:-2].min() > 200 and upright[0, 20:, :30].max() < 40
-    result = mm.magnify(tmp_path, tmp_path.parent / "upright.mkv", alpha=1.0)
+    result = mm.magnify(folder, tmp_path / "upright.mkv", alpha=1.0)
     assert (result.width, result.height) == (48, 64)
     assert any("90 degrees clockwise" in note for note in result.notes)
 
