@@ -96,6 +96,21 @@ def test_side_by_side_shape_gap_and_labels():
         side_by_side([a, b[:100]])
 
 
+def test_a_label_on_a_narrow_panel_keeps_its_factor_inside_the_panel():
+    """A 48 px panel cannot hold "acceleration x20" even shrunk: the method name is
+    shortened, the factor kept (it read "acceleratio", cut at the panel's edge). The
+    label stays inside its own panel."""
+    from motionmag.video.compose import fitted_label
+
+    assert fitted_label(48, 48, "acceleration x20").endswith(".. x20")
+    assert fitted_label(480, 640, "acceleration x20") == "acceleration x20"
+    frame = np.full((48, 48, 3), 200, np.uint8)
+    out = side_by_side([frame, frame], labels=["input", "acceleration x20"], gap_px=4)
+    assert (out[:, 48:52] == 255).all()  # the gap is untouched
+    written = np.argwhere((out[:, 52:] != 200).any(axis=2))
+    assert written[:, 1].max() < 48 and written[:, 0].max() < 24  # its panel's top
+
+
 def test_save_png_is_atomic_and_exact(tmp_path):
     from PIL import Image
 

@@ -8,8 +8,9 @@ What matters here:
   stream. In a y-t slice (fixed column ``x``) image rows are y and columns are time (frame
   index, left to right); in an x-t slice (fixed row ``y``) rows are time (top to bottom) and
   columns are x. A motion of v px/frame therefore shows as a line of slope v.
-- Labels are small, in the top-left corner, white with a black outline so they read on any
-  background; the gap between panels is white.
+- Labels are small, in the top-left corner, white on a dark box so they read on any
+  background and at any size, shrunk or shortened (keeping the factor at their end) where a
+  panel is narrow; the gap between panels is white.
 - ``save_png`` is atomic like the video writer: a temporary file renamed into place.
 """
 
@@ -27,6 +28,8 @@ from motionmag.atomic import atomic_output
 from motionmag.errors import InputError, UsageError
 
 GAP_VALUE = 255
+#: grey that pads a slice to its label's width (neither black frames nor the white gap)
+PAD_VALUE = 128
 
 
 def _check_frame(frame: np.ndarray, what: str = "frame") -> np.ndarray:
@@ -39,33 +42,72 @@ def _check_frame(frame: np.ndarray, what: str = "frame") -> np.ndarray:
     return frame
 
 
+#: the smallest font scale a label is shrunk to before it is shortened (cv2 Hershey
+#: simplex: about 7 px high, still legible as white on a dark box)
+LABEL_MIN_SCALE = 0.3
+#: opacity of the dark box behind a label (ours: the frame stays visible through it)
+LABEL_BOX_OPACITY = 0.65
+
+
 def _label_layout(height: int, width: int, text: str) -> tuple[float, int, int, int, int]:
     """(font scale, thickness, margin, text width, text height) px of a label on a
-    ``height`` x ``width`` image."""
-    scale = float(np.clip(min(height, width) / 600.0, 0.35, 1.2))
-    thickness = max(1, round(scale * 1.5))
-    (text_w, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    return scale, thickness, max(3, round(6 * scale)), text_w, text_h
+    ``height`` x ``width`` panel. The size follows the height alone, so panels of one
+    strip (a video beside its magnified copy, slices padded to fit their names) get one
+    size; it shrinks (down to :data:`LABEL_MIN_SCALE`) where the panel is too narrow."""
+    scale = float(np.clip(height / 600.0, 0.35, 1.2))
+    while True:
+        thickness = max(1, round(scale * 1.5))
+        margin = max(2, round(6 * scale))
+        (text_w, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        if text_w + 2 * margin <= width or scale <= LABEL_MIN_SCALE:
+            return scale, thickness, margin, text_w, text_h
+        scale = max(LABEL_MIN_SCALE, scale * 0.9)
+
+
+def fitted_label(height: int, width: int, text: str) -> str:
+    """``text`` as it fits on a ``height`` x ``width`` panel: whole, or with the start of its
+    first word shortened ("acceleration x20" -> "acc.. x20") so its end, the factor,
+    stays readable."""
+    scale, _, margin, text_w, _ = _label_layout(height, width, text)
+    if text_w + 2 * margin <= width:
+        return text
+    head, _, tail = text.rpartition(" ")
+    head, tail = (head, " " + tail) if head else (text, "")
+    for keep in range(len(head) - 1, -1, -1):
+        shorter = head[:keep] + ".." + tail
+        if _label_layout(height, width, shorter)[3] + 2 * margin <= width:
+            return shorter
+    return tail.strip() or text[:1]
 
 
 def label_fits(image: np.ndarray, text: str) -> np.ndarray:
-    """``image`` padded with black on the right, if needed, so that ``text`` fits as a label
-    (a y-t slice of a short clip is only a few dozen px wide)."""
+    """``image`` padded on the right (grey, unlike any frame's content), if needed, so that
+    ``text`` fits as a label at its full size (a y-t slice of a short clip is only a few
+    dozen px wide)."""
     height, width = image.shape[:2]
-    _, _, margin, text_w, _ = _label_layout(height, width, text)
-    missing = text_w + 2 * margin + 2 - width  # + 2: the outline
+    scale = float(np.clip(height / 600.0, 0.35, 1.2))
+    thickness = max(1, round(scale * 1.5))
+    (text_w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    missing = text_w + 2 * max(2, round(6 * scale)) + 2 - width
     if missing <= 0:
         return image
-    return np.pad(image, ((0, 0), (0, missing), (0, 0)))
+    return np.pad(image, ((0, 0), (0, missing), (0, 0)), constant_values=PAD_VALUE)
 
 
 def draw_label(image: np.ndarray, text: str) -> None:
-    """Draw ``text`` in the top-left corner of ``image`` (in place), outlined for contrast."""
+    """Draw ``text`` in the top-left corner of ``image`` (in place): white on a dark,
+    partly transparent box, so it reads on any background at any size (a black outline
+    filled in small letters); shrunk or shortened to fit (:func:`fitted_label`)."""
     height, width = image.shape[:2]
-    scale, thickness, margin, _, text_h = _label_layout(height, width, text)
+    text = fitted_label(height, width, text)
+    scale, thickness, margin, text_w, text_h = _label_layout(height, width, text)
     font = cv2.FONT_HERSHEY_SIMPLEX
+    pad = max(1, margin // 2)
+    x0, y0 = max(0, margin - pad), max(0, margin - pad)
+    x1, y1 = min(width, margin + text_w + pad), min(height, margin + text_h + 2 * pad + 1)
+    box = image[y0:y1, x0:x1]
+    box[...] = (box.astype(np.float32) * (1.0 - LABEL_BOX_OPACITY)).astype(np.uint8)
     origin = (margin, margin + text_h)
-    cv2.putText(image, text, origin, font, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
     cv2.putText(image, text, origin, font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
@@ -148,7 +190,7 @@ class SliceCollector:
 def _pad_to(image: np.ndarray, height: int) -> np.ndarray:
     if image.shape[0] == height:
         return image
-    out = np.zeros((height, *image.shape[1:]), dtype=np.uint8)
+    out = np.full((height, *image.shape[1:]), PAD_VALUE, dtype=np.uint8)
     out[: image.shape[0]] = image
     return out
 
@@ -167,7 +209,7 @@ def slice_figure(
     """Slices of several videos (same column x or row y in each) side by side, streamed.
 
     Labels default to the file names. x-t slices of videos of different lengths are padded
-    with black at the bottom to the longest. ``zoom``: each slice pixel drawn as a block of
+    with grey at the bottom to the longest. ``zoom``: each slice pixel drawn as a block of
     zoom x zoom (nearest neighbour: the values stay exact); None picks the smallest that
     makes every panel at least :data:`SLICE_MIN_SIDE_PX` on its shorter side, up to 8 (a
     60-frame slice of a 96 px clip is otherwise a stamp, its label unreadable).
