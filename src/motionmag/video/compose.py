@@ -68,7 +68,7 @@ def fitted_label(height: int, width: int, text: str) -> str:
     """``text`` as it fits on a ``height`` x ``width`` panel: whole, or with the start of its
     first word shortened ("acceleration x20" -> "acc.. x20") so its end, the factor,
     stays readable."""
-    scale, _, margin, text_w, _ = _label_layout(height, width, text)
+    _, _, margin, text_w, _ = _label_layout(height, width, text)
     if text_w + 2 * margin <= width:
         return text
     head, _, tail = text.rpartition(" ")
