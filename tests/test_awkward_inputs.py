@@ -143,7 +143,10 @@ def test_outputs_are_checked_for_clashes_and_a_writable_folder_first(tmp_path, c
     assert not same.exists()
     if Path("/proc").is_dir():  # a folder no file can be made in
         code, err = run(capsys, "spectrum", source, "-o", "/proc/spectrum.png")
-        assert code == 2 and one_sentence(err) and "cannot be written to" in err, err
+        assert code == 2 and one_sentence(err) and "cannot be written to (it takes" in err, err
+    # an output "inside" a file: the file is named as such (it read "does not exist")
+    code, err = run(capsys, "slice", source, "--y", "10", "-o", source / "x.png")
+    assert code == 2 and one_sentence(err) and "is a file, not a folder" in err, err
 
 
 def _gap_clip(path: Path, before: int, gap_ms: int, after: int) -> tuple[Path, list]:

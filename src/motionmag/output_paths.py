@@ -18,6 +18,7 @@ names the flag, the path, and what to do. Used by the video writer (``magnify``,
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -58,6 +59,11 @@ def check_output_path(
     """
     text = os.fspath(path)
     target = Path(text.rstrip("/" + os.sep) or text)
+    if target.parent.exists() and not target.parent.is_dir():
+        raise UsageError(
+            f"output '{text}' cannot be made: '{target.parent}' is a file, not a folder; "
+            "choose another path."
+        )
     if not target.parent.is_dir():
         raise UsageError(f"output folder '{target.parent}' does not exist: create it first.")
     _check_writable(target.parent)
@@ -172,8 +178,10 @@ def _check_writable(folder: Path) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
+        # a folder that exists but takes no files (/proc, /sys) answers "No such file"
+        why = "it takes no new files" if error.errno == errno.ENOENT else error.strerror
         raise UsageError(
-            f"output folder '{folder}' cannot be written to ({error.strerror or error}): "
+            f"output folder '{folder}' cannot be written to ({why or error}): "
             "choose another folder."
         ) from None
 
