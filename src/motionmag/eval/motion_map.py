@@ -169,46 +169,105 @@ def motion_map(
     )
 
 
+#: cells up to this many get their value written in them (our choice: legible at 12 in)
+ANNOTATE_CELLS = 48
+
+
+def _rectangle(*args, **kwargs):
+    """A matplotlib Rectangle patch (matplotlib is imported only when drawing)."""
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(*args, **kwargs)
+
+
+def _cell_edges(motion: MotionMap) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y px edges of the grid's columns and rows (cells tile the region)."""
+    xs = [c[0] for c in motion.cells[: motion.cols]]
+    ys = [c[1] for c in motion.cells[:: motion.cols]]
+    last = motion.cells[-1]
+    return np.array([*xs, last[0] + last[2]]), np.array([*ys, last[1] + last[3]])
+
+
+def _draw_cells(ax, values: np.ndarray, motion: MotionMap, cmap: str, vmin, vmax, text: str):
+    """Opaque cells coloured by ``values`` (their colour is the colour bar's) with grid
+    lines; NaN cells hatched, so they read as blank, not as a value; each cell's value
+    written in it when the grid is small (``text``: a format, e.g. "{:.2f}")."""
+    xs, ys = _cell_edges(motion)
+    shown = ax.pcolormesh(
+        xs, ys, np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax,
+        edgecolors="white", linewidth=0.5,
+    )  # fmt: skip
+    norm, colours = shown.norm, shown.cmap
+    for r in range(motion.rows):
+        for c in range(motion.cols):
+            value = values[r, c]
+            x, y = xs[c], ys[r]
+            w, h = xs[c + 1] - x, ys[r + 1] - y
+            if not np.isfinite(value):
+                ax.add_patch(_rectangle((x, y), w, h, hatch="xx", fill=False,
+                                           edgecolor="0.35", linewidth=0.0))  # fmt: skip
+            elif motion.rows * motion.cols <= ANNOTATE_CELLS:
+                luminance = np.dot(colours(norm(value))[:3], (0.299, 0.587, 0.114))
+                written = text.format(value)
+                written = written.lstrip("-") if float(written) == 0 else written  # not "-0"
+                ax.text(x + w / 2, y + h / 2, written, ha="center", va="center",
+                        fontsize=8, color="black" if luminance > 0.5 else "white")  # fmt: skip
+    return shown
+
+
 def plot_motion_maps(maps: list[MotionMap], backgrounds: list[np.ndarray]) -> np.ndarray:
-    """Per video (a row each): the amplitude map (left) and the phase map (right) over
-    the video's reference frame (uint8 RGB), as an RGB image."""
+    """Per video (a row each): the amplitude map (left) and the phase map (right), opaque
+    cells over the video's reference frame (uint8 RGB, seen around the region and through
+    blank cells), as an RGB image. Axes in px of the frame; the phase's zero, the
+    strongest cell, is framed; blank (hatched) cells moved too far to measure, or, for
+    the phase, under :data:`PHASE_FLOOR` of the largest amplitude."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     height, width = backgrounds[0].shape[:2]
-    size = (12, max(3.0, 6 * height / width) * len(maps))
+    size = (12, max(3.4, 6 * height / width + 0.6) * len(maps))
     fig, axes = plt.subplots(len(maps), 2, figsize=size, dpi=100, squeeze=False)
     for (amp_ax, phase_ax), motion, background in zip(axes, maps, backgrounds, strict=True):
         grey = background.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        x0, y0 = motion.cells[0][:2]
-        x1 = motion.cells[-1][0] + motion.cells[-1][2]
-        y1 = motion.cells[-1][1] + motion.cells[-1][3]
-        extent = (x0, x1, y1, y0)
         name = motion.path.rsplit("/", 1)[-1]
         for ax in (amp_ax, phase_ax):
             ax.imshow(grey, cmap="gray", vmin=0, vmax=255)
             ax.set_xlim(0, width)
             ax.set_ylim(height, 0)
-        shown = amp_ax.imshow(motion.amplitude_px, cmap="inferno", alpha=0.6, extent=extent, vmin=0)
+            ax.set_xlabel("x (px)", fontsize=9)
+            ax.set_ylabel("y (px)", fontsize=9)
+            ax.tick_params(labelsize=8)
+        largest = (
+            float(np.nanmax(motion.amplitude_px)) if np.isfinite(motion.amplitude_px).any() else 1.0
+        )
+        shown = _draw_cells(amp_ax, motion.amplitude_px, motion, "inferno", 0.0, largest, "{:.2f}")
         fig.colorbar(shown, ax=amp_ax, label="amplitude (px)")
-        blank = ", blank: moved too far" if np.isnan(motion.amplitude_px).any() else ""
-        amp_ax.set_title(
-            f"{name}: {motion.freq_hz:.2f} Hz along {round(motion.direction_deg) or 0:d} deg"
-            + blank,
-            fontsize=10,
+        blank = "; hatched: moved too far" if np.isnan(motion.amplitude_px).any() else ""
+        direction = round(motion.direction_deg) or 0
+        title = (
+            f"{name}: {motion.freq_hz:.2f} Hz, along {direction:d} deg (from +x towards +y, "
+            f"image y points down){blank}"
         )
-        shown = phase_ax.imshow(
-            np.ma.masked_invalid(motion.phase_deg),
-            cmap="twilight_shifted",
-            alpha=0.7,
-            extent=extent,
-            vmin=-180,
-            vmax=180,
-        )
+        amp_ax.set_title(textwrap.fill(title, 60), fontsize=9)
+        shown = _draw_cells(phase_ax, motion.phase_deg, motion, "hsv", -180.0, 180.0, "{:.0f}")
         fig.colorbar(shown, ax=phase_ax, label="phase behind the reference cell (deg)")
-        phase_ax.set_title("phase (blank: under 10 % of the largest amplitude)", fontsize=10)
+        xs, ys = _cell_edges(motion)
+        r, c = motion.strongest
+        phase_ax.add_patch(_rectangle((xs[c], ys[r]), xs[c + 1] - xs[c], ys[r + 1] - ys[r],
+                                         fill=False, edgecolor="black", linewidth=2.0))  # fmt: skip
+        phase_ax.set_title(
+            textwrap.fill(
+                "phase; framed: the reference cell (0 deg); hatched: under "
+                f"{PHASE_FLOOR:.0%} of the largest amplitude",
+                60,
+            ),
+            fontsize=9,
+        )
+    fig.tight_layout()
     return figure_rgb(fig)
 
 
