@@ -164,28 +164,64 @@ def _panels(results: Iterable[SuiteResult]) -> list[tuple[str, str, list[SuiteRe
     ]
 
 
+#: y-axis labels with units, by metric (the metric's own name otherwise)
+METRIC_LABELS = {
+    "ssim": "SSIM",
+    "ssim_away": "SSIM away from the target",
+    "mse": "MSE (grey levels^2)",
+    "psnr_db": "PSNR (dB)",
+    "motion_error": "motion error (px)",
+    "magnification_error": "magnification error (x)",
+    "ratio": "measured / asked magnification (1: ideal)",
+    "amplitude_ratio": "amplitude ratio (1: ideal)",
+    "gain": "gain (x)",
+    "correlation": "correlation r with the truth",
+    "correlation_compensated": "r, motion-compensated",
+}
+#: metrics whose ideal value is 1 (a dotted line marks it)
+IDEAL_ONE = ("ratio", "amplitude_ratio")
+
+
+def _zoomed(values: list[float]) -> bool:
+    """SSIM-like values all above 0.5: their axis starts near them to show the detail."""
+    return bool(values) and min(values) > 0.5 and max(values) <= 1.0
+
+
 def _bars(axis, metric: str, group: list[SuiteResult]) -> None:
-    """Grouped bars over named levels (e.g. tasks), one colour per method, std as error."""
+    """Grouped values over named levels (e.g. tasks), one colour per method, std as error:
+    bars from 0, or points where the axis is zoomed (a bar from 0.9 would draw 0.97 as
+    a third of 1.0). Each method's own input value is a black tick over its slot (the
+    methods may score different targets: colour methods the pulse, motion methods the
+    breathing)."""
     first = group[0]
     count = len(first.levels)
     width = 0.8 / len(group)
+    values = [v for r in group for v in r.metric(metric) if math.isfinite(v)]
+    zoom = _zoomed(values)
+    floor = f"{metric}_input"
+    inputs_shown = False
     for k, result in enumerate(group):
         xs = [i + (k - (len(group) - 1) / 2) * width for i in range(len(result.levels))]
         errors = [level.spread.get(metric, 0.0) for level in result.levels]
         heights = [v if math.isfinite(v) else math.nan for v in result.metric(metric)]
-        axis.bar(xs, heights, width, yerr=errors, capsize=2, label=result.method)
+        if zoom:
+            axis.errorbar(xs, heights, yerr=errors, fmt="o", ms=5, capsize=2, label=result.method)
+        else:
+            axis.bar(xs, heights, width, yerr=errors, capsize=2, label=result.method)
         for x, value in zip(xs, result.metric(metric), strict=True):
             if math.isinf(value):  # a perfect PSNR: an empty bar would read as the worst
                 text = "inf\n(identical)" if value > 0 else "-inf"
                 axis.annotate(text, (x, 0), ha="center", va="bottom", fontsize=9)
-    floor = f"{metric}_input"
-    if all(floor in level.values for level in first.levels):
-        xs = list(range(count))
-        axis.plot(xs, first.metric(floor), "k_", ms=18, mew=2, ls="none", label="input")
+            elif math.isnan(value):
+                axis.annotate("n/a", (x, 0), ha="center", va="bottom", fontsize=7)
+        if all(floor in level.values for level in result.levels):
+            label = None if inputs_shown else "input (each method's)"
+            axis.plot(xs, result.metric(floor), "k_", ms=max(6, 60 * width), mew=2,
+                      ls="none", label=label)  # fmt: skip
+            inputs_shown = True
     axis.set_xticks(range(count), [_x_text(first, i) for i in range(count)])
     axis.set_xlim(-0.5, count - 0.5)  # every level shown, even one whose bars are not drawn
-    values = [v for r in group for v in r.metric(metric) if math.isfinite(v)]
-    if values and min(values) > 0.5 and max(values) <= 1.0:  # SSIM-like: show the detail
+    if zoom:
         axis.set_ylim(max(0.0, min(values) - 0.05), 1.0)
 
 
@@ -198,6 +234,8 @@ def _lines(axis, metric: str, group: list[SuiteResult]) -> None:
     if floor and all(floor in level.values for level in first.levels):
         xs = [level.x for level in first.levels]
         axis.plot(xs, first.metric(floor), "k--", lw=1, label="input")
+    if metric in IDEAL_ONE:
+        axis.axhline(1.0, color="k", ls=":", lw=1, label="ideal")
     if first.x_log:
         from matplotlib.ticker import NullFormatter
 
@@ -206,9 +244,24 @@ def _lines(axis, metric: str, group: list[SuiteResult]) -> None:
         if len(xs) <= 8:  # few levels: label each one, no 2x10^0-style minor labels
             axis.set_xticks(xs, [f"{x:.3g}" for x in xs])
             axis.xaxis.set_minor_formatter(NullFormatter())
-    values = [v for result in group for v in result.metric(metric)]
-    if min(values, default=0) > 0 and max(values) > 30 * min(values):
+    values = [v for result in group for v in result.metric(metric) if math.isfinite(v)]
+    bounded = metric.startswith("ssim") or metric.startswith("correlation")  # in [-1, 1]
+    if not bounded and min(values, default=0) > 0 and max(values) > 30 * min(values):
         axis.set_yscale("log")  # e.g. MSE over orders of magnitude
+
+
+def _title(suite: str, metric: str, first: SuiteResult) -> str:
+    """The panel's title: the suite (and metric, when a suite has several panels), with
+    the scenes per level and alpha where the settings give them."""
+    single = metric == first.primary and not first.plots
+    head = suite if single else f"{suite}: {metric}"
+    settings = first.settings or {}
+    details = [
+        f"{key} {settings[key]}"
+        for key in ("n", "alpha")
+        if isinstance(settings.get(key), (int, float)) and not isinstance(settings.get(key), bool)
+    ]
+    return head + (f" ({', '.join(details)})" if details else "")
 
 
 def plot(results: Iterable[SuiteResult], path: str | os.PathLike) -> None:
@@ -230,11 +283,10 @@ def plot(results: Iterable[SuiteResult], path: str | os.PathLike) -> None:
         first = group[0]
         (_bars if first.x_labels else _lines)(axis, metric, group)
         axis.set_xlabel(first.x_name if len(first.x_name) < 50 else first.x_name.split(" (")[0])
-        axis.set_ylabel(metric)
-        single = metric == first.primary and not first.plots
-        axis.set_title(suite if single else f"{suite}: {metric}")
+        axis.set_ylabel(METRIC_LABELS.get(metric, metric))
+        axis.set_title(_title(suite, metric, first), fontsize=10)
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=7, loc="best")
     figure.tight_layout()
     with atomic.atomic_output(path) as temporary:
         figure.savefig(temporary, dpi=110)
