@@ -134,3 +134,21 @@ def test_save_png_writes_the_format_its_name_asks_for_and_refuses_others(tmp_pat
     with pytest.raises(UsageError, match="not a picture file name"):
         save_png(tmp_path / "slice.txt", image)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slice.tif"]
+
+
+def test_a_slice_picture_says_what_was_sliced_and_which_way_time_runs(tmp_path):
+    from motionmag.video.compose import caption_strip
+
+    path = tmp_path / "a.mkv"
+    with VideoWriter(path, 30, W, H) as writer:
+        for frame in moving_column_frames():
+            writer.write(frame)
+    plain = slice_figure([path], y=3, labels=[""], zoom=1)
+    captioned = slice_figure([path], y=3, labels=[""], zoom=1, caption=True)
+    np.testing.assert_array_equal(captioned[: plain.shape[0]], plain)
+    strip = captioned[plain.shape[0] :]
+    assert strip.shape[0] > 10 and (strip < 128).any()  # dark text on white
+    # a long caption wraps onto more lines of the same width
+    assert caption_strip(60, "one two three four five six").shape[0] > caption_strip(
+        600, "one two three four five six"
+    ).shape[0]

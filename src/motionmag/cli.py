@@ -366,7 +366,7 @@ def _run_slice(args: argparse.Namespace) -> int:
 
     image_format(args.output)
     check_output_path(args.output, overwrite=args.overwrite, inputs=args.videos, flag="-o")
-    save_png(args.output, slice_figure(args.videos, x=args.x, y=args.y))
+    save_png(args.output, slice_figure(args.videos, x=args.x, y=args.y, caption=True))
     print(f"wrote {args.output}")
     return 0
 

@@ -102,7 +102,10 @@ def run_demo(
     save_png(
         slice_png,
         slice_figure(
-            [paths["input"], paths["magnified"]], y=row, labels=["input", f"linear x{ALPHA:g}"]
+            [paths["input"], paths["magnified"]],
+            y=row,
+            labels=["input", f"linear x{ALPHA:g}"],
+            caption=True,
         ),
     )
     return DemoResult(

@@ -205,8 +205,12 @@ def slice_figure(
     y: int | None = None,
     labels: Sequence[str] | None = None,
     zoom: int | None = None,
+    caption: bool = False,
 ) -> np.ndarray:
     """Slices of several videos (same column x or row y in each) side by side, streamed.
+
+    ``caption``: a strip under the panels says which line was sliced, which way time
+    runs, the zoom, and what grey means (the ``slice`` command's pictures).
 
     Labels default to the file names. x-t slices of videos of different lengths are padded
     with grey at the bottom to the longest. ``zoom``: each slice pixel drawn as a block of
@@ -241,7 +245,41 @@ def slice_figure(
     panels = [
         label_fits(_pad_to(im, height), text) for im, text in zip(images, labels, strict=True)
     ]
-    return side_by_side(panels, labels=labels)
+    figure = side_by_side(panels, labels=labels)
+    if not caption:
+        return figure
+    if x is not None:
+        text = (
+            f"y-t slice at x = {x} px: rows are y, time runs left to right, each frame a "
+            f"column {zoom} px wide"
+        )
+    else:
+        text = (
+            f"x-t slice at y = {y} px: columns are x, time runs top to bottom, each frame a "
+            f"row {zoom} px high"
+        )
+    text += f" (drawn x{zoom}); a motion of v px per frame is a line of slope v; grey: no picture"
+    return np.concatenate([figure, caption_strip(figure.shape[1], text)])
+
+
+def caption_strip(width: int, text: str, scale: float = 0.45) -> np.ndarray:
+    """A white strip ``width`` px wide with ``text`` in black, wrapped at words to fit."""
+    font, thickness = cv2.FONT_HERSHEY_SIMPLEX, 1
+    margin = 6
+    lines: list[str] = []
+    for word in text.split():
+        trial = f"{lines[-1]} {word}" if lines else word
+        fits = cv2.getTextSize(trial, font, scale, thickness)[0][0] + 2 * margin <= width
+        if lines and fits:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    line_h = cv2.getTextSize("Ag", font, scale, thickness)[0][1] + 6
+    strip = np.full((line_h * len(lines) + 2 * margin, width, 3), GAP_VALUE, np.uint8)
+    for i, line in enumerate(lines):
+        origin = (margin, margin + (i + 1) * line_h - 4)
+        cv2.putText(strip, line, origin, font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    return strip
 
 
 #: picture formats ``save_png`` writes, by file extension (PIL's format names)
