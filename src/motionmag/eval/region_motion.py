@@ -39,7 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..atomic import write_text
-from ..errors import InputError, UsageError
+from ..errors import InputError, MotionmagError, UsageError
 from ..magnify.config import as_band
 from ..magnify.trim import TimeWindow
 from ..output_paths import require_path
@@ -571,6 +571,30 @@ def amplitude_spectrum(series: np.ndarray, fps: float) -> tuple[np.ndarray, np.n
     return np.fft.rfftfreq(len(series), d=1.0 / float(fps)), amplitude
 
 
+def _short_name(name: str, most: int = 60) -> str:
+    """``name`` with its middle cut out beyond ``most`` characters (a file name has no
+    spaces to wrap at; its start and its end, e.g. "_x20.mkv", say most)."""
+    if len(name) <= most:
+        return name
+    keep = (most - 3) // 2
+    return name[:keep] + "..." + name[-keep:]
+
+
+def _gain_text(group: list[RegionMotion]) -> str:
+    """ "second x8.25 of first" for the plot's title (what the command prints), or "" when
+    the first video's region does not move measurably or a comparison fails."""
+    parts = []
+    for motion in group[1:]:
+        try:
+            comparison = _compare_or_still(group[0], motion, None)
+        except MotionmagError:
+            return ""
+        if comparison.get("still"):
+            return ""
+        parts.append(f"x{comparison['amplitude_ratio']:.2f}")
+    return "moves " + ", ".join(parts) + " as much as the first" if parts else ""
+
+
 def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
     """Per region (a row each, in the order given): the displacement along the axis of
     its first video's motion against time (left) and its amplitude spectrum (right), one
@@ -603,7 +627,10 @@ def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
             spectrum_ax.semilogy(freqs[1:], amplitude[1:] + 1e-6, linewidth=1.2, label=label)
         angle = math.degrees(math.atan2(axis[1], axis[0]))
         ax.set_xlabel("time (s)")
-        ax.set_ylabel(f"displacement along {round(angle) or 0:d} deg (px)")  # never "-0"
+        # never "-0"; angles from +x towards +y, and image y points down
+        ax.set_ylabel(
+            f"displacement along {round(angle) or 0:d} deg (px)\n(from +x towards +y, y down)"
+        )
         band = group[0].band
         name = f"region {number}: " if len(groups) > 1 else "region "
         ax.set_title(
@@ -613,7 +640,16 @@ def plot_region_motion(motions: list[RegionMotion]) -> np.ndarray:
         spectrum_ax.set_xlabel("frequency (Hz)")
         spectrum_ax.set_ylabel("amplitude (px)")
         spectrum_ax.set_title("amplitude spectrum (Hann window)")
+        if len(group) > 1:  # the gain the command prints, on the picture too
+            gain = _gain_text(group)
+            if gain:
+                ax.set_title(ax.get_title() + f"; {gain}")
         for each in (ax, spectrum_ax):
             each.grid(True, which="both", alpha=0.3)
-            each.legend(fontsize=8)
+        # names (long ones shortened) in a legend beneath the plots, never over the data
+        ax.legend(
+            [_short_name(os.path.basename(m.path)) for m in group],
+            fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(2, len(group)),
+            frameon=False,
+        )  # fmt: skip
     return figure_rgb(fig)

@@ -10,6 +10,7 @@ The region is reduced to at most 32 x 32 samples by area averaging, so memory is
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass
 
 import cv2
@@ -149,13 +150,20 @@ def plot_spectrum(spectrum: Spectrum, title: str = "", name: str = "") -> np.nda
         xytext=(6, -12),
         color="#d0402b",
     )
+    low, high = spectrum.suggested_band()
+    ax.axvspan(low, high, color="#d0402b", alpha=0.1, label=f"suggested --band {low:g} {high:g}")
+    ax.legend(fontsize=8, loc="upper right")
     ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("mean per-pixel power (grey levels², unnormalised)")
+    ax.set_ylabel("mean power per pixel\n(grey levels², unnormalised)")
     x, y, w, h = spectrum.roi
     ax.set_title(
-        title
-        or f"temporal spectrum of {name + ', ' if name else ''}region x={x} y={y} w={w} "
-        f"h={h}, {spectrum.frames} frames at {spectrum.fps:g} fps"
+        textwrap.fill(
+            title
+            or f"temporal spectrum of {name + ', ' if name else ''}region x={x} y={y} w={w} "
+            f"h={h}, {spectrum.frames} frames at {spectrum.fps:g} fps",
+            80,
+        ),
+        fontsize=10,
     )
     ax.grid(True, which="both", alpha=0.3)
     return figure_rgb(fig)
