@@ -75,13 +75,15 @@ def run_analyze(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     kernel_px = approximation.kernels.shape[-1]
+    weights_name = Path(args.weights).name if args.weights else "shipped weights"
     with atomic_output(output) as temporary:
         plot_kernels(
             approximation,
             temporary,
-            title=f"{args.model} {args.branch} encoder: linear kernel approximation "
-            f"(Oh et al. Sec. 4.3), {kernel_px} x {kernel_px} px of input, luma = R + G + B; "
-            "sorted by approximation error, red = top 8",
+            title=f"{args.model} {args.branch} encoder ({weights_name}): linear kernel "
+            f"approximation (Oh et al. Sec. 4.3) around {args.images} photo crop{'s' * (args.images != 1)}, "
+            f"{kernel_px} x {kernel_px} px of input, luma = R + G + B;\nsorted by "
+            "approximation error, red = top 8 (Oh et al.'s selection, however linear)",
         )
     best = approximation.order()[:8]
     errors = ", ".join(f"ch {c} {approximation.error[c]:.2f}" for c in best)

@@ -184,14 +184,14 @@ def plot_kernels(
     luma = approximation.kernels.sum(axis=1)
     columns = 8
     rows = int(np.ceil(len(order) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.65 * rows + 0.5))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.8 * rows + 0.6))
     for axis in np.ravel(axes):
         axis.axis("off")
     for rank, (axis, c) in enumerate(zip(np.ravel(axes), order, strict=False)):
         kernel = luma[c]
         limit = float(np.abs(kernel).max()) or 1.0
         axis.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-        axis.set_title(f"ch {c}  err {approximation.error[c]:.2f}", fontsize=7)
+        axis.set_title(f"ch {c}  err {approximation.error[c]:.2f}\n|k| max {limit:.2g}", fontsize=7)
         if rank < top:
             axis.axis("on")
             axis.set_xticks([])
@@ -203,12 +203,12 @@ def plot_kernels(
     figure.text(
         0.5,
         0.005,
-        "each panel: blue < 0 < red, scaled to its own largest |value| (output change per "
+        "each panel: blue < 0 < red, scaled to its own largest |value| (|k| max: output change per "
         "unit of input, images in [0, 1]); err = share of the channel's response variance "
         "the kernel does not explain (0: exactly linear; above 1: worse than a constant)",
         ha="center",
         va="bottom",
-        fontsize=6,
+        fontsize=7,
         wrap=True,
     )
     figure.tight_layout(rect=(0, 0.03, 1, 1))

@@ -24,7 +24,7 @@ from .results import SuiteResult
 from .runner import MethodUnderTest
 from .suites import GROUPS, SUITES, resolve_suites
 
-PLOT_SUFFIXES = {".png", ".pdf", ".svg"}
+PLOT_SUFFIXES = {".png", ".pdf", ".svg", ".jpg", ".jpeg"}
 
 
 def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
@@ -67,7 +67,9 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
         "FlowMag's Table 1 uses several rulers, none a method was trained or warped with)",
     )
     p.add_argument("--json", default=None, metavar="PATH", help="write all results as JSON")
-    p.add_argument("--plot", default=None, metavar="PATH", help="write the curves (.png/.pdf/.svg)")
+    p.add_argument(
+        "--plot", default=None, metavar="PATH", help="write the curves (.png/.pdf/.svg/.jpg)"
+    )
     p.add_argument(
         "--compare",
         nargs="+",
