@@ -76,12 +76,13 @@ def run_analyze(args: argparse.Namespace) -> int:
     )
     kernel_px = approximation.kernels.shape[-1]
     weights_name = Path(args.weights).name if args.weights else "shipped weights"
+    crops = f"{args.images} photo crop" + ("s" if args.images != 1 else "")
     with atomic_output(output) as temporary:
         plot_kernels(
             approximation,
             temporary,
             title=f"{args.model} {args.branch} encoder ({weights_name}): linear kernel "
-            f"approximation (Oh et al. Sec. 4.3) around {args.images} photo crop{'s' * (args.images != 1)}, "
+            f"approximation (Oh et al. Sec. 4.3) around {crops}, "
             f"{kernel_px} x {kernel_px} px of input, luma = R + G + B;\nsorted by "
             "approximation error, red = top 8 (Oh et al.'s selection, however linear)",
         )
