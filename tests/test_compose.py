@@ -149,6 +149,7 @@ def test_a_slice_picture_says_what_was_sliced_and_which_way_time_runs(tmp_path):
     strip = captioned[plain.shape[0] :]
     assert strip.shape[0] > 10 and (strip < 128).any()  # dark text on white
     # a long caption wraps onto more lines of the same width
-    assert caption_strip(60, "one two three four five six").shape[0] > caption_strip(
-        600, "one two three four five six"
-    ).shape[0]
+    assert (
+        caption_strip(60, "one two three four five six").shape[0]
+        > caption_strip(600, "one two three four five six").shape[0]
+    )

@@ -174,6 +174,7 @@ def test_switches_that_are_not_booleans_are_refused_everywhere():
     }
     for said, call in calls.items():
         assert _message(call) == f"{said} is not True or False: give {said.split('=')[0]}=True."
+    mm.Stream(method="linear", keep_stabilized=np.False_)  # numpy's booleans are booleans
 
 
 def test_the_python_api_defaults_to_cuda_when_torch_sees_it(monkeypatch):

@@ -814,6 +814,20 @@ def test_phone_photos_in_a_folder_are_read_upright(tmp_path, suffix):
     assert any("90 degrees clockwise" in note for note in result.notes)
 
 
+def test_tiff_frames_with_an_orientation_tag_are_turned_once(tmp_path):
+    """Pillow's TIFF loader turns the picture by its EXIF orientation itself: the reader
+    must not turn it again (a 5x3 TIFF tagged 6 is read as 3x5, as before EXIF support)."""
+    from PIL import Image
+
+    for i in range(3):
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        Image.fromarray(np.full((3, 5, 3), 50 * i, np.uint8)).save(tmp_path / f"{i}.tif", exif=exif)
+    info = probe(tmp_path)
+    assert (info.width, info.height, info.quarter_turns) == (3, 5, 0)
+    assert read_clip(tmp_path).shape == (3, 5, 3, 3)
+
+
 def test_an_animated_webp_is_named_as_such(tmp_path):
     """FFmpeg's WebP decoder reads stills only: an animated WebP is refused with a sentence
     saying what it is and how to convert it, not 'does not state its frame size'."""

@@ -38,8 +38,10 @@ def number(
 
 def check_switches(**switches: object) -> None:
     """UsageError for a switch given as anything but True or False (``"no"`` is truthy)."""
+    import numpy as np
+
     for name, value in switches.items():
-        if not isinstance(value, bool) and type(value).__name__ != "bool_":  # numpy's too
+        if not isinstance(value, (bool, np.bool_)):  # numpy's True and False too
             raise UsageError(f"{name}={value!r} is not True or False: give {name}=True.")
 
 

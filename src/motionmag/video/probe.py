@@ -180,6 +180,8 @@ def exif_orientation(image) -> int:
     only from an eXIf chunk ahead of its pixels, so probing a folder decodes no frame."""
     from PIL import Image
 
+    if image.format == "TIFF":  # Pillow's TIFF loader turns the picture itself
+        return 1
     try:
         if image.format == "PNG":  # Pillow's getexif() decodes a whole PNG to look for it
             raw = image.info.get("exif")  # an eXIf chunk before the pixels (PNG 1.5)
