@@ -412,6 +412,10 @@ def test_other_usage_errors(tmp_path, capsys, vibrating_clip):
         capsys, tmp_path, 2, "is what --alpha sets", "live", src, "-o", out, "--set", "alpha=5"
     )
     assert_refused(
+        capsys, tmp_path, 2, "is set by each suite itself", "eval", "linear", "--suite", "rig",
+        "--set", "alpha=5",
+    )  # fmt: skip
+    assert_refused(
         capsys, tmp_path, 2, "mask", "magnify", src, "-o", out, "--mask", tmp_path / "missing.png"
     )
     assert_refused(

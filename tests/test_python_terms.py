@@ -193,6 +193,9 @@ def test_the_python_api_defaults_to_cuda_when_torch_sees_it(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert config().device == "cuda"
     assert config(backend="onnx").device == "cpu"
+    from motionmag.cli import _default_device  # the command line's, --set backend=onnx too
+
+    assert _default_device() == "cuda" and _default_device("onnx") == "cpu"
     assert (
         MagnifyConfig.from_arguments("linear", 10, None, None, "butter", None, 0, "cpu", {}).device
         == "cpu"

@@ -89,10 +89,12 @@ def _option(text: str) -> tuple[str, object]:
     return key.strip().replace("-", "_"), parsed
 
 
-def _default_device() -> str:
+def _default_device(backend: object = None) -> str:
+    """``--device``'s default: a CUDA GPU when torch sees one, the CPU for ONNX Runtime
+    (``--backend onnx`` or ``--set backend=onnx``)."""
     from .devices import default_device
 
-    return default_device()
+    return default_device(backend if isinstance(backend, str) else None)
 
 
 def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:
@@ -265,7 +267,7 @@ def _run_magnify(args: argparse.Namespace) -> int:
         crop=tuple(args.crop) if args.crop else None,
         start=args.start,
         end=args.end,
-        device=args.device or ("cpu" if args.backend == "onnx" else _default_device()),
+        device=args.device or _default_device(args.backend or dict(args.options).get("backend")),
         side_by_side=args.side_by_side,
         stabilize=args.stabilize,
         keep_stabilized=args.keep_stabilized,

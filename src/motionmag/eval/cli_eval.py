@@ -162,12 +162,34 @@ def _compared_results(
     return kept
 
 
+def _refuse_suite_settings(options: list[tuple[str, object]]) -> None:
+    """UsageError for a ``--set KEY`` that every suite sets itself (alpha, mode, band, fps,
+    reference, filter, device: ``magnify_frames``'s own arguments); it was a TypeError
+    traceback."""
+    import inspect
+
+    from ..magnify.api import magnify_frames
+
+    named = {
+        name
+        for name, parameter in inspect.signature(magnify_frames).parameters.items()
+        if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+    } - {"frames"}
+    for key, _value in options:
+        if key in named:
+            raise UsageError(
+                f"--set {key}=... is set by each suite itself: leave it out (--set is for a "
+                "method's own options, e.g. --set lambda_c_px=16)."
+            )
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """Run the chosen suites for every method; print, then write --json / --plot."""
     _check_arguments(args)
     suites = resolve_suites(args.suite)
     _check_suite_flags(args, suites)
     compared = [(path, r) for path in args.compare for r in read_json(path)]
+    _refuse_suite_settings(args.options)
     options = dict(args.options)
     results: list[SuiteResult] = []
     for name in args.methods:

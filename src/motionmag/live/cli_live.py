@@ -166,7 +166,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         if args.device is None:
             from ..cli import _default_device
 
-            device = _default_device()
+            device = _default_device(dict(args.options).get("backend"))
         else:
             device = args.device
 
