@@ -145,8 +145,9 @@ def test_outputs_are_checked_for_clashes_and_a_writable_folder_first(tmp_path, c
         code, err = run(capsys, "spectrum", source, "-o", "/proc/spectrum.png")
         assert code == 2 and one_sentence(err) and "cannot be written to (it takes" in err, err
     # an output "inside" a file: the file is named as such (it read "does not exist")
-    code, err = run(capsys, "slice", source, "--y", "10", "-o", source / "x.png")
-    assert code == 2 and one_sentence(err) and "is a file, not a folder" in err, err
+    for inside in (source / "x.png", source / "sub" / "x.png"):
+        code, err = run(capsys, "slice", source, "--y", "10", "-o", inside)
+        assert code == 2 and one_sentence(err) and f"'{source}' is a file, not a folder" in err
 
 
 def _gap_clip(path: Path, before: int, gap_ms: int, after: int) -> tuple[Path, list]:

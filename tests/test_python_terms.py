@@ -209,3 +209,7 @@ def test_an_argument_of_magnify_given_to_frames_in_memory_is_named_so():
     assert "no option side_by_side (side_by_side is an argument of magnify, which reads" in said
     said = _message(lambda: mm.Stream(crop=(0, 0, 4, 4)))
     assert "(crop is an argument of magnify" in said and "did you mean" not in said
+
+
+def test_a_band_at_the_end_of_a_sentence_keeps_the_full_stop():
+    assert python_terms_of("give --band 1 4.") == "give band=(1, 4)."

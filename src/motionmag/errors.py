@@ -96,7 +96,9 @@ def python_terms_of(message: str, keywords: dict[str, str] | None = None) -> str
         if match["box"] is not None:
             return f"{keyword(match['box'])}=({', '.join(match['corner'].split())})"
         if match["band_low"] is not None:
-            return f"{keyword('band')}=({match['band_low']}, {match['band_high']})"
+            high = match["band_high"]
+            stop = "." if high.endswith(".") else ""  # the sentence's full stop, not a decimal
+            return f"{keyword('band')}=({match['band_low']}, {high.rstrip('.')}){stop}"
         if match["band"] is not None:
             band = match["band"]
             return f"{keyword('band')}=(LOW, HIGH)" if " " in band else f"the band's {band}"

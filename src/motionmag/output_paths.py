@@ -59,9 +59,10 @@ def check_output_path(
     """
     text = os.fspath(path)
     target = Path(text.rstrip("/" + os.sep) or text)
-    if target.parent.exists() and not target.parent.is_dir():
+    existing = next((p for p in target.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
         raise UsageError(
-            f"output '{text}' cannot be made: '{target.parent}' is a file, not a folder; "
+            f"output '{text}' cannot be made: '{existing}' is a file, not a folder; "
             "choose another path."
         )
     if not target.parent.is_dir():

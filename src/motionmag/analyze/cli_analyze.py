@@ -24,8 +24,8 @@ def add_analyze_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--branch", choices=("shape", "texture"), default="shape", help="encoder branch")
     p.add_argument("--weights", default=None, help="a .safetensors file instead of the shipped")
     p.add_argument("--images", type=int, default=6,
-                   help=f"number of probe images, 1-{MAX_IMAGES} (default 6; about 0.5 GB "
-                   "of memory each while it runs)")  # fmt: skip
+                   help=f"number of probe images, 1-{MAX_IMAGES} (default 6; one at a time: "
+                   "under 1 GB of memory however many)")  # fmt: skip
     p.add_argument("--kernel", type=int, default=None,
                    help="kernel crop side in px, odd (default: 15 for the shape branch, which "
                    "holds 0.99 of its kernels' mass; for the texture branch its whole "

@@ -215,9 +215,9 @@ def _bars(axis, metric: str, group: list[SuiteResult]) -> None:
             elif math.isnan(value):
                 axis.annotate("n/a", (x, 0), ha="center", va="bottom", fontsize=7)
         if all(floor in level.values for level in result.levels):
-            label = None if inputs_shown else "input (each method's)"
-            axis.plot(xs, result.metric(floor), "k_", ms=max(6, 60 * width), mew=2,
-                      ls="none", label=label)  # fmt: skip
+            axis.plot(xs, result.metric(floor), "k_", ms=max(6, 60 * width), mew=2, ls="none")
+            if not inputs_shown:  # an empty line for the legend: a tick of legend size
+                axis.plot([], [], "k_", ms=10, mew=2, ls="none", label="input (each method's)")
             inputs_shown = True
     axis.set_xticks(range(count), [_x_text(first, i) for i in range(count)])
     axis.set_xlim(-0.5, count - 0.5)  # every level shown, even one whose bars are not drawn

@@ -143,16 +143,23 @@ def plot_spectrum(spectrum: Spectrum, title: str = "", name: str = "") -> np.nda
     ax.semilogy(freqs, power + 1e-12, color="#1f5fa8", linewidth=1.2)
     peak = spectrum.peak_hz
     ax.axvline(peak, color="#d0402b", linestyle="--", linewidth=1)
+    right = peak > 0.8 * freqs[-1]  # near Nyquist: the label goes left of the line
     ax.annotate(
         f"peak {peak:.2f} Hz",
         (peak, power.max()),
         textcoords="offset points",
-        xytext=(6, -12),
+        xytext=(-6 if right else 6, -12),
+        ha="right" if right else "left",
         color="#d0402b",
     )
-    low, high = spectrum.suggested_band()
-    ax.axvspan(low, high, color="#d0402b", alpha=0.1, label=f"suggested --band {low:g} {high:g}")
-    ax.legend(fontsize=8, loc="upper right")
+    if spectrum.has_clear_peak:  # the band the command suggests, as it prints it
+        low, high = spectrum.suggested_band()
+        label = f"suggested --band {low:.2f} {high:.2f}"
+        ax.axvspan(low, high, color="#d0402b", alpha=0.1, label=label)
+        ax.legend(fontsize=8, loc="upper right")
+    else:
+        ax.text(0.99, 0.97, "no clear peak above the 1/f background", transform=ax.transAxes,
+                ha="right", va="top", fontsize=8)  # fmt: skip
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("mean power per pixel\n(grey levels², unnormalised)")
     x, y, w, h = spectrum.roi

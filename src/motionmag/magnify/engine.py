@@ -286,8 +286,11 @@ def trained_alpha_top(config: MagnifyConfig) -> float | None:
     weights = config.options.get("weights")
     card = read_card(Path(weights).with_suffix(".json")) if weights else model_card(config.method)
     generator = ((card or {}).get("data") or {}).get("generator_config") or {}
-    alpha_range = generator.get("alpha_range")
-    return float(alpha_range[1]) if alpha_range and alpha_range[1] > 1 else None
+    try:
+        top = float(generator.get("alpha_range")[1])
+    except (TypeError, ValueError, IndexError, KeyError):  # no range, or a card of other shape
+        return None
+    return top if top > 1 else None
 
 
 def _alpha_range_notes(config: MagnifyConfig) -> list[str]:
