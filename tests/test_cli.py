@@ -490,3 +490,26 @@ def test_methods_reads_each_shipped_models_training_from_its_card(capsys):
     )
     assert card_summary(None) == ""
     assert card_summary({"training": {"samples_seen": 2_500_000}}) == "2.5M samples"
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["measure", "v.mkv", "--csv", ""], "to --csv"),  # it wrote nothing, exit 0
+        (["eval", "linear", "--suite", "rig", "--json="], "to --json"),
+        (["magnify", "", "-o", "x.mp4"], "as an argument"),
+        (["magnify", "v.mkv", "-o", "x.mp4", "--method", ""], "to --method"),  # ran linear
+    ],
+)
+def test_an_empty_argument_is_refused(capsys, argv, named):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and f"an empty value was given {named}" in err, err
+
+
+def test_an_end_beyond_any_clip_is_the_clip_s_end(tmp_path, capsys, vibrating_clip):
+    """--end 1e308 was an OverflowError traceback."""
+    source, _ = vibrating_clip
+    out = tmp_path / "o.mkv"
+    code, _, err = run(capsys, "magnify", source, "-o", out, "--end", "1e308", "--quiet")
+    assert code == 0, err
+    assert len(read_clip(out)) == len(read_clip(source))

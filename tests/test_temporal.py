@@ -202,3 +202,12 @@ def test_acceleration_taps_ignore_constant_and_linear_signals_and_pass_their_fre
     k = np.arange(len(taps)) - len(taps) // 2
     response = [abs(np.sum(taps * np.exp(-2j * np.pi * g * k / fps))) for g in (1.0, 3.0, 9.0)]
     assert response[1] == pytest.approx(1.0) and max(response[0], response[2]) < 0.5
+
+
+def test_a_band_whose_period_outlasts_any_clip_is_one_sentence():
+    """--band 1e-8 1e-7 at 30 fps was a LinAlgError traceback from the filter design."""
+    from motionmag.temporal.iir import check_band
+
+    with pytest.raises(UsageError, match="lasts more than 1,000,000 frames a period"):
+        check_band(1e-8, 1e-7, 30.0)
+    check_band(1e-4, 1e-3, 30.0)  # 300,000 frames a period: allowed

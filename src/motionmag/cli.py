@@ -89,6 +89,19 @@ def _option(text: str) -> tuple[str, object]:
     return key.strip().replace("-", "_"), parsed
 
 
+#: what to make smaller when a command runs out of memory, by command (its own flags)
+_MEMORY_ADVICE = {
+    "magnify": "try --resize, a shorter --fir-taps or a smaller --order",
+    "live": "try --resize or a shorter --fir-taps",
+    "measure": "try a smaller --roi or fewer --grid cells",
+    "spectrum": "try a smaller --roi",
+    "eval": "try a smaller --n or --size",
+    "bench": "try smaller --sizes",
+    "train": "try a smaller --batch or --size",
+    "synth": "try a smaller --size",
+}
+
+
 def _default_device(backend: object = None) -> str:
     """``--device``'s default: a CUDA GPU when torch sees one, the CPU for ONNX Runtime
     (``--backend onnx`` or ``--set backend=onnx``)."""
@@ -732,6 +745,10 @@ def _bare_stabilize(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motionmag`` console script; returns the exit status."""
     argv = _bare_stabilize(list(sys.argv[1:] if argv is None else argv))
+    empty = _empty_argument(argv)
+    if empty is not None:
+        print(f"motionmag: error: {empty}", file=sys.stderr)
+        return 2
     _given_argv[:] = argv
     try:
         args = build_parser().parse_args(argv)
@@ -743,6 +760,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
     with _sigterm_as_interrupt():
         return _run(args)
+
+
+def _empty_argument(argv: list[str]) -> str | None:
+    """The sentence for an empty argument (``--csv ''``, ``--json=``, an empty input
+    path), which argparse takes as a value: some commands read it as "not given" and
+    wrote nothing with exit 0, others as the current folder. None when there is none."""
+    for index, item in enumerate(argv):
+        if item.startswith("--") and item.endswith("=") and len(item) > 3:
+            flag = item[:-1]
+        elif item == "" or item.isspace():
+            before = argv[index - 1] if index else ""
+            flag = before if before.startswith("-") and not _is_number(before) else None
+        else:
+            continue
+        where = f"to {flag}" if flag else "as an argument"
+        return f"an empty value was given {where}: give a path or value, or leave it out."
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -787,10 +829,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 143 if killed else 130
     except MemoryError:
-        print(
-            "motionmag: error: out of memory: try --resize or a shorter --fir-taps.",
-            file=sys.stderr,
-        )
+        advice = _MEMORY_ADVICE.get(getattr(args, "command", None), "try smaller settings")
+        print(f"motionmag: error: out of memory: {advice}.", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (`motionmag methods | head`): quietly
         with contextlib.suppress(OSError):

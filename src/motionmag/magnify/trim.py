@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from ..errors import InputError, UsageError
 from .config import number
 
+#: a frame index no clip reaches (2^53: floats still count whole frames exactly)
+FRAMES_BEYOND_ANY_CLIP = float(2**53)
+
 
 @dataclass(frozen=True)
 class TimeWindow:
@@ -54,8 +57,18 @@ class TimeWindow:
                 f"--start {start:g} s is past the end of {name} ({duration_s:.2f} s): "
                 "choose an earlier start."
             )
+        if start * fps > FRAMES_BEYOND_ANY_CLIP:
+            raise UsageError(
+                f"--start {start:g} s is past the end of {name}: choose an earlier start."
+            )
         first = math.ceil(start * fps - 1e-6)
-        stop = None if end_s is None else math.ceil(float(end_s) * fps - 1e-6)
+        # an end beyond any clip (--end 1e308) is the clip's end
+        end_frames = None if end_s is None else float(end_s) * fps
+        stop = (
+            None
+            if end_frames is None or end_frames > FRAMES_BEYOND_ANY_CLIP
+            else math.ceil(end_frames - 1e-6)
+        )
         if stop is not None and stop <= first:
             raise UsageError(
                 f"no frame lies from --start {start:g} s to before --end {float(end_s):g} s "

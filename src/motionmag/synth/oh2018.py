@@ -128,7 +128,8 @@ class Oh2018Config:
             raise UsageError(
                 f"size {self.size_px} px x hires factor {self.hires_factor} is a canvas of "
                 f"{self.size_px * self.hires_factor} px a side, beyond the {MAX_CANVAS_PX} px "
-                "this generator renders in memory: use a smaller --size or --hires-factor."
+                f"this generator renders in memory: use a --size of at most "
+                f"{MAX_CANVAS_PX // self.hires_factor} px (synth: or a smaller --hires-factor)."
             )
         low, high = self.alpha_range
         if not 1.0 <= low <= high:

@@ -33,6 +33,10 @@ from scipy import signal
 from ..errors import UsageError
 from .base import Rep, TemporalSelector
 
+#: the longest period (frames) a band's low edge may have: 9 hours at 30 fps (ours; the
+#: Butterworth design turns singular near 1e8)
+MAX_PERIOD_FRAMES = 1_000_000
+
 
 def check_band(low_hz: float, high_hz: float, fps: float) -> None:
     """Raise UsageError unless ``0 < low_hz < high_hz < fps / 2`` (all finite)."""
@@ -48,6 +52,12 @@ def check_band(low_hz: float, high_hz: float, fps: float) -> None:
         raise UsageError(
             f"band low edge {low_hz} Hz is not below the high edge {high_hz} Hz: "
             "give --band LOW HIGH with LOW < HIGH."
+        )
+    if low_hz * MAX_PERIOD_FRAMES < fps:  # the filter design is singular long before
+        raise UsageError(
+            f"band low edge {low_hz:g} Hz lasts more than {MAX_PERIOD_FRAMES:,} frames a period "
+            f"at {fps:g} fps, longer than any clip: give a higher --band LOW (or the real "
+            "--fps)."
         )
     if high_hz >= fps / 2:
         raise UsageError(
