@@ -132,6 +132,9 @@ def test_a_uniform_region_is_said_to_have_no_texture(tmp_path, capsys):
     source = write_clip(tmp_path / "grey.mkv", [np.full((48, 64, 3), 128, np.uint8)] * 6, 30.0)
     code, err = run(capsys, "measure", source, "--quiet")
     assert code == 3 and one_sentence(err) and "has no texture to track" in err, err
+    # a grid of uniform cells too (it read "too large to measure in any cell")
+    code, err = run(capsys, "measure", source, "--grid", "1", "1", "--quiet")
+    assert code == 3 and one_sentence(err) and "no texture to track in any cell" in err, err
 
 
 def test_outputs_are_checked_for_clashes_and_a_writable_folder_first(tmp_path, capsys):

@@ -455,6 +455,12 @@ def region_motions(
             if len(waiting) <= reference:
                 continue
             bases = cut
+            if failed is not None and all(float(np.ptp(b)) < 1.0 for b in bases):
+                raise InputError(  # a grid of uniform cells: not "moved too far" in each
+                    f"'{path}' has no texture to track in any cell (the reference frame "
+                    "varies by less than one grey level there): choose a region with detail "
+                    "(--roi)."
+                )
             shifts = [_shifts(bases, c, factors, i, failed) for i, c in enumerate(waiting)]
             waiting = []
             continue
