@@ -92,3 +92,12 @@ def test_texture_branch_runs(branch, tmp_path):
         lambda x: net.encode(x)[0], probe_images(2, 192), stride=4, kernel_px=9
     )
     assert result.kernels.shape == (32, 3, 9, 9) and np.all(np.isfinite(result.error))
+
+
+def test_weights_that_are_a_folder_are_named_so(tmp_path, capsys):
+    """It read "-o ... is inside the input frame folder" (the folder taken as frames)."""
+    code = main(["analyze", "kernels", "oh2018", "-o", str(tmp_path / "k.png"),
+                 "--weights", str(tmp_path)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3 and "is a folder, not a file: give a .safetensors file" in err, err
+    assert not (tmp_path / "k.png").exists()

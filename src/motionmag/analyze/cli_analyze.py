@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..atomic import atomic_output
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..output_paths import check_output_path
 
 ANALYSES = ("kernels",)
@@ -50,6 +50,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".png":
         raise UsageError(f"output must be a .png file, not '{output}'.")
+    if args.weights is not None and not Path(args.weights).is_file():
+        what = "is a folder, not a file" if Path(args.weights).is_dir() else "does not exist"
+        raise InputError(f"--weights '{args.weights}' {what}: give a .safetensors file.")
     check_output_path(output, overwrite=args.overwrite, inputs=[args.weights], flag="-o")
     kernel = args.kernel
     if not 1 <= args.images <= MAX_IMAGES:

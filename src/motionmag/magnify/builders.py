@@ -77,6 +77,8 @@ def _near_miss(unknown: list[str], options: set[str]) -> str:
 
     arguments = set(inspect.signature(magnify).parameters) - {"input", "output", "options"}
     for name in unknown:
+        if name == "backend":
+            return " (--backend runs a learned method's network: give --method oh2018, ha2024, ...)"
         if name in arguments:  # magnify's own, passed to magnify_frames or Stream
             return f" ({name} is an argument of magnify, which reads a video file)"
         close = difflib.get_close_matches(name, sorted(options | arguments), n=1, cutoff=0.75)

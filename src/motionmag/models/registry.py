@@ -146,7 +146,8 @@ def create_model(
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
-            raise InputError(f"weights file '{path}' does not exist.")
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise InputError(f"weights file '{path}' {what}: give a .safetensors file.")
         card = read_card(path.with_suffix(".json"))
     elif pretrained:
         path = weights_path(name, weights_dir)
