@@ -177,7 +177,7 @@ def test_switches_that_are_not_booleans_are_refused_everywhere():
     mm.Stream(method="linear", keep_stabilized=np.False_)  # numpy's booleans are booleans
 
 
-def test_the_python_api_defaults_to_cuda_when_torch_sees_it(monkeypatch):
+def test_the_python_api_defaults_to_cuda_when_torch_sees_it(monkeypatch, video, tmp_path):
     """INTERFACE.md's device default, as the command line's: cuda if available (the API
     always took the CPU); ONNX Runtime runs on the CPU."""
     import torch
@@ -193,9 +193,24 @@ def test_the_python_api_defaults_to_cuda_when_torch_sees_it(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert config().device == "cuda"
     assert config(backend="onnx").device == "cpu"
-    from motionmag.cli import _default_device  # the command line's, --set backend=onnx too
+    # the command line's: the same default, --backend onnx and --set backend=onnx too
+    import importlib
 
-    assert _default_device() == "cuda" and _default_device("onnx") == "cpu"
+    from motionmag.cli import main
+
+    api = importlib.import_module("motionmag.magnify.api")
+
+    devices = []
+
+    def record(_input, output, config, **_):  # the device the run gets, no work done
+        devices.append(config.device)
+        return api.MagnifyResult(str(output), 0, 30.0, 64, 48, config.method, [])
+
+    monkeypatch.setattr(api, "magnify_file", record)
+    out = str(tmp_path / "o.mkv")
+    for flags in ([], ["--backend", "onnx"], ["--set", "backend=onnx"]):
+        main(["magnify", str(video), "-o", out, "--method", "oh2018", "--quiet", *flags])
+    assert devices == ["cuda", "cpu", "cpu"]
     assert (
         MagnifyConfig.from_arguments("linear", 10, None, None, "butter", None, 0, "cpu", {}).device
         == "cpu"

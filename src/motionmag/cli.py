@@ -102,14 +102,6 @@ _MEMORY_ADVICE = {
 }
 
 
-def _default_device(backend: object = None) -> str:
-    """``--device``'s default: a CUDA GPU when torch sees one, the CPU for ONNX Runtime
-    (``--backend onnx`` or ``--set backend=onnx``)."""
-    from .devices import default_device
-
-    return default_device(backend if isinstance(backend, str) else None)
-
-
 def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:
     """``--stabilize [MODEL]`` (``magnify/stabilize.py``; a bare flag: its DEFAULT_MODEL)."""
     p.add_argument(
@@ -224,13 +216,9 @@ def refuse_flag_settings(options: list[tuple[str, object]], function) -> None:
     """UsageError for a ``--set KEY`` that one of the command's flags sets: ``function``'s
     named parameters (``magnify`` or ``Stream``) and :data:`FILTER_FLAG_KEYS` (``--set
     order=3`` beside ``--order``: a TypeError traceback, or silently one of the two)."""
-    import inspect
+    from .magnify.api import named_arguments
 
-    named = {
-        name
-        for name, parameter in inspect.signature(function).parameters.items()
-        if parameter.kind is not inspect.Parameter.VAR_KEYWORD
-    } | set(FILTER_FLAG_KEYS)
+    named = named_arguments(function) | set(FILTER_FLAG_KEYS)
     for key, _value in options:
         if key in named:
             flag = {"input": "INPUT", "output": "-o"}.get(key, "--" + key.replace("_", "-"))
@@ -280,7 +268,7 @@ def _run_magnify(args: argparse.Namespace) -> int:
         crop=tuple(args.crop) if args.crop else None,
         start=args.start,
         end=args.end,
-        device=args.device or _default_device(args.backend or dict(args.options).get("backend")),
+        device=args.device,  # None: MagnifyConfig's default (CUDA if seen; CPU for onnx)
         side_by_side=args.side_by_side,
         stabilize=args.stabilize,
         keep_stabilized=args.keep_stabilized,

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..atomic import atomic_output
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from ..output_paths import check_output_path
 
 ANALYSES = ("kernels",)
@@ -50,10 +50,6 @@ def run_analyze(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".png":
         raise UsageError(f"output must be a .png file, not '{output}'.")
-    if args.weights is not None and not Path(args.weights).is_file():
-        what = "is a folder, not a file" if Path(args.weights).is_dir() else "does not exist"
-        raise InputError(f"--weights '{args.weights}' {what}: give a .safetensors file.")
-    check_output_path(output, overwrite=args.overwrite, inputs=[args.weights], flag="-o")
     kernel = args.kernel
     if not 1 <= args.images <= MAX_IMAGES:
         raise UsageError(f"--images {args.images} is outside 1-{MAX_IMAGES}: give, e.g., 6.")
@@ -68,7 +64,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         create_model(args.model, weights=args.weights)
         if args.weights
         else create_model(args.model, pretrained=True)
-    )
+    )  # first: a --weights that is no file is create_model's sentence, not a frame folder's
+    check_output_path(output, overwrite=args.overwrite, inputs=[args.weights], flag="-o")
     branch, stride = oh2018_branches(model)[args.branch]
     approximation = approximate_kernels(
         branch,

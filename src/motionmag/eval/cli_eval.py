@@ -166,15 +166,9 @@ def _refuse_suite_settings(options: list[tuple[str, object]]) -> None:
     """UsageError for a ``--set KEY`` that every suite sets itself (alpha, mode, band, fps,
     reference, filter, device: ``magnify_frames``'s own arguments); it was a TypeError
     traceback."""
-    import inspect
+    from ..magnify.api import magnify_frames, named_arguments
 
-    from ..magnify.api import magnify_frames
-
-    named = {
-        name
-        for name, parameter in inspect.signature(magnify_frames).parameters.items()
-        if parameter.kind is not inspect.Parameter.VAR_KEYWORD
-    } - {"frames"}
+    named = named_arguments(magnify_frames) - {"frames"}
     for key, _value in options:
         if key in named:
             raise UsageError(

@@ -587,8 +587,9 @@ def _short_name(name: str, most: int = 60) -> str:
 
 
 def _gain_text(group: list[RegionMotion]) -> str:
-    """ "second x8.25 of first" for the plot's title (what the command prints), or "" when
-    the first video's region does not move measurably or a comparison fails."""
+    """ "moves x8.25 as much as the first" (each later video's ratio, as the command
+    prints it) for the plot's title, or "" when the first video's region does not move
+    measurably or a comparison fails."""
     parts = []
     for motion in group[1:]:
         try:

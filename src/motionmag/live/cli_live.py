@@ -163,12 +163,6 @@ def run_live_command(args: argparse.Namespace) -> int:
         geometry = FrameGeometry.from_arguments(
             info.width, info.height, crop, None if auto else args.resize
         )
-        if args.device is None:
-            from ..cli import _default_device
-
-            device = _default_device(dict(args.options).get("backend"))
-        else:
-            device = args.device
 
         def make_stream(mask: np.ndarray | None) -> Stream:
             return Stream(
@@ -180,7 +174,7 @@ def run_live_command(args: argparse.Namespace) -> int:
                 filter=args.filter,
                 reference=args.reference,
                 mask=mask,
-                device=device,
+                device=args.device,  # None: MagnifyConfig's default, as for magnify
                 stabilize=args.stabilize,
                 keep_stabilized=args.keep_stabilized,
                 **options,

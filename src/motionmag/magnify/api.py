@@ -18,6 +18,19 @@ from .registry import default_method
 from .stream import Stream, uint8_rgb_advice
 
 
+def named_arguments(function) -> set[str]:
+    """The names ``function`` (``magnify``, ``magnify_frames``, ``Stream``) takes as
+    parameters of its own, not through its ``**options``: what a method option must not
+    be called."""
+    import inspect
+
+    return {
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+    }
+
+
 def magnify(
     input: str | os.PathLike,
     output: str | os.PathLike,

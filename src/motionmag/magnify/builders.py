@@ -71,11 +71,10 @@ def _near_miss(unknown: list[str], options: set[str]) -> str:
     of one of ``magnify``'s own arguments (``bands=``, ``stabilise=``), what it is when it
     is one of the latter (``side_by_side=`` to ``magnify_frames``), else ``""``."""
     import difflib
-    import inspect
 
-    from .api import magnify
+    from .api import magnify, named_arguments
 
-    arguments = set(inspect.signature(magnify).parameters) - {"input", "output", "options"}
+    arguments = named_arguments(magnify) - {"input", "output"}
     for name in unknown:
         if name == "backend":
             return " (--backend runs a learned method's network: give --method oh2018, ha2024, ...)"

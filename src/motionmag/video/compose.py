@@ -47,6 +47,8 @@ def _check_frame(frame: np.ndarray, what: str = "frame") -> np.ndarray:
 LABEL_MIN_SCALE = 0.3
 #: opacity of the dark box behind a label (ours: the frame stays visible through it)
 LABEL_BOX_OPACITY = 0.65
+#: a panel width no label needs shrinking for (``label_fits`` asks the full size)
+UNLIMITED_WIDTH = 1 << 30
 
 
 def _label_layout(height: int, width: int, text: str) -> tuple[float, int, int, int, int]:
@@ -85,10 +87,8 @@ def label_fits(image: np.ndarray, text: str) -> np.ndarray:
     ``text`` fits as a label at its full size (a y-t slice of a short clip is only a few
     dozen px wide)."""
     height, width = image.shape[:2]
-    scale = float(np.clip(height / 600.0, 0.35, 1.2))
-    thickness = max(1, round(scale * 1.5))
-    (text_w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    missing = text_w + 2 * max(2, round(6 * scale)) + 2 - width
+    _, _, margin, text_w, _ = _label_layout(height, UNLIMITED_WIDTH, text)  # full size
+    missing = text_w + 2 * margin + 2 - width
     if missing <= 0:
         return image
     return np.pad(image, ((0, 0), (0, missing), (0, 0)), constant_values=PAD_VALUE)

@@ -189,7 +189,7 @@ def exif_orientation(image) -> int:
                 return 1
             exif = Image.Exif()
             exif.load(raw)
-        else:  # JPEG, TIFF: in the header
+        else:  # JPEG, WebP: in the header
             exif = image.getexif()
         value = int(exif.get(EXIF_ORIENTATION, 1))
     except (ValueError, TypeError, OSError, SyntaxError):
@@ -197,10 +197,11 @@ def exif_orientation(image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def upright_size(image) -> tuple[int, int]:
-    """(W, H) px of a Pillow image as a viewer shows it (its EXIF orientation applied)."""
+def upright_size(image, orientation: int) -> tuple[int, int]:
+    """(W, H) px of a Pillow image as a viewer shows it, its EXIF ``orientation``
+    (:func:`exif_orientation`) applied."""
     width, height = image.size
-    return (height, width) if exif_orientation(image) in (5, 6, 7, 8) else (width, height)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def format_has_alpha(pix_fmt: str | None) -> bool:
@@ -227,10 +228,11 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
     for file in files:  # headers only: Pillow opens lazily
         try:
             with Image.open(file) as image:
-                this_size = upright_size(image)  # as a viewer shows it (the reader turns it)
+                orientation = exif_orientation(image)
+                this_size = upright_size(image, orientation)  # the reader turns it so
                 if size is None:
                     has_alpha = image_has_alpha(image)
-                    turns = EXIF_QUARTER_TURNS.get(exif_orientation(image), 0)
+                    turns = EXIF_QUARTER_TURNS.get(orientation, 0)
         except (OSError, UnidentifiedImageError):
             raise InputError(
                 f"frame '{file}' is not a readable image: replace or remove it"
