@@ -172,6 +172,34 @@ def test_a_bad_set_value_is_one_sentence_and_writes_nothing(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("method", "setting", "pattern"),
+    [
+        ("linear", "levels=2000", "levels=2000 is more than method 'linear' can use on 128x96"),
+        ("linear", "levels=8", "(at most 7): give --set levels=7 or fewer"),
+        ("riesz", "levels=500", "'riesz' can use on 128x96 frames (at most 7)"),
+        ("phase", "scales=7", "'phase' can use on 128x96 frames (at most 6)"),
+        ("phase", "orientations=500", "'phase' can use in good time (at most 16)"),
+    ],
+)
+def test_a_pyramid_deeper_than_the_frame_is_refused(
+    tmp_path, capsys, clip, method, setting, pattern
+):
+    """A 96 px short side halves 7 times to 1 px: level 8 repeats 1x1 bands (level 2000
+    overflowed linear's gains, 500 orientations ran for minutes); the top is accepted."""
+    out = tmp_path / "out.mkv"
+    code, err = run(
+        capsys, "magnify", clip, "-o", out, "--method", method, "--set", setting, "--quiet"
+    )
+    assert code == 2 and one_sentence(err) and pattern in err, err
+    assert not out.exists()
+    top = {"linear": "levels=7", "riesz": "levels=7", "phase": "scales=6"}[method]
+    if "orientations" in setting:
+        top = "orientations=16"
+    args = ("--end", 0.1, "--set", top, "--quiet")
+    assert run(capsys, "magnify", clip, "-o", out, "--method", method, *args)[0] == 0
+
+
 def test_set_values_are_taken_as_the_options_type():
     assert option_value("linear", "levels", 2.0, int | None) == 2
     assert type(option_value("linear", "levels", 2.0, int | None)) is int

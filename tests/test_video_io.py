@@ -849,3 +849,25 @@ def test_an_mp4_too_wide_for_h264_is_refused_before_any_work(tmp_path):
     with VideoWriter(tmp_path / "wide.mkv", 30, 16386, 4) as writer:
         writer.write(np.zeros((4, 16386, 3), np.uint8))
     assert probe(tmp_path / "wide.mkv").width == 16386
+
+
+@pytest.mark.parametrize(
+    ("name", "fps", "words"),
+    [
+        ("slow.mp4", 1e-6, r"1e-06 fps is too slow to write into an \.mp4 file"),
+        ("fast.mp4", 1e9, r"1e\+09 fps is too fast for an \.mp4 file \(at most 1e\+07 fps\)"),
+        ("fast.mkv", 2000, r"2000 fps is too fast for an \.mkv file.*write \.mp4 or a PNG"),
+    ],
+)
+def test_a_rate_the_file_cannot_stamp_is_refused_before_any_file(tmp_path, name, fps, words):
+    """mp4's time base 1/(100 fps) must fit 32 bits and its muxer fails below 1e-5 fps (an
+    OverflowError or av.error after live opened its source); Matroska stamps in whole ms,
+    so a 2000 fps .mkv read back at 1800 fps. A PNG folder keeps no time: any rate."""
+    with pytest.raises(UsageError, match=words):
+        VideoWriter(tmp_path / name, fps, 8, 8)
+    assert not list(tmp_path.iterdir())
+    for rate, path in ((1e7, "top.mp4"), (1000, "top.mkv"), (1e9, "frames/")):
+        with VideoWriter(f"{tmp_path}/{path}", rate, 8, 8) as writer:
+            writer.write(np.zeros((8, 8, 3), np.uint8))
+    assert probe(tmp_path / "top.mp4").fps == 10_000_000
+    assert probe(tmp_path / "top.mkv").fps == 1000

@@ -70,6 +70,19 @@ def check_positive_options(method: str, **values: float | None) -> None:
             )
 
 
+def check_option_at_most(method: str, name: str, value: int, top: int, what: str) -> None:
+    """UsageError for a ``--set`` count above the most ``method`` can use (``what``: why).
+
+    A Laplacian pyramid deeper than its frame repeats 1x1 levels, and the linear gains
+    2^level overflow a float near level 1000; a phase pyramid's cost grows with each
+    orientation (500 ran for minutes on 3 frames)."""
+    if value > top:
+        raise UsageError(
+            f"--set {name}={value} is more than method '{method}' can use {what} (at most "
+            f"{top}): give --set {name}={top} or fewer, or leave it out for the default."
+        )
+
+
 @dataclass
 class MagnifyConfig:
     """Everything a magnifier needs besides the frames.

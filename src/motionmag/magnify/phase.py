@@ -40,10 +40,14 @@ import torch
 from ..errors import UsageError
 from ..representations.color import RGB_TO_YIQ
 from ..representations.planes import gaussian_blur
-from ..representations.steerable import PYRAMIDS, SteerablePyramid
+from ..representations.steerable import PYRAMIDS, SteerablePyramid, deepest_scales
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha, check_positive_options
+from .config import check_alpha, check_option_at_most, check_positive_options
+
+#: the most orientations ``--set orientations`` takes (ours: the papers use 2-8; 16
+#: resolve 11 degrees, and the cost grows with each: 500 ran for minutes on 3 frames)
+MAX_ORIENTATIONS = 16
 
 
 @dataclass
@@ -105,15 +109,25 @@ class PhaseBased(EulerianMethod):
             raise UsageError(
                 f"pyramid '{self.config.pyramid}' is unknown: choose one of {', '.join(PYRAMIDS)}."
             )
+        if self.config.orientations is not None:
+            check_option_at_most(
+                "phase", "orientations", self.config.orientations, MAX_ORIENTATIONS, "in good time"
+            )
         self._pyramid: SteerablePyramid | None = None
         self._previous: list[torch.Tensor] | None = None  # bands of frame t-1
         self._phase: list[torch.Tensor] | None = None  # unwrapped phase, radians
 
     def pyramid_for(self, frame: torch.Tensor) -> SteerablePyramid:
         if self._pyramid is None:
+            height, width = frame.shape[-2:]
+            if self.config.scales is not None:
+                top = deepest_scales(height, width, PYRAMIDS[self.config.pyramid][0])
+                check_option_at_most(
+                    "phase", "scales", self.config.scales, top, f"on {width}x{height} frames"
+                )
             self._pyramid = SteerablePyramid(
-                frame.shape[-2],
-                frame.shape[-1],
+                height,
+                width,
                 kind=self.config.pyramid,
                 scales=self.config.scales,
                 orientations=self.config.orientations,

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from ..representations.pyramid import collapse_laplacian, laplacian_pyramid, max_levels
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha, check_positive_options
+from .config import check_alpha, check_option_at_most, check_positive_options
 from .phase import amplitude_weighted_blur, luma
 
 
@@ -98,8 +98,12 @@ class RieszMagnifier(EulerianMethod):
 
     def encode(self, frame: torch.Tensor) -> tuple[tuple, Rep]:
         levels = self.config.levels
+        height, width = frame.shape[-2:]
         if levels is None:
-            levels = max_levels(*frame.shape[-2:])
+            levels = max_levels(height, width)
+        else:
+            top = max_levels(height, width, smallest_px=1)
+            check_option_at_most("riesz", "levels", levels, top, f"on {width}x{height} frames")
         pyramid = laplacian_pyramid(luma(frame), levels)
         triples = [(band, *riesz_transform(band)) for band in pyramid[:-1]]
         if self._previous is None or self._phase is None:

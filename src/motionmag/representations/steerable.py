@@ -42,6 +42,12 @@ def max_scales(height: int, width: int, spacing_octaves: float = 1.0) -> int:
     return max(1, int((math.floor(math.log2(min(height, width))) - 2) / spacing_octaves))
 
 
+def deepest_scales(height: int, width: int, spacing_octaves: float = 1.0) -> int:
+    """The most band scales a frame holds: the last band's box is about 1 px on its short
+    side (``max_scales`` stops 2 octaves earlier, at a 4-8 px residual)."""
+    return max(1, int(math.floor(math.log2(min(height, width))) / spacing_octaves))
+
+
 def _centred_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """log2 radius and angle of the fftshift-ed DFT grid (Nyquist = 1 on each axis)."""
     fy = np.fft.fftshift(np.fft.fftfreq(height)) * 2.0

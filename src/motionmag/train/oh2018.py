@@ -127,7 +127,10 @@ class Oh2018TrainConfig:
 
     MODEL: ClassVar[str] = "oh2018"
 
-    size_px: int = 128  # crop side (the paper: 384)
+    # the side of each rendered sample, px (the paper renders 384 px samples): the scene is
+    # drawn at this size, not cropped from a larger one, while the motion limits stay in
+    # px (30 px magnified spans 23 % of 128 px, 8 % of 384; benchmarks/validation_size.py)
+    size_px: int = 128
     batch: int = 4
     steps: int = 100_000  # total steps of the run (not additional ones)
     lr: float = 1e-4

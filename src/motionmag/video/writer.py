@@ -75,6 +75,33 @@ TICKS_PER_FRAME = 100
 #: a stamped time this close to a whole number of frame periods is put on it, s (ours:
 #: Matroska rounds time stamps to 1 ms, so a 30 fps .mkv says 0.033, 0.067, 0.1, ...)
 SNAP_S = Fraction(1, 1000)
+#: the slowest rate a video file is written at, fps: one frame per 2.8 hours (below it the
+#: mp4 muxer fails on the time base; ours, with margin: 1e-5 failed, 3e-5 worked)
+MIN_VIDEO_FPS = Fraction(1, 10_000)
+#: the fastest .mp4 rate, fps: its time base 1/(100 fps) must fit a 32-bit integer
+MAX_MP4_FPS = 10_000_000
+#: the fastest .mkv rate, fps: Matroska stamps frames in whole milliseconds (a 2000 fps
+#: .mkv read back at 1800 fps)
+MAX_MKV_FPS = 1000
+
+
+def _check_rate(fps: Fraction, kind: str) -> None:
+    """Refuse a rate the output file cannot stamp (see ``MIN_VIDEO_FPS``, ``MAX_*_FPS``)."""
+    if kind == "png":
+        return  # a frame folder keeps no time
+    top = MAX_MP4_FPS if kind == "mp4" else MAX_MKV_FPS
+    if fps < MIN_VIDEO_FPS:
+        raise UsageError(
+            f"a frame rate of {float(fps):g} fps is too slow to write into an .{kind} file "
+            f"(the slowest is {float(MIN_VIDEO_FPS):g} fps): give a faster --fps, or write a "
+            "PNG folder (a path ending in '/')."
+        )
+    if fps > top:
+        where = "write .mp4 or" if kind == "mkv" else "give a slower --fps, or write"
+        raise UsageError(
+            f"a frame rate of {float(fps):g} fps is too fast for an .{kind} file (at most "
+            f"{top:g} fps): {where} a PNG folder (a path ending in '/')."
+        )
 
 
 def output_kind(path: str | os.PathLike) -> str:
@@ -149,6 +176,7 @@ class VideoWriter:
         text = os.fspath(path)
         self.path = Path(text.rstrip("/" + os.sep) or text)
         self.fps = to_fraction_fps(fps)
+        _check_rate(self.fps, self.kind)
         if int(width) != width or int(height) != height or width < 1 or height < 1:
             raise UsageError(f"frame size {width}x{height} is not valid: give positive integers")
         self.width, self.height = int(width), int(height)
