@@ -23,6 +23,7 @@ import motionmag as mm
 from motionmag.eval.displacement import measure_shift
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, subpixel_shift
+from records import command_line  # benchmarks/records.py
 
 ALPHAS = (2, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200)
 METHODS = {
@@ -64,6 +65,7 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
+            "command": command_line(),
             "alphas": list(ALPHAS),
             "shift_px": 0.1,
             "ratios": results,

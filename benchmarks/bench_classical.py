@@ -94,6 +94,7 @@ cv2.setNumThreads(CV2_THREADS)
 
 from motionmag.magnify.config import MagnifyConfig  # noqa: E402
 from motionmag.magnify.registry import build_magnifier  # noqa: E402
+from records import command_line  # noqa: E402  (benchmarks/records.py)
 
 VIDMAG_SRC = os.environ.get("VIDMAG_SRC", "/tmp/vidmag_src/vidmag-0.2.0/src")
 FPS = 30.0
@@ -482,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     report = {
+        "command": command_line(),
         "benchmark": "bench_classical",
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine(),

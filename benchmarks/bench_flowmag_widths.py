@@ -25,6 +25,7 @@ import torch
 
 from motionmag import magnify_frames
 from motionmag.nets.flowmag import FlowMagNet
+from records import command_line  # benchmarks/records.py
 
 
 def save_random(width: int, folder: Path) -> Path:
@@ -38,6 +39,18 @@ def save_random(width: int, folder: Path) -> Path:
     card = {"network": {"config": net.config}}
     path.with_suffix(".json").write_text(json.dumps(card))
     return path
+
+
+def gflops_per_frame(width: int, height: int = 360, frame_width: int = 640) -> float:
+    """GFLOPs (2 x multiply-add, ``torch.utils.flop_counter``) of one forward pass of a
+    width-``width`` FlowMag net on a ``frame_width`` x ``height`` frame pair."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = FlowMagNet(width=width, residual=True, base="linear").eval()
+    frame = torch.zeros(1, 3, height, frame_width)
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        net(frame, frame, 10.0)
+    return counter.get_total_flops() / 1e9
 
 
 def main() -> None:
@@ -65,8 +78,7 @@ def main() -> None:
                 seconds[name].append(time.perf_counter() - start)
     fps = {name: args.frames / statistics.median(runs) for name, runs in seconds.items()}
     result = {
-        "command": "python benchmarks/bench_flowmag_widths.py"
-        + (f" --json {args.json}" if args.json else ""),
+        "command": command_line(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, "
         f"torch {torch.__version__}",
         "size": "640x360",
@@ -74,6 +86,7 @@ def main() -> None:
         "runs": args.runs,
         "fps": fps,
         "x_oh2018": {name: value / fps["oh2018"] for name, value in fps.items()},
+        "gflops_per_frame": {f"flowmag width {w}": gflops_per_frame(w) for w in (16, 64)},
         "run_seconds": seconds,
     }
     print(json.dumps(result, indent=1))

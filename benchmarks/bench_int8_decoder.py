@@ -32,6 +32,7 @@ from skimage import data
 from motionmag.eval.metrics import ssim
 from motionmag.magnify.onnx_backend import export_parts
 from motionmag.models.registry import create_model
+from records import command_line  # benchmarks/records.py
 
 WIDTH, HEIGHT = 640, 360
 
@@ -152,7 +153,7 @@ def main() -> None:
             )
         print(name, rows[name])
     result = {
-        "command": "python benchmarks/bench_int8_decoder.py " + f"--model {args.model}",
+        "command": command_line(),
         "model": args.model,
         "size": f"{WIDTH}x{HEIGHT}",
         "threads": args.threads,

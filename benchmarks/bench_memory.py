@@ -51,6 +51,7 @@ from bench_classical import (
     rss_mib,
     vibrating_frame,
 )
+from records import command_line  # benchmarks/records.py
 
 import numpy as np  # isort: skip  (after bench_classical, which pins the thread pools)
 import torch  # isort: skip
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     report: dict = {
+        "command": command_line(),
         "benchmark": "bench_memory",
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine(),

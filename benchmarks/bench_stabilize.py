@@ -26,6 +26,7 @@ from skimage import data
 
 from motionmag.magnify import stabilize
 from motionmag.synth.vibration import quantize, subpixel_shift
+from records import command_line  # benchmarks/records.py
 
 
 def shaken_frames(width: int, height: int, frames: int, rotate: bool) -> tuple[list, list]:
@@ -100,8 +101,8 @@ def main() -> None:
                 rows.append(run(model, width, height, args.frames, refine))
                 print(rows[-1], flush=True)
     if args.json:
-        command = "python benchmarks/bench_stabilize.py"
-        args.json.write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")
+        record = {"command": command_line(), "rows": rows}
+        args.json.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ import numpy as np  # isort: skip  (after bench_classical, which pins the thread
 
 from motionmag.cli import main as motionmag_main
 from motionmag.video import VideoWriter
+from records import command_line  # benchmarks/records.py
 
 
 def make_clip(path: Path, width: int, height: int, fps: float, seconds: float) -> int:
@@ -215,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         "codec_threads": "FFmpeg's choice" if args.codec_threads_auto else "1 up to 960x540",
         "helper_nice": priority.HELPER_NICENESS,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        "command": " ".join(["motionmag", "live", "CLIP.mp4", "-o", "OUT.mp4", *command[4:-2]]),
+        "command": command_line(),
+        "live_command": " ".join(["motionmag", "live", "CLIP.mp4", "-o", "OUT.mp4",
+                                  *command[4:-2]]),
         "clip": {"width": width, "height": height, "fps": args.fps, "frames": frames,
                  "content": "astronaut photo, 0.5 px 2 Hz sideways vibration, H.264 crf 18"},
         "summary": summary,

@@ -133,6 +133,7 @@ def test_record_keeps_the_format_of_speeds_py():
         (["bench", "nosuchmethod", "--sizes", "64x48"], "unknown method 'nosuchmethod'"),
         (["bench", "linear", "--sizes", "64by48"], "size '64by48' is not WIDTHxHEIGHT"),
         (["bench", "linear", "--sizes", "64x48", "--runs", "0"], "--runs must be at least 1"),
+        (["bench", "linear", "--sizes", "64x48", "--threads", "999"], "--threads 999 is far more"),
         (["bench", "linear", "--sizes", "64x48", "--write-record"], "--write-record keeps only"),
         (["bench", "linear", "--sizes", "64x48", "--json", "out.txt"], "not a .json file"),
     ],

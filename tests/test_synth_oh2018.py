@@ -305,7 +305,9 @@ def test_synth_resumes_runs_in_parallel_and_refuses_another_dataset(tmp_path):
         (["--n", "0"], UsageError, "--n"),
         (["--n", "-3"], UsageError, "--n"),
         (["--workers", "0"], UsageError, "--workers"),
+        (["--workers", "500"], UsageError, "--workers 500 is far more than this machine's"),
         (["--images", "MISSING"], UsageError, "does not exist"),
+        (["--images", "FILE"], UsageError, "takes a folder of images, and '.*' is a file"),
         (["--images", "EMPTY"], InputError, "no images"),
         (["--masks", "MISSING"], UsageError, "does not exist"),
     ],
@@ -314,7 +316,8 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path, extra, error, words
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("not an image")
-    extra = [{"MISSING": str(tmp_path / "missing"), "EMPTY": str(empty)}.get(x, x) for x in extra]
+    paths = {"MISSING": tmp_path / "missing", "EMPTY": empty, "FILE": empty / "notes.txt"}
+    extra = [str(paths[x]) if x in paths else x for x in extra]
     argv = ["-o", str(tmp_path / "out"), "--n", "5", "--size", "64", "--quiet"]
     argv = argv + extra  # later flags override the defaults above
     with pytest.raises(error, match=words):

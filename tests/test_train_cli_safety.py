@@ -18,8 +18,15 @@ TINY = ["--steps", "1", "--size", "32", "--batch", "1", "--validate-every", "0",
 @pytest.mark.parametrize(
     ("argv", "pattern"),
     [
-        (("oh2018", "--val-samples", "0"), "--val-samples 0 must be at least 1"),
-        (("flowmag", "--val-samples", "0"), "--val-samples 0 must be at least 1"),
+        (("oh2018", "--val-samples", "0"), "--val-samples 0 is outside 1-10,000"),
+        (("flowmag", "--val-samples", "0"), "--val-samples 0 is outside 1-10,000"),
+        # 1e8 validation samples rendered for ever; 10,000 workers or threads exhausted
+        # the machine instead of one sentence
+        (("ha2024", "--val-samples", "100000000"), "--val-samples 100000000 is outside"),
+        (("oh2018", "--workers", "10000"), "--workers 10000 is far more than this machine's"),
+        (("flowmag", "--workers", "10000"), "--workers 10000 is far more than this machine's"),
+        (("oh2018", "--threads", "10000"), "--threads 10000 is far more than this machine's"),
+        (("deepmag-color", "--threads", "10000"), "--threads 10000 is far more than"),
         (("sigma-theta", "--ssim-weight", "1"), "unrecognized arguments: --ssim-weight"),
         (("mdmm-d1", "--precision", "bf16"), "unrecognized arguments: --precision"),
         # shards are rendered already: these would only have changed validation

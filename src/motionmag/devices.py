@@ -8,12 +8,30 @@ here.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
 
 if TYPE_CHECKING:
     import torch
+
+
+#: threads or worker processes per core a command accepts (ours: more only thrash; 10,000
+#: torch threads or data workers exhausted the machine instead of one sentence)
+MAX_PER_CORE = 4
+
+
+def check_parallel_count(flag: str, value: int) -> None:
+    """UsageError for ``--threads`` / ``--workers`` far beyond this machine's cores (at
+    most ``MAX_PER_CORE`` per core, and never fewer than 8)."""
+    cores = os.cpu_count() or 1
+    top = max(8, MAX_PER_CORE * cores)
+    if value > top:
+        raise UsageError(
+            f"{flag} {value} is far more than this machine's {cores} cores can use (at most "
+            f"{top}): give {flag} {cores}."
+        )
 
 
 def default_device(backend: str | None = None) -> str:

@@ -14,6 +14,7 @@ import json
 import shlex
 import sys
 
+from ..devices import check_parallel_count
 from ..errors import UsageError
 from ..output_paths import check_output_path
 from .bench import (
@@ -125,6 +126,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
     for flag, value in (("--runs", args.runs), ("--threads", args.threads)):
         if value < 1:
             raise UsageError(f"{flag} must be at least 1, not {value}.")
+    check_parallel_count("--threads", args.threads)
     if args.frames is not None and args.frames < 1:
         raise UsageError(f"--frames must be at least 1, not {args.frames}.")
     if args.json:

@@ -39,6 +39,10 @@ MIN_PHOTO_SIDE_PX = 48
 def list_images(folder: str | os.PathLike, what: str = "--images") -> list[str]:
     """All image files under ``folder`` (recursive), sorted; errors name the flag."""
     root = Path(folder)
+    if root.exists() and not root.is_dir():
+        raise UsageError(
+            f"{what} takes a folder of images, and '{root}' is a file: give the folder it is in."
+        )
     if not root.is_dir():
         raise UsageError(f"{what} folder '{root}' does not exist: give a folder of images.")
     found = []

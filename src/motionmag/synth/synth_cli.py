@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..devices import check_parallel_count
 from ..errors import UsageError
 
 #: what --help says about the data, once
@@ -93,6 +94,7 @@ def run_synth(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed {args.seed} is negative: give 0 or more.")
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}.")
+    check_parallel_count("--workers", args.workers)
     if args.hires_factor < 1:
         raise UsageError(f"--hires-factor must be at least 1, not {args.hires_factor}.")
     if args.samples_per_shard is not None and args.samples_per_shard < 1:

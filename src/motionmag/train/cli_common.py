@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..devices import check_parallel_count
 from ..errors import UsageError
 from ..output_paths import check_creatable_file
 
@@ -117,6 +118,7 @@ def set_threads(threads: int | None) -> None:
         return
     if threads < 1:
         raise UsageError(f"--threads must be at least 1, not {threads}.")
+    check_parallel_count("--threads", threads)
     import torch
 
     torch.set_num_threads(threads)

@@ -31,8 +31,12 @@ from typing import Any, Protocol
 
 import torch
 
+from ..devices import check_parallel_count
 from ..errors import UsageError
 from .run_state import CHECKPOINT, CsvLog, RunState, atomic_save
+
+#: the most validation samples a run takes (ours: 40 by default; 1e8 rendered for ever)
+MAX_VAL_SAMPLES = 10_000
 
 
 class LoopConfig(Protocol):
@@ -258,10 +262,12 @@ def check_schedule(config, at_least_one: tuple[str, ...]) -> None:
     for name in ("workers", "validate_every"):
         if getattr(config, name) < 0:
             raise UsageError(f"{_flag(name)} must not be negative, not {getattr(config, name)}.")
-    if config.val_samples < 1:
+    check_parallel_count("--workers", config.workers)
+    if not 1 <= config.val_samples <= MAX_VAL_SAMPLES:
         raise UsageError(
-            f"--val-samples {config.val_samples} must be at least 1 (--validate-every 0 "
-            "turns validation off)."
+            f"--val-samples {config.val_samples} is outside 1-{MAX_VAL_SAMPLES:,} (each "
+            "validation renders and scores every sample; --validate-every 0 turns "
+            "validation off)."
         )
     if config.seed < 0:
         raise UsageError(f"--seed {config.seed} is negative: give 0 or more.")
