@@ -402,3 +402,35 @@ def test_a_mask_of_the_frame_s_shape_at_another_size_is_cut_by_the_crop(tmp_path
     cv2.imwrite(str(tmp_path / "odd.png"), np.zeros((50, 200), np.uint8))
     with pytest.raises(UsageError, match=r"neither the video \(192x144, cut by --crop\)"):
         load_mask(tmp_path / "odd.png", geometry)
+
+
+def test_a_resize_that_stretches_beyond_what_a_file_can_store_is_refused(tmp_path, capsys, clip):
+    """100000x2 from 128x96 made the pixel aspect ratio 0 (a message about 'Fraction(0,
+    1)'); 100x is the most one side may stretch against the other, and it is allowed."""
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", clip, "-o", out, "--resize", "100000x2", "--quiet")
+    assert code == 2 and one_sentence(err), err
+    assert "stretches the 128x96 picture 37500 times more one way" in err
+    assert "give --resize 100000 to keep its shape (100000x75000)" in err
+    assert not out.exists()
+    assert FrameGeometry.from_arguments(128, 96, None, "400x3").size == (400, 3)  # 100x
+
+
+def test_frames_that_cannot_fit_in_memory_are_refused_before_any_work(tmp_path, capsys, clip):
+    """Linux kills a process that touches more memory than it has (exit 137, no message):
+    --resize 30000x30000 did that. A floor of 150 bytes a pixel (measured 204-557) against
+    the available memory refuses it in one sentence."""
+    from motionmag.magnify.frame_memory import available_bytes, check_frame_fits_memory
+
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", clip, "-o", out, "--resize", "40000x30000", "--quiet")
+    assert code == 2 and one_sentence(err), err
+    assert "frames of 40000x30000 px need at least 168 GB of memory to magnify" in err
+    assert not out.exists()
+    check_frame_fits_memory(1000, 1000, available=150 * 10**6)  # exactly enough
+    with pytest.raises(UsageError, match=r"need at least 0 GB .* and 0.1 GB is free"):
+        check_frame_fits_memory(1000, 1001, available=150 * 10**6)
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:   2000 kB\n")
+    assert available_bytes(meminfo) == 2000 * 1024
+    assert available_bytes(tmp_path / "none") is None

@@ -128,6 +128,7 @@ def run_live_command(args: argparse.Namespace) -> int:
     from ..cli import refuse_flag_settings
     from ..devices import resolve_device
     from ..magnify.config import MagnifyConfig
+    from ..magnify.frame_memory import check_frame_fits_memory
     from ..magnify.geometry import FrameGeometry
     from ..magnify.mask import load_mask
     from ..magnify.registry import default_method, get_method
@@ -188,6 +189,7 @@ def run_live_command(args: argparse.Namespace) -> int:
             size, auto_note = auto_size(make_stream(None), *geometry.size, args.fps or info.fps)
             geometry = FrameGeometry.from_arguments(info.width, info.height, crop, size)
         width, height = geometry.size
+        check_frame_fits_memory(width, height)
         mask = load_mask(args.mask, geometry) if args.mask is not None else None
         stream = make_stream(mask)
         if args.output is not None:

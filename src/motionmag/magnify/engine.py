@@ -26,6 +26,7 @@ from ..output_paths import check_output_path, require_path
 from ..video import VideoInfo, VideoReader, VideoWriter, output_kind, probe, side_by_side
 from ..video.reader import gap_advice, rate_mismatch, uneven_spacing
 from .config import MagnifyConfig
+from .frame_memory import check_frame_fits_memory
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
 from .registry import build_magnifier, with_default_band
@@ -102,6 +103,7 @@ def magnify_file(
         )
     geometry = FrameGeometry.from_arguments(info.width, info.height, crop, resize)
     width, height = geometry.size
+    check_frame_fits_memory(width, height)
     weights = load_mask(mask, geometry) if mask is not None else None
     config = dataclasses.replace(config, frame_geometry=geometry)
     magnifier = PairedMagnifier(build_magnifier(config))  # checks the band against fps

@@ -16,6 +16,10 @@ import numpy as np
 
 from ..errors import UsageError
 
+#: the most a --resize may stretch one side against the other (ours: beyond it the pixel
+#: aspect ratio players need falls outside what the file can store; 37,500 made it 0)
+MAX_STRETCH = 100
+
 
 def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) -> tuple[int, int]:
     """``W`` or ``WxH`` -> (W, H); a lone W keeps the aspect ratio (rounded)."""
@@ -43,6 +47,14 @@ def parse_resize(text: str | tuple[int, int] | None, width: int, height: int) ->
             raise UsageError(f"--resize '{text}' is not W or WxH: write e.g. 640 or 640x360.")
     if new_w < 2 or new_h < 2:
         raise UsageError(f"--resize {new_w}x{new_h} is too small: use at least 2x2 pixels.")
+    stretch = (new_w * height) / (new_h * width)
+    if not 1 / MAX_STRETCH <= stretch <= MAX_STRETCH:
+        keep = round(height * new_w / width)
+        raise UsageError(
+            f"--resize {new_w}x{new_h} stretches the {width}x{height} picture "
+            f"{max(stretch, 1 / stretch):.0f} times more one way than the other (at most "
+            f"{MAX_STRETCH}): give --resize {new_w} to keep its shape ({new_w}x{max(keep, 2)})."
+        )
     return int(new_w), int(new_h)
 
 

@@ -505,7 +505,7 @@ def _square_pixel_note(ratio: Fraction, kind: str) -> str:
     shown = 1 / float(ratio)  # the shown width over the input's, at the same height
     change, looks = (100 * (1 - shown), "narrower") if ratio > 1 else (100 * (shown - 1), "wider")
     return (
-        f"the input's pixels are not square (aspect {ratio.numerator}:{ratio.denominator}) and "
+        f"the output's pixels are not square (aspect {ratio.numerator}:{ratio.denominator}) and "
         f"{what} cannot say so: players will show it {change:.0f} % {looks} than the input; "
         "write .mp4 to keep the shape"
     )
