@@ -49,6 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     options = {key: float(value) for key, value in (item.split("=", 1) for item in args.set)}
     rows = []
+    print(f"measured output shift / (alpha x input shift), input shifted {args.shift:g} px; "
+          f"one column per alpha ({', '.join(f'{a:g}' for a in args.alphas)})")  # fmt: skip
     for sigma in args.sigmas:
         for name in args.photos:
             photo = smooth_texture(load_texture(name), (128, 160), sigma_px=sigma)

@@ -130,7 +130,8 @@ def test_record_keeps_the_format_of_speeds_py():
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["bench", "nosuchmethod", "--sizes", "64x48"], "unknown method 'nosuchmethod'"),
+        (["bench", "nosuchmethod", "--sizes", "64x48"], "unknown method 'nosuchmethod': choose"),
+        (["bench", "lineer", "--sizes", "64x48"], "unknown method 'lineer' (did you mean linear?)"),
         (["bench", "linear", "--sizes", "64by48"], "size '64by48' is not WIDTHxHEIGHT"),
         (["bench", "linear", "--sizes", "64x48", "--runs", "0"], "--runs must be at least 1"),
         (["bench", "linear", "--sizes", "64x48", "--threads", "999"], "--threads 999 is far more"),

@@ -153,3 +153,14 @@ def test_a_slice_picture_says_what_was_sliced_and_which_way_time_runs(tmp_path):
         caption_strip(60, "one two three four five six").shape[0]
         > caption_strip(600, "one two three four five six").shape[0]
     )
+
+
+def test_a_slice_caption_says_when_the_videos_differ_in_length():
+    """A cut output beside its whole input was only grey padding (walkthrough review)."""
+    from motionmag.video.compose import slice_caption
+
+    same = slice_caption(None, 3, 2, [40, 40])
+    assert same.startswith("x-t slice at y = 3 px") and "differ in length" not in same
+    assert slice_caption(5, None, 1, [795, 100]).endswith(
+        ". The videos differ in length: 795 / 100 frames"
+    )

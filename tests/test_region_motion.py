@@ -191,3 +191,13 @@ def test_a_region_that_does_not_move_gets_no_ratio(tmp_path, image, capsys):
     a = rm.region_motions(clips["in"], [(72, 16, 52, 64)])[0]
     with pytest.raises(InputError, match="does not move measurably"):
         rm.compare(a, a)
+
+
+def test_videos_of_different_lengths_are_told_the_end_that_compares_them():
+    """An output cut with --end beside its whole input: the sentence gives the --end (from
+    the shorter one's start, 2 s, and length, 30 frames at 10 fps) that makes them match."""
+    wave = np.sin(np.arange(100) / 3.0)
+    whole = rm.RegionMotion("in.mp4", 10.0, (0, 0, 8, 8), 0, wave, 0 * wave, start_s=2.0)
+    cut = rm.RegionMotion("out.mp4", 10.0, (0, 0, 8, 8), 0, wave[:30], 0 * wave[:30], start_s=2.0)
+    with pytest.raises(UsageError, match=r"or measure both up to --end 5, where 'out.mp4' ends"):
+        rm.compare(whole, cut)

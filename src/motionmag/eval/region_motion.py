@@ -163,9 +163,12 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
             )
     check_frequency(freq_hz, first.fps)
     if len(first.dx) != len(other.dx):
+        shorter = min((first, other), key=lambda motion: len(motion.dx))
+        end_s = shorter.start_s + len(shorter.dx) / float(shorter.fps)
         raise UsageError(
             f"'{other.path}' has {len(other.dx)} frames and '{first.path}' {len(first.dx)}: "
-            "compare videos of the same length (an input and its magnified output)."
+            "compare videos of the same length (an input and its magnified output), or "
+            f"measure both up to --end {end_s:.6g}, where '{shorter.path}' ends."
         )
     axis = first.axis()
     a, b = first.along(axis), other.along(axis)
@@ -297,9 +300,10 @@ def _grey_region(frame: np.ndarray, roi: tuple[int, int, int, int], factor: int)
     return luma.astype(np.float64)[..., None]  # (H, W, 1): track_shift averages channels
 
 
-def _shift(base: np.ndarray, region: np.ndarray, factor: int, index: int) -> np.ndarray:
-    """(dx, dy) px of one region against the reference, or an InputError when the motion
-    is too large for the region (the estimate leaves the region or cannot be solved)."""
+def _shift(base: np.ndarray, region: np.ndarray, factor: int, index: int, path: str) -> np.ndarray:
+    """(dx, dy) px of one region against the reference, or an InputError naming the video
+    ``path`` when the motion is too large for the region (the estimate leaves the region
+    or cannot be solved)."""
     height, width = base.shape[:2]
     try:
         shift = track_shift(base, region, BORDER_PX)
@@ -308,12 +312,13 @@ def _shift(base: np.ndarray, region: np.ndarray, factor: int, index: int) -> np.
     if not np.all(np.isfinite(shift)) or np.abs(shift).max() > min(height, width) / 4:
         if float(np.ptp(base)) < 1.0:  # a uniform reference: nothing to follow
             raise InputError(
-                f"the {width * factor}x{height * factor} px region has no texture to track "
-                "(its pixels vary by less than one grey level in the reference frame): "
-                "choose a region with detail (--roi)."
+                f"the {width * factor}x{height * factor} px region of '{path}' has no texture "
+                "to track (its pixels vary by less than one grey level in the reference "
+                "frame): choose a region with detail (--roi)."
             )
         raise InputError(
-            f"frame {index} has moved too far from the reference frame to be measured in a "
+            f"frame {index} of '{path}' has moved too far from the reference frame to be "
+            "measured in a "
             f"{width * factor}x{height * factor} px region (more than a quarter of it): "
             "give a larger --roi or a --reference closer in time."
         )
@@ -461,10 +466,12 @@ def region_motions(
                     "varies by less than one grey level there): choose a region with detail "
                     "(--roi)."
                 )
-            shifts = [_shifts(bases, c, factors, i, failed) for i, c in enumerate(waiting)]
+            shifts = [
+                _shifts(bases, c, factors, i, failed, str(path)) for i, c in enumerate(waiting)
+            ]
             waiting = []
             continue
-        shifts.append(_shifts(bases, cut, factors, len(shifts), failed))
+        shifts.append(_shifts(bases, cut, factors, len(shifts), failed, str(path)))
     if bases is None:
         raise UsageError(
             f"reference frame {reference} is beyond the end of '{path}' ({len(waiting)} "
@@ -530,16 +537,17 @@ def _shifts(
     factors: list[int],
     index: int,
     failed: list[bool] | None,
+    path: str,
 ) -> list[np.ndarray]:
     """(dx, dy) of every region in one frame; with ``failed`` (a flag per region) a
     region whose motion cannot be measured is flagged and skipped from then on."""
     if failed is None:
-        return [_shift(b, c, f, index) for b, c, f in zip(bases, cut, factors, strict=True)]
+        return [_shift(b, c, f, index, path) for b, c, f in zip(bases, cut, factors, strict=True)]
     out = []
     for k, (b, c, f) in enumerate(zip(bases, cut, factors, strict=True)):
         if not failed[k]:
             try:
-                out.append(_shift(b, c, f, index))
+                out.append(_shift(b, c, f, index, path))
                 continue
             except InputError:
                 failed[k] = True

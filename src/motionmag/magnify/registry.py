@@ -61,8 +61,12 @@ def get_method(name: str) -> MethodSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
+        import difflib
+
         known = ", ".join(_REGISTRY)
-        raise UsageError(f"unknown method '{name}': choose one of {known}.") from None
+        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown method '{name}'{hint}: choose one of {known}.") from None
 
 
 def weights_available(spec: MethodSpec) -> bool:

@@ -224,7 +224,7 @@ def slice_figure(
         raise UsageError("no videos given: name at least one video to slice")
     if labels is None:
         labels = [Path(v).name or str(v) for v in videos]
-    images = []
+    images, lengths = [], []
     for video in videos:
         collector = SliceCollector(x=x, y=y)
         with VideoReader(video) as reader:
@@ -236,6 +236,7 @@ def slice_figure(
                 "time, so give a video."
             )
         images.append(collector.image())
+        lengths.append(len(collector))
     if zoom is None:
         shortest = min(min(im.shape[:2]) for im in images)
         zoom = int(np.clip(math.ceil(SLICE_MIN_SIDE_PX / max(shortest, 1)), 1, 8))
@@ -248,6 +249,13 @@ def slice_figure(
     figure = side_by_side(panels, labels=labels)
     if not caption:
         return figure
+    text = slice_caption(x, y, zoom, lengths)
+    return np.concatenate([figure, caption_strip(figure.shape[1], text)])
+
+
+def slice_caption(x: int | None, y: int | None, zoom: int, lengths: Sequence[int]) -> str:
+    """The words under a slice picture: which line, which way time runs, the zoom, how to
+    read slope and grey, and the frame counts when the videos differ in length."""
     if x is not None:
         text = (
             f"y-t slice at x = {x} px: rows are y, time runs left to right, each frame a "
@@ -259,7 +267,9 @@ def slice_figure(
             f"row {zoom} px high"
         )
     text += f" (drawn x{zoom}); a motion of v px per frame is a line of slope v; grey: no picture"
-    return np.concatenate([figure, caption_strip(figure.shape[1], text)])
+    if len(set(lengths)) > 1:  # a cut output beside its whole input: say so, not only grey
+        text += f". The videos differ in length: {' / '.join(map(str, lengths))} frames"
+    return text
 
 
 def caption_strip(width: int, text: str, scale: float = 0.45) -> np.ndarray:

@@ -122,7 +122,9 @@ def output_kind(path: str | os.PathLike) -> str:
     if suffix == ".mkv":
         return "mkv"
     what = f"extension '{suffix}'" if suffix else "no extension"
-    raise UsageError(f"output '{text}' has {what}, which is not supported: use {SUPPORTED_OUTPUTS}")
+    raise UsageError(
+        f"output '{text}' has {what}, which is not supported: use {SUPPORTED_OUTPUTS}."
+    )
 
 
 def _current_umask() -> int:
