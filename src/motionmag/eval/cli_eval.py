@@ -91,7 +91,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.size is not None and args.size < 32:
         raise UsageError(f"--size {args.size} is too small: use at least 32 px.")
     if args.plot and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
-        raise UsageError(f"--plot must end in {', '.join(sorted(PLOT_SUFFIXES))}: {args.plot}")
+        raise UsageError(f"--plot '{args.plot}' must end in {', '.join(sorted(PLOT_SUFFIXES))}.")
     check_distinct_outputs({"--json": args.json, "--plot": args.plot})
     for flag, path in (("--json", args.json), ("--plot", args.plot)):
         if path:

@@ -204,7 +204,8 @@ def load_clip(
         clip = np.asarray(video)
         if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
             raise InputError(
-                f"video array must be uint8 (T, H, W, 3), got {clip.dtype} {clip.shape}"
+                f"the video array is {clip.dtype} {clip.shape}: give uint8 frames shaped "
+                "(T, H, W, 3)."
             )
         clip, fps, info = clip[:frames], DEFAULT_FPS, {"clip": "array"}
     else:

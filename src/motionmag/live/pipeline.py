@@ -386,12 +386,12 @@ def run_live(
         if output == 0 and processed and stop_reason in ("Ctrl+C", "SIGTERM"):
             raise InputError(
                 f"the run was stopped ({stop_reason}) before a magnified frame came out: "
-                "nothing was written; let it run longer"
+                "nothing was written; let it run longer."
             )
         if output == 0:
             raise InputError(
                 f"{info.description} gave no frame to magnify: check that it plays in "
-                "another player"
+                "another player."
             )
         for sink in sinks:
             sink.close()

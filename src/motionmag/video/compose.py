@@ -119,17 +119,17 @@ def side_by_side(
     Returns uint8 RGB of shape (H, sum(W_i) + gap_px * (n - 1), 3); the inputs are not changed.
     """
     if len(frames) == 0:
-        raise UsageError("side_by_side got no frames: give at least one frame")
+        raise UsageError("side_by_side got no frames: give at least one frame.")
     checked = [_check_frame(f) for f in frames]
     heights = {f.shape[0] for f in checked}
     if len(heights) != 1:
         raise UsageError(
-            f"frames have different heights {sorted(heights)}: resize them to one height first"
+            f"frames have different heights {sorted(heights)}: resize them to one height first."
         )
     if labels is not None and len(labels) != len(checked):
-        raise UsageError(f"got {len(labels)} labels for {len(checked)} frames: give one per frame")
+        raise UsageError(f"got {len(labels)} labels for {len(checked)} frames: give one per frame.")
     if gap_px < 0:
-        raise UsageError(f"gap_px {gap_px} is negative: give 0 or more pixels")
+        raise UsageError(f"gap_px {gap_px} is negative: give 0 or more pixels.")
     height = checked[0].shape[0]
     total_w = sum(f.shape[1] for f in checked) + gap_px * (len(checked) - 1)
     out = np.full((height, total_w, 3), GAP_VALUE, dtype=np.uint8)
@@ -148,7 +148,7 @@ class SliceCollector:
 
     def __init__(self, x: int | None = None, y: int | None = None) -> None:
         if (x is None) == (y is None):
-            raise UsageError("a slice needs exactly one of x or y: pass --x X or --y Y")
+            raise UsageError("a slice needs exactly one of x or y: pass --x X or --y Y.")
         self.x = x
         self.y = y
         self._lines: list[np.ndarray] = []
@@ -171,7 +171,7 @@ class SliceCollector:
         elif (height, width) != self._shape:
             raise InputError(
                 f"frame size changed from {self._shape[1]}x{self._shape[0]} to {width}x{height}: "
-                "slice a video whose frames all have one size"
+                "slice a video whose frames all have one size."
             )
         line = frame[:, self.x] if self.x is not None else frame[self.y]
         self._lines.append(line.copy())
@@ -182,7 +182,7 @@ class SliceCollector:
     def image(self) -> np.ndarray:
         """y-t slice (H, T, 3) for ``x``; x-t slice (T, W, 3) for ``y``."""
         if not self._lines:
-            raise InputError("the video has no frames to slice: check the input")
+            raise InputError("the video has no frames to slice: check the input.")
         axis = 1 if self.x is not None else 0
         return np.ascontiguousarray(np.stack(self._lines, axis=axis))
 
@@ -221,7 +221,7 @@ def slice_figure(
     from motionmag.video.reader import VideoReader
 
     if not videos:
-        raise UsageError("no videos given: name at least one video to slice")
+        raise UsageError("no videos given: name at least one video to slice.")
     if labels is None:
         labels = [Path(v).name or str(v) for v in videos]
     images, lengths = [], []
@@ -324,9 +324,9 @@ def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
     image_format_name = image_format(target)
     folder = target.parent
     if not folder.is_dir():
-        raise UsageError(f"output folder '{folder}' does not exist: create it first")
+        raise UsageError(f"output folder '{folder}' does not exist: create it first.")
     image = np.ascontiguousarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise UsageError(f"image of shape {image.shape} and type {image.dtype} is not uint8")
+        raise UsageError(f"image of shape {image.shape} and type {image.dtype} is not uint8.")
     with atomic_output(target) as temporary:
         Image.fromarray(image).save(temporary, format=image_format_name)

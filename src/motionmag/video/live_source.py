@@ -191,14 +191,14 @@ class CameraSource(LiveSource):
             capture.release()
             raise InputError(
                 f"{name} could not be opened: check that it is connected and not in use "
-                "by another program"
+                "by another program."
             )
         if fps is not None:
             capture.set(cv2.CAP_PROP_FPS, float(fps))
         ok, first = capture.read()
         if not ok or first is None:
             capture.release()
-            raise InputError(f"{name} opened but gave no frame: check it with another viewer")
+            raise InputError(f"{name} opened but gave no frame: check it with another viewer.")
         stated = capture.get(cv2.CAP_PROP_FPS)
         rate = fps or (stated if stated and 0 < stated < 1000 else DEFAULT_CAMERA_FPS)
         self._capture = capture
@@ -251,18 +251,18 @@ class StreamSource(LiveSource):
         except (av.error.FFmpegError, OSError):
             raise InputError(
                 f"stream '{url}' could not be opened: check the URL and that the server is "
-                "reachable"
+                "reachable."
             ) from None
         if not container.streams.video:
             container.close()
-            raise InputError(f"stream '{url}' has no video: give a URL that carries video")
+            raise InputError(f"stream '{url}' has no video: give a URL that carries video.")
         stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate and 0 < float(rate) < 1000 else DEFAULT_CAMERA_FPS
         if not stream.width or not stream.height:
             container.close()
-            raise InputError(f"stream '{url}' does not state its frame size: check the URL")
+            raise InputError(f"stream '{url}' does not state its frame size: check the URL.")
         self._av = av
         self._container = container
         self._stream = stream

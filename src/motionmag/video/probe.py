@@ -127,10 +127,10 @@ def to_fraction_fps(fps: Fraction | float | int | str) -> Fraction:
             value = snap_rate(Fraction(as_float).limit_denominator(1_000_000))
     except (TypeError, ValueError, ZeroDivisionError):
         raise UsageError(
-            f"frame rate {fps!r} is not a number: give fps as e.g. 30 or 29.97"
+            f"frame rate {fps!r} is not a number: give fps as e.g. 30 or 29.97."
         ) from None
     if value <= 0:
-        raise UsageError(f"frame rate {fps!r} is not positive: give fps as e.g. 30 or 29.97")
+        raise UsageError(f"frame rate {fps!r} is not positive: give fps as e.g. 30 or 29.97.")
     return value
 
 
@@ -221,7 +221,7 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
     if not files:
         raise InputError(
             f"input folder '{folder}' holds no .png, .jpg or .tif frames: point to a video file "
-            "or a folder of frames"
+            "or a folder of frames."
         )
     size: tuple[int, int] | None = None
     has_alpha, turns = False, 0
@@ -235,14 +235,14 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
                     turns = EXIF_QUARTER_TURNS.get(orientation, 0)
         except (OSError, UnidentifiedImageError):
             raise InputError(
-                f"frame '{file}' is not a readable image: replace or remove it"
+                f"frame '{file}' is not a readable image: replace or remove it."
             ) from None
         if size is None:
             size = this_size
         elif this_size != size:
             raise InputError(
                 f"frame '{file.name}' is {this_size[0]}x{this_size[1]} but the first frame is "
-                f"{size[0]}x{size[1]}: all frames in '{folder}' must have the same size"
+                f"{size[0]}x{size[1]}: all frames in '{folder}' must have the same size."
             )
     assert size is not None
     return VideoInfo(
@@ -362,7 +362,7 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
     with open_input(p) as container:
         if not container.streams.video:
             raise InputError(
-                f"input file '{p}' has no video stream: give a file that contains video"
+                f"input file '{p}' has no video stream: give a file that contains video."
             )
         stream = main_video_stream(container)
         codec = stream.codec_context
@@ -374,12 +374,12 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
                     "and give the folder with --fps."
                 )
             raise InputError(
-                f"input file '{p}' does not state its frame size: re-export it with FFmpeg"
+                f"input file '{p}' does not state its frame size: re-export it with FFmpeg."
             )
         stated = stream_rate(stream)
         if fps is None and stated is None:
             raise InputError(
-                f"input file '{p}' does not state its frame rate: pass --fps with the rate"
+                f"input file '{p}' does not state its frame rate: pass --fps with the rate."
             )
         rate = to_fraction_fps(fps) if fps is not None else stated
         frames = stream.frames if stream.frames and stream.frames > 0 else None

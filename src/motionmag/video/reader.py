@@ -263,14 +263,14 @@ class VideoReader:
                     if image.size != size:
                         raise InputError(
                             f"frame '{file.name}' is {image.size[0]}x{image.size[1]} but the "
-                            f"first frame is {size[0]}x{size[1]}: all frames must have one size"
+                            f"first frame is {size[0]}x{size[1]}: all frames must have one size."
                         )
                     if image.mode in GREY_MODES and self._folder_top is None:
                         self._folder_top = self._grey_top(files)  # once, at the first grey frame
                     array = _image_to_rgb8(image, self._folder_top)
             except OSError:
                 raise InputError(
-                    f"frame '{file}' is not a readable image: replace or remove it"
+                    f"frame '{file}' is not a readable image: replace or remove it."
                 ) from None
             self.frames_read += 1
             yield np.ascontiguousarray(array)
@@ -478,7 +478,7 @@ class VideoReader:
         """Raise InputError when the stream ended before what the container states."""
         path = str(self.path)
         if self.frames_read == 0:
-            raise InputError(f"input file '{path}' has no decodable frames: re-export it")
+            raise InputError(f"input file '{path}' has no decodable frames: re-export it.")
         stated = stream.frames if stream.frames and stream.frames > 0 else None
         if stated is not None:
             if packets < stated or self.frames_read + skipped < stated:

@@ -180,7 +180,7 @@ class VideoWriter:
         self.fps = to_fraction_fps(fps)
         _check_rate(self.fps, self.kind)
         if int(width) != width or int(height) != height or width < 1 or height < 1:
-            raise UsageError(f"frame size {width}x{height} is not valid: give positive integers")
+            raise UsageError(f"frame size {width}x{height} is not valid: give positive integers.")
         self.width, self.height = int(width), int(height)
         if self.kind == "mp4" and max(self.width, self.height) > X264_MAX_SIDE_PX:
             raise UsageError(
@@ -189,15 +189,15 @@ class VideoWriter:
                 "make it smaller with --resize."
             )
         if not 0 <= int(crf) <= 18:
-            raise UsageError(f"crf {crf} is outside 0..18: use 18 (default) or lower for quality")
+            raise UsageError(f"crf {crf} is outside 0..18: use 18 (default) or lower for quality.")
         self.crf = int(crf)
         if preset not in X264_PRESETS:
             raise UsageError(
-                f"x264 preset '{preset}' is unknown: use one of {', '.join(X264_PRESETS)}"
+                f"x264 preset '{preset}' is unknown: use one of {', '.join(X264_PRESETS)}."
             )
         self.preset = preset
         if codec_threads is not None and (int(codec_threads) != codec_threads or codec_threads < 1):
-            raise UsageError(f"codec_threads {codec_threads} is not a whole number >= 1")
+            raise UsageError(f"codec_threads {codec_threads} is not a whole number >= 1.")
         self.codec_threads = codec_threads
         self.sample_aspect_ratio = _aspect(sample_aspect_ratio)
         self.frames_written = 0
@@ -215,7 +215,7 @@ class VideoWriter:
         self.audio_from = Path(audio_from) if audio_from is not None else None
         self.audio_start_s = float(audio_start_s)
         if self.audio_from is not None and not self.audio_from.exists():
-            raise InputError(f"input file '{self.audio_from}' does not exist: check the path")
+            raise InputError(f"input file '{self.audio_from}' does not exist: check the path.")
         check_output_path(
             text, overwrite=overwrite, inputs=(self.audio_from,), folder_output=self.kind == "png"
         )
@@ -331,7 +331,7 @@ class VideoWriter:
         stamped, the audio copied from ``audio_from`` starts at its time (``audio_start_s``
         then goes unused)."""
         if self._closed:
-            raise UsageError("the video writer is already closed: open a new VideoWriter")
+            raise UsageError("the video writer is already closed: open a new VideoWriter.")
         frame = np.asarray(frame)
         if frame.dtype != np.uint8 or frame.shape != (self.height, self.width, 3):
             raise UsageError(
@@ -369,7 +369,7 @@ class VideoWriter:
         if self.frames_written == 0:
             self.abort()
             raise UsageError(
-                f"no frames were written to '{self.path}': give at least one frame before closing"
+                f"no frames were written to '{self.path}': give at least one frame before closing."
             )
         try:
             if self.kind != "png":
