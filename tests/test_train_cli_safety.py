@@ -86,11 +86,12 @@ def test_init_without_steps_trains_the_default_steps_past_the_weights_own(tmp_pa
     weights.write_bytes(b"")
     weights.with_suffix(".json").write_text(json.dumps({"training": {"step": 176536}}))
     config = config_class("ha2024")()
-    steps_past_init(argparse.Namespace(init=str(weights)), config, {})
+    net = "motionmag.nets.ha2024:Ha2024Net"  # the card names no network: any passes
+    steps_past_init(argparse.Namespace(init=str(weights)), config, {}, net, "ha2024")
     assert config.steps == 176536 + 100000
     given = config_class("ha2024")()
     given.steps = 200000
-    steps_past_init(argparse.Namespace(init=str(weights)), given, {"steps": 200000})
+    steps_past_init(argparse.Namespace(init=str(weights)), given, {"steps": 200000}, net, "ha2024")
     assert given.steps == 200000  # --steps given: the user's own count of every step
 
 
@@ -104,6 +105,12 @@ def test_init_with_steps_at_or_below_the_weights_own_is_refused_before_a_run_fol
     code, err = run(capsys, "train", "ha2024", "--run", tmp_path / "r", "--init",
                     weights_path("ha2024"), *TINY, "--steps", "5")  # fmt: skip
     assert code == 2 and one_sentence(err) and "--steps 5 counts every step" in err, err
+    assert not (tmp_path / "r").exists()
+    # another network's weights are named as such first: their step says nothing here
+    code, err = run(capsys, "train", "oh2018", "--run", tmp_path / "r", "--init",
+                    weights_path("ha2024"), *TINY, "--steps", "5")  # fmt: skip
+    assert code == 2 and one_sentence(err), err
+    assert "are for motionmag.nets.ha2024:Ha2024Net, not motionmag.nets.oh2018" in err
     assert not (tmp_path / "r").exists()
 
 

@@ -186,18 +186,23 @@ def check_session_flags(args: argparse.Namespace) -> None:
         raise UsageError(f"--run '{run_dir}' is a file: give a folder for the run.")
 
 
-def steps_past_init(args: argparse.Namespace, config, given: dict) -> None:
+def steps_past_init(
+    args: argparse.Namespace, config, given: dict, network_class: str, model: str
+) -> None:
     """With ``--init`` and no ``--steps``: train ``config.steps`` (the default) beyond the
     weights' own step, which the run starts from (ours: the shipped weights are past
     the default 100,000 steps, so continuing them trained nothing). A ``--steps`` given
     counts every step, theirs included: UsageError, before the run folder is made, when
-    it leaves nothing to train."""
+    it leaves nothing to train. Weights of another network (``network_class`` is
+    ``model``'s) are refused first: their step says nothing about this run."""
     init = getattr(args, "init", None)
     if init is None:
         return
-    from .run_state import card_beside
+    from .run_state import card_beside, check_card_network
 
-    step = int((card_beside("--init", init).get("training") or {}).get("step") or 0)
+    card = card_beside("--init", init)
+    check_card_network(card, Path(init), network_class, model)
+    step = int((card.get("training") or {}).get("step") or 0)
     if "steps" not in given:
         config.steps += step
     elif config.steps <= step:

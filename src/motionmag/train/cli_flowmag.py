@@ -148,7 +148,13 @@ def _default_run(config) -> Path:
 
 def run_train_flowmag(args) -> int:
     """Run ``motionmag train flowmag``; 0, or 130 / 143 when stopped by a signal."""
-    from .flowmag import FlowMagTrainConfig, export_weights, load_checkpoint, train_flowmag
+    from .flowmag import (
+        NETWORK,
+        FlowMagTrainConfig,
+        export_weights,
+        load_checkpoint,
+        train_flowmag,
+    )
 
     given = given_fields(args, _FIELDS)
     if args.no_synthetic:
@@ -167,7 +173,7 @@ def run_train_flowmag(args) -> int:
         _default_run,
         lambda path: load_checkpoint(path)["config"],
     )
-    steps_past_init(args, config, given)
+    steps_past_init(args, config, given, NETWORK, "flowmag")
     config.validate()
     banner = f"training flowmag in {run_dir} on {config.device}"
     result = train_flowmag(

@@ -386,7 +386,7 @@ def _default_run(config) -> Path:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``motionmag train MODEL``; returns 0, or 130 / 143 when stopped by a signal."""
-    from .oh2018 import config_class, export_weights, load_checkpoint
+    from .oh2018 import config_class, export_weights, load_checkpoint, recipe_for
     from .oh2018 import train_model as train
 
     flags = {**_FIELDS, **_MODEL_FIELDS.get(args.model, {})}
@@ -408,7 +408,7 @@ def run_train(args: argparse.Namespace) -> int:
         _default_run,
         lambda path: load_checkpoint(path, model=args.model)["config"],
     )
-    steps_past_init(args, config, given)
+    steps_past_init(args, config, given, recipe_for(config).network, args.model)
     _check_shard_flags(config, given)
     config.validate()
     _note_hmn_fine_tuning(args, config)

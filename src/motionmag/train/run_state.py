@@ -253,6 +253,17 @@ def card_beside(flag: str, weights: str | os.PathLike, hint: str = "") -> dict:
     return read_card(card_path)
 
 
+def check_card_network(card: dict, weights: Path, network_class: str, model: str) -> None:
+    """UsageError unless the model card of the ``--init`` ``weights`` names
+    ``network_class`` (``model``'s network; a card that names none passes)."""
+    card_class = card.get("network", {}).get("class", network_class)  # old cards: none
+    if card_class != network_class:
+        raise UsageError(
+            f"the weights in '{weights}' are for {card_class}, not {network_class}: "
+            f"--init needs {model} weights."
+        )
+
+
 def load_init(
     net: torch.nn.Module, path: str | os.PathLike, network_class: str, model: str, hint: str
 ) -> tuple[int, int, float, list]:
@@ -272,12 +283,7 @@ def load_init(
         state = load_file(str(weights))
     except Exception as error:  # safetensors raises its own error types
         raise InputError(f"--init '{weights}' cannot be read as safetensors ({error}).") from None
-    card_class = card.get("network", {}).get("class", network_class)  # old cards: none
-    if card_class != network_class:
-        raise UsageError(
-            f"the weights in '{weights}' are for {card_class}, not {network_class}: "
-            f"--init needs {model} weights."
-        )
+    check_card_network(card, weights, network_class, model)
     card_config = card.get("network", {}).get("config")
     if card_config != getattr(net, "config", None):
         raise UsageError(
