@@ -452,6 +452,106 @@ def test_ctrl_c_and_a_closed_window_end_the_run_and_keep_the_output(clip_40fps):
     assert report.frames_processed + report.frames_dropped == report.frames_in
 
 
+def test_a_whole_clip_method_is_refused_live(tmp_path, capsys, clip_40fps):
+    """DeepMag (and FlowMag under test-time adaptation) hold every frame until the input
+    ends: live ran them with nothing out for the whole run and memory 357 -> 1518 MiB."""
+    for extra, words in (
+        (["--method", "deepmag-color", "--band", "0.5", "2"], "deepmag-color magnifies a whole"),
+        (["--method", "flowmag", "--set", "tta_epochs=1"], "flowmag with test-time adaptation"),
+    ):
+        code, _, stderr = run(capsys, "live", clip_40fps, "-o", tmp_path / "o.mp4", *extra)
+        assert code == 2 and words in stderr and stderr.count("\n") == 1, stderr
+        assert "cannot run live: record the video, then run motionmag magnify" in stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_stream_that_does_not_open_says_what_its_server_said(tmp_path, capsys):
+    """A 404 read 'check that the server is reachable'; --fps on a stream set only the
+    band's rate while frames came at the server's (the report said its 10 fps)."""
+    import av
+
+    from motionmag.video.live_source import _open_problem
+
+    url = "http://127.0.0.1:8799/missing.mp4"
+    missing = av.error.HTTPNotFoundError(875574520, "Server returned 404 Not Found", url)
+    assert _open_problem(url, missing) == (
+        f"the server of '{url}' answered 404 Not Found: check the URL's path."
+    )
+    garbage = av.error.InvalidDataError(1094995529, "Invalid data found", url)
+    assert "is not video FFmpeg can read" in _open_problem(url, garbage)
+    assert "check the URL and that the server is reachable" in _open_problem(url, OSError())
+    code, _, stderr = run(capsys, "live", url, "-o", tmp_path / "o.mp4", "--fps", "20")
+    assert code == 2 and "is a network stream, which comes at the rate its server" in stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_stop_during_a_frame_waits_for_that_frame(clip_40fps):
+    """A real Ctrl+C (or SIGTERM) while a frame is magnified is held until the frame is
+    done: its output is written and counted (a stop inside the first frame read as 'gave
+    no frame to magnify', and a batch held in the network was lost); a second stops at
+    once."""
+    import os
+    import signal
+
+    class SignalledDuring(SlowMagnifier):
+        def __init__(self, signum, times):
+            super().__init__(0)
+            self.signum, self.times = signum, times
+
+        def push(self, frame):
+            if index_of(frame) == 5:
+                for _ in range(self.times):
+                    os.kill(os.getpid(), self.signum)
+            return frame
+
+    for signum, said in ((signal.SIGINT, "Ctrl+C"), (signal.SIGTERM, "SIGTERM")):
+        sink = ListSink()
+        source = FileSource(clip_40fps, realtime=False)
+        report = run_live(source, SignalledDuring(signum, 1), [sink])
+        assert report.stopped_by == said and sink.closed and not sink.aborted
+        assert [index_of(f) for f in sink.frames] == [0, 1, 2, 3, 4, 5]
+        assert report.frames_processed == 6
+        assert report.frames_processed + report.frames_dropped == report.frames_in
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    sink = ListSink()
+    report = run_live(
+        FileSource(clip_40fps, realtime=False), SignalledDuring(signal.SIGINT, 2), [sink]
+    )
+    assert report.stopped_by == "Ctrl+C" and [index_of(f) for f in sink.frames] == [0, 1, 2, 3, 4]
+
+
+def test_a_stop_inside_a_batch_leaves_its_frames_for_flush():
+    """Stream(batch=4): a KeyboardInterrupt while the 8th frame's batch was decoded lost
+    frames 5-8 (flush() returned none); they are taken off only once decoded."""
+    from motionmag import Stream
+
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (32, 48, 3), dtype=np.uint8) for _ in range(8)]
+    settings = {"method": "ha2024-fast", "alpha": 4.0, "mode": "dynamic", "batch": 4}
+    whole = Stream(**settings)
+    expected = [whole.push(frame) for frame in frames] + whole.flush()
+    expected = [out for out in expected if out is not None]
+    stream = Stream(**settings)
+    magnifier = stream._paired.magnifier
+    decode = magnifier.method.decode_many
+    calls = []
+
+    def interrupted_once(kept, chunk):
+        calls.append(len(chunk))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return decode(kept, chunk)
+
+    magnifier.method.decode_many = interrupted_once
+    outputs = [stream.push(frame) for frame in frames[:7]]
+    with pytest.raises(KeyboardInterrupt):
+        stream.push(frames[7])
+    outputs += stream.flush()
+    kept = [out for out in outputs if out is not None]
+    assert len(kept) == len(expected) == 8
+    np.testing.assert_array_equal(np.stack(kept), np.stack(expected))
+
+
 def test_a_failed_run_aborts_its_sinks(clip_40fps):
     class Broken(SlowMagnifier):
         def push(self, frame):

@@ -72,6 +72,7 @@ class WholeClipMagnifier(Magnifier):
     """``push`` stores, ``flush`` magnifies the whole clip (see module docstring)."""
 
     latency_frames = 0
+    whole_clip = True
 
     def __init__(self) -> None:
         self._frames: list[np.ndarray] = []

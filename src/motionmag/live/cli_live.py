@@ -166,7 +166,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         )
 
         def make_stream(mask: np.ndarray | None) -> Stream:
-            return Stream(
+            stream = Stream(
                 method=method,
                 alpha=args.alpha,
                 mode=args.mode,
@@ -180,6 +180,14 @@ def run_live_command(args: argparse.Namespace) -> int:
                 keep_stabilized=args.keep_stabilized,
                 **options,
             )
+            if stream.whole_clip:
+                raise UsageError(
+                    f"{method}{' with test-time adaptation' if 'tta_epochs' in options else ''} "
+                    "magnifies a whole clip at once (nothing comes out until the "
+                    "input ends, and memory grows with every frame), so it cannot run live: "
+                    "record the video, then run motionmag magnify on it."
+                )
+            return stream
 
         if auto:
             from .calibrate import auto_size

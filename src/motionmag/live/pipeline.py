@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -37,6 +38,43 @@ from ..video.live_source import Clock, LiveSource, SystemClock
 from . import priority
 from .latency import Interval, LatencyStats, LiveReport
 from .sinks import Sink
+
+
+class HeldStop:
+    """While one frame is magnified, a first Ctrl+C or SIGTERM waits for that frame to be
+    done, so its output and its count are kept (it was cut off mid-frame: frames in no
+    longer added up, a batch held in the network was lost, and a stop during the first
+    frame read as a source that gave no frame); a second stops at once. Main thread only:
+    elsewhere signals cannot be caught, and nothing is held."""
+
+    def __init__(self) -> None:
+        self.held: str | None = None  # "Ctrl+C" or "SIGTERM" once one came
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> HeldStop:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.getsignal(signum)
+                if previous is not None:  # None: a handler not set from Python, left alone
+                    self._previous[signum] = previous
+                    signal.signal(signum, self._hold)
+        return self
+
+    def _hold(self, signum: int, _frame: object) -> None:
+        if self.held is not None:  # the second stop: at once
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        self.held = "SIGTERM" if signum == signal.SIGTERM else "Ctrl+C"
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)  # type: ignore[arg-type]
+
+    def raise_held(self) -> None:
+        """Stop now if a stop came while the frame was magnified."""
+        if self.held == "SIGTERM":
+            raise Terminated
+        if self.held is not None:
+            raise KeyboardInterrupt
 
 
 class FrameMagnifier(Protocol):
@@ -360,13 +398,15 @@ def run_live(
                 if geometry.changes_frames:
                     frame = geometry.apply(frame)
                 began_s = clock.now()
-                out = magnifier.push(frame)
+                with HeldStop() as stop:
+                    out = magnifier.push(frame)
                 magnify_s += clock.now() - began_s
                 processed += 1
                 pending.append((item.index, item.capture_s, item.stamp_s))
                 if out is not None and not emit(out):
                     stop_reason = "window closed"
                     break
+                stop.raise_held()
         except KeyboardInterrupt as stop:  # Ctrl+C, or SIGTERM (errors.Terminated)
             stop_reason = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl+C"
         reader.stop.set()

@@ -13,6 +13,7 @@ the method decodes the kept part plus the (amplified) selection back into a fram
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from collections import deque
 from typing import Any
@@ -77,6 +78,9 @@ class Magnifier(ABC):
     """Frames in, magnified frames out, in order, one output per input."""
 
     latency_frames: int = 0
+    #: True when every frame is held until ``flush`` (DeepMag, FlowMag's test-time
+    #: adaptation): memory grows with the input, so such a magnifier cannot run live
+    whole_clip: bool = False
 
     @abstractmethod
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
@@ -148,10 +152,14 @@ class EulerianMagnifier(Magnifier):
         outputs = []
         while self._ready and (final or len(self._ready) >= self.batch_frames):
             chunk = self._ready[: self.batch_frames]
-            del self._ready[: len(chunk)]
-            kept = [self._pending.popleft() for _ in chunk]
+            kept = list(itertools.islice(self._pending, len(chunk)))
             decoded = self.method.decode_many(kept, chunk)
-            outputs.extend(tensor_to_frame(t, self._dither) for t in decoded)
+            frames = [tensor_to_frame(t, self._dither) for t in decoded]
+            # taken off only once decoded: a Ctrl+C inside a batch leaves it for flush()
+            del self._ready[: len(chunk)]
+            for _ in chunk:
+                self._pending.popleft()
+            outputs.extend(frames)
         return outputs
 
     @torch.inference_mode()

@@ -203,6 +203,7 @@ class FlowMagMagnifier(Magnifier):
         self.geometry = geometry
         self.reference = int(reference) if mode == "static" else 0
         self.latency_frames = 0 if self.options.tta_epochs else self.reference
+        self.whole_clip = bool(self.options.tta_epochs)  # TTA adapts on the whole clip first
         self.tta_losses: list[float] = []
         self._weights: torch.Tensor | None = None
         self._ref: torch.Tensor | None = None

@@ -112,6 +112,12 @@ class Stream:
         return self._paired.magnifier.latency_frames
 
     @property
+    def whole_clip(self) -> bool:
+        """True when the method holds every frame until :meth:`flush` (DeepMag, FlowMag
+        with test-time adaptation): nothing comes out of ``push`` and memory grows."""
+        return self._paired.magnifier.whole_clip
+
+    @property
     def stabilization(self):
         """The stabilization report (``magnify/stabilize.py``), or None without it."""
         aligner = getattr(self._paired, "aligner", None)

@@ -31,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from motionmag.errors import InputError
+from motionmag.errors import InputError, UsageError
 from motionmag.video.probe import main_video_stream, pixel_aspect
 from motionmag.video.reader import VideoReader
 
@@ -248,11 +248,8 @@ class StreamSource(LiveSource):
         options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
         try:
             container = av.open(url, mode="r", options=options, timeout=timeout_s)
-        except (av.error.FFmpegError, OSError):
-            raise InputError(
-                f"stream '{url}' could not be opened: check the URL and that the server is "
-                "reachable."
-            ) from None
+        except (av.error.FFmpegError, OSError) as error:
+            raise InputError(_open_problem(url, error)) from None
         if not container.streams.video:
             container.close()
             raise InputError(f"stream '{url}' has no video: give a URL that carries video.")
@@ -334,6 +331,22 @@ def source_kind(text: str) -> str:
     )
 
 
+def _open_problem(url: str, error: BaseException) -> str:
+    """The sentence for a stream that did not open: the server's answer when it gave one
+    (a 404 read as 'check that the server is reachable'), data that is not video, or no
+    connection."""
+    import av
+
+    http = (av.error.HTTPError, av.error.HTTPClientError, av.error.HTTPServerError)
+    if isinstance(error, http):  # FFmpeg says "Server returned 404 Not Found"
+        answer = str(getattr(error, "strerror", "") or error).strip().rstrip(".")
+        answer = answer.removeprefix("Server returned ")
+        return f"the server of '{url}' answered {answer}: check the URL's path."
+    if isinstance(error, av.error.InvalidDataError):
+        return f"stream '{url}' is not video FFmpeg can read: give a URL that carries video."
+    return f"stream '{url}' could not be opened: check the URL and that the server is reachable."
+
+
 def open_source(
     text: str,
     *,
@@ -350,6 +363,11 @@ def open_source(
     if kind == "camera":
         return CameraSource(int(text) if text.isdigit() else text, fps=fps)
     if kind == "stream":
+        if fps is not None:  # it set the band's rate only, while frames came at the stream's
+            raise UsageError(
+                f"--fps sets a file's rate or asks a camera for one, and '{text}' is a network "
+                "stream, which comes at the rate its server sends: leave out --fps."
+            )
         return StreamSource(text, realtime=realtime, clock=clock)
     path = text[len("file://") :] if text.lower().startswith("file://") else text
     if not Path(path).exists():
