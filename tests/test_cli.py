@@ -470,6 +470,31 @@ def test_measured_speed_reads_sizes_and_names_the_mode(tmp_path, monkeypatch):
         speeds._load.cache_clear()
 
 
+def test_methods_table_fits_the_terminal_and_explains_its_marks(capsys):
+    """23 of its 24 lines were wider than 80 columns (up to 285): now one line of facts
+    per method, the paper and summary wrapped beneath, and a legend for '-', 'none
+    shipped' and the speeds' machine."""
+    import json
+
+    from motionmag.cli import methods_table
+
+    code, stdout, _ = run(capsys, "methods", "--json")
+    assert code == 0
+    rows = json.loads(stdout)
+    for columns in (80, 120):
+        text = methods_table(rows, columns)
+        assert max(len(line) for line in text.splitlines()) < columns
+    lines = methods_table(rows, 80).splitlines()
+    linear = next(line for line in lines if line.startswith("linear *"))
+    fps = next(row for row in rows if row["name"] == "linear")["speed_fps"]["fps"]
+    speeds = [f"{fps['640x360']:.3g}", "/", f"{fps['1080p']:.3g}"]
+    assert linear.split()[2:] == ["-", *speeds, "static,dynamic,temporal"]
+    assert any(line.startswith("lwmm ") and "none shipped" in line for line in lines)
+    assert "oh2018" in " ".join(lines) and "(static)" in " ".join(lines)
+    legend = " ".join(lines[-4:])
+    assert "none shipped: train them" in legend and "motionmag bench --write-record" in legend
+
+
 def test_methods_reads_each_shipped_models_training_from_its_card(capsys):
     """``motionmag methods`` says how far each installed model is trained: the numbers of
     its card (samples, validation SSIM against the input's, the known-answer gain)."""

@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -324,32 +325,64 @@ def _run_methods(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps_strict(rows, indent=2))
         return 0
+    print(methods_table(rows, shutil.get_terminal_size((80, 24)).columns))
+    return 0
+
+
+#: the modes column in one order for every method (the registry's order varies)
+MODE_ORDER = ("static", "dynamic", "temporal")
+
+
+def methods_table(rows: list[dict], columns: int = 80) -> str:
+    """``motionmag methods`` as text that fits ``columns``: one line of facts per method,
+    its paper and summary wrapped beneath, and a legend for the marks."""
+    import textwrap
+
+    from .magnify.speeds import recorded_machine
+
+    def fps(row: dict) -> str:
+        record = row["speed_fps"]
+        if not record:
+            return "-"
+        sizes = record["fps"]
+        if list(sizes) == ["640x360", "1080p"]:
+            text = " / ".join(f"{v:.3g}" for v in sizes.values())
+        else:  # another set of sizes: each named
+            text = ", ".join(f"{v:.3g} @{k}" for k, v in sizes.items())
+        return text if record["mode"] == "temporal" else f"{text} ({record['mode']})"
+
+    weights = {"-": "-", "installed": "shipped", "missing": "none shipped"}
     cells = [
         [
             row["name"] + (" *" if row["default"] else ""),
-            row["kind"],
-            ",".join(row["modes"]),
-            row["weights"],
-            row["speed"],
-            f"{row['paper']}: {row['summary']}"
-            + (f" [{row['trained']}]" if row["trained"] else ""),
+            weights[row["weights"]],
+            fps(row),
+            ",".join(m for m in MODE_ORDER if m in row["modes"]),
         ]
         for row in rows
     ]
-    titles = ["method", "kind", "modes", "weights", "speed (fps)", "paper"]
-    widths = [max(len(c[i]) for c in [titles, *cells]) for i in range(len(titles) - 1)]
+    titles = ["method", "weights", "fps 640x360 / 1080p", "modes"]
+    widths = [max(len(c[i]) for c in [titles, *cells]) for i in range(len(titles))]
 
     def line(values: list[str]) -> str:  # every column as wide as its widest cell
-        padded = [f"{v:<{w}}" for v, w in zip(values, widths, strict=False)]
-        return " ".join([*padded, values[-1]])
+        return "  ".join(f"{v:<{w}}" for v, w in zip(values, widths, strict=True)).rstrip()
 
-    header = line(titles)
-    print(header)
-    print("-" * len(header))
-    for row_cells in cells:
-        print(line(row_cells))
-    print("* default method")
-    return 0
+    width = max(40, columns - 1)
+    wrap = textwrap.TextWrapper(
+        width=width, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False
+    )
+    lines = [line(titles), "-" * min(width, len(line(titles)))]
+    for row, row_cells in zip(rows, cells, strict=True):
+        lines.append(line(row_cells))
+        trained = f" [{row['trained']}]" if row["trained"] else ""
+        lines.extend(wrap.wrap(f"{row['kind']}; {row['paper']}: {row['summary']}{trained}"))
+    legend = (
+        "* the default method. weights: - none needed; none shipped: train them (motionmag "
+        "train NAME) or give a file with --set weights=FILE. fps: frames per second on "
+        f"{recorded_machine()} and later (motionmag bench --write-record); - not measured."
+    )
+    lines.extend(textwrap.wrap(legend, width=width, break_on_hyphens=False))
+    return "\n".join(lines)
 
 
 def _add_slice(sub) -> None:

@@ -35,6 +35,15 @@ def measured_speed(method: str) -> str:
     return sizes if mode == "temporal" else f"{sizes} ({mode})"
 
 
+def recorded_machine() -> str:
+    """Where and when the recorded speeds were measured, e.g. "2 CPUs (Intel(R) Xeon(R)
+    Processor), 2026-11-22"."""
+    record = _load()
+    machine = str(record.get("machine", "an unnamed machine")).split(", torch")[0]
+    machine = machine.removeprefix("x86_64, ")
+    return f"{machine}, {record['date']}" if record.get("date") else machine
+
+
 def measured_fps(method: str) -> dict:
     """The same record as numbers, for JSON: ``{"fps": {"640x360": 118.0, ...}, "mode":
     "temporal"}``, or ``{}`` without a measurement."""
