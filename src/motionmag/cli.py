@@ -30,7 +30,14 @@ _given_argv: list[str] = []
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with INTERFACE.md's error style: one sentence, exit status 2."""
+    """argparse with INTERFACE.md's error style: one sentence, exit status 2; help lines
+    never broken at a hyphen, examples kept as written (``cli_examples``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .cli_examples import HelpFormatter
+
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         hint = _dash_name_hint(_given_argv)
@@ -114,15 +121,18 @@ def _add_stabilize(p: argparse.ArgumentParser, help_text: str) -> None:
 def add_magnification_options(
     p: argparse.ArgumentParser,
     filter_help: str = "temporal filter (default butter, streaming)",
-    fps_help: str = "override the frame rate",
+    fps_help: str = (
+        "the input's true rate, in which --band, --start and --end are read (the output "
+        "keeps the file's own rate)"
+    ),
     resize_help: str = "process at this size",
 ) -> None:
     """The method, factor, mode, filter, region and device flags of ``magnify`` and ``live``."""
     p.add_argument(
         "--method",
         default=None,
-        help="see `motionmag methods`, which marks the default with * (a shipped model only "
-        "where its card says it beats the phase-based method, else linear)",
+        help="default: linear, marked * in `motionmag methods` (a shipped model becomes the "
+        "default only where its card says it beats the phase-based method)",
     )
     p.add_argument("--alpha", type=_finite_float, default=10.0, help="total factor (default 10)")
     p.add_argument(
@@ -142,9 +152,19 @@ def add_magnification_options(
         "--filter", choices=("butter", "diff-iir", "fir"), default="butter", help=filter_help
     )
     p.add_argument("--order", type=int, default=2, help="Butterworth order (default 2)")
-    p.add_argument("--fir-taps", type=int, default=None, help="FIR length in frames (odd)")
+    p.add_argument(
+        "--fir-taps",
+        type=int,
+        default=None,
+        help="FIR length in frames, odd (default: about 4 periods of LOW, 31-255)",
+    )
     p.add_argument("--fps", type=_finite_float, default=None, help=fps_help)
-    p.add_argument("--reference", type=int, default=0, help="static mode reference frame")
+    p.add_argument(
+        "--reference",
+        type=int,
+        default=0,
+        help="static mode's reference frame, counted from --start (default 0)",
+    )
     p.add_argument("--mask", default=None, help="greyscale image: white magnify, black keep")
     p.add_argument(
         "--crop",
@@ -166,7 +186,12 @@ def add_magnification_options(
         action="store_true",
         help="with --stabilize: write the stabilized frames instead of warping back",
     )
-    p.add_argument("--device", default=None, choices=("cpu", "cuda"))
+    p.add_argument(
+        "--device",
+        default=None,
+        choices=("cpu", "cuda"),
+        help="for learned methods (default: cuda when present, else cpu)",
+    )
     p.add_argument(
         "--set",
         dest="options",
@@ -185,8 +210,14 @@ def _add_magnify(sub) -> None:
         description="Magnify motions of INPUT into OUTPUT (.mp4 H.264, .mkv FFV1, dir/ PNGs). "
         "alpha is the total factor: output motion = alpha x input motion.",
     )
-    p.add_argument("input", metavar="INPUT")
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    p.add_argument("input", metavar="INPUT", help="a video file or a folder of frames")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUTPUT",
+        help=".mp4 (H.264), .mkv (lossless FFV1) or a folder ending in / (PNG frames)",
+    )
     add_magnification_options(p)
     p.add_argument(
         "--backend",
@@ -410,7 +441,14 @@ def _run_slice(args: argparse.Namespace) -> int:
 def _add_spectrum(sub) -> None:
     p = sub.add_parser("spectrum", help="temporal spectrum of a region, to choose a band")
     p.add_argument("video", metavar="VIDEO")
-    p.add_argument("--roi", nargs=4, type=int, metavar=("X", "Y", "W", "H"), default=None)
+    p.add_argument(
+        "--roi",
+        nargs=4,
+        type=int,
+        metavar=("X", "Y", "W", "H"),
+        default=None,
+        help="the region to read, px (default: the whole frame)",
+    )
     p.add_argument("--fps", type=_finite_float, default=None, help="override the frame rate")
     _add_time_window(p)
     _add_stabilize(
@@ -747,6 +785,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_live_command,
     ):
         add(sub)
+    from .cli_examples import add_examples
+
+    add_examples(parser, sub)
     return parser
 
 

@@ -76,7 +76,7 @@ def _add_common_flags(p: argparse.ArgumentParser, passes: int, test_videos: int)
         help="Adam learning rate (1e-3); a resumed run continues at this rate",
     )  # fmt: skip
     p.add_argument("--test-videos", type=int, default=None, help=f"test videos ({test_videos})")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
     p.add_argument(
         "--max-minutes", type=float, default=None,
         help="stop once the run's training time (all sessions) passes this",

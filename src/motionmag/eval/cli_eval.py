@@ -46,7 +46,11 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
         default=None,
         help="total factor for the suites that take one (physio-tasks; default: the suite's)",
     )
-    p.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu | cuda (default: cpu, so numbers compare across machines)",
+    )
     p.add_argument(
         "--set",
         dest="options",
