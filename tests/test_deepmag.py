@@ -438,6 +438,14 @@ def test_alpha_maps_to_gamma_through_the_fit():
     assert [p["gain"] for p in peaked["curve"]] == [3.0, 6.0] and peaked["max_gain"] == 6.0
     assert [p["gain"] for p in peaked["beyond_peak"]] == [4.0]
     assert 20 * gamma_for_alpha(4.5, 20, peaked) == pytest.approx(0.0015)
+    # N - 1 steps are taken: another N than the card's keeps the total step (N - 1) gamma
+    # (N gamma gave alpha 3 only x1.77 at N = 2 and x2.61 at N = 5, the review's numbers)
+    at_20 = {**calibration, "n_iter": 20}
+    assert 19 * gamma_for_alpha(4.0, 20, at_20) == pytest.approx(19 / 20 * 0.0015)
+    for n in (2, 5, 40):
+        assert (n - 1) * gamma_for_alpha(4.0, n, at_20) == pytest.approx(19 / 20 * 0.0015)
+    with pytest.raises(UsageError, match="n_iter 1 takes no step"):
+        gamma_for_alpha(4.0, 1, at_20)
     with pytest.raises(UsageError, match="alpha 7 is above"):
         gamma_for_alpha(7.0, 20, peaked)
     assert "max_gain" not in calibration_entry(rising_then_falling[:2], 20, "test", "test")

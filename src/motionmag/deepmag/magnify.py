@@ -332,11 +332,17 @@ def gamma_for_alpha(alpha: float, n_iter: int, calibration: dict) -> float:
     ``calibration`` is the ``"calibration"`` entry of a model card (:mod:`.calibration`).
     With a measured ``curve`` (mean gain per ``N * gamma``) the gain is interpolated
     piecewise linearly from (0, 1), and extrapolated along the last segment; without one,
-    ``gain = 1 + k N gamma`` (``k`` = ``gain_slope_per_n_gamma``). Gradient ascent only
-    amplifies, so ``alpha`` must be >= 1.
+    ``gain = 1 + k N gamma`` (``k`` = ``gain_slope_per_n_gamma``), both in N gamma at the
+    card's own N (its ``n_iter``); another ``n_iter`` gets the same total step, (N - 1)
+    gamma, as N - 1 steps are taken. Gradient ascent only amplifies, so ``alpha`` must be
+    >= 1.
     """
     if not math.isfinite(alpha) or alpha < 1:
         raise UsageError(f"alpha {alpha} must be >= 1: DeepMag only amplifies.")
+    if n_iter < 2:
+        raise UsageError(
+            f"n_iter {n_iter} takes no step (gradient ascent takes N - 1): give n_iter >= 2."
+        )
     max_gain = calibration.get("max_gain")
     if max_gain is not None and alpha > float(max_gain):
         raise UsageError(
@@ -344,9 +350,14 @@ def gamma_for_alpha(alpha: float, n_iter: int, calibration: dict) -> float:
             f"(x{float(max_gain):.1f}; larger steps gave less): give alpha <= "
             f"{math.floor(float(max_gain) * 10) / 10:g}."
         )
+    # The gain follows the total step, (N - 1) gamma (N - 1 steps are taken), while the
+    # card's curve is in N gamma at its own N: converted, so another n_iter gets the same
+    # gain (with N gamma, alpha 3 gave x1.77 at N = 2 and x2.61 at N = 5; review, stop 54)
+    calibrated_n = int(calibration.get("n_iter", n_iter))
+    per_step = (calibrated_n - 1) / calibrated_n / (n_iter - 1) if calibrated_n > 1 else 1 / n_iter
     curve = calibration.get("curve")
     if not curve:
-        return (alpha - 1.0) / (float(calibration["gain_slope_per_n_gamma"]) * n_iter)
+        return (alpha - 1.0) / float(calibration["gain_slope_per_n_gamma"]) * per_step
     xs = np.array([0.0] + [float(p["n_gamma"]) for p in curve])
     ys = np.array([1.0] + [float(p["gain"]) for p in curve])
     if np.any(np.diff(ys) <= 0):
@@ -356,7 +367,7 @@ def gamma_for_alpha(alpha: float, n_iter: int, calibration: dict) -> float:
     else:
         slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
         n_gamma = float(xs[-1] + (alpha - ys[-1]) / slope)
-    return n_gamma / n_iter
+    return n_gamma * per_step
 
 
 def magnify_color_details(
