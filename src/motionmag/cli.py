@@ -125,7 +125,7 @@ def add_magnification_options(
         "the input's true rate, in which --band, --start and --end are read (the output "
         "keeps the file's own rate)"
     ),
-    resize_help: str = "process at this size",
+    resize_help: str = "process at this size, px (a width alone keeps the aspect ratio)",
 ) -> None:
     """The method, factor, mode, filter, region and device flags of ``magnify`` and ``live``."""
     p.add_argument(
@@ -453,8 +453,9 @@ def _add_spectrum(sub) -> None:
     _add_time_window(p)
     _add_stabilize(
         p,
-        "register every frame to the first on what lies outside --roi first, so a shaking "
-        "camera does not smear the spectrum (translation (default) | similarity | ...)",
+        "first register every frame to the first on what lies outside --roi, so a shaking "
+        "camera does not smear the spectrum: translation (default) | similarity | affine | "
+        "homography",
     )
     p.add_argument("-o", "--output", required=True, metavar="PNG")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
@@ -533,7 +534,7 @@ def _add_measure(sub) -> None:
         "(the strongest cell's with --grid), e.g. a second mode",
     )
     p.add_argument(
-        "--reference", type=int, default=0, help="reference frame, counted from --start (0)"
+        "--reference", type=int, default=0, help="reference frame, counted from --start (default 0)"
     )
     p.add_argument(
         "--band",

@@ -18,11 +18,23 @@ MAX_IMAGES = 32
 def add_analyze_command(subparsers) -> argparse.ArgumentParser:
     """Add ``analyze`` (with ``kernels``) to an argparse subparsers object."""
     p = subparsers.add_parser("analyze", help="analyse a trained network (kernels)")
-    p.add_argument("analysis", choices=ANALYSES, help="kernels: Oh et al. Sec. 4.3 / Fig. 9")
-    p.add_argument("model", help="a learned model, e.g. oh2018")
-    p.add_argument("-o", "--output", required=True, help="PNG to write")
-    p.add_argument("--branch", choices=("shape", "texture"), default="shape", help="encoder branch")
-    p.add_argument("--weights", default=None, help="a .safetensors file instead of the shipped")
+    p.add_argument(
+        "analysis",
+        metavar="ANALYSIS",
+        choices=ANALYSES,
+        help="kernels: Oh et al. Sec. 4.3 / Fig. 9",
+    )
+    p.add_argument("model", metavar="MODEL", help="oh2018 (the one network analysed so far)")
+    p.add_argument("-o", "--output", required=True, metavar="PNG", help="the picture to write")
+    p.add_argument(
+        "--branch",
+        choices=("shape", "texture"),
+        default="shape",
+        help="encoder branch (default shape)",
+    )
+    p.add_argument(
+        "--weights", default=None, help="a .safetensors file instead of the shipped weights"
+    )
     p.add_argument("--images", type=int, default=6,
                    help=f"number of probe images, 1-{MAX_IMAGES} (default 6; one at a time: "
                    "under 1 GB of memory however many)")  # fmt: skip

@@ -64,18 +64,24 @@ _MOTION_FIELDS = {
 
 def _add_common_flags(p: argparse.ArgumentParser, passes: int, test_videos: int) -> None:
     p.add_argument("--run", dest="run_dir", default=None, help="run folder (resumes there)")
-    p.add_argument("--seed", type=int, default=None, help="data and initialisation seed (0)")
-    p.add_argument("--size", type=int, default=None, help="rendered frame size, px (128)")
-    p.add_argument("--duration", type=float, default=None, help="seconds per video (10)")
-    p.add_argument("--videos-per-round", type=int, default=None, help="videos per round (8)")
-    p.add_argument("--rounds", type=int, default=None, help="most rounds (1000)")
-    p.add_argument("--passes", type=int, default=None, help=f"passes per round ({passes})")
-    p.add_argument("--batch", type=int, default=None, help="batch size (64)")
+    p.add_argument(
+        "--seed", type=int, default=None, help="data and initialisation seed (default 0)"
+    )
+    p.add_argument("--size", type=int, default=None, help="rendered frame size, px (default 128)")
+    p.add_argument("--duration", type=float, default=None, help="seconds per video (default 10)")
+    p.add_argument(
+        "--videos-per-round", type=int, default=None, help="videos per round (default 8)"
+    )
+    p.add_argument("--rounds", type=int, default=None, help="most rounds (default 1000)")
+    p.add_argument("--passes", type=int, default=None, help=f"passes per round (default {passes})")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default 64)")
     p.add_argument(
         "--lr", type=float, default=None,
         help="Adam learning rate (1e-3); a resumed run continues at this rate",
     )  # fmt: skip
-    p.add_argument("--test-videos", type=int, default=None, help=f"test videos ({test_videos})")
+    p.add_argument(
+        "--test-videos", type=int, default=None, help=f"test videos (default {test_videos})"
+    )
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
     p.add_argument(
         "--max-minutes", type=float, default=None,
@@ -106,12 +112,14 @@ def add_deepmag_motion_command(models) -> argparse.ArgumentParser:
         "deepmag-motion", help="DeepMag motion (respiration) CNN", description=_MOTION_DESCRIPTION
     )
     _add_common_flags(p, passes=2, test_videos=16)
-    p.add_argument("--net-size", type=int, default=None, help="net input side, px (64)")
+    p.add_argument("--net-size", type=int, default=None, help="net input side, px (default 64)")
     p.add_argument(
         "--widths", type=int, nargs=3, default=None, metavar="C", help="conv widths (16 16 32)"
     )
-    p.add_argument("--hidden", type=int, default=None, help="dense units (64)")
-    p.add_argument("--test-duration", type=float, default=None, help="seconds per test video (30)")
+    p.add_argument("--hidden", type=int, default=None, help="dense units (default 64)")
+    p.add_argument(
+        "--test-duration", type=float, default=None, help="seconds per test video (default 30)"
+    )
     p.set_defaults(run=run_train_deepmag_motion)
     return p
 

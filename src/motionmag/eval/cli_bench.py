@@ -57,7 +57,9 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         help="frames per timed run (default: 20 at 640x360, 4 at 1920x1080, in proportion to "
         "1 / area, from 4 to 100)",
     )
-    p.add_argument("--runs", type=int, default=5, help="timed runs; fps from the median (5)")
+    p.add_argument(
+        "--runs", type=int, default=5, help="timed runs; fps from the median (default 5)"
+    )
     p.add_argument("--threads", type=int, default=2, help="torch / OpenCV threads (default 2)")
     p.add_argument("--json", default=None, metavar="PATH", help="write all results as JSON")
     p.add_argument(

@@ -33,15 +33,21 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
         "in, processed, dropped, fps and latency is printed at the end.",
     )
     p.add_argument("source", metavar="SOURCE", help="camera index or device, URL, or file")
-    p.add_argument("-o", "--output", default=None, metavar="OUT", help="write to this file")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="OUT",
+        help="write to this file (.mp4, .mkv) or PNG folder (ending in /)",
+    )
     p.add_argument("--show", action="store_true", help="also show a window when writing -o")
     add_magnification_options(
         p,
         filter_help="temporal filter (default butter; fir is non-causal and adds latency: "
         "half its length plus the block it is streamed in)",
         fps_help="override the source's rate",
-        resize_help="process at this size; auto: time the magnifier first and take the "
-        "largest size at which it keeps up with the source",
+        resize_help="process at this size, px (a width alone keeps the aspect ratio); auto: "
+        "time the magnifier first and take the largest size at which it keeps up",
     )
     p.add_argument(
         "--realtime",

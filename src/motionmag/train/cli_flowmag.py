@@ -76,7 +76,9 @@ def add_flowmag_command(models) -> None:
     p.add_argument("--width", type=int, default=None, help="U-Net base channels (16; paper 64)")
     add_run_flags(p, "runs/flowmag/w<width>-s<size>-b<batch>-seed<seed>")
     p.add_argument("--seed", type=int, default=None, help="data and run seed (default 0)")
-    p.add_argument("--dataset-size", type=int, default=None, help="samples per epoch (100000)")
+    p.add_argument(
+        "--dataset-size", type=int, default=None, help="samples per epoch (default 100000)"
+    )
     p.add_argument(
         "--max-motion",
         type=float,
@@ -132,7 +134,7 @@ def add_flowmag_command(models) -> None:
     )
     p.add_argument("--workers", type=int, default=None, help="data workers (default 0)")
     add_schedule_flags(p)
-    p.add_argument("--val-samples", type=int, default=None, help="validation pairs (16)")
+    p.add_argument("--val-samples", type=int, default=None, help="validation pairs (default 16)")
     add_session_flags(p)
     add_init_flag(p, "flowmag")
     p.set_defaults(run=run_train_flowmag)

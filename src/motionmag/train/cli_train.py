@@ -52,7 +52,7 @@ _DESCRIPTIONS = {
         "in place of the paper's VGG perceptual loss" + _COMMON,
     ),
     "sigma-theta": (
-        "Singh 2024 Ch. 6 (sigma-theta Net)",
+        "Singh 2024 Ch. 6: sigma-theta Net",
         "Train the sigma-theta Net of Singh (2024, thesis Ch. 6): learnable scale-space and "
         "steered-gradient filters whose phase and magnitude changes are magnified, and a "
         "multi-scale decoder; 10 L1 + edge L1 + 0.1 x a spectrum L1 in place of the "
@@ -67,7 +67,7 @@ _MDMM = (
 )
 for _name, _size, _width in sizes_of("mdmm"):
     _DESCRIPTIONS[_name] = (
-        f"Singh 2024 Ch. 5 (MD-MM {_size})",
+        f"Singh 2024 Ch. 5: MD-MM {_size}",
         f"Train MD-MM {_size} of Singh (2024, thesis Ch. 5; FCB width {_width}): " + _MDMM,
     )
 _LWMM = (
@@ -79,7 +79,7 @@ _LWMM = (
 )
 for _name, _size, _width in sizes_of("lwmm"):
     _DESCRIPTIONS[_name] = (
-        f"Singh 2024 Ch. 3 (LW-MM {_size})",
+        f"Singh 2024 Ch. 3: LW-MM {_size}",
         f"Train LW-MM of Singh (2024, thesis Ch. 3; width C = {_width}): " + _LWMM,
     )
 _HMN = (
@@ -90,11 +90,11 @@ _HMN = (
 )
 for _name, _size, _width in sizes_of("hmn"):
     _DESCRIPTIONS[_name] = (
-        f"Singh 2024 Ch. 7 (HMN {_size})",
+        f"Singh 2024 Ch. 7: HMN {_size}",
         f"Train HMN of Singh (2024, thesis Ch. 7; base width c = {_width}): " + _HMN,
     )
 _DESCRIPTIONS["kl-dnas"] = (
-    "Singh 2024 Ch. 4 (KL-DNAS)",
+    "Singh 2024 Ch. 4: KL-DNAS",
     "Search and train the KL-DNAS student of Singh (2024, thesis Ch. 4): layer-wise "
     "mixed operations (convolutions of several kernels and dilations; none / add / concat "
     "links), distilled part by part from a frozen noise-free LW-MM (--teacher) under a "
@@ -167,7 +167,14 @@ _MODEL_FIELDS = {
 
 def add_train_command(subparsers) -> argparse.ArgumentParser:
     """Add ``train`` (models ``oh2018`` and ``ha2024``) to an argparse subparsers object."""
-    train = subparsers.add_parser("train", help="train a learned magnifier")
+    train = subparsers.add_parser(
+        "train",
+        help="train a learned magnifier",
+        description="Train a learned magnifier on data generated here (nothing is "
+        "downloaded): resumable runs in a folder, with checkpoints, a CSV log and "
+        "validation, and exported safetensors weights with a JSON model card. Each "
+        "MODEL has its own flags: motionmag train MODEL --help.",
+    )
     models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
     for model, (summary, description) in _DESCRIPTIONS.items():
         p = models.add_parser(model, help=summary, description=description)
