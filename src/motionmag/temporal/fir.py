@@ -17,7 +17,9 @@ frames reflects what it has (``k`` is capped at the last frame).
 
 The ends stay approximate, as with any padding (measured on 1-D signals, band 1-3 Hz at
 30 fps, 121 taps; worst error within D frames of an end, relative to the amplitude): a
-motion below the band (0.3 Hz) leaks 2 %, one in it is off by 64 %, and one above it
+motion below the band (0.3 Hz) leaks 2.5 %, one in it is off by up to 100 % (the
+selection at the first and last frame is exactly zero, whatever moves there: the odd
+reflection through the end value and the zero-DC taps force it), and one above it
 (12 Hz) that ends away from zero leaks up to 64 %, since the reflection through a
 non-zero end value is a step, whose band-passed edge is in the band (a linear clip
 magnified x20 moved x5 over its last 60 frames). Reflecting evenly about a line fitted
