@@ -49,7 +49,7 @@ from tqdm import tqdm
 
 from ..errors import InputError, UsageError
 from ..flow.opencv import FLOW_ESTIMATORS, estimate_flow, flow_magnitude
-from .results import Level, SuiteResult
+from .results import Level, SuiteResult, finite_stats
 
 #: the alphas of the suite (FlowMag Fig. 7 spans 1-64)
 REAL_VIDEO_ALPHAS = (2.0, 4.0, 10.0, 16.0, 64.0)
@@ -376,18 +376,10 @@ def _ideal_scores(
             for t, r in enumerate(references, start=1)
         ]  # fmt: skip
         scores[alpha] = {
-            m: _nan_stats([row[m] for row in rows])[0]
+            m: finite_stats([row[m] for row in rows])[0]
             for m in ("motion_error", "magnification_error")
         }
     return scores
-
-
-def _nan_stats(values: list[float]) -> tuple[float, float]:
-    array = np.asarray(values, dtype=np.float64)
-    finite = array[np.isfinite(array)]
-    if not len(finite):
-        return math.nan, math.nan
-    return float(finite.mean()), float(finite.std())
 
 
 def run_real_video(
@@ -485,7 +477,7 @@ def run_real_video(
 
     levels = []
     for alpha, values in zip(alphas, per_level, strict=True):
-        stats = {m: _nan_stats(values[m]) for m in METRICS}
+        stats = {m: finite_stats(values[m]) for m in METRICS}
         levels.append(
             Level(
                 x=alpha,
@@ -507,7 +499,7 @@ def run_real_video(
     input_motion = [float(flow_magnitude(f).mean()) for f in flows_in]
     moving = [float((flow_magnitude(f) >= MOVING_PX).mean()) for f in flows_in]
     summary = {
-        f"mean_{m}": _nan_stats([lv.values[m] for lv in levels])[0]
+        f"mean_{m}": finite_stats([lv.values[m] for lv in levels])[0]
         for m in ("motion_error", "magnification_error", "background_change")
     }
     if not any(math.isfinite(lv.values["magnification_error"]) for lv in levels):

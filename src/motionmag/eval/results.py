@@ -6,7 +6,10 @@ from this one structure, so a new suite only has to fill it in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 from ..atomic import number
 
@@ -89,3 +92,13 @@ class SuiteResult:
 def _numbers(mapping: dict) -> dict:
     """``mapping`` with its JSON spellings of non-finite numbers read back."""
     return {key: number(value) for key, value in mapping.items()}
+
+
+def finite_stats(values) -> tuple[float, float]:
+    """(mean, standard deviation) of the finite values, (NaN, NaN) when none is: a case a
+    suite could not score (NaN) is left out, not averaged in."""
+    array = np.asarray(values, dtype=np.float64)
+    finite = array[np.isfinite(array)]
+    if not len(finite):
+        return math.nan, math.nan
+    return float(finite.mean()), float(finite.std())
