@@ -11,7 +11,9 @@ through the model card's calibration, for the method's default step and the pape
 - pulse 1.2 Hz + a grey 2.0 Hz flicker of the whole frame (in band, not a pulse);
 - pulse 2.0 Hz + grey 1.2 Hz flicker (swapped);
 - pulse 1.2 Hz + pulse-coloured 4.0 Hz (out of the 0.7-2.5 Hz band);
-- and the 1.2 Hz pulse alone at each ``--noise-sweep`` level (the default step's gain).
+- the 1.2 Hz pulse alone at each ``--noise-sweep`` level (the default step's gain);
+- and the same at 1 grey level on the face rendered at each ``--size-sweep`` side (the
+  step reads the noise at the calibration's 128 px: ``deepmag.magnify.ramp_sigma``).
 
 Found by the stop-54 review of DeepMag (README "Methods" cites these numbers)::
 
@@ -58,14 +60,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--noise", type=float, default=1.0, help="grey levels (mixes)")
     parser.add_argument("--noise-sweep", type=float, nargs="+", default=[0.25, 1.0, 3.0])
+    parser.add_argument("--size-sweep", type=int, nargs="*", default=[128, 256, 384])
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    params = sample_physio_params(3, 0, PhysioConfig(task="A", duration_s=10.0), "test")
-    video = render_physio(params, keep_float=True, pulse_scale=0.0)
-    free = video.frames_float.astype(np.float64) / 255.0  # no pulse, no noise
-    skin = video.skin_mask.all(axis=0)
+    def face(size_px: int) -> tuple[np.ndarray, np.ndarray]:
+        """The test face without its pulse or noise, [0, 1], and its skin in every frame."""
+        config = PhysioConfig(task="A", duration_s=10.0, size_px=size_px)
+        video = render_physio(sample_physio_params(3, 0, config, "test"), keep_float=True,
+                              pulse_scale=0.0)  # fmt: skip
+        return video.frames_float.astype(np.float64) / 255.0, video.skin_mask.all(axis=0)
+
+    free, skin = face(128)
     t = np.arange(len(free)) / FPS
     rng = np.random.default_rng(0)
     model = create_model("deepmag-color").eval()
@@ -121,6 +128,11 @@ def main() -> None:
     for noise in args.noise_sweep:
         sweep[f"{noise:g}"] = gains([("pulse", 1.2)], noise, "method")["pulse 1.2 Hz"]
         print(f"noise {noise:g} grey levels: pulse gain {sweep[f'{noise:g}']}", flush=True)
+    by_size = {}
+    for size in args.size_sweep:
+        free, skin = face(size)
+        by_size[str(size)] = gains([("pulse", 1.2)], 1.0, "method")["pulse 1.2 Hz"]
+        print(f"{size} px at 1 grey level: pulse gain {by_size[str(size)]}", flush=True)
     if args.json:
         write_record(
             args.json,
@@ -131,6 +143,7 @@ def main() -> None:
             amplitude=AMPLITUDE,
             gain_by_mix=mixes,
             pulse_gain_by_noise=sweep,
+            pulse_gain_by_size_px=by_size,
         )
 
 

@@ -646,3 +646,54 @@ def test_shipped_model_magnifies_a_held_out_task_d_pulse_through_the_method_regi
     paper_scores = pulse_scores(video, paper, pulse_free=free)
     assert paper_scores["gain_compensated"] >= 1.5  # measured 2.36
     assert paper_scores["correlation_compensated"] < scores["correlation_compensated"] - 0.05
+
+
+def test_the_linear_step_reads_the_noise_at_the_calibration_frame_size():
+    """The 36x36 cells average every pixel under them, so the same camera noise read 4x
+    lower in a larger clip and the linear step grew with it (alpha 3: x7.7 at 256 px, x3.0
+    at 128). ramp_sigma decimates larger frames to 128 px first: a clip of white noise
+    reads the same at 128 and 512 px; a 128 px clip is read as it is."""
+    from motionmag.deepmag.magnify import RAMP_FRAME_PX, noise_sigma, ramp_sigma
+    from motionmag.deepmag.representations import downsample, normalized_difference
+
+    rng = np.random.default_rng(0)
+
+    def noisy(side: int) -> np.ndarray:
+        grey = np.full((30, side, side, 3), 128.0)
+        return np.clip(np.rint(grey + 2.0 * rng.standard_normal(grey.shape)), 0, 255).astype(
+            np.uint8
+        )
+
+    small, large = noisy(RAMP_FRAME_PX), noisy(4 * RAMP_FRAME_PX)
+    as_is = noise_sigma(
+        torch.from_numpy(normalized_difference(downsample(small))).permute(0, 3, 1, 2)
+    )
+    assert torch.equal(ramp_sigma(small), as_is)
+    whole = noise_sigma(
+        torch.from_numpy(normalized_difference(downsample(large))).permute(0, 3, 1, 2)
+    )
+    assert float(whole[1]) < 0.35 * float(as_is[1])  # the averaging the step used to see
+    assert float(ramp_sigma(large)[1]) == pytest.approx(float(as_is[1]), rel=0.1)
+
+
+def test_a_clip_far_cleaner_or_noisier_than_the_calibration_videos_gets_a_note():
+    """The linear step's gain follows the clip's noise (x11.5 / x3.0 / x1.45 at 0.25 / 1
+    / 3 grey levels, alpha 3): magnify says so when a clip's noise lies well outside the
+    calibration videos' range (``CALIBRATION_SIGMA_G``)."""
+    from motionmag.deepmag.method import noise_notes
+    from motionmag.synth.physio import PhysioConfig, render_physio, sample_physio_params
+
+    config = PhysioConfig(task="A", duration_s=3.0, size_px=64)
+    video = render_physio(sample_physio_params(3, 0, config, "test"), keep_float=True,
+                          pulse_scale=0.0)  # fmt: skip
+    rng = np.random.default_rng(0)
+
+    def with_noise(grey_levels: float) -> np.ndarray:
+        noisy = video.frames_float + grey_levels * rng.standard_normal(video.frames_float.shape)
+        return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+
+    (clean,) = noise_notes(with_noise(0.1))
+    assert "is below that of every video alpha was calibrated on" in clean
+    assert noise_notes(with_noise(1.0)) == []
+    (noisy,) = noise_notes(with_noise(6.0))
+    assert "is above that of every video" in noisy and "well below alpha" in noisy

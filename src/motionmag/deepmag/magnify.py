@@ -132,6 +132,9 @@ LINEAR_SIGMAS = 3.0
 #: seed of the dither that rounds the magnified frames to 8 bits (fixed: one input, one
 #: output)
 DITHER_SEED = 0
+#: the frame side (px) at which the linear step reads the clip's noise: the calibration
+#: videos' (``ramp_sigma``; ours)
+RAMP_FRAME_PX = 128
 #: floor of the noise level the ramp divides by, in units of X (a noiseless clip has sigma
 #: 0): about a 40th of a grey level at mid-grey, where 8-bit rounding alone gives ten times it
 EPS_SIGMA = 1e-4
@@ -172,6 +175,7 @@ def gradient_ascent(
     gate_sigmas: float = 0.0,
     step: str = "sign",
     weight_smooth_frames: float = 0.0,
+    ramp_sigma: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Algorithm 1, lines 1-9: ``X_N = X_1 + sum_n gamma G_n`` (Eq. 4) for every frame pair.
 
@@ -191,6 +195,8 @@ def gradient_ascent(
         weight_smooth_frames: sigma (frames) of a Gaussian that smooths the L1-normalised
             ``|G|`` along time before the step (ours; 0 = off, the paper's). Any value
             other than 0, and ``step="linear"``, need ``l1_normalize`` and sign correction.
+        ramp_sigma: (C,) the noise level the linear step divides by (:func:`ramp_sigma`;
+            None: ``noise_sigma`` of ``x`` itself).
 
     Returns:
         float64 ``X_N``, same shape as ``x``. The change is accumulated in float64; the
@@ -214,7 +220,8 @@ def gradient_ascent(
     if channels_last:
         nchw = nchw.permute(0, 3, 1, 2)
     gate = noise_gate(nchw, gate_sigmas)
-    ramp = 1.0 / (LINEAR_SIGMAS * noise_sigma(nchw)).clamp_min(EPS_SIGMA).view(1, -1, 1, 1)
+    sigma = noise_sigma(nchw) if ramp_sigma is None else ramp_sigma.to(torch.float64)
+    ramp = 1.0 / (LINEAR_SIGMAS * sigma).clamp_min(EPS_SIGMA).view(1, -1, 1, 1)
     delta = torch.zeros_like(nchw)
     starts = range(0, len(nchw), batch_size)
     # a bar on a terminal only (disable=None): whole clips take minutes at 640x360
@@ -268,6 +275,26 @@ def noise_sigma(x: torch.Tensor) -> torch.Tensor:
     """
     magnitude = x.abs().to(torch.float64)
     return 1.4826 * magnitude.transpose(0, 1).flatten(1).median(dim=1).values
+
+
+def ramp_sigma(frames: np.ndarray) -> torch.Tensor:
+    """The noise level the linear step divides by, (C,) float64: ``noise_sigma`` of the
+    clip's representation as a :data:`RAMP_FRAME_PX` camera would give it.
+
+    The 36x36 cells average every pixel under them, so the same camera noise reads 4x
+    lower in a 640x480 clip than in the 128 px videos the calibration was measured on,
+    and the step, divided by it, grew: alpha 3 gave x7.7 on a 256 px face (x3.0 at 128
+    px; stop 54's review). Frames larger than that are decimated (every k-th pixel, no
+    averaging) to ``RAMP_FRAME_PX`` square first, which keeps each pixel's noise; smaller
+    ones are read as they are. Ours."""
+    frames = np.asarray(frames)
+    height, width = frames.shape[1:3]
+    if max(height, width) > RAMP_FRAME_PX:
+        rows = np.linspace(0, height - 1, min(height, RAMP_FRAME_PX)).round().astype(int)
+        cols = np.linspace(0, width - 1, min(width, RAMP_FRAME_PX)).round().astype(int)
+        frames = frames[:, rows][:, :, cols]
+    x = normalized_difference(downsample(frames))
+    return noise_sigma(torch.from_numpy(x).permute(0, 3, 1, 2))
 
 
 def noise_gate(x: torch.Tensor, gate_sigmas: float) -> torch.Tensor | None:
@@ -399,9 +426,11 @@ def magnify_color_details(
     frames = np.asarray(frames)
     small = downsample(frames)
     x1 = normalized_difference(small)
+    sigma = ramp_sigma(frames) if step == "linear" else None
     xn = gradient_ascent(
         x1, model, n_iter, gamma, l1_normalize, sign_correct, batch_size, device=device,
         gate_sigmas=gate_sigmas, step=step, weight_smooth_frames=weight_smooth_s * fps,
+        ramp_sigma=sigma,
     )  # fmt: skip
     x_filtered = smooth_change(x1, bandpass_change(x1, xn, fps, band, order), smooth_cells)
     small_new = integrate_difference(x_filtered, small[0])

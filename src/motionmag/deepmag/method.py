@@ -93,6 +93,38 @@ class WholeClipMagnifier(Magnifier):
         raise NotImplementedError
 
 
+#: the green channel's robust frame-to-frame noise (``magnify.noise_sigma`` of X, the
+#: 36x36 normalised difference) of the 4 videos the shipped colour calibration was
+#: measured on (train split 10000-10003, 128 px, 10 s; measured 2026-12-04): the gain
+#: follows it, as the linear step is scaled by 1 / (3 sigma). A face with 0.25 / 1 / 3
+#: grey levels of noise has 0.0012 / 0.0032 / 0.0092 and gave x11.5 / x3.0 / x1.45 at
+#: alpha 3 (``benchmarks/deepmag_selectivity.py``)
+CALIBRATION_SIGMA_G = (0.00207, 0.00689)
+
+
+def noise_notes(frames: np.ndarray) -> list[str]:
+    """A note when the clip's colour noise lies well outside the calibration videos'
+    (:data:`CALIBRATION_SIGMA_G`): its pulse gain will be far from alpha."""
+    from .magnify import ramp_sigma
+
+    sigma = float(ramp_sigma(frames)[1])
+    low, high = CALIBRATION_SIGMA_G
+    if sigma < 0.7 * low:
+        return [
+            f"this clip's frame-to-frame colour noise ({sigma:.2g}) is below that of every "
+            f"video alpha was calibrated on ({low:.2g}-{high:.2g}), and the step grows as the "
+            "noise falls: the pulse may come out several times alpha (x11.5 at alpha 3 with "
+            "a quarter of the noise): ask for less, and check the result"
+        ]
+    if sigma > 1.4 * high:
+        return [
+            f"this clip's frame-to-frame colour noise ({sigma:.2g}) is above that of every "
+            f"video alpha was calibrated on ({low:.2g}-{high:.2g}): the pulse may come out "
+            "well below alpha (x1.45 at alpha 3 with 3 times the noise)"
+        ]
+    return []
+
+
 class DeepMagColorMagnifier(WholeClipMagnifier):
     """Whole-clip pulse-colour magnifier (Eq. 15-18)."""
 
@@ -117,6 +149,8 @@ class DeepMagColorMagnifier(WholeClipMagnifier):
         self.step, self.weight_smooth_s = step, weight_smooth_s
 
     def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
+        if self.step == "linear":
+            self.notes = noise_notes(frames)
         return magnify_color(
             frames, self.fps, self.model, self.n_iter, self.gamma, self.band,
             batch_size=self.batch_size, device=self.device, smooth_cells=self.smooth_cells,

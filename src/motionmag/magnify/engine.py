@@ -177,6 +177,7 @@ def magnify_file(
         notes=list(writer.notes)
         + _audio_notes(writer.audio_past_end_s, window, input_path)
         + ([magnifier.aligner.report.note()] if stabilize is not None else [])
+        + list(magnifier.magnifier.notes)
         + _rotation_notes(info)
         + _alpha_notes(info)
         + _alpha_range_notes(config)
