@@ -219,8 +219,9 @@ def test_linearity_reads_one_for_an_exact_magnifier():
 
 
 def test_an_alpha_whose_output_the_tracker_loses_is_unscored_not_the_suite():
-    """phase at alpha 100 in 64 px frames: its output is no longer a moved texture. That
-    alpha is left unscored with a note; it used to drop the whole suite (review, stop 54)."""
+    """phase at alpha 100 in 64 px frames: the tracked region leaves the frame. That alpha
+    is left unscored with a note (it used to drop the whole suite), and the aggregates
+    over alphas are NaN, not the flattering mean of the rest (review, stop 54)."""
     import math
 
     from motionmag.eval.runner import MethodUnderTest
@@ -230,7 +231,7 @@ def test_an_alpha_whose_output_the_tracker_loses_is_unscored_not_the_suite():
     kept, lost = result.levels
     assert 0.85 < kept.values["ratio"] < 1.05 and kept.n == 1
     assert math.isnan(lost.values["ratio"]) and lost.n == 0
-    assert result.summary["mean_ratio"] == pytest.approx(kept.values["ratio"])
+    assert math.isnan(result.summary["mean_ratio"]) and result.settings["unscored_alphas"] == [100]
     assert any("the tracker lost phase's output at alpha 100" in note for note in result.notes)
 
 

@@ -486,12 +486,15 @@ def test_a_stream_that_does_not_open_says_what_its_server_said(tmp_path, capsys)
 
 
 def test_a_stop_during_a_frame_waits_for_that_frame(clip_40fps):
-    """A real Ctrl+C (or SIGTERM) while a frame is magnified is held until the frame is
-    done: its output is written and counted (a stop inside the first frame read as 'gave
-    no frame to magnify', and a batch held in the network was lost); a second stops at
-    once."""
+    """A real Ctrl+C (or SIGTERM, under a Python handler such as the CLI's) while a frame
+    is magnified is held until the loop's next turn: that frame's output is written and
+    counted (a stop inside the first frame read as 'gave no frame to magnify', and a
+    batch held in the network was lost); a second stops at once. An ignored signal stays
+    ignored (a background job's Ctrl+C ended a run held in a frame)."""
     import os
     import signal
+
+    from motionmag.errors import Terminated
 
     class SignalledDuring(SlowMagnifier):
         def __init__(self, signum, times):
@@ -504,20 +507,34 @@ def test_a_stop_during_a_frame_waits_for_that_frame(clip_40fps):
                     os.kill(os.getpid(), self.signum)
             return frame
 
-    for signum, said in ((signal.SIGINT, "Ctrl+C"), (signal.SIGTERM, "SIGTERM")):
+    def terminate(signum, frame):  # as the CLI's SIGTERM handler
+        raise Terminated
+
+    def run(signum, times):
         sink = ListSink()
-        source = FileSource(clip_40fps, realtime=False)
-        report = run_live(source, SignalledDuring(signum, 1), [sink])
-        assert report.stopped_by == said and sink.closed and not sink.aborted
-        assert [index_of(f) for f in sink.frames] == [0, 1, 2, 3, 4, 5]
-        assert report.frames_processed == 6
-        assert report.frames_processed + report.frames_dropped == report.frames_in
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
-    sink = ListSink()
-    report = run_live(
-        FileSource(clip_40fps, realtime=False), SignalledDuring(signal.SIGINT, 2), [sink]
-    )
-    assert report.stopped_by == "Ctrl+C" and [index_of(f) for f in sink.frames] == [0, 1, 2, 3, 4]
+        report = run_live(FileSource(clip_40fps, realtime=False), SignalledDuring(signum, times),
+                          [sink])  # fmt: skip
+        return report, [index_of(f) for f in sink.frames], sink
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, terminate)
+        for signum, said in ((signal.SIGINT, "Ctrl+C"), (signal.SIGTERM, "SIGTERM")):
+            report, frames, sink = run(signum, 1)
+            assert report.stopped_by == said and sink.closed and not sink.aborted
+            assert frames == [0, 1, 2, 3, 4, 5] and report.frames_processed == 6
+            assert report.frames_processed + report.frames_dropped == report.frames_in
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+        assert signal.getsignal(signal.SIGTERM) is terminate
+        report, frames, _ = run(signal.SIGINT, 2)  # the second stops at once
+        assert report.stopped_by == "Ctrl+C" and frames == [0, 1, 2, 3, 4]
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job: stays ignored
+        report, frames, _ = run(signal.SIGINT, 1)
+        assert report.stopped_by != "Ctrl+C" and frames == list(range(report.frames_in))
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 def test_a_stop_inside_a_batch_leaves_its_frames_for_flush():

@@ -857,6 +857,9 @@ def test_an_mp4_too_wide_for_h264_is_refused_before_any_work(tmp_path):
         ("slow.mp4", 1e-6, r"1e-06 fps is too slow to write into an \.mp4 file"),
         ("fast.mp4", 1e9, r"1e\+09 fps is too fast for an \.mp4 file \(at most 1e\+07 fps\)"),
         ("fast.mkv", 2000, r"2000 fps is too fast for an \.mkv file.*write \.mp4 or a PNG"),
+        # under the top, but 2345678901/1000 makes a time base beyond 32 bits (an
+        # OverflowError traceback; review of stop 54)
+        ("odd.mp4", 2345678.901, r"2345678.901 fps cannot be stamped exactly.*to 2345679 fps"),
     ],
 )
 def test_a_rate_the_file_cannot_stamp_is_refused_before_any_file(tmp_path, name, fps, words):

@@ -113,14 +113,14 @@ def noise_notes(frames: np.ndarray) -> list[str]:
         return [
             f"this clip's frame-to-frame colour noise ({sigma:.2g}) is below that of every "
             f"video alpha was calibrated on ({low:.2g}-{high:.2g}), and the step grows as the "
-            "noise falls: the pulse may come out several times alpha (x11.5 at alpha 3 with "
-            "a quarter of the noise): ask for less, and check the result"
+            "noise falls, so the pulse may come out several times alpha (x11.5 at alpha 3 "
+            "with a quarter of the noise); ask for less, and check the result."
         ]
     if sigma > 1.4 * high:
         return [
             f"this clip's frame-to-frame colour noise ({sigma:.2g}) is above that of every "
             f"video alpha was calibrated on ({low:.2g}-{high:.2g}): the pulse may come out "
-            "well below alpha (x1.45 at alpha 3 with 3 times the noise)"
+            "well below alpha (x1.45 at alpha 3 with 3 times the noise)."
         ]
     return []
 

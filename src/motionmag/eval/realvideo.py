@@ -115,9 +115,9 @@ def default_clip(
     ``A = (0.75, 0.25) x max_motion_px``, and an envelope E that is 1 inside an ellipse
     on the left of the frame, falls off smoothly and is exactly 0 on the right third, so
     that part is still. Frame 0 has d = 0. The constants are our choice. ``alpha``
-    renders the same clip with d scaled by alpha: the ideal magnified clip, an oracle
-    for tests (the field is applied at the output pixel, so this is exact to first
-    order in the motion gradient).
+    renders the same clip with d scaled by alpha: the magnified clip to first order in
+    the motion gradient (the field is applied at the output pixel), an oracle for tests
+    and the suite's reference row, not a floor (see the README).
 
     Returns:
         ``(clip, info)``: uint8 (T, H, W, 3) and a dict describing it (photo, motion).

@@ -41,40 +41,42 @@ from .sinks import Sink
 
 
 class HeldStop:
-    """While one frame is magnified, a first Ctrl+C or SIGTERM waits for that frame to be
-    done, so its output and its count are kept (it was cut off mid-frame: frames in no
-    longer added up, a batch held in the network was lost, and a stop during the first
-    frame read as a source that gave no frame); a second stops at once. Main thread only:
-    elsewhere signals cannot be caught, and nothing is held."""
+    """While the run's loop is in a frame, a first Ctrl+C or SIGTERM waits for the loop's
+    next turn (:meth:`raise_held`), so the frame in hand is finished, written and counted
+    (cut off mid-frame, frames in no longer added up, a batch held in the network was
+    lost, and a stop during the first frame read as a source that gave no frame); a
+    second stops at once. Only a signal the caller handles in Python (the CLI's, or
+    Python's own Ctrl+C) is held: an ignored one stays ignored, and one left to the
+    system's default still ends the process. Main thread only: elsewhere signals cannot
+    be caught, and nothing is held."""
 
     def __init__(self) -> None:
-        self.held: str | None = None  # "Ctrl+C" or "SIGTERM" once one came
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Callable] = {}  # the caller's handlers, put back on exit
+        self._held: int | None = None  # the first signal that came
 
     def __enter__(self) -> HeldStop:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous = signal.getsignal(signum)
-                if previous is not None:  # None: a handler not set from Python, left alone
+                if callable(previous):  # SIG_IGN, SIG_DFL and C handlers are left alone
                     self._previous[signum] = previous
                     signal.signal(signum, self._hold)
         return self
 
-    def _hold(self, signum: int, _frame: object) -> None:
-        if self.held is not None:  # the second stop: at once
-            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-        self.held = "SIGTERM" if signum == signal.SIGTERM else "Ctrl+C"
+    def _hold(self, signum: int, frame: object) -> None:
+        if self._held is not None:  # the second stop: the caller's handler, at once
+            self._previous[signum](signum, frame)
+        self._held = signum
 
     def __exit__(self, *_exc: object) -> None:
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)  # type: ignore[arg-type]
+            signal.signal(signum, previous)
 
     def raise_held(self) -> None:
-        """Stop now if a stop came while the frame was magnified."""
-        if self.held == "SIGTERM":
-            raise Terminated
-        if self.held is not None:
-            raise KeyboardInterrupt
+        """Act on a stop that came since the last turn, as the caller's handler would."""
+        if self._held is not None:
+            signum, self._held = self._held, None
+            self._previous[signum](signum, None)
 
 
 class FrameMagnifier(Protocol):
@@ -382,31 +384,31 @@ def run_live(
     reader.start()
     try:
         try:
-            while True:
-                item = queue.get(timeout_s=0.05)
-                now_s = clock.now()
-                if next_interval_s is not None and now_s >= next_interval_s:
-                    sample(now_s)
-                    next_interval_s += interval_s  # type: ignore[operator]
-                    while next_interval_s <= now_s:  # a long stall: skip missed samples
+            with HeldStop() as held:
+                while True:
+                    held.raise_held()
+                    item = queue.get(timeout_s=0.05)
+                    now_s = clock.now()
+                    if next_interval_s is not None and now_s >= next_interval_s:
+                        sample(now_s)
                         next_interval_s += interval_s  # type: ignore[operator]
-                if item is None:
-                    if queue.finished:
-                        break
-                    continue
-                frame = item.frame
-                if geometry.changes_frames:
-                    frame = geometry.apply(frame)
-                began_s = clock.now()
-                with HeldStop() as stop:
+                        while next_interval_s <= now_s:  # a long stall: skip missed samples
+                            next_interval_s += interval_s  # type: ignore[operator]
+                    if item is None:
+                        if queue.finished:
+                            break
+                        continue
+                    frame = item.frame
+                    if geometry.changes_frames:
+                        frame = geometry.apply(frame)
+                    began_s = clock.now()
                     out = magnifier.push(frame)
-                magnify_s += clock.now() - began_s
-                processed += 1
-                pending.append((item.index, item.capture_s, item.stamp_s))
-                if out is not None and not emit(out):
-                    stop_reason = "window closed"
-                    break
-                stop.raise_held()
+                    magnify_s += clock.now() - began_s
+                    processed += 1
+                    pending.append((item.index, item.capture_s, item.stamp_s))
+                    if out is not None and not emit(out):
+                        stop_reason = "window closed"
+                        break
         except KeyboardInterrupt as stop:  # Ctrl+C, or SIGTERM (errors.Terminated)
             stop_reason = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl+C"
         reader.stop.set()

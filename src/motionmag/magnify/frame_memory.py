@@ -31,6 +31,12 @@ def available_bytes(meminfo: str | Path = "/proc/meminfo") -> int | None:
     return None
 
 
+def _gb(size_bytes: float) -> str:
+    """Bytes as GB (1e9) for a sentence: whole numbers from 10 GB, two figures below."""
+    value = size_bytes / 1e9
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
 def check_frame_fits_memory(width: int, height: int, available: int | None = None) -> None:
     """UsageError when frames of ``width`` x ``height`` px need more than the available
     memory (``available`` bytes; default: what the system says now)."""
@@ -40,7 +46,7 @@ def check_frame_fits_memory(width: int, height: int, available: int | None = Non
     needed = FLOOR_BYTES_PER_PIXEL * width * height
     if needed > available:
         raise UsageError(
-            f"frames of {width}x{height} px need at least {needed / 2**30:.0f} GB of memory "
-            f"to magnify, and {available / 2**30:.1f} GB is free: make them smaller with "
-            "--resize or --crop."
+            f"frames of {width}x{height} px need at least {_gb(needed)} GB of memory to "
+            f"magnify, and {_gb(available)} GB is free: make them smaller with --resize "
+            "or --crop."
         )

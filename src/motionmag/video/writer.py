@@ -102,6 +102,13 @@ def _check_rate(fps: Fraction, kind: str) -> None:
             f"a frame rate of {float(fps):g} fps is too fast for an .{kind} file (at most "
             f"{top:g} fps): {where} a PNG folder (a path ending in '/')."
         )
+    base = 1 / (fps * TICKS_PER_FRAME)  # the stream's time base: two 32-bit integers
+    if max(base.numerator, base.denominator) >= 2**31:
+        raise UsageError(
+            f"a frame rate of {float(fps)!r} fps cannot be stamped exactly in an .{kind} "
+            f"file (its time base would overflow 32 bits): round it, e.g. to "
+            f"{round(float(fps))} fps, or write a PNG folder (a path ending in '/')."
+        )
 
 
 def output_kind(path: str | os.PathLike) -> str:
