@@ -413,6 +413,7 @@ def magnify_color_details(
     gate_sigmas: float = 0.0,
     step: str = "sign",
     weight_smooth_s: float = 0.0,
+    noise: torch.Tensor | None = None,
 ) -> dict[str, np.ndarray]:
     """Algorithm 1 for the colour path, returning every intermediate (for measurements).
 
@@ -422,11 +423,12 @@ def magnify_color_details(
     band-passed change (:func:`smooth_change`) and ``gate_sigmas`` gates the step
     (:func:`noise_gate`); ``step`` and ``weight_smooth_s`` (seconds) choose the step
     (:func:`gradient_ascent`). The defaults here (0, 0, ``"sign"``, 0) are the paper's.
+    ``noise``: the linear step's noise level if already measured (:func:`ramp_sigma`).
     """
     frames = np.asarray(frames)
     small = downsample(frames)
     x1 = normalized_difference(small)
-    sigma = ramp_sigma(frames) if step == "linear" else None
+    sigma = (ramp_sigma(frames) if noise is None else noise) if step == "linear" else None
     xn = gradient_ascent(
         x1, model, n_iter, gamma, l1_normalize, sign_correct, batch_size, device=device,
         gate_sigmas=gate_sigmas, step=step, weight_smooth_frames=weight_smooth_s * fps,

@@ -102,12 +102,15 @@ class WholeClipMagnifier(Magnifier):
 CALIBRATION_SIGMA_G = (0.00207, 0.00689)
 
 
-def noise_notes(frames: np.ndarray) -> list[str]:
-    """A note when the clip's colour noise lies well outside the calibration videos'
+def noise_notes(noise) -> list[str]:
+    """A note when the clip's colour noise (``ramp_sigma``'s (R, G, B), or the frames
+    to read it from) lies well outside the calibration videos'
     (:data:`CALIBRATION_SIGMA_G`): its pulse gain will be far from alpha."""
     from .magnify import ramp_sigma
 
-    sigma = float(ramp_sigma(frames)[1])
+    if isinstance(noise, np.ndarray) and noise.ndim == 4:  # frames
+        noise = ramp_sigma(noise)
+    sigma = float(noise[1])
     low, high = CALIBRATION_SIGMA_G
     if sigma < 0.7 * low:
         return [
@@ -149,12 +152,17 @@ class DeepMagColorMagnifier(WholeClipMagnifier):
         self.step, self.weight_smooth_s = step, weight_smooth_s
 
     def magnify_clip(self, frames: np.ndarray) -> np.ndarray:
-        if self.step == "linear":
-            self.notes = noise_notes(frames)
+        noise = None
+        if self.step == "linear":  # read once: for the note and the step
+            from .magnify import ramp_sigma
+
+            noise = ramp_sigma(frames)
+            self.notes = noise_notes(noise)
         return magnify_color(
             frames, self.fps, self.model, self.n_iter, self.gamma, self.band,
             batch_size=self.batch_size, device=self.device, smooth_cells=self.smooth_cells,
             gate_sigmas=self.gate_sigmas, step=self.step, weight_smooth_s=self.weight_smooth_s,
+            noise=noise,
         )  # fmt: skip
 
 
