@@ -537,6 +537,24 @@ def test_a_stop_during_a_frame_waits_for_that_frame(clip_40fps):
             signal.signal(signum, handler)
 
 
+def test_the_magnifier_time_leaves_out_the_first_frames_warm_up(clip_40fps):
+    """oh2018's first forward took 2 s and the rest 0.4 s: on a short run the mean, and
+    the drop advice built on it, asked for a far smaller picture (review, stop 54)."""
+
+    class WarmingUp(SlowMagnifier):
+        def __init__(self):
+            super().__init__(0.0)
+            self.pushes = 0
+
+        def push(self, frame):
+            self.pushes += 1
+            time.sleep(0.4 if self.pushes == 1 else 0.0)
+            return frame
+
+    report = run_live(FileSource(clip_40fps, realtime=False), WarmingUp(), [ListSink()])
+    assert report.frames_processed > 10 and report.magnify_ms_mean < 20.0
+
+
 def test_a_stop_inside_a_batch_leaves_its_frames_for_flush():
     """Stream(batch=4): a KeyboardInterrupt while the 8th frame's batch was decoded lost
     frames 5-8 (flush() returned none); they are taken off only once decoded."""

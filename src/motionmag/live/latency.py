@@ -97,8 +97,9 @@ class LiveReport:
     """What a live run did; see :meth:`table` for the meaning of each number.
 
     ``processing_fps`` is frames processed per second of run time; ``magnify_ms_mean``
-    is the mean time of one ``push`` (the magnifier alone), so ``1000 / magnify_ms_mean``
-    is the rate the magnifier could sustain on its own.
+    is the mean time of one ``push`` (the magnifier alone; the first frame's, a warm-up,
+    left out once there are others), so ``1000 / magnify_ms_mean`` is the rate the
+    magnifier could sustain on its own.
     """
 
     source: str

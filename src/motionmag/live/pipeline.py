@@ -333,6 +333,7 @@ def run_live(
     # frames themselves are not kept here (the magnifier holds what its window needs)
     pending: deque[tuple[int, float, float | None]] = deque()
     magnify_s = 0.0
+    first_push_s = 0.0  # the first frame's push: warm-up (lazy set-up, first forward)
     processed = output = 0
     last_output = -1
     window_start_s, window_processed = start_s, 0
@@ -403,6 +404,8 @@ def run_live(
                         frame = geometry.apply(frame)
                     began_s = clock.now()
                     out = magnifier.push(frame)
+                    if processed == 0:
+                        first_push_s = clock.now() - began_s
                     magnify_s += clock.now() - began_s
                     processed += 1
                     pending.append((item.index, item.capture_s, item.stamp_s))
@@ -454,7 +457,12 @@ def run_live(
     report.frames_output = output
     report.duration_s = end_s - start_s
     report.processing_fps = processed / max(end_s - start_s, 1e-9)
-    report.magnify_ms_mean = 1000.0 * magnify_s / processed if processed else float("nan")
+    # the first push left out once there are others: its warm-up (2 s for oh2018's first
+    # forward, 0.4 s after) made a short run's advice ask for a far smaller picture
+    if processed > 1:
+        report.magnify_ms_mean = 1000.0 * (magnify_s - first_push_s) / (processed - 1)
+    else:
+        report.magnify_ms_mean = 1000.0 * magnify_s / processed if processed else float("nan")
     report.latency_mean_ms = stats["mean_ms"]
     report.latency_p95_ms = stats["p95_ms"]
     report.latency_max_ms = stats["max_ms"]
