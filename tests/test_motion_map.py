@@ -141,3 +141,16 @@ def test_command_line_grid_writes_the_map_and_refuses_what_does_not_fit(clips, t
         assert main(bad) == 2
         assert "error" in capsys.readouterr().err
     assert not (tmp_path / "m.png").exists() and not (tmp_path / "p.png").exists()
+
+
+def test_regions_and_cells_under_24_px_are_refused_not_misread(clips):
+    """The tracker's coarsest stage works at a quarter of the resolution: 16-22 px sides
+    were accepted, then singular (read as 'moved too far') or misread (a 19x18 px cell
+    read 1.95 px of a uniform 0.5 px motion and set the map's direction; review, stop
+    54). 24 px is the smallest side now; 24 px cells measure."""
+    with pytest.raises(UsageError, match="give --roi at least 24 px on each side"):
+        rm.region_motion(clips["input"], roi=(10, 10, 20, 20))
+    with pytest.raises(UsageError, match=r"a 8x4 grid makes cells of 18 px.*at least 24 px"):
+        mmap.measure_grid([clips["input"]], None, 8, 4)
+    (motion,), _ = mmap.measure_grid([clips["input"]], None, 6, 4)  # 24 px cells
+    np.testing.assert_allclose(motion.amplitude_px[:, :2], 0.3, atol=0.02)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, UsageError
-from .region_motion import BORDER_PX, RegionMotion
+from .region_motion import MIN_REGION_PX, RegionMotion
 from .rig import peak_frequency_hz, sinusoid_fit
 from .spectrum import figure_rgb
 
@@ -296,10 +296,10 @@ def measure_grid(
     info = probe(videos[0], fps=fps)
     cells = grid_cells(check_roi(roi, info.width, info.height), cols, rows)
     smallest = min(min(w, h) for _, _, w, h in cells)
-    if smallest < 4 * BORDER_PX:
+    if smallest < MIN_REGION_PX:
         raise UsageError(
             f"a {cols}x{rows} grid makes cells of {smallest} px: give fewer columns or rows "
-            f"(cells need at least {4 * BORDER_PX} px a side)."
+            f"(cells need at least {MIN_REGION_PX} px a side)."
         )
     per_video = [
         region_motions(v, cells, reference, fps, band, quiet, True, start_s, end_s, stabilize)

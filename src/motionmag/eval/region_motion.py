@@ -54,6 +54,10 @@ from .spectrum import check_roi, figure_rgb
 MAX_SIDE_PX = 320
 #: px ignored at each border of the region (Fourier re-warping's mirror seam)
 BORDER_PX = 4
+#: the smallest region side, px: the tracker's coarsest stage works at a quarter of the
+#: resolution, inside the border, and on sides of 16-22 px its equations were singular
+#: (read as "moved too far"; review, stop 54); from 24 px every test place tracked
+MIN_REGION_PX = 24
 
 
 @dataclass
@@ -431,16 +435,16 @@ def region_motions(
     regions = [check_roi(roi, info.width, info.height) for roi in rois]
     factors = [max(1, math.ceil(max(w, h) / MAX_SIDE_PX)) for _, _, w, h in regions]
     for (_, _, w, h), factor in zip(regions, factors, strict=True):
-        if min(w, h) // factor >= 4 * BORDER_PX:
+        if min(w, h) // factor >= MIN_REGION_PX:
             continue
         if (w, h) == (info.width, info.height):  # the whole frame: the video is too small
             raise InputError(
                 f"the frames of '{path}' are {w}x{h} px, too small to measure motion in: "
-                f"it needs at least {4 * BORDER_PX} px on each side."
+                f"it needs at least {MIN_REGION_PX} px on each side."
             )
         raise UsageError(
             f"region {w}x{h} px is too small to measure motion in: give --roi at "
-            f"least {4 * BORDER_PX * factor} px on each side."
+            f"least {MIN_REGION_PX * factor} px on each side."
         )
     if reference < 0:
         raise UsageError(f"reference frame {reference} is negative: give 0 or more.")
