@@ -201,3 +201,17 @@ def test_videos_of_different_lengths_are_told_the_end_that_compares_them():
     cut = rm.RegionMotion("out.mp4", 10.0, (0, 0, 8, 8), 0, wave[:30], 0 * wave[:30], start_s=2.0)
     with pytest.raises(UsageError, match=r"or measure both up to --end 5, where 'out.mp4' ends"):
         rm.compare(whole, cut)
+
+
+def test_a_band_takes_a_little_off_a_short_clips_amplitude_as_the_readme_says():
+    """README (Measuring motion): 0.5 px at 3 Hz, --band 2 4, 30 fps reads 0.485 px over
+    90 frames, 0.495 over 300 and 0.499 over 3000: the zero-phase filter's ends."""
+    readings = {}
+    for frames in (90, 300, 3000):
+        t = np.arange(frames) / 30.0
+        wave = 0.5 * np.sin(2 * np.pi * 3.0 * t)
+        motion = rm.RegionMotion("v.mkv", 30.0, (0, 0, 32, 32), 0, wave, 0 * wave, band=(2, 4))
+        readings[frames] = motion.summary()["amplitude_px"]
+    assert readings[90] == pytest.approx(0.485, abs=0.002)
+    assert readings[300] == pytest.approx(0.495, abs=0.002)
+    assert readings[3000] == pytest.approx(0.499, abs=0.001)
