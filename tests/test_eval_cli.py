@@ -42,6 +42,13 @@ def test_eval_writes_table_json_and_plot(tmp_path, capsys):
     assert main([*args, "--compare", str(out_json), "--plot", str(compared)]) == 0
     assert compared.is_file()
     assert main([*args, "--json", str(out_json), "--compare", str(out_json)]) == 2
+    # a run on other scenes says so, with both input floors (the table shows this run's)
+    capsys.readouterr()
+    assert main([*args, "--seed", "3", "--compare", str(out_json)]) == 0
+    note = capsys.readouterr().err
+    assert "was run with other settings (scene_seed, seed)" in note
+    theirs = result["levels"][0]["values"]["ssim_input"]
+    assert f"its input floor at the first level is {theirs:.4g}, this run's " in note
 
 
 def test_the_real_video_ruler_is_chosen_on_the_command_line(tmp_path):

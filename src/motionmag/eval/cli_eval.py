@@ -144,6 +144,7 @@ def _compared_results(
     import dataclasses
 
     ours = {r.suite: r.settings for r in results}
+    floors = {r.suite: _first_floor(r) for r in results}
     kept = []
     for path in paths:
         mine = [r for p, r in compared if p == path and r.suite in wanted]
@@ -158,12 +159,27 @@ def _compared_results(
                 if key not in _INCIDENTAL_SETTINGS and theirs.get(key) != here.get(key)
             )  # fmt: skip
             if differ and result.suite in ours:
+                theirs_floor, ours_floor = _first_floor(result), floors[result.suite]
+                floor = (
+                    f" (its input floor at the first level is {theirs_floor:.4g}, this "
+                    f"run's {ours_floor:.4g}; the table's floor column is this run's)"
+                    if theirs_floor is not None and ours_floor is not None
+                    else ""
+                )
                 print(f"motionmag eval: note: {result.method} / {result.suite} of '{path}' "
                       f"was run with other settings ({', '.join(differ)}): its numbers are "
-                      "not on the same cases as this run's.", file=sys.stderr)  # fmt: skip
+                      f"not on the same cases as this run's{floor}.", file=sys.stderr)  # fmt: skip
             label = f"{result.method} ({Path(path).name})"
             kept.append(dataclasses.replace(result, method=label))
     return kept
+
+
+def _first_floor(result: SuiteResult) -> float | None:
+    """The input's score at the suite's first level (its floor), or None without one."""
+    if not result.floor or not result.levels:
+        return None
+    value = result.levels[0].values.get(result.floor)
+    return float(value) if value is not None else None
 
 
 def _refuse_suite_settings(options: list[tuple[str, object]]) -> None:
