@@ -154,6 +154,16 @@ def test_oracle_scores_one_and_identity_scores_exactly_the_floor(monkeypatch):
     assert any("at least 100" in note for note in plain.notes)
 
 
+def test_at_alpha_one_the_truth_is_b_itself_so_returning_b_scores_one():
+    """The alpha sweep's first level: Y and B were dithered with different noise, so an
+    exact output scored SSIM 0.9988 (review, stop 54)."""
+    sweep = synthetic.run_alpha_sweep(Identity(), n=1, size_px=64, progress=False,
+                                      levels=[1.0, 2.0])  # fmt: skip
+    at_one, at_two = sweep.levels
+    assert at_one.values["ssim"] == pytest.approx(1.0) and at_one.values["mse"] == 0.0
+    assert at_two.values["ssim"] < 0.999
+
+
 def test_a_method_without_a_static_mode_is_refused_in_one_sentence():
     with pytest.raises(UsageError, match="no two-frame"):
         synthetic.run_alpha_sweep(TemporalOnly(), n=1, size_px=64, progress=False)

@@ -198,6 +198,8 @@ class EvalScene:
         rng = np.random.default_rng(params.dither_seed)
         shape = floats["A"].shape
         frames = {name: dither(floats[name], rng.random(shape, dtype=np.float32)) for name in "ABY"}
+        if float(alpha) == 1.0:  # the truth is B itself, not B dithered again (ours: a
+            frames["Y"] = frames["B"].copy()  # perfect output scored 0.9988; review, stop 54)
         visibility = {}
         if return_masks:
             visibility = {"A": mask_a, "B": weights["B"], "Y": weights["Y"]}
