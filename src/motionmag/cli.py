@@ -512,8 +512,9 @@ def _add_measure(sub) -> None:
         action="append",
         metavar=("X", "Y", "W", "H"),
         default=None,
-        help="region in px (default: the whole frame); repeat it to measure several regions "
-        "and how each moves against the first (amplitude ratio and phase)",
+        help="region in px, at least 24 a side (default: the whole frame); repeat it to "
+        "measure several regions and how each moves against the first (amplitude ratio "
+        "and phase)",
     )
     p.add_argument(
         "--grid",
