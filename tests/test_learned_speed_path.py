@@ -160,15 +160,39 @@ def test_bad_speed_options_are_usage_errors():
         ({"tile_margin_px": 8}, "margin of tiles"),
         ({"threads": 4}, "ONNX Runtime's threads"),
         ({"backend": "onnx", "fused": False, "channels_last": False}, "fused and channels_last"),
+        ({"backend": "onnx", "fused": False}, "fused shapes the torch path"),
+        # batch decodes frames together only untiled on torch: elsewhere only latency
+        ({"backend": "onnx", "batch": 4}, "with ONNX Runtime each frame is decoded alone"),
+        ({"tile": 64, "batch": 4}, "with tiles each frame is decoded alone"),
     ],
 )
 def test_settings_that_would_change_nothing_are_refused(settings, words):
-    """The review found each silently ignored (exit 0)."""
+    """The reviews found each silently ignored (exit 0)."""
     from motionmag import magnify_frames
 
     frames = np.zeros((2, 32, 32, 3), np.uint8)
     with pytest.raises(UsageError, match=words):
         magnify_frames(frames, method="ha2024", alpha=10, pretrained=False, **settings)
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"views": 3}, "views 3 is not one of 1, 2, 4"),
+        ({"batch": 0}, "batch 0 is not a whole number"),
+        ({"backend": "onnx", "precision": "bf16"}, "runs only with backend torch"),
+    ],
+)
+def test_settings_are_checked_at_alpha_one_too(settings, words):
+    """alpha 1 returns the frames unchanged without running the network, and accepted any
+    setting there (stop 54's review of the speed options)."""
+    from motionmag import magnify_frames
+
+    frames = np.zeros((2, 32, 32, 3), np.uint8)
+    with pytest.raises(UsageError, match=words):
+        magnify_frames(frames, method="ha2024", alpha=1.0, pretrained=False, **settings)
+    out = magnify_frames(frames, method="ha2024", alpha=1.0, pretrained=False, batch=4)
+    np.testing.assert_array_equal(out, frames)
 
 
 # --- bf16 ----------------------------------------------------------------------------------

@@ -238,6 +238,74 @@ def _windows(size: int, tile: int, margin: int, least: int):
         yield start, stop, low, high
 
 
+def check_learned_options(
+    model: torch.nn.Module,
+    backend: str,
+    precision: str,
+    batch: int,
+    views: int,
+    tile: int | None,
+    tile_margin_px: int | None,
+) -> tuple[str, int | None, tuple[int, int]]:
+    """UsageError for settings a learned method cannot run with; else the resolved
+    precision, the tile side and its (encode, decode) margins (:class:`Oh2018Method`).
+
+    Checked before anything is built, at alpha 1 too, where the method returns the
+    frames unchanged: it accepted any setting there (``batch=0``, ``views=3``)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise UsageError(f"batch {batch} is not a whole number of frames >= 1: give e.g. 4.")
+    if isinstance(views, bool) or views not in VIEWS:
+        choices = ", ".join(map(str, VIEWS))
+        raise UsageError(f"views {views!r} is not one of {choices}: give e.g. --set views=4.")
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}.")
+    check_precision(precision, INFERENCE_PRECISIONS)
+    device = next(model.parameters()).device
+    precision = resolve_precision(precision, device, backend)
+    if backend == "onnx" and precision != "fp32":
+        raise UsageError(
+            f"precision '{precision}' runs only with backend torch: drop one of the two."
+        )
+    if backend == "onnx" and device.type != "cpu":
+        raise UsageError(
+            "backend 'onnx' runs on the CPU only: add --device cpu, or use --backend torch "
+            "on the GPU."
+        )
+    if batch > 1 and (backend == "onnx" or tile is not None):
+        why = "ONNX Runtime" if backend == "onnx" else "tiles"
+        raise UsageError(
+            f"batch decodes frames together on the untiled torch path; with {why} each "
+            "frame is decoded alone, so batch would only add latency: drop batch."
+        )
+    return precision, *_tiling(model, tile, tile_margin_px)
+
+
+def _tiling(
+    model: torch.nn.Module, tile: int | None, margin: int | None
+) -> tuple[int | None, tuple[int, int]]:
+    """Tile side and (encode, decode) margins, rounded up to :data:`TILE_ALIGN_PX`."""
+    if tile is None:
+        return None, (0, 0)
+
+    def align(px: int) -> int:
+        return -(-int(px) // TILE_ALIGN_PX) * TILE_ALIGN_PX
+
+    least = max(16, int(getattr(model, "min_size_px", 0)))
+    if not isinstance(tile, int) or tile < least:
+        raise UsageError(f"tile {tile} is not a whole number of px >= {least}: give e.g. 512.")
+    if margin is not None:
+        if not isinstance(margin, int) or margin < 0:
+            raise UsageError(f"tile_margin_px {margin} is not a whole number of px >= 0.")
+        return align(tile), (align(margin), align(margin))
+    bound = getattr(model, "receptive_radius_px", None)
+    if bound is None:
+        raise UsageError(
+            f"{type(model).__name__} does not say its receptive field: give tile_margin_px too."
+        )
+    encode_px, decode_px = bound()
+    return align(tile), (align(encode_px), align(decode_px))
+
+
 class Oh2018Method(EulerianMethod):
     """A learned encoder / manipulator / decoder (Oh et al. 2018) as an Eulerian method.
 
@@ -277,35 +345,19 @@ class Oh2018Method(EulerianMethod):
         views: int = 1,
     ) -> None:
         self.alpha = check_alpha(alpha)
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise UsageError(f"batch {batch} is not a whole number of frames >= 1: give e.g. 4.")
+        precision, self.tile, self.margins = check_learned_options(
+            model, backend, precision, batch, views, tile, tile_margin_px
+        )
         self.batch_frames = batch
-        if isinstance(views, bool) or views not in VIEWS:
-            choices = ", ".join(map(str, VIEWS))
-            raise UsageError(f"views {views!r} is not one of {choices}: give e.g. --set views=4.")
         self.mirrors = MIRRORS[:views]
-        if backend not in BACKENDS:
-            raise UsageError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}.")
-        check_precision(precision, INFERENCE_PRECISIONS)
-        precision = resolve_precision(precision, next(model.parameters()).device, backend)
-        if backend == "onnx" and precision != "fp32":
-            raise UsageError(
-                f"precision '{precision}' runs only with backend torch: drop one of the two."
-            )
         self.model = model.eval()
         self.backend = backend
         self.precision = precision
         self.channels_last = bool(channels_last) and backend == "torch"
         self.min_size_px = int(getattr(self.model, "min_size_px", 0))
-        self.tile, self.margins = self._tiling(tile, tile_margin_px)
         if backend == "onnx":
             from .onnx_backend import OnnxRunner
 
-            if next(self.model.parameters()).device.type != "cpu":
-                raise UsageError(
-                    "backend 'onnx' runs on the CPU only: add --device cpu, or use "
-                    "--backend torch on the GPU."
-                )
             self.runner = OnnxRunner(self.model, threads=threads)
         else:
             if next(self.model.parameters()).device.type == "cpu":
@@ -313,30 +365,6 @@ class Oh2018Method(EulerianMethod):
             if self.channels_last:
                 self.model = self.model.to(memory_format=torch.channels_last)
             self.runner = TorchRunner(self.model, self.channels_last, precision, bool(fused))
-
-    def _tiling(self, tile: int | None, margin: int | None) -> tuple[int | None, tuple[int, int]]:
-        """Tile side and (encode, decode) margins, rounded up to :data:`TILE_ALIGN_PX`."""
-        if tile is None:
-            return None, (0, 0)
-
-        def align(px: int) -> int:
-            return -(-int(px) // TILE_ALIGN_PX) * TILE_ALIGN_PX
-
-        least = max(16, self.min_size_px)
-        if not isinstance(tile, int) or tile < least:
-            raise UsageError(f"tile {tile} is not a whole number of px >= {least}: give e.g. 512.")
-        if margin is not None:
-            if not isinstance(margin, int) or margin < 0:
-                raise UsageError(f"tile_margin_px {margin} is not a whole number of px >= 0.")
-            return align(tile), (align(margin), align(margin))
-        bound = getattr(self.model, "receptive_radius_px", None)
-        if bound is None:
-            raise UsageError(
-                f"{type(self.model).__name__} does not say its receptive field: "
-                "give tile_margin_px too."
-            )
-        encode_px, decode_px = bound()
-        return align(tile), (align(encode_px), align(decode_px))
 
     def _prepare(self, frame: torch.Tensor) -> torch.Tensor:
         """Frames (N, 3, H, W) -> padded (N, 3, H', W'); with views > 1 the frames'
@@ -468,7 +496,8 @@ def _refuse_ignored_options(given: dict, options: Oh2018Options) -> None:
     torch_only = [name for name in ("fused", "channels_last") if name in given]
     if torch_only and options.backend == "onnx":
         raise UsageError(
-            f"{' and '.join(torch_only)} shape the torch path, not ONNX Runtime's: drop "
+            f"{' and '.join(torch_only)} {'shapes' if len(torch_only) == 1 else 'shape'} the "
+            "torch path, not ONNX Runtime's: drop "
             f"{'it' if len(torch_only) == 1 else 'them'} or use --set backend=torch."
         )
 
@@ -485,6 +514,10 @@ def build_learned(config: MagnifyConfig, name: str) -> Magnifier:
         require_onnx(export=True)
     model = load_learned(name, options, config.device)  # checks the weights
     if config.alpha == 1.0:  # the encoder/decoder round trip is not the identity
+        check_learned_options(
+            model, options.backend, options.precision, options.batch, options.views,
+            options.tile, options.tile_margin_px,
+        )  # fmt: skip
         return PassThrough()
     method = Oh2018Method(
         config.alpha,
