@@ -491,7 +491,7 @@ def test_methods_table_fits_the_terminal_and_explains_its_marks(capsys):
     assert linear.split()[2:] == ["-", *speeds, "static,dynamic,temporal"]
     assert any(line.startswith("lwmm ") and "none shipped" in line for line in lines)
     assert "oh2018" in " ".join(lines) and "(static)" in " ".join(lines)
-    legend = " ".join(lines[-4:])
+    legend = " ".join(lines[-6:])
     assert "none shipped: train them" in legend and "motionmag bench --write-record" in legend
 
 

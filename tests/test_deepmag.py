@@ -696,4 +696,4 @@ def test_a_clip_far_cleaner_or_noisier_than_the_calibration_videos_gets_a_note()
     assert "is below that of every video alpha was calibrated on" in clean
     assert noise_notes(with_noise(1.0)) == []
     (noisy,) = noise_notes(with_noise(6.0))
-    assert "is above that of every video" in noisy and "well below alpha" in noisy
+    assert "is above that of every video" in noisy and "well below the alpha asked for" in noisy

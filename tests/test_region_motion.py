@@ -215,3 +215,19 @@ def test_a_band_takes_a_little_off_a_short_clips_amplitude_as_the_readme_says():
     assert readings[90] == pytest.approx(0.485, abs=0.002)
     assert readings[300] == pytest.approx(0.495, abs=0.002)
     assert readings[3000] == pytest.approx(0.499, abs=0.001)
+
+
+def test_a_drift_reads_at_the_lowest_frequency_not_below_it():
+    """A drift has its power below the search's low edge (two cycles in the clip): the
+    parabola through the edge bins put its vertex 16 bins lower (0.503 Hz read where the
+    plot's maximum was 1.0 Hz). The peak now stays in its bin, and measure says it may be
+    a drift. A sinusoid still reads its own frequency."""
+    from motionmag.eval.rig import lowest_peak_hz, peak_frequency_hz
+
+    t = np.arange(20) / 10.0
+    drift = 0.05 * t + 0.002 * np.sin(2 * np.pi * 3.0 * t)
+    assert peak_frequency_hz(drift, 10.0) >= lowest_peak_hz(20, 10.0) - 0.5 * 10.0 / 320
+    tone = np.sin(2 * np.pi * 2.7 * np.arange(200) / 30.0)
+    assert peak_frequency_hz(tone, 30.0) == pytest.approx(2.7, abs=0.01)
+    motion = rm.RegionMotion("v.mkv", 10.0, (0, 0, 32, 32), 0, drift, 0 * drift)
+    assert motion.summary()["peak_hz"] == pytest.approx(1.0, abs=0.02)

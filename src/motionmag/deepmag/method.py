@@ -116,14 +116,16 @@ def noise_notes(noise) -> list[str]:
         return [
             f"this clip's frame-to-frame colour noise ({sigma:.2g}) is below that of every "
             f"video alpha was calibrated on ({low:.2g}-{high:.2g}), and the step grows as the "
-            "noise falls, so the pulse may come out several times alpha (x11.5 at alpha 3 "
-            "with a quarter of the noise); ask for less, and check the result."
+            "noise falls, so the pulse may come out several times the alpha asked for (on a "
+            "test face with a quarter of the calibration's noise, alpha 3 gave x11.5): ask "
+            "for a smaller --alpha, and check the result."
         ]
     if sigma > 1.4 * high:
         return [
             f"this clip's frame-to-frame colour noise ({sigma:.2g}) is above that of every "
             f"video alpha was calibrated on ({low:.2g}-{high:.2g}): the pulse may come out "
-            "well below alpha (x1.45 at alpha 3 with 3 times the noise)."
+            "well below the alpha asked for (on a test face with 3 times the noise, alpha 3 "
+            "gave x1.45)."
         ]
     return []
 

@@ -47,7 +47,7 @@ from ..temporal.iir import check_band
 from ..video import VideoInfo, VideoReader, probe
 from ..video.reader import gap_advice, rate_mismatch, uneven_spacing
 from .linearity import track_shift
-from .rig import peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
+from .rig import lowest_peak_hz, peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
 from .spectrum import check_roi, figure_rgb
 
 #: longest side (px) measured at full resolution; larger regions are reduced (our choice)
@@ -270,6 +270,13 @@ def describe_regions(
                 f"{summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames at "
                 f"{summary['fps']:g} fps)"
             )
+            floor_hz = lowest_peak_hz(summary["frames"], summary["fps"])
+            if freq_hz is None and motion.band is None and summary["peak_hz"] <= 1.05 * floor_hz:
+                lines.append(
+                    f"{indent}  (the peak is at the lowest frequency this clip can show, "
+                    f"{floor_hz:.3g} Hz, two cycles in its length: it may be a drift, not a "
+                    "vibration; --band LOW HIGH reads a band, a longer clip lower ones)"
+                )
             if r > 0:
                 shape = _compare_or_still(per_video[v][0], motion, freq_hz)
                 entries[-1]["relative_to_region_1"] = shape

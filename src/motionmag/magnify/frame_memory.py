@@ -47,6 +47,6 @@ def check_frame_fits_memory(width: int, height: int, available: int | None = Non
     if needed > available:
         raise UsageError(
             f"frames of {width}x{height} px need at least {_gb(needed)} GB of memory to "
-            f"magnify, and {_gb(available)} GB is free: make them smaller with --resize "
-            "or --crop."
+            f"magnify, and {_gb(available)} GB is free: give a smaller --resize, or cut a "
+            "region with --crop."
         )
