@@ -186,11 +186,10 @@ def test_a_pyramid_deeper_than_the_frame_is_refused(
     tmp_path, capsys, clip, method, setting, pattern
 ):
     """A 96 px short side halves 7 times to 1 px: level 8 repeats 1x1 bands (level 2000
-    overflowed linear's gains, 500 orientations ran for minutes); the top is accepted."""
+    overflowed linear's gains, 500 orientations ran for minutes); the top is accepted.
+    Refused before any frame: no progress bar is drawn first (not --quiet here)."""
     out = tmp_path / "out.mkv"
-    code, err = run(
-        capsys, "magnify", clip, "-o", out, "--method", method, "--set", setting, "--quiet"
-    )
+    code, err = run(capsys, "magnify", clip, "-o", out, "--method", method, "--set", setting)
     assert code == 2 and one_sentence(err) and pattern in err, err
     assert not out.exists()
     top = {"linear": "levels=7", "riesz": "levels=7", "phase": "scales=6"}[method]

@@ -96,7 +96,8 @@ def test_table_marks_lower_is_better():
         floor="mse_input", levels=[Level(x=0.0, values={"mse": 1.5, "mse_input": 3.0}, n=1)],
     )  # fmt: skip
     table = format_table([result])
-    assert "mse (lower is better)" in table and "1.5000" in table and "3.0000" in table
+    assert "mse (grey levels^2, lower is better)" in table and "1.5000" in table
+    assert "3.0000" in table  # the unit named where the metric has one (review, stop 54)
 
 
 def test_read_json_roundtrip(tmp_path):

@@ -104,7 +104,8 @@ def format_table(results: Iterable[SuiteResult]) -> str:
                 row.append(_fmt(level.values.get(first.floor)))
             rows.append(row)
         widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-        lines = [f"{suite}: {first.primary} ({better})"]
+        unit = METRIC_UNITS.get(first.primary)
+        lines = [f"{suite}: {first.primary} ({f'{unit}, ' if unit else ''}{better})"]
         lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
         lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
         for r in group:
@@ -177,6 +178,14 @@ METRIC_LABELS = {
     "gain": "gain (x)",
     "correlation": "correlation r with the truth",
     "correlation_compensated": "r, motion-compensated",
+}
+#: the units the table's header names (a metric without one is a plain number)
+METRIC_UNITS = {
+    "motion_error": "px",
+    "magnification_error": "x",
+    "background_change": "grey levels",
+    "mse": "grey levels^2",
+    "psnr_db": "dB",
 }
 #: metrics whose ideal value is 1 (a dotted line marks it)
 IDEAL_ONE = ("ratio", "amplitude_ratio")

@@ -85,6 +85,11 @@ class Magnifier(ABC):
     #: them with its own notes)
     notes: tuple[str, ...] | list[str] = ()
 
+    def prepare(self, height: int, width: int) -> None:
+        """Check, before any frame, what depends on the frames' size in px (a pyramid
+        deeper than the frame); the default checks nothing."""
+        del height, width
+
     @abstractmethod
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
         """Feed one uint8 RGB frame; return the output frames that are ready (oldest first)."""
@@ -148,6 +153,11 @@ class EulerianMagnifier(Magnifier):
         )
         self._pending: deque[Any] = deque()
         self._ready: list[Rep] = []  # selections waiting for a full batch
+
+    def prepare(self, height: int, width: int) -> None:
+        prepare = getattr(self.method, "prepare", None)  # classical pyramids have one
+        if prepare is not None:
+            prepare(height, width)
 
     def _decode_ready(self, selections: list[Rep], final: bool = False) -> list[np.ndarray]:
         """Decode the selections in batches of ``batch_frames`` (the rest too when final)."""

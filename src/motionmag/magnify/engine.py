@@ -111,6 +111,7 @@ def magnify_file(
         # register on what is not magnified: the mask's complement
         still = None if weights is None else 1.0 - weights
         magnifier = StabilizedPairs(magnifier, stabilize, keep_stabilized, still)
+    magnifier.magnifier.prepare(height, width)  # size-bound settings, before any frame
     gap_px = 4
     out_width = 2 * width + gap_px if side_by_side_output else width
     labels = ["input", f"{config.method} x{config.alpha:g}"]

@@ -124,6 +124,11 @@ class LinearEulerian(EulerianMethod):
             self._plan = (levels, level_gains(self.alpha, levels, self.config))
         return self._plan
 
+    def prepare(self, height: int, width: int) -> None:
+        """Plan the pyramid for frames of this size (px): a ``levels`` deeper than the
+        frame is refused here, before any frame."""
+        self._plan_for(height, width)
+
     def encode(self, frame: torch.Tensor) -> tuple[torch.Tensor, Rep]:
         levels, gains = self._plan_for(*frame.shape[-2:])
         pyramid = laplacian_pyramid(frame, levels)

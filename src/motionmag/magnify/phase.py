@@ -117,14 +117,18 @@ class PhaseBased(EulerianMethod):
         self._previous: list[torch.Tensor] | None = None  # bands of frame t-1
         self._phase: list[torch.Tensor] | None = None  # unwrapped phase, radians
 
+    def prepare(self, height: int, width: int) -> None:
+        """UsageError for ``scales`` deeper than frames of this size (px), before any frame."""
+        if self.config.scales is not None:
+            top = deepest_scales(height, width, PYRAMIDS[self.config.pyramid][0])
+            check_option_at_most(
+                "phase", "scales", self.config.scales, top, f"on {width}x{height} frames"
+            )
+
     def pyramid_for(self, frame: torch.Tensor) -> SteerablePyramid:
         if self._pyramid is None:
             height, width = frame.shape[-2:]
-            if self.config.scales is not None:
-                top = deepest_scales(height, width, PYRAMIDS[self.config.pyramid][0])
-                check_option_at_most(
-                    "phase", "scales", self.config.scales, top, f"on {width}x{height} frames"
-                )
+            self.prepare(height, width)
             self._pyramid = SteerablePyramid(
                 height,
                 width,

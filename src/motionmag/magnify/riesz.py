@@ -96,14 +96,18 @@ class RieszMagnifier(EulerianMethod):
         self._previous: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
         self._phase: list[torch.Tensor] | None = None
 
-    def encode(self, frame: torch.Tensor) -> tuple[tuple, Rep]:
+    def prepare(self, height: int, width: int) -> int:
+        """The band levels for frames of this size (px); UsageError for a ``levels`` deeper
+        than the frame, before any frame."""
         levels = self.config.levels
-        height, width = frame.shape[-2:]
         if levels is None:
-            levels = max_levels(height, width)
-        else:
-            top = max_levels(height, width, smallest_px=1)
-            check_option_at_most("riesz", "levels", levels, top, f"on {width}x{height} frames")
+            return max_levels(height, width)
+        top = max_levels(height, width, smallest_px=1)
+        check_option_at_most("riesz", "levels", levels, top, f"on {width}x{height} frames")
+        return levels
+
+    def encode(self, frame: torch.Tensor) -> tuple[tuple, Rep]:
+        levels = self.prepare(*frame.shape[-2:])
         pyramid = laplacian_pyramid(luma(frame), levels)
         triples = [(band, *riesz_transform(band)) for band in pyramid[:-1]]
         if self._previous is None or self._phase is None:
