@@ -680,6 +680,7 @@ def test_a_clip_far_cleaner_or_noisier_than_the_calibration_videos_gets_a_note()
     """The linear step's gain follows the clip's noise (x11.5 / x3.0 / x1.45 at 0.25 / 1
     / 3 grey levels, alpha 3): magnify says so when a clip's noise lies well outside the
     calibration videos' range (``CALIBRATION_SIGMA_G``)."""
+    from motionmag.deepmag.magnify import ramp_sigma
     from motionmag.deepmag.method import noise_notes
     from motionmag.synth.physio import PhysioConfig, render_physio, sample_physio_params
 
@@ -690,7 +691,7 @@ def test_a_clip_far_cleaner_or_noisier_than_the_calibration_videos_gets_a_note()
 
     def with_noise(grey_levels: float) -> np.ndarray:
         noisy = video.frames_float + grey_levels * rng.standard_normal(video.frames_float.shape)
-        return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+        return ramp_sigma(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
 
     (clean,) = noise_notes(with_noise(0.1))
     assert "is below that of every video alpha was calibrated on" in clean

@@ -49,9 +49,7 @@ def _dash_name_hint(argv: Sequence[str]) -> str:
     for token in argv:
         if not token.startswith("-") or "=" in token or not ("." in token or "/" in token):
             continue
-        try:
-            float(token)  # a negative number, not a name
-        except ValueError:
+        if not _is_number(token):  # a negative number is not a name
             return f"; '{token}' begins with '-' and was read as an option: write it ./{token}"
     return ""
 

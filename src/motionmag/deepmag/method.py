@@ -103,13 +103,9 @@ CALIBRATION_SIGMA_G = (0.00207, 0.00689)
 
 
 def noise_notes(noise) -> list[str]:
-    """A note when the clip's colour noise (``ramp_sigma``'s (R, G, B), or the frames
-    to read it from) lies well outside the calibration videos'
-    (:data:`CALIBRATION_SIGMA_G`): its pulse gain will be far from alpha."""
-    from .magnify import ramp_sigma
-
-    if isinstance(noise, np.ndarray) and noise.ndim == 4:  # frames
-        noise = ramp_sigma(noise)
+    """A note when the clip's colour noise (``ramp_sigma``'s (R, G, B)) lies well outside
+    the calibration videos' (:data:`CALIBRATION_SIGMA_G`): its pulse gain will be far
+    from alpha."""
     sigma = float(noise[1])
     low, high = CALIBRATION_SIGMA_G
     if sigma < 0.7 * low:

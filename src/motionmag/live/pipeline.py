@@ -404,9 +404,10 @@ def run_live(
                         frame = geometry.apply(frame)
                     began_s = clock.now()
                     out = magnifier.push(frame)
+                    spent_s = clock.now() - began_s
                     if processed == 0:
-                        first_push_s = clock.now() - began_s
-                    magnify_s += clock.now() - began_s
+                        first_push_s = spent_s
+                    magnify_s += spent_s
                     processed += 1
                     pending.append((item.index, item.capture_s, item.stamp_s))
                     if out is not None and not emit(out):

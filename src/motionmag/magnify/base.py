@@ -123,6 +123,11 @@ class EulerianMethod(ABC):
     #: when attenuating
     dithers_output: bool = False
 
+    def prepare(self, height: int, width: int) -> None:
+        """Check, before any frame, what depends on the frames' size in px (a pyramid
+        deeper than the frame); the default checks nothing."""
+        del height, width
+
     @abstractmethod
     def encode(self, frame: torch.Tensor) -> tuple[Any, Rep]: ...
 
@@ -155,9 +160,7 @@ class EulerianMagnifier(Magnifier):
         self._ready: list[Rep] = []  # selections waiting for a full batch
 
     def prepare(self, height: int, width: int) -> None:
-        prepare = getattr(self.method, "prepare", None)  # classical pyramids have one
-        if prepare is not None:
-            prepare(height, width)
+        self.method.prepare(height, width)
 
     def _decode_ready(self, selections: list[Rep], final: bool = False) -> list[np.ndarray]:
         """Decode the selections in batches of ``batch_frames`` (the rest too when final)."""

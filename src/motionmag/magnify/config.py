@@ -83,6 +83,19 @@ def check_option_at_most(method: str, name: str, value: int, top: int, what: str
         )
 
 
+def pyramid_levels(method: str, levels: int | None, height: int, width: int) -> int:
+    """The Laplacian band levels of ``method`` on frames of ``height`` x ``width`` px: the
+    default (down to an 8-15 px residual) when ``levels`` is None, else ``levels``,
+    refused above the 1 px the frame halves to (:func:`check_option_at_most`)."""
+    from ..representations.pyramid import max_levels
+
+    if levels is None:
+        return max_levels(height, width)
+    top = max_levels(height, width, smallest_px=1)
+    check_option_at_most(method, "levels", int(levels), top, f"on {width}x{height} frames")
+    return int(levels)
+
+
 @dataclass
 class MagnifyConfig:
     """Everything a magnifier needs besides the frames.

@@ -49,7 +49,7 @@ from ..representations.pyramid import (
 )
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha, check_option_at_most, check_positive_options
+from .config import check_alpha, check_positive_options, pyramid_levels
 
 
 @dataclass
@@ -114,13 +114,7 @@ class LinearEulerian(EulerianMethod):
 
     def _plan_for(self, height: int, width: int) -> tuple[int, list[float]]:
         if self._plan is None:
-            levels = self.config.levels
-            if levels is None:
-                levels = max_levels(height, width)
-            else:
-                levels = int(levels)
-                top = max_levels(height, width, smallest_px=1)
-                check_option_at_most("linear", "levels", levels, top, f"on {width}x{height} frames")
+            levels = pyramid_levels("linear", self.config.levels, height, width)
             self._plan = (levels, level_gains(self.alpha, levels, self.config))
         return self._plan
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..representations.pyramid import collapse_laplacian, laplacian_pyramid, max_levels
+from ..representations.pyramid import collapse_laplacian, laplacian_pyramid
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha, check_option_at_most, check_positive_options
+from .config import check_alpha, check_positive_options, pyramid_levels
 from .phase import amplitude_weighted_blur, luma
 
 
@@ -99,12 +99,7 @@ class RieszMagnifier(EulerianMethod):
     def prepare(self, height: int, width: int) -> int:
         """The band levels for frames of this size (px); UsageError for a ``levels`` deeper
         than the frame, before any frame."""
-        levels = self.config.levels
-        if levels is None:
-            return max_levels(height, width)
-        top = max_levels(height, width, smallest_px=1)
-        check_option_at_most("riesz", "levels", levels, top, f"on {width}x{height} frames")
-        return levels
+        return pyramid_levels("riesz", self.config.levels, height, width)
 
     def encode(self, frame: torch.Tensor) -> tuple[tuple, Rep]:
         levels = self.prepare(*frame.shape[-2:])
