@@ -828,6 +828,26 @@ def test_tiff_frames_with_an_orientation_tag_are_turned_once(tmp_path):
     assert read_clip(tmp_path).shape == (3, 5, 3, 3)
 
 
+@pytest.mark.parametrize("mode", ["L", "I;16", "RGBA"])
+def test_turned_tiff_frames_of_every_mode_are_read_as_a_viewer_shows_them(tmp_path, mode):
+    """Pillow 13 memory-maps an uncompressed TIFF opened by name and scrambles an L,
+    16-bit grey or RGBA one tagged with a quarter turn (Orientation 6): the reader opens
+    frames from a handle, so each pixel lands where a clockwise turn puts it."""
+    from PIL import Image, TiffImagePlugin
+
+    stored = (np.arange(12).reshape(3, 4) * 20).astype(np.uint8)  # 4 wide, 3 high
+    image = Image.fromarray(stored.astype(np.uint16) * 257) if mode == "I;16" else None
+    image = image or Image.fromarray(stored).convert(mode)
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[0x0112] = 6
+    for i in range(2):
+        image.save(tmp_path / f"{i}.tif", tiffinfo=tags)
+    info = probe(tmp_path)
+    assert (info.width, info.height) == (3, 4)
+    frames = read_clip(tmp_path)
+    np.testing.assert_array_equal(frames[0, ..., 0], np.rot90(stored, k=-1))
+
+
 def test_an_animated_webp_is_named_as_such(tmp_path):
     """FFmpeg's WebP decoder reads stills only: an animated WebP is refused with a sentence
     saying what it is and how to convert it, not 'does not state its frame size'."""

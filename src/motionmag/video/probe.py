@@ -20,9 +20,11 @@ What matters here:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -161,6 +163,18 @@ def list_frame_files(folder: Path) -> list[Path]:
 
 #: Pillow modes with a transparency channel
 ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
+@contextlib.contextmanager
+def open_frame_image(path: Path) -> Iterator:
+    """A frame file opened with Pillow from a file handle, not its name. From a name,
+    Pillow 13 memory-maps an uncompressed TIFF and lays the pixels out in the turned size
+    before it turns them, so an L, P, RGBA, CMYK or 16-bit grey TIFF with a quarter-turn
+    Orientation tag (5-8) comes out scrambled; a handle takes the plain decoder."""
+    from PIL import Image
+
+    with open(path, "rb") as handle, Image.open(handle) as image:
+        yield image
 
 
 def image_has_alpha(image) -> bool:

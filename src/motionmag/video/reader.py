@@ -40,6 +40,7 @@ from motionmag.video.probe import (
     exif_orientation,
     list_frame_files,
     main_video_stream,
+    open_frame_image,
     open_input,
     probe,
     stream_rate,
@@ -248,14 +249,14 @@ class VideoReader:
     # -- frame folders ---------------------------------------------------------------------
 
     def _iter_folder(self, first: int, stop: int | None) -> Iterator[np.ndarray]:
-        from PIL import Image, ImageOps
+        from PIL import ImageOps
 
         size = (self.info.width, self.info.height)
         files = list_frame_files(self.path)
         self.frames_read = min(first, len(files))
         for file in files[first:stop]:
             try:
-                with Image.open(file) as stored:
+                with open_frame_image(file) as stored:
                     # upright, as a viewer shows it (a phone photo's EXIF orientation)
                     image = (
                         ImageOps.exif_transpose(stored) if exif_orientation(stored) > 1 else stored
@@ -278,11 +279,9 @@ class VideoReader:
     def _grey_top(self, files: list[Path]) -> int:
         """:func:`grey_top` of the folder's first frames (up to 8): the same scale for every
         frame and every pass."""
-        from PIL import Image
-
         images = []
         for file in files[:8]:
-            with Image.open(file) as image:
+            with open_frame_image(file) as image:
                 if image.mode in GREY_MODES:
                     images.append(np.asarray(image))
         return grey_top(images)
