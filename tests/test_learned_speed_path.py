@@ -105,6 +105,41 @@ def test_onnx_export_is_cached_by_weights(onnx_cache, monkeypatch):
         onnx_backend.OnnxRunner(changed)  # other weights: another key, a new export
 
 
+def test_a_damaged_cached_export_is_exported_again(onnx_cache):
+    """A cached graph ONNX Runtime cannot load (cut short, emptied, another install's)
+    was a traceback on every later run; it is exported again, and the result is the
+    same as from the first export."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from motionmag.magnify import onnx_backend
+
+    model = expressive(Ha2024Net(decoder_blocks=1))
+    frame = torch.rand(1, 3, 32, 36, generator=torch.Generator().manual_seed(3))
+    first = onnx_backend.OnnxRunner(model)
+    texture, shape = first.encode(frame)
+    expected = first.decode(texture, shape, 0.01 * torch.ones_like(shape), 5.0)
+    encoder_path, decoder_path = first.paths
+    decoder_path.write_bytes(decoder_path.read_bytes()[:1000])
+    encoder_path.write_bytes(b"")
+    again = onnx_backend.OnnxRunner(model)
+    assert again.paths == first.paths and decoder_path.stat().st_size > 1000
+    texture, shape = again.encode(frame)
+    out = again.decode(texture, shape, 0.01 * torch.ones_like(shape), 5.0)
+    torch.testing.assert_close(out, expected)
+
+
+def test_a_cache_folder_that_cannot_be_made_is_one_sentence(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from motionmag.magnify import onnx_backend
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MOTIONMAG_CACHE_DIR", str(blocker))
+    with pytest.raises(UsageError, match=r"export cache .* cannot be made.*MOTIONMAG_CACHE_DIR"):
+        onnx_backend.OnnxRunner(expressive(Ha2024Net(decoder_blocks=1)))
+
+
 def test_backend_option_reaches_the_method_through_the_config():
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")

@@ -16,7 +16,9 @@ What matters:
 - **Exported once per weights.** Files are cached in ``$MOTIONMAG_CACHE_DIR`` (else
   ``$XDG_CACHE_HOME/motionmag``, else ``~/.cache/motionmag``) under ``onnx/``, named by a
   SHA-256 of the network class, its configuration and every weight, and by the opset;
-  written to a temporary file and renamed, so a crash never leaves a broken cache entry.
+  written to a temporary file and renamed, so a crash never leaves a broken cache entry;
+  a cached file ONNX Runtime cannot load (damaged, or written by another install's
+  exporter) is exported again, once.
 - **Nothing fails quietly.** Without the ``onnx`` / ``onnxruntime`` packages (the
   ``[onnx]`` extra) asking for the backend is a UsageError that says what to install.
 """
@@ -36,7 +38,7 @@ import torch
 from torch import nn
 
 from ..atomic import atomic_output
-from ..errors import UsageError
+from ..errors import MotionmagError, UsageError
 
 #: ONNX opset of the exported graphs (part of the cache key)
 ONNX_OPSET = 17
@@ -126,7 +128,6 @@ class DecoderPart(nn.Module):
 
 def _export(part: nn.Module, args: tuple, path: Path, inputs: dict, outputs: dict) -> None:
     """Export ``part`` to ``path`` atomically (temporary file in the same folder, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as temporary, warnings.catch_warnings():
         # the TorchScript exporter's deprecation notice, trace-time shape checks and
         # constant-folding notes about reflect padding: none changes the graph's result
@@ -153,6 +154,13 @@ def export_parts(model: nn.Module, directory: Path | None = None) -> tuple[Path,
     if encoder_path.is_file() and decoder_path.is_file():
         return encoder_path, decoder_path
     require_onnx(export=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"the ONNX export cache '{directory}' cannot be made ({error.strerror}): set "
+            "MOTIONMAG_CACHE_DIR to a folder you can write to."
+        ) from None
     cpu = copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format)
     cpu.eval()
     size = max(_TRACE_SIZE_PX, int(getattr(model, "min_size_px", 0)))
@@ -184,6 +192,13 @@ def export_parts(model: nn.Module, directory: Path | None = None) -> tuple[Path,
     return encoder_path, decoder_path
 
 
+def _session(path: Path, options):
+    """An ONNX Runtime CPU session of the graph at ``path``."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.detach().to("cpu", torch.float32).numpy())
 
@@ -203,16 +218,27 @@ class OnnxRunner:
         require_onnx(export=False)
         import onnxruntime as ort
 
-        encoder_path, decoder_path = export_parts(model, directory)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = int(threads or torch.get_num_threads())
         options.inter_op_num_threads = 1
-        providers = ["CPUExecutionProvider"]
-        self.encoder = ort.InferenceSession(str(encoder_path), options, providers=providers)
-        self.decoder = ort.InferenceSession(str(decoder_path), options, providers=providers)
-        self.paths = (encoder_path, decoder_path)
+        paths = export_parts(model, directory)
+        try:
+            self.encoder, self.decoder = (_session(path, options) for path in paths)
+        except Exception:  # a damaged cached file, or one another install's exporter
+            # wrote (ONNX Runtime raises its own classes): export again
+            for path in paths:
+                path.unlink(missing_ok=True)
+            paths = export_parts(model, directory)
+            try:
+                self.encoder, self.decoder = (_session(path, options) for path in paths)
+            except Exception as error:
+                raise MotionmagError(
+                    f"ONNX Runtime cannot load the network exported to '{paths[0].parent}' "
+                    f"({type(error).__name__}): use --backend torch, or update onnxruntime."
+                ) from None
+        self.paths = paths
 
     def encode(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Frames (N, 3, H, W) in [0, 1], H and W multiples of 4 -> (texture, shape)."""
