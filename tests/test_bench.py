@@ -12,6 +12,7 @@ and runs single: these are tests of the bench, not measurements.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 
 import pytest
@@ -137,6 +138,14 @@ def test_record_keeps_the_format_of_speeds_py():
         (["bench", "linear", "--sizes", "64x48", "--threads", "999"], "--threads 999 is far more"),
         (["bench", "linear", "--sizes", "64x48", "--write-record"], "--write-record keeps only"),
         (["bench", "linear", "--sizes", "64x48", "--json", "out.txt"], "not a .json file"),
+        (
+            ["bench", "linear", "--sizes", "64x48", "--backend", "onnx", "--precision", "bf16"],
+            "precision 'bf16' runs only with backend torch",
+        ),
+        (
+            ["bench", "linear", "--sizes", "64x48", "--backend", "onnx", "--batch", "2"],
+            "batch decodes frames together on the untiled torch path",
+        ),
     ],
 )
 def test_bad_input_is_one_sentence_and_status_2(argv, words, capsys):
@@ -173,3 +182,50 @@ def test_default_frames_scale_with_one_over_the_area_within_bounds():
     assert default_frames(320, 180) == 80
     assert default_frames(160, 90) == MAX_DEFAULT_FRAMES == 100
     assert default_frames(7680, 4320) == 4
+
+
+def test_speed_options_are_timed_only_on_methods_that_take_them(monkeypatch):
+    """--backend / --precision / --batch add a variant of oh2018, ha2024 and ha2024-fast
+    only: flowmag (no such option) was timed and then the run failed, results lost."""
+    import motionmag.eval.bench as bench
+
+    timed = []
+
+    def fake_measure(case: BenchCase) -> BenchResult:
+        timed.append((case.method, case.options))
+        return BenchResult(**asdict(case), fps=1.0)
+
+    monkeypatch.setattr(bench, "measure_case", fake_measure)
+    results = bench.run_bench(
+        ["flowmag", "ha2024", "linear"], sizes=[(64, 48)], memory=False,
+        options={"precision": "bf16"},
+    )  # fmt: skip
+    variant = (("precision", "bf16"),)
+    assert timed == [
+        ("oh2018", ()), ("oh2018", variant), ("flowmag", ()), ("ha2024", ()),
+        ("ha2024", variant), ("linear", ()),
+    ]  # fmt: skip
+    assert [r.label for r in results][-2] == "ha2024 [precision=bf16]"
+
+
+def test_a_whole_clip_method_is_timed_with_its_flush(monkeypatch):
+    """DeepMag only stores frames in push and magnifies in flush: timing push alone gave
+    1.6 million fps. A run is now at least WHOLE_CLIP_FRAMES pushes and the flush."""
+    import motionmag.eval.bench as bench
+    from motionmag.deepmag.method import WholeClipMagnifier
+
+    flushed = []
+
+    class Slow(WholeClipMagnifier):
+        def magnify_clip(self, frames):
+            flushed.append(len(frames))
+            time.sleep(0.05)
+            return frames
+
+    case = BenchCase("linear", "temporal", 16, 16, frames=4, runs=2, threads=1, weights="-")
+    monkeypatch.setattr(bench, "build_magnifier", lambda config: Slow())
+    result = measure_case(case)
+    assert flushed == [bench.WHOLE_CLIP_FRAMES] * 3  # one warm-up run and two timed
+    assert result.frames == bench.WHOLE_CLIP_FRAMES
+    assert result.fps < bench.WHOLE_CLIP_FRAMES / 0.05
+    assert result.gflops_per_frame is None

@@ -25,11 +25,15 @@ What matters (EVALUATION.md section 6):
   to whole batches. The counted pushes run the networks unfused (``nets.fused.unfused``):
   the counter knows aten's convolution, not oneDNN's fused one; the arithmetic is the
   same.
-- **Speed-path options** (``backend``, ``precision``, ``tile`` of the learned methods,
-  ``magnify/learned.py``): every learned method is then timed twice, plain and with the
-  ``options`` (the plain reference is the ratios' base), so one run shows e.g.
-  ``ha2024 [precision=bf16]`` against plain ``ha2024`` and ``oh2018``. Classical methods
-  ignore them.
+- **Speed-path options** (``backend``, ``precision``, ``batch`` of the learned methods
+  that run ``magnify/learned.py``'s path, ``MethodSpec.speed_options``): each such
+  method is then timed twice, plain and with the ``options`` (the plain reference is
+  the ratios' base), so one run shows e.g. ``ha2024 [precision=bf16]`` against plain
+  ``ha2024`` and ``oh2018``. Other methods are timed plain only.
+- **Whole-clip methods** (DeepMag: ``push`` only stores a frame, ``flush`` magnifies
+  the clip): each timed run is at least :data:`WHOLE_CLIP_FRAMES` pushes and the
+  flush, after one such run to warm up, so their fps is the whole clip's work per
+  frame; their FLOPs are not counted.
 - **Peak memory of a fresh process.** Unless ``memory=False``, each case runs in its own
   child process (multiprocessing ``spawn``), so ``peak_rss_mb`` (``ru_maxrss``) is that
   case's alone; ``import_rss_mb`` is the same process's peak before the magnifier was
@@ -62,6 +66,9 @@ REFERENCE = "oh2018"
 DEFAULT_SIZES: tuple[tuple[int, int], ...] = ((640, 360), (1920, 1080))
 #: pushes before timing (plans, filters, caches, the static reference encoding)
 WARMUP_FRAMES = 4
+#: frames per timed run of a whole-clip method at least (ours: DeepMag's zero-phase
+#: band-pass needs 23 frames at 30 fps)
+WHOLE_CLIP_FRAMES = 60
 #: the record ``motionmag methods`` shows (see ``magnify/speeds.py``)
 RECORD = Path(__file__).resolve().parents[1] / "magnify" / "speeds.json"
 #: record keys of the sizes (the record's historical name of 1920x1080)
@@ -193,6 +200,17 @@ def _network(magnifier: object) -> torch.nn.Module | None:
     return network if isinstance(network, torch.nn.Module) else None
 
 
+def _run(magnifier, clip: list[np.ndarray], pushes: int) -> float:
+    """Seconds for ``pushes`` frames of ``clip`` (cycled) through ``magnifier``, and its
+    flush for a whole-clip one (its work is there)."""
+    start = time.perf_counter()
+    for i in range(pushes):
+        magnifier.push(clip[i % len(clip)])
+    if magnifier.whole_clip:
+        magnifier.flush()
+    return time.perf_counter() - start
+
+
 def measure_case(case: BenchCase) -> BenchResult:
     """Time ``case`` in this process (torch's thread count is set for the call only)."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -221,25 +239,29 @@ def measure_case(case: BenchCase) -> BenchResult:
         batch = int(getattr(magnifier, "batch_frames", 1))
         count = -(-max(1, case.warmup) // batch) * batch
         warmup = [clip[i % len(clip)] for i in range(count)]
-        for frame in warmup[:-batch]:
-            magnifier.push(frame)
+        pushes = -(-case.frames // batch) * batch
         gflops = params = None
-        if network is None:
-            magnifier.push(warmup[-1])
+        # a whole-clip method (DeepMag) only stores frames in push and works in flush:
+        # each run (and one warm-up run) is at least WHOLE_CLIP_FRAMES pushes and the
+        # flush. Its FLOPs are not counted: the counter cannot follow the autograd.grad
+        # of DeepMag's gradient ascent
+        whole_clip = magnifier.whole_clip
+        if whole_clip:
+            pushes = max(pushes, WHOLE_CLIP_FRAMES)
+            _run(magnifier, clip, pushes)
         else:
+            for frame in warmup[:-batch]:
+                magnifier.push(frame)
             with FlopCounterMode(display=False) as counter, unfused():
                 for frame in warmup[-batch:]:
                     magnifier.push(frame)
             # None where torch does not run the convolutions (backend=onnx): not counted
             gflops = counter.get_total_flops() / 1e9 / batch or None
+        if network is None:
+            gflops = None
+        else:
             params = sum(p.numel() for p in network.parameters())
-        pushes = -(-case.frames // batch) * batch
-        seconds = []
-        for _ in range(case.runs):
-            start = time.perf_counter()
-            for i in range(pushes):
-                magnifier.push(clip[i % len(clip)])
-            seconds.append(time.perf_counter() - start)
+        seconds = [_run(magnifier, clip, pushes) for _ in range(case.runs)]
     finally:
         _set_threads(*previous)
     return BenchResult(
@@ -284,8 +306,8 @@ def run_bench(
     :func:`default_frames`); ``memory`` runs each case in a fresh child process to
     measure its peak RSS. Each size's reference is timed first, and every result gets
     its ratio ``x_oh2018`` to it. ``progress`` is called with each finished result.
-    ``options`` (e.g. ``{"backend": "onnx"}``): every learned method is timed without
-    and with them.
+    ``options`` (e.g. ``{"backend": "onnx"}``): every method that takes them
+    (``MethodSpec.speed_options``) is timed without and with them.
     """
     if runs < 1 or threads < 1 or (frames is not None and frames < 1):
         raise UsageError("--runs, --threads and --frames must be at least 1.")
@@ -296,7 +318,7 @@ def run_bench(
         reference_fps = None
         for spec, weights in chosen:
             variants: list[tuple] = [()]
-            if options and spec.kind == "learned":
+            if options and spec.speed_options:
                 variants = [(), tuple(sorted(options.items()))]
             for variant in variants:
                 case = BenchCase(
@@ -378,7 +400,10 @@ def format_table(results: Sequence[BenchResult]) -> str:
             "(random): the architecture timed with random weights (none installed; speed "
             "does not depend on them)."
         )
-    lines.append("GFLOPs: 2 x multiply-add of one frame ('-': classical, not counted).")
+    lines.append(
+        "GFLOPs: 2 x multiply-add of one frame ('-': not counted: classical, run by ONNX "
+        "Runtime, or a whole-clip method's gradient ascent)."
+    )
     return "\n".join(lines)
 
 

@@ -77,20 +77,20 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=("torch", "onnx"),
         default=None,
-        help="learned methods: time them plain and with this backend",
+        help="oh2018, ha2024, ha2024-fast: time them plain and with this backend",
     )
     p.add_argument(
         "--precision",
         choices=("fp32", "bf16"),
         default=None,
-        help="learned methods: time them plain and at this precision",
+        help="oh2018, ha2024, ha2024-fast: time them plain and at this precision",
     )
     p.add_argument(
         "--batch",
         type=int,
         default=None,
         metavar="N",
-        help="learned methods: time them plain and decoding N frames at once",
+        help="oh2018, ha2024, ha2024-fast: time them plain and decoding N frames at once",
     )
     p.add_argument("--overwrite", action="store_true", help="replace --json if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -143,7 +143,18 @@ def run_bench_command(args: argparse.Namespace) -> int:
                 "--write-record keeps only default settings: drop --backend / --precision / "
                 "--batch."
             )
-    select_methods(args.methods or None)  # unknown names and missing weights fail here
+    chosen = select_methods(args.methods or None)  # unknown names, missing weights fail here
+    if options:  # combinations that cannot run fail before anything is timed
+        from ..magnify.learned import check_speed_settings
+
+        check_speed_settings(**options)
+        plain = [spec.name for spec, _ in chosen if not spec.speed_options]
+        if plain and not args.quiet:
+            print(
+                f"note: {', '.join(plain)} take{'s' if len(plain) == 1 else ''} no "
+                f"{' / '.join('--' + k for k in options)}: timed plain only.",
+                file=sys.stderr,
+            )
     command = command_line(args)
     results = run_bench(
         args.methods or None,

@@ -252,6 +252,23 @@ def check_learned_options(
 
     Checked before anything is built, at alpha 1 too, where the method returns the
     frames unchanged: it accepted any setting there (``batch=0``, ``views=3``)."""
+    device = next(model.parameters()).device
+    precision = check_speed_settings(backend, precision, batch, views, tile, device)
+    return precision, *_tiling(model, tile, tile_margin_px)
+
+
+def check_speed_settings(
+    backend: str = "torch",
+    precision: str = "fp32",
+    batch: int = 1,
+    views: int = 1,
+    tile: int | None = None,
+    device: torch.device | str = "cpu",
+) -> str:
+    """UsageError for speed settings that cannot run together on ``device``; else the
+    resolved precision. Needs no network: ``motionmag bench`` checks its flags with it
+    before timing anything."""
+    device = torch.device(device)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise UsageError(f"batch {batch} is not a whole number of frames >= 1: give e.g. 4.")
     if isinstance(views, bool) or views not in VIEWS:
@@ -260,7 +277,6 @@ def check_learned_options(
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}.")
     check_precision(precision, INFERENCE_PRECISIONS)
-    device = next(model.parameters()).device
     precision = resolve_precision(precision, device, backend)
     if backend == "onnx" and precision != "fp32":
         raise UsageError(
@@ -277,7 +293,7 @@ def check_learned_options(
             f"batch decodes frames together on the untiled torch path; with {why} each "
             "frame is decoded alone, so batch would only add latency: drop batch."
         )
-    return precision, *_tiling(model, tile, tile_margin_px)
+    return precision
 
 
 def _tiling(

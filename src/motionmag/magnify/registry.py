@@ -34,6 +34,9 @@ class MethodSpec:
     # the paper's band for methods made for one signal (DeepMag: pulse, breathing): used,
     # in temporal mode, when neither a mode nor a band is given
     default_band_hz: tuple[float, float] | None = None
+    #: takes the learned speed path's options (backend, precision, batch, tile, ...;
+    #: ``magnify/learned.py``), which ``motionmag bench`` times beside the plain path
+    speed_options: bool = False
 
     def load_builder(self) -> Callable[[MagnifyConfig], Magnifier]:
         module_name, function_name = self.builder.split(":")
@@ -186,6 +189,7 @@ register(
         paper="Oh et al. 2018",
         builder="motionmag.magnify.learned:build_oh2018",
         weights="oh2018.safetensors",
+        speed_options=True,
     )
 )
 register(
@@ -197,6 +201,7 @@ register(
         paper="Ha et al. 2024",
         builder="motionmag.magnify.learned:build_ha2024",
         weights="ha2024.safetensors",
+        speed_options=True,
     )
 )
 register(
@@ -208,6 +213,7 @@ register(
         paper="Ha et al. 2024",
         builder="motionmag.magnify.learned:build_ha2024_fast",
         weights="ha2024-fast.safetensors",
+        speed_options=True,
     )
 )
 register(
