@@ -12,6 +12,7 @@ the pruned network; bad flags are UsageErrors.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import pytest
@@ -346,3 +347,113 @@ def test_cli_runs_the_pipeline(tmp_path, capsys):
     assert create_model("ha2024", weights=out).config["removed"] == {
         "block": ["decoder.1.0", "decoder.1.1"]
     }
+
+
+def test_a_changed_pruning_retrains_afresh_and_the_old_retrain_is_kept(tmp_path):
+    """Resumed with more removal steps (or another tau), phase 1 prunes anew; the old
+    retrain run descends from the previous pruning, so it is set aside, not continued."""
+    run = tmp_path / "run"
+    learn_to_remove(_tiny(), run, progress=False)
+    again = learn_to_remove(_tiny(steps=8), run, resume=True, progress=False)
+    assert again["pruned"]["step"] == 8 and again["retrain_phase"]["step"] == 11
+    assert again["stale_retrain"] == str(run / "retrain-from-step-6")
+    old = trainer.load_checkpoint(run / "retrain-from-step-6" / "checkpoint.pt")
+    assert old["step"] == 9
+    # the same pruning resumed again: the retrain run is its own, and is kept
+    same = learn_to_remove(_tiny(steps=8), run, resume=True, progress=False)
+    assert "stale_retrain" not in same and same["retrain_phase"]["step"] == 11
+
+
+def test_prune_threshold_given_on_resume_is_the_one_used(tmp_path):
+    run = tmp_path / "run"
+    first = learn_to_remove(_tiny(retrain_steps=0), run, progress=False)
+    assert first["removal"]["threshold"] == 0.5
+    again = learn_to_remove(
+        _tiny(retrain_steps=0, prune_threshold=0.999), run, resume=True, progress=False
+    )
+    assert again["removal"]["threshold"] == 0.999
+    assert again["config"]["prune_threshold"] == 0.999
+
+
+def test_max_seconds_counts_both_phases_and_a_time_stop_in_retraining_is_a_stop(
+    tmp_path, monkeypatch
+):
+    """--max-hours is the session's: each phase used to get all of it, and a retrain
+    stopped by time was reported as finished."""
+    from motionmag.train import removal
+
+    given = []
+    real = trainer.train_model
+
+    def recording(config, run_dir, **kwargs):
+        given.append(kwargs["max_seconds"])
+        if run_dir.name == "retrain":  # as if time ran out after one step
+            config = dataclasses.replace(config, steps=config.steps - 2)
+        return real(config, run_dir, **kwargs)
+
+    monkeypatch.setattr(removal.trainer, "train_model", recording)
+    report = learn_to_remove(_tiny(), tmp_path / "run", progress=False, max_seconds=1e4)
+    assert given[0] == 1e4 and 0 < given[1] < 1e4
+    assert report["retrain_phase"]["step"] == 7 and report["interrupted"] == "max_seconds"
+
+
+def test_pruned_weights_without_retraining_export_a_whole_card(tmp_path):
+    run = tmp_path / "run"
+    learn_to_remove(_tiny(retrain_steps=0), run, progress=False)
+    card = export_pruned(run, tmp_path / "pruned.safetensors")
+    for key in ("data", "input", "alpha", "motionmag"):
+        assert key in card, key
+    assert card["training"]["phase"] == "learning-to-remove, pruned, not retrained"
+    assert card["metrics"]["validation"]["ssim"] > 0
+    assert "config" in card["network"] and "removed" in card["network"]["config"]
+
+
+def test_cli_resume_of_a_removal_run_needs_no_remove_flag(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    common = ["--size", "32", "--decoder-blocks", "2", "--workers", "0", "--validate-every",
+              "0", "--run", run, "--quiet"]  # fmt: skip
+    args = _parse(["--remove", "blocks", "--steps", "2", *common])
+    assert args.run(args) == 0
+    args = _parse(["--resume", "--steps", "3", *common])
+    assert args.run(args) == 0
+    report = json.loads((tmp_path / "run" / "removal.json").read_text())
+    assert report["remove_phase"]["step"] == 3 and report["config"]["remove"] == ["block"]
+
+
+def test_a_damaged_checkpoint_is_one_sentence(tmp_path):
+    from motionmag.errors import InputError
+
+    path = tmp_path / "checkpoint.pt"
+    for content in (b"hello", b"", b"PK\x03\x04 not really a zip"):
+        path.write_bytes(content)
+        with pytest.raises(InputError, match="damaged or not a torch file"):
+            trainer.load_checkpoint(path)
+    torch.save([1, 2], path)
+    with pytest.raises(InputError, match="is not a training checkpoint"):
+        trainer.load_checkpoint(path)
+
+
+def test_cli_remove_from_init_without_steps_trains_the_default_past_the_weights(
+    tmp_path, monkeypatch
+):
+    """README: `--remove ... --init W` without --steps trains 100,000 steps past W (it
+    was refused: '--steps 100000 is the run's total and W is at step ... already')."""
+    from motionmag.train import removal
+
+    base = trainer.Ha2024TrainConfig(
+        size_px=32, steps=2, workers=0, validate_every=0, dataset_size=50, decoder_blocks=2
+    )
+    trainer.train_model(base, tmp_path / "base", progress=False)
+    weights = tmp_path / "base.safetensors"
+    trainer.export_weights(tmp_path / "base", weights)
+    seen = {}
+
+    def capture(config, run_dir, **kwargs):
+        seen["steps"] = config.steps
+        return {"interrupted": "max_seconds"}
+
+    monkeypatch.setattr(removal, "learn_to_remove", capture)
+    args = _parse(["--remove", "blocks", "--init", str(weights), "--size", "32",
+                   "--run", str(tmp_path / "run"), "--quiet"])  # fmt: skip
+    assert args.run(args) == 0
+    assert seen["steps"] == removal.Ha2024RemovalConfig().steps + 2

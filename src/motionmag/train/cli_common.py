@@ -169,7 +169,12 @@ def check_session_flags(args: argparse.Namespace) -> None:
 
     run_dir = getattr(args, "run_dir", None)
     if init is not None and getattr(args, "resume", False):
-        if run_dir and (Path(run_dir) / CHECKPOINT).is_file():
+        from .removal import REMOVE_DIR
+
+        held = (
+            [Path(run_dir) / CHECKPOINT, Path(run_dir) / REMOVE_DIR / CHECKPOINT] if run_dir else []
+        )
+        if any(path.is_file() for path in held):
             # the command that started the run, repeated with --resume (as its stop note
             # says): the run continues from its checkpoint, which began at those weights
             print(

@@ -6,7 +6,8 @@ meaning); ``--remove`` switches the run to the three phases of
 ``pruned.safetensors``, ``retrain/``, ``removal.json``). A removal flag without
 ``--remove`` is a UsageError, as is any bad value, before any work. ``--steps`` is the
 removal phase's total (with ``--init``, the weights' step counts), ``--retrain-steps``
-the steps after pruning.
+the steps after pruning. ``--resume`` of a removal run needs no ``--remove``: the run's
+own kinds and settings carry on.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .cli_common import (
     default_device,
     given_fields,
     set_threads,
+    steps_past_init,
 )
 
 #: removal flags (dest -> Ha2024RemovalConfig field); kinds and parts are parsed apart
@@ -92,10 +94,18 @@ def removal_requested(args: argparse.Namespace) -> bool:
     return False
 
 
+def is_removal_run(run_dir: str | None) -> bool:
+    """A ``--run`` folder that a ``--remove`` run made (its phase-1 checkpoint)."""
+    from .removal import REMOVE_DIR
+    from .run_state import CHECKPOINT
+
+    return bool(run_dir) and (Path(run_dir) / REMOVE_DIR / CHECKPOINT).is_file()
+
+
 def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     """Run ``train ha2024 --remove``; ``flags`` maps the ordinary flags onto config fields."""
 
-    from .oh2018 import load_checkpoint
+    from .oh2018 import RECIPES, load_checkpoint
     from .removal import (
         REMOVE_DIR,
         Ha2024RemovalConfig,
@@ -107,7 +117,8 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     from .run_state import CHECKPOINT
 
     given = given_fields(args, {**flags, **_REMOVAL_FIELDS})
-    given["remove"] = parse_kinds(args.remove)
+    if args.remove is not None:  # on --resume, left out: the run's own kinds
+        given["remove"] = parse_kinds(args.remove)
     if args.remove_in is not None:
         given["remove_parts"] = parse_parts(args.remove_in)
     if args.images is not None:
@@ -133,6 +144,9 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
         saved.pop("device", None)
         base = Ha2024RemovalConfig.from_dict({**base.to_dict(), **saved})
         config = Ha2024RemovalConfig.from_dict({**base.to_dict(), **given})
+    if not args.resume:
+        steps_past_init(args, config, given, RECIPES["ha2024"].network, "ha2024")
+    config.validate()  # before the banner: a bad value is its one sentence
     print(f"learning to remove {', '.join(config.remove)} in {run_dir}", file=sys.stderr)
     report = learn_to_remove(
         config,
@@ -143,6 +157,12 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
         command="motionmag " + " ".join(sys.argv[1:]),
         max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
     )
+    if "stale_retrain" in report:
+        print(
+            f"note: the pruning changed since retraining began, so that run is kept as "
+            f"'{report['stale_retrain']}' and retraining started again",
+            file=sys.stderr,
+        )
     if "removal" in report:
         print(_summary(report))
     else:  # stopped (--max-hours, a signal) before the switches were learned
@@ -161,6 +181,14 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     if interrupted in ("SIGTERM", "SIGINT"):
         print(f"stopped by {interrupted}; continue with --resume", file=sys.stderr)
         return 143 if interrupted == "SIGTERM" else 130
+    if interrupted and "removal" in report:  # --max-hours ran out in the retrain phase
+        done = (report.get("retrain_phase") or {}).get("step", report["pruned"]["step"])
+        print(
+            f"stopped by --max-hours while retraining, at step {done} of "
+            f"{report['pruned']['step'] + config.retrain_steps}: the export holds the pruned "
+            "network as retrained so far; continue with --resume",
+            file=sys.stderr,
+        )
     return 0
 
 

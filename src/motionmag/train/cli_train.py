@@ -398,9 +398,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     flags = {**_FIELDS, **_MODEL_FIELDS.get(args.model, {})}
     if args.model == "ha2024":
-        from .cli_removal import removal_requested, run_remove
+        from .cli_removal import is_removal_run, removal_requested, run_remove
 
-        if removal_requested(args):
+        if removal_requested(args) or (args.resume and is_removal_run(args.run_dir)):
             return run_remove(args, flags)
     config_cls = config_class(args.model)
     given = given_fields(args, flags)

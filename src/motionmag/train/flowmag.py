@@ -65,7 +65,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..atomic import write_json
 from ..devices import resolve_device
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from ..flow.warp import backward_warp
 from ..magnify.flowmag import check_tta_loss
 from ..magnify.learned import check_precision, warn_if_bf16_is_emulated
@@ -79,6 +79,7 @@ from .run_state import (
     load_init,
     open_run,
     pick_checkpoint,
+    read_checkpoint_file,
     save_weights,
     start_files,
 )
@@ -637,10 +638,7 @@ def make_flow() -> torch.nn.Module:
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """A FlowMag checkpoint (tensors and plain data only); InputError otherwise."""
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as error:
-        raise InputError(f"checkpoint '{path}' cannot be read ({error}).") from None
+    data = read_checkpoint_file(path)
     if data.get("format") != CHECKPOINT_FORMAT:
         raise UsageError(f"'{path}' is not a flowmag run: choose another --run folder.")
     return data

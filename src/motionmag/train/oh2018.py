@@ -108,6 +108,7 @@ from .run_state import (
     load_init,
     open_run,
     pick_checkpoint,
+    read_checkpoint_file,
     save_weights,
     start_files,
 )
@@ -641,10 +642,7 @@ def load_checkpoint(path: str | os.PathLike, model: str | None = None) -> dict:
 
     ``model`` given: UsageError unless the checkpoint is a run of that model.
     """
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as error:
-        raise InputError(f"checkpoint '{path}' cannot be read ({error}).") from None
+    data = read_checkpoint_file(path)
     found = checkpoint_model(data)
     other = re.fullmatch(r"motionmag-train-([\w-]+)/\d+", str(data.get("format", "")))
     if found is None and other is not None and model is not None:  # flowmag, deepmag, ...

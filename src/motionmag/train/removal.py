@@ -43,6 +43,8 @@ import copy
 import json
 import math
 import os
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -342,6 +344,7 @@ def learn_to_remove(
     phase (the later phases are then not run)."""
     config.validate()
     run = Path(run_dir)
+    started = time.monotonic()
     start = _init_step(init_from)
     if not resume and config.steps <= start:
         raise UsageError(
@@ -358,7 +361,7 @@ def learn_to_remove(
         report["interrupted"] = first.interrupted or "max_seconds"
         write_json(run / REPORT, report)
         return report
-    card = write_pruned(run)
+    card = write_pruned(run, config.prune_threshold)  # tau as given now, on resume too
     removed = card["network"]["config"].get("removed", {})
     original = _base_net(config)
     pruned = _base_net(config, removed=removed)
@@ -372,7 +375,7 @@ def learn_to_remove(
         "parameters_after": parameters(pruned),
     }
     report["pruned_weights"] = str(run / PRUNED)
-    report["pruned"] = {"step": first.step, "validation": None}
+    report["pruned"] = {"step": first.step, "removed": removed, "validation": None}
     if config.validate_every and config.val_samples:  # pruned, before retraining
         pruned.load_state_dict(_load_safetensors(run / PRUNED))
         result = trainer.evaluate(
@@ -380,16 +383,49 @@ def learn_to_remove(
         )
         report["pruned"]["validation"] = {**result, "seed": config.val_seed}
     if config.retrain_steps:
+        stale = _set_aside_stale_retrain(run, report["pruned"])
+        if stale is not None:
+            report["stale_retrain"] = str(stale)
+        left = None if max_seconds is None else max_seconds - (time.monotonic() - started)
+        target = first.step + config.retrain_steps
+        if left is not None and left <= 0:  # --max-hours spent in phase 1: retrain later
+            report["interrupted"] = "max_seconds"
+            write_json(run / REPORT, report)
+            return report
         second = trainer.train_model(
-            pruned_config(config, removed, first.step + config.retrain_steps),
+            pruned_config(config, removed, target),
             run / RETRAIN_DIR, resume=resume and (run / RETRAIN_DIR / CHECKPOINT).is_file(),
-            progress=progress, command=command, max_seconds=max_seconds, init_from=run / PRUNED,
+            progress=progress, command=command, max_seconds=left, init_from=run / PRUNED,
         )  # fmt: skip
         report["retrain_phase"] = {"step": second.step, "validation": second.validation}
-        if second.interrupted:
-            report["interrupted"] = second.interrupted
+        if second.interrupted or second.step < target:
+            report["interrupted"] = second.interrupted or "max_seconds"
     write_json(run / REPORT, report)
     return report
+
+
+def _set_aside_stale_retrain(run: Path, pruned: dict) -> Path | None:
+    """Rename ``<run>/retrain`` to ``retrain-from-step-S`` when it retrains another
+    pruning than ``pruned`` (phase 1 went on since, or tau changed): resuming it would
+    ship weights that do not descend from the reported pruning. The previous
+    ``removal.json`` says which pruning it started from. Returns the new name, or None."""
+    retrain, report_path = run / RETRAIN_DIR, run / REPORT
+    if not (retrain / CHECKPOINT).is_file() or not report_path.is_file():
+        return None
+    try:
+        before = json.loads(report_path.read_text()).get("pruned") or {}
+    except (OSError, ValueError):
+        return None
+    same_step = before.get("step") == pruned["step"]
+    if same_step and before.get("removed", pruned["removed"]) == pruned["removed"]:
+        return None
+    stale = run / f"{RETRAIN_DIR}-from-step-{before.get('step', 'unknown')}"
+    suffix = 1
+    while stale.exists():
+        suffix += 1
+        stale = stale.with_name(f"{RETRAIN_DIR}-from-step-{before.get('step')}-{suffix}")
+    retrain.rename(stale)
+    return stale
 
 
 def export_pruned(run_dir: str | os.PathLike, out_path: str | os.PathLike) -> dict:
@@ -406,7 +442,24 @@ def export_pruned(run_dir: str | os.PathLike, out_path: str | os.PathLike) -> di
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(out) as temporary:
             temporary.write_bytes((run / PRUNED).read_bytes())
-        card = {**pruned_card, "name": out.stem}
+        card = _pruned_only_card(run, out, pruned_card)
     card["removal"] = pruned_card["removal"]
     write_json(out.with_suffix(".json"), card)
+    return card
+
+
+def _pruned_only_card(run: Path, out: Path, pruned_card: dict) -> dict:
+    """The card of pruned weights exported without retraining: an ordinary card (data,
+    input, alpha, loss, ...: ``export_weights`` of phase 1's last checkpoint) with the
+    pruned network, and as ``metrics.validation`` the pruned network's own, measured
+    before retraining (``removal.json``; None when the run did not validate)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        card = trainer.export_weights(
+            run / REMOVE_DIR, Path(scratch) / "switched.safetensors", "last"
+        )
+    report = json.loads((run / REPORT).read_text()) if (run / REPORT).is_file() else {}
+    card["name"] = out.stem
+    card["network"] = pruned_card["network"]
+    card["training"]["phase"] = pruned_card["training"]["phase"]
+    card["metrics"] = {"validation": (report.get("pruned") or {}).get("validation")}
     return card

@@ -238,6 +238,31 @@ class RunState:
         }
 
 
+#: what every trainer's checkpoint holds (``RunState.checkpoint``)
+CHECKPOINT_KEYS = ("format", "model", "config", "step")
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> dict:
+    """The dict a trainer saved at ``path`` (tensors and plain data only); InputError,
+    one sentence, for a file that is cut short, damaged, not a torch file, or a torch
+    file that is not a checkpoint (torch raises many classes for these)."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as error:
+        raise InputError(f"checkpoint '{path}' cannot be read ({error.strerror}).") from None
+    except Exception as error:  # UnpicklingError, RuntimeError, EOFError, KeyError, ...
+        raise InputError(
+            f"checkpoint '{path}' is damaged or not a torch file ({type(error).__name__}): "
+            "restore it from a copy, or start a new --run folder."
+        ) from None
+    if not isinstance(data, dict) or any(key not in data for key in CHECKPOINT_KEYS):
+        raise InputError(
+            f"'{path}' is not a training checkpoint (it lacks the trainer's "
+            f"{', '.join(CHECKPOINT_KEYS)}): choose another --run folder."
+        )
+    return data
+
+
 def card_beside(flag: str, weights: str | os.PathLike, hint: str = "") -> dict:
     """The model card (``.json``) beside the weights that option ``flag`` names (``--init``,
     ``--teacher``, ``--proxy``); InputError when either file is missing (the sentence ends
