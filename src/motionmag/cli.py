@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 
 from . import __version__
@@ -821,9 +822,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         _given_argv.clear()
     args.argv = argv  # the command as given, for the records commands write (eval --json)
+    warnings.formatwarning = _format_warning
     keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
     with _sigterm_as_interrupt():
         return _run(args)
+
+
+_python_format_warning = warnings.formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning motionmag raises, as the command line's other notes: ``note: ...``
+    (Python's form adds the file, line, class and the source line); others as Python
+    shows them."""
+    if f"{os.sep}motionmag{os.sep}" in str(filename):
+        return f"note: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
 
 
 def _empty_argument(argv: list[str]) -> str | None:

@@ -60,7 +60,7 @@ examples:
   motionmag bench ha2024-fast --precision bf16 --batch 4 --json bench.json""",
     "synth": """\
 examples:
-  motionmag synth -o data/oh2018-128 --n 1000 --size 128  # training pairs""",
+  motionmag synth -o oh2018-128 --n 1000 --size 128  # training data, resumable""",
     "train": """\
 examples:
   motionmag train oh2018 --run runs/oh2018 --max-hours 2  # --resume goes on

@@ -56,7 +56,7 @@ def list_images(folder: str | os.PathLike, what: str = "--images") -> list[str]:
     if not found:
         raise InputError(
             f"{what} folder '{root}' holds no images ({', '.join(IMAGE_SUFFIXES)}): "
-            "point it at a folder of photos."
+            f"point it at a folder of {'masks' if what == '--masks' else 'photos'}."
         )
     return found
 

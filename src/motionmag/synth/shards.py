@@ -23,6 +23,7 @@ import os
 import sys
 import time
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +41,17 @@ MANIFEST = "manifest.json"
 
 #: most samples in one shard
 MAX_SAMPLES_PER_SHARD = 256
+#: shard files a reader keeps open at once, per process (the least recently read is
+#: closed first; Linux often allows 1024 open files)
+MAX_OPEN_SHARDS = 64
+#: the time stamp of every shard member, so that the same samples give the same bytes
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 #: shard size aimed at when choosing the samples per shard (bytes of raw frames)
 SHARD_BYTES = 128 * 2**20
 
 
 def default_samples_per_shard(size_px: int) -> int:
-    """Up to 256 samples, and about 128 MiB of raw frames per shard (58 at 384 px)."""
+    """Up to 256 samples, and about 128 MiB of raw frames per shard (60 at 384 px)."""
     per_sample = len(FRAME_NAMES) * size_px * size_px * 3
     return int(max(1, min(MAX_SAMPLES_PER_SHARD, SHARD_BYTES // per_sample)))
 
@@ -103,11 +109,21 @@ def write_shard(path: Path, samples: list[Sample]) -> None:
     ):
         for sample in samples:
             name = member_name(sample.params.index) + ".npy"
-            archive.writestr(name, _npy_bytes(sample.frames()))
+            archive.writestr(_member(name), _npy_bytes(sample.frames()), **DEFLATE)
         meta = [sample_metadata(s) for s in samples]
         for key in meta[0]:
             stacked = np.stack([m[key] for m in meta])
-            archive.writestr(f"{key}.npy", _npy_bytes(stacked))
+            archive.writestr(_member(f"{key}.npy"), _npy_bytes(stacked), **DEFLATE)
+
+
+#: how every member is written (a ZipInfo member does not take the archive's default)
+DEFLATE = {"compress_type": zipfile.ZIP_DEFLATED, "compresslevel": 1}
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A member stamped :data:`ZIP_DATE_TIME`, not the clock, so equal samples give
+    equal shard bytes."""
+    return zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
 
 
 # ----------------------------------------------------------------------- worker side
@@ -139,7 +155,15 @@ def _make_shard(task: tuple[str, int, int]) -> int:
 
 
 def _photos_digest(names: list[str]) -> str:
-    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+    """SHA-256 (16 hex digits) of the photos' names (bundled ``skimage:NAME``, else
+    absolute paths) and file sizes: a photo replaced by another changes it, a cheap
+    check of the files' content (ours: reading every photo to hash it is slow)."""
+    digest = hashlib.sha256()
+    for name in names:
+        path = Path(name)
+        size = path.stat().st_size if not name.startswith("skimage:") and path.is_file() else -1
+        digest.update(f"{name}\t{size}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def _manifest(job: _Job, n: int, per_shard: int, photo_names: list[str]) -> dict:
@@ -246,8 +270,9 @@ def write_shards(
     job = _Job(
         config=config,
         seed=int(seed),
-        images=tuple(str(Path(i)) for i in images),
-        masks=str(Path(masks)) if masks else None,
+        # absolute, so that the same dataset resumed from another folder is the same
+        images=tuple(str(Path(i).resolve()) for i in images),
+        masks=str(Path(masks).resolve()) if masks else None,
     )
     photos = PhotoPool(job.images)  # validates the folders before any work
     if job.masks:
@@ -368,33 +393,41 @@ class ShardReader:
         self.manifest = read_manifest(folder)
         self._shards = self.manifest["shards"]
         self._firsts = np.array([s["first"] for s in self._shards])
-        self._open: dict[int, tuple[int, object, dict]] = {}
+        # open shards, least recently used first (an OrderedDict), at most MAX_OPEN_SHARDS
+        self._open: OrderedDict[int, tuple[int, object, dict]] = OrderedDict()
 
     def __len__(self) -> int:
         return int(self.manifest["n"])
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_open"] = {}
+        state["_open"] = OrderedDict()
         return state
 
     def _shard(self, number: int):
         entry = self._open.get(number)
-        if entry is None or entry[0] != os.getpid():
-            path = self.folder / self._shards[number]["file"]
-            try:
-                npz = np.load(path, allow_pickle=False)
-                meta = {
-                    key: npz[key]
-                    for key in ("index", "alpha", "part", "n_layers", "motion_px", "colour_offset")
-                }
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-                raise InputError(
-                    f"shard '{path}' cannot be read ({error}): regenerate it."
-                ) from None
-            entry = (os.getpid(), npz, meta)
-            self._open[number] = entry
-        return entry[1], entry[2]
+        if entry is not None and entry[0] == os.getpid():
+            self._open.move_to_end(number)
+            return entry[1], entry[2]
+        if entry is not None:  # opened by the parent before a fork: not ours to close
+            del self._open[number]
+        while len(self._open) >= MAX_OPEN_SHARDS:  # the file limit is often 1024
+            pid, npz, _ = self._open.popitem(last=False)[1]
+            if pid == os.getpid():
+                npz.close()
+        path = self.folder / self._shards[number]["file"]
+        try:
+            npz = np.load(path, allow_pickle=False)
+            meta = {
+                key: npz[key]
+                for key in ("index", "alpha", "part", "n_layers", "motion_px", "colour_offset")
+            }
+        except OSError as error:
+            raise InputError(f"shard '{path}' cannot be opened ({error.strerror}).") from None
+        except (ValueError, KeyError, zipfile.BadZipFile) as error:
+            raise InputError(f"shard '{path}' cannot be read ({error}): regenerate it.") from None
+        self._open[number] = (os.getpid(), npz, meta)
+        return npz, meta
 
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
@@ -406,6 +439,8 @@ class ShardReader:
         return frames, {key: value[row] for key, value in meta.items()}
 
     def close(self) -> None:
-        for _, npz, _ in self._open.values():
-            npz.close()
+        for pid, npz, _ in self._open.values():
+            if pid == os.getpid():
+                npz.close()
+        self._open.clear()
         self._open.clear()

@@ -1,8 +1,9 @@
 """``motionmag synth``: write Oh et al. (2018) training data to shards on disk.
 
 What matters: the flags map one to one onto ``shards.write_shards`` (the public API);
-every bad argument is a ``UsageError`` (exit 2) and an unreadable ``--images`` /
-``--masks`` folder an ``InputError`` (exit 3), raised before any work; the output is
+every bad argument is a ``UsageError`` (exit 2: a missing ``--images`` / ``--masks``
+folder too) and such a folder without readable images an ``InputError`` (exit 3),
+raised before any work; the output is
 atomic and resumable (run the same command again after an interruption); the progress
 bar goes to stderr, the one-line summary to stdout. Wired into ``cli.py`` with
 ``add_synth_command(sub)``.
@@ -121,8 +122,9 @@ def run_synth(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     rate = f", {result.samples_per_second:.1f} samples/s" if result.generated else ""
+    shards = f"{result.shards} shard{'s' if result.shards != 1 else ''}"
     print(
-        f"wrote {result.n} samples of {args.size}x{args.size} px in {result.shards} shards "
+        f"wrote {result.n} samples of {args.size}x{args.size} px in {shards} "
         f"to {result.folder} (manifest {result.folder / 'manifest.json'}; "
         f"{result.generated} generated now{rate})"
     )
