@@ -10,9 +10,10 @@ from ..errors import UsageError
 from ..output_paths import check_output_path
 
 ANALYSES = ("kernels",)
-#: most probe images ``--images`` takes (each is one 512 px image; more changes the
-#: averaged kernels little: two seeds' texture kernels agree at 0.92 with 6)
-MAX_IMAGES = 32
+#: most probe images ``--images`` takes: one 512 px crop of each bundled photograph
+#: (``probe_images``; beyond 13 they repeat photos, and 512 px photos whole); more changes
+#: the averaged kernels little: two seeds' texture kernels agree at 0.92 with 6
+MAX_IMAGES = 13
 
 
 def add_analyze_command(subparsers) -> argparse.ArgumentParser:

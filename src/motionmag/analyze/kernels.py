@@ -10,6 +10,12 @@ images. The approximation error of a channel is the fraction of its response var
 the averaged kernel does not explain: ``var(S_c - K_c . patch - b_c) / var(S_c)`` over the
 same positions (our choice of measure; the paper ranks by "approximation error" without
 defining it). Kernels are shown for luma (the sum over the RGB planes).
+
+Orientation: the Jacobian is the template the channel multiplies the patch with, as a
+PyTorch convolution's weight is (``response = sum(K * patch)``); the response to a
+single bright pixel, drawn around that pixel, is the same kernel turned 180 degrees. We
+keep and draw the template (an edge detector's positive side is the side of the image
+that raises the response), and the picture says so.
 """
 
 from __future__ import annotations
@@ -140,7 +146,10 @@ def approximate_kernels(
 
 
 def probe_images(count: int = 6, size_px: int = PROBE_PX, seed: int = 0) -> torch.Tensor:
-    """Random crops of the bundled photographs, (count, 3, size, size) in [0, 1]."""
+    """Random crops of the bundled photographs, (count, 3, size, size) in [0, 1]. Photo
+    ``i % len(pool)`` gives crop ``i``, so beyond the 13 bundled photos the crops come
+    from photos already used (different crops where a photo is larger than ``size_px``;
+    the same where it is exactly that size)."""
     import cv2
 
     from ..synth.photos import PhotoPool
@@ -203,9 +212,11 @@ def plot_kernels(
     figure.text(
         0.5,
         0.005,
-        "each panel: blue < 0 < red, scaled to its own largest |value| (|k| max: output change per "
-        "unit of input, images in [0, 1]); err = share of the channel's response variance "
-        "the kernel does not explain (0: exactly linear; above 1: worse than a constant)",
+        "each panel: the template the channel multiplies the image patch with (as a conv "
+        "weight; a single pixel's response is it turned 180 degrees), blue < 0 < red, scaled "
+        "to its own largest |value| (|k| max: output change per unit of input, images in "
+        "[0, 1]); err = share of the channel's response variance the kernel does not explain "
+        "(0: exactly linear; above 1: worse than a constant)",
         ha="center",
         va="bottom",
         fontsize=7,
