@@ -17,13 +17,17 @@ What matters:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import zipfile
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -346,7 +350,9 @@ def _run_pool(job: _Job, tasks: list, workers: int, bar) -> None:
     # process can deadlock the children (seen here); spawn re-imports the caller's script
     context = mp.get_context("spawn")
     ticks = context.Queue()
-    with context.Pool(workers, initializer=_init_worker, initargs=(job, ticks)) as pool:
+    with _workers_ignore_ctrl_c():
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(job, ticks))
+    with pool:
         result = pool.map_async(_make_shard, tasks, chunksize=1)
         while True:
             try:
@@ -357,6 +363,21 @@ def _run_pool(job: _Job, tasks: list, workers: int, bar) -> None:
         result.get()
         while not ticks.empty():
             bar.update(ticks.get())
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Ignore Ctrl+C in this process while worker processes start: they inherit the
+    ignored signal, so a Ctrl+C reaches this process alone, which stops the pool (a
+    worker still importing printed a KeyboardInterrupt traceback of its own)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # --------------------------------------------------------------------------- reading
