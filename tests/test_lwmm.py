@@ -10,6 +10,9 @@ clean inputs; a proxy run, then a model run against it, end to end. Tiny on purp
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -152,6 +155,20 @@ def test_config_refuses_what_the_net_cannot_do(tmp_path):
     with pytest.raises(UsageError, match="same network"):
         LWMMLightTrainConfig(proxy=proxy).validate()
     LWMMLightTrainConfig(channels=4, proxy=proxy).validate()
+    # a proxy whose card says it saw noise is used, with a note: the thesis's is clean
+    card_path = Path(proxy).with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    card["training"] = {"noise": "Gaussian, sigma ~ U(0, 0.04) per input frame"}
+    card_path.write_text(json.dumps(card))
+    with pytest.warns(UserWarning, match="trained on noisy inputs"):
+        LWMMLightTrainConfig(channels=4, proxy=proxy).validate()
+    # a damaged proxy file (its card intact) is refused here, before the run folder is
+    # made, not at the first step, which left a run behind that refused the rerun
+    whole = Path(proxy).read_bytes()
+    for damaged in (b"garbage", whole[: len(whole) // 2]):
+        Path(proxy).write_bytes(damaged)
+        with pytest.raises(InputError, match="cannot be read as safetensors"):
+            LWMMLightTrainConfig(channels=4, proxy=proxy).validate()
 
 
 def test_appearance_only_is_encodes_appearance():

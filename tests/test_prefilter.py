@@ -96,3 +96,24 @@ def test_chain_keeps_order_and_adds_latencies():
     assert len(out) == 3
     out += chain.flush()
     assert [int(o[0, 0, 0]) for o in out] == [i + 11 for i in range(6)]
+
+
+def test_an_alpha_map_weights_the_phase_stage_too(tmp_path):
+    """With an untrained sigma-theta (it returns frame b) the chain is the phase stage:
+    where the map is black the input comes back exactly, where white the phase stage's
+    x4 output. The map used to reach the network only, so a black region was still
+    magnified 4x in temporal mode."""
+    from PIL import Image
+
+    frames = _vibrating()
+    weights = np.zeros((32, 32), np.uint8)
+    weights[:, :16] = 255
+    path = tmp_path / "left.png"
+    Image.fromarray(weights).save(path)
+    settings = {"mode": "temporal", "band": (2.0, 5.0), "fps": 30.0}
+    chained = magnify_frames(frames, method="sigma-theta", alpha=10, pretrained=False,
+                             alpha_map=str(path), **settings)  # fmt: skip
+    phase = magnify_frames(frames, method="phase", alpha=4, **settings)
+    assert np.array_equal(chained[..., 16:, :], frames[..., 16:, :])
+    assert np.array_equal(chained[..., :16, :], phase[..., :16, :])
+    assert np.abs(phase[..., 16:, :].astype(int) - frames[..., 16:, :]).max() > 10

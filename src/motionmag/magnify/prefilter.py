@@ -16,10 +16,15 @@ and ``mdmm-*`` is this chain.
   sense, as in the thesis. alpha <= 4 leaves the network at 1 (the identity).
 - The phase stage is the ``phase`` method with its defaults (octave pyramid, 4
   orientations: THESIS.md's suggestion) and the run's band, filter and fps.
+- With ``alpha_map`` the phase stage's change is weighted by the map too
+  (:class:`MapBlended`: ``x + w (phase(x) - x)``, our choice, as the phase method has no
+  per-pixel factor), so a black region stays at factor 1 through both stages (it was
+  magnified 4x by the phase stage alone).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 
@@ -55,6 +60,10 @@ class ChainedMagnifier(Magnifier):
             out.extend(self.second.push(frame))
         return out
 
+    def prepare(self, height: int, width: int) -> None:
+        self.first.prepare(height, width)
+        self.second.prepare(height, width)
+
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
         return self._forward(self.first.push(frame))
 
@@ -62,15 +71,59 @@ class ChainedMagnifier(Magnifier):
         return self._forward(self.first.flush()) + self.second.flush()
 
 
-def prefiltered(config: MagnifyConfig, network: Magnifier) -> ChainedMagnifier:
+class MapBlended(Magnifier):
+    """``inner``'s output frames moved back towards their inputs by an alpha map's
+    weights ``w`` in [0, 1] (:func:`~motionmag.magnify.flowmag.load_alpha_map`):
+    ``x + w (inner(x) - x)``, rounded to uint8; the map is read at the first frame."""
+
+    def __init__(self, inner: Magnifier, alpha_map: str, geometry=None) -> None:
+        self.inner = inner
+        self.alpha_map = alpha_map
+        self.geometry = geometry
+        self.latency_frames = inner.latency_frames
+        self._inputs: collections.deque[np.ndarray] = collections.deque()
+        self._weights: np.ndarray | None = None
+
+    def prepare(self, height: int, width: int) -> None:
+        self.inner.prepare(height, width)
+
+    def push(self, frame: np.ndarray) -> list[np.ndarray]:
+        if self._weights is None:
+            from .flowmag import load_alpha_map
+
+            height, width = frame.shape[:2]
+            weights = load_alpha_map(self.alpha_map, width, height, self.geometry)
+            self._weights = weights[..., None].astype(np.float32)
+        self._inputs.append(frame)
+        return self._blend(self.inner.push(frame))
+
+    def flush(self) -> list[np.ndarray]:
+        return self._blend(self.inner.flush())
+
+    def _blend(self, outputs: list[np.ndarray]) -> list[np.ndarray]:
+        blended = []
+        for out in outputs:  # one output per input, in order
+            x = self._inputs.popleft().astype(np.float32)
+            mixed = x + self._weights * (out.astype(np.float32) - x)
+            blended.append(np.clip(np.rint(mixed), 0, 255).astype(np.uint8))
+        return blended
+
+
+def prefiltered(
+    config: MagnifyConfig, network: Magnifier, alpha_map: str | None = None
+) -> ChainedMagnifier:
     """The phase-based band-pass at :func:`split_factor`'s first factor (the run's band,
-    filter and fps), chained to ``network`` (built for the second factor, dynamic mode)."""
+    filter and fps; weighted by ``alpha_map`` when given, :class:`MapBlended`), chained
+    to ``network`` (built for the second factor, dynamic mode)."""
     from .builders import build_phase
 
     phase_config = dataclasses.replace(
         config, method="phase", alpha=split_factor(config.alpha)[0], options={}
     )
-    return ChainedMagnifier(build_phase(phase_config), network)
+    phase: Magnifier = build_phase(phase_config)
+    if alpha_map is not None:
+        phase = MapBlended(phase, alpha_map, config.frame_geometry)
+    return ChainedMagnifier(phase, network)
 
 
 def build_pair_network(
@@ -97,4 +150,4 @@ def build_pair_network(
         name=name,
         geometry=config.frame_geometry,
     )
-    return prefiltered(config, network) if temporal else network
+    return prefiltered(config, network, alpha_map) if temporal else network

@@ -42,6 +42,7 @@ from .thesis import (
     image_loss_card,
     inputs_and_clean_pair,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)
+    note_if_noisy,
     register_recipe,
 )
 
@@ -80,6 +81,8 @@ class HMNTrainConfig(ThesisTrainConfig):
         for flag, path in (("--proxy", self.proxy), ("--negative", self.negative)):
             if path is not None:
                 check_same_network(flag, path, self.MODEL, NETWORK, self.channels)
+        if self.proxy is not None:
+            note_if_noisy("--proxy", self.proxy)
 
 
 @dataclass

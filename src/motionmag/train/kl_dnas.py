@@ -65,6 +65,7 @@ from .thesis import (
     image_loss_card,
     inputs_and_clean_pair,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)
+    note_if_noisy,
     register_recipe,
 )
 
@@ -133,6 +134,7 @@ class KLDNASTrainConfig(ThesisTrainConfig):
             )
         if card_network("--teacher", self.teacher).get("class") != TEACHER_NETWORK:
             raise UsageError(f"--teacher '{self.teacher}' is not an LW-MM network.")
+        note_if_noisy("--teacher", self.teacher)
         if self.stage == "encoder":
             if self.previous is not None:
                 raise UsageError("the encoder stage is the first: leave out --previous.")

@@ -39,6 +39,7 @@ from .thesis import (
     image_loss_card,
     inputs_and_clean_pair,
     noise_card,  # noqa: F401  (a trainer hook of these recipes)
+    note_if_noisy,
     register_recipe,
 )
 
@@ -70,6 +71,7 @@ class LWMMTrainConfig(ThesisTrainConfig):
             raise UsageError(f"--channels {self.channels} must be at least 1.")
         if self.proxy is not None:
             check_same_network("--proxy", self.proxy, self.MODEL, NETWORK, self.channels)
+            note_if_noisy("--proxy", self.proxy)
 
 
 @dataclass

@@ -266,7 +266,12 @@ def read_checkpoint_file(path: str | os.PathLike) -> dict:
 def card_beside(flag: str, weights: str | os.PathLike, hint: str = "") -> dict:
     """The model card (``.json``) beside the weights that option ``flag`` names (``--init``,
     ``--teacher``, ``--proxy``); InputError when either file is missing (the sentence ends
-    with ``hint``) or the card is not a JSON object (``models.registry.read_card``)."""
+    with ``hint``), the card is not a JSON object (``models.registry.read_card``) or the
+    weights file is not whole safetensors (its header is checked against its size here,
+    before the run folder is made; a frozen proxy or teacher is loaded only at the first
+    step)."""
+    from safetensors import safe_open
+
     from ..models.registry import read_card
 
     weights = Path(weights)
@@ -275,6 +280,13 @@ def card_beside(flag: str, weights: str | os.PathLike, hint: str = "") -> dict:
         raise InputError(
             f"{flag} needs '{weights}' and its model card '{card_path.name}' beside it{hint}."
         )
+    try:
+        with safe_open(str(weights), "pt"):
+            pass
+    except Exception as error:  # safetensors raises its own error types
+        raise InputError(
+            f"{flag} '{weights}' cannot be read as safetensors ({error}): export it again."
+        ) from None
     return read_card(card_path)
 
 

@@ -104,6 +104,23 @@ def check_same_network(flag: str, path: str, model: str, network: str, channels:
         )
 
 
+def note_if_noisy(flag: str, path: str) -> None:
+    """A note (``warnings``; the command line prints it as ``note: ...``) when the
+    weights at ``path`` were trained on noisy inputs by their card: the thesis's proxy
+    (LW-MM, HMN) and KL-DNAS's teacher are noise-free networks (THESIS.md)."""
+    import warnings
+
+    from .run_state import card_beside
+
+    noise = str((card_beside(flag, path).get("training") or {}).get("noise", ""))
+    if noise and not noise.startswith("none"):
+        warnings.warn(
+            f"{flag} '{path}' was trained on noisy inputs ({noise}), where the thesis's is "
+            "noise-free: train one with --noise-max 0 for that.",
+            stacklevel=2,
+        )
+
+
 def add_gaussian_noise(
     frames: torch.Tensor, sigma_max: float, generator: torch.Generator | None
 ) -> torch.Tensor:
