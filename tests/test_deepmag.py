@@ -698,3 +698,67 @@ def test_a_clip_far_cleaner_or_noisier_than_the_calibration_videos_gets_a_note()
     assert noise_notes(with_noise(1.0)) == []
     (noisy,) = noise_notes(with_noise(6.0))
     assert "is above that of every video" in noisy and "well below the alpha asked for" in noisy
+
+
+def test_a_resumed_run_trains_what_an_unbroken_one_does(tmp_path):
+    """Each round's shuffle comes from (seed, round): two rounds then one more equal
+    three rounds in one go (one generator for the run drew other orders after a resume),
+    and the checkpoint loads without unpickling objects."""
+    from motionmag.deepmag.train import ColorTrainConfig, read_checkpoint, train_deepmag_color
+
+    def config(rounds: int) -> ColorTrainConfig:
+        return ColorTrainConfig(size_px=48, duration_s=1.5, videos_per_round=1, rounds=rounds,
+                                passes=1)  # fmt: skip
+
+    train_deepmag_color(tmp_path / "whole", config(3), log=lambda _: None)
+    train_deepmag_color(tmp_path / "split", config(2), log=lambda _: None)
+    train_deepmag_color(tmp_path / "split", config(3), log=lambda _: None)
+    whole = read_checkpoint(tmp_path / "whole" / "checkpoint.pt")
+    split = read_checkpoint(tmp_path / "split" / "checkpoint.pt")
+    assert whole["record"]["losses"] == split["record"]["losses"]
+    for key, value in whole["model"].items():
+        assert torch.equal(value, split["model"][key]), key
+
+
+def test_cli_continues_a_run_stopped_before_its_record_and_refuses_a_damaged_one(tmp_path, capsys):
+    """A run stopped by SIGTERM has a checkpoint but no record.json: the same command
+    continues it (it said 'another model'); a damaged checkpoint is one sentence (it was
+    a traceback, and a pickle that ran code); an export of another run is kept."""
+    from motionmag.cli import main
+
+    run = tmp_path / "run"
+    flags = ["--size", "48", "--duration", "1.5", "--videos-per-round", "1", "--passes", "1",
+             "--run", str(run)]  # fmt: skip
+    assert main(["train", "deepmag-color", *flags, "--rounds", "1"]) == 0
+    (run / "record.json").unlink()
+    assert main(["train", "deepmag-color", *flags, "--rounds", "2"]) == 0
+    assert json.loads((run / "record.json").read_text())["round"] == 2
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(b"someone else's weights")
+    capsys.readouterr()
+    assert main(["train", "deepmag-color", *flags, "--export", str(other)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert other.read_bytes() == b"someone else's weights"
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert main(["train", "deepmag-color", *flags]) == 3
+    err = capsys.readouterr().err
+    assert "damaged or not a torch file" in err and err.count("\n") == 1
+    assert main(["train", "deepmag-color", "--duration", "0.5", "--run", str(tmp_path / "x")]) == 2
+    assert "too short" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_an_unusable_alpha_calibration_is_named():
+    """An undertrained CNN's export measured gains -122 / 1.26 / -0.91 and shipped them
+    without a word; the shipped cards' curves pass."""
+    from motionmag.deepmag.calibration import calibration_problem
+
+    bad = {"curve": [{"gain": -122.0}, {"gain": 1.26}, {"gain": -0.91}]}
+    assert "do not rise steadily above 1" in calibration_problem(bad)
+    assert calibration_problem({"curve": [{"gain": 0.9}, {"gain": 0.95}]}) is not None
+    from motionmag.models.registry import weights_dir
+
+    for name in ("deepmag-color", "deepmag-motion"):
+        card_path = weights_dir() / f"{name}.json"
+        if card_path.is_file():
+            card = json.loads(card_path.read_text())
+            assert calibration_problem(card["calibration"]) is None, name

@@ -890,6 +890,15 @@ _KEPT_AFTER_STOP = {
 }
 
 
+def _kept_after_stop(args: argparse.Namespace) -> str:
+    """What a stop keeps (:data:`_KEPT_AFTER_STOP`); DeepMag's trainers have no --resume:
+    the same command continues their run."""
+    command = getattr(args, "command", None)
+    if command == "train" and str(getattr(args, "model", "")).startswith("deepmag"):
+        return "the run's last checkpoint is kept, and the same command continues from it."
+    return _KEPT_AFTER_STOP.get(command, "no partial output was kept.")
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the parsed command; a failure becomes one sentence and an exit status."""
     try:
@@ -902,7 +911,7 @@ def _run(args: argparse.Namespace) -> int:
         killed = isinstance(stop, Terminated)
         print(
             f"motionmag: {'stopped by SIGTERM' if killed else 'interrupted'}; "
-            + _KEPT_AFTER_STOP.get(getattr(args, "command", None), "no partial output was kept."),
+            + _kept_after_stop(args),
             file=sys.stderr,
         )
         return 143 if killed else 130

@@ -137,8 +137,9 @@ def calibrate_color(
     """Measure the gain at ``n_iter`` and ``gamma x multipliers`` on TRAIN videos; fit k.
 
     ``config`` is a :class:`~.train.ColorTrainConfig` (size, duration, seed, tasks of the
-    videos). The default indices lie beyond any training run's (fresh videos of the train
-    split); the multipliers are the paper's Fig. 6 steps (0.5, 1, 2, 4 gamma).
+    videos). The default indices lie beyond the shipped runs' videos (fresh videos of the
+    train split; a run of more than 10,000 training videos would have seen them); the
+    multipliers are the paper's Fig. 6 steps (0.5, 1, 2, 4 gamma).
     ``smooth_cells`` is the blur of the change, ``gate_sigmas`` the noise gate of the
     step, ``step`` and ``weight_smooth_s`` the step itself (:func:`.magnify.gradient_ascent`)
     the gain is measured with (the method's defaults); all are recorded in the entry.
@@ -255,6 +256,20 @@ def calibration_entry(points: list[dict], n_iter: int, gain: str, measured_on: s
             "alpha above max_gain is refused (larger steps measured less gain: beyond_peak)"
         )
     return entry
+
+
+def calibration_problem(entry: dict) -> str | None:
+    """A sentence when a calibration entry cannot map alpha to a step (its curve never
+    rises above gain 1, or does not rise at all: an undertrained CNN), else None."""
+    gains = [point["gain"] for point in entry.get("curve", [])]
+    if gains and max(gains) > 1.0 and gains == sorted(gains):
+        return None
+    measured = ", ".join(f"{g:.2f}" for g in gains) or "none"
+    return (
+        f"the alpha calibration measured gains {measured} over its steps, which do not rise "
+        "steadily above 1, so magnify cannot give the alpha asked with these weights: train "
+        "longer (more --rounds) before shipping them."
+    )
 
 
 #: the respiration gain's measure: (PhysioVideo, uint8 output frames) -> a dict with

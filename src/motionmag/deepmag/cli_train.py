@@ -124,6 +124,16 @@ def add_deepmag_motion_command(models) -> argparse.ArgumentParser:
     return p
 
 
+def _note_calibration(calibration: dict) -> None:
+    """Say so when the export's alpha calibration is unusable (the weights are written
+    all the same, with the curve in their card)."""
+    from .calibration import calibration_problem
+
+    problem = calibration_problem(calibration)
+    if problem is not None:
+        _log(f"note: {problem}")
+
+
 def _command() -> str:
     """The command line that is running, for the model card."""
     return shlex.join(["motionmag", *sys.argv[1:]])
@@ -154,31 +164,55 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
     saved = _saved_config(run_dir, config_cls, kind)
     if saved is not None:  # a resumed run keeps its own settings; the flags given win
         config = config_cls(**{**saved, **given})
-    elif args.export is not None:  # a new run: its export must not replace a file unasked
-        check_not_replaced(args.export, "--export", args)
+    if args.export is not None and not _own_export(run_dir, Path(args.export)):
+        check_not_replaced(args.export, "--export", args)  # only its own, unasked
     _check_config(config)
     return config, run_dir
 
 
 def _saved_config(run_dir: Path, config_cls, kind: str) -> dict | None:
-    """The settings of the run in ``run_dir`` (its ``record.json``), None for a new run;
-    UsageError when the folder holds another model's run (its checkpoint would not load).
-    The device and the time limit are this session's own."""
+    """The settings of the run in ``run_dir`` (from its checkpoint, which holds the run's
+    record: ``record.json`` is written only when a session ends, so a run stopped by
+    SIGTERM has none), None for a new run; InputError for a damaged checkpoint, UsageError
+    when the folder holds another model's run (its checkpoint would not load). The device
+    and the time limit are this session's own."""
     import dataclasses
-    import json
+
+    from .train import read_checkpoint
 
     if not (run_dir / "checkpoint.pt").is_file():
         return None
     names = {f.name for f in dataclasses.fields(config_cls)}
-    try:
-        saved = json.loads((run_dir / "record.json").read_text())["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        saved = None
+    saved = read_checkpoint(run_dir / "checkpoint.pt")["record"]["config"]
     if not isinstance(saved, dict) or set(saved) != names:
         raise UsageError(
             f"'{run_dir}' holds a run of another model than {kind}: choose another --run."
         )
     return {k: v for k, v in saved.items() if k not in ("device", "time_limit_s")}
+
+
+def _own_export(run_dir: Path, export: Path) -> bool:
+    """True when ``export`` was written by the run in ``run_dir``: its card's first
+    training session is the run's (a continued run replaces its own export; any other
+    file needs --overwrite)."""
+    import json
+
+    from .train import read_checkpoint
+
+    card_path = export.with_suffix(".json")
+    if not (run_dir / "checkpoint.pt").is_file() or not card_path.is_file():
+        return False
+    try:
+        theirs = json.loads(card_path.read_text())["training"]["sessions"][0]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return False
+    ours = read_checkpoint(run_dir / "checkpoint.pt")["record"].get("sessions") or [None]
+    return theirs == ours[0]
+
+
+#: shortest training video (s; ours): the targets are band-passed (a zero-phase filter
+#: needs about 0.75 s at 30 fps) and normalised by their spread over the video
+MIN_DURATION_S = 1.0
 
 
 def _check_config(config) -> None:
@@ -204,6 +238,11 @@ def _check_config(config) -> None:
     for flag, value in (("--lr", config.lr), ("--duration", config.duration_s)):
         if not (math.isfinite(value) and value > 0):
             raise UsageError(f"{flag} {value:g} is not a positive number: give one above 0.")
+    if config.duration_s < MIN_DURATION_S:  # 2 frames gave a NaN loss, 0.5 s a traceback
+        raise UsageError(
+            f"--duration {config.duration_s:g} s is too short for the band-passed targets: "
+            f"give {MIN_DURATION_S:g} s or more."
+        )
     widths = getattr(config, "widths", None)
     if widths is not None and min(widths) < 1:
         raise UsageError(f"--widths {' '.join(map(str, widths))}: give widths of 1 or more.")
@@ -228,6 +267,7 @@ def run_train_deepmag_color(args: argparse.Namespace) -> int:
         for p in model.parameters():
             p.requires_grad_(False)
         calibration = calibrate_color(model, config, log=_log)
+        _note_calibration(calibration)
         card = color_model_card(record, evaluation, calibration)
         weights, card_path = export_weights(model, args.export, card)
         _log(f"wrote {weights} and {card_path}")
@@ -269,6 +309,7 @@ def run_train_deepmag_motion(args: argparse.Namespace) -> int:
             model, config, lambda video, out: respiration_scores(video, out, 8.0), log=_log
         )
         calibration["measure_alpha_reach"] = 8.0
+        _note_calibration(calibration)
         card = motion_model_card(record, evaluation, calibration)
         card["training"]["export_seconds"] = round(time.monotonic() - started, 1)
         weights, card_path = export_weights(model, args.export, card)

@@ -40,9 +40,10 @@ import torch
 from scipy import signal
 
 from ..atomic import atomic_output, write_json
+from ..errors import InputError
 from ..synth.physio import PhysioConfig, make_physio_video
 from ..synth.physio_signals import TASKS
-from ..train.run_state import device_name
+from ..train.run_state import device_name, read_checkpoint_file
 from .magnify import PULSE_BAND_HZ
 from .nets import DeepMagColorNet
 from .representations import downsample, normalized_difference
@@ -155,6 +156,19 @@ def summarise_by_task(rows: list[dict], keys: tuple[str, ...]) -> dict:
     return summary
 
 
+#: what a DeepMag checkpoint holds (``train_rounds``)
+CHECKPOINT_KEYS = ("model", "optimizer", "input_std", "record")
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """A DeepMag run's checkpoint (tensors and plain data only, never a pickled object);
+    InputError, one sentence, for a damaged or foreign file."""
+    state = read_checkpoint_file(path, CHECKPOINT_KEYS)
+    if not isinstance(state["record"], dict) or "config" not in state["record"]:
+        raise InputError(f"'{path}' is not a DeepMag checkpoint: choose another --run folder.")
+    return state
+
+
 def _save(obj: dict, path: Path) -> None:
     with atomic_output(path) as temporary:
         torch.save(obj, temporary)
@@ -192,7 +206,7 @@ def train_rounds(
     torch.manual_seed(config.seed)
     state = None
     if (out / CHECKPOINT).is_file():
-        state = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
+        state = read_checkpoint(out / CHECKPOINT)
     if state is None:
         # input scale (ours): the std of X over the first round's videos, fixed from then on
         xs = [sample(i)[0] for i in range(config.videos_per_round)]
@@ -222,10 +236,12 @@ def train_rounds(
     schedule = record.setdefault("lr_schedule", [[0, record["config"]["lr"]]])
     if schedule[-1][1] != config.lr:
         schedule.append([record["round"], config.lr])
-    rng = np.random.default_rng([config.seed, record["round"]])
     start = time.monotonic() - record["seconds"]
     while record["round"] < config.rounds:
         r = record["round"]
+        # each round's shuffle from (seed, round): a resumed run draws what an unbroken
+        # one does (one generator for the whole run did not resume the same)
+        rng = np.random.default_rng([config.seed, r])
         first = r * config.videos_per_round
         samples = [sample(i) for i in range(first, first + config.videos_per_round)]
         x = torch.from_numpy(np.concatenate([s[0] for s in samples]))

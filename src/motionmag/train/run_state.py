@@ -242,10 +242,11 @@ class RunState:
 CHECKPOINT_KEYS = ("format", "model", "config", "step")
 
 
-def read_checkpoint_file(path: str | os.PathLike) -> dict:
-    """The dict a trainer saved at ``path`` (tensors and plain data only); InputError,
-    one sentence, for a file that is cut short, damaged, not a torch file, or a torch
-    file that is not a checkpoint (torch raises many classes for these)."""
+def read_checkpoint_file(path: str | os.PathLike, keys: tuple[str, ...] = CHECKPOINT_KEYS) -> dict:
+    """The dict a trainer saved at ``path`` (tensors and plain data only, never a pickled
+    object: ``weights_only``); InputError, one sentence, for a file that is cut short,
+    damaged, not a torch file, or a torch file without the trainer's ``keys`` (torch
+    raises many classes for these)."""
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as error:
@@ -255,10 +256,10 @@ def read_checkpoint_file(path: str | os.PathLike) -> dict:
             f"checkpoint '{path}' is damaged or not a torch file ({type(error).__name__}): "
             "restore it from a copy, or start a new --run folder."
         ) from None
-    if not isinstance(data, dict) or any(key not in data for key in CHECKPOINT_KEYS):
+    if not isinstance(data, dict) or any(key not in data for key in keys):
         raise InputError(
             f"'{path}' is not a training checkpoint (it lacks the trainer's "
-            f"{', '.join(CHECKPOINT_KEYS)}): choose another --run folder."
+            f"{', '.join(keys)}): choose another --run folder."
         )
     return data
 
