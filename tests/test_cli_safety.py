@@ -241,7 +241,8 @@ def test_a_mask_of_another_shape_is_refused_and_a_scaled_one_is_used(tmp_path, c
 
 def test_mask_files_are_read_as_their_authors_meant_them(tmp_path):
     """White is in at every bit depth; a 0/1 label image's 1 is in (not 1/255); a red
-    region on black is fully in (its luma is 0.3); a PNG's alpha channel is left out."""
+    region on black is fully in (its luma is 0.3); a PNG's alpha channel is left out,
+    unless the colour is flat and the region is drawn in the transparency."""
     from motionmag.magnify.mask import mask_weights
 
     left = np.zeros((12, 16), np.uint8)
@@ -252,6 +253,9 @@ def test_mask_files_are_read_as_their_authors_meant_them(tmp_path):
         "deep.png": left.astype(np.uint16) * 65535,
         "red.png": np.dstack([np.zeros_like(left), np.zeros_like(left), left * 255]),  # BGR
         "rgba.png": np.dstack([left * 255] * 3 + [np.full_like(left, 255)]),
+        # white everywhere, the region drawn in the transparency: its alpha is the mask
+        # (it was left out, and the whole frame was magnified)
+        "drawn_in_alpha.png": np.dstack([np.full_like(left, 255)] * 3 + [left * 255]),
     }
     geometry = FrameGeometry.from_arguments(16, 12)
     for name, image in files.items():

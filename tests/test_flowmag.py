@@ -606,3 +606,51 @@ def test_shipped_weights_beat_their_untrained_start_on_a_flow_they_never_saw(tmp
     assert shipped < 0.9 * start, (shipped, start)  # measured 0.420 against 0.511
     out = magnify_frames(photo_clip(0.3), fps=30.0, method="flowmag", alpha=10.0, mode="static")
     assert 5.0 < _gain(out, slice(1, None)) < 15.0  # measured 8.3
+
+
+def test_video_pairs_hold_out_a_tenth_for_validation_and_the_card_names_the_data(
+    tmp_path, monkeypatch
+):
+    """Validation scored the training video pairs (only the augmentation seed differed),
+    and a --no-synthetic run's card said it trained on synthetic pairs."""
+    from motionmag.train import flowmag as trainer
+
+    rng = np.random.default_rng(0)
+    pairs = [rng.integers(0, 255, (2, 40, 40, 3), dtype=np.uint8) for _ in range(20)]
+    train_pairs, val_pairs = trainer.held_out_pairs(pairs)
+    assert len(train_pairs) == 18 and len(val_pairs) == 2
+    assert all(a is b for a, b in zip(val_pairs, pairs[-2:], strict=True))
+    assert trainer.held_out_pairs(pairs[:1]) == (pairs[:1], pairs[:1])  # nothing to spare
+    stats = {"videos": 1, "raw_pairs": 20, "kept_pairs": 20, "stride": 1, "max_side_px": 512}
+    monkeypatch.setattr(trainer, "load_video_pairs", lambda *a, **k: (pairs, dict(stats)))
+    seen = {}
+    real = trainer._validation_batches
+
+    def spy(config, video_pairs):
+        seen["val"] = video_pairs
+        return real(config, video_pairs)
+
+    monkeypatch.setattr(trainer, "_validation_batches", spy)
+    config = FlowMagTrainConfig(size_px=32, batch=2, steps=2, width=8, dataset_size=8,
+                                validate_every=2, val_samples=2, videos=str(tmp_path),
+                                synthetic=False)  # fmt: skip
+    train_flowmag(config, tmp_path / "run", progress=False)
+    assert [id(p) for p in seen["val"]] == [id(p) for p in pairs[-2:]]
+    card = export_weights(tmp_path / "run", tmp_path / "v.safetensors")
+    assert card["data"]["source"] == "video pairs"
+    assert card["data"]["videos"]["held_out_pairs"] == 2
+
+
+def test_a_npy_alpha_map_outside_zero_to_one_is_refused(tmp_path):
+    """A 0-255 .npy map was clipped to [0, 1] silently: its soft edge became hard and its
+    region grew."""
+    from motionmag.errors import UsageError
+    from motionmag.magnify.flowmag import load_alpha_map
+
+    weights = np.zeros((12, 16), np.float32)
+    weights[:, :8] = 255.0
+    np.save(tmp_path / "map255.npy", weights)
+    with pytest.raises(UsageError, match=r"holds values from 0 to 255: give weights in \[0, 1\]"):
+        load_alpha_map(tmp_path / "map255.npy", 16, 12)
+    np.save(tmp_path / "map.npy", weights / 255.0)
+    assert load_alpha_map(tmp_path / "map.npy", 16, 12).max() == 1.0

@@ -12,12 +12,12 @@ What matters:
 - **alpha above the training range** (1..16, Sec. 4.1: "recursive application"): the
   model is applied ``k`` times with ``alpha ** (1 / k)``, ``k`` the fewest passes with
   ``alpha ** (1 / k) <= 16`` (:func:`pass_alphas`), each pass fed (``I_0``, previous
-  output). So 16 < alpha < 256 is the paper's twice-with-sqrt(alpha), and alpha = 16 is
+  output). So 16 < alpha <= 256 is the paper's twice-with-sqrt(alpha), and alpha = 16 is
   one pass. The authors' ``inference.py`` tests ``alpha > max_alpha and sqrt(alpha) <
   max_alpha`` / ``alpha < max_alpha`` and raises "alpha out of range" otherwise, so it
   fails at exactly alpha = 16 (the top of its own training range) and for every alpha >=
-  256; here both work (3 passes from 256 up to 4096, and so on). Below 1 (attenuation)
-  one pass extrapolates outside the training range.
+  256; here both work (256 is 2 passes of 16, above it up to 4096 3 passes, and so on).
+  Below 1 (attenuation) one pass extrapolates outside the training range.
 - **Targeted magnification** (Sec. 3.4, Algorithm 2): option ``alpha_map=PATH``, a
   greyscale image (white = alpha, black = 1; soft edges allowed) or a ``.npy`` array of
   weights in [0, 1], resized to the frame. Each pixel gets the embedding of its own
@@ -126,7 +126,11 @@ def load_alpha_map(path: str | Path, width: int, height: int, geometry=None) -> 
     weights = np.asarray(np.load(path), dtype=np.float32)
     if weights.ndim != 2 or not np.isfinite(weights).all():
         raise UsageError(f"alpha map '{path}' must be a finite 2-D array of weights in [0, 1].")
-    weights = np.clip(weights, 0.0, 1.0)
+    if weights.min() < 0 or weights.max() > 1:  # clipped, a 0-255 map lost its soft edge
+        raise UsageError(
+            f"alpha map '{path}' holds values from {weights.min():g} to {weights.max():g}: "
+            "give weights in [0, 1] (divide a 0-255 map by 255)."
+        )
     return load_mask(weights, geometry, flag="--set alpha_map", name=f"'{path}'")[..., 0]
 
 

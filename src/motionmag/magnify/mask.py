@@ -83,16 +83,22 @@ def _read_weights(path: Path, flag: str) -> np.ndarray:
     """An image file as float32 weights (H, W) in [0, 1]: white (the largest value of its
     bit depth) is 1. Two cases read as their authors meant them (ours): a colour mask
     counts its brightest colour channel (a red region on black is fully in, where its
-    luma would be 0.3), and a label image of 0s and 1s (a segmentation tool's) counts 1
-    as white, where it would be 1/255."""
+    luma would be 0.3), or its alpha channel where the colour is one flat colour and the
+    region is drawn in the transparency, and a label image of 0s and 1s (a segmentation
+    tool's) counts 1 as white, where it would be 1/255."""
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "does not exist"
         raise UsageError(f"{flag} '{path}' {what}: give a greyscale image (PNG).")
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None or image.dtype not in (np.uint8, np.uint16) or image.size == 0:
         raise UsageError(f"{flag} '{path}' is not an image OpenCV can read: save it as PNG.")
-    if image.ndim == 3:  # BGR(A): the colour channels' largest value, alpha left out
-        image = image[..., : min(image.shape[2], 3)].max(axis=2)
+    if image.ndim == 3:  # BGR(A): the colour channels' largest value
+        colour = image[..., : min(image.shape[2], 3)].max(axis=2)
+        alpha = image[..., 3] if image.shape[2] == 4 else None
+        if alpha is not None and colour.min() == colour.max() and alpha.min() != alpha.max():
+            image = alpha  # one colour, drawn in the transparency: its alpha is the mask
+        else:
+            image = colour
     if image.max() == 1:  # a label image: 0 outside, 1 inside
         return image.astype(np.float32)
     return image.astype(np.float32) / float(np.iinfo(image.dtype).max)
