@@ -458,7 +458,9 @@ def test_an_oh2018_network_can_teach_an_ha2024_student(tmp_path):
     torch.testing.assert_close(target, expected, atol=1e-5, rtol=1e-5)
     flow_card = tmp_path / "f.json"
     flow_card.write_text('{"network": {"class": "motionmag.nets.flowmag:FlowMagNet"}}')
-    (tmp_path / "f.safetensors").write_bytes(b"")
+    from safetensors.torch import save_file
+
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "f.safetensors"))
     with pytest.raises(UsageError, match="give oh2018 or ha2024 weights"):
         _tiny(teacher=str(tmp_path / "f.safetensors")).validate()
 

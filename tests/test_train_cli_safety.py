@@ -7,6 +7,7 @@ import argparse
 import json
 
 import pytest
+import torch
 
 from cli_run import one_sentence, run
 from motionmag.cli import main
@@ -79,11 +80,13 @@ def test_resuming_with_a_flag_that_reshapes_the_network_is_one_sentence(tmp_path
 
 def test_init_without_steps_trains_the_default_steps_past_the_weights_own(tmp_path):
     """The shipped weights are past step 100,000: continuing them used to train nothing."""
+    from safetensors.torch import save_file
+
     from motionmag.train.cli_common import steps_past_init
     from motionmag.train.oh2018 import config_class
 
     weights = tmp_path / "w.safetensors"
-    weights.write_bytes(b"")
+    save_file({"x": torch.zeros(1)}, str(weights))  # a whole file: its card is what counts
     weights.with_suffix(".json").write_text(json.dumps({"training": {"step": 176536}}))
     config = config_class("ha2024")()
     net = "motionmag.nets.ha2024:Ha2024Net"  # the card names no network: any passes
@@ -147,9 +150,9 @@ def test_a_resumed_deepmag_run_keeps_its_settings_and_another_models_run_is_refu
 
     run_dir = tmp_path / "color"
     run_dir.mkdir()
-    (run_dir / "checkpoint.pt").write_bytes(b"x")
     record = {"config": asdict(ColorTrainConfig(size_px=48, batch=8, lr=5e-4))}
-    (run_dir / "record.json").write_text(json.dumps(record))
+    checkpoint = {"model": {}, "optimizer": {}, "input_std": 1.0, "record": record}
+    torch.save(checkpoint, run_dir / "checkpoint.pt")  # the run's settings are read here
     parse = build_parser().parse_args
     args = parse(["train", "deepmag-color", "--run", str(run_dir), "--lr", "1e-4"])
     config, _ = _run(args, ColorTrainConfig, {"lr": "lr", "size": "size_px"}, "deepmag-color")
