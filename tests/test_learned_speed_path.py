@@ -136,7 +136,16 @@ def test_a_cache_folder_that_cannot_be_made_is_one_sentence(tmp_path, monkeypatc
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("MOTIONMAG_CACHE_DIR", str(blocker))
-    with pytest.raises(UsageError, match=r"export cache .* cannot be made.*MOTIONMAG_CACHE_DIR"):
+    with pytest.raises(UsageError, match=r"export cache .* cannot be written.*CACHE_DIR"):
+        onnx_backend.OnnxRunner(expressive(Ha2024Net(decoder_blocks=1)))
+    # a folder that exists but refuses the export's temporary file (read-only)
+    monkeypatch.setenv("MOTIONMAG_CACHE_DIR", str(tmp_path / "ok"))
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(onnx_backend, "_export", refused)
+    with pytest.raises(UsageError, match=r"cannot be written \(Permission denied\)"):
         onnx_backend.OnnxRunner(expressive(Ha2024Net(decoder_blocks=1)))
 
 

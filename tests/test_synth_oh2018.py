@@ -439,13 +439,19 @@ def test_synth_small_motion_fraction_and_the_trainer_checks_the_shards_match(tmp
 
 def test_a_warning_of_ours_reads_as_a_note_on_the_command_line():
     """An unreadable --images photo was a Python UserWarning with file, line and the
-    source line echoed; the command line shows its sentence as a note."""
+    source line echoed; the command line shows its sentence as a note while a command
+    runs, and puts Python's format back afterwards."""
     import os
+    import warnings
 
-    from motionmag.cli import _format_warning
+    import motionmag.cli as cli
 
-    ours = os.path.join("site-packages", "motionmag", "synth", "oh2018.py")
-    text = _format_warning("photo 'x.png' cannot be read; using another one.", UserWarning, ours, 9)
-    assert text == "note: photo 'x.png' cannot be read; using another one.\n"
-    theirs = _format_warning("old API", DeprecationWarning, "/lib/numpy/core.py", 3, "")
-    assert "DeprecationWarning" in theirs and "core.py:3" in theirs
+    ours = os.path.join(os.path.dirname(cli.__file__), "synth", "oh2018.py")
+    before = warnings.formatwarning
+    with cli._warnings_as_notes():
+        text = warnings.formatwarning("photo 'x.png' cannot be read.", UserWarning, ours, 9)
+        assert text == "note: photo 'x.png' cannot be read.\n"
+        other = os.path.join(os.sep, "home", "motionmag", ".venv", "torch", "core.py")
+        theirs = warnings.formatwarning("old API", DeprecationWarning, other, 3, "")
+        assert "DeprecationWarning" in theirs and "core.py:3" in theirs
+    assert warnings.formatwarning is before

@@ -822,22 +822,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         _given_argv.clear()
     args.argv = argv  # the command as given, for the records commands write (eval --json)
-    warnings.formatwarning = _format_warning
     keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
-    with _sigterm_as_interrupt():
+    with _sigterm_as_interrupt(), _warnings_as_notes():
         return _run(args)
 
 
-_python_format_warning = warnings.formatwarning
+#: the package's folder: warnings raised from files under it are ours
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _format_warning(message, category, filename, lineno, line=None) -> str:
-    """A warning motionmag raises, as the command line's other notes: ``note: ...``
-    (Python's form adds the file, line, class and the source line); others as Python
-    shows them."""
-    if f"{os.sep}motionmag{os.sep}" in str(filename):
-        return f"note: {message}\n"
-    return _python_format_warning(message, category, filename, lineno, line)
+@contextlib.contextmanager
+def _warnings_as_notes() -> Iterator[None]:
+    """While a command runs, a warning motionmag raises reads as the command line's other
+    notes, ``note: ...`` (Python's form adds the file, line, class and source line);
+    others as Python shows them. Put back afterwards (a caller of ``main`` keeps its own)."""
+    python_format = warnings.formatwarning
+
+    def format_warning(message, category, filename, lineno, line=None) -> str:
+        if os.path.abspath(str(filename)).startswith(_PACKAGE_DIR):
+            return f"note: {message}\n"
+        return python_format(message, category, filename, lineno, line)
+
+    warnings.formatwarning = format_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = python_format
 
 
 def _empty_argument(argv: list[str]) -> str | None:

@@ -8,12 +8,13 @@ from pathlib import Path
 from ..atomic import atomic_output
 from ..errors import UsageError
 from ..output_paths import check_output_path
+from ..synth.photos import BUNDLED, EXTRA_BUNDLED
 
 ANALYSES = ("kernels",)
 #: most probe images ``--images`` takes: one 512 px crop of each bundled photograph
 #: (``probe_images``; beyond 13 they repeat photos, and 512 px photos whole); more changes
 #: the averaged kernels little: two seeds' texture kernels agree at 0.92 with 6
-MAX_IMAGES = 13
+MAX_IMAGES = len([n for n in BUNDLED if n != "cat"]) + len(EXTRA_BUNDLED)
 
 
 def add_analyze_command(subparsers) -> argparse.ArgumentParser:

@@ -148,6 +148,10 @@ def run_bench_command(args: argparse.Namespace) -> int:
         from ..magnify.learned import check_speed_settings
 
         check_speed_settings(**options)
+        if options.get("backend") == "onnx":  # before oh2018 is timed plain
+            from ..magnify.onnx_backend import require_onnx
+
+            require_onnx(export=True)
         plain = [spec.name for spec, _ in chosen if not spec.speed_options]
         if plain and not args.quiet:
             print(

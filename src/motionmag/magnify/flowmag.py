@@ -108,6 +108,11 @@ def pass_alphas(alpha: float, max_alpha: float = 16.0) -> list[float]:
     return [float(alpha) ** (1.0 / k)] * k
 
 
+#: how far a .npy alpha map may stray outside [0, 1] and be clipped (a resampling's
+#: overshoot; ours): further out it is refused, as a 0-255 map would be
+ALPHA_MAP_SLACK = 0.05
+
+
 def load_alpha_map(path: str | Path, width: int, height: int, geometry=None) -> np.ndarray:
     """Weights (H, W) float32 in [0, 1] for frames of ``width`` x ``height`` from a
     greyscale image or a ``.npy`` array, placed as a ``--mask`` is (``mask.load_mask``):
@@ -126,11 +131,12 @@ def load_alpha_map(path: str | Path, width: int, height: int, geometry=None) -> 
     weights = np.asarray(np.load(path), dtype=np.float32)
     if weights.ndim != 2 or not np.isfinite(weights).all():
         raise UsageError(f"alpha map '{path}' must be a finite 2-D array of weights in [0, 1].")
-    if weights.min() < 0 or weights.max() > 1:  # clipped, a 0-255 map lost its soft edge
-        raise UsageError(
+    if weights.min() < -ALPHA_MAP_SLACK or weights.max() > 1 + ALPHA_MAP_SLACK:
+        raise UsageError(  # clipped, a 0-255 map lost its soft edge and grew
             f"alpha map '{path}' holds values from {weights.min():g} to {weights.max():g}: "
             "give weights in [0, 1] (divide a 0-255 map by 255)."
         )
+    weights = np.clip(weights, 0.0, 1.0)  # a resampling's overshoot
     return load_mask(weights, geometry, flag="--set alpha_map", name=f"'{path}'")[..., 0]
 
 

@@ -145,6 +145,14 @@ def _export(part: nn.Module, args: tuple, path: Path, inputs: dict, outputs: dic
         )
 
 
+def _cache_error(directory: Path, error: OSError) -> UsageError:
+    """The sentence for an export cache that cannot be written (made, filled, cleared)."""
+    return UsageError(
+        f"the ONNX export cache '{directory}' cannot be written ({error.strerror or error}): "
+        "set MOTIONMAG_CACHE_DIR to a folder you can write to."
+    )
+
+
 def export_parts(model: nn.Module, directory: Path | None = None) -> tuple[Path, Path]:
     """ONNX files (encoder, manipulator + decoder) of ``model``, exported unless cached."""
     directory = cache_dir() if directory is None else Path(directory)
@@ -157,14 +165,22 @@ def export_parts(model: nn.Module, directory: Path | None = None) -> tuple[Path,
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UsageError(
-            f"the ONNX export cache '{directory}' cannot be made ({error.strerror}): set "
-            "MOTIONMAG_CACHE_DIR to a folder you can write to."
-        ) from None
+        raise _cache_error(directory, error) from None
     cpu = copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format)
     cpu.eval()
     size = max(_TRACE_SIZE_PX, int(getattr(model, "min_size_px", 0)))
     frame = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    try:
+        _export_both(cpu, frame, encoder_path, decoder_path)
+    except OSError as error:  # a read-only cache folder: the temporary file is refused
+        raise _cache_error(directory, error) from None
+    return encoder_path, decoder_path
+
+
+def _export_both(
+    cpu: nn.Module, frame: torch.Tensor, encoder_path: Path, decoder_path: Path
+) -> None:
+    """Trace and write the encoder (unless cached) and the manipulator + decoder."""
     with torch.inference_mode(False), torch.no_grad():
         texture, shape = cpu.encode(frame)
         selection = 0.01 * torch.randn(shape.shape, generator=torch.Generator().manual_seed(1))
@@ -189,7 +205,6 @@ def export_parts(model: nn.Module, directory: Path | None = None) -> tuple[Path,
             },
             {"frame": {0: "n", 2: "h", 3: "w"}},
         )
-    return encoder_path, decoder_path
 
 
 def _session(path: Path, options):
@@ -228,8 +243,11 @@ class OnnxRunner:
             self.encoder, self.decoder = (_session(path, options) for path in paths)
         except Exception:  # a damaged cached file, or one another install's exporter
             # wrote (ONNX Runtime raises its own classes): export again
-            for path in paths:
-                path.unlink(missing_ok=True)
+            try:
+                for path in paths:
+                    path.unlink(missing_ok=True)
+            except OSError as error:
+                raise _cache_error(paths[0].parent, error) from None
             paths = export_parts(model, directory)
             try:
                 self.encoder, self.decoder = (_session(path, options) for path in paths)

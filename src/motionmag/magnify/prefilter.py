@@ -19,7 +19,9 @@ and ``mdmm-*`` is this chain.
 - With ``alpha_map`` the phase stage's change is weighted by the map too
   (:class:`MapBlended`: ``x + w (phase(x) - x)``, our choice, as the phase method has no
   per-pixel factor), so a black region stays at factor 1 through both stages (it was
-  magnified 4x by the phase stage alone).
+  magnified 4x by the phase stage alone). On a soft edge (0 < w < 1) the two stages'
+  factors multiply: ``(1 + w (4 - 1)) (1 + w (alpha / 4 - 1))``, above the network
+  alone's ``1 + w (alpha - 1)`` in between (the same at w = 0 and 1).
 """
 
 from __future__ import annotations

@@ -367,9 +367,10 @@ def _run_pool(job: _Job, tasks: list, workers: int, bar) -> None:
 
 @contextlib.contextmanager
 def _workers_ignore_ctrl_c() -> Iterator[None]:
-    """Ignore Ctrl+C in this process while worker processes start: they inherit the
-    ignored signal, so a Ctrl+C reaches this process alone, which stops the pool (a
-    worker still importing printed a KeyboardInterrupt traceback of its own)."""
+    """Ignore Ctrl+C in this process while worker processes are started (a second or
+    so: a Ctrl+C in that window is lost): they inherit the ignored signal, so a later
+    Ctrl+C reaches this process alone, which stops the pool (a worker still importing
+    printed a KeyboardInterrupt traceback of its own)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -445,8 +446,10 @@ class ShardReader:
             }
         except OSError as error:
             raise InputError(f"shard '{path}' cannot be opened ({error.strerror}).") from None
-        except (ValueError, KeyError, zipfile.BadZipFile) as error:
-            raise InputError(f"shard '{path}' cannot be read ({error}): regenerate it.") from None
+        except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise InputError(
+                f"shard '{path}' cannot be read ({error or type(error).__name__}): regenerate it."
+            ) from None
         self._open[number] = (os.getpid(), npz, meta)
         return npz, meta
 
@@ -463,5 +466,4 @@ class ShardReader:
         for pid, npz, _ in self._open.values():
             if pid == os.getpid():
                 npz.close()
-        self._open.clear()
         self._open.clear()

@@ -181,14 +181,18 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     if interrupted in ("SIGTERM", "SIGINT"):
         print(f"stopped by {interrupted}; continue with --resume", file=sys.stderr)
         return 143 if interrupted == "SIGTERM" else 130
-    if interrupted and "removal" in report:  # --max-hours ran out in the retrain phase
-        done = (report.get("retrain_phase") or {}).get("step", report["pruned"]["step"])
-        print(
-            f"stopped by --max-hours while retraining, at step {done} of "
-            f"{report['pruned']['step'] + config.retrain_steps}: the export holds the pruned "
-            "network as retrained so far; continue with --resume",
-            file=sys.stderr,
-        )
+    if interrupted and "removal" in report:  # --max-hours ran out after pruning
+        if "retrain_phase" not in report:
+            message = "stopped by --max-hours after pruning, before retraining"
+        else:
+            message = (
+                f"stopped by --max-hours while retraining, at step "
+                f"{report['retrain_phase']['step']} of "
+                f"{report['pruned']['step'] + config.retrain_steps}"
+            )
+        if args.export is not None:
+            message += " (the export holds the pruned network as retrained so far)"
+        print(f"{message}; continue with --resume", file=sys.stderr)
     return 0
 
 

@@ -62,6 +62,8 @@ REMOVE_DIR = "remove"
 RETRAIN_DIR = "retrain"
 PRUNED = "pruned.safetensors"
 REPORT = "removal.json"
+#: which pruning the retrain run started from (phase 1's step and what it removed)
+RETRAIN_BASE = "retrain-base.json"
 #: ``--remove`` names (plural, as on the command line) -> nets.removal kinds
 KIND_NAMES = {"activations": "activation", "skips": "skip", "blocks": "block"}
 #: pixels of the square pair the GFLOPs are counted at (Ha et al. Table 1)
@@ -392,6 +394,8 @@ def learn_to_remove(
             report["interrupted"] = "max_seconds"
             write_json(run / REPORT, report)
             return report
+        if not (run / RETRAIN_DIR / CHECKPOINT).is_file():  # a new retrain: say of what
+            write_json(run / RETRAIN_BASE, {"step": first.step, "removed": removed})
         second = trainer.train_model(
             pruned_config(config, removed, target),
             run / RETRAIN_DIR, resume=resume and (run / RETRAIN_DIR / CHECKPOINT).is_file(),
@@ -407,23 +411,30 @@ def learn_to_remove(
 def _set_aside_stale_retrain(run: Path, pruned: dict) -> Path | None:
     """Rename ``<run>/retrain`` to ``retrain-from-step-S`` when it retrains another
     pruning than ``pruned`` (phase 1 went on since, or tau changed): resuming it would
-    ship weights that do not descend from the reported pruning. The previous
-    ``removal.json`` says which pruning it started from. Returns the new name, or None."""
-    retrain, report_path = run / RETRAIN_DIR, run / REPORT
-    if not (retrain / CHECKPOINT).is_file() or not report_path.is_file():
+    ship weights that do not descend from the reported pruning. Which pruning it started
+    from is in ``retrain-base.json``, written when it began (runs from before that file:
+    the last ``removal.json``). Returns the new name, or None."""
+    retrain = run / RETRAIN_DIR
+    if not (retrain / CHECKPOINT).is_file():
         return None
+    source = run / RETRAIN_BASE if (run / RETRAIN_BASE).is_file() else run / REPORT
     try:
-        before = json.loads(report_path.read_text()).get("pruned") or {}
-    except (OSError, ValueError):
+        base = json.loads(source.read_text())
+        base = base.get("pruned") or {} if source.name == REPORT else base
+    except (OSError, ValueError, AttributeError):
         return None
-    same_step = before.get("step") == pruned["step"]
-    if same_step and before.get("removed", pruned["removed"]) == pruned["removed"]:
+    if not base:
         return None
-    stale = run / f"{RETRAIN_DIR}-from-step-{before.get('step', 'unknown')}"
-    suffix = 1
+    if (
+        base.get("step") == pruned["step"]
+        and base.get("removed", pruned["removed"]) == (pruned["removed"])
+    ):
+        return None
+    name = f"{RETRAIN_DIR}-from-step-{base.get('step', 'unknown')}"
+    stale, suffix = run / name, 1
     while stale.exists():
         suffix += 1
-        stale = stale.with_name(f"{RETRAIN_DIR}-from-step-{before.get('step')}-{suffix}")
+        stale = run / f"{name}-{suffix}"
     retrain.rename(stale)
     return stale
 
