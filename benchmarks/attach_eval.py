@@ -13,7 +13,8 @@ the suite's summary.
     python benchmarks/attach_eval.py benchmarks/results/subpixel_n100.json --key subpixel_n100
 
 A card is refused (nothing is written to any card) when the run used other weights
-(``--set weights=...``) or when the weights were exported after the run was made.
+or another setting (any ``--set``: weights, views, precision) or when the weights were
+exported or shipped (``ship_weights.py`` stamps it) after the run was made.
 """
 
 from __future__ import annotations
@@ -48,15 +49,20 @@ def card_entry(run: dict, result: dict) -> dict:
 
 
 def check_run(run: dict, card: dict, method: str) -> None:
-    """Raise ``SystemExit`` when ``run`` did not measure the card's shipped weights."""
-    if "weights=" in run["command"]:
-        raise SystemExit(f"{method}: the run used other weights (--set weights=...)")
-    exported = card.get("exported")
-    if exported and datetime.fromisoformat(exported) > datetime.fromisoformat(run["created"]):
+    """Raise ``SystemExit`` when ``run`` did not measure the card's shipped weights as the
+    method runs them by default (any ``--set``: other weights, views, precision, ...)."""
+    if "--set" in run["command"].split():
         raise SystemExit(
-            f"{method}: its weights were exported ({exported}) after the run "
-            f"({run['created']}); measure them again"
+            f"{method}: the run changed the method's settings (--set ...); the card holds "
+            "its default numbers"
         )
+    for what in ("exported", "shipped"):  # ship_weights.py stamps when it installed them
+        stamp = card.get(what)
+        if stamp and datetime.fromisoformat(stamp) > datetime.fromisoformat(run["created"]):
+            raise SystemExit(
+                f"{method}: its weights were {what} ({stamp}) after the run "
+                f"({run['created']}); measure them again"
+            )
 
 
 def attach(results: Path, key: str, weights_dir: Path = WEIGHTS) -> dict[Path, dict]:

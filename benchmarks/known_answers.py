@@ -108,6 +108,9 @@ def main() -> None:
     if args.weights is not None:
         if len(args.models) != 1:
             parser.error("--weights measures one model: name only its method.")
+        if args.views != 1 or args.precision != "fp32":  # the card holds the default's
+            parser.error("--weights writes the default settings' numbers into the card: "
+                         "drop --views and --precision.")  # fmt: skip
         card_path = Path(args.weights).with_suffix(".json")
         if not card_path.is_file():
             parser.error(f"--weights: no model card '{card_path}' beside the weights.")

@@ -47,8 +47,13 @@ def main() -> int:
     parser.add_argument("--weights", default=str(WEIGHTS), help="the network to cut")
     parser.add_argument("--out", required=True, help="FILE.safetensors (card beside it)")
     args = parser.parse_args()
+    card_path = Path(args.weights).with_suffix(".json")
+    if not Path(args.weights).is_file() or not card_path.is_file():
+        raise SystemExit(f"--weights '{args.weights}' and its card '{card_path.name}' must exist.")
+    card = json.loads(card_path.read_text())
+    if card.get("network", {}).get("class") != "motionmag.nets.ha2024:Ha2024Net":
+        raise SystemExit(f"--weights '{args.weights}' is not an ha2024 network: give ha2024's.")
     state = load_file(args.weights)
-    card = json.loads(Path(args.weights).with_suffix(".json").read_text())
     config = dict(card["network"]["config"])
     full = Ha2024Net(**config)
     full.load_state_dict(state)
@@ -80,6 +85,13 @@ def main() -> int:
     save_file(weights, str(out))
     card["network"]["config"]["decoder_blocks"] = args.blocks
     card["network"]["parameters"] = sum(v.numel() for v in weights.values())
+    # the parent's evaluations, verdict and shipping describe the parent, not the cut
+    for key in ("default", "default_reasons", "ship_command", "exported", "shipped"):
+        card.pop(key, None)
+    card["name"] = out.stem
+    card["metrics"] = {
+        "validation": {"ssim": after, "samples": 40, "measured_by": "make_student_init.py"}
+    }
     session = {"cut_from": str(args.weights), "kept_decoder_blocks": keep}
     card["training"]["sessions"] = [*card["training"].get("sessions", []), session]
     out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")

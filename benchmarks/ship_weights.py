@@ -43,6 +43,7 @@ import argparse
 import json
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from motionmag.cli import main as motionmag
@@ -69,8 +70,17 @@ def _curves(results, method: str) -> dict[str, dict[float, float]]:
 
 
 def check_same_scenes(baseline, n: int, size: int, seed: int = 0) -> None:
-    """SystemExit unless every baseline suite ran ``n`` scenes per level at ``size`` px
-    from ``seed``: a comparison on other scenes is not a comparison."""
+    """SystemExit unless the baseline holds ``phase`` on each of :data:`SUITES` and every
+    baseline suite ran ``n`` scenes per level at ``size`` px from ``seed``: a comparison
+    on other scenes, or with no phase row, is not a comparison (a baseline without phase
+    shipped a card of NaN comparisons)."""
+    missing = [suite for suite in SUITES if suite not in _curves(baseline, "phase")]
+    if missing:
+        raise SystemExit(
+            f"the baseline has no phase result for {', '.join(missing)}: measure phase "
+            f"(motionmag eval phase --suite {','.join(SUITES)} --n {n} --size {size} --json "
+            "FILE)."
+        )
     for r in baseline:
         if r.suite not in SUITES:
             continue
@@ -176,12 +186,22 @@ def main() -> int:
     p.add_argument("--name", default=None, help="shipped name (default: the run's model), "
                    "e.g. ha2024-fast for a 24-block ha2024")  # fmt: skip
     args = p.parse_args()
+    for flag, path in (
+        ("--baseline", args.baseline),
+        ("--weights", args.weights),
+        *(("--rebaseline", card) for card in args.rebaseline or ()),
+    ):
+        if path is not None and not Path(path).is_file():
+            raise SystemExit(f"{flag} '{path}' does not exist.")  # fmt: skip
     if args.rebaseline:
         for card in args.rebaseline:
             rebaseline(Path(card), args.baseline)
         return 0
-    check_same_scenes(read_json(args.baseline), args.n, args.size)
-
+    if args.weights is not None and not Path(args.weights).with_suffix(".json").is_file():
+        raise SystemExit(f"--weights needs its model card beside it: '{args.weights}' has none.")
+    if args.run and not (Path(args.run) / CHECKPOINT).is_file():
+        raise SystemExit(f"--run '{args.run}' holds no {CHECKPOINT}.")
+    check_same_scenes(read_json(args.baseline), args.n, args.size)  # before any work
     if args.run:
         model = checkpoint_model(load_checkpoint(Path(args.run) / CHECKPOINT))
         staging = Path(args.run) / "export"
@@ -231,6 +251,9 @@ def main() -> int:
     card["default"] = bool(ok)
     card["default_reasons"] = reasons
     card["ship_command"] = "python benchmarks/ship_weights.py " + " ".join(sys.argv[1:])
+    # when these weights were installed: an eval made before it measured other weights
+    # (attach_eval.py compares with this and with "exported")
+    card["shipped"] = datetime.now(UTC).isoformat(timespec="seconds")
     name = args.name or model
     card["name"] = name
     (staging / f"{model}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -244,4 +267,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from motionmag.errors import MotionmagError
+
+    try:
+        sys.exit(main())
+    except MotionmagError as error:  # an unreadable file: its sentence, no traceback
+        sys.exit(f"ship_weights: error: {error}")

@@ -55,12 +55,25 @@ def test_weights_exported_after_the_run_are_refused(attach_eval, run_json, tmp_p
     assert card_path.read_text() == before
 
 
-def test_a_run_on_other_weights_is_refused(attach_eval, run_json, tmp_path):
+@pytest.mark.parametrize("setting", ["weights=runs/x.safetensors", "views=4", "precision=bf16"])
+def test_a_run_with_other_settings_is_refused(attach_eval, run_json, tmp_path, setting):
+    """Other weights, and also views or precision: the card holds the default numbers."""
     run = json.loads(run_json.read_text())
-    run["command"] += " --set weights=runs/x.safetensors"
+    run["command"] += f" --set {setting}"
     other = tmp_path / "other.json"
     other.write_text(json.dumps(run))
     card_path = _card(tmp_path, "2000-01-01T00:00:00+00:00")
-    with pytest.raises(SystemExit, match="other weights"):
+    with pytest.raises(SystemExit, match="changed the method's settings"):
         attach_eval.attach(other, "subpixel_n2", tmp_path)
     assert "subpixel_n2" not in card_path.read_text()
+
+
+def test_weights_shipped_after_the_run_are_refused(attach_eval, run_json, tmp_path):
+    """ship_weights.py --weights keeps the card's export time: an eval made between the
+    export and the shipping measured other weights."""
+    card_path = _card(tmp_path, "2000-01-01T00:00:00+00:00")
+    card = json.loads(card_path.read_text())
+    card["shipped"] = "2999-01-01T00:00:00+00:00"
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(SystemExit, match="shipped"):
+        attach_eval.attach(run_json, "subpixel_n2", tmp_path)

@@ -493,3 +493,35 @@ def test_several_teachers_and_mirror_views_average_their_outputs(tmp_path):
     assert not torch.allclose(expected[0], expected[1], atol=1e-3)  # two different nets
     with pytest.raises(UsageError, match="--teacher-views 3"):
         _tiny(teacher=[str(w) for w in weights], teacher_views=3).validate()
+
+
+def test_a_card_names_the_teacher_of_sessions_its_weights_came_through():
+    """The shipped ha2024-fast was distilled, then continued with --init without a
+    teacher: its card named only the last run's loss (the target Y). Its sessions'
+    commands say which trained toward a teacher."""
+    from motionmag.train.oh2018 import distillation_sessions
+
+    sessions = [
+        {"command": "motionmag train ha2024 --run r --lr 1e-4", "from_step": 0, "to_step": 5},
+        {"init_from": "w.safetensors"},
+        {
+            "command": "motionmag train ha2024 --teacher a.safetensors b.safetensors --lr 1e-5",
+            "from_step": 5,
+            "to_step": 9,
+        },
+        {
+            "command": "motionmag train ha2024 --teacher=c.safetensors",
+            "from_step": 9,
+            "to_step": 12,
+        },
+    ]
+    assert distillation_sessions(sessions) == [
+        {"session": 2, "teachers": ["a.safetensors", "b.safetensors"], "steps": [5, 9]},
+        {"session": 3, "teachers": ["c.safetensors"], "steps": [9, 12]},
+    ]
+    from motionmag.models.registry import weights_dir
+
+    card_path = weights_dir() / "ha2024-fast.json"
+    if card_path.is_file():  # the shipped card holds the same, written by this function
+        card = json.loads(card_path.read_text())
+        assert card["training"]["distilled"][0]["steps"] == [98500, 117940]

@@ -22,6 +22,10 @@ def test_a_baseline_on_other_scenes_is_refused():
         ship.check_same_scenes(read_json(RESULTS / "eval_pairs.json"), 10, 256)
     with pytest.raises(SystemExit, match="size 256 px"):
         ship.check_same_scenes(read_json(RESULTS / "eval_pairs_phase_n10.json"), 10, 128)
+    # a baseline of other methods on the same scenes shipped a card of NaN comparisons
+    others = [r for r in read_json(RESULTS / "eval_pairs_phase_n10.json") if r.method != "phase"]
+    with pytest.raises(SystemExit, match="no phase result for subpixel"):
+        ship.check_same_scenes(others, 10, 256)
 
 
 def test_rebaseline_compares_level_by_level_from_the_card(tmp_path):

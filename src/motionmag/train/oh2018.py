@@ -74,9 +74,11 @@ OpenCV/OpenMP ran in the parent deadlocked here), so scripts that call
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
@@ -994,5 +996,28 @@ def export_weights(
     if hasattr(hooks, "network_card"):
         card["network"].update(hooks.network_card(net_config, tensors))
     card["input"] = getattr(hooks, "INPUT", card["input"])
+    earlier = distillation_sessions(last["sessions"])
+    if earlier:  # a run continued with --init from distilled weights loses its teacher
+        card["training"]["distilled"] = earlier
     write_json(out.with_suffix(".json"), card)
     return card
+
+
+def distillation_sessions(sessions: list[dict]) -> list[dict]:
+    """The sessions of a run's history (its own and those its ``--init`` weights carry)
+    that trained toward a teacher's output (``--teacher``), from their commands: each
+    as {"session": index, "teachers": [paths as typed], "steps": [from, to]}. The card of
+    weights continued without a teacher otherwise names only the last run's loss."""
+    found = []
+    for index, session in enumerate(sessions):
+        words = shlex.split(str(session.get("command") or ""))
+        teachers: list[str] = []
+        for i, word in enumerate(words):
+            if word == "--teacher":
+                teachers += itertools.takewhile(lambda w: not w.startswith("-"), words[i + 1 :])
+            elif word.startswith("--teacher="):
+                teachers.append(word.split("=", 1)[1])
+        if teachers:
+            steps = [session.get("from_step"), session.get("to_step")]
+            found.append({"session": index, "teachers": teachers, "steps": steps})
+    return found
