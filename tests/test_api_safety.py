@@ -43,6 +43,27 @@ def test_a_uint8_stream_mask_is_an_image_like_a_mask_file(clip):
     assert all(np.array_equal(still.push(f), f) for f in clip)  # weight 0: the input
 
 
+def test_a_stream_with_latency_and_a_mask_does_not_read_a_reused_buffer(clip):
+    """A camera loop fills one buffer each frame: the kept (unmasked) part of a held
+    output was blended from that buffer as it was later, up to 251 levels off."""
+    mask = np.zeros((32, 32), np.uint8)
+    mask[:, :16] = 255
+    settings = {"alpha": 5, "mode": "static", "reference": 3, "mask": mask}
+    fresh = mm.Stream("linear", **settings)
+    reused = mm.Stream("linear", **settings)
+    buffer = np.empty_like(clip[0])
+    expected, got = [], []
+    for frame in clip:
+        expected.append(fresh.push(frame.copy()))
+        buffer[...] = frame
+        got.append(reused.push(buffer))
+    expected += fresh.flush()
+    got += reused.flush()
+    pairs = [(a, b) for a, b in zip(expected, got, strict=True) if a is not None]
+    assert len(pairs) == len(clip)
+    assert all(np.array_equal(a, b) for a, b in pairs)
+
+
 @pytest.mark.parametrize(
     ("mask", "pattern"),
     [

@@ -22,3 +22,18 @@ def test_demo_writes_its_files_and_measures_about_alpha(tmp_path, capsys):
     assert main([*shlex.split(hint), "--quiet"]) == 0
     ratio = float(capsys.readouterr().out.split(" moves x")[1].split()[0])
     assert 0.8 * ALPHA <= ratio <= 1.05 * ALPHA
+
+
+def test_a_stopped_demo_keeps_nothing(tmp_path, capsys, monkeypatch):
+    """Stopped while magnifying, it said 'no partial output was kept' but left
+    input.mkv, and the same command then refused to run over it."""
+    import motionmag.demo as demo
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "magnify", stopped)
+    folder = tmp_path / "demo"
+    assert main(["demo", "-o", str(folder), "--quiet"]) == 130
+    assert "no partial output was kept" in capsys.readouterr().err
+    assert not folder.exists()

@@ -69,11 +69,25 @@ def run_demo(
         raise UsageError(f"folder '{folder.parent}' does not exist: create it first.")
     there = [name for name in DEMO_FILES if (folder / name).exists()]
     if there and not overwrite:
+        them = "them" if len(there) > 1 else "it"
         raise UsageError(
-            f"'{folder}' already holds {', '.join(there)}: pass --overwrite to replace them, "
+            f"'{folder}' already holds {', '.join(there)}: pass --overwrite to replace {them}, "
             "or give another folder with -o."
         )
+    made = not folder.exists()
     folder.mkdir(exist_ok=True)
+    try:
+        return _run_demo(folder, quiet)
+    except BaseException:  # a failure or a stop: no partial demo is kept
+        for name in DEMO_FILES:
+            (folder / name).unlink(missing_ok=True)
+        if made and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+
+
+def _run_demo(folder: Path, quiet: bool) -> DemoResult:
+    """The demo's work in ``folder`` (checked and made by :func:`run_demo`)."""
     texture, mask = _scene()
     clip, truth = vibrating_frames(
         texture, AMPLITUDE_PX, FREQUENCY_HZ, FPS, frames=90, direction_deg=0.0, mask=mask

@@ -96,7 +96,7 @@ class MapBlended(Magnifier):
             height, width = frame.shape[:2]
             weights = load_alpha_map(self.alpha_map, width, height, self.geometry)
             self._weights = weights[..., None].astype(np.float32)
-        self._inputs.append(frame)
+        self._inputs.append(np.array(frame, copy=True))  # held: the caller may reuse it
         return self._blend(self.inner.push(frame))
 
     def flush(self) -> list[np.ndarray]:

@@ -57,7 +57,9 @@ class PairedMagnifier:
         self._inputs: deque[np.ndarray] = deque()
 
     def push(self, frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        self._inputs.append(frame)
+        # a copy: a caller that reuses one buffer (a camera's) would otherwise pair a
+        # held output with a later frame (a mask's blend read it, 251 levels off)
+        self._inputs.append(np.array(frame, copy=True))
         return [(self._inputs.popleft(), out) for out in self.magnifier.push(frame)]
 
     def flush(self) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -68,6 +68,13 @@ def get_model_spec(name: str) -> ModelSpec:
     try:
         return _MODELS[name]
     except KeyError:
+        from ..magnify.registry import methods
+
+        if any(spec.name == name for spec in methods()):  # linear, phase, ...: no network
+            raise UsageError(
+                f"'{name}' is a method without a network, so it has no model: choose one of "
+                f"{', '.join(_MODELS)}."
+            ) from None
         raise UsageError(f"unknown model '{name}': choose one of {', '.join(_MODELS)}.") from None
 
 
@@ -168,7 +175,7 @@ def create_model(
             raise UsageError(
                 f"no shipped weights for '{name}' yet: train them (the README's section on "
                 f"it has every step; the first is `{spec.train_command}`), or run weights of "
-                "your own with --set weights=FILE.safetensors (in Python: weights=FILE)."
+                "your own (--set weights=FILE.safetensors)."
             )
         card = model_card(name, weights_dir)
     target = resolve_device(device) if device is not None else None

@@ -60,7 +60,9 @@ def fir_bandpass_taps(low_hz: float, high_hz: float, fps: float, taps: int) -> n
     """Windowed-sinc band-pass taps (float64, odd length, symmetric: zero phase, zero DC)."""
     check_band(low_hz, high_hz, fps)
     if taps < 3 or taps % 2 == 0:
-        raise UsageError(f"FIR length {taps} must be an odd number of at least 3 frames.")
+        raise UsageError(
+            f"FIR length {taps} (--fir-taps) must be an odd number of at least 3 frames."
+        )
     h = signal.firwin(taps, [low_hz, high_hz], pass_zero=False, fs=fps, window="hamming")
     # A truncated band-pass leaks a little DC (a few % for short filters); a still scene
     # must select exactly nothing, so remove the leak along the window (our choice).
