@@ -894,3 +894,38 @@ def test_a_rate_the_file_cannot_stamp_is_refused_before_any_file(tmp_path, name,
             writer.write(np.zeros((8, 8, 3), np.uint8))
     assert probe(tmp_path / "top.mp4").fps == 10_000_000
     assert probe(tmp_path / "top.mkv").fps == 1000
+
+
+def test_variable_rate_times_finer_than_a_millisecond_are_kept(tmp_path):
+    """Frames 3000 and 3003 ticks of 1/90000 s apart, one dropped: the writer put every
+    time within 1 ms of its mean-rate grid onto the grid, moving them by up to 0.68 ms.
+    Only whole-millisecond times (a Matroska file's rounding) are snapped."""
+    from fractions import Fraction
+
+    import av
+
+    ticks, times = 0, []
+    for i in range(40):
+        if i % 7 == 3:
+            ticks += 3000  # a dropped frame
+        times.append(Fraction(ticks, 90000))
+        ticks += 3000 if i % 2 else 3003
+    frame = np.zeros((16, 16, 3), np.uint8)
+    path = tmp_path / "vfr.mkv"
+    with VideoWriter(path, 30, 16, 16) as writer:
+        for time in times:
+            writer.write(frame, time_s=time)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        read = [Fraction(f.pts) * stream.time_base for f in container.decode(stream)]
+    # Matroska stores ms: each time within half a ms of the true one, not on a grid
+    assert max(abs(float(r - t)) for r, t in zip(read, times, strict=True)) <= 0.0005 + 1e-9
+    path = tmp_path / "vfr.mp4"
+    with VideoWriter(path, 30, 16, 16) as writer:
+        for time in times:
+            writer.write(frame, time_s=time)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        read = sorted(Fraction(f.pts) * stream.time_base for f in container.decode(stream))
+    # within one tick of the writer's time base (1 / (30 x 100) s)
+    assert max(abs(float(r - t)) for r, t in zip(read, times, strict=True)) <= 1 / 3000 + 1e-9

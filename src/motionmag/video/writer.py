@@ -310,8 +310,9 @@ class VideoWriter:
     def _next_pts(self, time_s: float | Fraction | None) -> int:
         """The pts of the next frame: one period after the last, or ``time_s`` (s, measured
         from the first stamped frame) rounded to a tick, kept after the last frame's. A
-        time within :data:`SNAP_S` (and a quarter period) of a whole number of periods is
-        put there, so the ms time stamps of a constant-rate .mkv give an exact rate."""
+        time in whole ms within :data:`SNAP_S` (and a quarter period) of a whole number of
+        periods is put there, so the ms time stamps of a constant-rate .mkv give an exact
+        rate; finer times are kept (a variable-rate .mp4's moved by up to 0.68 ms)."""
         if time_s is None:
             pts = 0 if self._last_pts is None else self._last_pts + TICKS_PER_FRAME
         else:
@@ -320,8 +321,10 @@ class VideoWriter:
                 self._time_origin_s = time - (self.duration_s if self._last_pts is not None else 0)
             periods = (time - self._time_origin_s) * self.fps
             nearest = round(periods)
-            if abs(periods - nearest) <= min(SNAP_S * self.fps, Fraction(1, 4)):
-                periods = nearest  # a container's rounding (Matroska: 1 ms), not a real offset
+            whole_ms = (time * 1000).denominator == 1  # a Matroska time: rounded to 1 ms
+            if whole_ms and abs(periods - nearest) <= min(SNAP_S * self.fps, Fraction(1, 4)):
+                periods = nearest  # the container's rounding, not a real offset; a finer
+                # time (an .mp4's 1/90000 s) is kept as it is, a variable rate's included
             pts = round(periods * TICKS_PER_FRAME)
             if self._last_pts is not None:
                 pts = max(pts, self._last_pts + 1)
