@@ -51,7 +51,7 @@ def card_entry(run: dict, result: dict) -> dict:
 def check_run(run: dict, card: dict, method: str) -> None:
     """Raise ``SystemExit`` when ``run`` did not measure the card's shipped weights as the
     method runs them by default (any ``--set``: other weights, views, precision, ...)."""
-    if "--set" in run["command"].split():
+    if any(w == "--set" or w.startswith("--set=") for w in run["command"].split()):
         raise SystemExit(
             f"{method}: the run changed the method's settings (--set ...); the card holds "
             "its default numbers"

@@ -86,8 +86,10 @@ def main() -> int:
     card["network"]["config"]["decoder_blocks"] = args.blocks
     card["network"]["parameters"] = sum(v.numel() for v in weights.values())
     # the parent's evaluations, verdict and shipping describe the parent, not the cut
-    for key in ("default", "default_reasons", "ship_command", "exported", "shipped"):
+    for key in ("default", "default_reasons", "ship_command", "exported", "shipped",
+                "known_answers"):  # fmt: skip
         card.pop(key, None)
+    card["training"].pop("selection", None)
     card["name"] = out.stem
     card["metrics"] = {
         "validation": {"ssim": after, "samples": 40, "measured_by": "make_student_init.py"}

@@ -55,11 +55,13 @@ def test_weights_exported_after_the_run_are_refused(attach_eval, run_json, tmp_p
     assert card_path.read_text() == before
 
 
-@pytest.mark.parametrize("setting", ["weights=runs/x.safetensors", "views=4", "precision=bf16"])
+@pytest.mark.parametrize(
+    "setting", ["--set weights=runs/x.safetensors", "--set views=4", "--set=precision=bf16"]
+)
 def test_a_run_with_other_settings_is_refused(attach_eval, run_json, tmp_path, setting):
     """Other weights, and also views or precision: the card holds the default numbers."""
     run = json.loads(run_json.read_text())
-    run["command"] += f" --set {setting}"
+    run["command"] += f" {setting}"
     other = tmp_path / "other.json"
     other.write_text(json.dumps(run))
     card_path = _card(tmp_path, "2000-01-01T00:00:00+00:00")

@@ -515,6 +515,9 @@ def test_a_card_names_the_teacher_of_sessions_its_weights_came_through():
             "to_step": 12,
         },
     ]
+    # recorded as typed, not shell-quoted: a quote in a path must not fail the export
+    odd = [{"command": "motionmag train ha2024 --run runs/bob's --teacher t.safetensors"}]
+    assert distillation_sessions(odd)[0]["teachers"] == ["t.safetensors"]
     assert distillation_sessions(sessions) == [
         {"session": 2, "teachers": ["a.safetensors", "b.safetensors"], "steps": [5, 9]},
         {"session": 3, "teachers": ["c.safetensors"], "steps": [9, 12]},
@@ -522,6 +525,6 @@ def test_a_card_names_the_teacher_of_sessions_its_weights_came_through():
     from motionmag.models.registry import weights_dir
 
     card_path = weights_dir() / "ha2024-fast.json"
-    if card_path.is_file():  # the shipped card holds the same, written by this function
+    if card_path.is_file():  # the shipped card's entries come from this function
         card = json.loads(card_path.read_text())
         assert card["training"]["distilled"][0]["steps"] == [98500, 117940]

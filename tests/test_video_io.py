@@ -4,6 +4,7 @@ odd sizes kept exactly, audio copied, broken inputs refused, no partial output e
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import tracemalloc
 from fractions import Fraction
@@ -923,3 +924,22 @@ def test_variable_rate_times_finer_than_a_millisecond_are_kept(tmp_path):
             read = sorted(Fraction(f.pts) * stream.time_base for f in container.decode(stream))
         errors = [abs(float(r - t)) for r, t in zip(read, times, strict=True)]
         assert max(errors) <= tolerance + 1e-9, suffix
+
+
+def test_whole_millisecond_times_given_as_floats_are_still_snapped(tmp_path):
+    """live passes float times: 0.033 s is a Matroska time of a 29.97 fps clip, and the
+    output's rate must come out exactly 30000/1001 (a Fraction-only test missed it)."""
+    from fractions import Fraction
+
+    import av
+
+    rate = Fraction(30000, 1001)
+    times = [round(i / rate * 1000) / 1000 for i in range(30)]  # ms, as floats
+    path = tmp_path / "ntsc.mp4"
+    with VideoWriter(path, rate, 16, 16) as writer:
+        for time in times:
+            writer.write(np.zeros((16, 16, 3), np.uint8), time_s=time)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        read = sorted(Fraction(f.pts) * stream.time_base for f in container.decode(stream))
+    assert {b - a for a, b in itertools.pairwise(read)} == {1 / rate}

@@ -76,11 +76,14 @@ def run_demo(
         )
     made = not folder.exists()
     folder.mkdir(exist_ok=True)
+    before = {name: (folder / name).stat().st_mtime_ns for name in there}
     try:
         return _run_demo(folder, quiet)
-    except BaseException:  # a failure or a stop: no partial demo is kept
+    except BaseException:  # a failure or a stop: what this run wrote is not kept
         for name in DEMO_FILES:
-            (folder / name).unlink(missing_ok=True)
+            path = folder / name
+            if path.exists() and before.get(name) != path.stat().st_mtime_ns:
+                path.unlink()  # new, or replaced by this run (an earlier demo's stays)
         if made and not any(folder.iterdir()):
             folder.rmdir()
         raise

@@ -148,7 +148,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         from ..magnify.learned import check_speed_settings
 
         check_speed_settings(**options)
-        if options.get("backend") == "onnx":  # before oh2018 is timed plain
+        if options.get("backend") == "onnx":  # before oh2018 (always timed) runs plain
             from ..magnify.onnx_backend import require_onnx
 
             require_onnx(export=True)

@@ -57,9 +57,7 @@ class PairedMagnifier:
         self._inputs: deque[np.ndarray] = deque()
 
     def push(self, frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        # a copy: a caller that reuses one buffer (a camera's) would otherwise pair a
-        # held output with a later frame (a mask's blend read it, 251 levels off)
-        self._inputs.append(np.array(frame, copy=True))
+        self._inputs.append(frame)
         return [(self._inputs.popleft(), out) for out in self.magnifier.push(frame)]
 
     def flush(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -152,7 +150,10 @@ class Stream:
                 f"a frame of {frame.shape[1]}x{frame.shape[0]} came after frames of "
                 f"{self._size[1]}x{self._size[0]}: start a new Stream for a new size."
             )
-        self._ready.extend(self._finish(self._paired.push(frame)))
+        # a copy: a caller that reuses one buffer (a camera's) would otherwise pair a held
+        # output with a later frame (a mask's blend read it, 251 levels off); the engine
+        # reading a file gets a fresh array per frame and needs none
+        self._ready.extend(self._finish(self._paired.push(np.array(frame, copy=True))))
         return self._ready.popleft() if self._ready else None
 
     def flush(self) -> list[np.ndarray]:

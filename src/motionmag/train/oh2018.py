@@ -1010,7 +1010,11 @@ def distillation_sessions(sessions: list[dict]) -> list[dict]:
     weights continued without a teacher otherwise names only the last run's loss."""
     found = []
     for index, session in enumerate(sessions):
-        words = shlex.split(str(session.get("command") or ""))
+        command = str(session.get("command") or "")
+        try:  # commands are recorded as typed, not always shell-quoted
+            words = shlex.split(command)
+        except ValueError:
+            words = command.split()
         teachers: list[str] = []
         for i, word in enumerate(words):
             if word == "--teacher":

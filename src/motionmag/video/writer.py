@@ -321,7 +321,8 @@ class VideoWriter:
                 self._time_origin_s = time - (self.duration_s if self._last_pts is not None else 0)
             periods = (time - self._time_origin_s) * self.fps
             nearest = round(periods)
-            whole_ms = (time * 1000).denominator == 1  # a Matroska time: rounded to 1 ms
+            ms = time * 1000  # a Matroska time is whole ms (a float of one, within 1e-6)
+            whole_ms = abs(ms - round(ms)) < Fraction(1, 1_000_000)
             if whole_ms and abs(periods - nearest) <= min(SNAP_S * self.fps, Fraction(1, 4)):
                 periods = nearest  # the container's rounding, not a real offset; a finer
                 # time (an .mp4's 1/90000 s) is kept as it is, a variable rate's included
