@@ -158,3 +158,38 @@ def test_compare_names_what_is_wrong_with_the_file(tmp_path, capsys):
         assert main(["eval", "linear", "--suite", "subpixel", "--compare", str(path)]) == 3
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, err
+
+
+def test_a_bad_setting_or_video_is_refused_before_any_suite_runs(tmp_path, capsys):
+    """A method without the --set option was 'skipped' suite by suite and the run ended
+    without it (exit 0); a --video that is not a video failed only when real-video came,
+    after the suites before it had run; --alpha inf ran."""
+    out = tmp_path / "r.json"
+    cases = [
+        (["eval", "linear", "phase", "--suite", "subpixel", "--set", "lambda_c_px=16"], 2,
+         "method 'phase' has no option lambda_c_px"),
+        (["eval", "linear", "--suite", "subpixel,real-video", "--video", str(tmp_path / "v.json")],
+         3, "is not a video"),
+        (["eval", "linear", "--suite", "subpixel", "--alpha", "inf"], 2, "not inf"),
+    ]  # fmt: skip
+    (tmp_path / "v.json").write_text("{}")
+    for argv, status, words in cases:
+        assert main([*argv, "--n", "1", "--size", "64", "--json", str(out)]) == status
+        err = capsys.readouterr().err
+        assert words in err and "%|" not in err, err  # no progress bar: no suite ran
+        assert not out.exists()
+
+
+def test_json_and_plot_are_written_both_or_neither(tmp_path, capsys, monkeypatch):
+    """A stop while the plot was drawn kept the JSON alone."""
+    import motionmag.eval.cli_eval as cli_eval
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_eval, "plot", stopped)
+    json_path, plot_path = tmp_path / "r.json", tmp_path / "r.png"
+    argv = ["eval", "linear", "--suite", "subpixel", *SMALL, "--json", str(json_path),
+            "--plot", str(plot_path)]  # fmt: skip
+    assert main(argv) == 130
+    assert not json_path.exists() and not plot_path.exists()

@@ -122,7 +122,7 @@ def test_compared_runs_are_labelled_and_other_settings_noted(tmp_path, capsys):
     assert "run with other settings (size_px)" in printed.err, printed.err
     code, err = run(capsys, "eval", "phase", "--suite", "noise-small", "--n", "1", "--size",
                     "64", "--quiet", "--compare", earlier)  # fmt: skip
-    assert code == 0 and "has no results of the suites run (noise-small)" in err, err
+    assert code == 0 and "has no results of the suites to run (noise-small)" in err, err
 
 
 def test_a_blank_magnification_error_is_explained(tmp_path, image, capsys):

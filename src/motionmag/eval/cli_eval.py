@@ -9,6 +9,7 @@ are written atomically at the end.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 import time
@@ -88,7 +89,7 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
 def _check_arguments(args: argparse.Namespace) -> None:
     for name in args.methods:
         get_method(name)
-    if args.alpha is not None and not args.alpha > 0:
+    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
         raise UsageError(f"--alpha must be a positive total factor, not {args.alpha}.")
     if args.n is not None and args.n < 1:
         raise UsageError(f"--n must be at least 1, not {args.n}.")
@@ -107,6 +108,31 @@ def _check_arguments(args: argparse.Namespace) -> None:
     resolve_device(args.device)
     if args.video and not Path(args.video).exists():
         raise InputError(f"video '{args.video}' does not exist: check the path.")
+    if args.video:  # a file that is not a video: before any suite runs
+        from ..video.probe import probe
+
+        probe(args.video)
+
+
+def _check_method_options(args: argparse.Namespace) -> None:
+    """Build each method once with the ``--set`` options (and ``--alpha``), before any
+    suite runs: an option the method does not have, or a bad value, is one sentence
+    (a suite used to report it as 'skipped' and the run went on without the method)."""
+    if not args.options and args.alpha is None:
+        return
+    from ..magnify.config import MagnifyConfig
+    from ..magnify.registry import build_magnifier
+
+    for name in args.methods:
+        spec = get_method(name)
+        mode = "temporal" if "temporal" in spec.modes else spec.modes[0]
+        build_magnifier(
+            MagnifyConfig(
+                method=name, alpha=args.alpha if args.alpha is not None else 10.0, mode=mode,
+                band=(1.0, 3.0) if mode == "temporal" else None, fps=30.0,
+                device=args.device, options=dict(args.options),
+            )
+        )  # fmt: skip
 
 
 def _check_suite_flags(args: argparse.Namespace, suites) -> None:
@@ -140,7 +166,8 @@ def _compared_results(
 ) -> list[SuiteResult]:
     """The ``--compare`` results of the suites run, each labelled with its file; a note
     for a file with none of them, and for one run with other settings (other scenes,
-    sizes or levels: its numbers are not like for like)."""
+    sizes or levels: its numbers are not like for like; a file with none is said by
+    :func:`run_eval` before the work)."""
     import dataclasses
 
     ours = {r.suite: r.settings for r in results}
@@ -148,10 +175,6 @@ def _compared_results(
     kept = []
     for path in paths:
         mine = [r for p, r in compared if p == path and r.suite in wanted]
-        if not mine:
-            suites_run = ", ".join(sorted(wanted))
-            print(f"motionmag eval: note: '{path}' has no results of the suites run "
-                  f"({suites_run}): nothing compared from it.", file=sys.stderr)  # fmt: skip
         for result in mine:
             theirs, here = result.settings, ours.get(result.suite, {})
             differ = sorted(
@@ -203,7 +226,14 @@ def run_eval(args: argparse.Namespace) -> int:
     suites = resolve_suites(args.suite)
     _check_suite_flags(args, suites)
     compared = [(path, r) for path in args.compare for r in read_json(path)]
+    wanted = {spec.name for spec in suites}
+    for path in args.compare:  # said before the work, not after it
+        if not any(p == path and r.suite in wanted for p, r in compared):
+            print(f"motionmag eval: note: '{path}' has no results of the suites to run "
+                  f"({', '.join(sorted(wanted))}): nothing will be compared from it.",
+                  file=sys.stderr)  # fmt: skip
     _refuse_suite_settings(args.options)
+    _check_method_options(args)
     options = dict(args.options)
     results: list[SuiteResult] = []
     for name in args.methods:
@@ -230,14 +260,23 @@ def run_eval(args: argparse.Namespace) -> int:
             results.append(result)
     if not results:
         raise UsageError("no suite applies to the chosen method(s): see the notes above.")
-    wanted = {spec.name for spec in suites}
     everything = results + _compared_results(compared, results, wanted, args.compare)
     print(format_table(everything))
+    written: list[str] = []
+    try:  # both files or neither: a stop while the plot is drawn kept the JSON alone
+        if args.plot:
+            plot(everything, args.plot)
+            written.append(args.plot)
+        if args.json:
+            command = shlex.join(["motionmag", *args.argv])
+            write_json(args.json, to_json(results, command=command))
+            written.append(args.json)
+    except BaseException:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        raise
     if args.json:
-        command = shlex.join(["motionmag", *args.argv])
-        write_json(args.json, to_json(results, command=command))
         print(f"results: {args.json}")
     if args.plot:
-        plot(everything, args.plot)
         print(f"plot: {args.plot}")
     return 0
