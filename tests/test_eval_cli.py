@@ -193,3 +193,21 @@ def test_json_and_plot_are_written_both_or_neither(tmp_path, capsys, monkeypatch
             "--plot", str(plot_path)]  # fmt: skip
     assert main(argv) == 130
     assert not json_path.exists() and not plot_path.exists()
+
+
+def test_an_edited_or_empty_results_file_is_one_sentence(tmp_path, capsys):
+    """A level value edited to a string was a TypeError traceback after the whole run;
+    {"results": {}} was read as nothing to compare, silently."""
+    out = tmp_path / "r.json"
+    assert main(["eval", "linear", "--suite", "subpixel", *SMALL, "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    document["results"][0]["levels"][0]["values"]["ssim"] = "abc"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    (tmp_path / "empty.json").write_text('{"results": {}}')
+    for name in ("edited.json", "empty.json"):
+        capsys.readouterr()
+        argv = ["eval", "linear", "--suite", "subpixel", *SMALL, "--compare", str(tmp_path / name)]
+        assert main(argv) == 3
+        err = capsys.readouterr().err
+        assert "holds no evaluation results" in err and err.count("\n") == 1

@@ -145,12 +145,15 @@ def read_json(path: str | os.PathLike) -> list[SuiteResult]:
             f"'{path}' is not a JSON file: pass a file written by `motionmag eval --json`."
         ) from None
     try:
-        return [SuiteResult.from_dict(r) for r in document["results"]]
-    except (KeyError, TypeError, ValueError):
+        results = [SuiteResult.from_dict(r) for r in document["results"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        results = []
+    if not results:  # {"results": {}} or [] too
         raise InputError(
-            f"'{path}' holds no evaluation results (another command's JSON?): pass a file "
-            "written by `motionmag eval --json`."
-        ) from None
+            f"'{path}' holds no evaluation results (another command's JSON, or edited?): "
+            "pass a file written by `motionmag eval --json`."
+        )
+    return results
 
 
 def _panels(results: Iterable[SuiteResult]) -> list[tuple[str, str, list[SuiteResult]]]:

@@ -74,7 +74,7 @@ class SuiteResult:
         fields = dict(data)
         fields["levels"] = [
             Level(
-                x=number(level["x"]),
+                x=_numbers({"x": level["x"]})["x"],
                 values=_numbers(level["values"]),
                 n=level["n"],
                 spread=_numbers(level.get("spread", {})),
@@ -90,8 +90,13 @@ class SuiteResult:
 
 
 def _numbers(mapping: dict) -> dict:
-    """``mapping`` with its JSON spellings of non-finite numbers read back."""
-    return {key: number(value) for key, value in mapping.items()}
+    """``mapping`` with its JSON spellings of non-finite numbers read back; ValueError
+    for a value that is not a number (a hand-edited file)."""
+    numbers = {key: number(value) for key, value in mapping.items()}
+    for key, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key} is {value!r}, not a number")
+    return numbers
 
 
 def finite_stats(values) -> tuple[float, float]:
