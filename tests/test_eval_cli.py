@@ -211,3 +211,19 @@ def test_an_edited_or_empty_results_file_is_one_sentence(tmp_path, capsys):
         assert main(argv) == 3
         err = capsys.readouterr().err
         assert "holds no evaluation results" in err and err.count("\n") == 1
+
+
+def test_compared_levels_are_matched_by_x_not_by_position():
+    """A compared file with other levels showed its values against the wrong x."""
+
+    def result(method: str, xs: list[float], values: list[float]) -> SuiteResult:
+        levels = [Level(x=x, values={"ssim": v}, n=1) for x, v in zip(xs, values, strict=True)]
+        return SuiteResult(suite="subpixel", method=method, x_name="px", x_log=False,
+                           primary="ssim", floor=None, levels=levels)  # fmt: skip
+
+    table = format_table([result("now", [0.1, 0.2, 0.3], [0.5, 0.6, 0.7]),
+                          result("old", [0.2, 0.3], [0.66, 0.77])])  # fmt: skip
+    rows = [line.split() for line in table.splitlines()[2:5]]
+    assert rows == [
+        ["0.1", "0.5000", "-"], ["0.2", "0.6000", "0.6600"], ["0.3", "0.7000", "0.7700"]
+    ]  # fmt: skip

@@ -67,6 +67,11 @@ def _metric_block(suite: str, group: list[SuiteResult]) -> list[str]:
     return lines + _aligned(header, rows)
 
 
+def _x_key(x: float) -> float:
+    """A level's x as a table row's key (6 significant digits: a JSON round trip)."""
+    return float(f"{x:.6g}")
+
+
 def format_table(results: Iterable[SuiteResult]) -> str:
     """Plain-text table: per suite, one row per level, one column per method (+ floor).
 
@@ -95,10 +100,15 @@ def format_table(results: Iterable[SuiteResult]) -> str:
         if first.floor:
             header.append(f"input ({first.floor})")
         rows = []
+        # each result's level at the first's x (a --compare file of other levels shows
+        # "-" there, never a value of another x)
+        at_x = [{_x_key(lvl.x): lvl for lvl in r.levels} for r in group]
         for i, level in enumerate(first.levels):
             row = [_x_text(first, i)]
+            found = [levels.get(_x_key(level.x)) for levels in at_x]
             row += [
-                _fmt(r.levels[i].values.get(r.primary)) if i < len(r.levels) else "-" for r in group
+                _fmt(lvl.values.get(r.primary)) if lvl is not None else "-"
+                for r, lvl in zip(group, found, strict=True)
             ]
             if first.floor:
                 row.append(_fmt(level.values.get(first.floor)))
