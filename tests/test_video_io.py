@@ -861,6 +861,17 @@ def test_an_animated_webp_is_named_as_such(tmp_path):
         probe(path)
 
 
+def test_an_mkv_one_pixel_wide_and_taller_than_ffv1_takes_is_refused(tmp_path):
+    """FFV1 opens no encoder for a frame 1 px wide and over 288 px high: that was a
+    traceback at the first frame, after the model was built."""
+    with pytest.raises(UsageError, match=r"1 px wide is at most 288 px high.*1x1000"):
+        VideoWriter(tmp_path / "thin.mkv", 30, 1, 1000)
+    assert not list(tmp_path.iterdir())
+    for width, height in ((1, 288), (1000, 1)):
+        with VideoWriter(tmp_path / f"ok{width}x{height}.mkv", 30, width, height) as writer:
+            writer.write(np.zeros((height, width, 3), np.uint8))
+
+
 def test_an_mp4_too_wide_for_h264_is_refused_before_any_work(tmp_path):
     """libx264 opens no encoder above 16384 px a side: the writer says so when it is made
     (it was an av.error traceback after the first frame); .mkv takes that size."""

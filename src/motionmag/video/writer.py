@@ -150,6 +150,10 @@ def _give_default_mode(path: Path) -> None:
 #: the largest width or height libx264 opens an encoder for (px; measured with PyAV's
 #: FFmpeg: 16384 encodes, 16386 fails in avcodec_open2)
 X264_MAX_SIDE_PX = 16384
+#: the tallest frame 1 px wide FFmpeg's FFV1 encoder opens for (px; measured with PyAV's
+#: FFmpeg, any slice count: 1x288 opens, taller fails in avcodec_open2; a frame 1 px high
+#: opens at any width)
+FFV1_MAX_ONE_PX_WIDE_HEIGHT = 288
 
 
 class VideoWriter:
@@ -194,6 +198,11 @@ class VideoWriter:
                 f"an .mp4 (H.264) frame is at most {X264_MAX_SIDE_PX} px on a side, and this "
                 f"output would be {self.width}x{self.height}: write .mkv or a PNG folder, or "
                 "make it smaller with --resize."
+            )
+        if self.kind == "mkv" and self.width == 1 and self.height > FFV1_MAX_ONE_PX_WIDE_HEIGHT:
+            raise UsageError(
+                f"an .mkv (FFV1) frame 1 px wide is at most {FFV1_MAX_ONE_PX_WIDE_HEIGHT} px high, "
+                f"and this output would be 1x{self.height}: write .mp4 or a PNG folder."
             )
         if not 0 <= int(crf) <= 18:
             raise UsageError(f"crf {crf} is outside 0..18: use 18 (default) or lower for quality.")
