@@ -26,7 +26,6 @@ and ``mdmm-*`` is this chain.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import math
 
@@ -76,18 +75,20 @@ class ChainedMagnifier(Magnifier):
 class MapBlended(Magnifier):
     """``inner``'s output frames moved back towards their inputs by an alpha map's
     weights ``w`` in [0, 1] (:func:`~motionmag.magnify.flowmag.load_alpha_map`):
-    ``x + w (inner(x) - x)``, rounded to uint8; the map is read at the first frame."""
+    ``x + w (inner(x) - x)``, rounded to uint8 (``mask.blend``, with each output's input
+    from ``stream.PairedMagnifier``); the map is read at the first frame."""
 
     def __init__(self, inner: Magnifier, alpha_map: str, geometry=None) -> None:
-        self.inner = inner
+        from .stream import PairedMagnifier
+
+        self.inner = PairedMagnifier(inner)
         self.alpha_map = alpha_map
         self.geometry = geometry
         self.latency_frames = inner.latency_frames
-        self._inputs: collections.deque[np.ndarray] = collections.deque()
         self._weights: np.ndarray | None = None
 
     def prepare(self, height: int, width: int) -> None:
-        self.inner.prepare(height, width)
+        self.inner.magnifier.prepare(height, width)
 
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
         if self._weights is None:
@@ -96,19 +97,15 @@ class MapBlended(Magnifier):
             height, width = frame.shape[:2]
             weights = load_alpha_map(self.alpha_map, width, height, self.geometry)
             self._weights = weights[..., None].astype(np.float32)
-        self._inputs.append(np.array(frame, copy=True))  # held: the caller may reuse it
         return self._blend(self.inner.push(frame))
 
     def flush(self) -> list[np.ndarray]:
         return self._blend(self.inner.flush())
 
-    def _blend(self, outputs: list[np.ndarray]) -> list[np.ndarray]:
-        blended = []
-        for out in outputs:  # one output per input, in order
-            x = self._inputs.popleft().astype(np.float32)
-            mixed = x + self._weights * (out.astype(np.float32) - x)
-            blended.append(np.clip(np.rint(mixed), 0, 255).astype(np.uint8))
-        return blended
+    def _blend(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        from .mask import blend
+
+        return [blend(original, out, self._weights) for original, out in pairs]
 
 
 def prefiltered(
