@@ -161,29 +161,37 @@ def _run(args: argparse.Namespace, config_cls, fields: dict[str, str], kind: str
     run_dir = Path(args.run_dir or f"runs/{kind}/s{config.size_px}-seed{config.seed}")
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--run '{run_dir}' is a file: give a folder.")
-    saved = _saved_config(run_dir, config_cls, kind)
+    record = _saved_record(run_dir)
+    saved = _saved_config(record, run_dir, config_cls, kind)
     if saved is not None:  # a resumed run keeps its own settings; the flags given win
         config = config_cls(**{**saved, **given})
-    if args.export is not None and not _own_export(run_dir, Path(args.export)):
+    if args.export is not None and not _own_export(record, Path(args.export)):
         check_not_replaced(args.export, "--export", args)  # only its own, unasked
     _check_config(config)
     return config, run_dir
 
 
-def _saved_config(run_dir: Path, config_cls, kind: str) -> dict | None:
-    """The settings of the run in ``run_dir`` (from its checkpoint, which holds the run's
-    record: ``record.json`` is written only when a session ends, so a run stopped by
-    SIGTERM has none), None for a new run; InputError for a damaged checkpoint, UsageError
-    when the folder holds another model's run (its checkpoint would not load). The device
-    and the time limit are this session's own."""
-    import dataclasses
-
+def _saved_record(run_dir: Path) -> dict | None:
+    """The record of the run in ``run_dir``, from its checkpoint (``record.json`` is
+    written only when a session ends, so a run stopped by SIGTERM has none); None for a
+    new run; InputError for a damaged checkpoint."""
     from .train import read_checkpoint
 
     if not (run_dir / "checkpoint.pt").is_file():
         return None
+    return read_checkpoint(run_dir / "checkpoint.pt")["record"]
+
+
+def _saved_config(record: dict | None, run_dir: Path, config_cls, kind: str) -> dict | None:
+    """The settings of the run whose ``record`` it is (None for a new run); UsageError
+    when ``run_dir`` holds another model's run (its checkpoint would not load). The
+    device and the time limit are this session's own."""
+    import dataclasses
+
+    if record is None:
+        return None
     names = {f.name for f in dataclasses.fields(config_cls)}
-    saved = read_checkpoint(run_dir / "checkpoint.pt")["record"]["config"]
+    saved = record["config"]
     if not isinstance(saved, dict) or set(saved) != names:
         raise UsageError(
             f"'{run_dir}' holds a run of another model than {kind}: choose another --run."
@@ -191,23 +199,20 @@ def _saved_config(run_dir: Path, config_cls, kind: str) -> dict | None:
     return {k: v for k, v in saved.items() if k not in ("device", "time_limit_s")}
 
 
-def _own_export(run_dir: Path, export: Path) -> bool:
-    """True when ``export`` was written by the run in ``run_dir``: its card's first
-    training session is the run's (a continued run replaces its own export; any other
-    file needs --overwrite)."""
+def _own_export(record: dict | None, export: Path) -> bool:
+    """True when ``export`` was written by the run whose ``record`` it is: its card's
+    first training session is the run's (a continued run replaces its own export; any
+    other file needs --overwrite)."""
     import json
 
-    from .train import read_checkpoint
-
     card_path = export.with_suffix(".json")
-    if not (run_dir / "checkpoint.pt").is_file() or not card_path.is_file():
+    if record is None or not card_path.is_file():
         return False
     try:
         theirs = json.loads(card_path.read_text())["training"]["sessions"][0]
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False
-    ours = read_checkpoint(run_dir / "checkpoint.pt")["record"].get("sessions") or [None]
-    return theirs == ours[0]
+    return theirs == (record.get("sessions") or [None])[0]
 
 
 #: shortest training video (s; ours): the targets are band-passed (a zero-phase filter
