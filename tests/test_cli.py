@@ -495,6 +495,24 @@ def test_methods_table_fits_the_terminal_and_explains_its_marks(capsys):
     assert "none shipped: train them" in legend and "motionmag bench --write-record" in legend
 
 
+def test_methods_lists_every_methods_modes_in_one_order(capsys):
+    """``--json`` listed the thesis nets' modes as dynamic,static,temporal and the
+    classical ones as temporal,static,dynamic while the table reordered them: the order
+    is now the spec's own, static, dynamic, temporal, everywhere."""
+    import json
+
+    from motionmag.magnify.registry import MODE_ORDER, MethodSpec
+
+    code, stdout, _ = run(capsys, "methods", "--json")
+    assert code == 0
+    for row in json.loads(stdout):
+        assert row["modes"] == [m for m in MODE_ORDER if m in row["modes"]], row["name"]
+    spec = MethodSpec("x", "learned", ("temporal", "static"), "", "", "m:f")
+    assert spec.modes == ("static", "temporal")
+    with pytest.raises(ValueError, match="unknown modes"):
+        MethodSpec("x", "learned", ("slow-motion",), "", "", "m:f")
+
+
 def test_methods_reads_each_shipped_models_training_from_its_card(capsys):
     """``motionmag methods`` says how far each installed model is trained: the numbers of
     its card (samples, validation SSIM against the input's, the known-answer gain)."""

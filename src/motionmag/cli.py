@@ -359,10 +359,6 @@ def _run_methods(args: argparse.Namespace) -> int:
     return 0
 
 
-#: the modes column in one order for every method (the registry's order varies)
-MODE_ORDER = ("static", "dynamic", "temporal")
-
-
 def methods_table(rows: list[dict], columns: int = 80) -> str:
     """``motionmag methods`` as text that fits ``columns``: one line of facts per method,
     its paper and summary wrapped beneath, and a legend for the marks."""
@@ -387,7 +383,7 @@ def methods_table(rows: list[dict], columns: int = 80) -> str:
             row["name"] + (" *" if row["default"] else ""),
             weights[row["weights"]],
             fps(row),
-            ",".join(m for m in MODE_ORDER if m in row["modes"]),
+            ",".join(row["modes"]),  # in MethodSpec's one order
         ]
         for row in rows
     ]

@@ -19,6 +19,9 @@ from ..nets.thesis_widths import sizes_of
 from .base import Magnifier
 from .config import MagnifyConfig
 
+#: the three modes, in the order every listing uses
+MODE_ORDER = ("static", "dynamic", "temporal")
+
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -37,6 +40,14 @@ class MethodSpec:
     #: takes the learned speed path's options (backend, precision, batch, tile, ...;
     #: ``magnify/learned.py``), which ``motionmag bench`` times beside the plain path
     speed_options: bool = False
+
+    def __post_init__(self) -> None:
+        """Modes kept in one order for every method (static, dynamic, temporal), so the
+        table, ``--json`` and error messages list them alike; unknown modes refused."""
+        unknown = set(self.modes) - set(MODE_ORDER)
+        if unknown:
+            raise ValueError(f"method '{self.name}' has unknown modes {sorted(unknown)}")
+        object.__setattr__(self, "modes", tuple(m for m in MODE_ORDER if m in self.modes))
 
     def load_builder(self) -> Callable[[MagnifyConfig], Magnifier]:
         module_name, function_name = self.builder.split(":")
@@ -138,7 +149,7 @@ def with_default_band(config: MagnifyConfig) -> MagnifyConfig:
     return config
 
 
-_ALL_MODES = ("temporal", "static", "dynamic")
+_ALL_MODES = MODE_ORDER
 _BUILDERS = "motionmag.magnify.builders"
 
 # (name, modes, paper, summary): the classical methods, built by magnify/builders.py
