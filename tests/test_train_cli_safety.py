@@ -207,3 +207,33 @@ def test_max_hours_stop_says_how_to_go_on(tmp_path, capsys):
     code, err = run(capsys, "train", "ha2024", "--run", tmp_path / "r", *TINY[2:],
                     "--steps", "100000", "--max-hours", "1e-9")  # fmt: skip
     assert code == 0 and "stopped after --max-hours" in err and "--resume" in err, err
+
+
+def test_another_frozen_network_on_resume_is_noted(tmp_path):
+    """KL-DNAS's --resume with another --teacher switched the distillation target midway
+    without a word (and kept the old teacher's latency target): a note now names both
+    files. The same file by another path, or the flag left out, is no change."""
+    from motionmag.train.cli_common import resolve_config
+    from motionmag.train.kl_dnas import KLDNASTrainConfig
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"x")
+    old, new = tmp_path / "old.safetensors", tmp_path / "new.safetensors"
+    old.write_bytes(b"a")
+    new.write_bytes(b"b")
+    args = argparse.Namespace(run_dir=str(run_dir), resume=True)
+
+    def resolved(given: dict) -> KLDNASTrainConfig:
+        saved = {"teacher": str(old), "stage": "encoder"}
+        return resolve_config(args, KLDNASTrainConfig, given, None, lambda _path: saved)[0]
+
+    with pytest.warns(UserWarning, match=r"--teacher '.*new.safetensors' is not the network"):
+        assert resolved({"teacher": str(new)}).teacher == str(new)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolved({}).teacher == str(old)
+        alias = tmp_path / "." / "old.safetensors"
+        assert resolved({"teacher": str(alias)}).teacher == str(alias)

@@ -254,10 +254,44 @@ def resolve_config(
             )
         saved = dict(saved_config(probe / CHECKPOINT))
         saved.pop("device", None)  # the machine may differ: cuda when present
+        note_changed_frozen_models(saved, given)
         base = config_cls.from_dict({**base.to_dict(), **saved})
         run_dir = probe
     config = config_cls.from_dict({**base.to_dict(), **given})
     return config, run_dir or default_run(config)
+
+
+#: config fields naming a frozen network a run trains against (a distillation teacher,
+#: a proxy, C_loss's negative): another file on resume changes what is learnt midway
+FROZEN_MODEL_FIELDS = ("teacher", "proxy", "negative")
+
+
+def note_changed_frozen_models(saved: dict, given: dict) -> None:
+    """A note for each frozen network given on ``--resume`` that is not the run's own: the
+    run goes on against the new one (allowed: a better teacher may come midway), while
+    what was measured from the old one stays (KL-DNAS's latency target; equal for nets of
+    one width)."""
+    import os
+    import warnings
+
+    def same(a: object, b: object) -> bool:
+        if a == b:
+            return True
+        try:
+            return isinstance(a, str) and isinstance(b, str) and os.path.samefile(a, b)
+        except OSError:
+            return False
+
+    for field in FROZEN_MODEL_FIELDS:
+        old, new = saved.get(field), given.get(field)
+        if field in given and old is not None and not same(old, new):
+            flag = "--" + field.replace("_", "-")
+            warnings.warn(
+                f"{flag} {new!r} is not the network this run trained against until now "
+                f"({old!r}): it goes on against the new one; what was measured from the "
+                "old one (a KL-DNAS latency target) stays the run's.",
+                stacklevel=2,
+            )
 
 
 def train_kwargs(args: argparse.Namespace) -> dict:
