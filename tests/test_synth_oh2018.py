@@ -455,3 +455,30 @@ def test_a_warning_of_ours_reads_as_a_note_on_the_command_line():
         theirs = warnings.formatwarning("old API", DeprecationWarning, other, 3, "")
         assert "DeprecationWarning" in theirs and "core.py:3" in theirs
     assert warnings.formatwarning is before
+
+
+def test_a_ctrl_c_while_synth_workers_start_waits_and_is_raised_after():
+    """Worker processes start with Ctrl+C blocked, so they inherit it and print no
+    KeyboardInterrupt tracebacks of their own; the parent's Ctrl+C in that window used to
+    be lost (ignored), and is now raised once the workers are up."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from motionmag.synth import shards
+
+    held = shards._hold_ctrl_c()
+    try:
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # pressed now
+        child = subprocess.run(  # a worker is started the same way (fork + exec)
+            [sys.executable, "-c", "import signal, sys; "
+             "sys.exit(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))"],
+            check=False,
+        )  # fmt: skip
+        assert child.returncode == 1  # the worker holds Ctrl+C back too
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl+C came while the workers started")
+    finally:
+        with pytest.raises(KeyboardInterrupt):
+            shards._release_ctrl_c(held)

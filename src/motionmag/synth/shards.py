@@ -17,7 +17,6 @@ What matters:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -27,7 +26,6 @@ import threading
 import time
 import zipfile
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -350,9 +348,14 @@ def _run_pool(job: _Job, tasks: list, workers: int, bar) -> None:
     # process can deadlock the children (seen here); spawn re-imports the caller's script
     context = mp.get_context("spawn")
     ticks = context.Queue()
-    with _workers_ignore_ctrl_c():
+    held = _hold_ctrl_c()
+    try:
         pool = context.Pool(workers, initializer=_init_worker, initargs=(job, ticks))
+    except BaseException:
+        _release_ctrl_c(held)
+        raise
     with pool:
+        _release_ctrl_c(held)  # a Ctrl+C pressed while they started is raised here
         result = pool.map_async(_make_shard, tasks, chunksize=1)
         while True:
             try:
@@ -365,20 +368,25 @@ def _run_pool(job: _Job, tasks: list, workers: int, bar) -> None:
             bar.update(ticks.get())
 
 
-@contextlib.contextmanager
-def _workers_ignore_ctrl_c() -> Iterator[None]:
-    """Ignore Ctrl+C in this process while worker processes are started (a second or
-    so: a Ctrl+C in that window is lost): they inherit the ignored signal, so a later
-    Ctrl+C reaches this process alone, which stops the pool (a worker still importing
-    printed a KeyboardInterrupt traceback of its own)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _hold_ctrl_c() -> object:
+    """Block Ctrl+C (SIGINT) in this thread while worker processes start; the previous
+    signal mask, for :func:`_release_ctrl_c`, or None where nothing was blocked.
+
+    The workers inherit the blocked signal, so a Ctrl+C reaches this process alone, which
+    stops the pool (a worker still importing printed a KeyboardInterrupt traceback of its
+    own). Blocked, not ignored: one pressed meanwhile waits, and is raised on release
+    (ignoring it lost it)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _release_ctrl_c(held: object) -> None:
+    """Undo :func:`_hold_ctrl_c`: a Ctrl+C that waited is raised now."""
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 # --------------------------------------------------------------------------- reading
