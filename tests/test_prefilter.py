@@ -117,3 +117,38 @@ def test_an_alpha_map_weights_the_phase_stage_too(tmp_path):
     assert np.array_equal(chained[..., 16:, :], frames[..., 16:, :])
     assert np.array_equal(chained[..., :16, :], phase[..., :16, :])
     assert np.abs(phase[..., 16:, :].astype(int) - frames[..., 16:, :]).max() > 10
+
+
+def test_a_soft_alpha_map_edge_gets_the_maps_factor_through_both_stages(tmp_path):
+    """The phase stage's weights are chosen so its factor times the network's is the
+    map's ``1 + w (alpha - 1)`` at every weight; both stages took ``w`` itself, so a
+    half-weight pixel at alpha 20 got (1 + 0.5 x 3)(1 + 0.5 x 4) = 7.5, not 10.5."""
+    from PIL import Image
+
+    from motionmag.magnify.mask import blend
+    from motionmag.magnify.prefilter import first_stage_weights
+
+    w = np.linspace(0.0, 1.0, 101, dtype=np.float32)
+    for alpha in (2.0, 4.0, 10.0, 20.0, 100.0):
+        first, second = split_factor(alpha)
+        w1 = first_stage_weights(w, first, second)
+        product = (1 + w1 * (first - 1)) * (1 + w * (second - 1))
+        np.testing.assert_allclose(product, 1 + w * (alpha - 1), rtol=1e-5)
+        assert w1.min() >= 0 and w1.max() <= 1 + 1e-6 and w1[0] == 0
+        assert w1[-1] == pytest.approx(1.0)
+    first, second = split_factor(20.0)
+    assert (1 + 0.5 * (first - 1)) * (1 + 0.5 * (second - 1)) == 7.5  # both stages with w
+
+    # the chain, with an untrained sigma-theta (it returns frame b), is the phase stage
+    # blended with these weights
+    frames = _vibrating()
+    path = tmp_path / "half.png"
+    Image.fromarray(np.full((32, 32), 128, np.uint8)).save(path)
+    settings = {"mode": "temporal", "band": (2.0, 5.0), "fps": 30.0}
+    chained = magnify_frames(frames, method="sigma-theta", alpha=20, pretrained=False,
+                             alpha_map=str(path), **settings)  # fmt: skip
+    phase = magnify_frames(frames, method="phase", alpha=4, **settings)
+    w1 = first_stage_weights(np.full((32, 32, 1), 128 / 255, np.float32), first, second)
+    assert w1[0, 0, 0] == pytest.approx(0.83, abs=0.01)  # not the map's 0.50
+    expected = np.stack([blend(x, y, w1) for x, y in zip(frames, phase, strict=True)])
+    assert np.abs(chained.astype(int) - expected).max() <= 1

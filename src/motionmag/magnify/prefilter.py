@@ -19,15 +19,17 @@ and ``mdmm-*`` is this chain.
 - With ``alpha_map`` the phase stage's change is weighted by the map too
   (:class:`MapBlended`: ``x + w (phase(x) - x)``, our choice, as the phase method has no
   per-pixel factor), so a black region stays at factor 1 through both stages (it was
-  magnified 4x by the phase stage alone). On a soft edge (0 < w < 1) the two stages'
-  factors multiply: ``(1 + w (4 - 1)) (1 + w (alpha / 4 - 1))``, above the network
-  alone's ``1 + w (alpha - 1)`` in between (the same at w = 0 and 1).
+  magnified 4x by the phase stage alone). The network takes the map as it is (``1 + w
+  (alpha / 4 - 1)``); the phase stage's weights are set so the two factors multiply to
+  the map's ``1 + w (alpha - 1)`` on a soft edge too (:func:`first_stage_weights`; with
+  ``w`` in both, a half-weight pixel at alpha 20 got 7.5, 0.71 of its 10.5).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -72,18 +74,39 @@ class ChainedMagnifier(Magnifier):
         return self._forward(self.first.flush()) + self.second.flush()
 
 
+def first_stage_weights(weights: np.ndarray, first: float, second: float) -> np.ndarray:
+    """The phase stage's blend weights ``w1`` for an alpha map's weights ``w`` in [0, 1],
+    with the stages' factors ``first`` (phase) and ``second`` (network, which takes ``w``
+    itself): ``(1 + w1 (first - 1)) (1 + w (second - 1)) = 1 + w (first second - 1)``,
+    the map's factor (small-motion approximation of a blend, as :class:`MapBlended`).
+    ``w1`` is in [0, 1], 0 and 1 where ``w`` is, for ``first`` and ``second`` >= 1."""
+    if first == 1.0:  # the phase stage is the identity: any weight does
+        return weights
+    total = 1.0 + weights * (first * second - 1.0)
+    network = 1.0 + weights * (second - 1.0)
+    return ((total / network - 1.0) / (first - 1.0)).astype(weights.dtype)
+
+
 class MapBlended(Magnifier):
     """``inner``'s output frames moved back towards their inputs by an alpha map's
     weights ``w`` in [0, 1] (:func:`~motionmag.magnify.flowmag.load_alpha_map`):
     ``x + w (inner(x) - x)``, rounded to uint8 (``mask.blend``, with each output's input
-    from ``stream.PairedMagnifier``); the map is read at the first frame."""
+    from ``stream.PairedMagnifier``); the map is read at the first frame, and turned by
+    ``weights_of`` when given (:func:`first_stage_weights`)."""
 
-    def __init__(self, inner: Magnifier, alpha_map: str, geometry=None) -> None:
+    def __init__(
+        self,
+        inner: Magnifier,
+        alpha_map: str,
+        geometry=None,
+        weights_of: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
         from .stream import PairedMagnifier
 
         self.inner = PairedMagnifier(inner)
         self.alpha_map = alpha_map
         self.geometry = geometry
+        self.weights_of = weights_of
         self.latency_frames = inner.latency_frames
         self._weights: np.ndarray | None = None
 
@@ -96,6 +119,8 @@ class MapBlended(Magnifier):
 
             height, width = frame.shape[:2]
             weights = load_alpha_map(self.alpha_map, width, height, self.geometry)
+            if self.weights_of is not None:
+                weights = self.weights_of(weights)
             self._weights = weights[..., None].astype(np.float32)
         return self._blend(self.inner.push(frame))
 
@@ -116,12 +141,16 @@ def prefiltered(
     to ``network`` (built for the second factor, dynamic mode)."""
     from .builders import build_phase
 
-    phase_config = dataclasses.replace(
-        config, method="phase", alpha=split_factor(config.alpha)[0], options={}
-    )
+    first, second = split_factor(config.alpha)
+    phase_config = dataclasses.replace(config, method="phase", alpha=first, options={})
     phase: Magnifier = build_phase(phase_config)
     if alpha_map is not None:
-        phase = MapBlended(phase, alpha_map, config.frame_geometry)
+        phase = MapBlended(
+            phase,
+            alpha_map,
+            config.frame_geometry,
+            weights_of=lambda w: first_stage_weights(w, first, second),
+        )
     return ChainedMagnifier(phase, network)
 
 
