@@ -231,3 +231,15 @@ def test_a_band_whose_period_outlasts_any_clip_is_one_sentence():
     with pytest.raises(UsageError, match="lasts more than 1,000,000 frames a period"):
         check_band(1e-8, 1e-7, 30.0)
     check_band(1e-4, 1e-3, 30.0)  # 300,000 frames a period: allowed
+
+
+@pytest.mark.parametrize("band", [(0.0001, 0.0003), (0.001, 0.003), (1.0, 4.0)])
+def test_difference_of_iir_peaks_at_one_however_low_its_band(band):
+    """Its normalising peak was searched from 1e-4 rad/frame up: a lower band's peak
+    was missed and it passed 1.44 (0.0001-0.0003 Hz at 30 fps), 1.03 (0.001-0.003)."""
+    selector = DifferenceOfIIRSelector.from_band(*band, 30.0)
+    w = np.geomspace(1e-9, np.pi, 200001)
+    peak = selector.scale * np.abs(selector._response(np.exp(1j * w))).max()
+    assert peak == pytest.approx(1.0, abs=1e-4)
+    low, high = selector.half_power_band(30.0)
+    assert low < band[0] < band[1] < high

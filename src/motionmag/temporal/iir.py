@@ -135,6 +135,13 @@ def iir_coefficient(cutoff_hz: float, fps: float) -> float:
     return 1.0 - math.exp(-2.0 * math.pi * cutoff_hz / fps)
 
 
+def _log_grid(top: float, points: int) -> np.ndarray:
+    """``points`` frequencies from 1e-8 of a cycle or radian up to ``top``, evenly on a
+    log scale: a low band's peak lies far below a linear grid's first step (from 1e-4
+    it was missed, and the band 0.0001-0.0003 Hz at 30 fps passed 1.44)."""
+    return np.geomspace(1e-8, top, points)
+
+
 class DifferenceOfIIRSelector(TemporalSelector):
     """Difference of two first-order low-pass filters (Wadhwa et al. 2014), zero latency.
 
@@ -171,13 +178,13 @@ class DifferenceOfIIRSelector(TemporalSelector):
 
     def peak_gain(self) -> float:
         """Largest magnitude of the frequency response (before normalisation)."""
-        return float(np.abs(self._response(np.exp(1j * np.linspace(1e-4, np.pi, 8192)))).max())
+        return float(np.abs(self._response(np.exp(1j * _log_grid(np.pi, 8192)))).max())
 
     def half_power_band(self, fps: float) -> tuple[float, float]:
         """(low, high) Hz where the normalised response is at least 1/sqrt(2) (-3 dB): two
         first-order smoothers pass a wider band than the cut-offs they were built from
         (``--band 1 4`` at 30 fps passes 0.71-6.27 Hz)."""
-        hz = np.linspace(1e-4, 0.5, 20001) * fps
+        hz = _log_grid(0.5, 200001) * fps
         gain = np.abs(self._response(np.exp(2j * np.pi * hz / fps)))
         passed = hz[gain >= gain.max() / math.sqrt(2)]  # the peak on this finer grid
         return float(passed[0]), float(passed[-1])
