@@ -49,6 +49,33 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--method", "acceleration", "--band", "0.01", "0.02"),  # 3,821 taps
+        ("--method", "linear", "--band", "1", "3", "--filter", "fir", "--fir-taps", "4001"),
+    ],
+)
+def test_a_temporal_window_that_cannot_fit_in_memory_is_one_sentence(
+    tmp_path, capsys, clip, monkeypatch, flags
+):
+    """acceleration's filter spans 2 ceil(4 sigma) + 1 frames with sigma ~ fps / f and
+    had no bound: a low band at 1080p needed 170 GB and was killed without a message. The
+    FIR ring is now measured against the free memory when it is made (here 50 MB free);
+    the output is not left behind."""
+    from motionmag import memory_free
+
+    monkeypatch.setattr(memory_free, "available_bytes", lambda: 50 * 10**6)
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", clip, "-o", out, *flags, "--quiet")
+    assert code == 2 and one_sentence(err), err
+    assert "the temporal filter holds" in err and "0.05 GB is free" in err
+    assert not out.exists() and not list(tmp_path.iterdir())
+    code, err = run(capsys, "magnify", clip, "-o", out, "--method", "acceleration", "--band",
+                    "2", "4", "--quiet")  # fmt: skip
+    assert code == 0 and out.exists(), err  # a short window fits
+
+
 def test_a_frame_folder_output_never_deletes_what_else_is_in_the_folder(tmp_path, capsys, clip):
     folder = tmp_path / "p"
     folder.mkdir()

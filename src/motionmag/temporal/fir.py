@@ -117,6 +117,25 @@ class FIRSelector(TemporalSelector):
             self._matrix_cache[key] = torch.as_tensor(matrix, dtype=like.dtype, device=like.device)
         return self._matrix_cache[key]
 
+    def _check_window_fits(self, rep: Rep, available: int | None = None) -> None:
+        """UsageError when the ring of ``capacity`` frames of ``rep``'s size needs more
+        than the free memory (``available`` bytes; default: what the system says now):
+        a long filter (a low band's FIR, acceleration's 2 ceil(4 sigma) + 1 taps) at a
+        large frame was killed without a message when its pages were touched."""
+        from ..memory_free import available_bytes, gb_text
+
+        if any(level.device.type != "cpu" for level in rep):
+            return
+        available = available_bytes() if available is None else available
+        needed = self.capacity * sum(level.numel() * level.element_size() for level in rep)
+        if available is not None and needed > available:
+            raise UsageError(
+                f"the temporal filter holds {self.capacity} frames ({len(self.taps)} taps) "
+                f"of {needed / self.capacity / 1e6:.2g} MB each, {gb_text(needed)} GB, and "
+                f"{gb_text(available)} GB is free: raise the band's low edge, give fewer "
+                "--fir-taps, or make the frames smaller with --resize or --crop."
+            )
+
     def _store(self, rep: Rep) -> None:
         assert self._buffer is not None
         row = (self._head + self._filled) % self.capacity
@@ -126,6 +145,7 @@ class FIRSelector(TemporalSelector):
 
     def _append(self, rep: Rep) -> None:
         if self._buffer is None:
+            self._check_window_fits(rep)
             self._buffer = [level.new_zeros((self.capacity, *level.shape)) for level in rep]
             self._filled = self.half  # rows 0..D-1: the reflection, once D + 1 frames are in
             self._seen = 0
