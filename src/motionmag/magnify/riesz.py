@@ -14,8 +14,9 @@ What matters:
 - Magnification: amplitude-weighted smoothing (``sigma_px``, off by default; it costs
   gain where a neighbourhood holds many orientations, since the phase vectors of
   different orientations partly cancel: 0.72-0.88 alpha at ``sigma_px=2`` on photos
-  where it is off gives 0.88-0.98, ``benchmarks/texture_gain.py``), times
-  ``alpha - 1``, then each band is replaced by the real part of
+  where it is off gives 0.88-0.98, at alpha 2-3 on a 0.3 px shift,
+  ``benchmarks/texture_gain.py``; the share falls as alpha grows, more than phase's),
+  times ``alpha - 1``, then each band is replaced by the real part of
   ``exp(phase quaternion) x (I + i R1 + j R2)``:
   ``cos|p| I - (p1/|p|) sin|p| R1 - (p2/|p|) sin|p| R2`` (Appendix A). Luma only, chroma
   kept; the low-pass residual gets the first-order gain (``amplify_lowpass``, our
