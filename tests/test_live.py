@@ -610,6 +610,34 @@ def test_live_crop_writes_the_region_of_every_frame(tmp_path, capsys):
     np.testing.assert_array_equal(read_clip(out), np.stack(frames)[:, 4:34, 8:48])
 
 
+def test_live_crop_cuts_an_alpha_map_drawn_on_the_source_as_magnify_does(tmp_path, capsys):
+    """The map (right half white) is drawn on the 64x48 source; --crop 0 0 32 24 lies in
+    its black half, so nothing is magnified. live's Stream had no frame geometry: the
+    whole map was shrunk onto the crop, and the crop's right half was magnified."""
+    from PIL import Image
+
+    texture = smooth_texture(load_texture("astronaut"), (48, 64), sigma_px=2.0)
+    frames, _ = vibrating_frames(texture, 0.3, 3.0, 30.0, frames=6)
+    source = write_clip(tmp_path / "clip.mkv", quantize(frames), 30.0)
+    weights = np.zeros((48, 64), np.uint8)
+    weights[:, 32:] = 255
+    Image.fromarray(weights).save(tmp_path / "map.png")
+    flags = ["--method", "sigma-theta", "--alpha", 10, "--mode", "static", "--crop", 0, 0, 32,
+             24, "--set", f"alpha_map={tmp_path / 'map.png'}", "--quiet"]  # fmt: skip
+    out = tmp_path / "live.mkv"
+    code, _, stderr = run(capsys, "live", source, "-o", out, *flags, "--no-realtime")
+    assert code == 0, stderr
+    np.testing.assert_array_equal(read_clip(out), read_clip(source)[:, :24, :32])
+    assert main(["magnify", str(source), "-o", str(tmp_path / "m.mkv"), *map(str, flags)]) == 0
+    np.testing.assert_array_equal(read_clip(tmp_path / "m.mkv"), read_clip(out))
+    weights[:] = 255  # the whole map white: the crop is magnified (the test can fail)
+    Image.fromarray(weights).save(tmp_path / "map.png")
+    code, _, stderr = run(capsys, "live", source, "-o", out, *flags, "--no-realtime",
+                          "--overwrite")  # fmt: skip
+    assert code == 0, stderr
+    assert np.abs(read_clip(out).astype(int) - read_clip(source)[:, :24, :32]).max() > 3
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 def test_helper_threads_lower_only_their_own_priority():
     """The reader and writer yield to the magnifier: their thread's nice rises by the step,

@@ -184,6 +184,7 @@ def run_live_command(args: argparse.Namespace) -> int:
                 device=args.device,  # None: MagnifyConfig's default, as for magnify
                 stabilize=args.stabilize,
                 keep_stabilized=args.keep_stabilized,
+                frame_geometry=geometry,  # an alpha map drawn on the source is cut alike
                 **options,
             )
             if stream.whole_clip:

@@ -7,6 +7,7 @@ FIR, a later static reference) returns ``None`` for its first frames and catches
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 
 import numpy as np
@@ -74,7 +75,10 @@ class Stream:
     Args mirror :func:`motionmag.magnify` (``fps`` is needed for a band in Hz); ``mask``
     is an (H, W) or (H, W, 1) array: uint8 0-255 as an image, or weights in [0, 1]
     (``mask.mask_weights``); ``stabilize`` registers every
-    frame to the first (``magnify/stabilize.py``; :attr:`stabilization` reports it).
+    frame to the first (``magnify/stabilize.py``; :attr:`stabilization` reports it);
+    ``frame_geometry``, a :class:`~motionmag.magnify.geometry.FrameGeometry`, says how
+    the frames were cut from their source (``--crop``, ``--resize``), so that an
+    ``alpha_map`` file drawn on the source is cut as they were.
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class Stream:
         device: str | None = None,
         stabilize: str | None = None,
         keep_stabilized: bool = False,
+        frame_geometry=None,
         **options,
     ) -> None:
         check_switches(keep_stabilized=keep_stabilized)
@@ -97,6 +102,8 @@ class Stream:
         self.config = MagnifyConfig.from_arguments(
             method or default_method(), alpha, mode, band, filter, fps, reference, device, options
         )
+        if frame_geometry is not None:
+            self.config = dataclasses.replace(self.config, frame_geometry=frame_geometry)
         self._paired = PairedMagnifier(build_magnifier(self.config))
         self._mask = None if mask is None else mask_weights(mask)[..., None]
         if stabilize is not None:
