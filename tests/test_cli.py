@@ -556,3 +556,29 @@ def test_an_end_beyond_any_clip_is_the_clip_s_end(tmp_path, capsys, vibrating_cl
     code, _, err = run(capsys, "magnify", source, "-o", out, "--end", "1e308", "--quiet")
     assert code == 0, err
     assert len(read_clip(out)) == len(read_clip(source))
+
+
+def test_every_flag_a_help_text_names_is_one_of_its_commands_own():
+    """live's --reference help said "counted from --start", a flag live does not have
+    (the text was magnify's). A flag named in a help text, outside a quoted `command`,
+    must be the command's own."""
+    import argparse
+    import re
+
+    from motionmag.cli import build_parser
+
+    def strays(parser: argparse.ArgumentParser, name: str) -> list[str]:
+        own = {o for action in parser._actions for o in action.option_strings}
+        found = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    found += strays(subparser, f"{name} {sub}")
+            elif action.help and action.help != argparse.SUPPRESS:
+                text = re.sub(r"`[^`]*`", "", action.help)  # quoted commands name others'
+                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text):
+                    if flag not in own:
+                        found.append(f"{name} {action.option_strings}: {flag}")
+        return found
+
+    assert strays(build_parser(), "motionmag") == []

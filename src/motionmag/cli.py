@@ -125,6 +125,7 @@ def add_magnification_options(
         "keeps the file's own rate)"
     ),
     resize_help: str = "process at this size, px (a width alone keeps the aspect ratio)",
+    reference_help: str = "static mode's reference frame, counted from --start (default 0)",
 ) -> None:
     """The method, factor, mode, filter, region and device flags of ``magnify`` and ``live``."""
     p.add_argument(
@@ -162,7 +163,7 @@ def add_magnification_options(
         "--reference",
         type=int,
         default=0,
-        help="static mode's reference frame, counted from --start (default 0)",
+        help=reference_help,
     )
     p.add_argument("--mask", default=None, help="greyscale image: white magnify, black keep")
     p.add_argument(

@@ -48,6 +48,8 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
         fps_help="override the source's rate",
         resize_help="process at this size, px (a width alone keeps the aspect ratio); auto: "
         "time the magnifier first and take the largest size at which it keeps up",
+        reference_help="static mode's reference frame, counted from the first frame read "
+        "(default 0)",
     )
     p.add_argument(
         "--realtime",
