@@ -160,3 +160,22 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     process.stdout.close()  # `motionmag methods | head -0`
     stderr = process.stderr.read().decode()
     assert process.wait() == 141 and "error" not in stderr, stderr
+
+
+def test_spectrum_names_the_fundamental_of_a_large_motion(tmp_path, image):
+    """8 px at 1 Hz changes intensities with a strong 2 Hz harmonic; weighting power by
+    frequency (to flatten natural video's 1/f fall) made the harmonic the peak, and the
+    suggested band (1.4-2.6 Hz) left the motion out. Small motions keep their peak."""
+    noise = np.random.default_rng(3).uniform(0, 255, (96, 128, 3))
+    fine = smooth_texture(noise, (96, 128), sigma_px=2.0)
+    fine = (fine - fine.min()) / (fine.max() - fine.min()) * 200 + 25
+    large = _clip(tmp_path / "large.mkv", fine, 8.0, 1.0, 30.0, 150)
+    spectrum = region_spectrum(large)
+    at = {f: spectrum.power[np.argmin(np.abs(spectrum.freqs_hz - f))] for f in (1.0, 2.0)}
+    assert at[1.0] < 2 * at[2.0]  # the harmonic wins once weighted by f (the test can fail)
+    assert spectrum.peak_hz == pytest.approx(1.0, abs=0.05)
+    low, high = spectrum.suggested_band()
+    assert low < 1.0 < high
+    for hz in (1.0, 2.0, 5.0):
+        small = _clip(tmp_path / f"small{hz}.mkv", image, 0.5, hz, 30.0, 90)
+        assert region_spectrum(small).peak_hz == pytest.approx(hz, abs=0.1)

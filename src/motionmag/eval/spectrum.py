@@ -52,7 +52,26 @@ class Spectrum:
         # at 0.2 Hz in 10 s (bin 2) was never found
         start = min(1, len(self.freqs_hz) - 1)
         weighted = self.power[start:] * self.freqs_hz[start:]
-        return start + int(np.argmax(weighted))
+        peak = start + int(np.argmax(weighted))
+        return self._fundamental(peak, start)
+
+    def _fundamental(self, peak: int, start: int) -> int:
+        """``peak``, or the bin of its fundamental: a large motion changes intensities
+        non-linearly, with harmonics, and the x f flattening let a harmonic with over half
+        the fundamental's power win (8 px at 1 Hz read 2 Hz). A prominent bin near 1/2 or
+        1/3 of the peak's frequency holding at least its power is the fundamental."""
+        prominence = self.prominence()
+        best = peak
+        for divisor in (2, 3):
+            centre = round(peak / divisor)
+            near = [j for j in range(centre - 1, centre + 2) if start <= j < peak]
+            if not near:
+                continue
+            j = max(near, key=lambda i: self.power[i])
+            if self.power[j] >= self.power[peak] and prominence[j] >= 4.0:
+                if self.power[j] > self.power[best] or best == peak:
+                    best = j
+        return best
 
     @property
     def peak_hz(self) -> float:
@@ -103,9 +122,10 @@ def region_spectrum(
     bar of frames on stderr unless ``quiet``.
 
     ``stabilize``: a camera motion model (``magnify/stabilize.py``): every frame is first
-    registered to the first on what lies outside the region (the whole frame when the
-    region covers more than 90 % of it), so a shaking camera does not spread its power
-    over the spectrum."""
+    registered to the first on what lies outside the region, so a shaking camera does not
+    spread its power over the spectrum; a region covering more than 90 % of the frame is
+    refused (:func:`~motionmag.eval.region_motion.camera_aligner`: registering on it
+    would cancel its own motion)."""
     from ..magnify.trim import TimeWindow
     from .region_motion import camera_aligner, frames_with_progress
 
