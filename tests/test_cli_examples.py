@@ -40,3 +40,13 @@ def test_help_lines_do_not_break_inside_a_hyphenated_word(command, monkeypatch, 
     assert max(len(line) for line in text.splitlines()) <= 80
     assert not [line for line in text.splitlines() if line.rstrip().endswith(("--no-", "-"))]
     assert text.rstrip().splitlines()[-1].startswith("  motionmag " + command)
+
+
+def test_spectrum_and_measure_examples_that_stabilize_name_a_region():
+    """`spectrum bridge.mp4 --stabilize` (no --roi) was refused on every video: the
+    camera is registered on what lies outside the region, and the whole frame leaves
+    nothing (``region_motion.camera_aligner``)."""
+    for command in ("spectrum", "measure"):
+        for argv in _commands(EXAMPLES[command]):
+            if "--stabilize" in argv:
+                assert "--roi" in argv or "--grid" in argv, argv

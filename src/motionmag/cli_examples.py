@@ -39,7 +39,7 @@ examples:
     "spectrum": """\
 examples:
   motionmag spectrum baby.mp4 --roi 200 150 120 80 -o spectrum.png
-  motionmag spectrum bridge.mp4 --start 10 --end 70 --stabilize -o spec.png""",
+  motionmag spectrum bridge.mp4 --roi 300 40 200 400 --stabilize -o spec.png""",
     "measure": """\
 examples:
   motionmag measure baby.mp4 x20.mp4 --roi 200 150 120 80 --band 0.3 0.6
