@@ -61,17 +61,13 @@ class Spectrum:
         the fundamental's power win (8 px at 1 Hz read 2 Hz). A prominent bin near 1/2 or
         1/3 of the peak's frequency holding at least its power is the fundamental."""
         prominence = self.prominence()
-        best = peak
-        for divisor in (2, 3):
-            centre = round(peak / divisor)
-            near = [j for j in range(centre - 1, centre + 2) if start <= j < peak]
-            if not near:
-                continue
-            j = max(near, key=lambda i: self.power[i])
-            if self.power[j] >= self.power[peak] and prominence[j] >= 4.0:
-                if self.power[j] > self.power[best] or best == peak:
-                    best = j
-        return best
+        fundamentals = [
+            j
+            for divisor in (2, 3)
+            for j in range(round(peak / divisor) - 1, round(peak / divisor) + 2)
+            if start <= j < peak and self.power[j] >= self.power[peak] and prominence[j] >= 4.0
+        ]
+        return max(fundamentals, key=lambda j: self.power[j], default=peak)
 
     @property
     def peak_hz(self) -> float:
