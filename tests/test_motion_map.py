@@ -154,3 +154,17 @@ def test_regions_and_cells_under_24_px_are_refused_not_misread(clips):
         mmap.measure_grid([clips["input"]], None, 8, 4)
     (motion,), _ = mmap.measure_grid([clips["input"]], None, 6, 4)  # 24 px cells
     np.testing.assert_allclose(motion.amplitude_px[:, :2], 0.3, atol=0.02)
+
+
+def test_a_cells_vertical_motion_reads_90_degrees_as_a_regions_does():
+    """The grid's axis kept x >= 0 only, so a vertical motion with x a hair above 0 and y
+    up read -90 degrees in `measure --grid` where `measure` read 90."""
+    from motionmag.eval.motion_map import _major_axis
+    from motionmag.eval.region_motion import one_sign_per_line
+
+    for x in (1e-4, 0.0, -1e-4):
+        axis = _major_axis(np.array([x, -1.0 + 0j]) * 0.3)
+        assert axis[1] > 0.99, axis  # y down: 90 degrees
+        assert np.allclose(axis, one_sign_per_line(np.array([x, -1.0]) / np.hypot(x, 1.0)))
+    slanted = _major_axis(np.array([np.cos(0.5), -np.sin(0.5)]) + 0j)
+    assert slanted[0] > 0 and slanted[1] < 0  # not vertical: x >= 0 keeps -28.6 degrees

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, UsageError
-from .region_motion import MIN_REGION_PX, RegionMotion
+from .region_motion import MIN_REGION_PX, RegionMotion, one_sign_per_line
 from .rig import peak_frequency_hz, sinusoid_fit
 from .spectrum import figure_rgb
 
@@ -100,10 +100,10 @@ def _phasors(motion: RegionMotion, freq_hz: float) -> np.ndarray:
 
 
 def _major_axis(phasor: np.ndarray) -> np.ndarray:
-    """Unit (x, y) along the longest axis of the ellipse a phasor pair traces, x >= 0."""
+    """Unit (x, y) along the longest axis of the ellipse a phasor pair traces, signed as
+    a region's (:func:`~motionmag.eval.region_motion.one_sign_per_line`)."""
     _, vectors = np.linalg.eigh(np.real(np.outer(phasor, phasor.conj())))
-    axis = vectors[:, -1]
-    return -axis if axis[0] < 0 or (axis[0] == 0 and axis[1] < 0) else axis
+    return one_sign_per_line(vectors[:, -1])
 
 
 def motion_map(

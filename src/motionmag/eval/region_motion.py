@@ -110,12 +110,7 @@ class RegionMotion:
     def _axis(self) -> np.ndarray:
         xy = self.series()
         _, _, vt = np.linalg.svd(xy, full_matrices=False)
-        direction = vt[0]
-        # one sign per line: x >= 0 (-90 to 90 deg), and within 1 deg of vertical, y down
-        # (90 deg): the same vertical motion read -90 in one clip and 90 in another
-        vertical = abs(direction[0]) < VERTICAL_TOLERANCE
-        flip = direction[1] < 0 if vertical else direction[0] < 0
-        return -direction if flip else direction
+        return one_sign_per_line(vt[0])
 
     def along(self, axis: np.ndarray | None = None) -> np.ndarray:
         """(T,) displacement in px along ``axis`` (default: this motion's own)."""
@@ -149,6 +144,16 @@ class RegionMotion:
 STILL_PX = 1e-3
 #: |x| of a unit direction below which a motion counts as vertical (sin 1 deg)
 VERTICAL_TOLERANCE = math.sin(math.radians(1.0))
+
+
+def one_sign_per_line(direction: np.ndarray) -> np.ndarray:
+    """The unit (x, y) ``direction`` or its opposite, one per line of motion: x >= 0 (-90
+    to 90 deg), and within 1 deg of vertical, y down (90 deg). The same vertical motion
+    read -90 in one clip and 90 in another, and the grid's cells -90 where a region read
+    90."""
+    vertical = abs(direction[0]) < VERTICAL_TOLERANCE
+    flip = direction[1] < 0 if vertical else direction[0] < 0
+    return -direction if flip else direction
 
 
 def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = None) -> dict:
