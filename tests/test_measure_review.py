@@ -179,3 +179,22 @@ def test_spectrum_names_the_fundamental_of_a_large_motion(tmp_path, image):
     for hz in (1.0, 2.0, 5.0):
         small = _clip(tmp_path / f"small{hz}.mkv", image, 0.5, hz, 30.0, 90)
         assert region_spectrum(small).peak_hz == pytest.approx(hz, abs=0.1)
+
+
+def test_a_window_of_one_cycle_gives_the_gain_not_a_ratio_of_noise(tmp_path, image, capsys):
+    """0.3 and 3 px at 2 Hz, measured over 0.5 s (one cycle): the lowest frequency the
+    reader shows is 4 Hz, where both sinusoids are noise, and "moves x0.34 as much" was
+    the headline. The in-phase gain (x10) is given instead, with a line saying why."""
+    small = _clip(tmp_path / "a03.mkv", image, 0.3, 2.0, 30.0, 60)
+    large = _clip(tmp_path / "a30.mkv", image, 3.0, 2.0, 30.0, 60)
+    from motionmag.cli import main
+
+    code = main(["measure", small, large, "--start", "1", "--end", "1.5", "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    ratio = float(text.split("a30.mkv moves x")[1].split()[0])
+    assert ratio == pytest.approx(10.0, rel=0.05) and "(the in-phase gain," in text
+    assert "fewer than two cycles" in text
+    comparison = rm.compare(rm.region_motion(small), rm.region_motion(large))  # 2 s: fine
+    assert comparison["sinusoid_share"] > 0.9
+    assert rm.ratio_text(comparison).startswith("x10.0")

@@ -163,7 +163,9 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     ``phase_deg`` of ``other``'s sinusoid behind ``first``'s there (-179.5 to 180.5
     degrees; about 180: they move against each other), ``gain`` of the least-squares fit ``other ~
     gain x first`` (in phase only: a causal temporal filter's lag lowers it) and their
-    ``correlation``. ``freq_hz`` reads the sinusoids there instead of at the peak."""
+    ``correlation``. ``freq_hz`` reads the sinusoids there instead of at the peak; the
+    result's ``freq_hz`` is where they were read, and ``sinusoid_share`` how much of
+    ``first``'s motion that sinusoid holds (:data:`SINUSOID_SHARE_MIN`)."""
     for name, motion in (("first", first), ("other", other)):
         if not isinstance(motion, RegionMotion):
             raise UsageError(
@@ -199,7 +201,47 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
         "phase_deg": lag_deg + 360.0 if lag_deg <= -179.5 else lag_deg,  # prints as 180
         "gain": float(a @ b) / power,
         "correlation": float(a @ b) / spread if spread > 0 else 0.0,
+        "freq_hz": peak,
+        # the sinusoid's RMS over the motion's: about 1 for a vibration, near 0 where no
+        # sinusoid at the peak describes it (fewer than two cycles in the clip)
+        "sinusoid_share": amplitude_a / math.sqrt(2.0 * power / len(a)),
     }
+
+
+#: below this :func:`compare` ``sinusoid_share`` the amplitude ratio is a ratio of
+#: noise (one cycle of 0.3 and 3 px read x0.34): the in-phase gain is given instead (ours)
+SINUSOID_SHARE_MIN = 0.3
+
+
+def ratio_text(comparison: dict) -> str:
+    """ "x8.25" (the amplitude ratio), or, where no sinusoid at the peak describes the
+    first motion (:data:`SINUSOID_SHARE_MIN`), the in-phase gain."""
+    if _by_gain(comparison):
+        return f"x{comparison['gain']:.2f}"
+    return f"x{comparison['amplitude_ratio']:.2f}"
+
+
+def _by_gain(comparison: dict) -> bool:
+    return comparison["sinusoid_share"] < SINUSOID_SHARE_MIN
+
+
+def _gain_words(comparison: dict) -> str:
+    """ "in-phase gain x9.98", or "the in-phase gain" where it is the ratio given."""
+    return (
+        "the in-phase gain" if _by_gain(comparison) else f"in-phase gain x{comparison['gain']:.2f}"
+    )
+
+
+def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
+    """A line saying why the gain stands for the ratio, or none."""
+    if comparison.get("still") or not _by_gain(comparison):
+        return []
+    return [
+        f"{indent}  (the sinusoid at {comparison['freq_hz']:.3g} Hz holds "
+        f"{comparison['sinusoid_share']:.0%} of the motion, so its amplitude ratio, "
+        f"x{comparison['amplitude_ratio']:.2f}, says little: fewer than two cycles in the "
+        "clip? --freq reads another frequency)"
+    ]
 
 
 def axis_near(direction_deg: float, reference_deg: float) -> float:
@@ -288,10 +330,12 @@ def describe_regions(
                 lines.append(
                     "    region 1 does not move measurably: no ratio to it"
                     if shape.get("still")
-                    else f"    moves x{shape['amplitude_ratio']:.2f} as much as region 1, "
+                    else f"    moves {ratio_text(shape)} as much as region 1"
+                    f"{' (the in-phase gain)' if _by_gain(shape) else ''}, "
                     f"{round(shape['phase_deg']) or 0:d} deg behind it (correlation "
                     f"{shape['correlation']:.3f})"
                 )
+                lines += _sinusoid_note(shape, "  ")
         for entry, motion in zip(entries[1:], motions[1:], strict=True):
             comparison = _compare_or_still(motions[0], motion, freq_hz)
             entry["relative_to_first"] = comparison
@@ -299,10 +343,11 @@ def describe_regions(
                 f"{indent}{motion.path}: the region does not move measurably in "
                 f"{motions[0].path} (RMS below {STILL_PX:g} px), so no ratio to it"
                 if comparison.get("still")
-                else f"{indent}{motion.path} moves x{comparison['amplitude_ratio']:.2f} as much "
-                f"as {motions[0].path} (in-phase gain x{comparison['gain']:.2f}, correlation "
+                else f"{indent}{motion.path} moves {ratio_text(comparison)} as much "
+                f"as {motions[0].path} ({_gain_words(comparison)}, correlation "
                 f"{comparison['correlation']:.3f})"
             )
+            lines += _sinusoid_note(comparison, indent)
         regions.append({"roi": [x, y, w, h], "videos": entries})
     return regions, "\n".join(lines)
 
@@ -622,7 +667,7 @@ def _gain_text(group: list[RegionMotion]) -> str:
             return ""
         if comparison.get("still"):
             return ""
-        parts.append(f"x{comparison['amplitude_ratio']:.2f}")
+        parts.append(ratio_text(comparison))
     return "moves " + ", ".join(parts) + " as much as the first" if parts else ""
 
 
