@@ -198,3 +198,18 @@ def test_a_window_of_one_cycle_gives_the_gain_not_a_ratio_of_noise(tmp_path, ima
     comparison = rm.compare(rm.region_motion(small), rm.region_motion(large))  # 2 s: fine
     assert comparison["sinusoid_share"] > 0.9
     assert rm.ratio_text(comparison).startswith("x10.0")
+
+
+def test_videos_of_different_rates_are_not_compared(tmp_path, image, capsys):
+    """The same frames at 30 and 25 fps read 2.0 and 1.67 Hz and printed "moves x1.00":
+    one sentence now, up front; --fps reads both at one rate."""
+    clip, _ = vibrating_frames(image, 0.3, 2.0, 30.0, 60)
+    at30 = write_clip(tmp_path / "a30.mkv", quantize(clip), 30.0)
+    at25 = write_clip(tmp_path / "a25.mkv", quantize(clip), 25.0)
+    code, err = run(capsys, "measure", at30, at25, "--quiet")
+    assert code == 2 and one_sentence(err) and "runs at 25 fps" in err, err
+    assert run(capsys, "measure", at30, at25, "--fps", 30, "--quiet")[0] == 0
+    from motionmag.errors import UsageError
+
+    with pytest.raises(UsageError, match="runs at 25 fps"):
+        rm.compare(rm.region_motion(str(at30)), rm.region_motion(str(at25)))

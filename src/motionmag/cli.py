@@ -637,8 +637,10 @@ def _run_measure(args: argparse.Namespace) -> int:
 
 
 def _check_same_size(videos: Sequence[str], fps: float | None) -> None:
-    """UsageError unless every video has the first one's frame size: a region is one set
-    of pixels in all of them (a ``--side-by-side`` output holds the input on its left)."""
+    """UsageError unless every video has the first one's frame size (a region is one set
+    of pixels in all of them: a ``--side-by-side`` output holds the input on its left)
+    and rate (a ratio compares motions at one frequency)."""
+    from .eval.region_motion import check_same_rate
     from .video import probe
 
     first = probe(videos[0], fps=fps)
@@ -650,6 +652,7 @@ def _check_same_size(videos: Sequence[str], fps: float | None) -> None:
                 f"{first.width}x{first.height}: measure videos of one size (a --side-by-side "
                 "output holds the input on its left half; magnify without it to measure)."
             )
+        check_same_rate(videos[0], float(first.fps), video, float(info.fps))
 
 
 def _run_measure_grid(args: argparse.Namespace) -> int:

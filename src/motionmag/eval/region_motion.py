@@ -173,6 +173,7 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
                 "measure() returned for each video."
             )
     check_frequency(freq_hz, first.fps)
+    check_same_rate(first.path, first.fps, other.path, other.fps)
     if len(first.dx) != len(other.dx):
         shorter = min((first, other), key=lambda motion: len(motion.dx))
         end_s = shorter.start_s + len(shorter.dx) / float(shorter.fps)
@@ -242,6 +243,17 @@ def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
         f"x{comparison['amplitude_ratio']:.2f}, says little: fewer than two cycles in the "
         "clip? --freq reads another frequency)"
     ]
+
+
+def check_same_rate(first: str, first_fps: float, other: str, other_fps: float) -> None:
+    """UsageError unless two videos run at one rate: the same frames at 30 and 25 fps
+    read 2.0 and 1.67 Hz, and were compared (x1.00) at the first one's frequency."""
+    if not math.isclose(float(first_fps), float(other_fps), rel_tol=1e-6):
+        raise UsageError(
+            f"'{other}' runs at {float(other_fps):g} fps and '{first}' at {float(first_fps):g}: "
+            "compare videos of one rate (an input and its magnified output), or give --fps "
+            "to read both at one."
+        )
 
 
 def axis_near(direction_deg: float, reference_deg: float) -> float:
