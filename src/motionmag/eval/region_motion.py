@@ -365,7 +365,12 @@ def describe_regions(
 
 
 def _grey_region(frame: np.ndarray, roi: tuple[int, int, int, int], factor: int) -> np.ndarray:
+    """The region's luma, area-averaged ``factor`` times smaller: cut to a multiple of
+    ``factor`` first, so a shift measured there is exactly ``factor`` times smaller (a
+    343 px wide region shrunk to 171 px read 0.3 % low)."""
     x, y, w, h = roi
+    if factor > 1:
+        w, h = w // factor * factor, h // factor * factor
     patch = frame[y : y + h, x : x + w].astype(np.float32)
     luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     if factor > 1:
