@@ -182,3 +182,20 @@ def test_the_interface_create_model_gives_the_shipped_network():
     assert all(torch.equal(state[k], v) for k, v in shipped.items())
     with pytest.raises(mm.UsageError, match="oh2018"):
         mm.create_model("linear")  # a classical method has no network
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_grey_video_comes_out_grey(model):
+    """The nets only approximate grey in, grey out: on the grey clock their channels came
+    out up to 13 levels apart (colour fringes on a monochrome camera's video). Each output
+    of a grey input is now the mean of its channels, and still magnified."""
+    from motionmag.magnify.stream import grey_kept, is_grey
+
+    clip = _clip(AMPLITUDE_PX)[:12]
+    assert is_grey(clip[0])
+    out = magnify_frames(clip, fps=FPS, method=model, alpha=ALPHA, mode="static")
+    assert all(is_grey(frame) for frame in out)
+    assert _gain(out, slice(1, 12)) > 7
+    colour = np.stack([clip[0, ..., 0], clip[0, ..., 1] // 2, clip[0, ..., 2]], axis=-1)
+    tinted = colour.copy()
+    assert grey_kept(colour, tinted) is tinted  # a colour input's output is left alone

@@ -50,19 +50,47 @@ def uint8_rgb_advice(array: np.ndarray, what: str, layout: str) -> str | None:
     return f"{got}: convert it to 8-bit RGB with that layout."
 
 
+def is_grey(frame: np.ndarray) -> bool:
+    """True when every pixel of an RGB frame has R = G = B (a monochrome camera's video);
+    a colour frame is told from a sample of its pixels first, cheaply."""
+    sample = frame[::16, ::16]
+    if not (np.array_equal(sample[..., 0], sample[..., 1])
+            and np.array_equal(sample[..., 1], sample[..., 2])):  # fmt: skip
+        return False
+    return bool(
+        np.array_equal(frame[..., 0], frame[..., 1])
+        and np.array_equal(frame[..., 1], frame[..., 2])
+    )
+
+
+def grey_kept(original: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out``, made grey (the mean of its channels, rounded) where ``original`` is grey:
+    grey in, grey out. The learned nets only approximate it (oh2018 on a grey video gave
+    channels up to 13 levels apart: colour fringes); the classical methods keep it."""
+    if out.shape != original.shape or not is_grey(original) or is_grey(out):
+        return out
+    mean = np.rint(out.mean(axis=-1, dtype=np.float32)).astype(np.uint8)
+    return np.repeat(mean[..., None], 3, axis=-1)
+
+
 class PairedMagnifier:
-    """Wraps a magnifier so each output comes back with the input frame it belongs to."""
+    """Wraps a magnifier so each output comes back with the input frame it belongs to
+    (and grey where that input is grey: :func:`grey_kept`)."""
 
     def __init__(self, magnifier: Magnifier) -> None:
         self.magnifier = magnifier
         self._inputs: deque[np.ndarray] = deque()
 
+    def _pair(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        original = self._inputs.popleft()
+        return original, grey_kept(original, out)
+
     def push(self, frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         self._inputs.append(frame)
-        return [(self._inputs.popleft(), out) for out in self.magnifier.push(frame)]
+        return [self._pair(out) for out in self.magnifier.push(frame)]
 
     def flush(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(self._inputs.popleft(), out) for out in self.magnifier.flush()]
+        return [self._pair(out) for out in self.magnifier.flush()]
 
 
 class Stream:
