@@ -762,3 +762,30 @@ def test_an_unusable_alpha_calibration_is_named():
         if card_path.is_file():
             card = json.loads(card_path.read_text())
             assert calibration_problem(card["calibration"]) is None, name
+
+
+@pytest.mark.parametrize("method", ["deepmag-color", "deepmag-motion"])
+def test_a_clip_too_short_for_the_band_pass_is_refused_before_it_is_read(
+    tmp_path, capsys, monkeypatch, method
+):
+    """18 frames (--end 0.6 at 30 fps) were decoded whole, then refused by the zero-phase
+    band-pass; the count is known from the file, so it is refused before any frame."""
+    from cli_run import one_sentence, run
+    from clip_io import write_clip
+    from motionmag.magnify import engine
+
+    if not has_weights(method):
+        pytest.skip(f"no {method} weights installed")
+    frames = np.random.default_rng(0).integers(0, 256, (30, 48, 48, 3), dtype=np.uint8)
+    source = write_clip(tmp_path / "clip.mkv", frames, 30.0)
+
+    def no_reading(*_args, **_kwargs):
+        raise AssertionError("the clip was read")
+
+    monkeypatch.setattr(engine, "VideoReader", no_reading)
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", source, "-o", out, "--method", method, "--end", 0.6,
+                    "--quiet")  # fmt: skip
+    assert code == 2 and one_sentence(err), err
+    assert f"{method} needs at least 23 frames" in err and "has 18 here" in err
+    assert not out.exists()

@@ -68,11 +68,24 @@ class DeepMagColorOptions:
     weight_smooth_s: float = WEIGHT_SMOOTH_S  # time smoothing of |G|, s; 0 = paper's
 
 
+def zero_phase_frames_needed(band: tuple[float, float], fps: float) -> int:
+    """The fewest frames DeepMag's zero-phase band-pass (``sosfiltfilt``, order
+    ``FILTER_ORDER``) takes: more than its padding, as ``magnify.bandpass_change`` and
+    ``motion.phase_change`` check."""
+    from ..temporal.iir import butterworth_sos, filtfilt_padlen
+    from .magnify import FILTER_ORDER
+
+    return filtfilt_padlen(butterworth_sos(band[0], band[1], fps, FILTER_ORDER)) + 2
+
+
 class WholeClipMagnifier(Magnifier):
     """``push`` stores, ``flush`` magnifies the whole clip (see module docstring)."""
 
     latency_frames = 0
     whole_clip = True
+    #: the fewest frames it works on (0: any): the engine refuses a shorter clip before
+    #: reading it (it was refused after the whole clip was decoded)
+    frames_needed: int = 0
 
     def __init__(self) -> None:
         self._frames: list[np.ndarray] = []
@@ -146,6 +159,7 @@ class DeepMagColorMagnifier(WholeClipMagnifier):
         super().__init__()
         self.model, self.fps, self.n_iter, self.gamma = model, fps, n_iter, gamma
         self.band, self.batch_size, self.device = band, batch_size, device
+        self.frames_needed = zero_phase_frames_needed(band, fps)
         self.smooth_cells, self.gate_sigmas = smooth_cells, gate_sigmas
         self.step, self.weight_smooth_s = step, weight_smooth_s
 
@@ -204,6 +218,7 @@ class DeepMagMotionMagnifier(WholeClipMagnifier):
         super().__init__()
         self.predictor = SizedPredictor(model)
         self.fps, self.n_iter, self.gamma, self.band = fps, n_iter, gamma, band
+        self.frames_needed = zero_phase_frames_needed(band, fps)
         self.scale, self.batch_size, self.device = scale, batch_size, device
         self.smooth_px = smooth_px
 

@@ -107,6 +107,13 @@ def magnify_file(
     weights = load_mask(mask, geometry) if mask is not None else None
     config = dataclasses.replace(config, frame_geometry=geometry)
     magnifier = PairedMagnifier(build_magnifier(config))  # checks the band against fps
+    needed = getattr(magnifier.magnifier, "frames_needed", 0)
+    if known is not None and known + slack < needed:
+        raise UsageError(
+            f"{config.method} needs at least {needed} frames ({needed / config.fps:.1f} s at "
+            f"{config.fps:g} fps) for its zero-phase band-pass, and '{input_path}' has "
+            f"{known} here: give a longer clip, or a longer --start/--end window."
+        )
     if stabilize is not None:
         # register on what is not magnified: the mask's complement
         still = None if weights is None else 1.0 - weights
