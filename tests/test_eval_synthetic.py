@@ -228,6 +228,31 @@ def test_linearity_reads_one_for_an_exact_magnifier():
         linearity.run_linearity(oracle, n=1, size_px=48, progress=False)
 
 
+class Reversed(ClipOracle):
+    """The linearity clip magnified the wrong way: moved by -alpha x d(t)."""
+
+    name = "reversed"
+
+    def clip(self, frames, alpha, **_settings):
+        index = self.index[np.asarray(frames).tobytes()]
+        return linearity.linearity_clip(index, 0, self.size_px, len(frames), scale=-alpha)[0]
+
+
+def test_linearity_tells_an_output_moving_the_wrong_way():
+    """Peak-to-peak has no sign: an output moved by -alpha x d scored ratio 1, a perfect
+    magnifier. Its correlation with the true displacement says -1; the oracle's +1."""
+    levels = [4.0]
+    wrong = linearity.run_linearity(Reversed(n=1, size_px=64), n=1, size_px=64,
+                                    progress=False, levels=levels)  # fmt: skip
+    right = linearity.run_linearity(ClipOracle(n=1, size_px=64), n=1, size_px=64,
+                                    progress=False, levels=levels)  # fmt: skip
+    assert wrong.levels[0].values["ratio"] == pytest.approx(1.0, abs=0.01)
+    assert wrong.levels[0].values["correlation"] < -0.99
+    assert right.levels[0].values["correlation"] > 0.99
+    still = linearity.run_linearity(Identity(), n=1, size_px=64, progress=False, levels=levels)
+    assert still.levels[0].values["correlation"] > 0.99  # the input's own motion, in step
+
+
 def test_an_alpha_whose_output_the_tracker_loses_is_unscored_not_the_suite():
     """phase at alpha 100 in 64 px frames: the tracked region leaves the frame. That alpha
     is left unscored with a note (it used to drop the whole suite), and the aggregates

@@ -12,7 +12,9 @@ What matters:
   Lucas-Kanade, run coarse-to-fine here so that magnified swings of many pixels are
   within reach) against output frame 0, the zero-phase frame. ``measured_px`` is its
   peak-to-peak, ``expected_px`` = alpha x the input's true peak-to-peak, and ``ratio``
-  = measured / expected: 1 is a perfectly linear magnifier.
+  = measured / expected: 1 is a perfectly linear magnifier. Peak-to-peak has no sign,
+  so ``correlation``, the output's displacement against the input's true one frame by
+  frame, tells an output moving the wrong way (-1, ratio 1) or out of step (ours).
 - Static mode (reference = frame 0) is used when the method has it: output frame t
   should be frame 0 moved by alpha x d(t). Otherwise temporal mode with a band around
   the sinusoid's frequency, measured on the last two periods of a six-period clip
@@ -206,8 +208,10 @@ def run_linearity(
         amplitude_px: input sinusoid amplitude (px).
 
     Returns:
-        SuiteResult with ``ratio`` (primary), ``measured_px``, ``expected_px`` and
-        ``input_px`` (the input's measured peak-to-peak: a check of the estimator).
+        SuiteResult with ``ratio`` (primary), ``measured_px``, ``expected_px``,
+        ``input_px`` (the input's measured peak-to-peak: a check of the estimator) and
+        ``correlation`` (of the output's displacement with the true one: -1 moves the
+        wrong way).
     """
     mode = _mode(method)
     if n < 1:
@@ -229,7 +233,7 @@ def run_linearity(
     measured_frames = (
         range(frames) if mode == "static" else range(frames - TEMPORAL_MEASURED, frames)
     )
-    metrics = ("ratio", "measured_px", "expected_px", "input_px")
+    metrics = ("ratio", "measured_px", "expected_px", "input_px", "correlation")
     scores = np.zeros((len(alphas), n, len(metrics)))
     bar = tqdm(
         total=n * len(alphas),
@@ -258,12 +262,17 @@ def run_linearity(
                 try:
                     along = [track_shift(reference, out[t], border) @ unit for t in measured_frames]
                     measured = float(np.ptp(along))
+                    truth = d[list(measured_frames)]
+                    correlation = (
+                        float(np.corrcoef(along, truth)[0, 1]) if np.std(along) > 0 else 0.0
+                    )
                 except np.linalg.LinAlgError:  # the tracked region left the frame: that
                     # alpha unscored (NaN), not the whole suite skipped (review, stop 54)
-                    measured = math.nan
+                    measured = correlation = math.nan
                     lost.add(alpha)
                 expected = alpha * true_p2p
-                scores[level, index] = (measured / expected, measured, expected, input_p2p)
+                ratio = measured / expected
+                scores[level, index] = (ratio, measured, expected, input_p2p, correlation)
                 bar.update(1)
     result_levels = [
         Level(
