@@ -582,3 +582,28 @@ def test_every_flag_a_help_text_names_is_one_of_its_commands_own():
         return found
 
     assert strays(build_parser(), "motionmag") == []
+
+
+def test_a_system_error_is_one_sentence_that_says_what_to_do(capsys, monkeypatch):
+    """A full disk read "No space left on device: out.mp4" and stopped there."""
+    import errno
+
+    from motionmag import cli
+    from motionmag.cli import os_error_sentence
+
+    full = OSError(errno.ENOSPC, "No space left on device", "out.mp4")
+    assert os_error_sentence(full) == (
+        "motionmag: error: No space left on device: out.mp4; free some disk space, or write "
+        "somewhere else with -o."
+    )
+    assert os_error_sentence(OSError(errno.EBADMSG, "Bad message")) == (
+        "motionmag: error: Bad message."
+    )
+
+    def no_space(_args):
+        raise full
+
+    monkeypatch.setattr(cli, "_run_methods", no_space)
+    assert main(["methods"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "free some disk space" in err

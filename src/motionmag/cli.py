@@ -934,11 +934,31 @@ def _run(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell pipeline reports it
     except OSError as error:
-        print(
-            f"motionmag: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
-            file=sys.stderr,
-        )
+        print(os_error_sentence(error), file=sys.stderr)
         return 1
+
+
+#: what to do about the system errors a user can meet, by errno name
+_OS_ADVICE = {
+    "ENOSPC": "free some disk space, or write somewhere else with -o",
+    "EDQUOT": "free some of your disk quota, or write somewhere else with -o",
+    "EACCES": "check the file's permissions, or choose another path",
+    "EPERM": "check the file's permissions, or choose another path",
+    "EROFS": "the disk is read-only: write somewhere else with -o",
+    "ENOENT": "check the path",
+    "EIO": "the disk or network share failed: check it, and run the command again",
+    "EMFILE": "too many files are open: close other programs, or raise `ulimit -n`",
+}
+
+
+def os_error_sentence(error: OSError) -> str:
+    """One ``motionmag: error:`` line for a system error: what failed, on which file, and
+    what to do (it gave the first two only)."""
+    import errno
+
+    what = f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+    advice = _OS_ADVICE.get(errno.errorcode.get(error.errno or -1, ""), "")
+    return f"motionmag: error: {what}" + (f"; {advice}." if advice else ".")
 
 
 if __name__ == "__main__":
