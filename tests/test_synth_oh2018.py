@@ -487,6 +487,8 @@ def test_a_ctrl_c_while_synth_workers_start_waits_and_is_raised_after():
 
     from motionmag.synth import shards
 
+    # Python's own Ctrl+C handler, as in a terminal (a background job ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     held = shards._hold_ctrl_c()
     try:
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # pressed now
@@ -499,5 +501,8 @@ def test_a_ctrl_c_while_synth_workers_start_waits_and_is_raised_after():
     except KeyboardInterrupt:
         pytest.fail("the Ctrl+C came while the workers started")
     finally:
-        with pytest.raises(KeyboardInterrupt):
-            shards._release_ctrl_c(held)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                shards._release_ctrl_c(held)
+        finally:
+            signal.signal(signal.SIGINT, previous)
