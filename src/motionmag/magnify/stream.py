@@ -67,10 +67,16 @@ def grey_kept(original: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out``, made grey (the mean of its channels, rounded) where ``original`` is grey:
     grey in, grey out. The learned nets only approximate it (oh2018 on a grey video gave
     channels up to 13 levels apart: colour fringes); the classical methods keep it."""
-    if out.shape != original.shape or not is_grey(original) or is_grey(out):
-        return out
-    mean = np.rint(out.mean(axis=-1, dtype=np.float32)).astype(np.uint8)
-    return np.repeat(mean[..., None], 3, axis=-1)
+    if out.shape != original.shape or is_grey(out) or not is_grey(original):
+        return out  # a colour output is told from a sample: only grey ones cost a full look
+    total = out[..., 0].astype(np.uint16)
+    total += out[..., 1]
+    total += out[..., 2]
+    total += 1
+    total //= 3  # round(sum / 3): a third is never a tie
+    grey = np.empty_like(out)
+    grey[...] = total[..., None]
+    return grey
 
 
 class PairedMagnifier:
