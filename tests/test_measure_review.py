@@ -213,6 +213,7 @@ def test_videos_of_different_rates_are_not_compared(tmp_path, image, capsys):
 
     with pytest.raises(UsageError, match="runs at 25 fps"):
         rm.compare(rm.region_motion(str(at30)), rm.region_motion(str(at25)))
+    rm.check_same_rate("a.mp4", 30000 / 1001, "c.mp4", 2997 / 100)  # both "29.97": one rate
 
 
 def test_a_large_region_reads_the_same_whatever_its_width(tmp_path):
@@ -227,3 +228,20 @@ def test_a_large_region_reads_the_same_whatever_its_width(tmp_path):
     ]
     assert max(amplitudes) - min(amplitudes) < 0.0015, amplitudes
     assert amplitudes[0] == pytest.approx(3.0, abs=0.005)
+
+
+def test_a_frequency_chosen_with_freq_reads_its_own_ratio():
+    """--freq reads a small component beside a large one, which holds little of the
+    motion by design: its amplitude ratio is the headline, not the whole motion's gain
+    (the sinusoid-share rule gave x1.09 for a component magnified x10)."""
+    t = np.arange(300) / 30.0
+    zero = np.zeros_like(t)
+
+    def motion(path: str, amplitude_5hz: float) -> rm.RegionMotion:
+        dx = 3 * np.sin(2 * np.pi * t) + amplitude_5hz * np.sin(2 * np.pi * 5 * t)
+        return rm.RegionMotion(path, 30.0, (0, 0, 64, 64), 0, dx, zero)
+
+    small, large = motion("a.mkv", 0.3), motion("b.mkv", 3.0)
+    chosen = rm.compare(small, large, freq_hz=5.0)
+    assert chosen["sinusoid_share"] is None and rm.ratio_text(chosen) == "x10.00"
+    assert rm.compare(small, large)["sinusoid_share"] > 0.9  # at the peak: 1 Hz, the bulk

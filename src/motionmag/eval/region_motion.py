@@ -165,7 +165,9 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     gain x first`` (in phase only: a causal temporal filter's lag lowers it) and their
     ``correlation``. ``freq_hz`` reads the sinusoids there instead of at the peak; the
     result's ``freq_hz`` is where they were read, and ``sinusoid_share`` how much of
-    ``first``'s motion that sinusoid holds (:data:`SINUSOID_SHARE_MIN`)."""
+    ``first``'s motion the sinusoid at the peak holds (:data:`SINUSOID_SHARE_MIN`; None
+    with ``freq_hz``: a small component chosen beside a large one holds little of it by
+    design)."""
     for name, motion in (("first", first), ("other", other)):
         if not isinstance(motion, RegionMotion):
             raise UsageError(
@@ -205,7 +207,9 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
         "freq_hz": peak,
         # the sinusoid's RMS over the motion's: about 1 for a vibration, near 0 where no
         # sinusoid at the peak describes it (fewer than two cycles in the clip)
-        "sinusoid_share": amplitude_a / math.sqrt(2.0 * power / len(a)),
+        "sinusoid_share": (
+            amplitude_a / math.sqrt(2.0 * power / len(a)) if freq_hz is None else None
+        ),
     }
 
 
@@ -223,7 +227,8 @@ def ratio_text(comparison: dict) -> str:
 
 
 def _by_gain(comparison: dict) -> bool:
-    return comparison["sinusoid_share"] < SINUSOID_SHARE_MIN
+    share = comparison["sinusoid_share"]
+    return share is not None and share < SINUSOID_SHARE_MIN
 
 
 def _gain_words(comparison: dict) -> str:
@@ -245,12 +250,18 @@ def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
     ]
 
 
+#: rates this close are one (ours: 2997/100 and 30000/1001 fps, 1e-6 apart, are both
+#: "29.97"; a different rate is a whole frame a second or more apart)
+RATE_TOLERANCE = 1e-3
+
+
 def check_same_rate(first: str, first_fps: float, other: str, other_fps: float) -> None:
     """UsageError unless two videos run at one rate: the same frames at 30 and 25 fps
     read 2.0 and 1.67 Hz, and were compared (x1.00) at the first one's frequency."""
-    if not math.isclose(float(first_fps), float(other_fps), rel_tol=1e-6):
+    if not math.isclose(float(first_fps), float(other_fps), rel_tol=RATE_TOLERANCE):
         raise UsageError(
-            f"'{other}' runs at {float(other_fps):g} fps and '{first}' at {float(first_fps):g}: "
+            f"'{other}' runs at {float(other_fps):.6g} fps and '{first}' at "
+            f"{float(first_fps):.6g}: "
             "compare videos of one rate (an input and its magnified output), or give --fps "
             "to read both at one."
         )
