@@ -594,9 +594,9 @@ def test_a_system_error_is_one_sentence_that_says_what_to_do(capsys, monkeypatch
     full = OSError(errno.ENOSPC, "No space left on device", "out.mp4")
     assert os_error_sentence(full) == (
         "motionmag: error: No space left on device: out.mp4; free some disk space, or write "
-        "somewhere else with -o."
+        "somewhere else."
     )
-    assert os_error_sentence(OSError(errno.EBADMSG, "Bad message")) == (
+    assert os_error_sentence(OSError(errno.EBADMSG, "Bad message.")) == (
         "motionmag: error: Bad message."
     )
 

@@ -50,14 +50,17 @@ def digest(path: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    "flags",
+    ("flags", "advice"),
     [
-        ("--method", "acceleration", "--band", "0.01", "0.02"),  # 3,821 taps
-        ("--method", "linear", "--band", "1", "3", "--filter", "fir", "--fir-taps", "4001"),
+        (("--method", "acceleration", "--band", "0.01", "0.02"), "give a higher --band"),
+        (
+            ("--method", "linear", "--band", "1", "3", "--filter", "fir", "--fir-taps", "4001"),
+            "give fewer --fir-taps",
+        ),
     ],
 )
 def test_a_temporal_window_that_cannot_fit_in_memory_is_one_sentence(
-    tmp_path, capsys, clip, monkeypatch, flags
+    tmp_path, capsys, clip, monkeypatch, flags, advice
 ):
     """acceleration's filter spans 2 ceil(4 sigma) + 1 frames with sigma ~ fps / f and
     had no bound: a low band at 1080p needed 170 GB and was killed without a message. The
@@ -69,7 +72,7 @@ def test_a_temporal_window_that_cannot_fit_in_memory_is_one_sentence(
     out = tmp_path / "out.mkv"
     code, err = run(capsys, "magnify", clip, "-o", out, *flags, "--quiet")
     assert code == 2 and one_sentence(err), err
-    assert "the temporal filter holds" in err and "0.05 GB is free" in err
+    assert "the temporal filter holds" in err and "0.05 GB is free" in err and advice in err
     assert not out.exists() and not list(tmp_path.iterdir())
     code, err = run(capsys, "magnify", clip, "-o", out, "--method", "acceleration", "--band",
                     "2", "4", "--quiet")  # fmt: skip

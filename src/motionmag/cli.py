@@ -940,11 +940,11 @@ def _run(args: argparse.Namespace) -> int:
 
 #: what to do about the system errors a user can meet, by errno name
 _OS_ADVICE = {
-    "ENOSPC": "free some disk space, or write somewhere else with -o",
-    "EDQUOT": "free some of your disk quota, or write somewhere else with -o",
+    "ENOSPC": "free some disk space, or write somewhere else",
+    "EDQUOT": "free some of your disk quota, or write somewhere else",
     "EACCES": "check the file's permissions, or choose another path",
     "EPERM": "check the file's permissions, or choose another path",
-    "EROFS": "the disk is read-only: write somewhere else with -o",
+    "EROFS": "the disk is read-only: write somewhere else",
     "ENOENT": "check the path",
     "EIO": "the disk or network share failed: check it, and run the command again",
     "EMFILE": "too many files are open: close other programs, or raise `ulimit -n`",
@@ -956,7 +956,7 @@ def os_error_sentence(error: OSError) -> str:
     what to do (it gave the first two only)."""
     import errno
 
-    what = f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+    what = f"{error.strerror or error}: {error.filename or ''}".rstrip(": .")
     advice = _OS_ADVICE.get(errno.errorcode.get(error.errno or -1, ""), "")
     return f"motionmag: error: {what}" + (f"; {advice}." if advice else ".")
 

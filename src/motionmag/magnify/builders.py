@@ -171,9 +171,10 @@ def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
         )
     frequency_hz = math.sqrt(config.band[0] * config.band[1])
     method = PhaseBased(config.alpha, options_for(PhaseConfig, config, config.method))
-    return EulerianMagnifier(
-        method, FIRSelector(acceleration_taps(frequency_hz, config.fps)), config.device
-    )
+    # its length grows as 1 / the band's centre (2 ceil(4 sigma) + 1, sigma ~ fps / f)
+    shorter = "give a higher --band (the filter spans about two periods of its centre)"
+    selector = FIRSelector(acceleration_taps(frequency_hz, config.fps), shorter=shorter)
+    return EulerianMagnifier(method, selector, config.device)
 
 
 def build_linear(config: MagnifyConfig) -> EulerianMagnifier:

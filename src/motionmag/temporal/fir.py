@@ -87,13 +87,19 @@ class FIRSelector(TemporalSelector):
     Args:
         taps: odd-length filter taps (float64), centred on the output frame.
         block: frames produced per matrix product (latency ``D + block``).
+        shorter: how to make the filter shorter, for the sentence refusing a window that
+            cannot fit in memory.
     """
 
-    def __init__(self, taps: np.ndarray, block: int = 16) -> None:
+    #: how a band-pass FIR is made shorter
+    SHORTER = "raise the band's low edge, or give fewer --fir-taps"
+
+    def __init__(self, taps: np.ndarray, block: int = 16, shorter: str = SHORTER) -> None:
         taps = np.asarray(taps, dtype=np.float64)
         if taps.ndim != 1 or len(taps) % 2 == 0:
             raise UsageError(f"FIR length {len(taps)} must be an odd number of frames.")
         self.taps = taps
+        self.shorter = shorter
         self.half = (len(self.taps) - 1) // 2
         self.block = max(1, int(block))
         self.capacity = self.block + 2 * self.half
@@ -132,8 +138,8 @@ class FIRSelector(TemporalSelector):
             raise UsageError(
                 f"the temporal filter holds {self.capacity} frames ({len(self.taps)} taps) "
                 f"of {needed / self.capacity / 1e6:.2g} MB each, {gb_text(needed)} GB, and "
-                f"{gb_text(available)} GB is free: raise the band's low edge, give fewer "
-                "--fir-taps, or make the frames smaller with --resize or --crop."
+                f"{gb_text(available)} GB is free: {self.shorter}, or make the frames "
+                "smaller with --resize or --crop."
             )
 
     def _store(self, rep: Rep) -> None:
