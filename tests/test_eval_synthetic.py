@@ -248,6 +248,9 @@ def test_linearity_tells_an_output_moving_the_wrong_way():
                                     progress=False, levels=levels)  # fmt: skip
     assert wrong.levels[0].values["ratio"] == pytest.approx(1.0, abs=0.01)
     assert wrong.levels[0].values["correlation"] < -0.99
+    assert wrong.summary["min_correlation"] < -0.99
+    assert any("moves against the input's motion at alpha 4" in n for n in wrong.notes)
+    assert right.notes == [] and right.summary["min_correlation"] > 0.99
     assert right.levels[0].values["correlation"] > 0.99
     still = linearity.run_linearity(Identity(), n=1, size_px=64, progress=False, levels=levels)
     assert still.levels[0].values["correlation"] > 0.99  # the input's own motion, in step

@@ -247,7 +247,8 @@ def run_linearity(
         for index in range(n):
             clip, d, direction = linearity_clip(index, seed, size_px, frames, 1.0, amplitude_px)
             unit = np.array([math.cos(direction), math.sin(direction)])
-            true_p2p = float(np.ptp(d[list(measured_frames)]))
+            truth = d[list(measured_frames)]
+            true_p2p = float(np.ptp(truth))
             seen = [track_shift(clip[0], clip[t], 8) @ unit for t in measured_frames]
             input_p2p = float(np.ptp(seen))
             for level, alpha in enumerate(alphas):
@@ -262,7 +263,6 @@ def run_linearity(
                 try:
                     along = [track_shift(reference, out[t], border) @ unit for t in measured_frames]
                     measured = float(np.ptp(along))
-                    truth = d[list(measured_frames)]
                     correlation = (
                         float(np.corrcoef(along, truth)[0, 1]) if np.std(along) > 0 else 0.0
                     )
@@ -294,6 +294,14 @@ def run_linearity(
         if lost
         else []
     )
+    correlations = [level.values["correlation"] for level in result_levels]
+    against = [a for a, c in zip(alphas, correlations, strict=True) if c < 0]
+    if against:
+        notes.append(
+            f"{method.name}'s output moves against the input's motion at alpha "
+            f"{', '.join(f'{a:g}' for a in against)} (correlation below 0): its ratio there "
+            "measures the size of a motion the wrong way round."
+        )
     # an unscored alpha makes the aggregates NaN: over the others they would flatter the
     # method against one scored at every alpha (review, stop 54)
     return SuiteResult(
@@ -325,6 +333,7 @@ def run_linearity(
             "ratio_at_lowest_alpha": ratios[0],
             "ratio_at_highest_alpha": ratios[-1],
             "max_abs_ratio_error": float(np.max(np.abs(np.asarray(ratios) - 1.0))),
+            "min_correlation": float(np.min(correlations)),
         },
         notes=notes,
     )
