@@ -66,7 +66,8 @@ def is_grey(frame: np.ndarray) -> bool:
 def grey_kept(original: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out``, made grey (the mean of its channels, rounded) where ``original`` is grey:
     grey in, grey out. The learned nets only approximate it (oh2018 on a grey video gave
-    channels up to 13 levels apart: colour fringes); the classical methods keep it."""
+    channels up to 13 levels apart: colour fringes); the classical methods keep it to
+    within a level here and there (float rounding of the luma's change)."""
     if out.shape != original.shape or is_grey(out) or not is_grey(original):
         return out  # a colour output is told from a sample: only grey ones cost a full look
     total = out[..., 0].astype(np.uint16)
