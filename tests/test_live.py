@@ -818,3 +818,18 @@ def test_a_live_recording_with_dropped_frames_keeps_real_time(tmp_path, clip_100
         assert time_s == pytest.approx(index_of(frame) / 100, abs=0.002)
     assert decoded[-1][0] >= 0.75  # the file lasts as long as the source, not 20 frames
     assert any("plays in real time, with a gap" in note for note in report.notes)
+
+
+def test_live_and_stream_pass_the_methods_notes_on(tmp_path, capsys):
+    """A method's notes (here a thesis net's temporal-mode gain) reached `magnify` only:
+    `live` prints them with its report, and `Stream.notes` holds them."""
+    texture = smooth_texture(load_texture("astronaut"), (48, 64), sigma_px=2.0)
+    frames, _ = vibrating_frames(texture, 0.3, 3.0, 30.0, frames=8)
+    source = write_clip(tmp_path / "clip.mkv", quantize(frames), 30.0)
+    flags = ["--method", "sigma-theta", "--alpha", 10, "--band", 2, 4, "--quiet"]
+    code, stdout, stderr = run(capsys, "live", source, "-o", tmp_path / "o.mkv", *flags,
+                               "--no-realtime")  # fmt: skip
+    assert code == 0, stderr
+    assert "note: in temporal mode sigma-theta runs the phase method at x4" in stdout + stderr
+    stream = Stream(method="sigma-theta", alpha=10, band=(2, 4), fps=30.0)
+    assert any("moves at most about x6.2" in note for note in stream.notes)

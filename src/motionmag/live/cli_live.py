@@ -241,6 +241,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         temporal=config.resolved_mode() == "temporal",
     )
     report.output = args.output
+    report.notes.extend(stream.notes)  # the method's own (e.g. a thesis net's temporal gain)
     if auto:
         report.notes.insert(0, auto_note)
     if args.report is not None:

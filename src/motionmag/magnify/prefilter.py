@@ -119,6 +119,10 @@ class MapBlended(Magnifier):
     def prepare(self, height: int, width: int) -> None:
         self.inner.magnifier.prepare(height, width)
 
+    @property
+    def notes(self) -> list[str]:  # type: ignore[override]
+        return list(self.inner.magnifier.notes)
+
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
         if self._weights is None:
             from .flowmag import load_alpha_map

@@ -160,6 +160,12 @@ class Stream:
         return self._paired.magnifier.whole_clip
 
     @property
+    def notes(self) -> list[str]:
+        """Sentences for the user from the method about this input (what ``magnify``
+        prints as notes), filled as it runs."""
+        return list(self._paired.magnifier.notes)
+
+    @property
     def stabilization(self):
         """The stabilization report (``magnify/stabilize.py``), or None without it."""
         aligner = getattr(self._paired, "aligner", None)
