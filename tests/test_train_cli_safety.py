@@ -237,3 +237,13 @@ def test_another_frozen_network_on_resume_is_noted(tmp_path):
         assert resolved({}).teacher == str(old)
         alias = tmp_path / "." / "old.safetensors"
         assert resolved({"teacher": str(alias)}).teacher == str(alias)
+    # several teachers (oh2018's --teacher) in another order are the same ones
+    from motionmag.train.cli_common import note_changed_frozen_models
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        note_changed_frozen_models(
+            {"teacher": [str(old), str(new)]}, {"teacher": [str(new), str(old)]}
+        )
+    with pytest.warns(UserWarning, match="--teacher"):
+        note_changed_frozen_models({"teacher": [str(old), str(new)]}, {"teacher": [str(new)]})

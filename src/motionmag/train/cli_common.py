@@ -274,13 +274,12 @@ def note_changed_frozen_models(saved: dict, given: dict) -> None:
     import os
     import warnings
 
+    def files(value: object) -> list[str]:  # oh2018's --teacher may name several
+        names = value if isinstance(value, list | tuple) else [value]
+        return sorted(os.path.realpath(str(name)) for name in names)
+
     def same(a: object, b: object) -> bool:
-        if a == b:
-            return True
-        try:
-            return isinstance(a, str) and isinstance(b, str) and os.path.samefile(a, b)
-        except OSError:
-            return False
+        return a == b or files(a) == files(b)
 
     for field in FROZEN_MODEL_FIELDS:
         old, new = saved.get(field), given.get(field)
