@@ -465,5 +465,30 @@ def test_frames_that_cannot_fit_in_memory_are_refused_before_any_work(tmp_path, 
         check_frame_fits_memory(1000, 1000, available=100 * 10**6)
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:   2000 kB\n")
-    assert available_bytes(meminfo) == 2000 * 1024
-    assert available_bytes(tmp_path / "none") is None
+    none = tmp_path / "none"
+    assert available_bytes(meminfo, none, none) == 2000 * 1024
+    assert available_bytes(none, none, none) is None
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_containers_memory_limit_counts_as_what_is_free(tmp_path, version):
+    """In a container MemAvailable is the host's: its cgroup limit less its usage is what
+    the process can touch before it is killed without a message."""
+    from motionmag.memory_free import available_bytes
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemAvailable:   20000000 kB\n")
+    own = tmp_path / "cgroup"
+    root = tmp_path / "fs"
+    if version == 2:
+        own.write_text("0::/box\n")
+        folder, names = root / "box", ("memory.max", "memory.current")
+    else:
+        own.write_text("4:memory:/box\n3:cpu:/\n")
+        folder, names = root / "memory" / "box", ("memory.limit_in_bytes", "memory.usage_in_bytes")
+    folder.mkdir(parents=True)
+    (folder / names[0]).write_text(f"{4 * 10**9}\n")
+    (folder / names[1]).write_text(f"{10**9}\n")
+    assert available_bytes(meminfo, root, own) == 3 * 10**9
+    (folder / names[0]).write_text("max\n" if version == 2 else "9223372036854771712\n")
+    assert available_bytes(meminfo, root, own) == 20000000 * 1024  # no limit: the system's

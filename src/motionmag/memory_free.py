@@ -1,4 +1,4 @@
-"""How much memory the system has free now, and sizes as words for a sentence.
+"""How much memory this process has free now, and sizes as words for a sentence.
 
 Linux lets a process reserve more memory than it has and kills it (SIGKILL, exit 137,
 no message) when the pages are touched, so a large allocation never reaches Python's
@@ -11,14 +11,59 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def available_bytes(meminfo: str | Path = "/proc/meminfo") -> int | None:
-    """``MemAvailable`` in bytes, or None where the system does not say (not Linux)."""
+def available_bytes(
+    meminfo: str | Path = "/proc/meminfo",
+    cgroup_root: str | Path = "/sys/fs/cgroup",
+    own_cgroup: str | Path = "/proc/self/cgroup",
+) -> int | None:
+    """The memory free to this process, bytes: ``MemAvailable``, or less where a control
+    group (a container's memory limit) leaves less (:func:`cgroup_free_bytes`); None
+    where the system says neither (not Linux)."""
+    system = None
     try:
         for line in Path(meminfo).read_text().splitlines():
             if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
+                system = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
-        return None
+        system = None
+    group = cgroup_free_bytes(cgroup_root, own_cgroup)
+    known = [value for value in (system, group) if value is not None]
+    return min(known) if known else None
+
+
+#: a cgroup limit at or above this is no limit (v1 writes 2^63 rounded to a page)
+NO_LIMIT = 2**60
+
+
+def cgroup_free_bytes(root: str | Path, own: str | Path) -> int | None:
+    """Limit less usage of this process's memory control group (v2 ``memory.max`` /
+    ``memory.current``, v1 ``memory.limit_in_bytes`` / ``memory.usage_in_bytes``), in
+    its own folder or, in a container's namespace, at the root; None without a limit.
+    A process over it is killed without a message, as over the machine's memory."""
+    root = Path(root)
+    folders: list[Path] = []
+    try:
+        for line in Path(own).read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controllers == "":  # v2: one hierarchy
+                folders.append(root / path.lstrip("/"))
+            elif "memory" in controllers.split(","):
+                folders.append(root / "memory" / path.lstrip("/"))
+    except (OSError, ValueError):
+        pass
+    folders += [root, root / "memory"]
+    for folder in folders:
+        for limit_name, usage_name in (
+            ("memory.max", "memory.current"),
+            ("memory.limit_in_bytes", "memory.usage_in_bytes"),
+        ):
+            try:
+                limit_text = (folder / limit_name).read_text().strip()
+                usage = int((folder / usage_name).read_text().strip())
+                limit = NO_LIMIT if limit_text == "max" else int(limit_text)
+            except (OSError, ValueError):
+                continue
+            return None if limit >= NO_LIMIT else max(limit - usage, 0)
     return None
 
 
