@@ -954,3 +954,41 @@ def test_whole_millisecond_times_given_as_floats_are_still_snapped(tmp_path):
         stream = container.streams.video[0]
         read = sorted(Fraction(f.pts) * stream.time_base for f in container.decode(stream))
     assert {b - a for a, b in itertools.pairwise(read)} == {1 / rate}
+
+
+def test_an_avi_with_b_frames_is_timed_and_cut_by_frame_index(tmp_path, capsys):
+    """AVI has no presentation times: after B-frames its demuxer's pts come out of order
+    (1, 3, 4, 2, 7, 6, ...): the output was stamped 0, .033, .133, .134, ... with a note of
+    negative intervals, and --start 0.5 --end 1.0 gave frames 13, 15-27 instead of 15-29.
+    (An AVI without B-frames keeps its in-order stamps and its seeks: vtest's test.)"""
+    from motionmag.cli import main
+
+    source = tmp_path / "bframes.avi"
+    container = av.open(str(source), "w", format="avi")
+    stream = container.add_stream("libx264", rate=30)
+    stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+    stream.options = {"bf": "3"}
+    for i in range(40):
+        frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), i * 6, np.uint8))
+        frame.pts, frame.time_base = i, Fraction(1, 30)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+    container.close()
+
+    def frames_and_times(path: Path) -> tuple[list[int], list[float]]:
+        with av.open(str(path)) as done:
+            decoded = [
+                (f.pts * f.time_base, f.to_ndarray(format="rgb24")) for f in done.decode(video=0)
+            ]
+        return [round(int(x[0, 0, 0]) / 6) for _, x in decoded], [float(t) for t, _ in decoded]
+
+    for flags, first, count in (((), 0, 40), (("--start", "0.5", "--end", "1.0"), 15, 15)):
+        out = tmp_path / f"out{first}.mkv"
+        code = main(["magnify", str(source), "-o", str(out), "--alpha", "1", "--quiet", *flags])
+        err = capsys.readouterr().err
+        assert code == 0 and "not evenly spaced" not in err, err
+        indices, times = frames_and_times(out)
+        assert indices == list(range(first, first + count))
+        np.testing.assert_allclose(times, np.arange(count) / 30, atol=1e-3)

@@ -171,6 +171,14 @@ def _image_to_rgb8(image, top: int | None = None) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
+def _times_by_index(container, stream) -> bool:
+    """True for B-frames in a container without presentation times (AVI): its frames are
+    timed by their index at the stated rate. (Without B-frames AVI's stamps are in
+    order, and a pass may seek by them.)"""
+    b_frames = bool(getattr(stream.codec_context, "has_b_frames", False))
+    return b_frames and "avi" in (container.format.name or "").split(",")
+
+
 class VideoReader:
     """Iterate over the frames of ``path`` (a video file or a frame folder) as uint8 RGB.
 
@@ -371,6 +379,12 @@ class VideoReader:
         origin_s = Fraction(0)
         if stream.start_time is not None and stream.time_base is not None:
             origin_s = stream.start_time * stream.time_base
+        # AVI stores no presentation times: with B-frames the demuxer's pts come out of
+        # order (1, 3, 4, 2, 7, 6, ...), so each frame is timed by its index at the stated
+        # rate, as AVI means (a pass from the start: no seek)
+        by_index = _times_by_index(container, stream) and bool(rate)
+        seek = seek and not by_index
+        decoded_here = 0
         if seconds is not None:  # by time stamp: the window's start is a time
             seek_to_s = Fraction(seconds[0]).limit_denominator(10**6)
             seekable = seek and stream.time_base is not None
@@ -393,11 +407,15 @@ class VideoReader:
                             skipped += 1
                     for frame in packet.decode():  # the flush packet drains delayed frames
                         time_s = None
-                        if frame.pts is not None and frame.time_base is not None:
+                        if by_index:
+                            time_s, length = origin_s + decoded_here * period_s, period_s
+                        elif frame.pts is not None and frame.time_base is not None:
                             length = (
                                 frame.duration * frame.time_base if frame.duration else period_s
                             )
                             time_s = frame.pts * frame.time_base
+                        decoded_here += 1
+                        if time_s is not None:
                             end = time_s + length
                             last_end_s = end if last_end_s is None else max(last_end_s, end)
                             if previous_s is not None:
