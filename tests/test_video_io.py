@@ -992,3 +992,28 @@ def test_an_avi_with_b_frames_is_timed_and_cut_by_frame_index(tmp_path, capsys):
         indices, times = frames_and_times(out)
         assert indices == list(range(first, first + count))
         np.testing.assert_allclose(times, np.arange(count) / 30, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("name", "pix_fmt", "codec", "options"),
+    [("rgb16.mkv", "gbrp16le", "ffv1", {"level": "3"}), ("rgb48.mov", "rgb48be", "png", {})],
+)
+def test_a_16_bit_rgb_video_reads_its_8_bit_values_exactly(tmp_path, name, pix_fmt, codec, options):
+    """swscale's rgb24 divides 16-bit values by 256, not 257: every value of 128 or more
+    read one level bright (x * 257 -> x + 1), so an .mkv round trip was not exact."""
+    values = np.random.default_rng(0).integers(0, 256, (4, 32, 48, 3), dtype=np.uint8)
+    path = tmp_path / name
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=30)
+        stream.width, stream.height, stream.pix_fmt = 48, 32, pix_fmt
+        stream.options = options
+        for i, image in enumerate(values):
+            wide = av.VideoFrame.from_ndarray(image.astype(np.uint16) * 257, format="rgb48le")
+            frame = wide.reformat(format=pix_fmt)
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with VideoReader(path) as reader:
+        np.testing.assert_array_equal(np.stack(list(reader)), values)

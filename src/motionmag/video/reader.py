@@ -136,6 +136,10 @@ GREY_DEPTHS = (8, 10, 12, 14, 16)
 GREY_SAMPLE_FRAMES, GREY_SAMPLE_AT = 8, (0.25, 0.5, 0.75)
 
 
+#: 16-bit RGB pixel formats (FFV1 gbrp16, PNG-in-MOV rgb48, ...), read through rgb48
+RGB16_FORMATS = ("gbrp16", "gbrap16", "rgb48", "bgr48", "rgba64", "bgra64")
+
+
 def grey_top(images) -> int:
     """The full-scale value of integer grey frames: ``2**depth - 1`` for the smallest depth
     of :data:`GREY_DEPTHS` that holds the largest value of ``images`` (a folder's first
@@ -335,6 +339,11 @@ class VideoReader:
             if self._video_top is None:
                 self._video_top = grey_top([grey, *self._sample_grey_frames()])
             rgb = grey_to_rgb8(grey, self._video_top)
+        elif frame.format.name.startswith(RGB16_FORMATS):
+            # swscale's rgb24 divides 16-bit values by 256, not 257: every value from 128
+            # up read one level bright; rounded from rgb48 instead (exact for x * 257)
+            wide = frame.reformat(format="rgb48le").to_ndarray().astype(np.uint32)
+            rgb = ((wide * 255 + 32767) // 65535).astype(np.uint8)
         else:
             rgb = frame.reformat(format="rgb24", interpolation=RGB_CONVERSION).to_ndarray()
         if self.info.quarter_turns:
