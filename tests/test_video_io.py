@@ -1017,3 +1017,19 @@ def test_a_16_bit_rgb_video_reads_its_8_bit_values_exactly(tmp_path, name, pix_f
             container.mux(packet)
     with VideoReader(path) as reader:
         np.testing.assert_array_equal(np.stack(list(reader)), values)
+
+
+def test_frame_names_that_tie_in_natural_order_keep_one_order(tmp_path, monkeypatch):
+    """'x_1' and 'x_01' (and 'Z' and 'z') tie in natural order: they kept the file
+    system's listing order, which differs between copies of a folder."""
+    from motionmag.video.probe import list_frame_files
+
+    names = ["x_01.png", "x_1.png", "z.png", "Z.png", "x_2.png"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    listed = [list(reversed(sorted(tmp_path.iterdir()))), sorted(tmp_path.iterdir())]
+    orders = []
+    for listing in listed:
+        monkeypatch.setattr(Path, "iterdir", lambda self, listing=listing: iter(listing))
+        orders.append([p.name for p in list_frame_files(tmp_path)])
+    assert orders[0] == orders[1] == ["x_01.png", "x_1.png", "x_2.png", "Z.png", "z.png"]

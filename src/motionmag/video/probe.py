@@ -152,13 +152,15 @@ def natural_key(name: str) -> list[object]:
 
 
 def list_frame_files(folder: Path) -> list[Path]:
-    """Image files of a frame folder in natural name order (hidden files skipped)."""
+    """Image files of a frame folder in natural name order (hidden files skipped); names
+    that tie there ('x_1' and 'x_01', 'Z' and 'z') by their plain order, not the file
+    system's listing order, which differs between copies."""
     files = [
         p
         for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     ]
-    return sorted(files, key=lambda p: natural_key(p.name))
+    return sorted(files, key=lambda p: (natural_key(p.name), p.name))
 
 
 #: Pillow modes with a transparency channel
