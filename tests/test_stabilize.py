@@ -299,13 +299,26 @@ def test_a_frame_that_cannot_be_registered_keeps_the_previous_alignment(scene, s
     assert "1 of 24 frames could not be registered" in aligner.report.note()
 
 
-def test_a_bare_stabilize_before_the_input_is_the_default_model(tmp_path, scene, capsys):
+def test_a_bare_stabilize_before_the_input_is_the_default_model(
+    tmp_path, scene, capsys, monkeypatch
+):
     source = write_clip(tmp_path / "shaky.mkv", scene[0][:4], FPS)
     out = tmp_path / "out.mkv"
     argv = ["magnify", "--stabilize", str(source), "-o", str(out), "--method", "linear"]
     assert main(argv) == 0
     assert "stabilized to the first frame (translation)" in capsys.readouterr().err
     assert len(read_clip(out)) == 4
+    # a frame folder named without a dot or a slash was taken for the model
+    from motionmag.video import VideoWriter
+
+    folder = tmp_path / "frames"
+    with VideoWriter(str(folder) + "/", FPS, scene[0].shape[2], scene[0].shape[1]) as writer:
+        for frame in scene[0][:4]:
+            writer.write(frame)
+    monkeypatch.chdir(tmp_path)
+    argv = ["magnify", "--stabilize", "frames", "-o", "folder.mkv", "--method", "linear"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert len(read_clip(tmp_path / "folder.mkv")) == 4
 
 
 def test_translations_are_resampled_at_the_exact_fraction(image):

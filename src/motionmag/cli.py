@@ -24,6 +24,7 @@ from . import __version__
 from .allocator import keep_freed_memory
 from .errors import MotionmagError, Terminated, UsageError
 from .magnify.stabilize import DEFAULT_MODEL as DEFAULT_STABILIZE_MODEL
+from .magnify.stabilize import MODELS as STABILIZE_MODELS
 from .output_paths import check_distinct_outputs, check_output_path
 
 #: the command line being parsed (set by :func:`main`), for the parser's error hints
@@ -797,12 +798,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _bare_stabilize(argv: list[str]) -> list[str]:
     """A bare ``--stabilize`` just before a file name (``magnify --stabilize in.mp4``)
     would take the file as its model; read it as the bare flag's model instead (a
-    token with a dot or a slash is a path, never a model)."""
+    token with a dot or a slash, or naming an existing file or folder, is a path, never a
+    model: a frame folder ``frames`` was taken for a model)."""
     out = []
     for i, token in enumerate(argv):
         out.append(token)
         following = argv[i + 1] if i + 1 < len(argv) else ""
-        if token == "--stabilize" and ("." in following or "/" in following):
+        path_like = "." in following or "/" in following or os.path.exists(following)
+        if token == "--stabilize" and following not in STABILIZE_MODELS and path_like:
             out.append(DEFAULT_STABILIZE_MODEL)
     return out
 
