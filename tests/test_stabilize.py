@@ -152,6 +152,20 @@ def test_the_scene_is_magnified_and_the_camera_is_not(scene, image, disc):
     assert gain == pytest.approx(steady_gain, rel=0.12), (gain, steady_gain)
 
 
+def test_where_the_camera_revealed_new_scene_the_output_is_the_input():
+    """The view moves 4 px right (the scene 4 px left): the frame's right 4 columns lie
+    outside the first frame, where the stabilized frame holds only mirrored border.
+    Warped back, that mirror covered the frame's real pixels (12-52 grey levels off at
+    alpha 1); the input's own pixels are kept there now."""
+    wide = smooth_texture(load_texture("astronaut"), (HEIGHT, WIDTH + 8), sigma_px=1.5)
+    clip = quantize(np.stack([wide[:, :WIDTH]] + [wide[:, 4 : WIDTH + 4]] * 4))
+    out = magnify_frames(clip, fps=FPS, method="linear", alpha=1.0, mode="static",
+                         stabilize="translation")  # fmt: skip
+    for t in range(1, len(clip)):
+        np.testing.assert_array_equal(out[t][:, -4:], clip[t][:, -4:])
+        assert np.abs(out[t].astype(int) - clip[t])[:, :-4].max() <= 2  # warped there and back
+
+
 def test_kept_stabilized_frames_hold_the_background_still(scene, disc):
     clip, _ = scene
     out = magnify_frames(

@@ -453,6 +453,23 @@ class FrameAligner:
         return out
 
 
+def uncovered(matrix: np.ndarray, height: int, width: int) -> np.ndarray | None:
+    """(H, W) bool: the pixels of a frame that ``matrix`` maps outside the first frame,
+    where the stabilized frame, and so the magnifier's output, holds only mirrored border
+    (warped back, it put 12-52 grey levels of mirror over the frame's real edge at a 4 px
+    shift); None where there is none (an identity)."""
+    if np.allclose(matrix, np.eye(3), rtol=0.0, atol=1e-9):
+        return None
+    ones = np.ones((height, width), np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    if abs(matrix[2, 0]) + abs(matrix[2, 1]) > 0:
+        cover = cv2.warpPerspective(ones, matrix, (width, height), flags=flags)
+    else:
+        cover = cv2.warpAffine(ones, matrix[:2], (width, height), flags=flags)
+    outside = cover < 0.5  # more than half a pixel beyond the first frame's edge
+    return outside if outside.any() else None
+
+
 class StabilizedPairs:
     """A :class:`~motionmag.magnify.stream.PairedMagnifier` fed stabilized frames.
 
@@ -484,7 +501,11 @@ class StabilizedPairs:
             if self.keep_stabilized:
                 restored.append((stabilized, out))
             else:
-                restored.append((frame, FrameAligner.warp(out, matrix, inverse=True)))
+                back = FrameAligner.warp(out, matrix, inverse=True)
+                outside = uncovered(matrix, *frame.shape[:2])
+                if outside is not None:  # no output there: the input's own pixels
+                    back = np.where(outside[..., None], frame, back)
+                restored.append((frame, back))
         return restored
 
     def push(self, frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
