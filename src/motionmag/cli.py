@@ -848,7 +848,11 @@ def _warnings_as_notes() -> Iterator[None]:
 
     warnings.formatwarning = format_warning
     try:
-        yield
+        with warnings.catch_warnings():
+            # every note of this run, even one said before in this process (Python shows
+            # a warning once per place by default: a second run via main() lost it)
+            warnings.filterwarnings("always", module=r"motionmag(\.|$)")
+            yield
     finally:
         warnings.formatwarning = python_format
 

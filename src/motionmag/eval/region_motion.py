@@ -567,6 +567,8 @@ def region_motions(
             "frames): choose a smaller --reference."
         )
     window.check_frames(len(shifts), 4, f"'{path}'", "measuring motion")
+    if aligner is not None:
+        note_stabilization(path, aligner)
     per_region = np.asarray(shifts, dtype=np.float64)  # (T, regions, 2)
     if failed is not None:
         per_region[:, failed] = np.nan
@@ -593,6 +595,15 @@ def region_motions(
         for motion in motions:
             motion.series()  # too few frames for the band: said now, not at the first reading
     return motions
+
+
+def note_stabilization(path: str | os.PathLike, aligner) -> None:
+    """The stabilization's report as a warning naming the video (a ``note:`` on the
+    command line): how far the camera moved, frames not registered, a registration
+    that may have followed a moving part. measure and spectrum kept it to themselves."""
+    import warnings
+
+    warnings.warn(f"'{os.fspath(path)}': {aligner.report.note()}", stacklevel=3)
 
 
 def camera_aligner(

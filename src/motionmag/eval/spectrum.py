@@ -123,7 +123,7 @@ def region_spectrum(
     refused (:func:`~motionmag.eval.region_motion.camera_aligner`: registering on it
     would cancel its own motion)."""
     from ..magnify.trim import TimeWindow
-    from .region_motion import camera_aligner, frames_with_progress
+    from .region_motion import camera_aligner, frames_with_progress, note_stabilization
 
     info = probe(path, fps=fps)
     x, y, w, h = check_roi(roi, info.width, info.height)
@@ -138,6 +138,8 @@ def region_spectrum(
         luma = patch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         samples.append(cv2.resize(luma, (grid_w, grid_h), interpolation=cv2.INTER_AREA).ravel())
     window.check_frames(len(samples), 4, f"'{path}'", "a spectrum")
+    if aligner is not None:
+        note_stabilization(path, aligner)
     series = signal.detrend(np.stack(samples).astype(np.float64), axis=0)  # mean and drift
     window = np.hanning(len(series))[:, None]
     power = (np.abs(np.fft.rfft(series * window, axis=0)) ** 2).mean(axis=1)

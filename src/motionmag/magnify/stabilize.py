@@ -70,6 +70,11 @@ FB_LIMIT_PX = 0.5
 RANSAC_PX = 1.0
 #: no corner is tracked from within this many px of the first frame's border
 BORDER_PX = 16
+#: corners whose hull covers less of the frame than this, or frames where fewer of the
+#: tracks than this agree on one motion, are noted: the registration may have followed
+#: a moving part (a textured object on a flat wall; a large moving object) [ours: a
+#: small sub-pixel vibration keeps over 90 % of the tracks in agreement]
+MIN_CORNER_COVER, MIN_AGREEMENT = 0.25, 0.8
 #: Gaussian blur (sigma, px) of both images for the dense refinement (ours: on the
 #: bench's shaken photo the mean translation error was 0.008 / 0.0023 / 0.0012 px at
 #: 640x360 with 1 / 2 / 3 px, while the similarity model's worst corner error grew from
@@ -294,6 +299,10 @@ class StabilizationReport:
     unregistered: int = 0
     max_shift_px: float = 0.0
     max_rotation_deg: float = 0.0
+    #: share of the frame the first frame's corners span (their convex hull)
+    corner_cover: float = 1.0
+    #: registered frames in which under MIN_AGREEMENT of the tracks were inliers
+    disagreeing: int = 0
     matrices: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def note(self) -> str:
@@ -308,6 +317,19 @@ class StabilizationReport:
             text += (
                 f"; {self.unregistered} of {self.frames} frames could not be registered and "
                 "kept the previous frame's alignment"
+            )
+        if self.corner_cover < MIN_CORNER_COVER:
+            text += (
+                f"; the corners it tracked span only {self.corner_cover:.0%} of the frame (a "
+                "flat background?), so it may have followed a moving part, not the camera: "
+                "--crop to where the background has texture"
+            )
+        if self.disagreeing:
+            text += (
+                f"; in {self.disagreeing} of {self.frames} frames under "
+                f"{MIN_AGREEMENT:.0%} of the tracked corners agreed on one motion, so a large "
+                "moving part may have been taken for the camera: --mask it, and the rest is "
+                "registered"
             )
         return text + "."
 
@@ -360,6 +382,8 @@ class FrameAligner:
         if matrix is None or inliers < MIN_INLIERS:
             self.report.unregistered += 1
         else:
+            if inliers < MIN_AGREEMENT * good.sum():
+                self.report.disagreeing += 1
             if self.model != "homography":
                 factor = _reduction(grey.shape)
                 scale = _scaling(factor)
@@ -400,6 +424,8 @@ class FrameAligner:
                 f"trackable corners, {MIN_CORNERS} needed): drop --stabilize, or --crop to a "
                 "textured part."
             )
+        hull = cv2.convexHull(corners.astype(np.float32))
+        self.report.corner_cover = float(cv2.contourArea(hull)) / float(height * width)
         factor = _reduction(grey.shape)
         self._reference = grey
         self._smooth_reference = _smooth(grey, factor)
