@@ -599,6 +599,10 @@ def test_a_system_error_is_one_sentence_that_says_what_to_do(capsys, monkeypatch
     assert os_error_sentence(OSError(errno.EBADMSG, "Bad message.")) == (
         "motionmag: error: Bad message."
     )
+    assert os_error_sentence(PermissionError(errno.EACCES, "Permission denied", "..")) == (
+        "motionmag: error: Permission denied: ..; check the file's permissions, or choose "
+        "another path."
+    )
 
     def no_space(_args):
         raise full

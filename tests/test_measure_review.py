@@ -214,6 +214,8 @@ def test_videos_of_different_rates_are_not_compared(tmp_path, image, capsys):
     with pytest.raises(UsageError, match="runs at 25 fps"):
         rm.compare(rm.region_motion(str(at30)), rm.region_motion(str(at25)))
     rm.check_same_rate("a.mp4", 30000 / 1001, "c.mp4", 2997 / 100)  # both "29.97": one rate
+    with pytest.raises(UsageError, match=r"runs at 29\.97 fps and 'a\.mp4' at 30"):
+        rm.check_same_rate("a.mp4", 30.0, "c.mp4", 30000 / 1001)
 
 
 def test_a_large_region_reads_the_same_whatever_its_width(tmp_path):

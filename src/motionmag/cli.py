@@ -848,11 +848,7 @@ def _warnings_as_notes() -> Iterator[None]:
 
     warnings.formatwarning = format_warning
     try:
-        with warnings.catch_warnings():
-            # every note of this run, even one said before in this process (Python shows
-            # a warning once per place by default: a second run via main() lost it)
-            warnings.filterwarnings("always", module=r"motionmag(\.|$)")
-            yield
+        yield
     finally:
         warnings.formatwarning = python_format
 
@@ -963,7 +959,9 @@ def os_error_sentence(error: OSError) -> str:
     what to do (it gave the first two only)."""
     import errno
 
-    what = f"{error.strerror or error}: {error.filename or ''}".rstrip(": .")
+    what = str(error.strerror or error).rstrip(". ")
+    if error.filename:
+        what += f": {error.filename}"
     advice = _OS_ADVICE.get(errno.errorcode.get(error.errno or -1, ""), "")
     return f"motionmag: error: {what}" + (f"; {advice}." if advice else ".")
 

@@ -251,8 +251,8 @@ def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
 
 
 #: rates this close are one (ours: 2997/100 and 30000/1001 fps, 1e-6 apart, are both
-#: "29.97"; a different rate is a whole frame a second or more apart)
-RATE_TOLERANCE = 1e-3
+#: "29.97"; 30 and 29.97, 1e-3 apart, are not: a frame a second shifts the frequency)
+RATE_TOLERANCE = 1e-5
 
 
 def check_same_rate(first: str, first_fps: float, other: str, other_fps: float) -> None:
