@@ -490,5 +490,19 @@ def test_a_containers_memory_limit_counts_as_what_is_free(tmp_path, version):
     (folder / names[0]).write_text(f"{4 * 10**9}\n")
     (folder / names[1]).write_text(f"{10**9}\n")
     assert available_bytes(meminfo, root, own) == 3 * 10**9
+    # page cache the kernel can drop is not in use (usage sits near the limit after a
+    # few GB of video read: 0.1 GB "free" refused every later run)
+    cache = "inactive_file" if version == 2 else "total_inactive_file"
+    (folder / names[1]).write_text(f"{39 * 10**8}\n")
+    (folder / "memory.stat").write_text(f"active_file 5\n{cache} {29 * 10**8}\nanon 1\n")
+    assert available_bytes(meminfo, root, own) == 3 * 10**9
     (folder / names[0]).write_text("max\n" if version == 2 else "9223372036854771712\n")
     assert available_bytes(meminfo, root, own) == 20000000 * 1024  # no limit: the system's
+    # a limit on a group above the process's own (a systemd slice, a batch job) counts
+    inner = folder / "inner"
+    inner.mkdir()
+    (inner / names[0]).write_text("max\n" if version == 2 else "9223372036854771712\n")
+    (inner / names[1]).write_text("0\n")
+    own.write_text(own.read_text().replace("/box", "/box/inner"))
+    (folder / names[0]).write_text(f"{5 * 10**9}\n")
+    assert available_bytes(meminfo, root, own) == 4 * 10**9

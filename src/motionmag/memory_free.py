@@ -36,34 +36,51 @@ NO_LIMIT = 2**60
 
 
 def cgroup_free_bytes(root: str | Path, own: str | Path) -> int | None:
-    """Limit less usage of this process's memory control group (v2 ``memory.max`` /
-    ``memory.current``, v1 ``memory.limit_in_bytes`` / ``memory.usage_in_bytes``), in
-    its own folder or, in a container's namespace, at the root; None without a limit.
-    A process over it is killed without a message, as over the machine's memory."""
+    """The least, over this process's memory control group and the groups above it, of
+    limit less usage (v2 ``memory.max`` / ``memory.current``, v1 ``memory.limit_in_bytes``
+    / ``memory.usage_in_bytes``), the usage less the page cache the kernel can drop
+    (``inactive_file``: after a few GB of video read, usage sits near the limit); None
+    without a limit. A process over it is killed without a message, as over the
+    machine's memory."""
     root = Path(root)
     folders: list[Path] = []
     try:
         for line in Path(own).read_text().splitlines():
             _, controllers, path = line.split(":", 2)
-            if controllers == "":  # v2: one hierarchy
-                folders.append(root / path.lstrip("/"))
-            elif "memory" in controllers.split(","):
-                folders.append(root / "memory" / path.lstrip("/"))
+            base = root if controllers == "" else root / "memory"  # v2: one hierarchy
+            if controllers == "" or "memory" in controllers.split(","):
+                parts = [part for part in path.split("/") if part]
+                folders += [base.joinpath(*parts[:n]) for n in range(len(parts), -1, -1)]
     except (OSError, ValueError):
         pass
-    folders += [root, root / "memory"]
-    for folder in folders:
-        for limit_name, usage_name in (
-            ("memory.max", "memory.current"),
-            ("memory.limit_in_bytes", "memory.usage_in_bytes"),
-        ):
-            try:
-                limit_text = (folder / limit_name).read_text().strip()
-                usage = int((folder / usage_name).read_text().strip())
-                limit = NO_LIMIT if limit_text == "max" else int(limit_text)
-            except (OSError, ValueError):
-                continue
-            return None if limit >= NO_LIMIT else max(limit - usage, 0)
+    folders += [root, root / "memory"]  # a container's namespace: its group is the root
+    free = [value for value in map(_group_free, dict.fromkeys(folders)) if value is not None]
+    return min(free) if free else None
+
+
+def _group_free(folder: Path) -> int | None:
+    """Limit less reclaimable usage of one cgroup folder, or None (no limit, no files)."""
+    for limit_name, usage_name, cache_name in (
+        ("memory.max", "memory.current", "inactive_file"),
+        ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"),
+    ):
+        try:
+            limit_text = (folder / limit_name).read_text().strip()
+            usage = int((folder / usage_name).read_text().strip())
+            limit = NO_LIMIT if limit_text == "max" else int(limit_text)
+        except (OSError, ValueError):
+            continue
+        if limit >= NO_LIMIT:
+            return None
+        cache = 0
+        try:
+            for line in (folder / "memory.stat").read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == cache_name:
+                    cache = int(value)
+        except (OSError, ValueError):
+            cache = 0
+        return max(limit - max(usage - cache, 0), 0)
     return None
 
 
