@@ -22,6 +22,11 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "src/motionmag/models/weights"
 
 
 def main() -> int:
+    import argparse
+
+    # no options: --help prints this, anything else is refused (it used to run, rewrite
+    # the shipped card and record the stray argument as its command)
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     from motionmag.atomic import write_json
     from motionmag.deepmag.train import ColorTrainConfig, evaluate_color
     from motionmag.models import create_model
