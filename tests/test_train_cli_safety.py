@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import pytest
 import torch
@@ -247,3 +248,8 @@ def test_another_frozen_network_on_resume_is_noted(tmp_path):
         )
     with pytest.warns(UserWarning, match="--teacher"):
         note_changed_frozen_models({"teacher": [str(old), str(new)]}, {"teacher": [str(new)]})
+    link = tmp_path / "hard.safetensors"  # another name of the same file
+    os.link(old, link)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        note_changed_frozen_models({"teacher": str(old)}, {"teacher": str(link)})
