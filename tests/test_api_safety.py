@@ -211,3 +211,36 @@ def test_demo_never_replaces_files_without_overwrite(tmp_path, capsys):
     assert (folder / "magnified.mp4").read_text() == "mine"
     code, err = run(capsys, "demo", "-o", tmp_path / "a" / "b", "--quiet")
     assert code == 2 and "does not exist" in err and not (tmp_path / "a").exists()
+
+
+def test_the_api_review_of_stop_56():
+    """A Stream with a wrong-sized mask checks it on every push (the second push was a
+    numpy broadcast error: the size was kept before the check); an empty frame is refused
+    (phase failed in math); an alpha beyond the weights' range is a note of Stream and a
+    warning of magnify_frames (both were silent); a keyword measure or compare_motion
+    does not take is a UsageError naming them (a TypeError naming region_motion); an int
+    beyond a float is a UsageError (an OverflowError)."""
+    import warnings
+
+    from motionmag.models.registry import has_weights
+
+    frame = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    stream = mm.Stream(method="linear", mode="static", mask=np.ones((10, 10)))
+    for _ in range(2):
+        with pytest.raises(InputError, match="the mask is 10x10 but the frames are 64x48"):
+            stream.push(frame)
+    with pytest.raises(InputError, match="a frame of 0x0 px"):
+        mm.Stream(method="phase", mode="dynamic").push(np.zeros((0, 0, 3), np.uint8))
+    if has_weights("ha2024-fast"):
+        assert "alpha 500 is beyond" in mm.Stream(method="ha2024-fast", alpha=500).notes[0]
+        with pytest.warns(UserWarning, match="alpha 500 is beyond the 1-100"):
+            mm.magnify_frames(np.stack([frame] * 3), method="ha2024-fast", alpha=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mm.magnify_frames(np.stack([frame] * 3), method="linear", alpha=5, mode="static")
+    with pytest.raises(UsageError, match=r"measure\(\) takes no keyword 'rio' \(did you mean roi"):
+        mm.measure("clip.mkv", rio=(0, 0, 32, 32))
+    with pytest.raises(UsageError, match=r"compare_motion\(\) takes no keyword 'freq'"):
+        mm.compare_motion(None, None, freq=3)
+    with pytest.raises(UsageError, match="alpha is beyond any float"):
+        mm.magnify_frames(np.stack([frame] * 3), method="linear", alpha=10**400)

@@ -131,14 +131,32 @@ def python_terms(keywords: dict[str, str] | None = None) -> Iterator[None]:
         raise
 
 
-def in_python_terms(keywords: dict[str, str] | None = None) -> Callable:
+def in_python_terms(keywords: dict[str, str] | None = None, name: str | None = None) -> Callable:
     """Decorator: the function's errors, and the ``notes`` of what it returns, in Python
-    terms (:func:`python_terms`). The command line calls the undecorated function (see
-    ``motionmag/python_api.py``), whose errors name its flags."""
+    terms (:func:`python_terms`); a keyword the function does not take is a UsageError
+    naming it as the API does (``name``), not a TypeError naming the inner function. The
+    command line calls the undecorated function (see ``motionmag/python_api.py``), whose
+    errors name its flags."""
 
     def decorate(function: Callable) -> Callable:
+        import inspect
+
+        parameters = inspect.signature(function).parameters
+        open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        public = name or function.__name__
+
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
+            unknown = [] if open_ended else [key for key in kwargs if key not in parameters]
+            if unknown:
+                import difflib
+
+                close = difflib.get_close_matches(unknown[0], list(parameters), n=1)
+                hint = f" (did you mean {close[0]}=?)" if close else ""
+                raise UsageError(
+                    f"{public}() takes no keyword '{unknown[0]}'{hint}: it takes "
+                    f"{', '.join(parameters)}."
+                )
             with python_terms(keywords):
                 result = function(*args, **kwargs)
             notes = getattr(result, "notes", None)

@@ -21,8 +21,8 @@ from .models.registry import create_model as _create_model
 
 magnify = in_python_terms()(_api.magnify)
 magnify_frames = in_python_terms()(_api.magnify_frames)
-measure = in_python_terms()(_region_motion)
-compare_motion = in_python_terms({"freq": "freq_hz"})(_compare)
+measure = in_python_terms(name="measure")(_region_motion)
+compare_motion = in_python_terms({"freq": "freq_hz"}, name="compare_motion")(_compare)
 create_model = in_python_terms()(_create_model)
 
 

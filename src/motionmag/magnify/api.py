@@ -8,6 +8,7 @@ from flags to these calls. alpha is the total factor everywhere.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -152,4 +153,6 @@ def magnify_frames(
         )
     out = [o for o in (stream.push(frame) for frame in frames) if o is not None]
     out.extend(stream.flush())
+    for note in stream.notes:  # only an array comes back: notes as warnings, as measure's
+        warnings.warn(note, stacklevel=2)
     return np.stack(out)

@@ -27,13 +27,18 @@ def number(
     is ``example`` (default ``e.g. name=2``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise UsageError(f"{name} {value!r} is not a number: give {example or f'e.g. {name}=2'}.")
+    try:
+        as_float = float(value)
+    except OverflowError:  # an int beyond a float (10**400): OverflowError before
+        advice = example or f"e.g. {name}=2"
+        raise UsageError(f"{name} is beyond any float (over 1e308): give {advice}.") from None
     if whole:
-        if not float(value).is_integer():
+        if not as_float.is_integer():
             raise UsageError(
                 f"{name} {value} is not a whole number: give {example or f'e.g. {name}=2'}."
             )
         return int(value)
-    return float(value)
+    return as_float
 
 
 def check_switches(**switches: object) -> None:

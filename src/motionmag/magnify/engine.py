@@ -188,7 +188,7 @@ def magnify_file(
         + list(magnifier.magnifier.notes)
         + _rotation_notes(info)
         + _alpha_notes(info)
-        + _alpha_range_notes(config)
+        + alpha_range_notes(config)
         + _band_notes(config, frames)
         + _timing_notes(
             config, intervals_s, None if fps_given else mean_interval_s, input_path, kind
@@ -304,7 +304,7 @@ def trained_alpha_top(config: MagnifyConfig) -> float | None:
     return top if top > 1 else None
 
 
-def _alpha_range_notes(config: MagnifyConfig) -> list[str]:
+def alpha_range_notes(config: MagnifyConfig) -> list[str]:
     """A note when alpha is beyond what the learned method's weights were trained on (our
     check): the network extrapolates there."""
     top = trained_alpha_top(config)

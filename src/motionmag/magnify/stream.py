@@ -162,8 +162,11 @@ class Stream:
     @property
     def notes(self) -> list[str]:
         """Sentences for the user from the method about this input (what ``magnify``
-        prints as notes), filled as it runs."""
-        return list(self._paired.magnifier.notes)
+        prints as notes: an alpha beyond the weights' training range, the method's own),
+        filled as it runs."""
+        from .engine import alpha_range_notes
+
+        return alpha_range_notes(self.config) + list(self._paired.magnifier.notes)
 
     @property
     def stabilization(self):
@@ -186,13 +189,17 @@ class Stream:
         advice = uint8_rgb_advice(frame, "a frame", "(H, W, 3)")
         if advice is not None:
             raise InputError(advice)
+        if min(frame.shape[:2]) < 1:
+            raise InputError(f"a frame of {frame.shape[1]}x{frame.shape[0]} px: give images.")
         if self._size is None:
-            self._size = frame.shape[:2]
-            if self._mask is not None and self._mask.shape[:2] != self._size:
+            # checked before the size is kept: a retried push checks again (a second push
+            # after a wrong mask was a numpy broadcast error)
+            if self._mask is not None and self._mask.shape[:2] != frame.shape[:2]:
                 raise InputError(
                     f"the mask is {self._mask.shape[1]}x{self._mask.shape[0]} but the frames "
                     f"are {frame.shape[1]}x{frame.shape[0]}: give a mask of the frames' size."
                 )
+            self._size = frame.shape[:2]
         elif frame.shape[:2] != self._size:
             raise InputError(
                 f"a frame of {frame.shape[1]}x{frame.shape[0]} came after frames of "
