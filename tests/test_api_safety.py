@@ -244,3 +244,18 @@ def test_the_api_review_of_stop_56():
         mm.compare_motion(None, None, freq=3)
     with pytest.raises(UsageError, match="alpha is beyond any float"):
         mm.magnify_frames(np.stack([frame] * 3), method="linear", alpha=10**400)
+
+
+def test_eval_does_not_repeat_a_methods_notes_per_clip():
+    """magnify_frames warns its notes now; a suite scoring many clips does not (eval's
+    runner keeps them quiet: it reports its own numbers, and never showed them)."""
+    import warnings
+
+    from motionmag.eval.runner import MethodUnderTest
+
+    clip = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MethodUnderTest("sigma-theta").clip(clip, 10.0, mode="temporal", band=(2.0, 4.0))
+    with pytest.warns(UserWarning, match="in temporal mode sigma-theta"):
+        mm.magnify_frames(clip, method="sigma-theta", alpha=10.0, band=(2.0, 4.0))
