@@ -259,3 +259,21 @@ def test_eval_does_not_repeat_a_methods_notes_per_clip():
         MethodUnderTest("sigma-theta").clip(clip, 10.0, mode="temporal", band=(2.0, 4.0))
     with pytest.warns(UserWarning, match="in temporal mode sigma-theta"):
         mm.magnify_frames(clip, method="sigma-theta", alpha=10.0, band=(2.0, 4.0))
+
+
+@pytest.mark.parametrize("fps", [0, -3, float("nan")])
+def test_a_rate_that_is_not_one_is_refused_without_a_band_too(fps):
+    """magnify_frames and Stream took fps=0 or -3 when no band read it (the file command
+    refused them): one sentence naming fps= now."""
+    clip = np.zeros((3, 16, 16, 3), np.uint8)
+    with pytest.raises(UsageError, match="is not a rate: give fps above 0"):
+        mm.magnify_frames(clip, method="linear", fps=fps)
+    with pytest.raises(UsageError, match="is not a rate"):
+        mm.Stream(method="linear", fps=fps)
+
+
+def test_a_filter_order_below_one_names_its_keyword():
+    with pytest.raises(
+        UsageError, match=r"filter order 0 \(order\) must be at least 1: give order=2"
+    ):
+        mm.magnify_frames(np.zeros((3, 16, 16, 3), np.uint8), method="linear", band=(2, 4), order=0)

@@ -181,6 +181,10 @@ class MagnifyConfig:
             )
         if self.reference < 0:
             raise UsageError(f"reference frame {self.reference} is negative: give an index >= 0.")
+        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
+            # without a band it went unchecked (the file command refused it; the frame
+            # functions took fps=0)
+            raise UsageError(f"frame rate {self.fps} fps is not a rate: give --fps above 0.")
         self._check_unused(mode)
 
     def filter_flags_given(self) -> list[str]:

@@ -192,8 +192,8 @@ def _displacement_gain_notes(config: MagnifyConfig, first: float, second: float)
         f"in temporal mode {config.method} runs the phase method at x{first:g}, then the "
         f"network frame to frame at x{second:g}: a vibration at the band's centre "
         f"({centre:.3g} Hz) moves at most about x{gain:.2g}, not x{config.alpha:g}, "
-        "in displacement (README: Temporal mode of the thesis networks); phase or linear "
-        "magnify it alpha times."
+        "in displacement (README: Temporal mode of the thesis networks); phase and linear "
+        "magnify it about alpha times."
     ]
 
 

@@ -76,7 +76,7 @@ def butterworth_sos(low_hz: float, high_hz: float, fps: float, order: int = 2) -
     """Second-order sections (float64, shape (order, 6)) of the Butterworth band-pass."""
     check_band(low_hz, high_hz, fps)
     if order < 1:
-        raise UsageError(f"filter order {order} must be at least 1.")
+        raise UsageError(f"filter order {order} (--order) must be at least 1: give --order 2.")
     return signal.butter(order, [low_hz, high_hz], btype="bandpass", fs=fps, output="sos")
 
 
