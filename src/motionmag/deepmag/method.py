@@ -83,9 +83,6 @@ class WholeClipMagnifier(Magnifier):
 
     latency_frames = 0
     whole_clip = True
-    #: the fewest frames it works on (0: any): the engine refuses a shorter clip before
-    #: reading it (it was refused after the whole clip was decoded)
-    frames_needed: int = 0
 
     def __init__(self) -> None:
         self._frames: list[np.ndarray] = []

@@ -81,6 +81,9 @@ class Magnifier(ABC):
     #: True when every frame is held until ``flush`` (DeepMag, FlowMag's test-time
     #: adaptation): memory grows with the input, so such a magnifier cannot run live
     whole_clip: bool = False
+    #: the fewest frames it works on (0: any; DeepMag's zero-phase band-pass needs more):
+    #: the engine refuses a shorter clip before reading it
+    frames_needed: int = 0
     #: sentences for the user about this input, filled while it runs (the engine prints
     #: them with its own notes)
     notes: tuple[str, ...] | list[str] = ()

@@ -107,7 +107,7 @@ def magnify_file(
     weights = load_mask(mask, geometry) if mask is not None else None
     config = dataclasses.replace(config, frame_geometry=geometry)
     magnifier = PairedMagnifier(build_magnifier(config))  # checks the band against fps
-    needed = getattr(magnifier.magnifier, "frames_needed", 0)
+    needed = magnifier.magnifier.frames_needed
     if known is not None and known + slack < needed:
         raise UsageError(
             f"{config.method} needs at least {needed} frames ({needed / config.fps:.1f} s at "

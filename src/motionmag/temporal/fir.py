@@ -123,16 +123,16 @@ class FIRSelector(TemporalSelector):
             self._matrix_cache[key] = torch.as_tensor(matrix, dtype=like.dtype, device=like.device)
         return self._matrix_cache[key]
 
-    def _check_window_fits(self, rep: Rep, available: int | None = None) -> None:
+    def _check_window_fits(self, rep: Rep) -> None:
         """UsageError when the ring of ``capacity`` frames of ``rep``'s size needs more
-        than the free memory (``available`` bytes; default: what the system says now):
-        a long filter (a low band's FIR, acceleration's 2 ceil(4 sigma) + 1 taps) at a
-        large frame was killed without a message when its pages were touched."""
+        than the memory free now (``memory_free.available_bytes``): a long filter (a low
+        band's FIR, acceleration's 2 ceil(4 sigma) + 1 taps) at a large frame was killed
+        without a message when its pages were touched."""
         from ..memory_free import available_bytes, gb_text
 
         if any(level.device.type != "cpu" for level in rep):
             return
-        available = available_bytes() if available is None else available
+        available = available_bytes()
         needed = self.capacity * sum(level.numel() * level.element_size() for level in rep)
         if available is not None and needed > available:
             raise UsageError(

@@ -393,7 +393,6 @@ class VideoReader:
         # rate, as AVI means (a pass from the start: no seek)
         by_index = _times_by_index(container, stream) and bool(rate)
         seek = seek and not by_index
-        decoded_here = 0
         if seconds is not None:  # by time stamp: the window's start is a time
             seek_to_s = Fraction(seconds[0]).limit_denominator(10**6)
             seekable = seek and stream.time_base is not None
@@ -416,14 +415,14 @@ class VideoReader:
                             skipped += 1
                     for frame in packet.decode():  # the flush packet drains delayed frames
                         time_s = None
-                        if by_index:
-                            time_s, length = origin_s + decoded_here * period_s, period_s
+                        if by_index:  # this pass's count so far: it seeks nowhere
+                            time_s = origin_s + self.frames_decoded * period_s
+                            length = period_s
                         elif frame.pts is not None and frame.time_base is not None:
                             length = (
                                 frame.duration * frame.time_base if frame.duration else period_s
                             )
                             time_s = frame.pts * frame.time_base
-                        decoded_here += 1
                         if time_s is not None:
                             end = time_s + length
                             last_end_s = end if last_end_s is None else max(last_end_s, end)
