@@ -14,7 +14,12 @@ from motionmag.errors import InputError, UsageError
 from motionmag.eval.displacement import measure_shift
 from motionmag.eval.region_motion import region_motion
 from motionmag.eval.spectrum import region_spectrum
-from motionmag.magnify.stabilize import FrameAligner, _translate
+from motionmag.magnify.stabilize import (
+    FrameAligner,
+    _translate,
+    coverage,
+    keep_input_where_uncovered,
+)
 from motionmag.synth.textures import load_texture
 from motionmag.synth.vibration import quantize, smooth_texture, subpixel_shift, vibrating_frames
 
@@ -164,6 +169,38 @@ def test_where_the_camera_revealed_new_scene_the_output_is_the_input():
     for t in range(1, len(clip)):
         np.testing.assert_array_equal(out[t][:, -4:], clip[t][:, -4:])
         assert np.abs(out[t].astype(int) - clip[t])[:, :-4].max() <= 2  # warped there and back
+
+
+@pytest.mark.parametrize("shake_px", [0.3, 0.45, 0.55, 0.8, 1.0, 2.0])
+def test_an_edge_under_sub_pixel_shake_fades_between_output_and_input(shake_px):
+    """The right column of a view moved ``shake_px`` right samples the first frame
+    ``shake_px`` beyond its edge: that much of it is mirror. Output (0) and input (200)
+    mix in that proportion, so a shake about half a pixel no longer switches the column
+    from one to the other from frame to frame (a jump of the whole output-input
+    difference at 0.5 px before)."""
+    height, width = 6, 10
+    matrix = np.eye(3)
+    matrix[0, 2] = shake_px
+    back = np.zeros((height, width, 3), np.uint8)
+    frame = np.full((height, width, 3), 200, np.uint8)
+    mixed = keep_input_where_uncovered(back, frame, matrix)
+    whole = int(np.floor(shake_px))
+    expected = np.zeros(width)
+    expected[width - whole :] = 200
+    expected[width - whole - 1] = np.rint(200 * (shake_px - whole))
+    np.testing.assert_array_equal(mixed[:, :, 1], np.broadcast_to(expected, (height, width)))
+    assert not back.any() and (frame == 200).all()  # neither is written
+    # the warp path (any other model) covers alike: a hair of shear sends it there
+    sheared = matrix.copy()
+    sheared[0, 1] = 1e-7
+    np.testing.assert_allclose(coverage(sheared, height, width), coverage(matrix, height, width),
+                               atol=0.02)  # fmt: skip
+
+
+def test_a_still_camera_leaves_the_output_alone():
+    back = np.zeros((4, 5), np.float32)
+    assert keep_input_where_uncovered(back, back + 1, np.eye(3)) is back
+    assert coverage(np.eye(3), 4, 5) is None
 
 
 def test_a_registration_that_may_follow_a_moving_part_is_noted(image, disc):

@@ -85,6 +85,9 @@ REFINE_ITERATIONS, REFINE_TOLERANCE_PX = 8, 2e-4
 #: the refinement runs on frames reduced by a whole factor to at most this long a side
 #: (ours: 1080p is refined at 640x360, 3x fewer pixels per step than 1280 px)
 REFINE_MAX_PX = 720
+#: a warped frame of ones reads within this of 1 inside the first frame (OpenCV's
+#: interpolation tables are rounded): taken as 1, fully covered
+COVER_TOLERANCE = 1e-3
 _LK = dict(
     winSize=(21, 21),
     maxLevel=3,
@@ -479,30 +482,60 @@ class FrameAligner:
         return out
 
 
-def uncovered(matrix: np.ndarray, height: int, width: int) -> np.ndarray | None:
-    """(H, W) bool: the pixels of a frame that ``matrix`` maps outside the first frame,
-    where the stabilized frame, and so the magnifier's output, holds only mirrored border
-    (warped back, it put 12-52 grey levels of mirror over the frame's real edge at a 4 px
-    shift); None where there is none (an identity)."""
+def _edge_cover(position: np.ndarray, size: int) -> np.ndarray:
+    """How much of a bilinear sample at ``position`` (px, along one axis) lies on a frame
+    ``size`` px long: 1 inside ``[0, size - 1]``, falling linearly to 0 one pixel beyond
+    either edge."""
+    return np.clip(1.0 + np.minimum(position, size - 1 - position), 0.0, 1.0).astype(np.float32)
+
+
+def coverage(matrix: np.ndarray, height: int, width: int) -> np.ndarray | None:
+    """(H, W) float32 in [0, 1]: how much of each pixel of a frame ``matrix`` maps inside
+    the first frame (a bilinear sample of a frame of ones with nothing outside it). Where
+    it is below 1 the stabilized frame, and so the magnifier's output, holds mirrored
+    border (warped back, it put 12-52 grey levels of mirror over the frame's real edge at
+    a 4 px shift). None where every pixel is covered (an identity, or no shift).
+
+    The cover falls over one pixel, not at a threshold, so that under a sub-pixel camera
+    shake an edge column fades between output and input instead of switching from one to
+    the other from frame to frame (ours)."""
     if np.allclose(matrix, np.eye(3), rtol=0.0, atol=1e-9):
         return None
     if np.array_equal(matrix[:2, :2], np.eye(2)) and not matrix[2, :2].any():
         # a translation: whole rows and columns, without a warp (17 ms at 1080p)
-        x = np.arange(width) + matrix[0, 2]
-        y = np.arange(height) + matrix[1, 2]
-        columns = (x < -0.5) | (x > width - 0.5)
-        rows = (y < -0.5) | (y > height - 0.5)
-        if not (columns.any() or rows.any()):
+        columns = _edge_cover(np.arange(width) + matrix[0, 2], width)
+        rows = _edge_cover(np.arange(height) + matrix[1, 2], height)
+        if columns.min() >= 1.0 and rows.min() >= 1.0:
             return None
-        return rows[:, None] | columns[None, :]
+        return rows[:, None] * columns[None, :]
     ones = np.ones((height, width), np.float32)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     if abs(matrix[2, 0]) + abs(matrix[2, 1]) > 0:
         cover = cv2.warpPerspective(ones, matrix, (width, height), flags=flags)
     else:
         cover = cv2.warpAffine(ones, matrix[:2], (width, height), flags=flags)
-    outside = cover < 0.5  # more than half a pixel beyond the first frame's edge
-    return outside if outside.any() else None
+    cover[cover > 1.0 - COVER_TOLERANCE] = 1.0  # OpenCV's interpolation tables round
+    return cover if cover.min() < 1.0 else None
+
+
+def keep_input_where_uncovered(
+    back: np.ndarray, frame: np.ndarray, matrix: np.ndarray
+) -> np.ndarray:
+    """``back`` (an output warped back into ``frame``'s coordinates) blended towards
+    ``frame`` where :func:`coverage` is below 1: ``cover * back + (1 - cover) * frame``,
+    computed on those pixels alone; the input's own pixels where the camera revealed
+    scene the first frame did not hold."""
+    cover = coverage(matrix, *frame.shape[:2])
+    if cover is None:
+        return back
+    partial = cover < 1.0
+    weight = cover[partial][:, None] if frame.ndim == 3 else cover[partial]
+    mixed = weight * back[partial].astype(np.float32) + (1.0 - weight) * frame[partial]
+    if np.issubdtype(back.dtype, np.integer):
+        mixed = np.clip(np.rint(mixed), 0, np.iinfo(back.dtype).max)
+    out = back.copy()
+    out[partial] = mixed.astype(back.dtype)
+    return out
 
 
 class StabilizedPairs:
@@ -537,10 +570,7 @@ class StabilizedPairs:
                 restored.append((stabilized, out))
             else:
                 back = FrameAligner.warp(out, matrix, inverse=True)
-                outside = uncovered(matrix, *frame.shape[:2])
-                if outside is not None:  # no output there: the input's own pixels
-                    back = np.where(outside[..., None], frame, back)
-                restored.append((frame, back))
+                restored.append((frame, keep_input_where_uncovered(back, frame, matrix)))
         return restored
 
     def push(self, frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
