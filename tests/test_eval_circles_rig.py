@@ -148,6 +148,8 @@ def test_perfect_magnifier_scores_zero_and_identity_scores_the_floor(modes):
     result = run_circles(ideal, n=n, size_px=size, progress=False, n_frames=n_frames,
                          noise_levels=levels)  # fmt: skip
     assert result.suite == "circles" and result.primary == "mse"
+    # EVALUATION.md's measures in the table and the plot, not in the JSON alone
+    assert {"mse", "ssim", "mse_still"} <= set(result.table) & set(result.plots)
     for level in result.levels:
         assert level.values["mse"] < 1e-3
         assert level.values["ssim"] > 0.9999
@@ -224,6 +226,8 @@ def test_rig_exact_magnifier_has_ratio_one(modes):
     result = run_rig(ideal, n=1, size_px=96, progress=False, alphas=(5.0, 30.0))
     assert result.settings["mode"].startswith(modes[0])
     assert ideal.calls[0]["mode"] == modes[0]
+    assert {"amplitude_ratio", "correlation", "frequency_error_hz"} <= set(result.plots)
+    assert set(result.plots) <= set(result.table)
     for level in result.levels:
         assert level.values["amplitude_ratio"] == pytest.approx(1.0, abs=0.01)
         assert level.values["correlation"] > 0.999

@@ -227,3 +227,93 @@ def test_compared_levels_are_matched_by_x_not_by_position():
     assert rows == [
         ["0.1", "0.5000", "-"], ["0.2", "0.6000", "0.6600"], ["0.3", "0.7000", "0.7700"]
     ]  # fmt: skip
+
+
+def _tasks(method: str, table: list[str], plots: list[str]) -> SuiteResult:
+    values = {name: 0.5 for name in table}
+    return SuiteResult(suite="physio-tasks", method=method, x_name="task", x_log=False,
+                       primary="ssim", floor=None, levels=[Level(0, values, 1)],
+                       x_labels=["A"], table=table, plots=plots)  # fmt: skip
+
+
+def test_the_report_does_not_depend_on_the_order_of_the_methods():
+    """physio-tasks: `eval linear color` left out color's compensated metrics (the first
+    method's columns and panels were taken for all); `eval color linear` kept them."""
+    from motionmag.eval.report import _panels
+
+    plain = _tasks("linear", ["psnr_db", "ssim"], ["psnr_db", "ssim"])
+    fuller = _tasks("color", ["psnr_db", "ssim", "gain_compensated"], ["ssim", "gain_compensated"])
+    for group in ([plain, fuller], [fuller, plain]):
+        header = format_table(group).splitlines()[1].split()
+        assert header == ["task", "method", "psnr_db", "ssim", "gain_compensated"]
+        assert {metric for _suite, metric, _group in _panels(group)} == {
+            "psnr_db",
+            "ssim",
+            "gain_compensated",
+        }
+    table = format_table([fuller, plain]).splitlines()
+    linear_row = next(line.split() for line in table if " linear " in f" {line} ")
+    assert linear_row[-1] == "-"  # linear has no gain_compensated: a dash, not a value
+
+
+def test_plots_survive_a_panel_of_nothing_and_many_methods(tmp_path):
+    """A panel whose values were all NaN raised 'Data cannot be log-scaled' (and the JSON
+    was not written); past 10 methods matplotlib's colours repeated."""
+    from motionmag.eval.report import _style, plot
+
+    levels = [Level(a, {"ratio": math.nan}, 0) for a in (2.0, 10.0, 100.0)]
+    lost = SuiteResult(suite="linearity", method="m", x_name="alpha", x_log=True,
+                       primary="ratio", floor=None, levels=levels)  # fmt: skip
+    plot([lost], tmp_path / "lost.png")
+    assert (tmp_path / "lost.png").stat().st_size > 5_000
+    colours = [str(_style(k, 14)["color"]) for k in range(14)]
+    assert len(set(colours)) == 14
+    assert _style(0, 3) == {"color": "C0"}  # a few methods keep matplotlib's own
+
+
+def test_compare_checks_settings_method_by_method_and_records_set_options(tmp_path, capsys):
+    """A compared file's results were checked against the last method's settings (phase
+    lost alpha 100, linear did not: 'other settings (unscored_alphas)' for a rerun of the
+    same command); --set options were kept nowhere but the command line, so a run with
+    other options compared without a note."""
+    saved = tmp_path / "saved.json"
+    args = ["eval", "linear", "phase", "--suite", "subpixel", "--n", "1", "--size", "48", "--quiet"]
+    assert main([*args, "--json", str(saved)]) == 0
+    document = json.loads(saved.read_text())
+    document["results"][1]["settings"]["size_px"] = 50  # phase's only, as a suite may
+    saved.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert main([*args, "--compare", str(saved)]) == 0
+    err = capsys.readouterr().err
+    assert "phase / subpixel" in err and "linear / subpixel" not in err, err
+    options = tmp_path / "options.json"
+    one = ["eval", "linear", "--suite", "subpixel", "--n", "1", "--size", "48", "--quiet"]
+    assert main([*one, "--set", "lambda_c_px=4", "--json", str(options)]) == 0
+    (result,) = json.loads(options.read_text())["results"]
+    assert result["settings"]["options"] == {"lambda_c_px": 4}
+    capsys.readouterr()
+    assert main([*one, "--compare", str(options)]) == 0
+    assert "was run with other settings (options)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["eval", "hmn", "linear", "--suite", "subpixel"], "no shipped weights for 'hmn'"),
+        (["eval", "linear", "phase", "linear", "--suite", "subpixel"],
+         "linear is named more than once"),
+        (["eval", "linear", "--suite", "subpixel", "--video", "/no/such.mp4"],
+         "--video is read by the real-video suite only"),
+    ],
+)  # fmt: skip
+def test_a_method_without_weights_or_named_twice_is_refused_before_the_work(
+    tmp_path, capsys, argv, words
+):
+    """hmn without weights was 'skipped' suite by suite and the run went on with linear
+    alone (exit 0); a method named twice ran twice; a --video for suites that do not read
+    it was reported missing instead of not read."""
+    out = tmp_path / "r.json"
+    assert main([*argv, "--n", "1", "--size", "48", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "%|" not in err, err
+    assert not out.exists()

@@ -77,6 +77,8 @@ def test_oracle_and_identity_on_a_known_translation(texture):
     good = run_real_video(Fake("oracle", oracle), video=clip, alphas=alphas, progress=False)
     same = run_real_video(Fake("identity", _identity), video=clip, alphas=alphas, progress=False)
     assert good.suite == "real-video" and good.primary == "motion_error" and good.floor is None
+    wanted = {"motion_error", "magnification_error", "background_change"}  # EVALUATION.md's
+    assert wanted <= set(good.table) & set(good.plots)
     assert [level.x for level in good.levels] == list(alphas)
     assert good.settings["mode"] == "static" and good.levels[0].n == 2
     mean_motion = np.linalg.norm(d) * (1 + 2) / 2  # frames 1 and 2 move |d| and 2|d|

@@ -553,6 +553,8 @@ def run_circles(
         primary="mse",
         floor="mse_input",
         levels=levels,
+        table=["mse", "mse_input", "mse_still", "ssim", "ssim_input"],
+        plots=["mse", "ssim", "mse_still"],
         settings=settings,
         notes=notes,
     )

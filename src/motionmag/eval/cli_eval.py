@@ -89,6 +89,12 @@ def add_eval_arguments(p: argparse.ArgumentParser, option_type) -> None:
 def _check_arguments(args: argparse.Namespace) -> None:
     for name in args.methods:
         get_method(name)
+    twice = sorted({name for name in args.methods if args.methods.count(name) > 1})
+    if twice:  # it ran twice and printed two identical columns
+        raise UsageError(
+            f"{', '.join(twice)} is named more than once: name each method once (compare "
+            "settings of one method with --json and --compare)."
+        )
     if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
         raise UsageError(f"--alpha must be a positive total factor, not {args.alpha}.")
     if args.n is not None and args.n < 1:
@@ -106,6 +112,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
                 path, overwrite=args.overwrite, inputs=inputs, flag=flag, suffix=suffix
             )
     resolve_device(args.device)
+
+
+def _check_video(args: argparse.Namespace) -> None:
+    """InputError for a ``--video`` that is missing or not a video (after the check that
+    a real-video suite is in the run, which says more when it is not)."""
     if args.video and not Path(args.video).exists():
         raise InputError(f"video '{args.video}' does not exist: check the path.")
     if args.video:  # a file that is not a video: before any suite runs
@@ -116,10 +127,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 def _check_method_options(args: argparse.Namespace) -> None:
     """Build each method once with the ``--set`` options (and ``--alpha``), before any
-    suite runs: an option the method does not have, or a bad value, is one sentence
-    (a suite used to report it as 'skipped' and the run went on without the method)."""
-    if not args.options and args.alpha is None:
-        return
+    suite runs: an option the method does not have, a bad value, or weights that are
+    not shipped is one sentence (each suite used to report it as 'skipped', and the run
+    went on without the method, exit 0)."""
     from ..magnify.config import MagnifyConfig
     from ..magnify.registry import build_magnifier
 
@@ -154,8 +164,9 @@ def _check_suite_flags(args: argparse.Namespace, suites) -> None:
             )
 
 
-#: settings that do not make two runs' numbers incomparable
-_INCIDENTAL_SETTINGS = {"seconds"}
+#: settings that do not make two runs' numbers incomparable (``unscored_alphas`` is a
+#: result the linearity suite keeps beside its settings)
+_INCIDENTAL_SETTINGS = {"seconds", "unscored_alphas"}
 
 
 def _compared_results(
@@ -170,18 +181,25 @@ def _compared_results(
     :func:`run_eval` before the work)."""
     import dataclasses
 
-    ours = {r.suite: r.settings for r in results}
-    floors = {r.suite: _first_floor(r) for r in results}
+    # each compared result against this run's result of its own method (the settings of
+    # a suite can differ by method: a temporal-only method's band), else the suite's first
+    ours: dict[tuple[str, str | None], dict] = {}
+    floors: dict[str, float | None] = {}
+    for r in results:
+        ours.setdefault((r.suite, None), r.settings)
+        ours[(r.suite, r.method)] = r.settings
+        floors.setdefault(r.suite, _first_floor(r))
     kept = []
     for path in paths:
         mine = [r for p, r in compared if p == path and r.suite in wanted]
         for result in mine:
-            theirs, here = result.settings, ours.get(result.suite, {})
+            here = ours.get((result.suite, result.method), ours.get((result.suite, None), {}))
+            theirs = result.settings
             differ = sorted(
                 key for key in set(theirs) | set(here)
                 if key not in _INCIDENTAL_SETTINGS and theirs.get(key) != here.get(key)
             )  # fmt: skip
-            if differ and result.suite in ours:
+            if differ and result.suite in floors:
                 theirs_floor, ours_floor = _first_floor(result), floors[result.suite]
                 floor = (
                     f" (its input floor at the first level is {theirs_floor:.4g}, this "
@@ -225,6 +243,7 @@ def run_eval(args: argparse.Namespace) -> int:
     _check_arguments(args)
     suites = resolve_suites(args.suite)
     _check_suite_flags(args, suites)
+    _check_video(args)
     compared = [(path, r) for path in args.compare for r in read_json(path)]
     wanted = {spec.name for spec in suites}
     for path in args.compare:  # said before the work, not after it
@@ -257,6 +276,8 @@ def run_eval(args: argparse.Namespace) -> int:
                 print(f"motionmag eval: {name} / {spec.name} skipped: {error}", file=sys.stderr)
                 continue
             result.settings.setdefault("seconds", round(time.perf_counter() - start, 1))
+            if options:  # --set changes the numbers: --compare notes a run without them
+                result.settings["options"] = dict(options)
             results.append(result)
     if not results:
         raise UsageError("no suite applies to the chosen method(s): see the notes above.")

@@ -526,6 +526,8 @@ def run_real_video(
         primary="motion_error",
         floor=None,
         levels=levels,
+        table=list(METRICS),
+        plots=["motion_error", "magnification_error", "background_change"],
         settings={
             **info,
             "frames": len(clip),

@@ -42,8 +42,15 @@ def _x_text(result: SuiteResult, i: int) -> str:
     return f"{result.levels[i].x:.4g}"
 
 
-def _columns(result: SuiteResult) -> list[str]:
-    return list(result.table) if result.table else [result.primary]
+def _union(lists: Iterable[list[str]]) -> list[str]:
+    """The names of several lists, each once, in the order first seen."""
+    return list(dict.fromkeys(name for names in lists for name in names))
+
+
+def _columns(group: list[SuiteResult]) -> list[str]:
+    """The table's metrics: those any of the group's results names (a method that lacks
+    one shows "-"), so the columns do not depend on the order the methods were given."""
+    return _union(r.table or [r.primary] for r in group)
 
 
 def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -55,7 +62,7 @@ def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 def _metric_block(suite: str, group: list[SuiteResult]) -> list[str]:
     """Several metrics: one row per level and method, one column per metric."""
     first = group[0]
-    columns = _columns(first)
+    columns = _columns(group)
     header = [first.x_name.split(" (")[0], "method", *columns]
     rows = []
     for i in range(len(first.levels)):
@@ -84,7 +91,7 @@ def format_table(results: Iterable[SuiteResult]) -> str:
     blocks = []
     for suite, group in by_suite.items():
         first = group[0]
-        if first.table:
+        if any(r.table for r in group):
             lines = _metric_block(suite, group)
             for r in group:
                 if r.summary:
@@ -174,7 +181,7 @@ def _panels(results: Iterable[SuiteResult]) -> list[tuple[str, str, list[SuiteRe
     return [
         (suite, metric, group)
         for suite, group in by_suite.items()
-        for metric in (group[0].plots or [group[0].primary])
+        for metric in _union(r.plots or [r.primary] for r in group)
     ]
 
 
@@ -191,6 +198,9 @@ METRIC_LABELS = {
     "gain": "gain (x)",
     "correlation": "correlation r with the truth",
     "correlation_compensated": "r, motion-compensated",
+    "frequency_error_hz": "frequency error (Hz)",
+    "background_change": "background change (grey levels)",
+    "mse_still": "MSE, nothing moving (grey levels^2)",
 }
 #: the units the table's header names (a metric without one is a plain number)
 METRIC_UNITS = {
@@ -200,6 +210,10 @@ METRIC_UNITS = {
     "mse": "grey levels^2",
     "psnr_db": "dB",
 }
+#: the most methods whose legend is drawn inside a panel
+LEGEND_INSIDE_MAX = 6
+#: how far a zoomed SSIM-like axis reaches above 1 (its best value)
+ZOOM_HEADROOM = 0.01
 #: metrics whose ideal value is 1 (a dotted line marks it)
 IDEAL_ONE = ("ratio", "amplitude_ratio")
 
@@ -226,10 +240,13 @@ def _bars(axis, metric: str, group: list[SuiteResult]) -> None:
         xs = [i + (k - (len(group) - 1) / 2) * width for i in range(len(result.levels))]
         errors = [level.spread.get(metric, 0.0) for level in result.levels]
         heights = [v if math.isfinite(v) else math.nan for v in result.metric(metric)]
+        color = _style(k, len(group))["color"]
         if zoom:
-            axis.errorbar(xs, heights, yerr=errors, fmt="o", ms=5, capsize=2, label=result.method)
+            axis.errorbar(xs, heights, yerr=errors, fmt="o", ms=5, capsize=2, color=color,
+                          label=result.method)  # fmt: skip
         else:
-            axis.bar(xs, heights, width, yerr=errors, capsize=2, label=result.method)
+            axis.bar(xs, heights, width, yerr=errors, capsize=2, color=color,
+                     label=result.method)  # fmt: skip
         for x, value in zip(xs, result.metric(metric), strict=True):
             if math.isinf(value):  # a perfect PSNR: an empty bar would read as the worst
                 text = "inf\n(identical)" if value > 0 else "-inf"
@@ -243,39 +260,59 @@ def _bars(axis, metric: str, group: list[SuiteResult]) -> None:
             inputs_shown = True
     axis.set_xticks(range(count), [_x_text(first, i) for i in range(count)])
     axis.set_xlim(-0.5, count - 0.5)  # every level shown, even one whose bars are not drawn
-    if zoom:
-        axis.set_ylim(max(0.0, min(values) - 0.05), 1.0)
+    if zoom:  # a little above 1, so that points at 0.9999 are not cut by the frame
+        axis.set_ylim(max(0.0, min(values) - 0.05), 1.0 + ZOOM_HEADROOM)
+
+
+def _style(k: int, count: int) -> dict:
+    """The k-th of ``count`` methods' colour (and dash, past 20): matplotlib's cycle of
+    10 colours gave the 1st and 11th method one colour."""
+    if count <= 10:
+        return {"color": f"C{k}"}
+    import matplotlib
+
+    return {"color": matplotlib.colormaps["tab20"](k % 20), "ls": ("-", "--", ":")[k // 20 % 3]}
 
 
 def _lines(axis, metric: str, group: list[SuiteResult]) -> None:
     first = group[0]
-    for result in group:
+    for k, result in enumerate(group):
         xs = [level.x for level in result.levels]
-        axis.plot(xs, result.metric(metric), marker="o", ms=3, label=result.method)
+        axis.plot(xs, result.metric(metric), marker="o", ms=3, label=result.method,
+                  **_style(k, len(group)))  # fmt: skip
     floor = first.floor if metric == first.primary else f"{metric}_input"
     if floor and all(floor in level.values for level in first.levels):
         xs = [level.x for level in first.levels]
-        axis.plot(xs, first.metric(floor), "k--", lw=1, label="input")
+        one = len(xs) == 1  # a dashed line through one point draws nothing: a tick instead
+        axis.plot(xs, first.metric(floor), "k--", lw=1, marker="_" if one else None, ms=14,
+                  mew=2, label="input")  # fmt: skip
     if metric in IDEAL_ONE:
         axis.axhline(1.0, color="k", ls=":", lw=1, label="ideal")
+    values = [v for result in group for v in result.metric(metric) if math.isfinite(v)]
+    xs = [level.x for result in group for level in result.levels]
+    if not values:  # nothing measured: say so (matplotlib had no data for its axes)
+        axis.text(0.5, 0.3, "no value could be measured", transform=axis.transAxes,
+                  ha="center", va="center", fontsize=9)  # fmt: skip
     if first.x_log:
         from matplotlib.ticker import NullFormatter
 
         axis.set_xscale("log")
+        if not values and xs and min(xs) > 0:
+            axis.set_xlim(min(xs) / 1.5, max(xs) * 1.5)
         xs = [level.x for level in first.levels]
         if len(xs) <= 8:  # few levels: label each one, no 2x10^0-style minor labels
             axis.set_xticks(xs, [f"{x:.3g}" for x in xs])
             axis.xaxis.set_minor_formatter(NullFormatter())
-    values = [v for result in group for v in result.metric(metric) if math.isfinite(v)]
     bounded = metric.startswith("ssim") or metric.startswith("correlation")  # in [-1, 1]
     if not bounded and min(values, default=0) > 0 and max(values) > 30 * min(values):
         axis.set_yscale("log")  # e.g. MSE over orders of magnitude
 
 
-def _title(suite: str, metric: str, first: SuiteResult) -> str:
+def _title(suite: str, metric: str, group: list[SuiteResult]) -> str:
     """The panel's title: the suite (and metric, when a suite has several panels), with
     the scenes per level and alpha where the settings give them."""
-    single = metric == first.primary and not first.plots
+    first = group[0]
+    single = metric == first.primary and not any(r.plots for r in group)
     head = suite if single else f"{suite}: {metric}"
     settings = first.settings or {}
     details = [
@@ -306,9 +343,12 @@ def plot(results: Iterable[SuiteResult], path: str | os.PathLike) -> None:
         (_bars if first.x_labels else _lines)(axis, metric, group)
         axis.set_xlabel(first.x_name if len(first.x_name) < 50 else first.x_name.split(" (")[0])
         axis.set_ylabel(METRIC_LABELS.get(metric, metric))
-        axis.set_title(_title(suite, metric, first), fontsize=10)
+        axis.set_title(_title(suite, metric, group), fontsize=10)
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=7, loc="best")
+        if len(group) > LEGEND_INSIDE_MAX:  # beside the panel: inside, it hid the curves
+            axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            axis.legend(fontsize=7, loc="best")
     figure.tight_layout()
     with atomic.atomic_output(path) as temporary:
         figure.savefig(temporary, dpi=110)

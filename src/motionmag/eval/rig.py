@@ -428,6 +428,8 @@ def run_rig(
         primary="amplitude_ratio",
         floor=None,
         levels=levels,
+        table=list(_METRICS),
+        plots=["amplitude_ratio", "correlation", "frequency_error_hz"],
         settings={
             "n": n,
             "seed": seed,
