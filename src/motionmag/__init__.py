@@ -11,6 +11,7 @@ displacement (1 = unchanged, 0 < alpha < 1 attenuates).
 >>> before = mm.measure("in.mp4", roi=(200, 150, 120, 80))   # a region's motion, px per frame
 """
 
+from . import openmp_spin  # noqa: F401  (first: it sets GOMP_SPINCOUNT before torch loads)
 from .errors import InputError, MotionmagError, UsageError
 from .magnify.config import MagnifyConfig
 from .magnify.engine import MagnifyResult
