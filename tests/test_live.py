@@ -196,6 +196,84 @@ def test_url_source_read_unpaced_keeps_every_frame_and_its_own_time(clip_40fps):
     assert sink.times_s == pytest.approx([i / 40 for i in range(40)], abs=2e-3)
 
 
+@pytest.fixture(scope="module")
+def raw_h264_40fps(tmp_path_factory) -> Path:
+    """The 40 indexed frames as a raw H.264 stream: no time stamps, 40 fps in its VUI."""
+    import av
+
+    path = tmp_path_factory.mktemp("live") / "indexed.h264"
+    with av.open(str(path), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=40)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
+        stream.options = {"qp": "0"}
+        for frame in indexed_frames(40):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def test_a_stream_without_time_stamps_is_paced_by_its_rate(raw_h264_40fps):
+    """A raw H.264 stream's frames carry no time stamps: it was not paced at all (10 s of
+    it in 0.8 s); FFmpeg's 25 fps default was taken for its rate, where the stream says 40."""
+    from motionmag.video.probe import probe
+
+    assert probe(raw_h264_40fps).fps == 40
+    clock = FakeClock()
+    source = StreamSource(str(raw_h264_40fps), clock=clock)
+    assert source.info.fps == 40.0
+    times, order = [], []
+    for frame in source.frames():
+        times.append(clock.now())
+        order.append(index_of(frame))
+    source.close()
+    assert order == list(range(40)) and source.ended_by is None
+    assert np.diff(times) == pytest.approx(np.full(39, 1 / 40))
+
+
+def test_a_stream_that_breaks_off_is_reported_as_such(clip_40fps):
+    """A server that went quiet mid-run ended the report with "(end of source)"."""
+    import av
+
+    class Breaking:  # the container, whose decoding fails after 10 frames
+        def __init__(self, container) -> None:
+            self.container = container
+
+        def decode(self, *args, **kwargs):
+            for count, frame in enumerate(self.container.decode(*args, **kwargs)):
+                if count == 10:
+                    raise av.error.FFmpegError(110, "Connection timed out")
+                yield frame
+
+        def close(self) -> None:
+            self.container.close()
+
+    source = StreamSource(str(clip_40fps), realtime=False)
+    source._container = Breaking(source._container)
+    sink = ListSink()
+    report = run_live(source, SlowMagnifier(0.0), [sink])
+    assert len(sink.frames) == 10 and sink.closed
+    assert report.stopped_by == "the stream broke off: Connection timed out"
+    whole = StreamSource(str(clip_40fps), realtime=False)
+    assert run_live(whole, SlowMagnifier(0.0), [ListSink()]).stopped_by == "end of source"
+
+
+def test_a_server_that_never_answers_is_told_as_a_timeout():
+    """A silent RTSP server was 'not video FFmpeg can read' (FFmpeg's error after 12.6 s)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/stream"
+    try:
+        with pytest.raises(InputError, match=r"did not answer within 0.5 s"):
+            StreamSource(url, timeout_s=0.5)
+    finally:
+        server.close()
+
+
 # -- the queue and the latency statistics -----------------------------------------------
 
 

@@ -220,6 +220,8 @@ class _Reader(threading.Thread):
                 if self.max_frames is not None and self.frames_in >= self.max_frames:
                     self.stopped_by = f"--max-frames {self.max_frames}"
                     break
+            else:  # the source ran out: at its end, or a stream that broke off
+                self.stopped_by = getattr(self.source, "ended_by", None) or self.stopped_by
         except BaseException as error:  # re-raised in the calling thread
             self.error = error
         finally:

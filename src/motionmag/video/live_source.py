@@ -32,11 +32,14 @@ from typing import Protocol
 import numpy as np
 
 from motionmag.errors import InputError, UsageError
-from motionmag.video.probe import main_video_stream, pixel_aspect
+from motionmag.video.probe import main_video_stream, pixel_aspect, stream_rate
 from motionmag.video.reader import VideoReader
 
 DEFAULT_CAMERA_FPS = 30.0  # when a camera does not state its rate
 URL_OPEN_TIMEOUT_S = 10.0  # PyAV open and read timeout for network sources
+#: an open that failed after this share of the timeout is told as a timeout (a silent
+#: RTSP server made FFmpeg report invalid data after 12.6 s)
+TIMED_OUT_SHARE = 0.9
 
 
 class Clock(Protocol):
@@ -246,16 +249,23 @@ class StreamSource(LiveSource):
         import av
 
         options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
+        began_s = time.monotonic()
         try:
             container = av.open(url, mode="r", options=options, timeout=timeout_s)
         except (av.error.FFmpegError, OSError) as error:
+            waited_s = time.monotonic() - began_s
+            if waited_s >= TIMED_OUT_SHARE * timeout_s:  # FFmpeg's RTSP calls it bad data
+                raise InputError(
+                    f"stream '{url}' did not answer within {timeout_s:g} s: check that its "
+                    "server is running and sending."
+                ) from None
             raise InputError(_open_problem(url, error)) from None
         if not container.streams.video:
             container.close()
             raise InputError(f"stream '{url}' has no video: give a URL that carries video.")
         stream = main_video_stream(container)
         stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        rate = stream_rate(stream)
         fps = float(rate) if rate and 0 < float(rate) < 1000 else DEFAULT_CAMERA_FPS
         if not stream.width or not stream.height:
             container.close()
@@ -278,6 +288,8 @@ class StreamSource(LiveSource):
             sample_aspect_ratio=pixel_aspect(stream, 0),
         )
         self._last_time_s: float | None = None
+        #: why the stream ended when it was not its end (None: it ended, or goes on)
+        self.ended_by: str | None = None
 
     @property
     def last_time_s(self) -> float | None:
@@ -287,23 +299,33 @@ class StreamSource(LiveSource):
 
     def frames(self) -> Iterator[np.ndarray]:
         first_pts_s: float | None = None
-        start_s = 0.0
+        start_s: float | None = None
+        time_s = -1.0 / self.info.fps  # the stream time of the frame given last
         size = (self.info.width, self.info.height)
         try:
             for frame in self._container.decode(self._stream):
                 if frame.pts is not None and frame.time_base is not None:
                     pts_s = float(frame.pts * frame.time_base)
                     if first_pts_s is None:
-                        first_pts_s, start_s = pts_s, self._clock.now()
-                    self._last_time_s = pts_s - first_pts_s
-                    wait_s = start_s + (pts_s - first_pts_s) - self._clock.now()
-                    if self._realtime and wait_s > 0:
-                        self._clock.sleep(min(wait_s, 1.0))  # a timestamp jump never stalls
+                        first_pts_s = pts_s - max(time_s, 0.0)
+                    time_s = pts_s - first_pts_s
+                    self._last_time_s = time_s
+                else:  # no time stamp (a raw H.264 stream): one frame period on (ours);
+                    # unpaced, such a stream ran as fast as it downloaded (10 s in 0.8)
+                    time_s += 1.0 / self.info.fps
+                if start_s is None:
+                    start_s = self._clock.now() - time_s
+                wait_s = start_s + time_s - self._clock.now()
+                if self._realtime and wait_s > 0:
+                    self._clock.sleep(min(wait_s, 1.0))  # a timestamp jump never stalls
                 if (frame.width, frame.height) != size:
                     frame = frame.reformat(width=size[0], height=size[1])
                 yield np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-        except (self._av.error.FFmpegError, OSError):
-            return  # a dropped connection ends the run with what it has
+        except (self._av.error.FFmpegError, OSError) as error:
+            # a dropped connection or a server gone quiet ends the run with what it has,
+            # said as such in the report (it read "end of source")
+            reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+            self.ended_by = f"the stream broke off: {reason.rstrip('.')}"
 
     def close(self) -> None:
         self._container.close()

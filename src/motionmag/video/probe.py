@@ -274,9 +274,19 @@ def _probe_folder(folder: Path, fps: float | None) -> VideoInfo:
     )
 
 
+#: FFmpeg's raw elementary-stream formats: they carry no time stamps, so FFmpeg times
+#: them at its 25 fps default (the average rate), while the rate the encoder wrote into
+#: the stream (H.264's VUI timing) is the guessed one
+RAW_STREAM_FORMATS = frozenset({"h264", "hevc", "m4v", "mpegvideo"})
+
+
 def stream_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
-    """The exact frame rate a video stream states (average, then guessed, then base)."""
-    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+    """The exact frame rate a video stream states (average, then guessed, then base; a
+    raw elementary stream's guessed rate first: a raw 40 fps H.264 file read as 25)."""
+    rates = [stream.average_rate, stream.guessed_rate, stream.base_rate]
+    if stream.container.format.name in RAW_STREAM_FORMATS:
+        rates.insert(0, stream.guessed_rate)
+    for rate in rates:
         if rate is not None and rate > 0:
             return snap_rate(Fraction(rate.numerator, rate.denominator))
     return None
