@@ -739,6 +739,23 @@ def test_helper_threads_lower_only_their_own_priority():
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own_before
 
 
+def test_a_band_the_magnified_frames_cannot_hold_is_said_plainly(clip_100fps):
+    """About 25 of 100 frames a second magnified hold motions up to about 12 Hz: a 1-3 Hz
+    band is held (its time steps were uneven: 'approximate'), a 10-20 Hz band is not, and
+    calling it approximate understated that (review, stop 57)."""
+    notes = {}
+    for band in ((1.0, 3.0), (10.0, 20.0)):
+        report = run_live(FileSource(clip_100fps), SlowMagnifier(0.04), [ListSink()],
+                          queue_frames=1, temporal=True, band_hz=band)  # fmt: skip
+        assert report.frames_dropped >= 40
+        notes[band] = " ".join(report.notes)
+    assert "its band is approximate" in notes[(1.0, 3.0)]
+    assert (
+        "below the band's top (20 Hz): the band was not magnified as asked" in notes[(10.0, 20.0)]
+    )
+    assert "approximate" not in notes[(10.0, 20.0)]
+
+
 def test_drop_advice_names_a_size_at_which_the_magnifier_keeps_up():
     """The magnifier's time scales with the pixels: the suggested size puts it at
     KEEP_UP_SHARE of the frame period (aspect kept, width a multiple of 8), and none is

@@ -139,7 +139,7 @@ def run_live_command(args: argparse.Namespace) -> int:
     from ..magnify.frame_memory import check_frame_fits_memory
     from ..magnify.geometry import FrameGeometry
     from ..magnify.mask import load_mask
-    from ..magnify.registry import default_method, get_method
+    from ..magnify.registry import default_method, get_method, with_default_band
     from ..magnify.stream import Stream
     from ..video.live_source import open_source
     from .pipeline import run_live
@@ -239,6 +239,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         interval_s=args.every or None,
         on_interval=None if args.quiet else status,
         temporal=config.resolved_mode() == "temporal",
+        band_hz=with_default_band(stream.config).band,
     )
     report.output = args.output
     report.notes.extend(stream.notes)  # the method's own (e.g. a thesis net's temporal gain)

@@ -296,6 +296,7 @@ def run_live(
     interval_s: float | None = None,
     on_interval: Callable[[Interval], None] | None = None,
     temporal: bool = False,
+    band_hz: tuple[float, float] | None = None,
 ) -> LiveReport:
     """Magnify ``source`` into ``sinks`` until it ends, a limit, Ctrl+C or a sink stops.
 
@@ -313,6 +314,7 @@ def run_live(
         interval_s: every this many seconds, record an :class:`Interval` in the report
             and pass it to ``on_interval``.
         temporal: the magnifier filters in time (a dropped frame then distorts the band).
+        band_hz: its band (Hz), to say when the frames left are too few to hold it.
     """
     clock = clock or SystemClock()
     info = source.info
@@ -481,7 +483,15 @@ def run_live(
     too_slow = report.frames_dropped > (left if stop_reason else 0)
     if too_slow:
         report.notes.append(drop_advice(report))
-    if too_slow and temporal:
+    kept_fps = info.fps * processed / max(report.frames_in, 1)  # frames magnified a second
+    if too_slow and temporal and band_hz is not None and band_hz[1] >= kept_fps / 2:
+        report.notes.append(
+            f"frames were dropped: {kept_fps:.1f} of the source's {info.fps:g} frames a second "
+            f"were magnified, which hold motions up to {kept_fps / 2:.1f} Hz, below the band's "
+            f"top ({band_hz[1]:g} Hz): the band was not magnified as asked; use a faster "
+            "method, --resize, or --no-realtime for a file"
+        )
+    elif too_slow and temporal:
         report.notes.append(
             "frames were dropped, so the temporal filter saw uneven time steps and its band "
             "is approximate: use a faster method, --resize, or --no-realtime for a file"
