@@ -937,6 +937,26 @@ def test_variable_rate_times_finer_than_a_millisecond_are_kept(tmp_path):
         assert max(errors) <= tolerance + 1e-9, suffix
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_gap_in_the_times_does_not_change_the_file_s_length(tmp_path, suffix):
+    """A live stream that stalled for 9.6 s, then gave two more frames: the .mp4 header
+    said 2.48 s (its B-frames' decode times still lagged by the gap, and players cut the
+    last frames), the .mkv 21.64 s (the frame after the gap was as long as the gap)."""
+    import av
+
+    times = [i / 25 for i in range(60)] + [12.0, 12.04]
+    path = tmp_path / f"gap{suffix}"
+    with VideoWriter(path, 25, 16, 16) as writer:
+        for i, time in enumerate(times):
+            writer.write(np.full((16, 16, 3), 4 * i, np.uint8), time_s=time)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        shown = sorted(float(f.pts * f.time_base) for f in container.decode(stream))
+        length_s = container.duration / av.time_base
+    assert shown == pytest.approx(times, abs=1e-3)
+    assert length_s == pytest.approx(12.08, abs=2e-3)
+
+
 def test_whole_millisecond_times_given_as_floats_are_still_snapped(tmp_path):
     """live passes float times: 0.033 s is a Matroska time of a 29.97 fps clip, and the
     output's rate must come out exactly 30000/1001 (a Fraction-only test missed it)."""

@@ -46,7 +46,9 @@ import heapq
 import io
 import os
 import shutil
+import statistics
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -75,6 +77,10 @@ TICKS_PER_FRAME = 100
 #: a stamped time this close to a whole number of frame periods is put on it, s (ours:
 #: Matroska rounds time stamps to 1 ms, so a 30 fps .mkv says 0.033, 0.067, 0.1, ...)
 SNAP_S = Fraction(1, 1000)
+#: a packet's duration is the median of this many latest intervals between frames, so a
+#: lone gap (frames dropped, a stream that stalled for 10 s) is not taken for the frames'
+#: length: a Matroska file ran 9.6 s past its last frame (ours)
+DURATION_INTERVALS = 9
 #: the slowest rate a video file is written at, fps: one frame per 2.8 hours (below it the
 #: mp4 muxer fails on the time base; ours, with margin: 1e-5 failed, 3e-5 worked)
 MIN_VIDEO_FPS = Fraction(1, 10_000)
@@ -218,7 +224,12 @@ class VideoWriter:
         self.sample_aspect_ratio = _aspect(sample_aspect_ratio)
         self.frames_written = 0
         self._last_pts: int | None = None
-        self._period_ticks = TICKS_PER_FRAME  # the last frame's duration: the last interval
+        self._period_ticks = TICKS_PER_FRAME  # the last frame's duration: recent intervals
+        self._intervals: deque[int] = deque(maxlen=DURATION_INTERVALS)
+        # the first packet's decode and presentation times, and the latest end of a frame
+        # (pts + duration), for the .mp4 track's length (:meth:`_cover_last_frame`)
+        self._first_packet: tuple[int, int] | None = None
+        self._pts_end = 0
         self._time_origin_s: Fraction | None = None  # the first stamped frame's time
         self.notes: list[str] = []
         #: how long the copied audio ran past the last frame (s), cut there; 0 when it did not
@@ -338,7 +349,8 @@ class VideoWriter:
             pts = round(periods * TICKS_PER_FRAME)
             if self._last_pts is not None:
                 pts = max(pts, self._last_pts + 1)
-                self._period_ticks = pts - self._last_pts
+                self._intervals.append(pts - self._last_pts)
+                self._period_ticks = int(statistics.median_low(self._intervals))
         self._last_pts = pts
         return pts
 
@@ -373,14 +385,38 @@ class VideoWriter:
             self._mux(self._stream.encode(vf))
         self.frames_written += 1
 
-    def _mux(self, packets: list[av.Packet]) -> None:
-        """Mux encoded packets, each as long as the latest interval between frames: the
-        containers take a packet's duration for the last frame's (Matroska: every
-        frame's), which the encoders otherwise give one nominal period."""
+    def _mux(self, packets: list[av.Packet], last: bool = False) -> None:
+        """Mux encoded packets, each as long as the recent intervals between frames (their
+        median): the containers take a packet's duration for the last frame's (Matroska:
+        every frame's), which the encoders otherwise give one nominal period. ``last``:
+        the encoder's final packets (see :meth:`_cover_last_frame`)."""
         assert self._container is not None
         for packet in packets:
             packet.duration = self._period_ticks
+            if packet.pts is not None:
+                if self._first_packet is None and packet.dts is not None:
+                    self._first_packet = (packet.dts, packet.pts)
+                self._pts_end = max(self._pts_end, packet.pts + packet.duration)
+        if last and packets:
+            self._cover_last_frame(packets[-1])
+        for packet in packets:
             self._container.mux(packet)
+
+    def _cover_last_frame(self, packet: av.Packet) -> None:
+        """Lengthen the last packet in decode order so an .mp4 track reaches the end of its
+        last frame. An .mp4 track is as long as its decode times plus the last packet's
+        duration, and H.264's B-frames give frames decode times one or two frames before
+        their presentation: after a gap (a stall of 9.6 s) the last decode times still
+        lag by the gap, and the header said 2.48 s where the last frame shows at 12.04
+        (players cut it). Matroska lasts to the latest presentation end on its own."""
+        if self.kind != "mp4" or self._first_packet is None or packet.dts is None:
+            return
+        first_dts, first_pts = self._first_packet
+        # the track starts at the first decode time, its presentation at the first pts
+        length = packet.dts + packet.duration - first_dts
+        wanted = self._pts_end - first_pts
+        if wanted > length:
+            packet.duration += wanted - length
 
     def close(self) -> None:
         """Finish encoding, copy the audio in, and rename the result onto the output."""
@@ -394,7 +430,7 @@ class VideoWriter:
         try:
             if self.kind != "png":
                 assert self._container is not None and self._stream is not None
-                self._mux(self._stream.encode(None))
+                self._mux(self._stream.encode(None), last=True)
                 self._container.close()
                 self._container = None
                 if self.audio_from is not None:
