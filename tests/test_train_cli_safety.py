@@ -253,3 +253,21 @@ def test_another_frozen_network_on_resume_is_noted(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         note_changed_frozen_models({"teacher": str(old)}, {"teacher": str(link)})
+
+
+def test_a_resumed_run_replaces_its_own_export_and_no_other_file(tmp_path, capsys):
+    """--resume skipped the check for every file: `--resume --export victim.safetensors`
+    overwrote another run's weights (or the shipped ones) without a word."""
+    run_dir, own = tmp_path / "r", tmp_path / "own.safetensors"
+    victim = tmp_path / "victim.safetensors"
+    victim.write_bytes(b"another run's weights")
+    assert run(capsys, "train", "ha2024", "--run", run_dir, *TINY, "--export", own)[0] == 0
+    first = own.read_bytes()
+    more = ["train", "ha2024", "--run", run_dir, "--resume", "--steps", "2", "--quiet"]
+    code, err = run(capsys, *more, "--export", victim)
+    assert code == 2 and one_sentence(err), err
+    assert "already exists and this run did not write it: pass --overwrite" in err
+    assert victim.read_bytes() == b"another run's weights"
+    assert run(capsys, *more, "--export", own)[0] == 0  # its own: replaced unasked
+    assert own.read_bytes() != first
+    assert json.loads((run_dir / "exports.json").read_text()) == [str(own.resolve())]

@@ -16,6 +16,8 @@ What matters:
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -131,14 +133,42 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+#: the files a run folder's sessions wrote (``--export``, ``--report``), resolved paths
+EXPORTS = "exports.json"
+
+
+def record_export(run_dir: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Add ``path`` to the run's :data:`EXPORTS`: a resumed run may replace it unasked."""
+    from ..atomic import write_json
+
+    written = _exports(run_dir)
+    resolved = str(Path(path).resolve())
+    if resolved not in written:
+        write_json(Path(run_dir) / EXPORTS, [*written, resolved])
+
+
+def _exports(run_dir: str | os.PathLike) -> list[str]:
+    try:
+        written = json.loads((Path(run_dir) / EXPORTS).read_text())
+    except (OSError, ValueError):
+        return []
+    return [str(item) for item in written] if isinstance(written, list) else []
+
+
 def check_not_replaced(path: str, flag: str, args: argparse.Namespace) -> None:
     """UsageError when ``path`` (an output of the run: ``--export``, a report) exists and
-    neither ``--overwrite`` nor ``--resume`` is given: a file that hours of training made
-    is not replaced unasked. A resumed run replaces the export its earlier sessions wrote."""
-    if getattr(args, "overwrite", False) or getattr(args, "resume", False):
+    ``--overwrite`` is not given: a file that hours of training made is not replaced
+    unasked. A run continued with ``--resume`` replaces the files its earlier sessions
+    wrote (:data:`EXPORTS`), and only those: it replaced any file, another run's weights
+    or the shipped ones included (review, stop 57)."""
+    if getattr(args, "overwrite", False) or not Path(path).exists():
         return
-    if Path(path).exists():
-        raise UsageError(f"{flag} '{path}' already exists: pass --overwrite to replace it.")
+    run_dir = getattr(args, "run_dir", None)
+    resumed = getattr(args, "resume", False)
+    if resumed and run_dir and str(Path(path).resolve()) in _exports(run_dir):
+        return
+    whose = " and this run did not write it" if resumed else ""
+    raise UsageError(f"{flag} '{path}' already exists{whose}: pass --overwrite to replace it.")
 
 
 def check_session_flags(args: argparse.Namespace) -> None:
@@ -335,5 +365,6 @@ def finish(
         )
     if args.export is not None:
         card = export_weights(run_dir, args.export)
+        record_export(run_dir, args.export)
         print(f"weights of step {card['training']['step']} written to {args.export}")
     return stopped(interrupted)

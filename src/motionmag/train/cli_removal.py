@@ -24,6 +24,7 @@ from .cli_common import (
     check_session_flags,
     default_device,
     given_fields,
+    record_export,
     set_threads,
     steps_past_init,
 )
@@ -174,8 +175,10 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     if args.report is not None:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         write_json(args.report, report)
+        record_export(run_dir, args.report)
     if args.export is not None and "removal" in report:
         export_pruned(run_dir, args.export)
+        record_export(run_dir, args.export)
         print(f"pruned weights written to {args.export}")
     interrupted = report.get("interrupted")
     if interrupted in ("SIGTERM", "SIGINT"):
