@@ -271,3 +271,23 @@ def test_a_resumed_run_replaces_its_own_export_and_no_other_file(tmp_path, capsy
     assert run(capsys, *more, "--export", own)[0] == 0  # its own: replaced unasked
     assert own.read_bytes() != first
     assert json.loads((run_dir / "exports.json").read_text()) == [str(own.resolve())]
+
+
+def test_resuming_on_another_validation_set_chooses_the_best_afresh(tmp_path, capsys):
+    """--resume --size 64 on a 128 px run scored its validations on other cases, yet
+    compared them with the old best: best.pt (and so --export) could hold a step scored
+    on a set the run no longer uses, with nothing said."""
+    run_dir = tmp_path / "r"
+    flags = ["--steps", "1", "--size", "32", "--batch", "1", "--validate-every", "1",
+             "--val-samples", "2", "--threads", "1"]  # fmt: skip
+    assert run(capsys, "train", "ha2024", "--run", run_dir, *flags, "--quiet")[0] == 0
+    assert torch.load(run_dir / "best.pt", weights_only=False)["step"] == 1
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    state["best"]["ssim"] = 2.0  # unbeatable on the old set: only a reset picks step 2
+    torch.save(state, run_dir / "checkpoint.pt")
+    flags[flags.index("--size") + 1] = "48"
+    flags[flags.index("--steps") + 1] = "2"
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", *flags, "--quiet")
+    assert code == 0, err
+    assert "validates on other cases than the run did until now (size_px 32 -> 48)" in err
+    assert torch.load(run_dir / "best.pt", weights_only=False)["step"] == 2

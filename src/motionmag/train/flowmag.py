@@ -754,7 +754,8 @@ def train_flowmag(
             net, init_from, NETWORK, "flowmag", f"match {' / '.join(SHAPE_FLAGS)} to them."
         )
     if state is not None:
-        counters.restore(state, net, optimizer, config.lr, config.betas, shape_flags=SHAPE_FLAGS)
+        counters.restore(state, net, optimizer, config.lr, config.betas, shape_flags=SHAPE_FLAGS,
+                         config=config.to_dict())  # fmt: skip
         alpha_rng.set_state(state["rng"]["alpha"])
         torch.set_rng_state(state["rng"]["torch"])
     video_pairs, video_stats = None, None

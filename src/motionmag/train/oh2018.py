@@ -738,7 +738,8 @@ def train_model(
             f"match {' / '.join(recipe.shape_flags)} to them.",
         )
     if state is not None:
-        counters.restore(state, net, optimizer, config.lr, config.betas, groups, recipe.shape_flags)
+        counters.restore(state, net, optimizer, config.lr, config.betas, groups, recipe.shape_flags,
+                         config=config.to_dict())  # fmt: skip
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
             noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])

@@ -165,8 +165,13 @@ class RunState:
         betas: tuple[float, float],
         groups: list[dict] | None = None,
         shape_flags: tuple[str, ...] = (),
+        config: dict | None = None,
     ) -> None:
         """Load a checkpoint's weights, optimiser state and counters.
+
+        ``config``, this session's: where it changes one of :data:`VALIDATION_FIELDS`, the
+        best so far was scored on another validation set, so it is not carried over
+        (``best.pt`` and ``--export`` then compared scores of two sets), with a note.
 
         The flags may change lr and betas: every group gets ``lr`` (times its
         ``lr_scale`` where it has one) and ``betas`` (its ``own_betas`` where it has
@@ -192,7 +197,17 @@ class RunState:
         self.step = int(state["step"])
         self.samples_seen = int(state["samples_seen"])
         self.train_seconds = float(state["train_seconds"])
-        self.best = dict(state.get("best") or self.best)
+        changed = _validation_changes(state.get("config") or {}, config or {})
+        if changed:
+            old_best = (state.get("best") or {}).get("step")
+            print(
+                f"note: this session validates on other cases than the run did until now "
+                f"({', '.join(changed)}): the best so far (step {old_best}) is not compared "
+                "with its scores, and best.pt is chosen afresh; checkpoint.pt keeps going.",
+                file=sys.stderr,
+            )
+        else:
+            self.best = dict(state.get("best") or self.best)
         self.sessions = list(state.get("sessions", []))
         self.validation = state.get("validation")
         self.log_interval = dict(state.get("log_interval") or {})  # none before 2026-12-03
@@ -236,6 +251,21 @@ class RunState:
             "sessions": self.sessions,
             "torch": str(torch.__version__),
         }
+
+
+#: config fields that make a trainer's validation set (the data's seed and count, the crop,
+#: the motion drawn); one changed on ``--resume`` scores later validations on other cases
+VALIDATION_FIELDS = ("val_seed", "val_samples", "size_px", "small_motion_fraction")
+
+
+def _validation_changes(saved: dict, current: dict) -> list[str]:
+    """'field old -> new' for each of :data:`VALIDATION_FIELDS` the two configs hold and
+    differ in."""
+    return [
+        f"{name} {saved[name]} -> {current[name]}"
+        for name in VALIDATION_FIELDS
+        if name in saved and name in current and saved[name] != current[name]
+    ]
 
 
 #: what every trainer's checkpoint holds (``RunState.checkpoint``)
