@@ -314,6 +314,32 @@ def test_synth_resumes_runs_in_parallel_and_refuses_another_dataset(tmp_path):
     assert run(parse([*other, "--overwrite"])) == 0
 
 
+def test_a_stopped_parallel_synth_leaves_no_unfinished_shard(tmp_path, monkeypatch):
+    """Ctrl+C ended the pool's workers in mid-write, before their own clean-up: a hidden
+    '.shard_00010.xxxx.tmp.npz' (up to 128 MiB) stayed, and no later run removed it."""
+    from motionmag.synth import shards as shard_module
+
+    out = tmp_path / "data"
+    argv = ["-o", str(out), "--n", "6", "--size", "32", "--samples-per-shard", "2", "--quiet",
+            "--workers", "2"]  # fmt: skip
+
+    def stopped(job, tasks, workers, bar):  # a worker was writing when Ctrl+C came
+        (out / ".shard_00001.abcd1234.tmp.npz").write_bytes(b"half a shard")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shard_module, "_run_pool", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run(parse(argv))
+    assert not list(out.glob(".shard_*"))
+    monkeypatch.undo()
+    (out / ".shard_00002.efgh5678.tmp.npz").write_bytes(b"a SIGKILL's leftover")
+    assert run(parse(argv)) == 0  # the same command completes it, and clears the leftover
+    assert sorted(p.name for p in out.glob("*.npz")) == [
+        shard_module.shard_name(i) for i in range(3)
+    ]
+    assert not list(out.glob(".shard_*"))
+
+
 def test_a_reader_keeps_a_bounded_number_of_shards_open(tmp_path, monkeypatch):
     """Every shard used to stay open: at 1,020 shards a training run died of 'Too many
     open files' (the paper's 100k samples at 384 px are 1,667 shards)."""

@@ -304,6 +304,7 @@ def write_shards(
         for stale in root.glob("shard_*.npz"):
             stale.unlink()
     write_json(manifest_path, manifest)
+    _remove_unfinished(root)  # a run killed mid-shard (SIGKILL) left its temporary file
 
     tasks = [
         (str(root / s["file"]), s["first"], s["count"])
@@ -333,11 +334,24 @@ def write_shards(
             finally:
                 _WORKER.clear()
         else:
-            _run_pool(job, tasks, min(workers, len(tasks)), bar)
+            try:
+                _run_pool(job, tasks, min(workers, len(tasks)), bar)
+            except BaseException:
+                # the pool's workers are ended (SIGTERM) in mid-write, before their own
+                # clean-up runs: a Ctrl+C left one hidden temporary shard per busy worker
+                _remove_unfinished(root)
+                raise
     seconds = time.perf_counter() - start
     manifest["complete"] = True
     write_json(manifest_path, manifest)
     return ShardWriteResult(root, int(n), len(manifest["shards"]), todo, seconds)
+
+
+def _remove_unfinished(root: Path) -> None:
+    """Delete the temporary files of shards never finished (``atomic_output``'s
+    ``.shard_NNNNN.*.tmp.npz``): up to 128 MiB each at 384 px, hidden, and never reused."""
+    for unfinished in root.glob(".shard_*.tmp.npz"):
+        unfinished.unlink(missing_ok=True)
 
 
 def _run_pool(job: _Job, tasks: list, workers: int, bar) -> None:
