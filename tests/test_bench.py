@@ -26,6 +26,7 @@ from motionmag.eval.bench import (
     measure_case,
     merge_record,
     parse_sizes,
+    run_bench,
 )
 from motionmag.nets.oh2018 import Oh2018Net
 
@@ -111,6 +112,27 @@ def test_peak_rss_is_measured_in_a_fresh_process():
     assert result.peak_rss_mb >= result.import_rss_mb
 
 
+def test_a_case_s_peak_is_its_own_not_its_parent_s():
+    """ru_maxrss is kept across fork and exec: after the parent had held 2.5 GB, a linear
+    case at 32x32 read a peak of 2834 MB."""
+    import numpy as np
+
+    held = np.ones(1_500_000_000 // 8)  # 1.5 GB touched in this (the parent) process
+    result = _measure_fresh(BenchCase("linear", "temporal", 32, 32, 1, 1, 1, "-"))
+    assert held[-1] == 1.0
+    assert result.peak_rss_mb < 1200, result.peak_rss_mb  # measured 420
+
+
+def test_every_network_s_parameters_are_counted_and_a_mode_can_be_chosen():
+    """deepmag-motion keeps its network as ``predictor.net``: its parameters showed '-';
+    bench timed each method in one mode only, the learned nets never in dynamic."""
+    case = BenchCase("deepmag-motion", "temporal", 48, 32, 1, 1, 1, "installed")
+    assert measure_case(case).params > 10_000
+    results = run_bench(["linear", "deepmag-color"], sizes=[(48, 32)], frames=1, runs=1,
+                        threads=1, memory=False, mode="dynamic")  # fmt: skip
+    assert [(r.method, r.mode) for r in results] == [(REFERENCE, "dynamic"), ("linear", "dynamic")]
+
+
 def test_record_keeps_the_format_of_speeds_py():
     """Sizes as "640x360" / "1080p" fps (3 digits), the only numbers of an entry."""
     case = asdict(BenchCase(REFERENCE, "static", 1920, 1080, 4, 5, 2, "random"))
@@ -137,6 +159,11 @@ def test_record_keeps_the_format_of_speeds_py():
         (["bench", "linear", "--sizes", "64x48", "--runs", "0"], "--runs must be at least 1"),
         (["bench", "linear", "--sizes", "64x48", "--threads", "999"], "--threads 999 is far more"),
         (["bench", "linear", "--sizes", "64x48", "--write-record"], "--write-record keeps only"),
+        # the record says "on 2 CPUs": 1 thread or 1 frame slipped into it
+        (["bench", "nope", "--write-record", "--threads", "1"], "--write-record keeps only"),
+        (["bench", "nope", "--write-record", "--frames", "1"], "--write-record keeps only"),
+        (["bench", "nope", "--write-record", "--mode", "static"], "--write-record keeps only"),
+        (["bench", "deepmag-color", "--mode", "static"], "deepmag-color has no static mode"),
         (["bench", "linear", "--sizes", "64x48", "--json", "out.txt"], "not a .json file"),
         (
             ["bench", "linear", "--sizes", "64x48", "--backend", "onnx", "--precision", "bf16"],

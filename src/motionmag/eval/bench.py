@@ -191,13 +191,21 @@ def _set_threads(torch_threads: int, cv2_threads: int | None = None) -> tuple[in
     return previous
 
 
+#: where magnifiers keep their torch network: an Eulerian method's ``method.model``, a
+#: pair magnifier's own ``model`` (flowmag, sigma-theta), DeepMag-motion's ``predictor``
+_NETWORK_PLACES = (("method", "model"), ("model",), ("predictor", "net"))
+
+
 def _network(magnifier: object) -> torch.nn.Module | None:
-    """The torch network a magnifier runs: an Eulerian method's ``method.model`` or a
-    pair magnifier's own ``model`` (flowmag, sigma-theta); None for classical methods."""
-    network = getattr(getattr(magnifier, "method", None), "model", None)
-    if network is None:
-        network = getattr(magnifier, "model", None)
-    return network if isinstance(network, torch.nn.Module) else None
+    """The torch network a magnifier runs (:data:`_NETWORK_PLACES`); None for classical
+    methods (deepmag-motion's went uncounted: its parameters showed as '-')."""
+    for place in _NETWORK_PLACES:
+        network: object = magnifier
+        for name in place:
+            network = getattr(network, name, None)
+        if isinstance(network, torch.nn.Module):
+            return network
+    return None
 
 
 def _run(magnifier, clip: list[np.ndarray], pushes: int) -> float:
@@ -274,6 +282,16 @@ def measure_case(case: BenchCase) -> BenchResult:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory (MB): Linux's ``VmHWM``, the high-water mark of
+    its own address space. ``ru_maxrss`` is kept across fork and exec, so a case's child
+    started at its parent's peak (2834 MB for linear from a parent that had held 2.5 GB);
+    it is the fallback where ``/proc`` is not."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # Linux: KiB
 
 
@@ -299,6 +317,7 @@ def run_bench(
     memory: bool = True,
     progress: Callable[[BenchResult], None] | None = None,
     options: dict[str, object] | None = None,
+    mode: str | None = None,
 ) -> list[BenchResult]:
     """Time ``names`` (default: all installed) and the reference at every size.
 
@@ -307,11 +326,15 @@ def run_bench(
     measure its peak RSS. Each size's reference is timed first, and every result gets
     its ratio ``x_oh2018`` to it. ``progress`` is called with each finished result.
     ``options`` (e.g. ``{"backend": "onnx"}``): every method that takes them
-    (``MethodSpec.speed_options``) is timed without and with them.
+    (``MethodSpec.speed_options``) is timed without and with them. ``mode``: time every
+    method in this mode (default :func:`timed_mode`); a method without it is left out
+    (the reference, oh2018, has every mode).
     """
     if runs < 1 or threads < 1 or (frames is not None and frames < 1):
         raise UsageError("--runs, --threads and --frames must be at least 1.")
     chosen = select_methods(names)
+    if mode is not None:
+        chosen = [(spec, weights) for spec, weights in chosen if mode in spec.modes]
     results: list[BenchResult] = []
     for width, height in sizes:
         count = frames if frames is not None else default_frames(width, height)
@@ -323,7 +346,7 @@ def run_bench(
             for variant in variants:
                 case = BenchCase(
                     spec.name,
-                    timed_mode(spec),
+                    mode or timed_mode(spec),
                     width,
                     height,
                     count,
@@ -407,12 +430,20 @@ def format_table(results: Sequence[BenchResult]) -> str:
     return "\n".join(lines)
 
 
-def check_record_protocol(sizes: Sequence[tuple[int, int]], runs: int) -> None:
-    """The shipped record takes only protocol measurements: the default sizes, >= 5 runs."""
-    if tuple(sizes) != DEFAULT_SIZES or runs < 5:
+def check_record_protocol(
+    sizes: Sequence[tuple[int, int]],
+    runs: int,
+    threads: int = 2,
+    frames: int | None = None,
+    mode: str | None = None,
+) -> None:
+    """The shipped record takes only protocol measurements (EVALUATION.md sec. 6): the
+    default sizes, frames and modes, 2 threads (the record says "on 2 CPUs"), >= 5 runs."""
+    if tuple(sizes) != DEFAULT_SIZES or runs < 5 or threads != 2 or frames or mode:
         raise UsageError(
-            "--write-record keeps only measurements of the protocol (--sizes 640x360,1920x1080 "
-            "and --runs 5 or more): drop --write-record or those options."
+            "--write-record keeps only measurements of the protocol (--sizes 640x360,1920x1080, "
+            "--runs 5 or more, --threads 2, the default --frames and modes): drop "
+            "--write-record or those options."
         )
 
 

@@ -61,6 +61,13 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--runs", type=int, default=5, help="timed runs; fps from the median (default 5)"
     )
     p.add_argument("--threads", type=int, default=2, help="torch / OpenCV threads (default 2)")
+    p.add_argument(
+        "--mode",
+        choices=("static", "dynamic", "temporal"),
+        default=None,
+        help="time every method in this mode, leaving out those without it (default: static "
+        "for learned and two-frame methods, temporal, band 1-3 Hz, for the others)",
+    )
     p.add_argument("--json", default=None, metavar="PATH", help="write all results as JSON")
     p.add_argument(
         "--no-memory",
@@ -110,6 +117,8 @@ def command_line(args: argparse.Namespace) -> str:
     if args.frames is not None:
         words += ["--frames", str(args.frames)]
     words += ["--runs", str(args.runs), "--threads", str(args.threads)]
+    if args.mode:
+        words += ["--mode", args.mode]
     for flag in SPEED_FLAGS:
         if getattr(args, flag, None):
             words += [f"--{flag}", str(getattr(args, flag))]
@@ -137,13 +146,24 @@ def run_bench_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--batch must be at least 1, not {args.batch}.")
     options = {k: getattr(args, k) for k in SPEED_FLAGS if getattr(args, k, None)}
     if args.write_record:
-        check_record_protocol(sizes, args.runs)
+        check_record_protocol(sizes, args.runs, args.threads, args.frames, args.mode)
         if options:
             raise UsageError(
                 "--write-record keeps only default settings: drop --backend / --precision / "
                 "--batch."
             )
     chosen = select_methods(args.methods or None)  # unknown names, missing weights fail here
+    if args.mode:
+        without = [spec.name for spec, _ in chosen if args.mode not in spec.modes]
+        if without and len(without) == len(args.methods or []):
+            raise UsageError(
+                f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} no "
+                f"{args.mode} mode: choose another --mode (motionmag methods lists each "
+                "method's modes)."
+            )
+        if without and not args.quiet:
+            print(f"note: {', '.join(without)} {'has' if len(without) == 1 else 'have'} no "
+                  f"{args.mode} mode: left out.", file=sys.stderr)  # fmt: skip
     if options:  # combinations that cannot run fail before anything is timed
         from ..magnify.learned import check_speed_settings
 
@@ -169,6 +189,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         memory=args.memory,
         progress=None if args.quiet else _progress,
         options=options or None,
+        mode=args.mode,
     )
     print(format_table(results))
     if args.json:
