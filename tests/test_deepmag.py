@@ -597,6 +597,9 @@ def test_training_resumes_from_its_checkpoint_and_exports(tmp_path):
     saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert [g["lr"] for g in saved["optimizer"]["param_groups"]] == [1e-4]
     assert record["lr_schedule"] == [[0, 1e-3], [2, 1e-4]] and record["round"] == 3
+    # record.json holds the run's settings now (it kept the first session's rounds 1)
+    written = json.loads((tmp_path / "record.json").read_text())["config"]
+    assert (written["rounds"], written["lr"]) == (3, 1e-4)
     evaluation = evaluate_color(model, config, videos=2)
     assert set(evaluation["pulse_r"]) == {"A", "B"}
     card = color_model_card(record, evaluation, None)

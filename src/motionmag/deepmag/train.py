@@ -236,6 +236,9 @@ def train_rounds(
     schedule = record.setdefault("lr_schedule", [[0, record["config"]["lr"]]])
     if schedule[-1][1] != config.lr:
         schedule.append([record["round"], config.lr])
+    # the run's settings now: a continued run's (its --rounds grew; record.json kept the
+    # first session's), the rates of earlier rounds in lr_schedule
+    record["config"] = asdict(config)
     start = time.monotonic() - record["seconds"]
     while record["round"] < config.rounds:
         r = record["round"]
