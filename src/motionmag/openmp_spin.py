@@ -12,10 +12,10 @@ What matters:
   46, ``ha2024-fast`` 341 against 81; ``live`` at 320x240 dropped 53-91 % of a 25 fps
   file (review, stop 57).
 - A spin of :data:`SPIN_COUNT` iterations (tens of microseconds), then sleep: under the
-  same load 27.4, 123 and 192 ms (1.8-2.3x faster), at a cost of 5-20 % on a quiet
+  same load 27.4, 123 and 192 ms (1.8-2.3x faster), at a cost of 5-22 % on a quiet
   machine (11.6, 47.8 and 87.4 ms). One torch thread is faster still under load (13.9,
-  78, 150) but 1.5-1.8x slower when the machine is quiet. Medians of 2 rounds in fresh
-  processes: ``python benchmarks/bench_openmp_spin.py --json
+  78, 150) but 1.2-1.6x slower than this when the machine is quiet. Medians of 2 rounds
+  in fresh processes: ``python benchmarks/bench_openmp_spin.py --json
   benchmarks/results/openmp_spin.json``.
 - Set only where the user set neither ``GOMP_SPINCOUNT`` nor ``OMP_WAIT_POLICY`` (theirs
   wins), and not once torch is imported (GNU OpenMP reads it when it loads, so a later
