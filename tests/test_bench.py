@@ -256,3 +256,22 @@ def test_a_whole_clip_method_is_timed_with_its_flush(monkeypatch):
     assert result.frames == bench.WHOLE_CLIP_FRAMES
     assert result.fps < bench.WHOLE_CLIP_FRAMES / 0.05
     assert result.gflops_per_frame is None
+
+
+def test_a_bench_of_every_method_names_those_it_leaves_out(monkeypatch, capsys):
+    """`motionmag bench` timed "every installed method" and left out the nets without
+    weights (lwmm, hmn, ...) without a word."""
+    import motionmag.eval.cli_bench as cli_bench
+    from motionmag.magnify.registry import methods, weights_available
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt  # nothing is timed: the note comes before
+
+    monkeypatch.setattr(cli_bench, "run_bench", stop)
+    assert main(["bench", "--sizes", "64x48", "--no-memory"]) == 130
+    err = capsys.readouterr().err
+    untimed = [s.name for s in methods() if s.weights and not weights_available(s)]
+    untimed = [name for name in untimed if name != REFERENCE]
+    if not untimed:
+        pytest.skip("every method ships weights: none is left out")
+    assert f"note: {', '.join(untimed)} have no weights installed: not timed" in err

@@ -153,6 +153,15 @@ def run_bench_command(args: argparse.Namespace) -> int:
                 "--batch."
             )
     chosen = select_methods(args.methods or None)  # unknown names, missing weights fail here
+    if not args.methods and not args.quiet:
+        from ..magnify.registry import methods, weights_available
+
+        untimed = [s.name for s in methods() if s.weights and not weights_available(s)]
+        untimed = [name for name in untimed if all(name != spec.name for spec, _ in chosen)]
+        if untimed:  # "every installed method": say which are not
+            print(f"note: {', '.join(untimed)} have no weights installed: not timed (name "
+                  "one to time its architecture with random weights).",
+                  file=sys.stderr)  # fmt: skip
     if args.mode:
         without = [spec.name for spec, _ in chosen if args.mode not in spec.modes]
         if without and len(without) == len(args.methods or []):
