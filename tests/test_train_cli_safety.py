@@ -271,6 +271,29 @@ def test_a_resumed_run_replaces_its_own_export_and_no_other_file(tmp_path, capsy
     assert run(capsys, *more, "--export", own)[0] == 0  # its own: replaced unasked
     assert own.read_bytes() != first
     assert json.loads((run_dir / "exports.json").read_text()) == [str(own.resolve())]
+    # a run from before exports.json: its own export is known by its card's last session
+    (run_dir / "exports.json").unlink()
+    more[more.index("--steps") + 1] = "3"
+    assert run(capsys, *more, "--export", own)[0] == 0
+    code, err = run(capsys, *more, "--export", victim)
+    assert code == 2 and "this run did not write it" in err, err
+
+
+def test_a_resumed_default_run_knows_its_own_export(tmp_path, capsys, monkeypatch):
+    """Without --run the run folder is found later than the flags are checked: a resumed
+    default run refused its own export as "not written by this run"."""
+    monkeypatch.chdir(tmp_path)
+    own = tmp_path / "own.safetensors"
+    assert run(capsys, "train", "ha2024", *TINY, "--export", own)[0] == 0
+    same = ["--size", "32", "--batch", "1", "--threads", "1", "--quiet"]  # its folder's name
+    code, err = run(capsys, "train", "ha2024", "--resume", "--steps", "2", *same,
+                    "--export", own)  # fmt: skip
+    assert code == 0, err
+    shipped = tmp_path / "shipped.safetensors"  # another file: still refused
+    shipped.write_bytes(b"x")
+    code, err = run(capsys, "train", "ha2024", "--resume", "--steps", "3", *same,
+                    "--export", shipped)  # fmt: skip
+    assert code == 2 and "this run did not write it" in err, err
 
 
 def test_resuming_on_another_validation_set_chooses_the_best_afresh(tmp_path, capsys):

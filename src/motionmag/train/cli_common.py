@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..devices import check_parallel_count
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..output_paths import check_creatable_file
 
 
@@ -155,20 +155,46 @@ def _exports(run_dir: str | os.PathLike) -> list[str]:
     return [str(item) for item in written] if isinstance(written, list) else []
 
 
-def check_not_replaced(path: str, flag: str, args: argparse.Namespace) -> None:
+def check_not_replaced(
+    path: str, flag: str, args: argparse.Namespace, run_dir: str | os.PathLike | None = None
+) -> None:
     """UsageError when ``path`` (an output of the run: ``--export``, a report) exists and
     ``--overwrite`` is not given: a file that hours of training made is not replaced
-    unasked. A run continued with ``--resume`` replaces the files its earlier sessions
-    wrote (:data:`EXPORTS`), and only those: it replaced any file, another run's weights
-    or the shipped ones included (review, stop 57)."""
+    unasked. A run continued with ``--resume`` (its folder ``run_dir``) replaces the
+    files its earlier sessions wrote, and only those (:func:`written_by_run`): it
+    replaced any file, another run's weights or the shipped ones included (review, stop
+    57). Without ``run_dir`` a resumed run's check waits for it (:func:`resolve_config`)."""
     if getattr(args, "overwrite", False) or not Path(path).exists():
         return
-    run_dir = getattr(args, "run_dir", None)
     resumed = getattr(args, "resume", False)
-    if resumed and run_dir and str(Path(path).resolve()) in _exports(run_dir):
+    if resumed and run_dir is None:
+        return
+    if resumed and written_by_run(run_dir, path):
         return
     whose = " and this run did not write it" if resumed else ""
     raise UsageError(f"{flag} '{path}' already exists{whose}: pass --overwrite to replace it.")
+
+
+def written_by_run(run_dir: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """True when the run in ``run_dir`` wrote ``path``: listed in its :data:`EXPORTS`, or,
+    for a run older than that list, weights whose card's last session is one of the run's
+    own (a session after the last ``init_from`` mark: not one of the ``--init`` weights'
+    history, which the shipped weights share)."""
+    if str(Path(path).resolve()) in _exports(run_dir):
+        return True
+    from .run_state import CHECKPOINT, read_checkpoint_file
+
+    try:
+        card = json.loads(Path(path).with_suffix(".json").read_text())
+        theirs = [s.get("started") for s in card["training"]["sessions"] if "command" in s]
+        sessions = read_checkpoint_file(Path(run_dir) / CHECKPOINT, keys=("sessions",))[
+            "sessions"
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, InputError):
+        return False
+    marks = [i for i, session in enumerate(sessions) if "init_from" in session]
+    own = {s.get("started") for s in sessions[marks[-1] + 1 if marks else 0 :]}
+    return bool(theirs) and theirs[-1] is not None and theirs[-1] in own
 
 
 def check_session_flags(args: argparse.Namespace) -> None:
@@ -282,6 +308,8 @@ def resolve_config(
                 f"--resume: '{probe}' holds no checkpoint to continue: check --run, or leave "
                 f"out --resume to start a new run{start}."
             )
+        if getattr(args, "export", None) is not None:  # now that the run folder is known
+            check_not_replaced(args.export, "--export", args, probe)
         saved = dict(saved_config(probe / CHECKPOINT))
         saved.pop("device", None)  # the machine may differ: cuda when present
         note_changed_frozen_models(saved, given)

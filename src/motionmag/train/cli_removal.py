@@ -128,12 +128,14 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     check_session_flags(args)
     if args.report is not None:
         check_suffix(args.report, ".json", "--report")
-        check_not_replaced(args.report, "--report", args)
     base = Ha2024RemovalConfig()
     if "device" not in given:
         base.device = default_device()
     config = Ha2024RemovalConfig.from_dict({**base.to_dict(), **given})
     run_dir = Path(args.run_dir) if args.run_dir else _default_run(config)
+    for flag, path in (("--report", args.report), ("--export", args.export)):
+        if path is not None:  # a resumed run's own files only, now that its folder is known
+            check_not_replaced(path, flag, args, run_dir)
     if args.resume and not any(run_dir.rglob(CHECKPOINT)):
         raise UsageError(
             f"--resume: '{run_dir}' holds no checkpoint to continue: check --run, or leave "
