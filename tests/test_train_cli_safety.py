@@ -314,3 +314,16 @@ def test_resuming_on_another_validation_set_chooses_the_best_afresh(tmp_path, ca
     assert code == 0, err
     assert "validates on other cases than the run did until now (size_px 32 -> 48)" in err
     assert torch.load(run_dir / "best.pt", weights_only=False)["step"] == 2
+    # the training share of small motions does not touch validation (rendered without)
+    flags[flags.index("--steps") + 1] = "3"
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", *flags,
+                    "--small-motion-fraction", "0.1", "--quiet")  # fmt: skip
+    assert code == 0 and "validates on other cases" not in err, err
+    # a session stopped before its first validation on a new set leaves no best.pt of
+    # the old set for --export to take
+    flags[flags.index("--size") + 1] = "32"
+    flags[flags.index("--validate-every") + 1] = "0"  # no validation this session
+    flags[flags.index("--steps") + 1] = "4"
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", *flags, "--quiet")
+    assert code == 0 and "size_px 48 -> 32" in err, err
+    assert not (run_dir / "best.pt").exists()

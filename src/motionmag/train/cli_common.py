@@ -187,9 +187,7 @@ def written_by_run(run_dir: str | os.PathLike, path: str | os.PathLike) -> bool:
     try:
         card = json.loads(Path(path).with_suffix(".json").read_text())
         theirs = [s.get("started") for s in card["training"]["sessions"] if "command" in s]
-        sessions = read_checkpoint_file(Path(run_dir) / CHECKPOINT, keys=("sessions",))[
-            "sessions"
-        ]
+        sessions = read_checkpoint_file(Path(run_dir) / CHECKPOINT, keys=("sessions",))["sessions"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError, InputError):
         return False
     marks = [i for i, session in enumerate(sessions) if "init_from" in session]

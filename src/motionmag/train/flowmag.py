@@ -89,6 +89,14 @@ from .run_state import (
 )
 
 CHECKPOINT_FORMAT = "motionmag-train-flowmag/1"
+#: the settings that make the validation pairs (``_validation_batches``: rendered layers
+#: and video pairs, augmented alike): another value on ``--resume`` validates on other
+#: cases (``RunState.restore``)
+VALIDATION_FIELDS = (
+    "val_seed", "val_samples", "size_px", "alpha_range", "max_motion_px", "synthetic",
+    "images", "videos", "video_stride", "video_max_side_px", "video_max_pairs",
+    "crop_scale", "rotate_deg", "flips", "jitter", "hue",
+)  # fmt: skip
 NETWORK = "motionmag.nets.flowmag:FlowMagNet"
 PAPER = "Pan, Geng, Owens 2023 (FlowMag, NeurIPS)"
 
@@ -755,7 +763,9 @@ def train_flowmag(
         )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas, shape_flags=SHAPE_FLAGS,
-                         config=config.to_dict())  # fmt: skip
+                         config=config.to_dict(), validation_fields=VALIDATION_FIELDS)  # fmt: skip
+        if counters.best_reset:  # scored on other cases: --export must not take it
+            (run / BEST).unlink(missing_ok=True)
         alpha_rng.set_state(state["rng"]["alpha"])
         torch.set_rng_state(state["rng"]["torch"])
     video_pairs, video_stats = None, None

@@ -117,6 +117,10 @@ from .run_state import (
 
 #: checkpoint layout version (of oh2018 runs; ``RECIPES[model].checkpoint_format``)
 CHECKPOINT_FORMAT = "motionmag-train-oh2018/1"
+#: the settings that make the validation set (rendered from ``val_seed`` on ``images``
+#: at ``size_px``, without small motions whatever the training share): another value on
+#: ``--resume`` validates on other cases (``RunState.restore``)
+VALIDATION_FIELDS = ("val_seed", "val_samples", "size_px", "images")
 
 _VAL_FIELDS = ("step", "samples_seen", "train_hours", "ssim", "l1", "input_ssim")
 
@@ -739,7 +743,9 @@ def train_model(
         )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas, groups, recipe.shape_flags,
-                         config=config.to_dict())  # fmt: skip
+                         config=config.to_dict(), validation_fields=VALIDATION_FIELDS)  # fmt: skip
+        if counters.best_reset:  # scored on other cases: --export must not take it
+            (run / BEST).unlink(missing_ok=True)
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
             noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])

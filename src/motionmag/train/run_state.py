@@ -142,6 +142,7 @@ class RunState:
     sessions: list[dict] = field(default_factory=list)
     validation: dict | None = None
     log_interval: dict = field(default_factory=dict)
+    best_reset: bool = False  # restore() dropped the best: another validation set
 
     def add_to_log_interval(self, parts: dict[str, float]) -> None:
         """Count one step's loss parts into the open ``log.csv`` interval."""
@@ -166,12 +167,14 @@ class RunState:
         groups: list[dict] | None = None,
         shape_flags: tuple[str, ...] = (),
         config: dict | None = None,
+        validation_fields: tuple[str, ...] = (),
     ) -> None:
         """Load a checkpoint's weights, optimiser state and counters.
 
-        ``config``, this session's: where it changes one of :data:`VALIDATION_FIELDS`, the
-        best so far was scored on another validation set, so it is not carried over
-        (``best.pt`` and ``--export`` then compared scores of two sets), with a note.
+        ``config``, this session's: where it changes one of ``validation_fields`` (the
+        trainer's settings that make its validation set), the best so far was scored on
+        other cases, so it is not carried over and the run's ``best.pt`` is removed
+        (``best.pt`` and ``--export`` compared scores of two sets), with a note.
 
         The flags may change lr and betas: every group gets ``lr`` (times its
         ``lr_scale`` where it has one) and ``betas`` (its ``own_betas`` where it has
@@ -197,17 +200,19 @@ class RunState:
         self.step = int(state["step"])
         self.samples_seen = int(state["samples_seen"])
         self.train_seconds = float(state["train_seconds"])
-        changed = _validation_changes(state.get("config") or {}, config or {})
+        changed = _validation_changes(state.get("config") or {}, config or {}, validation_fields)
         if changed:
             old_best = (state.get("best") or {}).get("step")
             print(
                 f"note: this session validates on other cases than the run did until now "
                 f"({', '.join(changed)}): the best so far (step {old_best}) is not compared "
-                "with its scores, and best.pt is chosen afresh; checkpoint.pt keeps going.",
+                "with its scores, and best.pt is removed and chosen afresh; checkpoint.pt "
+                "keeps going.",
                 file=sys.stderr,
             )
         else:
             self.best = dict(state.get("best") or self.best)
+        self.best_reset = bool(changed)  # the trainer removes its best.pt
         self.sessions = list(state.get("sessions", []))
         self.validation = state.get("validation")
         self.log_interval = dict(state.get("log_interval") or {})  # none before 2026-12-03
@@ -253,17 +258,11 @@ class RunState:
         }
 
 
-#: config fields that make a trainer's validation set (the data's seed and count, the crop,
-#: the motion drawn); one changed on ``--resume`` scores later validations on other cases
-VALIDATION_FIELDS = ("val_seed", "val_samples", "size_px", "small_motion_fraction")
-
-
-def _validation_changes(saved: dict, current: dict) -> list[str]:
-    """'field old -> new' for each of :data:`VALIDATION_FIELDS` the two configs hold and
-    differ in."""
+def _validation_changes(saved: dict, current: dict, fields: tuple[str, ...]) -> list[str]:
+    """'field old -> new' for each of ``fields`` the two configs hold and differ in."""
     return [
         f"{name} {saved[name]} -> {current[name]}"
-        for name in VALIDATION_FIELDS
+        for name in fields
         if name in saved and name in current and saved[name] != current[name]
     ]
 
