@@ -317,3 +317,18 @@ def test_a_method_without_weights_or_named_twice_is_refused_before_the_work(
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and "%|" not in err, err
     assert not out.exists()
+
+
+def test_a_many_metric_table_matches_compared_levels_by_x():
+    """rig / real-video / circles print one row per level and method: a compared file of
+    other alphas showed its values against this run's alphas, by position."""
+
+    def rig(method: str, points: tuple) -> SuiteResult:
+        levels = [Level(x, {"amplitude_ratio": v}, 1) for x, v in points]
+        return SuiteResult(suite="rig", method=method, x_name="alpha", x_log=True,
+                           primary="amplitude_ratio", floor=None, levels=levels,
+                           table=["amplitude_ratio"])  # fmt: skip
+
+    now, old = rig("now", ((5, 0.5), (10, 0.6))), rig("old", ((10, 0.9), (20, 0.8)))
+    rows = [line.split() for line in format_table([now, old]).splitlines()[2:]]
+    assert rows == [["5", "now", "0.5000"], ["10", "now", "0.6000"], ["10", "old", "0.9000"]]

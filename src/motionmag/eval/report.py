@@ -65,10 +65,14 @@ def _metric_block(suite: str, group: list[SuiteResult]) -> list[str]:
     columns = _columns(group)
     header = [first.x_name.split(" (")[0], "method", *columns]
     rows = []
-    for i in range(len(first.levels)):
-        for r in group:
-            if i < len(r.levels):
-                values = r.levels[i].values
+    # each result's level at the first's x (a --compare file of other levels shows no
+    # row there, never a value of another x)
+    at_x = [{_x_key(level.x): level for level in r.levels} for r in group]
+    for i, level in enumerate(first.levels):
+        for r, levels in zip(group, at_x, strict=True):
+            found = levels.get(_x_key(level.x))
+            if found is not None:
+                values = found.values
                 rows.append([_x_text(first, i), r.method, *(_fmt(values.get(c)) for c in columns)])
     lines = [f"{suite}: {first.x_name}; {', '.join(columns)}"]
     return lines + _aligned(header, rows)
