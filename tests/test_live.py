@@ -257,6 +257,35 @@ def test_a_stream_that_breaks_off_is_reported_as_such(clip_40fps):
     assert run_live(whole, SlowMagnifier(0.0), [ListSink()]).stopped_by == "end of source"
 
 
+def test_stamped_and_unstamped_frames_keep_one_timeline(clip_40fps):
+    """After a stamped frame an unstamped one repeated the stale stamp (the writer then
+    squeezed it one tick on), and the first stamped frame after unstamped ones took the
+    time of the frame before it."""
+    from fractions import Fraction
+
+    class Frame:
+        width, height, time_base = 64, 48, Fraction(1, 40)
+
+        def __init__(self, pts: int | None) -> None:
+            self.pts = pts
+
+        def to_ndarray(self, format: str) -> np.ndarray:
+            return np.zeros((48, 64, 3), np.uint8)
+
+    class Container:
+        def decode(self, *args, **kwargs):
+            return iter([Frame(None), Frame(None), Frame(2), Frame(3), Frame(None)])
+
+        def close(self) -> None:
+            pass
+
+    source = StreamSource(str(clip_40fps), realtime=False)
+    source._container.close()
+    source._container = Container()
+    stamps = [source.last_time_s for _ in source.frames()]
+    assert stamps == [None, None, pytest.approx(0.05), pytest.approx(0.075), pytest.approx(0.1)]
+
+
 def test_a_server_that_never_answers_is_told_as_a_timeout():
     """A silent RTSP server was 'not video FFmpeg can read' (FFmpeg's error after 12.6 s)."""
     import socket

@@ -20,6 +20,7 @@ What matters here:
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import time
@@ -254,7 +255,11 @@ class StreamSource(LiveSource):
             container = av.open(url, mode="r", options=options, timeout=timeout_s)
         except (av.error.FFmpegError, OSError) as error:
             waited_s = time.monotonic() - began_s
-            if waited_s >= TIMED_OUT_SHARE * timeout_s:  # FFmpeg's RTSP calls it bad data
+            silent = (
+                isinstance(error, (av.error.InvalidDataError, TimeoutError))
+                or getattr(error, "errno", None) == errno.ETIMEDOUT
+            )  # FFmpeg's RTSP calls a silent server bad data
+            if silent and waited_s >= TIMED_OUT_SHARE * timeout_s:
                 raise InputError(
                     f"stream '{url}' did not answer within {timeout_s:g} s: check that its "
                     "server is running and sending."
@@ -306,13 +311,15 @@ class StreamSource(LiveSource):
             for frame in self._container.decode(self._stream):
                 if frame.pts is not None and frame.time_base is not None:
                     pts_s = float(frame.pts * frame.time_base)
-                    if first_pts_s is None:
-                        first_pts_s = pts_s - max(time_s, 0.0)
+                    if first_pts_s is None:  # one period after any unstamped frames
+                        first_pts_s = pts_s - (time_s + 1.0 / self.info.fps)
                     time_s = pts_s - first_pts_s
                     self._last_time_s = time_s
                 else:  # no time stamp (a raw H.264 stream): one frame period on (ours);
                     # unpaced, such a stream ran as fast as it downloaded (10 s in 0.8)
                     time_s += 1.0 / self.info.fps
+                    if self._last_time_s is not None:  # not the stamp of a frame before
+                        self._last_time_s = time_s
                 if start_s is None:
                     start_s = self._clock.now() - time_s
                 wait_s = start_s + time_s - self._clock.now()

@@ -224,7 +224,8 @@ class VideoWriter:
         self.sample_aspect_ratio = _aspect(sample_aspect_ratio)
         self.frames_written = 0
         self._last_pts: int | None = None
-        self._period_ticks = TICKS_PER_FRAME  # the last frame's duration: recent intervals
+        # the last frame's duration: the median of the recent intervals between frames
+        self._period_ticks = TICKS_PER_FRAME
         self._intervals: deque[int] = deque(maxlen=DURATION_INTERVALS)
         # the first packet's decode and presentation times, and the latest end of a frame
         # (pts + duration), for the .mp4 track's length (:meth:`_cover_last_frame`)
@@ -322,7 +323,7 @@ class VideoWriter:
     @property
     def duration_s(self) -> Fraction:
         """Seconds from the first frame written to the end of the last (as long as the
-        interval before it, or one frame period)."""
+        median of the latest intervals, :data:`DURATION_INTERVALS`, or one frame period)."""
         if self._last_pts is None:
             return Fraction(0)
         return (self._last_pts + self._period_ticks) * self._time_base
