@@ -437,6 +437,28 @@ def test_a_mask_of_the_frame_s_shape_at_another_size_is_cut_by_the_crop(tmp_path
         load_mask(tmp_path / "odd.png", geometry)
 
 
+def test_a_whole_clip_that_cannot_fit_in_memory_is_refused_before_reading(
+    tmp_path, capsys, monkeypatch
+):
+    """deepmag-color holds the clip and float copies of it (190 bytes a pixel measured):
+    a 1280x720 clip of 3000 frames read on at 2.8 MB a frame until the system killed it."""
+    from motionmag.magnify import frame_memory
+
+    frames = quantize(np.random.default_rng(0).uniform(0, 255, (40, 48, 64, 3)))
+    source = write_clip(tmp_path / "face.mkv", frames, 30.0)
+    monkeypatch.setattr(frame_memory, "available_bytes", lambda: 20 * 10**6)  # 20 MB free
+    out = tmp_path / "out.mkv"
+    code, err = run(capsys, "magnify", source, "-o", out, "--method", "deepmag-color",
+                    "--alpha", "3", "--quiet")  # fmt: skip
+    assert code == 2 and one_sentence(err), err
+    assert "deepmag-color holds the whole clip in memory: 40 frames of 64x48 px need about" in err
+    assert "give a shorter --start/--end window" in err and not out.exists()
+    monkeypatch.setattr(frame_memory, "available_bytes", lambda: 10**9)  # 1 GB: it runs
+    code, err = run(capsys, "magnify", source, "-o", out, "--method", "deepmag-color",
+                    "--alpha", "3", "--quiet")  # fmt: skip
+    assert code == 0, err
+
+
 def test_a_resize_that_stretches_beyond_what_a_file_can_store_is_refused(tmp_path, capsys, clip):
     """100000x2 from 128x96 made the pixel aspect ratio 0 (a message about 'Fraction(0,
     1)'); 100x is the most one side may stretch against the other, and it is allowed."""

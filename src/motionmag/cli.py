@@ -99,7 +99,8 @@ def _option(text: str) -> tuple[str, object]:
 
 #: what to make smaller when a command runs out of memory, by command (its own flags)
 _MEMORY_ADVICE = {
-    "magnify": "try --resize, a shorter --fir-taps or a smaller --order",
+    "magnify": "try --resize, --crop, a shorter --start/--end, a shorter --fir-taps or a "
+    "smaller --order",
     "live": "try --resize or a shorter --fir-taps",
     "measure": "try a smaller --roi or fewer --grid cells",
     "spectrum": "try a smaller --roi",

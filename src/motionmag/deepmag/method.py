@@ -139,6 +139,10 @@ def noise_notes(noise) -> list[str]:
 class DeepMagColorMagnifier(WholeClipMagnifier):
     """Whole-clip pulse-colour magnifier (Eq. 15-18)."""
 
+    #: peak RSS over 300 more frames of 160x96 (2026-12-04, `/usr/bin/time -v motionmag
+    #: magnify` with --end 10 and 20): 877 MB, 190 bytes a pixel; rounded up
+    clip_bytes_per_pixel = 200.0
+
     def __init__(
         self,
         model,
@@ -199,6 +203,10 @@ class DeepMagMotionMagnifier(WholeClipMagnifier):
         smooth_px: sigma of the phase change's amplitude-weighted smoothing, px of the r0
             band (:func:`.motion.smooth_phase_change`; 0 = off, the paper's rebuild).
     """
+
+    #: measured as deepmag-color's: 636 MB over 300 more frames of 160x96, 138 bytes a
+    #: pixel; rounded up
+    clip_bytes_per_pixel = 150.0
 
     def __init__(
         self,

@@ -84,6 +84,9 @@ class Magnifier(ABC):
     #: the fewest frames it works on (0: any; DeepMag's zero-phase band-pass needs more):
     #: the engine refuses a shorter clip before reading it
     frames_needed: int = 0
+    #: a whole-clip magnifier's memory per pixel of each frame of the clip (bytes; 0: not
+    #: measured): the engine refuses a clip that cannot fit before reading it
+    clip_bytes_per_pixel: float = 0.0
     #: sentences for the user about this input, filled while it runs (the engine prints
     #: them with its own notes)
     notes: tuple[str, ...] | list[str] = ()

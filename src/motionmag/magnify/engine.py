@@ -26,7 +26,7 @@ from ..output_paths import check_output_path, require_path
 from ..video import VideoInfo, VideoReader, VideoWriter, output_kind, probe, side_by_side
 from ..video.reader import gap_advice, rate_mismatch, uneven_spacing
 from .config import MagnifyConfig
-from .frame_memory import check_frame_fits_memory
+from .frame_memory import check_clip_fits_memory, check_frame_fits_memory
 from .geometry import FrameGeometry
 from .mask import blend, load_mask
 from .registry import build_magnifier, with_default_band
@@ -114,6 +114,9 @@ def magnify_file(
             f"{config.fps:g} fps) for its zero-phase band-pass, and '{input_path}' has "
             f"{known} here: give a longer clip, or a longer --start/--end window."
         )
+    if known is not None:  # a whole-clip method holds every frame: before any is read
+        check_clip_fits_memory(config.method, known, width, height,
+                               magnifier.magnifier.clip_bytes_per_pixel)  # fmt: skip
     if stabilize is not None:
         # register on what is not magnified: the mask's complement
         still = None if weights is None else 1.0 - weights

@@ -32,3 +32,28 @@ def check_frame_fits_memory(width: int, height: int, available: int | None = Non
             f"magnify, and {gb_text(available)} GB is free: give a smaller --resize, or cut a "
             "region with --crop."
         )
+
+
+def check_clip_fits_memory(
+    method: str,
+    frames: int,
+    width: int,
+    height: int,
+    bytes_per_pixel: float,
+    available: int | None = None,
+) -> None:
+    """UsageError when a whole-clip method (it holds every frame, and float copies of
+    them, until the clip ends) needs more for ``frames`` frames of ``width`` x ``height``
+    px, at ``bytes_per_pixel`` (the method's measured ``clip_bytes_per_pixel``), than the
+    available memory: one sentence before the first frame is read. It read on, 2.6 MB a
+    frame at 160x96, until the system killed it (review, stop 57)."""
+    available = available_bytes() if available is None else available
+    if available is None or bytes_per_pixel <= 0:
+        return
+    needed = bytes_per_pixel * frames * width * height
+    if needed > available:
+        raise UsageError(
+            f"{method} holds the whole clip in memory: {frames} frames of {width}x{height} px "
+            f"need about {gb_text(needed)} GB, and {gb_text(available)} GB is free: give a "
+            "shorter --start/--end window, a smaller --resize, or cut a region with --crop."
+        )
