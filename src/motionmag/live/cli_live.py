@@ -240,6 +240,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         on_interval=None if args.quiet else status,
         temporal=config.resolved_mode() == "temporal",
         band_hz=with_default_band(stream.config).band,
+        filter_fps=stream.config.fps,
     )
     report.output = args.output
     report.notes.extend(stream.notes)  # the method's own (e.g. a thesis net's temporal gain)

@@ -297,6 +297,7 @@ def run_live(
     on_interval: Callable[[Interval], None] | None = None,
     temporal: bool = False,
     band_hz: tuple[float, float] | None = None,
+    filter_fps: float | None = None,
 ) -> LiveReport:
     """Magnify ``source`` into ``sinks`` until it ends, a limit, Ctrl+C or a sink stops.
 
@@ -315,6 +316,7 @@ def run_live(
             and pass it to ``on_interval``.
         temporal: the magnifier filters in time (a dropped frame then distorts the band).
         band_hz: its band (Hz), to say when the frames left are too few to hold it.
+        filter_fps: the rate the magnifier filters at (``--fps``; default the source's).
     """
     clock = clock or SystemClock()
     info = source.info
@@ -483,10 +485,11 @@ def run_live(
     too_slow = report.frames_dropped > (left if stop_reason else 0)
     if too_slow:
         report.notes.append(drop_advice(report))
-    kept_fps = info.fps * processed / max(report.frames_in, 1)  # frames magnified a second
+    rate = filter_fps or info.fps  # the rate the band is read in
+    kept_fps = rate * processed / max(report.frames_in, 1)  # frames magnified a second
     if too_slow and temporal and band_hz is not None and band_hz[1] >= kept_fps / 2:
         report.notes.append(
-            f"frames were dropped: {kept_fps:.1f} of the source's {info.fps:g} frames a second "
+            f"frames were dropped: {kept_fps:.1f} of the source's {rate:g} frames a second "
             f"were magnified, which hold motions up to {kept_fps / 2:.1f} Hz, below the band's "
             f"top ({band_hz[1]:g} Hz): the band was not magnified as asked; use a faster "
             "method, --resize, or --no-realtime for a file"
