@@ -297,6 +297,28 @@ def test_alpha_map_gives_alpha_inside_and_one_outside(tmp_path):
     assert torch.allclose(model.factors[0][..., :8], torch.tensor(1.0))
 
 
+def test_a_map_file_that_holds_no_weights_is_one_sentence(tmp_path):
+    """A text file named .npy, an object array and an empty array raised NumPy's own
+    errors (tracebacks); tta_batch 0 divided by zero after the whole clip was read; a
+    TTA run had no whole-clip memory figure, so a long clip read on until it was killed."""
+    from motionmag.magnify.flowmag import load_alpha_map
+
+    (tmp_path / "text.npy").write_text("not an array")
+    np.save(tmp_path / "object.npy", np.array([{"a": 1}], dtype=object))
+    np.save(tmp_path / "empty.npy", np.zeros((0, 0), np.float32))
+    np.save(tmp_path / "complex.npy", np.ones((4, 4), np.complex64))
+    cases = {"text": "is not a NumPy array file", "object": "is not a NumPy",
+             "empty": "must be a finite 2-D array", "complex": "complex64 values"}  # fmt: skip
+    for name, words in cases.items():
+        with pytest.raises(UsageError, match=words):
+            load_alpha_map(tmp_path / f"{name}.npy", 32, 32)
+    with pytest.raises(UsageError, match="tta_batch must be at least 1, not 0"):
+        FlowMagMagnifier(4.0, _Counting(), options=FlowMagOptions(tta_epochs=1, tta_batch=0))
+    tta = FlowMagMagnifier(4.0, _Counting(), options=FlowMagOptions(tta_epochs=1))
+    assert tta.whole_clip and tta.clip_bytes_per_pixel > 0
+    assert FlowMagMagnifier(4.0, _Counting()).clip_bytes_per_pixel == 0  # streams
+
+
 def test_an_alpha_map_with_no_weight_returns_the_input_exactly(tmp_path):
     cv2.imwrite(str(tmp_path / "black.png"), np.zeros((32, 32), np.uint8))
     model = _Counting()
