@@ -47,8 +47,10 @@ def check_clip_fits_memory(
     px, at ``bytes_per_pixel`` (the method's measured ``clip_bytes_per_pixel``), than the
     available memory: one sentence before the first frame is read. It read on, 2.6 MB a
     frame at 160x96, until the system killed it (review, stop 57)."""
+    if bytes_per_pixel <= 0:  # a streaming method (or not measured)
+        return
     available = available_bytes() if available is None else available
-    if available is None or bytes_per_pixel <= 0:
+    if available is None:
         return
     needed = bytes_per_pixel * frames * width * height
     if needed > available:
