@@ -464,22 +464,32 @@ class FrameAligner:
     def warp(frame: np.ndarray, matrix: np.ndarray, inverse: bool = False) -> np.ndarray:
         """``frame`` resampled into the first frame's coordinates by ``matrix`` (or, with
         ``inverse``, a first-frame-coordinates image back into the frame's)."""
-        if np.allclose(matrix, np.eye(3), rtol=0.0, atol=1e-9):
+        if _is_identity(matrix):
             return frame
-        if np.array_equal(matrix[:2, :2], np.eye(2)) and not matrix[2, :2].any():
+        if _is_translation(matrix):
             shift = matrix[:2, 2] * (-1.0 if inverse else 1.0)
             return _translate(frame, float(shift[0]), float(shift[1]))
-        height, width = frame.shape[:2]
         flags = cv2.INTER_LANCZOS4 | (cv2.WARP_INVERSE_MAP if inverse else 0)
-        if abs(matrix[2, 0]) + abs(matrix[2, 1]) > 0:
-            out = cv2.warpPerspective(
-                frame, matrix, (width, height), flags=flags, borderMode=cv2.BORDER_REFLECT
-            )
-        else:
-            out = cv2.warpAffine(
-                frame, matrix[:2], (width, height), flags=flags, borderMode=cv2.BORDER_REFLECT
-            )
-        return out
+        return _warp_by(frame, matrix, flags, borderMode=cv2.BORDER_REFLECT)
+
+
+def _is_identity(matrix: np.ndarray) -> bool:
+    """A registration that moved nothing (to 1e-9)."""
+    return bool(np.allclose(matrix, np.eye(3), rtol=0.0, atol=1e-9))
+
+
+def _is_translation(matrix: np.ndarray) -> bool:
+    """A registration that only shifted: whole-pixel work without a warp."""
+    return bool(np.array_equal(matrix[:2, :2], np.eye(2)) and not matrix[2, :2].any())
+
+
+def _warp_by(image: np.ndarray, matrix: np.ndarray, flags: int, **border) -> np.ndarray:
+    """``image`` warped by a 3x3 ``matrix`` at its own size: ``cv2.warpPerspective`` for a
+    projective one, ``cv2.warpAffine`` of its top rows otherwise."""
+    size = (image.shape[1], image.shape[0])
+    if abs(matrix[2, 0]) + abs(matrix[2, 1]) > 0:
+        return cv2.warpPerspective(image, matrix, size, flags=flags, **border)
+    return cv2.warpAffine(image, matrix[:2], size, flags=flags, **border)
 
 
 def _edge_cover(position: np.ndarray, size: int) -> np.ndarray:
@@ -499,21 +509,16 @@ def coverage(matrix: np.ndarray, height: int, width: int) -> np.ndarray | None:
     The cover falls over one pixel, not at a threshold, so that under a sub-pixel camera
     shake an edge column fades between output and input instead of switching from one to
     the other from frame to frame (ours)."""
-    if np.allclose(matrix, np.eye(3), rtol=0.0, atol=1e-9):
+    if _is_identity(matrix):
         return None
-    if np.array_equal(matrix[:2, :2], np.eye(2)) and not matrix[2, :2].any():
-        # a translation: whole rows and columns, without a warp (17 ms at 1080p)
+    if _is_translation(matrix):  # whole rows and columns, without a warp (17 ms at 1080p)
         columns = _edge_cover(np.arange(width) + matrix[0, 2], width)
         rows = _edge_cover(np.arange(height) + matrix[1, 2], height)
         if columns.min() >= 1.0 and rows.min() >= 1.0:
             return None
         return rows[:, None] * columns[None, :]
     ones = np.ones((height, width), np.float32)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    if abs(matrix[2, 0]) + abs(matrix[2, 1]) > 0:
-        cover = cv2.warpPerspective(ones, matrix, (width, height), flags=flags)
-    else:
-        cover = cv2.warpAffine(ones, matrix[:2], (width, height), flags=flags)
+    cover = _warp_by(ones, matrix, cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
     cover[cover > 1.0 - COVER_TOLERANCE] = 1.0  # OpenCV's interpolation tables round
     return cover if cover.min() < 1.0 else None
 
