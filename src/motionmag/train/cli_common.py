@@ -335,10 +335,10 @@ def note_changed_frozen_models(saved: dict, given: dict) -> None:
         return sorted(os.path.realpath(str(name)) for name in names)
 
     def same(a: object, b: object) -> bool:
-        if a == b or files(a) == files(b):
+        first, second = files(a), files(b)
+        if a == b or first == second:
             return True
         try:  # hard links, or a case-insensitive disk's other spelling
-            first, second = files(a), files(b)
             return len(first) == len(second) == 1 and os.path.samefile(first[0], second[0])
         except OSError:
             return False

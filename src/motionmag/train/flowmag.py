@@ -763,9 +763,8 @@ def train_flowmag(
         )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas, shape_flags=SHAPE_FLAGS,
-                         config=config.to_dict(), validation_fields=VALIDATION_FIELDS)  # fmt: skip
-        if counters.best_reset:  # scored on other cases: --export must not take it
-            (run / BEST).unlink(missing_ok=True)
+                         config=config.to_dict(), validation_fields=VALIDATION_FIELDS,
+                         best_path=run / BEST)  # fmt: skip
         alpha_rng.set_state(state["rng"]["alpha"])
         torch.set_rng_state(state["rng"]["torch"])
     video_pairs, video_stats = None, None

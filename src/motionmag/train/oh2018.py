@@ -743,9 +743,8 @@ def train_model(
         )
     if state is not None:
         counters.restore(state, net, optimizer, config.lr, config.betas, groups, recipe.shape_flags,
-                         config=config.to_dict(), validation_fields=VALIDATION_FIELDS)  # fmt: skip
-        if counters.best_reset:  # scored on other cases: --export must not take it
-            (run / BEST).unlink(missing_ok=True)
+                         config=config.to_dict(), validation_fields=VALIDATION_FIELDS,
+                         best_path=run / BEST)  # fmt: skip
         if state["rng"].get("noise") is not None and state["rng"].get("device") == device.type:
             noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])

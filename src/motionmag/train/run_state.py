@@ -142,7 +142,6 @@ class RunState:
     sessions: list[dict] = field(default_factory=list)
     validation: dict | None = None
     log_interval: dict = field(default_factory=dict)
-    best_reset: bool = False  # restore() dropped the best: another validation set
 
     def add_to_log_interval(self, parts: dict[str, float]) -> None:
         """Count one step's loss parts into the open ``log.csv`` interval."""
@@ -168,13 +167,15 @@ class RunState:
         shape_flags: tuple[str, ...] = (),
         config: dict | None = None,
         validation_fields: tuple[str, ...] = (),
+        best_path: Path | None = None,
     ) -> None:
         """Load a checkpoint's weights, optimiser state and counters.
 
         ``config``, this session's: where it changes one of ``validation_fields`` (the
         trainer's settings that make its validation set), the best so far was scored on
-        other cases, so it is not carried over and the run's ``best.pt`` is removed
-        (``best.pt`` and ``--export`` compared scores of two sets), with a note.
+        other cases, so it is not carried over and the run's best checkpoint
+        (``best_path``) is removed (``best.pt`` and ``--export`` compared scores of two
+        sets), with a note.
 
         The flags may change lr and betas: every group gets ``lr`` (times its
         ``lr_scale`` where it has one) and ``betas`` (its ``own_betas`` where it has
@@ -210,9 +211,10 @@ class RunState:
                 "keeps going.",
                 file=sys.stderr,
             )
+            if best_path is not None:  # scored on other cases: --export must not take it
+                best_path.unlink(missing_ok=True)
         else:
             self.best = dict(state.get("best") or self.best)
-        self.best_reset = bool(changed)  # the trainer removes its best.pt
         self.sessions = list(state.get("sessions", []))
         self.validation = state.get("validation")
         self.log_interval = dict(state.get("log_interval") or {})  # none before 2026-12-03
