@@ -442,18 +442,18 @@ def test_a_whole_clip_that_cannot_fit_in_memory_is_refused_before_reading(
 ):
     """deepmag-color holds the clip and float copies of it (190 bytes a pixel measured):
     a 1280x720 clip of 3000 frames read on at 2.8 MB a frame until the system killed it."""
-    from motionmag.magnify import frame_memory
+    from motionmag import memory_free
 
     frames = quantize(np.random.default_rng(0).uniform(0, 255, (40, 48, 64, 3)))
     source = write_clip(tmp_path / "face.mkv", frames, 30.0)
-    monkeypatch.setattr(frame_memory, "available_bytes", lambda: 20 * 10**6)  # 20 MB free
+    monkeypatch.setattr(memory_free, "available_bytes", lambda: 20 * 10**6)  # 20 MB free
     out = tmp_path / "out.mkv"
     code, err = run(capsys, "magnify", source, "-o", out, "--method", "deepmag-color",
                     "--alpha", "3", "--quiet")  # fmt: skip
     assert code == 2 and one_sentence(err), err
     assert "deepmag-color holds the whole clip in memory: 40 frames of 64x48 px need about" in err
     assert "give a shorter --start/--end window" in err and not out.exists()
-    monkeypatch.setattr(frame_memory, "available_bytes", lambda: 10**9)  # 1 GB: it runs
+    monkeypatch.setattr(memory_free, "available_bytes", lambda: 10**9)  # 1 GB: it runs
     code, err = run(capsys, "magnify", source, "-o", out, "--method", "deepmag-color",
                     "--alpha", "3", "--quiet")  # fmt: skip
     assert code == 0, err
@@ -475,7 +475,8 @@ def test_frames_that_cannot_fit_in_memory_are_refused_before_any_work(tmp_path, 
     """Linux kills a process that touches more memory than it has (exit 137, no message):
     --resize 30000x30000 did that. A floor of 150 bytes a pixel (measured 204-557) against
     the available memory refuses it in one sentence."""
-    from motionmag.magnify.frame_memory import available_bytes, check_frame_fits_memory
+    from motionmag.magnify.frame_memory import check_frame_fits_memory
+    from motionmag.memory_free import available_bytes
 
     out = tmp_path / "out.mkv"
     code, err = run(capsys, "magnify", clip, "-o", out, "--resize", "40000x30000", "--quiet")

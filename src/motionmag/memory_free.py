@@ -84,6 +84,14 @@ def _group_free(folder: Path) -> int | None:
     return None
 
 
+def free_if_short(needed: float, available: int | None = None) -> int | None:
+    """The free memory (bytes; ``available``, default :func:`available_bytes` now) when
+    ``needed`` bytes exceed it, else None (it fits, or the system does not say): the one
+    test behind every refusal of work that cannot fit."""
+    available = available_bytes() if available is None else available
+    return available if available is not None and needed > available else None
+
+
 def gb_text(size_bytes: float) -> str:
     """Bytes as GB (1e9) for a sentence: whole numbers from 10 GB, two figures below."""
     value = size_bytes / 1e9

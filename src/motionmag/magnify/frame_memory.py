@@ -13,7 +13,7 @@ processed pixel. The floor is below all of them (ours).
 from __future__ import annotations
 
 from ..errors import UsageError
-from ..memory_free import available_bytes, gb_text
+from ..memory_free import free_if_short, gb_text
 
 #: bytes per processed pixel that every method needs at least (see the module docstring)
 FLOOR_BYTES_PER_PIXEL = 150
@@ -22,14 +22,12 @@ FLOOR_BYTES_PER_PIXEL = 150
 def check_frame_fits_memory(width: int, height: int, available: int | None = None) -> None:
     """UsageError when frames of ``width`` x ``height`` px need more than the available
     memory (``available`` bytes; default: what the system says now)."""
-    available = available_bytes() if available is None else available
-    if available is None:
-        return
     needed = FLOOR_BYTES_PER_PIXEL * width * height
-    if needed > available:
+    free = free_if_short(needed, available)
+    if free is not None:
         raise UsageError(
             f"frames of {width}x{height} px need at least {gb_text(needed)} GB of memory to "
-            f"magnify, and {gb_text(available)} GB is free: give a smaller --resize, or cut a "
+            f"magnify, and {gb_text(free)} GB is free: give a smaller --resize, or cut a "
             "region with --crop."
         )
 
@@ -49,13 +47,11 @@ def check_clip_fits_memory(
     frame at 160x96, until the system killed it (review, stop 57)."""
     if bytes_per_pixel <= 0:  # a streaming method (or not measured)
         return
-    available = available_bytes() if available is None else available
-    if available is None:
-        return
     needed = bytes_per_pixel * frames * width * height
-    if needed > available:
+    free = free_if_short(needed, available)
+    if free is not None:
         raise UsageError(
             f"{method} holds the whole clip in memory: {frames} frames of {width}x{height} px "
-            f"need about {gb_text(needed)} GB, and {gb_text(available)} GB is free: give a "
+            f"need about {gb_text(needed)} GB, and {gb_text(free)} GB is free: give a "
             "shorter --start/--end window, a smaller --resize, or cut a region with --crop."
         )

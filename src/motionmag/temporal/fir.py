@@ -128,17 +128,17 @@ class FIRSelector(TemporalSelector):
         than the memory free now (``memory_free.available_bytes``): a long filter (a low
         band's FIR, acceleration's 2 ceil(4 sigma) + 1 taps) at a large frame was killed
         without a message when its pages were touched."""
-        from ..memory_free import available_bytes, gb_text
+        from ..memory_free import free_if_short, gb_text
 
         if any(level.device.type != "cpu" for level in rep):
             return
-        available = available_bytes()
         needed = self.capacity * sum(level.numel() * level.element_size() for level in rep)
-        if available is not None and needed > available:
+        free = free_if_short(needed)
+        if free is not None:
             raise UsageError(
                 f"the temporal filter holds {self.capacity} frames ({len(self.taps)} taps) "
                 f"of {needed / self.capacity / 1e6:.2g} MB each, {gb_text(needed)} GB, and "
-                f"{gb_text(available)} GB is free: {self.shorter}, or make the frames "
+                f"{gb_text(free)} GB is free: {self.shorter}, or make the frames "
                 "smaller with --resize or --crop."
             )
 
