@@ -804,9 +804,11 @@ def _bare_stabilize(argv: list[str]) -> list[str]:
     out = []
     for i, token in enumerate(argv):
         out.append(token)
+        if token != "--stabilize":
+            continue
         following = argv[i + 1] if i + 1 < len(argv) else ""
         path_like = "." in following or "/" in following or os.path.exists(following)
-        if token == "--stabilize" and following not in STABILIZE_MODELS and path_like:
+        if following not in STABILIZE_MODELS and path_like:
             out.append(DEFAULT_STABILIZE_MODEL)
     return out
 
