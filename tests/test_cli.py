@@ -196,6 +196,26 @@ def test_crop_magnifies_only_the_region_and_cuts_a_whole_frame_mask(
     assert not (tmp_path / "x.mkv").exists()
 
 
+def test_a_mask_black_everywhere_inside_the_crop_is_kept_with_a_note(
+    tmp_path, capsys, vibrating_clip
+):
+    """A mask white only outside --crop magnifies nothing: the command says so (it used
+    to write the input back silently)."""
+    from PIL import Image
+
+    source, _ = vibrating_clip
+    mask = np.zeros((96, 128), np.uint8)
+    mask[:, 110:] = 255  # right of the crop, columns 40-103
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    out = tmp_path / "masked.mkv"
+    argv = ["magnify", source, "-o", out, "--crop", 40, 16, 64, 48, "--mask"]
+    argv += [tmp_path / "mask.png", "--alpha", 10, "--method", "linear", "--quiet"]
+    with pytest.warns(UserWarning, match="black everywhere inside --crop: nothing") as notes:
+        code, _, _ = run(capsys, *argv)
+    assert code == 0 and str(notes[0].message).startswith("--mask '")  # a note on stderr
+    np.testing.assert_array_equal(read_clip(out), read_clip(source)[:, 16:64, 40:104])
+
+
 def test_methods_slice_spectrum(tmp_path, capsys, vibrating_clip):
     source, _ = vibrating_clip
     code, stdout, _ = run(capsys, "methods")

@@ -7,6 +7,7 @@ works for every method, and a mask is resized to the processing size once.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -35,7 +36,7 @@ def load_mask(
     if it has that region's shape (width / height within 2 %: a mask drawn at half the
     size is fine); one of another shape is a UsageError, never stretched. ``flag``
     names the option in messages, ``name`` an array's origin (without one: "the mask
-    array").
+    array"). A mask with no weight anywhere (after the crop) is kept, with a warning.
     """
     if isinstance(mask, (str, os.PathLike)):
         subject, weights = f"{flag} '{mask}'", _read_weights(Path(mask), flag)
@@ -66,6 +67,13 @@ def load_mask(
         raise UsageError(
             f"{subject} is {mask_w}x{mask_h} but the video is {cut_w}x{cut_h}: draw "
             "the mask at that size (or the same shape scaled)."
+        )
+    if not weights.any():  # legal (the output is the input), but rarely what was meant
+        where = " inside --crop" if geometry.crop is not None else ""
+        warnings.warn(
+            f"{subject} is black everywhere{where}: nothing is magnified (white marks what "
+            "to magnify).",
+            stacklevel=2,
         )
     if weights.shape != (height, width):
         weights = cv2.resize(weights, (width, height), interpolation=cv2.INTER_AREA)
