@@ -23,6 +23,7 @@ from pathlib import Path
 from ..atomic import write_json
 from ..devices import resolve_device
 from ..errors import UsageError
+from ..folder_lock import exclusive_folder
 from ..output_paths import check_creatable_file
 from ..train.cli_common import check_not_replaced, default_device, given_fields, set_threads
 
@@ -265,7 +266,8 @@ def run_train_deepmag_color(args: argparse.Namespace) -> int:
     )
 
     config, run_dir = _run(args, ColorTrainConfig, _FIELDS, "deepmag-color")
-    model, record = train_deepmag_color(run_dir, config, log=_log, command=_command())
+    with exclusive_folder(run_dir, "motionmag train"):
+        model, record = train_deepmag_color(run_dir, config, log=_log, command=_command())
     if args.export:
         evaluation = evaluate_color(model, config, config.test_videos)
         write_json(run_dir / "test_eval.json", evaluation, indent=1)
@@ -301,7 +303,8 @@ def run_train_deepmag_motion(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--test-duration {config.test_duration_s:g} s is below 10 s: give 10 or more."
         )
-    model, record = train_deepmag_motion(run_dir, config, log=_log, command=_command())
+    with exclusive_folder(run_dir, "motionmag train"):
+        model, record = train_deepmag_motion(run_dir, config, log=_log, command=_command())
     if args.export:
         started = time.monotonic()
         evaluation = evaluate_motion(model, config, config.test_videos)

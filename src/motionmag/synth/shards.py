@@ -34,6 +34,7 @@ import numpy as np
 from .. import __version__
 from ..atomic import atomic_output, write_json
 from ..errors import InputError, UsageError
+from ..folder_lock import exclusive_folder
 from .oh2018 import FRAME_NAMES, MAX_LAYERS, Oh2018Config, Oh2018Generator, Sample
 from .photos import MaskPool, PhotoPool
 
@@ -280,6 +281,22 @@ def write_shards(
     if job.masks:
         MaskPool(job.masks)
     manifest = _manifest(job, int(n), per_shard, photos.names)
+    with exclusive_folder(root, "motionmag synth"):  # a second run removed the first's shards
+        return _fill_folder(root, manifest, job, photos, overwrite, workers, quiet)
+
+
+def _fill_folder(
+    root: Path,
+    manifest: dict,
+    job: _Job,
+    photos: PhotoPool,
+    overwrite: bool,
+    workers: int,
+    quiet: bool,
+) -> ShardWriteResult:
+    """The work of :func:`write_shards` once its inputs are checked: the folder's
+    manifest written (an old dataset replaced only with ``overwrite``), then the shards
+    it does not hold yet generated."""
     root.mkdir(exist_ok=True)
     manifest_path = root / MANIFEST
     if manifest_path.exists():
@@ -318,7 +335,7 @@ def write_shards(
     with tqdm(total=todo, unit="sample", disable=quiet, file=sys.stderr, desc="synth") as bar:
         if workers == 1 or len(tasks) <= 1:
             generator = Oh2018Generator(
-                config,
+                job.config,
                 seed=job.seed,
                 photos=photos,
                 masks=MaskPool(job.masks) if job.masks else None,
@@ -344,7 +361,7 @@ def write_shards(
     seconds = time.perf_counter() - start
     manifest["complete"] = True
     write_json(manifest_path, manifest)
-    return ShardWriteResult(root, int(n), len(manifest["shards"]), todo, seconds)
+    return ShardWriteResult(root, manifest["n"], len(manifest["shards"]), todo, seconds)
 
 
 def _remove_unfinished(root: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..folder_lock import exclusive_folder
 from .cli_common import (
     add_init_flag,
     add_run_flags,
@@ -178,9 +179,10 @@ def run_train_flowmag(args) -> int:
     steps_past_init(args, config, given, NETWORK, "flowmag")
     config.validate()
     banner = f"training flowmag in {run_dir} on {config.device}"
-    result = train_flowmag(
-        config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args)
-    )
+    with exclusive_folder(run_dir, "motionmag train"):
+        result = train_flowmag(
+            config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args)
+        )
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, "

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..atomic import write_json
 from ..errors import UsageError
+from ..folder_lock import exclusive_folder
 from ..output_paths import check_suffix
 from .cli_common import (
     check_not_replaced,
@@ -150,16 +151,17 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     if not args.resume:
         steps_past_init(args, config, given, RECIPES["ha2024"].network, "ha2024")
     config.validate()  # before the banner: a bad value is its one sentence
-    print(f"learning to remove {', '.join(config.remove)} in {run_dir}", file=sys.stderr)
-    report = learn_to_remove(
-        config,
-        run_dir,
-        resume=args.resume,
-        init_from=args.init,
-        progress=not args.quiet,
-        command="motionmag " + " ".join(sys.argv[1:]),
-        max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
-    )
+    with exclusive_folder(run_dir, "motionmag train"):
+        print(f"learning to remove {', '.join(config.remove)} in {run_dir}", file=sys.stderr)
+        report = learn_to_remove(
+            config,
+            run_dir,
+            resume=args.resume,
+            init_from=args.init,
+            progress=not args.quiet,
+            command="motionmag " + " ".join(sys.argv[1:]),
+            max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
+        )
     if "stale_retrain" in report:
         print(
             f"note: the pruning changed since retraining began, so that run is kept as "

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..folder_lock import exclusive_folder
 from ..magnify.learned import VIEWS
 from ..nets.thesis_widths import sizes_of, thesis_width
 from .cli_common import (
@@ -420,7 +421,8 @@ def run_train(args: argparse.Namespace) -> int:
     config.validate()
     _note_hmn_fine_tuning(args, config)
     banner = f"training {args.model} in {run_dir} on {config.device}"
-    result = train(config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args))
+    with exclusive_folder(run_dir, "motionmag train"):
+        result = train(config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args))
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, {result.samples_per_hour:.0f} samples/h now"
