@@ -15,10 +15,11 @@ from motionmag.folder_lock import exclusive_folder
 def test_a_held_folder_is_refused_under_any_spelling_and_free_again_after(tmp_path):
     folder = tmp_path / "runs" / "a"
     other = tmp_path / "runs" / "b"
-    with exclusive_folder(folder, "motionmag train"):
+    what = "motionmag train"
+    with exclusive_folder(folder, what):
         again = tmp_path / "runs" / ".." / "runs" / "a"
         pattern = rf"being written by another motionmag train \(process {os.getpid()}\)"
-        with pytest.raises(UsageError, match=pattern), exclusive_folder(again, "again"):
+        with pytest.raises(UsageError, match=pattern), exclusive_folder(again, what):
             pass
         with exclusive_folder(other, "motionmag train"):  # another folder: free
             pass
