@@ -11,7 +11,8 @@ displacement (1 = unchanged, 0 < alpha < 1 attenuates).
 >>> before = mm.measure("in.mp4", roi=(200, 150, 120, 80))   # a region's motion, px per frame
 """
 
-from . import openmp_spin  # noqa: F401  (first: it sets GOMP_SPINCOUNT before torch loads)
+# first: one sets GOMP_SPINCOUNT before torch loads, the other quiets Ctrl+C meanwhile
+from . import openmp_spin, startup_interrupt  # noqa: F401 (openmp_spin: its import)
 from .errors import InputError, MotionmagError, UsageError
 from .magnify.config import MagnifyConfig
 from .magnify.engine import MagnifyResult
@@ -19,6 +20,8 @@ from .magnify.registry import MethodSpec, get_method, methods
 from .python_api import Stream, compare_motion, create_model, magnify, magnify_frames, measure
 
 __version__ = "0.1.0"
+
+startup_interrupt.package_loaded()  # Python's Ctrl+C handler back (the command: later)
 
 __all__ = [
     "InputError",

@@ -20,7 +20,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 
-from . import __version__
+from . import __version__, startup_interrupt
 from .allocator import keep_freed_memory
 from .errors import MotionmagError, Terminated, UsageError
 from .magnify.stabilize import DEFAULT_MODEL as DEFAULT_STABILIZE_MODEL
@@ -829,6 +829,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _given_argv.clear()
     args.argv = argv  # the command as given, for the records commands write (eval --json)
     keep_freed_memory()  # large per-frame buffers are reused, not re-faulted (allocator.py)
+    startup_interrupt.command_starts()  # parsed (its imports done): _run reports a Ctrl+C
     with _sigterm_as_interrupt(), _warnings_as_notes():
         return _run(args)
 

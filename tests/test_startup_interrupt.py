@@ -1,0 +1,45 @@
+"""Ctrl+C while the ``motionmag`` command loads its imports (about 2 s) prints the
+command's one line and exits 130; it printed a traceback of the import machinery."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from motionmag.startup_interrupt import INTERRUPTED
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_and_status_130():
+    done = _python(
+        "import os, signal, sys, time\n"
+        "sys.argv[0] = '/usr/local/bin/motionmag'\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "import motionmag.startup_interrupt\n"  # the first thing the package imports
+        "os.kill(os.getpid(), signal.SIGINT)\n"  # as if pressed while torch loads
+        "time.sleep(30)\n"
+        "print('went on')\n"
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == INTERRUPTED and done.stdout == ""
+
+
+def test_the_handler_stays_until_the_command_starts_and_other_programs_keep_python_s():
+    check = (
+        "import signal, sys\n"
+        "sys.argv[0] = {name!r}\n"
+        "import contextlib, io, motionmag, motionmag.cli\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    motionmag.cli.main(['methods'])\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    command = _python(check.format(name="/usr/local/bin/motionmag"))
+    assert command.returncode == 0, command.stderr
+    assert command.stdout.split()[0] == "False" and command.stdout.split()[-1] == "True"
+    other = _python(check.format(name="my_script.py"))
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.split()[0] == "True" and other.stdout.split()[-1] == "True"
