@@ -11,6 +11,7 @@ gain on low bands, both silently.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import motionmag as mm
@@ -72,12 +73,19 @@ def test_diff_iir_s_half_power_band_is_noted_where_it_is_much_wider(clip, tmp_pa
 
 def test_a_fir_too_short_for_its_band_is_noted_with_the_gain_it_gives(clip, tmp_path):
     """The default length is capped at 255 frames: 0.5-2 Hz at 240 fps passes 72 % at
-    the band's centre (1 Hz), so alpha 10 gives about 7.2x there."""
+    the band's centre (1 Hz), so alpha 10 gives about 1 + 0.72 x 9 = 7.5x there (the
+    note said 0.72 x 10). magnify_frames and Stream say so too (they said nothing)."""
     taps = fir_bandpass_taps(0.5, 2.0, 240.0, 255)
     assert fir_gain(taps, 1.0, 240.0) == pytest.approx(0.72, abs=0.01)
     result = mm.magnify(clip, tmp_path / "slow.mkv", method="linear", band=(0.5, 2.0),
                         filter="fir", fps=240, alpha=10)  # fmt: skip
     (note,) = [n for n in result.notes if "fir filter" in n]
-    assert "255 taps are too few" in note and "72%" in note and "7.22x, not 10x" in note
+    assert "255 taps are too few" in note and "72%" in note and "7.5x, not 10x" in note
+    frames = np.random.default_rng(0).integers(0, 256, (12, 16, 16, 3), dtype=np.uint8)
+    with pytest.warns(UserWarning, match=r"72% of the motion at 1 Hz, so .* about 7\.5x"):
+        mm.magnify_frames(frames, fps=240, method="linear", band=(0.5, 2.0), filter="fir",
+                          alpha=10)  # fmt: skip
+    stream = mm.Stream("linear", fps=240, band=(0.5, 2.0), filter="fir", alpha=10)
+    assert [n for n in stream.notes if "fir filter's 255 taps" in n]
     fine = mm.magnify(clip, tmp_path / "fine.mkv", method="linear", band=(1, 4), filter="fir")
     assert not [n for n in fine.notes if "fir filter" in n]

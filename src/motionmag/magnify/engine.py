@@ -329,8 +329,7 @@ def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:
     if filtered.resolved_mode() != "temporal" or band is None or not config.fps:
         return []
     seconds, period = frames / config.fps, 1.0 / band[0]
-    given = config.band is not None and config.method != "acceleration"
-    notes = _filter_notes(config) if given else []
+    notes = filter_notes(config)
     if seconds >= period:
         return notes
     return [
@@ -344,6 +343,20 @@ def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:
 #: a filter's gain at the band's centre below this, or its -3 dB band this much wider than
 #: the one asked for, is noted (our thresholds)
 CENTRE_GAIN_NOTED, BAND_WIDENING_NOTED = 0.9, 1.25
+
+
+def filter_notes(config: MagnifyConfig) -> list[str]:
+    """Notes on a temporal filter that misses the ``--band`` given (:func:`_filter_notes`):
+    for ``magnify``'s file path and the streams of ``magnify_frames``, ``Stream`` and
+    ``live`` alike. None for a method's own band or for ``acceleration``'s."""
+    if (
+        config.band is None
+        or config.method == "acceleration"
+        or not config.fps
+        or config.resolved_mode() != "temporal"
+    ):
+        return []
+    return _filter_notes(config)
 
 
 def _filter_notes(config: MagnifyConfig) -> list[str]:
@@ -360,10 +373,13 @@ def _filter_notes(config: MagnifyConfig) -> list[str]:
         gain = fir_gain(fir_bandpass_taps(low, high, config.fps, taps), centre, config.fps)
         if gain >= CENTRE_GAIN_NOTED:
             return []
+        # the filtered part is what alpha - 1 multiplies: the motion comes out
+        # 1 + gain (alpha - 1) times the input's, not gain x alpha
+        got = 1.0 + gain * (config.alpha - 1.0)
         return [
             f"the fir filter's {taps} taps are too few for a band this low: it passes "
             f"{gain:.0%} of the motion at {centre:.3g} Hz, so the magnification there is "
-            f"about {gain * config.alpha:.3g}x, not {config.alpha:g}x; give --fir-taps "
+            f"about {got:.3g}x, not {config.alpha:g}x; give --fir-taps "
             "with more frames, or use --filter butter."
         ]
     if config.filter_kind == "diff-iir" and "iir_coefficients" not in config.options:

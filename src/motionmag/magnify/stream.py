@@ -162,11 +162,15 @@ class Stream:
     @property
     def notes(self) -> list[str]:
         """Sentences for the user from the method about this input (what ``magnify``
-        prints as notes: an alpha beyond the weights' training range, the method's own),
-        filled as it runs."""
-        from .engine import alpha_range_notes
+        prints as notes: an alpha beyond the weights' training range, a temporal filter
+        that misses the band, the method's own), filled as it runs."""
+        from .engine import alpha_range_notes, filter_notes
 
-        return alpha_range_notes(self.config) + list(self._paired.magnifier.notes)
+        return (
+            alpha_range_notes(self.config)
+            + filter_notes(self.config)
+            + list(self._paired.magnifier.notes)
+        )
 
     @property
     def stabilization(self):
