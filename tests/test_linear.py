@@ -172,6 +172,26 @@ def test_level_gains_follow_the_wavelength_cut_off():
     reference_code = LinearConfig(lambda_c_px=16.0, amplify_finest=False, amplify_residual=False)
     assert level_gains(10.0, 4, reference_code) == pytest.approx([0.0, 4.0, 9.0, 9.0, 0.0])
     assert level_gains(0.5, 2, LinearConfig()) == pytest.approx([-0.5, -0.5, -0.5])
+    # the reference code exaggerates before it caps: level 2 (11.33 exaggerated) gets 9,
+    # not more than alpha - 1 (it got 11.33 when the cap was checked first)
+    exaggerated = LinearConfig(lambda_c_px=24.0, exaggeration=2.0)
+    assert level_gains(10.0, 5, exaggerated) == pytest.approx([4 / 3, 14 / 3, 9, 9, 9, 9])
+
+
+def test_attenuation_stops_the_colour_motion_with_the_luma():
+    """Below alpha 1 the colour change is not scaled by chrom_attenuation (0.1): it was,
+    and alpha 0 left 0.90 of the colour channels' motion (I and Q of YIQ) while the luma
+    stood still (stop-58 review; benchmarks/attenuation.py)."""
+    yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    photo = smooth_texture(load_texture("coffee"), (160, 160), sigma_px=1.5)
+    frames = quantize(np.stack([photo, subpixel_shift(photo, 0.2, 0.0)]))
+    for alpha in (0.0, 0.5):
+        out = mm.magnify_frames(frames, method="linear", alpha=alpha, mode="static")
+        before, after = frames @ yiq.T, out @ yiq.T
+        for c in range(3):  # Y, I, Q
+            kept = measure_shift(after[0][..., c], after[1][..., c])[0]
+            kept /= measure_shift(before[0][..., c], before[1][..., c])[0]
+            assert kept == pytest.approx(alpha, abs=0.06), (alpha, c, kept)
 
 
 def test_tiny_frames_without_pyramid_levels_still_magnify():

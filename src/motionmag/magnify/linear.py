@@ -13,7 +13,10 @@ What matters:
   ``lambda_k = 2^(k + 2)`` px is the representative wavelength of band level ``k``
   (finest k = 0; our choice, the upper edge of the band, which matches the reference
   code's diagonal/3 rule at common sizes). Chrominance (I, Q) is attenuated (default
-  0.1) and the capped levels may be exaggerated (code: 2; default 1 here). The authors'
+  0.1) when alpha > 1, against amplified colour noise; below 1 it is not (ours: scaled
+  by 0.1, the attenuating change left 0.9 of the colour motion), so alpha 0 stops the
+  colour edges with the luma. The capped levels may be exaggerated before the cap, as
+  the reference code does (its factor: 2; default 1 here). The authors'
   code also leaves the finest band and the low-pass residual unamplified and uses
   ``lambda_c`` of 16 px or more; that makes the measured magnification of a real
   texture fall to about 0.65 alpha, so our defaults amplify every level under the cap
@@ -58,7 +61,7 @@ class LinearConfig:
 
     levels: int | None = None  # band levels; default: down to a residual of 8-15 px
     lambda_c_px: float = 8.0  # spatial cut-off wavelength in px (Eq. 14)
-    chrom_attenuation: float = 0.1  # gain factor on I and Q
+    chrom_attenuation: float = 0.1  # gain factor on I and Q (when alpha > 1)
     amplify_finest: bool = True  # reference code: False (the finest band is left alone)
     amplify_residual: bool = True  # reference code: False (nor is the low-pass residual)
     exaggeration: float = 1.0  # factor on capped levels' gain (reference code: 2)
@@ -89,11 +92,9 @@ def level_gains(alpha: float, levels: int, config: LinearConfig) -> list[float]:
             gains.append(alpha - 1.0)
             continue
         wavelength_px = 2.0 ** (k + 2)
-        capped = alpha * wavelength_px / config.lambda_c_px - 1.0
-        if capped >= alpha - 1.0:
-            gains.append(alpha - 1.0)
-        else:
-            gains.append(max(0.0, capped * config.exaggeration))
+        # exaggerated first, then capped (the reference code's order): never above alpha - 1
+        capped = (alpha * wavelength_px / config.lambda_c_px - 1.0) * config.exaggeration
+        gains.append(min(alpha - 1.0, max(0.0, capped)))
     return gains
 
 
@@ -151,7 +152,8 @@ class LinearEulerian(EulerianMethod):
                 change = band if change is None else change + band
         if change is None:
             return kept
-        return _add_change(kept, change, self.config.chrom_attenuation)
+        chroma = self.config.chrom_attenuation if self.alpha > 1.0 else 1.0
+        return _add_change(kept, change, chroma)
 
 
 class ColorEulerian(EulerianMethod):
