@@ -277,3 +277,12 @@ def test_a_filter_order_below_one_names_its_keyword():
         UsageError, match=r"filter order 0 \(order\) must be at least 1: give order=2"
     ):
         mm.magnify_frames(np.zeros((3, 16, 16, 3), np.uint8), method="linear", band=(2, 4), order=0)
+
+
+@pytest.mark.parametrize("method", ["acceleration", "linear"])
+def test_a_band_without_a_frame_rate_asks_for_the_rate(method):
+    """acceleration said "add band=(LOW, HIGH)" to a Stream that had a band and no fps."""
+    with pytest.raises(UsageError, match=r"the frame rate is unknown: pass fps to use a band"):
+        mm.Stream(method, mode="temporal", band=(1, 3))
+    with pytest.raises(UsageError, match=r"needs the frequency of the motion: add band=\(LOW"):
+        mm.Stream("acceleration", fps=30)

@@ -210,21 +210,29 @@ def test_a_bad_set_value_is_one_sentence_and_writes_nothing(
         ("riesz", "levels=500", "'riesz' can use on 128x96 frames (at most 7)"),
         ("phase", "scales=7", "'phase' can use on 128x96 frames (at most 6)"),
         ("phase", "orientations=500", "'phase' can use in good time (at most 16)"),
+        ("phase", "sigma_px=1e9", "'phase' can use in good time (at most 64)"),
+        ("riesz", "sigma_px=65", "'riesz' can use in good time (at most 64)"),
+        ("color", "level=8", "'color' can use on 128x96 frames (at most 7)"),
     ],
 )
 def test_a_pyramid_deeper_than_the_frame_is_refused(
     tmp_path, capsys, clip, method, setting, pattern
 ):
     """A 96 px short side halves 7 times to 1 px: level 8 repeats 1x1 bands (level 2000
-    overflowed linear's gains, 500 orientations ran for minutes); the top is accepted.
-    Refused before any frame: no progress bar is drawn first (not --quiet here)."""
+    overflowed linear's gains, 500 orientations ran for minutes, color's level was
+    clamped silently); so are smoothing widths OpenCV cannot allocate (sigma_px 1e9 asked
+    for 8.6 GB). The top is accepted. Refused before any frame: no progress bar is drawn
+    first (not --quiet here)."""
     out = tmp_path / "out.mkv"
     code, err = run(capsys, "magnify", clip, "-o", out, "--method", method, "--set", setting)
     assert code == 2 and one_sentence(err) and pattern in err, err
     assert not out.exists()
-    top = {"linear": "levels=7", "riesz": "levels=7", "phase": "scales=6"}[method]
+    top = {"linear": "levels=7", "riesz": "levels=7", "phase": "scales=6", "color": "level=7"}
+    top = top[method]
     if "orientations" in setting:
         top = "orientations=16"
+    if "sigma_px" in setting:
+        top = "sigma_px=64"
     args = ("--end", 0.1, "--set", top, "--quiet")
     assert run(capsys, "magnify", clip, "-o", out, "--method", method, *args)[0] == 0
 

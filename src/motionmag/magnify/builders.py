@@ -151,14 +151,16 @@ def build_acceleration(config: MagnifyConfig) -> EulerianMagnifier:
     (geometric mean of ``--band``), so constant-velocity motion is left alone."""
     import math
 
-    from ..temporal import FIRSelector, acceleration_taps, check_band
+    from ..temporal import FPS_UNKNOWN, FIRSelector, acceleration_taps, check_band
     from .phase import PhaseBased, PhaseConfig
 
-    if config.band is None or config.fps is None:
+    if config.band is None:
         raise UsageError(
             "acceleration needs the frequency of the motion to magnify: add --band LOW HIGH "
             "(in Hz) around it."
         )
+    if config.fps is None:  # a Stream without fps (a file always has a rate)
+        raise UsageError(FPS_UNKNOWN)
     check_band(*config.band, config.fps)
     chosen = config.filter_flags_given()
     if "iir_coefficients" in config.options:

@@ -52,7 +52,7 @@ from ..representations.pyramid import (
 )
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha, check_positive_options, pyramid_levels
+from .config import check_alpha, check_option_at_most, check_positive_options, pyramid_levels
 
 
 @dataclass
@@ -70,11 +70,15 @@ class LinearConfig:
         check_positive_options("linear", levels=self.levels, lambda_c_px=self.lambda_c_px)
 
 
+#: the ``color`` method's default pyramid level (Wu et al.'s code uses 4-6)
+DEFAULT_COLOR_LEVEL = 4
+
+
 @dataclass
 class ColorConfig:
     """Options of the ``color`` method (Wu et al. 2012, colour amplification)."""
 
-    level: int = 4  # Gaussian pyramid level that is selected and amplified
+    level: int | None = None  # Gaussian pyramid level amplified (None: 4, or the deepest)
     chrom_attenuation: float = 1.0
 
 
@@ -171,12 +175,26 @@ class ColorEulerian(EulerianMethod):
     def __init__(self, alpha: float, config: ColorConfig | None = None) -> None:
         self.alpha = check_alpha(alpha)
         self.config = config or ColorConfig()
-        if self.config.level < 0:
+        if self.config.level is not None and self.config.level < 0:
             raise UsageError(f"colour level {self.config.level} must be >= 0.")
 
+    def level_for(self, height: int, width: int) -> int:
+        """The level amplified on frames of this size (px): :data:`DEFAULT_COLOR_LEVEL`, or
+        the deepest the frame halves to when it is smaller; a ``level`` given deeper than
+        that is refused, as ``linear``'s ``levels`` is (it was clamped, silently)."""
+        top = max_levels(height, width, smallest_px=1)
+        if self.config.level is None:
+            return min(DEFAULT_COLOR_LEVEL, top)
+        check_option_at_most(
+            "color", "level", self.config.level, top, f"on {width}x{height} frames"
+        )
+        return self.config.level
+
+    def prepare(self, height: int, width: int) -> None:
+        self.level_for(height, width)
+
     def encode(self, frame: torch.Tensor) -> tuple[torch.Tensor, Rep]:
-        level = min(self.config.level, max_levels(*frame.shape[-2:], smallest_px=1))
-        coarse = gaussian_pyramid(frame, level)[-1]
+        coarse = gaussian_pyramid(frame, self.level_for(*frame.shape[-2:]))[-1]
         return frame, [coarse * (self.alpha - 1.0)]
 
     def decode(self, kept: torch.Tensor, selected: Rep) -> torch.Tensor:

@@ -49,6 +49,11 @@ from .config import check_alpha, check_option_at_most, check_positive_options
 #: resolve 11 degrees, and the cost grows with each: 500 ran for minutes on 3 frames)
 MAX_ORIENTATIONS = 16
 
+#: the widest amplitude-weighted smoothing ``--set sigma_px`` takes, band px (ours: the
+#: paper smooths by 1-3 px; 1e9 asked OpenCV for a 8.6 GB kernel and the process was
+#: killed without a word); shared with ``riesz``
+MAX_SIGMA_PX = 64
+
 
 @dataclass
 class PhaseConfig:
@@ -63,6 +68,7 @@ class PhaseConfig:
 
     def __post_init__(self) -> None:
         check_positive_options("phase", orientations=self.orientations, scales=self.scales)
+        check_option_at_most("phase", "sigma_px", self.sigma_px, MAX_SIGMA_PX, "in good time")
 
 
 def wrap_phase(x: torch.Tensor) -> torch.Tensor:

@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from ..representations.pyramid import collapse_laplacian, laplacian_pyramid
 from ..temporal import Rep
 from .base import EulerianMethod
-from .config import check_alpha, check_positive_options, pyramid_levels
-from .phase import amplitude_weighted_blur, luma
+from .config import check_alpha, check_option_at_most, check_positive_options, pyramid_levels
+from .phase import MAX_SIGMA_PX, amplitude_weighted_blur, luma
 
 
 @dataclass
@@ -49,6 +49,7 @@ class RieszConfig:
 
     def __post_init__(self) -> None:
         check_positive_options("riesz", levels=self.levels)
+        check_option_at_most("riesz", "sigma_px", self.sigma_px, MAX_SIGMA_PX, "in good time")
 
 
 def riesz_transform(band: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

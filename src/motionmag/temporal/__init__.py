@@ -51,6 +51,10 @@ __all__ = [
 ]
 
 
+#: the sentence for a band in Hz without a frame rate (a Stream or array without fps)
+FPS_UNKNOWN = "the frame rate is unknown: pass --fps to use a band in Hz."
+
+
 def make_selector(
     mode: str,
     *,
@@ -89,7 +93,7 @@ def make_selector(
     if band is None:
         raise UsageError("temporal mode needs a pass band: add --band LOW HIGH (in Hz).")
     if fps is None:
-        raise UsageError("the frame rate is unknown: pass --fps to use a band in Hz.")
+        raise UsageError(FPS_UNKNOWN)
     low_hz, high_hz = (float(b) for b in band)
     if filter_kind == "butter":
         return ButterworthSelector(low_hz, high_hz, fps, order)
