@@ -430,7 +430,8 @@ def test_alpha_maps_to_gamma_through_the_fit():
     calibration = {"gain_slope_per_n_gamma": k, "curve": curve}
     assert 20 * gamma_for_alpha(2.0, 20, calibration) == pytest.approx(0.0005)
     assert 20 * gamma_for_alpha(4.0, 20, calibration) == pytest.approx(0.0015)
-    assert 10 * gamma_for_alpha(7.0, 10, calibration) == pytest.approx(0.003)
+    with pytest.warns(UserWarning, match=r"alpha 7 is above the largest gain .* \(x5\.0\)"):
+        assert 10 * gamma_for_alpha(7.0, 10, calibration) == pytest.approx(0.003)
     # a gain that falls again at larger steps: the curve ends at its peak, alpha above it fails
     rising_then_falling = [{"n_gamma": 0.001, "gain": 3.0}, {"n_gamma": 0.002, "gain": 6.0},
                            {"n_gamma": 0.004, "gain": 4.0}]  # fmt: skip

@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -358,7 +359,8 @@ def gamma_for_alpha(alpha: float, n_iter: int, calibration: dict) -> float:
 
     ``calibration`` is the ``"calibration"`` entry of a model card (:mod:`.calibration`).
     With a measured ``curve`` (mean gain per ``N * gamma``) the gain is interpolated
-    piecewise linearly from (0, 1), and extrapolated along the last segment; without one,
+    piecewise linearly from (0, 1), and extrapolated along the last segment, with a
+    warning (the gain there was never measured); without one,
     ``gain = 1 + k N gamma`` (``k`` = ``gain_slope_per_n_gamma``), both in N gamma at the
     card's own N (its ``n_iter``); another ``n_iter`` gets the same total step, (N - 1)
     gamma, as N - 1 steps are taken. Gradient ascent only amplifies, so ``alpha`` must be
@@ -394,6 +396,13 @@ def gamma_for_alpha(alpha: float, n_iter: int, calibration: dict) -> float:
     else:
         slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
         n_gamma = float(xs[-1] + (alpha - ys[-1]) / slope)
+        warnings.warn(  # the shipped cards: colour overshoots, motion falls back (README)
+            f"alpha {alpha:g} is above the largest gain these weights were calibrated at "
+            f"(x{ys[-1]:.1f}): the step is extrapolated, and the gain may be far from "
+            f"x{alpha:g}; ask for x{math.floor(ys[-1] * 10) / 10:g} or less, or check the "
+            "output with motionmag measure.",
+            stacklevel=2,
+        )
     return n_gamma * per_step
 
 
