@@ -247,3 +247,30 @@ def test_linear_on_the_rig_is_finite_and_within_the_measured_range():
     # range as alpha grows
     # (seed 0: 0.688 / 0.562); the measured ranges +-0.05 (it accepted 0.5-1.05 / 0.4-1.05)
     assert 0.64 < ratios[0] < 0.93 and 0.51 < ratios[1] < 0.82
+
+
+def test_the_25_backgrounds_are_25_photographs():
+    """EVALUATION.md s.3 / THESIS.md s.1.1: each video on a different real background.
+    Backgrounds 13-24 were photos 0-11 again, rotated and cropped; they are now the 12
+    shipped OpenCV sample photographs, and 0-12 are unchanged (scikit-image's 13)."""
+    import cv2
+
+    from motionmag.eval.circles import SHIPPED_BACKGROUNDS, circle_background, shipped_background
+    from motionmag.synth.photos import PhotoPool
+
+    pool = PhotoPool()
+    if len(pool) < 13:
+        pytest.skip(f"this scikit-image bundles {len(pool)} of the pool's 13 photos")
+    assert len(pool) + len(SHIPPED_BACKGROUNDS) == 25
+    for number in range(len(SHIPPED_BACKGROUNDS)):
+        photo = shipped_background(number).astype(np.float32)
+        assert photo.shape[0] == photo.shape[1] >= 356
+        expected = cv2.resize(photo, (64, 64), interpolation=cv2.INTER_AREA)
+        got = circle_background(13 + number, 64)
+        np.testing.assert_allclose(got, np.clip(expected, 0, 255), atol=1e-3)
+    first = pool.get(0)
+    side = min(first.shape[:2])
+    y, x = (first.shape[0] - side) // 2, (first.shape[1] - side) // 2
+    square = np.ascontiguousarray(first[y : y + side, x : x + side]).astype(np.float32)
+    expected = cv2.resize(square, (64, 64), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(circle_background(0, 64), np.clip(expected, 0, 255), atol=1e-3)

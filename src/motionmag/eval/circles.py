@@ -16,11 +16,14 @@ What matters:
   camera blur of ``sigma_e = 0.5`` px (exact for a straight edge, within ``O(sigma_e^2
   / r)`` for the rim). Both layers depend only on ``x - d``, so the input at 0.1 px and
   the truth at 10 px are the same scene moved exactly, and share the same blur.
-- **25 backgrounds.** The 13 photographs bundled with scikit-image (``PhotoPool``) give
-  backgrounds 0-12 (their largest centred square); 13-24 are photos 0-11 rotated by
-  90 degrees, mirrored and cropped to an off-centre square of 2/3 of the short side (our
-  choice: the thesis's images are not published). The disc fills are crops of other
-  texture-rich bundled photos, blurred by 1 px.
+- **25 backgrounds**, each a different photograph, as THESIS.md s.1.1 suggests (the
+  thesis's own are not published): the 13 bundled with scikit-image (``PhotoPool``)
+  give backgrounds 0-12 (their largest centred square), and 12 of OpenCV's sample
+  photographs, shipped in ``eval/backgrounds/`` as 384 px centred squares (576 KB),
+  give 13-24. Until stop 58, 13-24 were photos 0-11 again, rotated, mirrored and
+  cropped; runs of 13 backgrounds or fewer are unchanged. (With a scikit-image that
+  lacks some photos, the missing places are filled by such variants.) The disc fills
+  are crops of other texture-rich bundled photos, blurred by 1 px.
 - **How methods are run** (see :func:`circle_plan`): two-frame methods in dynamic mode
   (``F_{t-1}``, ``F_t``) at ``alpha = (10 + 0.1) / 0.2 = 50.5``, the only setting in which
   a perfect magnifier reproduces the truth; temporal-only methods with a band just below
@@ -42,13 +45,14 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy.special import erfc
 from tqdm import tqdm
 
-from ..errors import UsageError
+from ..errors import MotionmagError, UsageError
 from ..synth.photos import PhotoPool
 from ..synth.vibration import quantize, subpixel_shift
 from .metrics import mse, ssim
@@ -144,16 +148,44 @@ def _square_crop(photo: np.ndarray, variant: int) -> np.ndarray:
     return image[y : y + side, x : x + side]
 
 
+#: the circle benchmark's own backgrounds (OpenCV's sample photographs, 384 px squares;
+#: eval/backgrounds/README.txt says where they come from), after the scikit-image pool's
+BACKGROUND_DIR = Path(__file__).with_name("backgrounds")
+SHIPPED_BACKGROUNDS = (
+    "aloel", "apple", "baboon", "building", "butterfly", "fruits",
+    "graf1", "home", "leuvena", "orange", "smarties", "starry_night",
+)  # fmt: skip
+
+
+def shipped_background(number: int) -> np.ndarray:
+    """Shipped background ``number`` (0-11) as uint8 RGB, a centred square."""
+    path = BACKGROUND_DIR / f"{SHIPPED_BACKGROUNDS[number]}.jpg"
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MotionmagError(f"the circle background '{path}' is missing: reinstall motionmag.")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 def circle_background(index: int, size_px: int) -> np.ndarray:
     """Background ``index`` (0-24) as float64 RGB (size_px, size_px, 3) on 0-255.
 
-    Photo ``index % P`` of the bundled pool (``P`` = 13 with a full scikit-image), crop
-    variant ``index // P`` (see the module docstring), resized by area averaging.
+    Photo ``index`` of the bundled pool (``P`` = 13 with a full scikit-image; its largest
+    centred square), then the shipped backgrounds (:data:`SHIPPED_BACKGROUNDS`); any
+    place left (a partial scikit-image) takes a crop variant of a pool photo (see the
+    module docstring). Resized by area averaging.
     """
     if not 0 <= index < N_BACKGROUNDS:
         raise UsageError(f"background index {index} is outside 0..{N_BACKGROUNDS - 1}.")
     pool = _photos()
-    crop = np.ascontiguousarray(_square_crop(pool.get(index % len(pool)), index // len(pool)))
+    distinct = len(pool) + len(SHIPPED_BACKGROUNDS)
+    if index < len(pool):
+        crop = _square_crop(pool.get(index), 0)
+    elif index < distinct:
+        crop = shipped_background(index - len(pool))
+    else:
+        left = index - distinct
+        crop = _square_crop(pool.get(left % len(pool)), 1 + left // len(pool))
+    crop = np.ascontiguousarray(crop)
     interpolation = cv2.INTER_AREA if crop.shape[0] >= size_px else cv2.INTER_CUBIC
     image = cv2.resize(crop.astype(np.float32), (size_px, size_px), interpolation=interpolation)
     return np.clip(image.astype(np.float64), 0, 255)
