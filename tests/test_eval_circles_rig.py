@@ -274,3 +274,21 @@ def test_the_25_backgrounds_are_25_photographs():
     square = np.ascontiguousarray(first[y : y + side, x : x + side]).astype(np.float32)
     expected = cv2.resize(square, (64, 64), interpolation=cv2.INTER_AREA)
     np.testing.assert_allclose(circle_background(0, 64), np.clip(expected, 0, 255), atol=1e-3)
+
+
+@pytest.mark.parametrize("over", [1.0, 3.0])
+def test_the_rig_reads_an_output_that_moved_further_than_asked(over):
+    """The beam search reached alpha x the input's motion: an output 3x too far at alpha
+    50 read as a ratio of 0.35 (a weak magnifier, not an unstable one); it is searched
+    again over a wider range now. A frame no search can place is NaN, and so are the
+    scores: a NaN read as a correlation of 0 and a min-max error of 0.5."""
+    from motionmag.eval.rig import beam_displacement, rig_displacement, rig_scores
+
+    scene, truth, alpha = RigScene(192, 0, 0), rig_displacement(100), 50.0
+    frames = np.stack([quantize(scene.render(over * alpha * d)) for d in truth])
+    recovered = beam_displacement(frames, scene.beam_rows, alpha * 0.1)
+    scores = rig_scores(recovered, truth, alpha, 0.1, 100.0, 21.0)
+    assert scores["amplitude_ratio"] == pytest.approx(over, rel=0.01)
+    assert scores["correlation"] > 0.999
+    failed = rig_scores(np.full(100, np.nan), truth, alpha, 0.1, 100.0, 21.0)
+    assert all(math.isnan(value) for value in failed.values())

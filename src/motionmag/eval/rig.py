@@ -220,7 +220,31 @@ def beam_displacement(
     then global Lucas-Kanade (``measure_shift``) on the beam rows shrunk by
     ``ceil(max_shift_px) + 2`` px on each side (at least 4 rows are kept), so that only
     beam texture, never the still background, is compared.
+
+    ``max_shift_px`` is what the method was asked for; an output that moved further
+    ends the search at its edge, and is searched again over twice the range, up to
+    :data:`WIDER_SEARCHES` times. A frame still at the edge then is NaN, not a wrong
+    number (3x too far at alpha 50 read as a ratio of 0.35; stop-58 review).
     """
+    for _ in range(WIDER_SEARCHES):
+        found, at_edge = _beam_search(frames, beam_rows, max_shift_px)
+        if not at_edge.any():
+            return found
+        max_shift_px *= 2.0
+    found, at_edge = _beam_search(frames, beam_rows, max_shift_px)
+    found[at_edge] = np.nan
+    return found
+
+
+#: how many times :func:`beam_displacement` doubles its search for an output that moved
+#: further than asked (ours: 4x the range covers an output 3x too far)
+WIDER_SEARCHES = 2
+
+
+def _beam_search(
+    frames: np.ndarray, beam_rows: tuple[float, float], max_shift_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(displacement px per frame, True where the integer search ended at its edge)."""
     frames = np.asarray(frames)
     size = frames.shape[1]
     top, bottom = beam_rows
@@ -238,6 +262,7 @@ def beam_displacement(
     inside = mask > 0
     reference = _grey(frames[0][r0:r1])
     out = np.zeros(len(frames))
+    at_edge = np.zeros(len(frames), bool)
     for k in range(1, len(frames)):
         moved = _grey(frames[k][r0:r1])
         errors = [
@@ -245,11 +270,12 @@ def beam_displacement(
             for s in range(-reach, reach + 1)
         ]
         step = int(np.argmin(errors)) - reach
+        at_edge[k] = abs(step) == reach
         aligned = np.roll(moved, -step, axis=0) if step else moved
         # 4 Gauss-Newton steps: after the integer step they agree with 8 to 1e-3 px
         _, dy = measure_shift(reference, aligned, mask=mask, iterations=4)
         out[k] = step + dy
-    return out
+    return out, at_edge
 
 
 def sinusoid_fit(signal: np.ndarray, fps: float, freq_hz: float) -> tuple[float, float]:
@@ -310,9 +336,13 @@ def rig_scores(
     recovered: np.ndarray, truth: np.ndarray, alpha: float, amplitude_px: float, fps: float,
     freq_hz: float,
 ) -> dict[str, float]:  # fmt: skip
-    """The four scores of a recovered displacement signal against the true ``d(t)``."""
+    """The four scores of a recovered displacement signal against the true ``d(t)``; all
+    NaN when a frame could not be measured (a NaN became a correlation of 0 and a
+    min-max error of 0.5, numbers a failed run should not show)."""
     recovered = np.asarray(recovered, np.float64)
     truth = np.asarray(truth, np.float64)
+    if not np.isfinite(recovered).all():
+        return dict.fromkeys(_METRICS, math.nan)
     amplitude = sinusoid_amplitude(recovered, fps, freq_hz)
     if np.std(recovered) > 0:
         correlation = float(np.corrcoef(recovered, truth)[0, 1])
