@@ -193,6 +193,25 @@ def test_a_region_that_does_not_move_gets_no_ratio(tmp_path, image, capsys):
         rm.compare(a, a)
 
 
+def test_a_ratio_at_a_frequency_where_nothing_moves_is_said_to_be_noise(
+    tmp_path, videos, image, capsys
+):
+    """--freq where the input moves 1e-4 px read x119 without a word; a second region
+    that stands still read "55 deg behind" region 1."""
+    assert main(["measure", videos["small"], videos["large"], "--freq", "7", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "at 7 Hz the first moves only" in text and "that ratio is one of noise" in text
+    assert main(["measure", videos["small"], videos["large"], "--quiet"]) == 0
+    assert "one of noise" not in capsys.readouterr().out  # at its peak: a real ratio
+    still = np.repeat(image[None], FRAMES, axis=0)
+    moving, _ = vibrating_frames(image, 0.3, HZ, FPS, FRAMES, 0.0)
+    clip = _write(tmp_path / "half.mkv", np.concatenate([moving[:, :, :64], still[:, :, 64:]], 2))
+    rois = ["--roi", "4", "16", "52", "64", "--roi", "72", "16", "52", "64"]
+    assert main(["measure", clip, *rois, "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "does not move measurably at 2 Hz" in text and "deg behind" not in text, text
+
+
 def test_videos_of_different_lengths_are_told_the_end_that_compares_them():
     """An output cut with --end beside its whole input: the sentence gives the --end (from
     the shorter one's start, 2 s, and length, 30 frames at 10 fps) that makes them match."""

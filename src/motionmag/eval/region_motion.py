@@ -210,6 +210,10 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
         "sinusoid_share": (
             amplitude_a / math.sqrt(2.0 * power / len(a)) if freq_hz is None else None
         ),
+        # the sinusoids' amplitudes there, px: below STILL_PX a ratio (or a phase) is one
+        # of noise (--freq 6 where the input moved 0.0001 px read x119)
+        "amplitude_first_px": amplitude_a,
+        "amplitude_other_px": amplitude_b,
     }
 
 
@@ -239,8 +243,17 @@ def _gain_words(comparison: dict) -> str:
 
 
 def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
-    """A line saying why the gain stands for the ratio, or none."""
-    if comparison.get("still") or not _by_gain(comparison):
+    """A line saying why the gain stands for the ratio, or that the first motion's
+    sinusoid at the frequency read is too faint for a ratio; or none."""
+    if comparison.get("still"):
+        return []
+    if comparison.get("amplitude_first_px", math.inf) < STILL_PX:
+        return [
+            f"{indent}  (at {comparison['freq_hz']:.3g} Hz the first moves only "
+            f"{comparison['amplitude_first_px']:.2g} px, below what can be measured "
+            f"({STILL_PX:g} px): that ratio is one of noise; read a frequency where it moves)"
+        ]
+    if not _by_gain(comparison):
         return []
     return [
         f"{indent}  (the sinusoid at {comparison['freq_hz']:.3g} Hz holds "
@@ -350,14 +363,21 @@ def describe_regions(
             if r > 0:
                 shape = _compare_or_still(per_video[v][0], motion, freq_hz)
                 entries[-1]["relative_to_region_1"] = shape
-                lines.append(
-                    "    region 1 does not move measurably: no ratio to it"
-                    if shape.get("still")
-                    else f"    moves {ratio_text(shape)} as much as region 1"
-                    f"{' (the in-phase gain)' if _by_gain(shape) else ''}, "
-                    f"{round(shape['phase_deg']) or 0:d} deg behind it (correlation "
-                    f"{shape['correlation']:.3f})"
-                )
+                if shape.get("still"):
+                    lines.append("    region 1 does not move measurably: no ratio to it")
+                elif shape["amplitude_other_px"] < STILL_PX:  # no phase to speak of
+                    lines.append(
+                        f"    does not move measurably at {shape['freq_hz']:.3g} Hz "
+                        f"({ratio_text(shape)} of region 1; correlation "
+                        f"{shape['correlation']:.3f})"
+                    )
+                else:
+                    lines.append(
+                        f"    moves {ratio_text(shape)} as much as region 1"
+                        f"{' (the in-phase gain)' if _by_gain(shape) else ''}, "
+                        f"{round(shape['phase_deg']) or 0:d} deg behind it (correlation "
+                        f"{shape['correlation']:.3f})"
+                    )
                 lines += _sinusoid_note(shape, "  ")
         for entry, motion in zip(entries[1:], motions[1:], strict=True):
             comparison = _compare_or_still(motions[0], motion, freq_hz)
