@@ -289,16 +289,24 @@ def _alpha_notes(info: VideoInfo) -> list[str]:
     ]
 
 
+def _weights_card(config: MagnifyConfig) -> dict | None:
+    """The model card of the weights a learned method will run (``--set weights``, or
+    the shipped ones); None for classical methods."""
+    from ..models.registry import list_models, model_card, read_card
+
+    if config.method not in list_models():
+        return None
+    weights = config.options.get("weights")
+    return read_card(Path(weights).with_suffix(".json")) if weights else model_card(config.method)
+
+
 def trained_alpha_top(config: MagnifyConfig) -> float | None:
     """The largest alpha a learned method's weights were trained on, from their model
     card (the synthetic generator's ``alpha_range``); None for classical methods, cards
     without one, and ``flowmag`` (it applies itself twice above its range)."""
-    from ..models.registry import list_models, model_card, read_card
-
-    if config.method not in list_models() or config.method == "flowmag":
+    if config.method == "flowmag":
         return None
-    weights = config.options.get("weights")
-    card = read_card(Path(weights).with_suffix(".json")) if weights else model_card(config.method)
+    card = _weights_card(config)
     generator = ((card or {}).get("data") or {}).get("generator_config") or {}
     try:
         top = float(generator.get("alpha_range")[1])
@@ -307,17 +315,37 @@ def trained_alpha_top(config: MagnifyConfig) -> float | None:
     return top if top > 1 else None
 
 
+#: the known-answer goal (issue 8): a static gain of 8.5-11.5 for x10, as a fraction
+KNOWN_ANSWER_FLOOR = 0.85
+
+
 def alpha_range_notes(config: MagnifyConfig) -> list[str]:
-    """A note when alpha is beyond what the learned method's weights were trained on (our
-    check): the network extrapolates there."""
+    """Notes from the learned method's model card (our checks): alpha beyond what the
+    weights were trained on (the network extrapolates there), and weights whose
+    known-answer gain is below the goal (early weights, which may even shrink a
+    smaller motion: sigma-theta's, x1.15 for x10, ran silently)."""
+    notes = []
     top = trained_alpha_top(config)
-    if top is None or config.alpha <= top:
-        return []
-    return [
-        f"alpha {config.alpha:g} is beyond the 1-{top:g} that the {config.method} weights "
-        "were trained on: the network extrapolates there, so check the output for "
-        "artifacts and for less magnification than asked."
-    ]
+    if top is not None and config.alpha > top:
+        notes.append(
+            f"alpha {config.alpha:g} is beyond the 1-{top:g} that the {config.method} weights "
+            "were trained on: the network extrapolates there, so check the output for "
+            "artifacts and for less magnification than asked."
+        )
+    known = ((_weights_card(config) or {}).get("known_answers")) or {}
+    try:
+        gain, asked = float(known["static_gain"]), float(known["alpha"])
+    except (KeyError, TypeError, ValueError):
+        return notes
+    if config.alpha > 1 and gain < KNOWN_ANSWER_FLOOR * asked:
+        notes.append(
+            f"these {config.method} weights are early: on the known-answer photo moved "
+            f"0.3 px they magnify x{gain:.2g} for x{asked:g} (the goal is "
+            f"{KNOWN_ANSWER_FLOOR * asked:g}-{(2 - KNOWN_ANSWER_FLOOR) * asked:g}), and "
+            "smaller motions may come out smaller still, even below the input's: check "
+            "the output with motionmag measure, or use ha2024 or phase."
+        )
+    return notes
 
 
 def _band_notes(config: MagnifyConfig, frames: int) -> list[str]:
