@@ -164,3 +164,22 @@ def test_a_slice_caption_says_when_the_videos_differ_in_length():
     assert slice_caption(5, None, 1, [795, 100]).endswith(
         ". The videos differ in length: 795 / 100 frames"
     )
+
+
+def test_a_short_clip_beside_a_long_one_does_not_set_the_zoom(tmp_path):
+    """The zoom came from the shortest panel: a 30-frame output beside its 90-frame input
+    drew a 320 px row x8, a picture 5124 px wide (walkthrough review, stop 58). Now the
+    largest panel sets it, and no panel is drawn longer than SLICE_MAX_SIDE_PX."""
+    from motionmag.video.compose import SLICE_MAX_SIDE_PX
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for name, frames in (("long.mkv", 90), ("short.mkv", 30)):
+        with VideoWriter(tmp_path / name, 30, 320, 16) as writer:
+            for _ in range(frames):
+                writer.write(rng.integers(0, 256, (16, 320, 3), dtype=np.uint8))
+        paths.append(tmp_path / name)
+    figure = slice_figure(paths, y=3, labels=["", ""])
+    zoom = (figure.shape[1] - 4) // (2 * 320)
+    assert zoom == 3 and figure.shape[0] == 90 * zoom  # ceil(240 / 90), from the long one
+    assert figure.shape[1] <= 2 * SLICE_MAX_SIDE_PX + 4

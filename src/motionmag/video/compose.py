@@ -197,6 +197,8 @@ def _pad_to(image: np.ndarray, height: int) -> np.ndarray:
 
 #: a slice panel's shorter side is enlarged to at least this (px) when it is smaller
 SLICE_MIN_SIDE_PX = 240
+#: the longest side the automatic zoom draws a slice panel (px; ours)
+SLICE_MAX_SIDE_PX = 1600
 
 
 def slice_figure(
@@ -215,8 +217,11 @@ def slice_figure(
     Labels default to the file names. x-t slices of videos of different lengths are padded
     with grey at the bottom to the longest. ``zoom``: each slice pixel drawn as a block of
     zoom x zoom (nearest neighbour: the values stay exact); None picks the smallest that
-    makes every panel at least :data:`SLICE_MIN_SIDE_PX` on its shorter side, up to 8 (a
-    60-frame slice of a 96 px clip is otherwise a stamp, its label unreadable).
+    makes the largest panel at least :data:`SLICE_MIN_SIDE_PX` on its shorter side, up to
+    8 (a 60-frame slice of a 96 px clip is otherwise a stamp, its label unreadable), and
+    none that draws a panel longer than :data:`SLICE_MAX_SIDE_PX` (a 30-frame clip beside
+    a 90-frame one set x8 from the short one: a 320 px row became 2560 px, the picture
+    5124 px wide).
     """
     from motionmag.video.reader import VideoReader
 
@@ -237,9 +242,11 @@ def slice_figure(
             )
         images.append(collector.image())
         lengths.append(len(collector))
-    if zoom is None:
-        shortest = min(min(im.shape[:2]) for im in images)
-        zoom = int(np.clip(math.ceil(SLICE_MIN_SIDE_PX / max(shortest, 1)), 1, 8))
+    if zoom is None:  # from the largest panel: a short clip's slice no longer sets it
+        side = max(min(im.shape[:2]) for im in images)
+        longest = max(max(im.shape[:2]) for im in images)
+        zoom = math.ceil(SLICE_MIN_SIDE_PX / max(side, 1))
+        zoom = int(np.clip(min(zoom, SLICE_MAX_SIDE_PX // longest), 1, 8))
     if zoom > 1:
         images = [np.repeat(np.repeat(im, zoom, axis=0), zoom, axis=1) for im in images]
     height = max(im.shape[0] for im in images)
