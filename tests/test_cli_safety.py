@@ -537,3 +537,18 @@ def test_a_containers_memory_limit_counts_as_what_is_free(tmp_path, version):
     own.write_text(own.read_text().replace("/box", "/box/inner"))
     (folder / names[0]).write_text(f"{5 * 10**9}\n")
     assert available_bytes(meminfo, root, own) == 4 * 10**9
+
+
+@pytest.mark.parametrize(
+    ("argv", "help_line"),
+    [
+        (["live", "in.mkv", "-o", "x.mp4", "--end", "1"], "(see 'motionmag live --help')"),
+        (["train", "oh2018", "--bogus"], "(see 'motionmag train oh2018 --help')"),
+        (["bogus"], "(see 'motionmag --help')"),
+    ],
+)
+def test_an_unknown_flag_points_to_its_command_s_help(capsys, argv, help_line):
+    """argparse reports an unknown flag from the top parser, whose help does not list the
+    command's flags: `live ... --end 1` pointed to 'motionmag --help'."""
+    code, err = run(capsys, *argv)
+    assert code == 2 and one_sentence(err) and err.rstrip().endswith(help_line + "."), err

@@ -43,7 +43,28 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         hint = _dash_name_hint(_given_argv)
-        self.exit(2, f"motionmag: error: {message}{hint} (see '{self.prog} --help').\n")
+        prog = _command_prog(self, _given_argv)
+        self.exit(2, f"motionmag: error: {message}{hint} (see '{prog} --help').\n")
+
+
+def _command_prog(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
+    """The deepest (sub)command that ``argv`` names under ``parser``: an unknown flag is
+    reported by the top parser, whose help (``motionmag --help``) does not list the
+    command's flags (``live ... --end 1`` pointed there)."""
+    prog = parser.prog
+    tokens = iter(argv)
+    while True:
+        commands = next(
+            (a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
+            None,
+        )
+        if not commands:
+            return prog
+        name = next((t for t in tokens if not str(t).startswith("-")), None)
+        if name not in commands:
+            return prog
+        parser = commands[name]
+        prog = parser.prog
 
 
 def _dash_name_hint(argv: Sequence[str]) -> str:
