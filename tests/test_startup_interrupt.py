@@ -31,6 +31,9 @@ def test_the_handler_stays_until_the_command_starts_and_other_programs_keep_pyth
     check = (
         "import signal, sys\n"
         "sys.argv[0] = {name!r}\n"
+        # as a terminal starts it (a background job inherits SIGINT ignored, and then
+        # nothing is changed, rightly)
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import contextlib, io, motionmag, motionmag.cli\n"
         "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
