@@ -700,6 +700,8 @@ def test_a_clip_far_cleaner_or_noisier_than_the_calibration_videos_gets_a_note()
     (clean,) = noise_notes(with_noise(0.1))
     assert "is below that of every video alpha was calibrated on" in clean
     assert noise_notes(with_noise(1.0)) == []
+    (still,) = noise_notes(np.zeros(3))  # a rendered clip: "(0)" read as a rounding slip
+    assert "colour noise (none: a rendered or still clip) is below" in still
     (noisy,) = noise_notes(with_noise(6.0))
     assert "is above that of every video" in noisy and "well below the alpha asked for" in noisy
 

@@ -119,8 +119,9 @@ def noise_notes(noise) -> list[str]:
     sigma = float(noise[1])
     low, high = CALIBRATION_SIGMA_G
     if sigma < 0.7 * low:
+        said = f"{sigma:.2g}" if sigma > 0 else "none: a rendered or still clip"
         return [
-            f"this clip's frame-to-frame colour noise ({sigma:.2g}) is below that of every "
+            f"this clip's frame-to-frame colour noise ({said}) is below that of every "
             f"video alpha was calibrated on ({low:.2g}-{high:.2g}), and the step grows as the "
             "noise falls, so the pulse may come out several times the alpha asked for (on a "
             "test face with a quarter of the calibration's noise, alpha 3 gave x11.5): ask "
