@@ -2,7 +2,8 @@
 # Before sourcing: MINUTES, ROOT (the carried run folders), OUT_DIR. Gives PY, DEVICE, HOURS,
 # `train NAME ARGS...` (one `motionmag train` in the background, stopped by itself after
 # MINUTES with a checkpoint; a SIGTERM 90 s later is the safety net; log OUT_DIR/NAME.log),
-# `resume_flag RUN` (--resume where RUN has a checkpoint), `sample_load` and
+# `resume_flag RUN` (--resume where RUN has a checkpoint), `fresh_flags RUN FLAGS...` (FLAGS
+# only where RUN has none), `sample_load` and
 # `pack_runs RUN...` (each run folder a tar in OUT_DIR, split at the device tool's 15 MB
 # file limit, then the logs in logs.tar).
 PY=${PYTHON:-python3}; DEVICE=${DEVICE:-cuda}
@@ -22,6 +23,11 @@ train() {  # train NAME ARGS...
 
 resume_flag() {  # resume_flag RUN: --resume when RUN already has a checkpoint
     [ -f "$1/checkpoint.pt" ] && echo --resume
+}
+
+fresh_flags() {  # fresh_flags RUN FLAGS...: FLAGS only for a new run (a continued one keeps
+    local run=$1; shift  # its own learning rate and batch: its checkpoint's config)
+    [ -f "$run/checkpoint.pt" ] || echo "$@"
 }
 
 sample_load() {  # an nvidia-smi / top sample once the jobs run

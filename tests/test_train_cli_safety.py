@@ -327,3 +327,32 @@ def test_resuming_on_another_validation_set_chooses_the_best_afresh(tmp_path, ca
     code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", *flags, "--quiet")
     assert code == 0 and "size_px 48 -> 32" in err, err
     assert not (run_dir / "best.pt").exists()
+
+
+def test_a_shard_run_resumes_without_its_shards_on_the_samples_they_held(tmp_path, capsys):
+    """A lent GPU cannot take the shards: `--resume` reused their path and stopped at the
+    start. `--shards none` renders on the fly the samples they held: their count becomes
+    the pass length, as the same stream needs (stop-58 review of the GPU scripts)."""
+    from motionmag.synth.datasets import Oh2018Dataset, ShardDataset
+    from motionmag.synth.oh2018 import Oh2018Config
+    from motionmag.train.oh2018 import load_checkpoint
+
+    shards, run_dir = tmp_path / "s", tmp_path / "r"
+    synth = ["synth", "-o", shards, "--n", "10", "--size", "32", "--small-motion-fraction", "0.5"]
+    assert run(capsys, *synth, "--quiet")[0] == 0
+    common = ["train", "ha2024", "--run", run_dir, "--small-motion-fraction", "0.5", *TINY[2:]]
+    assert run(capsys, *common, "--shards", shards, "--steps", "1")[0] == 0
+    held = ShardDataset(shards)
+    rendered = Oh2018Dataset(10, Oh2018Config(size_px=32, small_motion_fraction=0.5), seed=0)
+    for index in (0, 7):
+        for key in ("A", "B", "Y"):
+            assert torch.equal(held[index][key], rendered[index][key])
+    shards.rename(tmp_path / "gone")
+    code, err = run(capsys, *common, "--resume", "--steps", "2")
+    assert code != 0 and "has no manifest" in err  # the old path, as before
+    with pytest.warns(UserWarning, match=r"--shards none: the samples of .* \(10 a pass, seed 0\)"):
+        code, err = run(capsys, *common, "--resume", "--steps", "2", "--shards", "none")
+    assert code == 0, err
+    state = load_checkpoint(run_dir / "checkpoint.pt", model="ha2024")
+    assert state["step"] == 2 and state["config"]["shards"] is None
+    assert state["config"]["dataset_size"] == 10

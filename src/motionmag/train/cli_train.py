@@ -206,7 +206,8 @@ def _add_flags(p: argparse.ArgumentParser, model: str) -> None:
         default=None,
         metavar="DIR",
         help="read `motionmag synth` shards (same --size and --small-motion-fraction) instead "
-        "of rendering on the fly; with --workers 0, 1.8x the samples/h on 2 cores",
+        "of rendering on the fly; with --workers 0, 1.8x the samples/h on 2 cores; 'none' "
+        "renders on the fly (a resumed shard run: the same samples, without the shards)",
     )
     p.add_argument("--seed", type=int, default=None, help="dataset and run seed (default 0)")
     p.add_argument(
@@ -407,6 +408,8 @@ def run_train(args: argparse.Namespace) -> int:
     given = given_fields(args, flags)
     if args.images is not None:
         given["images"] = tuple(args.images)
+    if str(given.get("shards", "")).lower() == SHARDS_NONE:
+        given["shards"] = None
     set_threads(args.threads)
     check_session_flags(args)
     config, run_dir = resolve_config(
@@ -416,6 +419,8 @@ def run_train(args: argparse.Namespace) -> int:
         _default_run,
         lambda path: load_checkpoint(path, model=args.model)["config"],
     )
+    if args.resume and "shards" in given and config.shards is None:
+        _render_what_the_shards_held(config, given, run_dir, load_checkpoint, args.model)
     steps_past_init(args, config, given, recipe_for(config).network, args.model)
     _check_shard_flags(config, given)
     config.validate()
@@ -452,6 +457,42 @@ def _note_hmn_fine_tuning(args: argparse.Namespace, config) -> None:
             "inputs (--init FILE, README: HMN).",
             file=sys.stderr,
         )
+
+
+#: ``--shards none``: render on the fly (a resumed run whose shards stayed behind)
+SHARDS_NONE = "none"
+
+
+def _render_what_the_shards_held(config, given: dict, run_dir, load_checkpoint, model) -> None:
+    """``--resume --shards none`` on a run that read shards: render on the fly the samples
+    the shards held, with their count as ``dataset_size`` (the data stream is the same
+    only then; the default 100,000 drew others). A lent GPU cannot take the 4.5 GB of
+    shards, and ``--resume`` reused their path, so a carried run stopped at its start
+    (stop-58 review). A note says what is rendered, and when the shards' seed was not
+    the run's (then the samples differ, from the same distribution)."""
+    import warnings
+
+    from .run_state import CHECKPOINT
+
+    data = load_checkpoint(Path(run_dir) / CHECKPOINT, model=model).get("data") or {}
+    if data.get("source") != "shards":
+        return
+    held = data.get("dataset_size")
+    if "dataset_size" not in given and held:
+        config.dataset_size = int(held)
+    same_seed = data.get("seed") in (None, config.seed)
+    warnings.warn(
+        f"--shards none: the samples of '{data.get('shards')}' are rendered on the fly "
+        f"({config.dataset_size} a pass, seed {config.seed})"
+        + (
+            ""
+            if same_seed
+            else f"; the shards were rendered with seed {data.get('seed')}, so these "
+            "samples differ from theirs (same distribution)"
+        )
+        + ".",
+        stacklevel=2,
+    )
 
 
 def _check_shard_flags(config, given: dict) -> None:
