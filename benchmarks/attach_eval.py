@@ -42,7 +42,14 @@ def card_entry(run: dict, result: dict) -> dict:
         "x_name": result.get("x_name"),
         "x": [round(level["x"], 6) for level in levels],
         "ssim": [round(level["values"]["ssim"], 4) for level in levels],
-        "ssim_input": [round(level["values"][floor], 4) for level in levels],
+        # the method's and the input's scores under their own names: the suite's floor
+        # metric (circles': the MSE, whose input values were filed as ssim_input) and,
+        # where the suite has it, the input's SSIM
+        **{
+            name: [round(level["values"][name], 4) for level in levels]
+            for name in dict.fromkeys((floor.removesuffix("_input"), floor, "ssim_input"))
+            if name in levels[0]["values"]
+        },
         "ssim_std": [round(level["spread"]["ssim"], 4) for level in levels],
         "summary": {k: round(v, 4) for k, v in (result.get("summary") or {}).items()},
     }

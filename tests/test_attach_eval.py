@@ -79,3 +79,20 @@ def test_weights_shipped_after_the_run_are_refused(attach_eval, run_json, tmp_pa
     card_path.write_text(json.dumps(card))
     with pytest.raises(SystemExit, match="shipped"):
         attach_eval.attach(run_json, "subpixel_n2", tmp_path)
+
+
+def test_a_suite_scored_by_mse_files_its_input_under_its_own_name(attach_eval):
+    """circles' floor is the input's MSE: it was filed as ssim_input (391 under SSIM)."""
+    levels = [
+        {
+            "x": 0.0,
+            "n": 2,
+            "values": {"ssim": 0.87, "mse": 190.0, "mse_input": 391.0, "ssim_input": 0.88},
+            "spread": {"ssim": 0.01},
+        }
+    ]
+    run = {"command": "motionmag eval x --suite circles", "created": "2026-12-05"}
+    entry = attach_eval.card_entry(run, {"suite": "circles", "floor": "mse_input",
+                                         "levels": levels})  # fmt: skip
+    assert entry["mse"] == [190.0] and entry["mse_input"] == [391.0]
+    assert entry["ssim_input"] == [0.88] and entry["ssim"] == [0.87]
