@@ -46,3 +46,33 @@ def test_synth_and_train_into_a_folder_in_use_are_refused_and_write_nothing(tmp_
         code, err = run(capsys, *argv)
     assert code == 2 and "is being written by another motionmag train" in err, err
     assert not run_dir.exists()
+
+
+def test_a_planted_link_is_not_followed_and_no_temporary_directory_is_no_guard(
+    tmp_path, monkeypatch
+):
+    """A lock file planted as a link to another file had that file emptied (the lock
+    is opened without following links, in a private folder of this user's); with no
+    usable temporary directory, synth and train failed with exit 1 instead of running
+    unguarded as documented."""
+    import tempfile
+
+    from motionmag.folder_lock import lock_path
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    path = lock_path(tmp_path / "run")
+    path.parent.mkdir(mode=0o700)
+    path.symlink_to(victim)
+    with exclusive_folder(tmp_path / "run", "motionmag train"):  # unguarded, not followed
+        pass
+    assert victim.read_text() == "precious"
+
+    def no_tempdir():
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "gettempdir", no_tempdir)
+    with exclusive_folder(tmp_path / "run", "motionmag train"):
+        pass

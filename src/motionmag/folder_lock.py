@@ -25,14 +25,34 @@ except ImportError:  # Windows: no flock; runs are not guarded there
     fcntl = None  # type: ignore[assignment]
 
 #: the folder, under the temporary directory, holding one lock file per guarded folder
+#: (one per user: ``motionmag-locks-UID``, private to that user)
 LOCK_DIR_NAME = "motionmag-locks"
 
 
 def lock_path(folder: str | os.PathLike) -> Path:
     """The lock file of ``folder``: named by a hash of its resolved path, so ``runs/a``
-    and ``./runs/../runs/a`` share one."""
+    and ``./runs/../runs/a`` share one. OSError where there is no temporary directory."""
     key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:20]
-    return Path(tempfile.gettempdir()) / LOCK_DIR_NAME / f"{key}.lock"
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"{LOCK_DIR_NAME}-{user}" / f"{key}.lock"
+
+
+def _open_lock(path: Path):
+    """The lock file, opened for writing, or None where it cannot be had safely: its
+    folder is made private (0700) and must be ours and not a link, and the file is not
+    followed if it is a link (a planted one could have had any file emptied; stop-58
+    review)."""
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(path.parent)
+        if not os.path.isdir(path.parent) or os.path.islink(path.parent):
+            return None
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            return None
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        return os.fdopen(os.open(path, flags, 0o600), "r+")
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
@@ -41,18 +61,15 @@ def exclusive_folder(folder: str | os.PathLike, what: str) -> Iterator[None]:
 
     ``what`` names the command for the refusal (``"motionmag train"``). A
     :class:`UsageError` (nothing written) when another process holds it. Where no lock
-    can be taken (no ``fcntl``, an unwritable temporary directory) the block runs
-    unguarded, as before.
+    can be taken (no ``fcntl``, no writable temporary directory, a lock folder that is
+    not this user's own) the block runs unguarded, as before.
     """
-    path = lock_path(folder)
     try:
-        path.parent.mkdir(mode=0o777, exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 (held open for the block)
-    except OSError:
-        handle = None
-    if fcntl is None or handle is None:
-        if handle is not None:
-            handle.close()
+        path = lock_path(folder)
+    except OSError:  # no usable temporary directory (tempfile's FileNotFoundError)
+        path = None
+    handle = _open_lock(path) if path is not None and fcntl is not None else None
+    if handle is None:
         yield
         return
     with handle:

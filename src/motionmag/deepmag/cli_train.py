@@ -266,9 +266,10 @@ def run_train_deepmag_color(args: argparse.Namespace) -> int:
     )
 
     config, run_dir = _run(args, ColorTrainConfig, _FIELDS, "deepmag-color")
-    with exclusive_folder(run_dir, "motionmag train"):
+    with exclusive_folder(run_dir, "motionmag train"):  # the export writes into it too
         model, record = train_deepmag_color(run_dir, config, log=_log, command=_command())
-    if args.export:
+        if not args.export:
+            return 0
         evaluation = evaluate_color(model, config, config.test_videos)
         write_json(run_dir / "test_eval.json", evaluation, indent=1)
         for p in model.parameters():
@@ -303,9 +304,10 @@ def run_train_deepmag_motion(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--test-duration {config.test_duration_s:g} s is below 10 s: give 10 or more."
         )
-    with exclusive_folder(run_dir, "motionmag train"):
+    with exclusive_folder(run_dir, "motionmag train"):  # the export writes into it too
         model, record = train_deepmag_motion(run_dir, config, log=_log, command=_command())
-    if args.export:
+        if not args.export:
+            return 0
         started = time.monotonic()
         evaluation = evaluate_motion(model, config, config.test_videos)
         write_json(run_dir / "test_eval.json", evaluation, indent=1)

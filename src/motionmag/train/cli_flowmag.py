@@ -179,17 +179,17 @@ def run_train_flowmag(args) -> int:
     steps_past_init(args, config, given, NETWORK, "flowmag")
     config.validate()
     banner = f"training flowmag in {run_dir} on {config.device}"
-    with exclusive_folder(run_dir, "motionmag train"):
+    with exclusive_folder(run_dir, "motionmag train"):  # the export writes into it too
         result = train_flowmag(
             config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args)
         )
-    summary = (
-        f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
-        f"{result.train_seconds / 3600:.2f} h in all, "
-        f"{result.seconds_per_step:.2f} s/step now"
-    )
-    if result.validation:
-        summary += f"; validation loss {result.validation['total']:.4f}"
-    print(summary)
-    steps_left = config.steps - result.step
-    return finish(args, run_dir, result.interrupted, export_weights, steps_left)
+        summary = (
+            f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
+            f"{result.train_seconds / 3600:.2f} h in all, "
+            f"{result.seconds_per_step:.2f} s/step now"
+        )
+        if result.validation:
+            summary += f"; validation loss {result.validation['total']:.4f}"
+        print(summary)
+        steps_left = config.steps - result.step
+        return finish(args, run_dir, result.interrupted, export_weights, steps_left)

@@ -111,7 +111,6 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     from .removal import (
         REMOVE_DIR,
         Ha2024RemovalConfig,
-        export_pruned,
         learn_to_remove,
         parse_kinds,
         parse_parts,
@@ -151,7 +150,7 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
     if not args.resume:
         steps_past_init(args, config, given, RECIPES["ha2024"].network, "ha2024")
     config.validate()  # before the banner: a bad value is its one sentence
-    with exclusive_folder(run_dir, "motionmag train"):
+    with exclusive_folder(run_dir, "motionmag train"):  # the exports write into it too
         print(f"learning to remove {', '.join(config.remove)} in {run_dir}", file=sys.stderr)
         report = learn_to_remove(
             config,
@@ -162,6 +161,14 @@ def run_remove(args: argparse.Namespace, flags: dict[str, str]) -> int:
             command="motionmag " + " ".join(sys.argv[1:]),
             max_seconds=args.max_hours * 3600 if args.max_hours is not None else None,
         )
+        return _after_removal(args, config, run_dir, report)
+
+
+def _after_removal(args: argparse.Namespace, config, run_dir: Path, report: dict) -> int:
+    """What a removal session prints and writes once its training stops (the report,
+    the pruned export, how to go on), with its run folder still held."""
+    from .removal import export_pruned
+
     if "stale_retrain" in report:
         print(
             f"note: the pruning changed since retraining began, so that run is kept as "

@@ -426,8 +426,15 @@ def run_train(args: argparse.Namespace) -> int:
     config.validate()
     _note_hmn_fine_tuning(args, config)
     banner = f"training {args.model} in {run_dir} on {config.device}"
-    with exclusive_folder(run_dir, "motionmag train"):
+    with exclusive_folder(run_dir, "motionmag train"):  # the export writes into it too
         result = train(config, run_dir, init_from=args.init, banner=banner, **train_kwargs(args))
+        print(_summary(result, config))
+        steps_left = config.steps - result.step
+        return finish(args, run_dir, result.interrupted, export_weights, steps_left)
+
+
+def _summary(result, config) -> str:
+    """The line a session ends with: step, samples, hours, speed, validation."""
     summary = (
         f"step {result.step}/{config.steps}, {result.samples_seen} samples seen, "
         f"{result.train_seconds / 3600:.2f} h in all, {result.samples_per_hour:.0f} samples/h now"
@@ -437,9 +444,7 @@ def run_train(args: argparse.Namespace) -> int:
             f"; validation SSIM {result.validation['ssim']:.4f} at step "
             f"{result.validation['step']} (input {result.validation['input_ssim']:.4f})"
         )
-    print(summary)
-    steps_left = config.steps - result.step
-    return finish(args, run_dir, result.interrupted, export_weights, steps_left)
+    return summary
 
 
 def _note_hmn_fine_tuning(args: argparse.Namespace, config) -> None:
