@@ -46,3 +46,16 @@ def test_the_handler_stays_until_the_command_starts_and_other_programs_keep_pyth
     other = _python(check.format(name="my_script.py"))
     assert other.returncode == 0, other.stderr
     assert other.stdout.split()[0] == "True" and other.stdout.split()[-1] == "True"
+
+
+def test_a_spawned_worker_of_the_command_is_not_the_command(monkeypatch):
+    """Spawned data workers get the command's sys.argv: they took the handler too, and a
+    Ctrl+C in training printed "no partial output was kept" beside "continue with
+    --resume"."""
+    from motionmag import startup_interrupt
+
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/motionmag", "train", "oh2018"])
+    monkeypatch.setattr(sys, "orig_argv", ["python", "-c", "from multiprocessing..."])
+    assert startup_interrupt.is_the_command()
+    monkeypatch.setattr(sys, "orig_argv", ["python", "-c", "...", "--multiprocessing-fork"])
+    assert not startup_interrupt.is_the_command()

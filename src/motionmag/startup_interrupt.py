@@ -24,8 +24,17 @@ INTERRUPTED = "motionmag: interrupted; no partial output was kept.\n"
 COMMAND_NAMES = ("motionmag", "motionmag.exe")
 
 
+#: the flag ``multiprocessing`` starts a spawned (or forkserver) worker with
+WORKER_FLAG = "--multiprocessing-fork"
+
+
 def is_the_command() -> bool:
-    """True when this process is the ``motionmag`` console script."""
+    """True when this process is the ``motionmag`` console script itself, not one of
+    its spawned workers: they get its ``sys.argv`` too, and took the handler for their
+    own, so a Ctrl+C in training printed "no partial output was kept" beside the
+    trainer's "continue with --resume" (stop-58 review)."""
+    if WORKER_FLAG in getattr(sys, "orig_argv", ()):
+        return False
     return bool(sys.argv) and os.path.basename(sys.argv[0]) in COMMAND_NAMES
 
 
