@@ -350,9 +350,19 @@ def test_a_shard_run_resumes_without_its_shards_on_the_samples_they_held(tmp_pat
     shards.rename(tmp_path / "gone")
     code, err = run(capsys, *common, "--resume", "--steps", "2")
     assert code != 0 and "has no manifest" in err  # the old path, as before
-    with pytest.warns(UserWarning, match=r"--shards none: the samples of .* \(10 a pass, seed 0\)"):
+    with pytest.warns(
+        UserWarning, match=r"--shards none: the samples of .* \(10 a pass, seed 0\)"
+    ) as notes:
         code, err = run(capsys, *common, "--resume", "--steps", "2", "--shards", "none")
     assert code == 0, err
+    assert "differ" not in str(notes[0].message)  # the shards' own seed and settings
+    # shards of other settings: said to differ (it claimed their samples)
+    other, run_2 = tmp_path / "s2", tmp_path / "r2"
+    assert run(capsys, *synth[:2], other, *synth[3:], "--hires-factor", "2", "--quiet")[0] == 0
+    common_2 = [*common[:3], run_2, *common[4:]]
+    assert run(capsys, *common_2, "--shards", other, "--steps", "1")[0] == 0
+    with pytest.warns(UserWarning, match="rendered with other generator settings"):
+        assert run(capsys, *common_2, "--resume", "--steps", "2", "--shards", "none")[0] == 0
     state = load_checkpoint(run_dir / "checkpoint.pt", model="ha2024")
     assert state["step"] == 2 and state["config"]["shards"] is None
     assert state["config"]["dataset_size"] == 10

@@ -14,6 +14,7 @@ learning-to-remove instead (``cli_removal.py``).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -473,8 +474,10 @@ def _render_what_the_shards_held(config, given: dict, run_dir, load_checkpoint, 
     the shards held, with their count as ``dataset_size`` (the data stream is the same
     only then; the default 100,000 drew others). A lent GPU cannot take the 4.5 GB of
     shards, and ``--resume`` reused their path, so a carried run stopped at its start
-    (stop-58 review). A note says what is rendered, and when the shards' seed was not
-    the run's (then the samples differ, from the same distribution)."""
+    (stop-58 review). A note says what is rendered, and when the shards' seed or
+    generator settings (``synth --hires-factor``, ...) were not the run's: then the
+    samples differ from theirs. (Photo folders given to ``synth --images`` are not in
+    the comparison: the run renders from its own ``--images``.)"""
     import warnings
 
     from .run_state import CHECKPOINT
@@ -482,18 +485,34 @@ def _render_what_the_shards_held(config, given: dict, run_dir, load_checkpoint, 
     data = load_checkpoint(Path(run_dir) / CHECKPOINT, model=model).get("data") or {}
     if data.get("source") != "shards":
         return
+    from ..synth.oh2018 import Oh2018Config
+
     held = data.get("dataset_size")
     if "dataset_size" not in given and held:
         config.dataset_size = int(held)
-    same_seed = data.get("seed") in (None, config.seed)
+    rendered = json.loads(  # as the manifest holds it (lists, not tuples)
+        json.dumps(
+            Oh2018Config(
+                size_px=config.size_px, small_motion_fraction=config.small_motion_fraction
+            ).to_dict()
+        )
+    )
+    differ = [
+        what
+        for what, same in (
+            (f"seed {data.get('seed')}", data.get("seed") in (None, config.seed)),
+            ("other generator settings", data.get("generator_config") in (None, rendered)),
+        )
+        if not same
+    ]
     warnings.warn(
         f"--shards none: the samples of '{data.get('shards')}' are rendered on the fly "
         f"({config.dataset_size} a pass, seed {config.seed})"
         + (
-            ""
-            if same_seed
-            else f"; the shards were rendered with seed {data.get('seed')}, so these "
-            "samples differ from theirs (same distribution)"
+            f"; the shards were rendered with {' and '.join(differ)}, so these samples "
+            "differ from theirs"
+            if differ
+            else ""
         )
         + ".",
         stacklevel=2,
