@@ -23,12 +23,11 @@ def test_laplacian_pyramid_reconstructs_exactly(shape):
     assert torch.allclose(collapse_laplacian(pyramid), x, atol=1e-6)
 
 
-@pytest.mark.parametrize(
-    ("h", "w"), [(9, 13), (10, 14), (97, 161), (3, 5), (7, 2), (2, 9), (2, 2), (1, 6), (6, 1)]
-)
+@pytest.mark.parametrize(("h", "w"), [(9, 13), (10, 14), (97, 161), (3, 5), (7, 2), (2, 9), (2, 2)])
 def test_opencv_and_torch_back_ends_agree(h, w):
-    """Also where a side is 1 or 2 samples, which OpenCV's reflect-101 border folds on
-    itself: torch replicated both sides then, up to 0.73 off (a coarse level, on CUDA)."""
+    """Also where a side is 2 samples, which OpenCV's reflect-101 border folds on itself:
+    torch replicated both sides then, up to 0.73 off (a coarse level, on CUDA). (A side
+    of 1 sample takes the torch path on both sides, so there is nothing to compare.)"""
     x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(1))
     torch_path = x.clone().requires_grad_(True)  # autograd forces the torch convolutions
     assert torch.allclose(pyr_down(x), pyr_down(torch_path).detach(), atol=1e-6)
