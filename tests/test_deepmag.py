@@ -12,6 +12,7 @@ predictor that looks only at the skin magnifies the skin's pulse and leaves the 
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -430,8 +431,11 @@ def test_alpha_maps_to_gamma_through_the_fit():
     calibration = {"gain_slope_per_n_gamma": k, "curve": curve}
     assert 20 * gamma_for_alpha(2.0, 20, calibration) == pytest.approx(0.0005)
     assert 20 * gamma_for_alpha(4.0, 20, calibration) == pytest.approx(0.0015)
-    with pytest.warns(UserWarning, match=r"alpha 7 is above the largest gain .* \(x5\.0\)"):
+    with warnings.catch_warnings():  # 1.4x the calibration's end: not noted
+        warnings.simplefilter("error")
         assert 10 * gamma_for_alpha(7.0, 10, calibration) == pytest.approx(0.003)
+    with pytest.warns(UserWarning, match=r"alpha 8 is well above the largest gain .* \(x5\.0\)"):
+        gamma_for_alpha(8.0, 10, calibration)  # beyond 1.5x the calibration's end: noted
     # a gain that falls again at larger steps: the curve ends at its peak, alpha above it fails
     rising_then_falling = [{"n_gamma": 0.001, "gain": 3.0}, {"n_gamma": 0.002, "gain": 6.0},
                            {"n_gamma": 0.004, "gain": 4.0}]  # fmt: skip
