@@ -244,10 +244,11 @@ def _gain_words(comparison: dict) -> str:
 
 def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
     """A line saying why the gain stands for the ratio, or that the first motion's
-    sinusoid at the frequency read is too faint for a ratio; or none."""
+    sinusoid at the ``--freq`` asked for is too faint for a ratio; or none."""
     if comparison.get("still"):
         return []
-    if comparison.get("amplitude_first_px", math.inf) < STILL_PX:
+    faint = comparison.get("amplitude_first_px", math.inf) < STILL_PX
+    if faint and comparison["sinusoid_share"] is None:  # read at --freq, the ratio given
         return [
             f"{indent}  (at {comparison['freq_hz']:.3g} Hz the first moves only "
             f"{comparison['amplitude_first_px']:.2g} px, below what can be measured "
