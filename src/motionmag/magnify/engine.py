@@ -300,13 +300,14 @@ def _weights_card(config: MagnifyConfig) -> dict | None:
     return read_card(Path(weights).with_suffix(".json")) if weights else model_card(config.method)
 
 
-def trained_alpha_top(config: MagnifyConfig) -> float | None:
+def trained_alpha_top(config: MagnifyConfig, card: dict | None = None) -> float | None:
     """The largest alpha a learned method's weights were trained on, from their model
-    card (the synthetic generator's ``alpha_range``); None for classical methods, cards
-    without one, and ``flowmag`` (it applies itself twice above its range)."""
+    card (the synthetic generator's ``alpha_range``; ``card``: the card already read,
+    else it is read here); None for classical methods, cards without one, and
+    ``flowmag`` (it applies itself twice above its range)."""
     if config.method == "flowmag":
         return None
-    card = _weights_card(config)
+    card = card if card is not None else _weights_card(config)
     generator = ((card or {}).get("data") or {}).get("generator_config") or {}
     try:
         top = float(generator.get("alpha_range")[1])
@@ -325,14 +326,15 @@ def alpha_range_notes(config: MagnifyConfig) -> list[str]:
     known-answer gain is below the goal (early weights, which may even shrink a
     smaller motion: sigma-theta's, x1.15 for x10, ran silently)."""
     notes = []
-    top = trained_alpha_top(config)
+    card = _weights_card(config) or {}  # read once: Stream.notes is asked often
+    top = trained_alpha_top(config, card)
     if top is not None and config.alpha > top:
         notes.append(
             f"alpha {config.alpha:g} is beyond the 1-{top:g} that the {config.method} weights "
             "were trained on: the network extrapolates there, so check the output for "
             "artifacts and for less magnification than asked."
         )
-    known = ((_weights_card(config) or {}).get("known_answers")) or {}
+    known = card.get("known_answers") or {}
     try:
         gain, asked = float(known["static_gain"]), float(known["alpha"])
     except (KeyError, TypeError, ValueError):
