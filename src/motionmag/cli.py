@@ -934,7 +934,7 @@ def _kept_after_stop(args: argparse.Namespace) -> str:
     command = getattr(args, "command", None)
     if command == "train" and str(getattr(args, "model", "")).startswith("deepmag"):
         return "the run's last checkpoint is kept, and the same command continues from it."
-    return _KEPT_AFTER_STOP.get(command, "no partial output was kept.")
+    return _KEPT_AFTER_STOP.get(command, startup_interrupt.NOTHING_KEPT)
 
 
 def _run(args: argparse.Namespace) -> int:

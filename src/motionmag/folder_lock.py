@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,7 @@ def _open_lock(path: Path):
     try:
         path.parent.mkdir(mode=0o700, exist_ok=True)
         info = os.lstat(path.parent)
-        if not os.path.isdir(path.parent) or os.path.islink(path.parent):
+        if not stat.S_ISDIR(info.st_mode):  # lstat: a link is not a folder here
             return None
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
             return None

@@ -17,8 +17,10 @@ import signal
 import sys
 from collections.abc import Callable
 
+#: what a stopped command that has written nothing keeps (``cli`` says it too)
+NOTHING_KEPT = "no partial output was kept."
 #: what ``cli`` prints for a Ctrl+C in a command that has written nothing
-INTERRUPTED = "motionmag: interrupted; no partial output was kept.\n"
+INTERRUPTED = f"motionmag: interrupted; {NOTHING_KEPT}\n"
 
 #: the names of the console script (``pip install`` makes ``motionmag.exe`` on Windows)
 COMMAND_NAMES = ("motionmag", "motionmag.exe")
