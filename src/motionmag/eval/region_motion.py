@@ -247,7 +247,7 @@ def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
     sinusoid at the ``--freq`` asked for is too faint for a ratio; or none."""
     if comparison.get("still"):
         return []
-    faint = comparison.get("amplitude_first_px", math.inf) < STILL_PX
+    faint = comparison["amplitude_first_px"] < STILL_PX
     if faint and comparison["sinusoid_share"] is None:  # read at --freq, the ratio given
         return [
             f"{indent}  (at {comparison['freq_hz']:.3g} Hz the first moves only "

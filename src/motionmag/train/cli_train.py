@@ -413,15 +413,15 @@ def run_train(args: argparse.Namespace) -> int:
         given["shards"] = None
     set_threads(args.threads)
     check_session_flags(args)
-    config, run_dir = resolve_config(
-        args,
-        config_cls,
-        given,
-        _default_run,
-        lambda path: load_checkpoint(path, model=args.model)["config"],
-    )
+    resumed: dict = {}  # the checkpoint --resume reads, kept for its data description
+
+    def saved_config(path: Path) -> dict:
+        resumed.update(load_checkpoint(path, model=args.model))
+        return resumed["config"]
+
+    config, run_dir = resolve_config(args, config_cls, given, _default_run, saved_config)
     if args.resume and "shards" in given and config.shards is None:
-        _render_what_the_shards_held(config, given, run_dir, load_checkpoint, args.model)
+        _render_what_the_shards_held(config, given, resumed.get("data") or {})
     steps_past_init(args, config, given, recipe_for(config).network, args.model)
     _check_shard_flags(config, given)
     config.validate()
@@ -469,7 +469,7 @@ def _note_hmn_fine_tuning(args: argparse.Namespace, config) -> None:
 SHARDS_NONE = "none"
 
 
-def _render_what_the_shards_held(config, given: dict, run_dir, load_checkpoint, model) -> None:
+def _render_what_the_shards_held(config, given: dict, data: dict) -> None:
     """``--resume --shards none`` on a run that read shards: render on the fly the samples
     the shards held, with their count as ``dataset_size`` (the data stream is the same
     only then; the default 100,000 drew others). A lent GPU cannot take the 4.5 GB of
@@ -477,16 +477,14 @@ def _render_what_the_shards_held(config, given: dict, run_dir, load_checkpoint, 
     (stop-58 review). A note says what is rendered, and when the shards' seed or
     generator settings (``synth --hires-factor``, ...) were not the run's: then the
     samples differ from theirs. (Photo folders given to ``synth --images`` are not in
-    the comparison: the run renders from its own ``--images``.)"""
+    the comparison: the run renders from its own ``--images``.) ``data``: the resumed
+    checkpoint's data description."""
     import warnings
 
-    from .run_state import CHECKPOINT
-
-    data = load_checkpoint(Path(run_dir) / CHECKPOINT, model=model).get("data") or {}
-    if data.get("source") != "shards":
-        return
     from ..synth.oh2018 import Oh2018Config
 
+    if data.get("source") != "shards":
+        return
     held = data.get("dataset_size")
     if "dataset_size" not in given and held:
         config.dataset_size = int(held)
