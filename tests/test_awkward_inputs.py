@@ -304,6 +304,24 @@ def test_a_gif_cut_short_is_refused_and_a_whole_one_without_trailer_read(tmp_pat
     assert all(_between_blocks(data, n) for n in missed), missed
 
 
+def test_only_a_gif_with_a_transparent_colour_is_said_to_have_transparency(tmp_path):
+    """FFmpeg decodes every GIF as bgra, so every GIF was told 'has a transparency
+    (alpha) channel: it is dropped'; its Graphic Control Extensions tell."""
+    from PIL import Image
+
+    from motionmag.video.probe import probe
+
+    frames = [np.roll(_texture(40, 56), i, axis=1) for i in range(4)]
+    images = [Image.fromarray(f).convert("P") for f in frames]
+    opaque, clear = tmp_path / "opaque.gif", tmp_path / "clear.gif"
+    images[0].save(opaque, save_all=True, append_images=images[1:], duration=40, loop=0)
+    images[0].save(
+        clear, save_all=True, append_images=images[1:], duration=40, loop=0, transparency=0
+    )
+    assert Image.open(clear).info.get("transparency") == 0
+    assert not probe(opaque).has_alpha and probe(clear).has_alpha
+
+
 def _gif_is_cut_at(data: bytes, n: int, folder: Path) -> bool:
     from motionmag.video.gif_blocks import gif_is_cut
 

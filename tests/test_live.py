@@ -166,6 +166,21 @@ def test_file_source_plays_the_file_at_its_frame_rate(clip_40fps):
     assert len(list(fast.frames())) == 40 and not fast._clock.sleeps  # type: ignore[attr-defined]
 
 
+def test_fps_on_a_file_sets_the_band_s_rate_and_the_file_still_plays_at_its_own(
+    clip_40fps, tmp_path
+):
+    """``live FILE --fps 80`` played a 40 fps file twice as fast and wrote it at 80 fps
+    (magnify writes the file's own rate; --fps is the rate the band is read in). A frame
+    folder states no rate: there --fps is its rate."""
+    clock = FakeClock()
+    source = FileSource(clip_40fps, clock=clock, fps=80.0)
+    assert source.info.fps == 40.0
+    times = [clock.now() for _ in source.frames()]
+    assert np.diff(times) == pytest.approx(np.full(39, 1 / 40))
+    folder = write_clip(f"{tmp_path}/frames/", indexed_frames(4), 40.0)
+    assert FileSource(folder, clock=FakeClock(), fps=80.0).info.fps == 80.0
+
+
 def test_url_source_is_paced_by_its_timestamps(clip_40fps):
     clock = FakeClock()
     source = StreamSource(str(clip_40fps), clock=clock)  # PyAV opens a path like a URL
@@ -317,6 +332,20 @@ def test_queue_keeps_the_newest_frames_and_counts_the_dropped():
     assert queue.get(0.01) is None and not queue.finished
     queue.close()
     assert queue.finished
+
+
+def test_the_reference_and_the_frames_before_it_are_never_dropped():
+    """Static mode's reference is the source's frame of that index: with drops it was the
+    Nth frame left (frame 290 of 300 for --reference 100)."""
+    from motionmag.live.pipeline import Captured
+
+    queue = FrameQueue(2, drop=True, keep_first=4)
+    for i in range(8):
+        assert queue.put(Captured(i, float(i), np.zeros(1)))
+    waiting = []
+    while (item := queue.get(0.01)) is not None:
+        waiting.append(item.index)
+    assert waiting == [0, 1, 2, 3, 7] and queue.dropped == 3
 
 
 def test_latency_stats_match_numpy_in_bounded_memory():
@@ -496,6 +525,24 @@ def test_an_unreadable_source_is_an_input_error_and_no_output(tmp_path, capsys):
         open_source("rtsp://127.0.0.1:9/none")
 
 
+def test_a_reference_past_the_file_s_end_is_refused_before_it_plays(
+    tmp_path, capsys, clip_40fps, monkeypatch
+):
+    """It was refused after the whole file had played (a long file: a long wait)."""
+    import motionmag.live.pipeline as pipeline
+
+    def played(*args, **kwargs):
+        raise AssertionError("the file was played")
+
+    monkeypatch.setattr(pipeline, "run_live", played)
+    out = tmp_path / "o.mp4"
+    for extra in (["--reference", "500"], ["--reference", "10", "--max-frames", "10"]):
+        argv = ["live", clip_40fps, "-o", out, "--method", "linear", "--mode", "static"]
+        code, stdout, stderr = run(capsys, *argv, *extra)
+        assert code == 2 and "is beyond the end of" in stderr and stderr.count("\n") == 1
+        assert not stdout and not out.exists()  # no report: nothing was played
+
+
 def test_argument_problems_are_refused_before_the_source_opens(tmp_path, capsys, monkeypatch):
     import motionmag.live.sinks as sinks
 
@@ -573,8 +620,8 @@ def test_a_whole_clip_method_is_refused_live(tmp_path, capsys, clip_40fps):
 
 
 def test_a_stream_that_does_not_open_says_what_its_server_said(tmp_path, capsys):
-    """A 404 read 'check that the server is reachable'; --fps on a stream set only the
-    band's rate while frames came at the server's (the report said its 10 fps)."""
+    """A 404 read 'check that the server is reachable'. --fps on a stream is the rate
+    its band is read in, as on a file (it was refused), so the server's answer is told."""
     import av
 
     from motionmag.video.live_source import _open_problem
@@ -588,7 +635,7 @@ def test_a_stream_that_does_not_open_says_what_its_server_said(tmp_path, capsys)
     assert "is not video FFmpeg can read" in _open_problem(url, garbage)
     assert "check the URL and that the server is reachable" in _open_problem(url, OSError())
     code, _, stderr = run(capsys, "live", url, "-o", tmp_path / "o.mp4", "--fps", "20")
-    assert code == 2 and "is a network stream, which comes at the rate its server" in stderr
+    assert code == 3 and "could not be opened" in stderr, stderr
     assert not list(tmp_path.iterdir())
 
 

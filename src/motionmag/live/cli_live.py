@@ -45,7 +45,8 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
         p,
         filter_help="temporal filter (default butter; fir is non-causal and adds latency: "
         "half its length plus the block it is streamed in)",
-        fps_help="override the source's rate",
+        fps_help="the source's true rate, in which --band is read (a file or stream still "
+        "plays, and is written, at its own rate; a camera is asked for this rate)",
         resize_help="process at this size, px (a width alone keeps the aspect ratio); auto: "
         "time the magnifier first and take the largest size at which it keeps up",
         reference_help="static mode's reference frame, counted from the first frame read "
@@ -105,6 +106,24 @@ def default_queue(options: dict) -> int:
     batch = options.get("batch", 1)
     batch = batch if isinstance(batch, int) and not isinstance(batch, bool) else 1
     return max(DEFAULT_QUEUE_FRAMES, 2 * batch)
+
+
+def _check_reference(
+    reference: int, frame_count: int | None, max_frames: int | None, source: str
+) -> None:
+    """Static mode's reference beyond the frames the source will give, refused before it
+    plays (it was refused after the whole file). A file's count may be an estimate from
+    its duration, one short: a reference just past it is left to the magnifier's own
+    check at the end."""
+    limits = [] if frame_count is None else [frame_count + 1]
+    if max_frames is not None:
+        limits.append(max_frames)  # exact: the run stops there
+    if limits and reference >= min(limits):
+        frames = min(c for c in (frame_count, max_frames) if c is not None)
+        raise UsageError(
+            f"reference frame {reference} is beyond the end of '{source}' ({frames} "
+            "frames): choose a smaller --reference."
+        )
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
@@ -167,6 +186,9 @@ def run_live_command(args: argparse.Namespace) -> int:
     sinks = []
     try:
         info = source.info
+        static = config.resolved_mode() == "static"
+        if static:
+            _check_reference(args.reference, info.frame_count, args.max_frames, args.source)
         crop = tuple(args.crop) if args.crop else None
         auto = args.resize is not None and args.resize.strip().lower() == "auto"
         geometry = FrameGeometry.from_arguments(
@@ -203,7 +225,7 @@ def run_live_command(args: argparse.Namespace) -> int:
 
             if not args.quiet:
                 print("timing the magnifier for --resize auto ...", file=sys.stderr, flush=True)
-            size, auto_note = auto_size(make_stream(None), *geometry.size, args.fps or info.fps)
+            size, auto_note = auto_size(make_stream(None), *geometry.size, info.fps)
             geometry = FrameGeometry.from_arguments(info.width, info.height, crop, size)
         width, height = geometry.size
         check_frame_fits_memory(width, height)
@@ -239,6 +261,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         interval_s=args.every or None,
         on_interval=None if args.quiet else status,
         temporal=config.resolved_mode() == "temporal",
+        keep_first=args.reference + 1 if static else 0,
         band_hz=with_default_band(stream.config).band,
         filter_fps=stream.config.fps,
     )

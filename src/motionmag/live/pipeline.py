@@ -102,14 +102,18 @@ class FrameQueue:
     """A bounded queue between the reader and the magnifier.
 
     ``drop=True``: ``put`` never blocks; when full, the oldest waiting frame is discarded
-    and counted in ``dropped``. ``drop=False``: ``put`` waits for room.
+    and counted in ``dropped``. ``drop=False``: ``put`` waits for room. Frames with an
+    index below ``keep_first`` are never dropped (static mode's reference and the frames
+    before it, so the reference is the frame of that index in the source, not in what
+    was left after drops); the queue grows past ``size`` for them, by at most that many.
     """
 
-    def __init__(self, size: int, drop: bool) -> None:
+    def __init__(self, size: int, drop: bool, keep_first: int = 0) -> None:
         if size < 1:
             raise ValueError("queue size must be >= 1")
         self.size = size
         self.drop = drop
+        self.keep_first = keep_first
         self.dropped = 0
         self._items: deque[Captured] = deque()
         self._ready = threading.Condition()
@@ -122,7 +126,11 @@ class FrameQueue:
                 return False
             if self.drop:
                 while len(self._items) >= self.size:
-                    self._items.popleft()
+                    waiting = enumerate(self._items)
+                    oldest = next((at for at, i in waiting if i.index >= self.keep_first), None)
+                    if oldest is None:  # every waiting frame is one that must not be lost
+                        break
+                    del self._items[oldest]
                     self.dropped += 1
             else:
                 while len(self._items) >= self.size and not self._closed:
@@ -298,6 +306,7 @@ def run_live(
     temporal: bool = False,
     band_hz: tuple[float, float] | None = None,
     filter_fps: float | None = None,
+    keep_first: int = 0,
 ) -> LiveReport:
     """Magnify ``source`` into ``sinks`` until it ends, a limit, Ctrl+C or a sink stops.
 
@@ -317,10 +326,12 @@ def run_live(
         temporal: the magnifier filters in time (a dropped frame then distorts the band).
         band_hz: its band (Hz), to say when the frames left are too few to hold it.
         filter_fps: the rate the magnifier filters at (``--fps``; default the source's).
+        keep_first: the source's first frames that are never dropped (static mode's
+            reference and those before it; :class:`FrameQueue`).
     """
     clock = clock or SystemClock()
     info = source.info
-    queue = FrameQueue(queue_frames, info.paced if drop is None else drop)
+    queue = FrameQueue(queue_frames, info.paced if drop is None else drop, keep_first)
     start_s = clock.now()
     reader = _Reader(source, queue, clock, start_s, duration_s, max_frames)
     if geometry is None:

@@ -1,4 +1,5 @@
-"""Whether a GIF file ends inside a frame (a download or copy cut short).
+"""Whether a GIF file ends inside a frame (a download or copy cut short), and whether it
+has a transparent colour.
 
 What matters: a GIF states neither its frame count nor its duration, and FFmpeg decodes a
 GIF cut in half without an error (its last frame partly drawn), so the reader's checks
@@ -7,6 +8,12 @@ specification, Sec. 17-27): after the header and the colour table come extension
 (``0x21``) and images (``0x2C``), each ending with a zero-length sub-block, then the
 trailer ``0x3B``. A file that ends inside a block is cut; one that ends between blocks
 without the trailer holds whole frames only and is accepted (some writers omit it).
+
+FFmpeg decodes every GIF to ``bgra``, with or without transparency, so the pixel format
+cannot say whether a GIF is transparent. Its Graphic Control Extensions (label ``0xF9``,
+Sec. 23: the packed field's bit 0 is the transparent colour flag) say whether it may be:
+a GIF without the flag is opaque; one with it may still compose opaque frames (animated
+GIFs mark unchanged pixels transparent), which only decoding tells.
 """
 
 from __future__ import annotations
@@ -14,33 +21,48 @@ from __future__ import annotations
 from pathlib import Path
 
 _EXTENSION, _IMAGE, _TRAILER = 0x21, 0x2C, 0x3B
+_GRAPHIC_CONTROL = 0xF9
 
 
 def gif_is_cut(path: str | Path) -> bool:
     """True when the GIF at ``path`` ends inside a block (its last frame is incomplete);
     False for a whole file, with or without its trailer, and for what is not a GIF."""
-    data = Path(path).read_bytes()
+    return _walk(Path(path).read_bytes())[0]
+
+
+def gif_has_transparency(path: str | Path) -> bool:
+    """True when a Graphic Control Extension of the GIF at ``path`` sets the transparent
+    colour flag (pixels of that frame may be see-through, or just unchanged); False
+    otherwise (the GIF is opaque), and for what is not a GIF."""
+    return _walk(Path(path).read_bytes())[1]
+
+
+def _walk(data: bytes) -> tuple[bool, bool]:
+    """(cut, transparent) of a GIF's bytes (:func:`gif_is_cut`, :func:`gif_has_transparency`)."""
     if data[:3] != b"GIF" or len(data) < 13:
-        return data[:3] == b"GIF"  # a header cut short is cut; not a GIF: not ours to say
+        return data[:3] == b"GIF", False  # a header cut short is cut; not a GIF: not ours
+    transparent = False
     at = 13 + _colour_table_bytes(data[10])
     if at > len(data):
-        return True
+        return True, transparent
     while at < len(data):
         kind = data[at]
         if kind == _TRAILER:
-            return False
+            return False, transparent
         if kind == _EXTENSION:
+            if at + 3 < len(data) and data[at + 1] == _GRAPHIC_CONTROL and data[at + 2] >= 1:
+                transparent = transparent or bool(data[at + 3] & 0x01)
             at += 2  # introducer, label
         elif kind == _IMAGE:
             if at + 10 > len(data):
-                return True
+                return True, transparent
             at += 10 + _colour_table_bytes(data[at + 9]) + 1  # descriptor, table, LZW size
         else:
-            return True  # not a block: the data stops making sense here
+            return True, transparent  # not a block: the data stops making sense here
         at = _after_sub_blocks(data, at)
         if at < 0:
-            return True
-    return False  # whole blocks, no trailer
+            return True, transparent
+    return False, transparent  # whole blocks, no trailer
 
 
 def _colour_table_bytes(packed: int) -> int:

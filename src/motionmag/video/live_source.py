@@ -32,7 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
-from motionmag.errors import InputError, UsageError
+from motionmag.errors import InputError
 from motionmag.video.probe import main_video_stream, pixel_aspect, stream_rate
 from motionmag.video.reader import VideoReader
 
@@ -139,7 +139,12 @@ class FileSource(LiveSource):
         clock: Clock | None = None,
         fps: float | None = None,
     ) -> None:
-        self._reader = VideoReader(path, fps=fps)  # probes the file once, here
+        self._reader = VideoReader(path, fps=fps)  # probes the file, here
+        if fps is not None and self._reader.info.stated_fps is not None:
+            # --fps is the rate the band is read in (magnify's meaning): a file that states
+            # its own rate still plays, and is written, at it (it played --fps / stated
+            # times too fast, dropping frames). A frame folder states none: fps is its rate
+            self._reader = VideoReader(path)
         video = self._reader.info
         if video.frame_count is not None and video.frame_count < 2:
             raise InputError(
@@ -385,18 +390,15 @@ def open_source(
 ) -> LiveSource:
     """Open SOURCE (camera index or device, URL, file or frame folder); see the module doc.
 
-    ``fps`` overrides a file's stated rate (its pacing too) or asks a camera for a rate;
-    ``realtime`` paces files and URLs at their rate (``False``: as fast as they decode).
+    ``fps`` (``--fps``, the rate the band is read in) asks a camera for that rate and
+    paces a frame folder; a file that states a rate and a network stream keep their own
+    (the band's rate is the magnifier's business); ``realtime`` paces files and URLs at
+    their rate (``False``: as fast as they decode).
     """
     kind = source_kind(text)
     if kind == "camera":
         return CameraSource(int(text) if text.isdigit() else text, fps=fps)
     if kind == "stream":
-        if fps is not None:  # it set the band's rate only, while frames came at the stream's
-            raise UsageError(
-                f"--fps sets a file's rate or asks a camera for one, and '{text}' is a network "
-                "stream, which comes at the rate its server sends: leave out --fps."
-            )
         return StreamSource(text, realtime=realtime, clock=clock)
     path = text[len("file://") :] if text.lower().startswith("file://") else text
     if not Path(path).exists():

@@ -32,7 +32,7 @@ from pathlib import Path
 import av
 
 from motionmag.errors import InputError, UsageError
-from motionmag.video.gif_blocks import gif_is_cut
+from motionmag.video.gif_blocks import gif_has_transparency, gif_is_cut
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DEFAULT_FOLDER_FPS = Fraction(30)
@@ -131,6 +131,8 @@ def to_fraction_fps(fps: Fraction | float | int | str) -> Fraction:
         raise UsageError(
             f"frame rate {fps!r} is not a number: give fps as e.g. 30 or 29.97."
         ) from None
+    if value <= 0 and float(fps) > 0:  # below a millionth of a frame a second
+        raise UsageError(f"frame rate {fps!r} is too small to use: give fps as e.g. 30 or 29.97.")
     if value <= 0:
         raise UsageError(f"frame rate {fps!r} is not positive: give fps as e.g. 30 or 29.97.")
     return value
@@ -326,6 +328,18 @@ def open_input(path: Path) -> av.container.InputContainer:
         ) from None
 
 
+def _gif_shows_transparency(path: Path) -> bool:
+    """Whether a decoded frame of the GIF at ``path`` has a see-through pixel. Animated
+    GIFs mark unchanged pixels transparent to store only what changed, and the frames
+    FFmpeg composes from them are opaque; only decoding tells (asked only of a GIF whose
+    blocks set the transparent colour flag: ``gif_blocks.gif_has_transparency``)."""
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            if frame.to_ndarray(format="rgba")[..., 3].min() < 255:
+                return True
+    return False
+
+
 def _quarter_turns(container: av.container.InputContainer) -> int:
     """The display rotation of the first frame as ``np.rot90``'s ``k`` (FFmpeg's angle is
     counterclockwise degrees; a phone held upright stores -90: k = 3, a clockwise turn).
@@ -416,6 +430,9 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
                 f"input file '{p}' is truncated (it ends inside a frame): re-export it or "
                 "copy it again."
             )
+        has_alpha = format_has_alpha(codec.pix_fmt)
+        if container.format.name == "gif":  # decoded as bgra whether transparent or not
+            has_alpha = gif_has_transparency(p) and _gif_shows_transparency(p)
         turns = _quarter_turns(container)
         width, height = (
             (stream.height, stream.width) if turns % 2 else (stream.width, stream.height)
@@ -432,5 +449,5 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
             quarter_turns=turns,
             stated_fps=stated,
             sample_aspect_ratio=pixel_aspect(stream, turns),
-            has_alpha=format_has_alpha(codec.pix_fmt),
+            has_alpha=has_alpha,
         )
