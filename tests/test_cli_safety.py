@@ -399,6 +399,22 @@ def test_a_still_image_is_not_a_video_for_live_and_slice(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["still.png"]
 
 
+def test_a_one_frame_video_and_a_vanishing_rate_say_what_to_do(tmp_path, capsys):
+    """A one-frame file was told without advice; --fps 1e-7 was called 'not positive'."""
+    one = write_clip(tmp_path / "one.mkv", [np.zeros((32, 48, 3), np.uint8)], 30.0)
+    out = tmp_path / "o.mp4"
+    for video in (one, tmp_path / "one.mp4"):  # a count found while reading, and a stated one
+        if video.suffix == ".mp4":
+            write_clip(video, [np.zeros((32, 48, 3), np.uint8)], 30.0)
+        code, err = run(capsys, "magnify", video, "-o", out, "--method", "linear", "--quiet")
+        assert code == 3 and one_sentence(err) and "1 frame(s)" in err, err
+        assert "give a longer video" in err
+    two = write_clip(tmp_path / "two.mkv", [np.zeros((32, 48, 3), np.uint8)] * 2, 30.0)
+    code, err = run(capsys, "magnify", two, "-o", out, "--method", "linear", "--fps", "1e-7")
+    assert code == 2 and one_sentence(err) and "1e-07 is too small to use" in err, err
+    assert not out.exists()
+
+
 def test_measure_says_when_frames_are_not_evenly_spaced(tmp_path, capsys):
     """Frames 33 and 50 ms apart in turn: the frequencies measure reports assume one rate."""
     import motionmag as mm

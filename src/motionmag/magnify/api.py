@@ -130,7 +130,10 @@ def magnify_frames(
     if advice is not None:
         raise InputError(advice)
     if len(frames) < 2:
-        raise InputError(f"got {len(frames)} frame(s): magnification needs at least two.")
+        raise InputError(
+            f"got {len(frames)} frame(s): magnification needs at least two; pass an array "
+            "of shape (T, H, W, 3) with T >= 2."
+        )
     if min(frames.shape[1:3]) < 1:
         raise InputError(f"the frames are {frames.shape[2]}x{frames.shape[1]} px: give images.")
     stream = Stream(

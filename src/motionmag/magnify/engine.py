@@ -86,7 +86,8 @@ def magnify_file(
         config.fps = float(info.fps)
     if info.frame_count is not None and info.frame_count < 2:
         raise InputError(
-            f"'{input_path}' has {info.frame_count} frame(s): magnification needs at least two."
+            f"'{input_path}' has {info.frame_count} frame(s): magnification needs at least "
+            "two; give a longer video."
         )
     window = TimeWindow.from_seconds(start_s, end_s, config.fps, info.duration_s, f"'{input_path}'")
     # an estimated count (from the duration) may be off by one: the selector checks exactly

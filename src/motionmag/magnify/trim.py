@@ -94,7 +94,9 @@ class TimeWindow:
                 f"{name} has {count} frame(s) between --start and --end: {purpose} needs at "
                 f"least {words}; widen the window."
             )
-        raise InputError(f"{name} has {count} frame(s): {purpose} needs at least {words}.")
+        raise InputError(
+            f"{name} has {count} frame(s): {purpose} needs at least {words}; give a longer video."
+        )
 
     @property
     def trims(self) -> bool:
