@@ -271,6 +271,13 @@ def test_large_alpha_goes_through_recursive_passes(alpha, passes):
         magnifier.push(frame)
     assert len(model.factors) == 2 * passes  # two non-reference frames
     assert model.factors[0] == pytest.approx(alpha ** (1 / passes))
+    # more than one pass is said (alpha just above 16 moved less than 16 itself)
+    said = " ".join(magnifier.notes)
+    assert (f"runs {passes} passes of x" in said) == (passes > 1), said
+    shipped = FlowMagMagnifier(alpha, model, options=FlowMagOptions()).notes
+    assert any("shipped weights keep a clean shift" in n for n in shipped) == (passes > 1)
+    own = FlowMagMagnifier(alpha, model, options=FlowMagOptions(weights="mine.safetensors"))
+    assert not any("shipped" in n for n in own.notes)
 
 
 def test_alpha_map_gives_alpha_inside_and_one_outside(tmp_path):

@@ -108,6 +108,27 @@ def pass_alphas(alpha: float, max_alpha: float = 16.0) -> list[float]:
     return [float(alpha) ** (1.0 / k)] * k
 
 
+def pass_notes(passes: list[float], options: FlowMagOptions) -> list[str]:
+    """A note when alpha takes more than one pass (our check): a pass's shortfall
+    compounds, and the gain need not grow with alpha there. The shipped weights keep a
+    clean shift up to about 2 px of output motion (README, 'How far the shipped net moves
+    things'); on fine textures moved 0.3 px, x64 gave x-1.1 to x-4.2 and alpha 16.01 gave
+    x12.7-14.5 where 16 gave x5.9-15.3 (``benchmarks/flowmag_fine_texture.py``)."""
+    if len(passes) < 2:
+        return []
+    note = (
+        f"alpha {math.prod(passes):.4g} is above the {options.max_alpha:g} of one flowmag "
+        f"pass, so it runs {len(passes)} passes of x{passes[0]:.3g} (Pan et al. Sec. 4.1), "
+        "and a pass's shortfall compounds"
+    )
+    if options.weights is None and options.pretrained:
+        note += (
+            "; the shipped weights keep a clean shift up to about 2 px of output motion, "
+            "and beyond it the gain falls off and on fine texture can turn negative"
+        )
+    return [note + ": check the output with motionmag measure."]
+
+
 #: how far a .npy alpha map may stray outside [0, 1] and be clipped (a resampling's
 #: overshoot; ours): further out it is refused, as a 0-255 map would be
 ALPHA_MAP_SLACK = 0.05
@@ -221,7 +242,8 @@ class FlowMagMagnifier(Magnifier):
         if self.options.tta_batch < 1:  # 0 divided by zero after the whole clip was read
             raise UsageError(f"tta_batch must be at least 1, not {self.options.tta_batch}.")
         check_tta_loss(self.options.tta_loss)
-        pass_alphas(max(self.alpha, 1.0), self.options.max_alpha)  # checks max_alpha
+        passes = pass_alphas(max(self.alpha, 1.0), self.options.max_alpha)  # checks max_alpha
+        self.notes = pass_notes(passes, self.options)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.mode = mode
