@@ -166,6 +166,30 @@ def test_a_slice_caption_says_when_the_videos_differ_in_length():
     )
 
 
+def test_a_slice_caption_says_when_the_videos_differ_in_size_or_rate(tmp_path, monkeypatch):
+    """Videos of other sizes or rates were drawn side by side without a word (review, stop
+    59): one row number is then another line of the scene, one frame another time."""
+    from motionmag.video import compose
+    from motionmag.video.compose import slice_caption
+
+    rng = np.random.default_rng(1)
+    paths = []
+    for name, fps, width in (("a.mkv", 30, 48), ("b.mkv", 30, 40), ("c.mkv", 25, 48)):
+        with VideoWriter(tmp_path / name, fps, width, 32) as writer:
+            for _ in range(6):
+                writer.write(rng.integers(0, 256, (32, width, 3), dtype=np.uint8))
+        paths.append(tmp_path / name)
+    text = slice_caption(None, 5, 1, [6, 6, 6], [(48, 32), (40, 32), (48, 32)], [30, 30, 25])
+    assert "differ in size: 48x32 / 40x32 / 48x32 px" in text and "y = 5" in text
+    assert "differ in frame rate: 30 / 30 / 25 fps" in text
+    alike = slice_caption(None, 5, 1, [6, 6], [(48, 32)] * 2, [30.0, 30.0])
+    assert "differ" not in alike
+    said = []
+    monkeypatch.setattr(compose, "slice_caption", lambda *a: said.append(slice_caption(*a)) or "")
+    slice_figure(paths, y=5, caption=True)
+    assert "differ in size" in said[0] and "differ in frame rate: 30 / 30 / 25" in said[0]
+
+
 def test_a_short_clip_beside_a_long_one_does_not_set_the_zoom(tmp_path):
     """The zoom came from the shortest panel: a 30-frame output beside its 90-frame input
     drew a 320 px row x8, a picture 5124 px wide (walkthrough review, stop 58). Now the

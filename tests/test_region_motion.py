@@ -212,6 +212,28 @@ def test_a_ratio_at_a_frequency_where_nothing_moves_is_said_to_be_noise(
     assert "does not move measurably at 2 Hz" in text and "deg behind" not in text, text
 
 
+def test_a_still_noisy_region_is_still_though_its_noise_passes_the_rms_floor(
+    tmp_path, image, capsys
+):
+    """Camera noise on a still photo tracks at an RMS above 0.001 px, spread over every
+    frequency: the sinusoid at its peak is far below it, and a noisy copy read x12 (review,
+    stop 59). Without --band it is now said to be still, as with one."""
+    rng = np.random.default_rng(3)
+    still = np.repeat(image[None], FRAMES, axis=0)
+    noisy = [
+        _write(tmp_path / f"n{k}.mkv", still + rng.normal(0, 2.0, still.shape)) for k in (0, 1)
+    ]
+    a, b = (rm.region_motion(path, roi=(30, 20, 80, 56)) for path in noisy)
+    along = a.along(a.axis())
+    assert np.sqrt(np.mean(along**2)) > rm.STILL_PX  # the old test passed it as moving
+    with pytest.raises(InputError, match="does not move measurably"):
+        rm.compare(a, b)
+    assert main(["measure", *noisy, "--roi", "30", "20", "80", "56", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "below what can be measured" in text and "so no ratio to it" in text, text
+    assert " as much as " not in text
+
+
 def test_videos_of_different_lengths_are_told_the_end_that_compares_them():
     """An output cut with --end beside its whole input: the sentence gives the --end (from
     the shorter one's start, 2 s, and length, 30 frames at 10 fps) that makes them match."""

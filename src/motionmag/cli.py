@@ -680,7 +680,13 @@ def _check_same_size(videos: Sequence[str], fps: float | None) -> None:
 
 def _run_measure_grid(args: argparse.Namespace) -> int:
     """``measure --grid``: the amplitude and phase of every cell (eval/motion_map.py)."""
-    from .eval.motion_map import format_map, measure_grid, plot_motion_maps, reference_frame
+    from .eval.motion_map import (
+        PHASE_FLOOR,
+        format_map,
+        measure_grid,
+        plot_motion_maps,
+        reference_frame,
+    )
     from .eval.region_motion import write_motion_csv
     from .eval.report import write_json
     from .video import save_png
@@ -704,10 +710,14 @@ def _run_measure_grid(args: argparse.Namespace) -> int:
     )
     for motion in maps:
         print(format_map(motion))
+    moving = int(maps[0].moving_cells().sum())
     for motion in maps[1:]:
         print(
             f"{motion.path} moves x{motion.median_ratio(maps[0]):.2f} as much as "
-            f"{maps[0].path} (the median over the cells)"
+            f"{maps[0].path} (the median over the {moving} cells that move there, at "
+            f"least {PHASE_FLOOR:.0%} of the strongest)"
+            if moving
+            else f"{motion.path}: nothing moves measurably in {maps[0].path}, so no ratio to it"
         )
     if args.csv:
         write_motion_csv(args.csv, [m for motions in per_video for m in motions])

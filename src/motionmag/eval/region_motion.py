@@ -187,9 +187,9 @@ def compare(first: RegionMotion, other: RegionMotion, freq_hz: float | None = No
     axis = first.axis()
     a, b = first.along(axis), other.along(axis)
     power = float(a @ a)
-    if _still(first):
+    if _still(first, freq_hz):
         raise InputError(
-            f"the region does not move measurably in '{first.path}' (RMS below {STILL_PX:g} "
+            f"the region does not move measurably in '{first.path}' (below {STILL_PX:g} "
             "px), so there is no ratio to give: choose a region that moves there."
         )
     spread = float(np.sqrt(power * (b @ b)))
@@ -296,13 +296,22 @@ def axis_near(direction_deg: float, reference_deg: float) -> float:
 def _compare_or_still(first: RegionMotion, other: RegionMotion, freq_hz: float | None) -> dict:
     """:func:`compare`, or ``{"still": True}`` when ``first`` does not move measurably (a
     still region in a report of several: the others are still worth reporting)."""
-    return {"still": True} if _still(first) else compare(first, other, freq_hz)
+    return {"still": True} if _still(first, freq_hz) else compare(first, other, freq_hz)
 
 
-def _still(motion: RegionMotion) -> bool:
-    """True when the region's motion along its axis has an RMS below :data:`STILL_PX`."""
+def _still(motion: RegionMotion, freq_hz: float | None = None) -> bool:
+    """True when the region does not move measurably: its motion along its axis has an
+    RMS below :data:`STILL_PX`, or, read at its own peak (no ``freq_hz``), the sinusoid
+    there is below it. A still photo with camera noise tracks at an RMS of 0.001-0.003 px
+    spread over every frequency, and read x12 against a magnified copy of itself (review,
+    stop 59); at ``--freq`` a faint sinusoid is told by :func:`_sinusoid_note` instead."""
     along = motion.along(motion.axis())
-    return float(np.sqrt(np.mean(along**2))) < STILL_PX if len(along) else True
+    if not len(along) or float(np.sqrt(np.mean(along**2))) < STILL_PX:
+        return True
+    if freq_hz is not None:
+        return False
+    amplitude, _ = sinusoid_fit(along, motion.fps, peak_frequency_hz(along, motion.fps))
+    return amplitude < STILL_PX
 
 
 def check_frequency(freq_hz: float | None, fps: float, name: str = "--freq") -> None:
@@ -354,6 +363,11 @@ def describe_regions(
                 f"{summary['peak_to_peak_px']:.4f} px; {summary['frames']} frames at "
                 f"{summary['fps']:g} fps)"
             )
+            if _still(motion, freq_hz):
+                lines.append(
+                    f"{indent}  (below what can be measured, {STILL_PX:g} px: the region does "
+                    "not move measurably)"
+                )
             floor_hz = lowest_peak_hz(summary["frames"], summary["fps"])
             if freq_hz is None and motion.band is None and summary["peak_hz"] <= 1.05 * floor_hz:
                 lines.append(
@@ -385,7 +399,7 @@ def describe_regions(
             entry["relative_to_first"] = comparison
             lines.append(
                 f"{indent}{motion.path}: the region does not move measurably in "
-                f"{motions[0].path} (RMS below {STILL_PX:g} px), so no ratio to it"
+                f"{motions[0].path} (below {STILL_PX:g} px), so no ratio to it"
                 if comparison.get("still")
                 else f"{indent}{motion.path} moves {ratio_text(comparison)} as much "
                 f"as {motions[0].path} ({_gain_words(comparison)}, correlation "

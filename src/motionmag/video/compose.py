@@ -229,10 +229,12 @@ def slice_figure(
         raise UsageError("no videos given: name at least one video to slice.")
     if labels is None:
         labels = [Path(v).name or str(v) for v in videos]
-    images, lengths = [], []
+    images, lengths, sizes, rates = [], [], [], []
     for video in videos:
         collector = SliceCollector(x=x, y=y)
         with VideoReader(video) as reader:
+            sizes.append((reader.info.width, reader.info.height))
+            rates.append(float(reader.info.fps))
             for frame in reader:
                 collector.push(frame)
         if len(collector) < 2:
@@ -256,13 +258,22 @@ def slice_figure(
     figure = side_by_side(panels, labels=labels)
     if not caption:
         return figure
-    text = slice_caption(x, y, zoom, lengths)
+    text = slice_caption(x, y, zoom, lengths, sizes, rates)
     return np.concatenate([figure, caption_strip(figure.shape[1], text)])
 
 
-def slice_caption(x: int | None, y: int | None, zoom: int, lengths: Sequence[int]) -> str:
+def slice_caption(
+    x: int | None,
+    y: int | None,
+    zoom: int,
+    lengths: Sequence[int],
+    sizes: Sequence[tuple[int, int]] = (),
+    rates: Sequence[float] = (),
+) -> str:
     """The words under a slice picture: which line, which way time runs, the zoom, how to
-    read slope and grey, and the frame counts when the videos differ in length."""
+    read slope and grey, and the frame counts, sizes (px) and rates (fps) when the videos
+    differ in them (a row was then another line of the scene, or a frame another time,
+    without a word; review, stop 59)."""
     if x is not None:
         text = (
             f"y-t slice at x = {x} px: rows are y, time runs left to right, each frame a "
@@ -276,6 +287,17 @@ def slice_caption(x: int | None, y: int | None, zoom: int, lengths: Sequence[int
     text += f" (drawn x{zoom}); a motion of v px per frame is a line of slope v; grey: no picture"
     if len(set(lengths)) > 1:  # a cut output beside its whole input: say so, not only grey
         text += f". The videos differ in length: {' / '.join(map(str, lengths))} frames"
+    if len(set(sizes)) > 1:
+        line = "x" if x is not None else "y"
+        text += (
+            f". The videos differ in size: {' / '.join(f'{w}x{h}' for w, h in sizes)} px, "
+            f"so {line} = {x if x is not None else y} may not be the same line of the scene in each"
+        )
+    if len(set(rates)) > 1:
+        text += (
+            f". The videos differ in frame rate: {' / '.join(f'{r:g}' for r in rates)} fps, "
+            "so a frame is not the same time in each and their slopes are not comparable"
+        )
     return text
 
 
