@@ -142,6 +142,9 @@ class RegionMotion:
 #: measurably, and nothing is compared to it (ours: phase correlation reads real
 #: texture to about 0.002-0.01 px; a ratio to less is a ratio to rounding error)
 STILL_PX = 1e-3
+#: the tracker's noise on real texture (px, ours, as above): a motion of lower RMS whose
+#: sinusoid at its peak is below STILL_PX is noise spread over every frequency
+TRACKER_NOISE_PX = 1e-2
 #: |x| of a unit direction below which a motion counts as vertical (sin 1 deg)
 VERTICAL_TOLERANCE = math.sin(math.radians(1.0))
 
@@ -301,14 +304,20 @@ def _compare_or_still(first: RegionMotion, other: RegionMotion, freq_hz: float |
 
 def _still(motion: RegionMotion, freq_hz: float | None = None) -> bool:
     """True when the region does not move measurably: its motion along its axis has an
-    RMS below :data:`STILL_PX`, or, read at its own peak (no ``freq_hz``), the sinusoid
-    there is below it. A still photo with camera noise tracks at an RMS of 0.001-0.003 px
+    RMS below :data:`STILL_PX`, or, read at its own peak (no ``freq_hz``), an RMS within
+    the tracker's noise (:data:`TRACKER_NOISE_PX`) with the sinusoid at the peak below
+    :data:`STILL_PX`. A still photo with camera noise tracks at an RMS of 0.001-0.003 px
     spread over every frequency, and read x12 against a magnified copy of itself (review,
-    stop 59); at ``--freq`` a faint sinusoid is told by :func:`_sinusoid_note` instead."""
+    stop 59); a real motion of one cycle in the window holds little at its peak too, but
+    its RMS is far above the noise. At ``--freq`` a faint sinusoid is told by
+    :func:`_sinusoid_note` instead."""
     along = motion.along(motion.axis())
-    if not len(along) or float(np.sqrt(np.mean(along**2))) < STILL_PX:
+    if not len(along):
         return True
-    if freq_hz is not None:
+    rms = float(np.sqrt(np.mean(along**2)))
+    if rms < STILL_PX:
+        return True
+    if freq_hz is not None or rms >= TRACKER_NOISE_PX:
         return False
     amplitude, _ = sinusoid_fit(along, motion.fps, peak_frequency_hz(along, motion.fps))
     return amplitude < STILL_PX
