@@ -45,6 +45,14 @@ def test_settings_that_cannot_work_are_refused_before_a_run_folder(tmp_path, cap
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("model", ["oh2018", "flowmag"])
+def test_a_run_folder_under_a_file_is_one_sentence(tmp_path, capsys, model):
+    """It printed the banner, then 'Not a directory', and exited 1 (review, stop 59)."""
+    (tmp_path / "afile").write_text("x")
+    code, err = run(capsys, "train", model, "--run", tmp_path / "afile" / "sub", *TINY)
+    assert code == 2 and one_sentence(err) and "which is a file" in err, err
+
+
 def test_outputs_and_starting_points_are_checked_before_training(tmp_path, capsys):
     weights = tmp_path / "w.safetensors"
     weights.write_bytes(b"")
@@ -327,6 +335,27 @@ def test_resuming_on_another_validation_set_chooses_the_best_afresh(tmp_path, ca
     code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", *flags, "--quiet")
     assert code == 0 and "size_px 48 -> 32" in err, err
     assert not (run_dir / "best.pt").exists()
+
+
+def test_a_best_checkpoint_past_the_resumed_step_is_not_exported(tmp_path, capsys):
+    """Killed between a new best (step 40) and the next checkpoint (30), a run resumed
+    with another --lr exported step 40's weights as its own, with a step and samples its
+    history never reached (review, stop 59). best.pt is dropped and chosen afresh."""
+    run_dir = tmp_path / "r"
+    flags = ["--size", "32", "--batch", "1", "--val-samples", "2", "--threads", "1", "--quiet"]
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--steps", "2",
+                    "--validate-every", "1", *flags)  # fmt: skip
+    assert code == 0, err
+    best = torch.load(run_dir / "best.pt", weights_only=False)
+    best["step"] = 5  # as if saved after the checkpoint (step 2) by the killed process
+    torch.save(best, run_dir / "best.pt")
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", "--steps", "3",
+                    "--validate-every", "0", *flags)  # fmt: skip
+    assert code == 0 and "best.pt (step 5) was saved after the checkpoint" in err, err
+    assert not (run_dir / "best.pt").exists()
+    code, err = run(capsys, "train", "ha2024", "--run", run_dir, "--resume", "--steps", "4",
+                    "--validate-every", "1", *flags)  # fmt: skip
+    assert code == 0 and torch.load(run_dir / "best.pt", weights_only=False)["step"] == 4
 
 
 def test_a_shard_run_resumes_without_its_shards_on_the_samples_they_held(tmp_path, capsys):

@@ -91,6 +91,14 @@ def open_run(
     run refused at the start (bad ``--init`` weights, no usable ``--videos``) leaves none.
     """
     run = Path(run_dir)
+    for above in run.parents:  # a file on the way printed 'Not a directory' after the banner
+        if above.exists():
+            if not above.is_dir():
+                raise UsageError(
+                    f"--run '{run}' lies under '{above}', which is a file: choose a folder "
+                    "path."
+                )
+            break
     path = run / CHECKPOINT
     if not path.is_file():
         return run, None
@@ -213,7 +221,7 @@ class RunState:
             )
             if best_path is not None:  # scored on other cases: --export must not take it
                 best_path.unlink(missing_ok=True)
-        else:
+        elif not _drop_best_past(best_path, self.step):  # dropped: chosen afresh
             self.best = dict(state.get("best") or self.best)
         self.sessions = list(state.get("sessions", []))
         self.validation = state.get("validation")
@@ -267,6 +275,30 @@ def _validation_changes(saved: dict, current: dict, fields: tuple[str, ...]) -> 
         for name in fields
         if name in saved and name in current and saved[name] != current[name]
     ]
+
+
+def _drop_best_past(best_path: Path | None, step: int) -> bool:
+    """Remove ``best.pt`` when it was saved at a step after the checkpoint resumed from
+    (``step``): a run killed between a new best and the next checkpoint left it, and the
+    resumed run, which repeats those steps (perhaps with another --lr), exported it as its
+    own, with a step and samples its history never reached (review, stop 59). A damaged
+    one is left to the export's own check. True when it was removed."""
+    if best_path is None or not best_path.is_file():
+        return False
+    try:
+        saved = int(read_checkpoint_file(best_path)["step"])
+    except (InputError, TypeError, ValueError):
+        return False
+    if saved <= step:
+        return False
+    best_path.unlink(missing_ok=True)
+    print(
+        f"note: best.pt (step {saved}) was saved after the checkpoint this run resumes "
+        f"from (step {step}), on steps it now trains again: it is removed and chosen "
+        "afresh.",
+        file=sys.stderr,
+    )
+    return True
 
 
 #: what every trainer's checkpoint holds (``RunState.checkpoint``)
