@@ -31,7 +31,9 @@ def as_batch(frame: np.ndarray) -> torch.Tensor:
 
 
 def method_with(views: int, model: str = "ha2024"):
-    config = MagnifyConfig(method=model, alpha=8.0, mode="static", options={"views": views})
+    # the colour match's blocks start at the top left, so they do not mirror: off here
+    options = {"views": views, "color_match_px": 0}
+    config = MagnifyConfig(method=model, alpha=8.0, mode="static", options=options)
     return build_magnifier(config).method
 
 

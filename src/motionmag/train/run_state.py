@@ -95,8 +95,7 @@ def open_run(
         if above.exists():
             if not above.is_dir():
                 raise UsageError(
-                    f"--run '{run}' lies under '{above}', which is a file: choose a folder "
-                    "path."
+                    f"--run '{run}' lies under '{above}', which is a file: choose a folder path."
                 )
             break
     path = run / CHECKPOINT

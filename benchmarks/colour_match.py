@@ -1,0 +1,95 @@
+"""What the learned nets' colour match (``--set color_match_px``) changes.
+
+The networks trained here shift colours wherever they run, motion or not (a stop-59
+review: a lawn turned olive, +11 / -18 / +7 levels of R / G / B in a frame with no
+motion; a sky turned lavender). ``color_match_px=32`` (the default) sets each output's
+colour to its input frame's: the chrominance's 32 px block means and the frame's mean
+luma (``magnify.learned.match_local_colour``). This measures, on shipped photographs moved by
+the known-answer clip's 0.3 px, 2 Hz sinusoid (45 frames, 30 fps; 240 x 160, area
+averaged) in static mode at alpha 10, with the colour match off (0) and at 8 / 16 / 32:
+
+- the static gain (``test_learned_weights._gain``: least-squares slope of the output's
+  phase-correlation shift against the input's, every 4th frame);
+- SSIM to the true magnified clip (the photo moved by 10 x the shift);
+- the reference frame's mean colour bias (RGB levels) and mean absolute difference
+  against the input (it has no motion: ideally 0).
+
+    OMP_NUM_THREADS=2 python benchmarks/colour_match.py \\
+        --json benchmarks/results/colour_match.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from flowmag_checks import AMPLITUDE_PX, FPS, _clip, gain, mean_ssim  # benchmarks/
+from motionmag import magnify_frames
+from records import write_record  # benchmarks/records.py
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ("home.jpg", "fruits.jpg", "baboon.jpg")
+METHODS = ("oh2018", "ha2024", "ha2024-fast")
+BLOCKS_PX = (0, 8, 16, 32)
+ALPHA = 10.0
+
+
+def photo(name: str) -> np.ndarray:
+    """A shipped photograph (the circle benchmark's, ``eval/backgrounds``, 384 px
+    squares): its middle 384 x 256 px, area-averaged to 240 x 160, RGB float."""
+    image = cv2.imread(str(ROOT / "src/motionmag/eval/backgrounds" / name))
+    if image is None:
+        raise SystemExit(f"no shipped photo {name}")
+    small = cv2.resize(image[64:320, :, ::-1], (240, 160), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float64)
+
+
+def measure(name: str) -> list[dict]:
+    picture = photo(name)
+    clip = _clip(AMPLITUDE_PX, photo=picture)
+    truth = _clip(ALPHA * AMPLITUDE_PX, photo=picture)
+    rows = []
+    for method in METHODS:
+        for block in BLOCKS_PX:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = magnify_frames(clip, fps=FPS, method=method, alpha=ALPHA,
+                                     mode="static", color_match_px=block)  # fmt: skip
+            still = out[0].astype(np.float64) - clip[0]
+            row = {
+                "method": method,
+                "color_match_px": block,
+                "static_gain": round(gain(out), 3),
+                "ssim_to_truth": round(mean_ssim(out, truth), 4),
+                "reference_frame_rgb_bias": np.round(still.reshape(-1, 3).mean(0), 2).tolist(),
+                "reference_frame_mad": round(float(np.abs(still).mean()), 2),
+            }
+            print(name, row, flush=True)
+            rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", required=True, help="record to write")
+    args = parser.parse_args()
+    inputs = {}
+    for name in PHOTOS:
+        picture = photo(name)
+        clip, truth = _clip(AMPLITUDE_PX, photo=picture), _clip(ALPHA * AMPLITUDE_PX, photo=picture)
+        inputs[name] = round(mean_ssim(clip, truth), 4)
+    write_record(
+        args.json,
+        clip=f"shipped photo, 240 x 160, {AMPLITUDE_PX} px x sin(2 pi 2 Hz t), 45 frames, "
+        f"{FPS} fps, static mode, alpha {ALPHA:g}",
+        input_ssim_to_truth=inputs,
+        **{name: measure(name) for name in PHOTOS},
+    )
+
+
+if __name__ == "__main__":
+    main()
