@@ -117,18 +117,19 @@ def match_local_colour(out: torch.Tensor, frame: torch.Tensor, block_px: int) ->
 
     from ..representations.color import rgb_to_yiq, yiq_to_rgb
 
-    difference = rgb_to_yiq(frame - out)
+    difference = frame - out
     height, width = difference.shape[-2:]
-    chroma = difference[:, 1:]
-    means = F.avg_pool2d(chroma, block_px, ceil_mode=True, count_include_pad=False)
-    kernel = torch.tensor([1.0, 2.0, 1.0], dtype=means.dtype, device=means.device) / 4
-    for weights, padding in ((kernel.view(1, 1, 1, 3), (1, 1, 0, 0)),
-                             (kernel.view(1, 1, 3, 1), (0, 0, 1, 1))):  # fmt: skip
-        padded = F.pad(means, padding, mode="replicate")
-        means = F.conv2d(padded, weights.expand(2, 1, *weights.shape[-2:]), groups=2)
-    low = F.interpolate(means, size=(height, width), mode="bilinear", align_corners=False)
-    luma = difference[:, :1].mean(dim=(-2, -1), keepdim=True).expand(-1, -1, height, width)
-    return (out + yiq_to_rgb(torch.cat([luma, low], dim=1))).clamp(0.0, 1.0)
+    # the colour transform is linear: it runs on the block means, not on every pixel
+    means = rgb_to_yiq(F.avg_pool2d(difference, block_px, ceil_mode=True, count_include_pad=False))
+    chroma = means[:, 1:]
+    for dim in (-1, -2):  # [1, 2, 1] / 4 each way, the edge block repeated
+        padded = torch.cat([chroma.narrow(dim, 0, 1), chroma, chroma.narrow(dim, -1, 1)], dim)
+        size = chroma.shape[dim]
+        chroma = (padded.narrow(dim, 0, size) + 2 * chroma + padded.narrow(dim, 2, size)) / 4
+    luma = rgb_to_yiq(difference.mean(dim=(-2, -1), keepdim=True))[:, :1]
+    blocks = yiq_to_rgb(torch.cat([luma.expand_as(chroma[:, :1]), chroma], dim=1))
+    low = F.interpolate(blocks, size=(height, width), mode="bilinear", align_corners=False)
+    return low.add_(out).clamp_(0.0, 1.0)  # in place: a fresh tensor, two passes fewer
 
 
 def mirrored(x: torch.Tensor, mirrors: tuple[tuple[int, ...], ...]) -> torch.Tensor:
