@@ -228,7 +228,7 @@ def test_tiny_training_run_lowers_the_loss_and_exports(tmp_path):
     clip = np.stack(_clip(n=3, height=40, width=52))
     # (alpha 1 itself returns the input unchanged; a hair above it runs the network)
     out = magnify_frames(clip, fps=30.0, method="ha2024", alpha=1.000001, mode="static",
-                         weights=str(weights), color_match_px=0)  # fmt: skip
+                         weights=str(weights), color_match=False)  # fmt: skip
     want = _reconstructions(model, list(clip))
     assert out.shape == clip.shape
     assert _max_diff(out, want) <= 1
@@ -398,7 +398,7 @@ def test_magnify_frames_with_random_weights():
     clip = np.stack(_clip(n=3, height=20, width=28))
     torch.manual_seed(5)
     out = magnify_frames(clip, fps=30.0, method="ha2024", alpha=1.000001, mode="static",
-                         pretrained=False, color_match_px=0)  # fmt: skip
+                         pretrained=False, color_match=False)  # fmt: skip
     torch.manual_seed(5)
     want = _reconstructions(create_model("ha2024", pretrained=False), list(clip))
     assert out.shape == clip.shape and out.dtype == np.uint8

@@ -31,8 +31,8 @@ def as_batch(frame: np.ndarray) -> torch.Tensor:
 
 
 def method_with(views: int, model: str = "ha2024"):
-    # the colour match's blocks start at the top left, so they do not mirror: off here
-    options = {"views": views, "color_match_px": 0}
+    # the colour match reads the whole frame's colours, not each view's: off here
+    options = {"views": views, "color_match": False}
     config = MagnifyConfig(method=model, alpha=8.0, mode="static", options=options)
     return build_magnifier(config).method
 

@@ -86,9 +86,8 @@ class Oh2018Options:
     fused: bool = True  # oneDNN-fused convolutions on the CPU (nets/fused.py; torch backend)
     batch: int = 1  # frames decoded together (> 1: faster on CPU, batch - 1 frames of latency)
     views: int = 1  # self-ensemble: 1, 2 (+ mirrored left-right) or 4 (+ up-down, both)
-    # px: the output's local mean colour, over blocks of about this size, is the input
-    # frame's (0: off; ours, see match_local_colour)
-    color_match_px: int = 32
+    # each output takes its input frame's colour distribution (ours, see match_colours)
+    color_match: bool = True
 
 
 BACKENDS = ("torch", "onnx")
@@ -98,38 +97,50 @@ MIRRORS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
 VIEWS = (1, 2, 4)
 
 
-def match_local_colour(out: torch.Tensor, frame: torch.Tensor, block_px: int) -> torch.Tensor:
-    """``out`` with its colour set to ``frame``'s: in YIQ, the chrominance (I, Q) of
-    ``frame - out`` low-passed (means over ``block_px`` x ``block_px`` blocks, smoothed
-    over their neighbours by [1, 2, 1] / 4 each way, bilinear back to full size) and the
-    luma (Y) of it averaged over the whole frame are added to ``out``; in [0, 1].
+#: pixels the colour statistics of :func:`match_colours` are read from, at most (every
+#: k-th pixel): the mean and covariance of 65k pixels are those of the frame to ~1e-3
+COLOUR_SAMPLE_PX = 65536
+#: added to both covariances' diagonals ([0, 1] units: about 2.5 grey levels squared;
+#: ours), so a flat or grey frame maps by a finite matrix; equal covariances still map by
+#: the identity
+COLOUR_VARIANCE_FLOOR = 1e-4
+
+
+def match_colours(out: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """``out`` (N, 3, H, W) in [0, 1] given the mean and covariance of ``frame``'s colours,
+    image by image, by the linear map that changes its colours least (the linear
+    Monge-Kantorovitch colour transfer of Pitie and Kokaram 2007:
+    ``T = C_o^-1/2 (C_o^1/2 C_f C_o^1/2)^1/2 C_o^-1/2``, ``out' = m_f + T (out - m_o)``).
 
     Ours, not in the papers: the networks trained here shift colours wherever they run
-    (a lawn turned olive, 18 levels of green, in a frame with no motion; review, stop 59),
-    a bias of the decoder on photographs unlike its synthetic training scenes. Motion is
-    seen in luma, whose local means a large edge moving by a few px changes: matching
-    them too took the grey clock's gain from about x8.8 to x7.0, so only the frame's mean
-    luma is matched. On three photos moved 0.3 px, alpha 10, 32 px blocks: the reference
-    frame's colour bias fell from up to -21 levels (ha2024-fast, green) to 0.6 at most,
-    the static gain moved by 0.02 at most and SSIM to the true clip by -0.003 to +0.024
-    (``benchmarks/colour_match.py``)."""
-    import torch.nn.functional as F
+    (a lawn turned olive, up to -21 levels of green in a frame with no motion; review,
+    stop 59), a bias of their decoders on photographs unlike the synthetic training
+    scenes. A motion moves colours without changing their distribution, so a global map
+    leaves it alone, where local colour means (tried first) drew a colour ghost around a
+    coloured object moved 12 px. On three photos and the grey clock moved 0.3 px at alpha
+    10 the reference frame's bias fell from up to -21 levels to 0.12 at most, the static
+    gain moved by 0.025 at most (``benchmarks/colour_match.py``)."""
+    x = out.flatten(2)
+    step = max(1, x.shape[-1] // COLOUR_SAMPLE_PX)
+    xs, ys = x[..., ::step].double(), frame.flatten(2)[..., ::step].double()
+    mean_out, mean_in = xs.mean(-1, keepdim=True), ys.mean(-1, keepdim=True)
 
-    from ..representations.color import rgb_to_yiq, yiq_to_rgb
+    def covariance(v: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        centred = v - mean
+        return centred @ centred.transpose(-1, -2) / v.shape[-1]
 
-    difference = frame - out
-    height, width = difference.shape[-2:]
-    # the colour transform is linear: it runs on the block means, not on every pixel
-    means = rgb_to_yiq(F.avg_pool2d(difference, block_px, ceil_mode=True, count_include_pad=False))
-    chroma = means[:, 1:]
-    for dim in (-1, -2):  # [1, 2, 1] / 4 each way, the edge block repeated
-        padded = torch.cat([chroma.narrow(dim, 0, 1), chroma, chroma.narrow(dim, -1, 1)], dim)
-        size = chroma.shape[dim]
-        chroma = (padded.narrow(dim, 0, size) + 2 * chroma + padded.narrow(dim, 2, size)) / 4
-    luma = rgb_to_yiq(difference.mean(dim=(-2, -1), keepdim=True))[:, :1]
-    blocks = yiq_to_rgb(torch.cat([luma.expand_as(chroma[:, :1]), chroma], dim=1))
-    low = F.interpolate(blocks, size=(height, width), mode="bilinear", align_corners=False)
-    return low.add_(out).clamp_(0.0, 1.0)  # in place: a fresh tensor, two passes fewer
+    def power(c: torch.Tensor, exponent: float) -> torch.Tensor:
+        values, vectors = torch.linalg.eigh(c)
+        values = values.clamp_min(1e-12) ** exponent
+        return vectors @ torch.diag_embed(values) @ vectors.transpose(-1, -2)
+
+    floor = COLOUR_VARIANCE_FLOOR * torch.eye(3, dtype=xs.dtype, device=xs.device)
+    c_out, c_in = covariance(xs, mean_out) + floor, covariance(ys, mean_in) + floor
+    half, inverse_half = power(c_out, 0.5), power(c_out, -0.5)
+    transfer = inverse_half @ power(half @ c_in @ half, 0.5) @ inverse_half
+    shift = (mean_in - transfer @ mean_out).to(x.dtype)  # the statistics in float64 only
+    mapped = torch.baddbmm(shift, transfer.to(x.dtype), x)
+    return mapped.view_as(out).clamp_(0.0, 1.0)
 
 
 def mirrored(x: torch.Tensor, mirrors: tuple[tuple[int, ...], ...]) -> torch.Tensor:
@@ -381,8 +392,8 @@ class Oh2018Method(EulerianMethod):
         batch: frames the manipulator and decoder run on together (``decode_many``); the
             engine then returns outputs ``batch - 1`` frames later, in bursts.
         views: self-ensemble of 1, 2 or 4 mirror images (:data:`MIRRORS`), averaged.
-        color_match_px: block size (px) over which each output's mean colour is set to
-            its input frame's (:func:`match_local_colour`); 0: the network's colours.
+        color_match: give each output its input frame's colour distribution
+            (:func:`match_colours`); False: the network's colours.
     """
 
     def __init__(
@@ -398,17 +409,10 @@ class Oh2018Method(EulerianMethod):
         fused: bool = True,
         batch: int = 1,
         views: int = 1,
-        color_match_px: int = 0,
+        color_match: bool = False,
     ) -> None:
         self.alpha = check_alpha(alpha)
-        if isinstance(color_match_px, bool) or not isinstance(color_match_px, int):
-            raise UsageError(f"color_match_px {color_match_px!r} is not a whole number of px.")
-        if color_match_px < 0:
-            raise UsageError(
-                f"color_match_px {color_match_px} is negative: give a block size in px, e.g. "
-                "16, or 0 for the network's own colours."
-            )
-        self.color_match_px = color_match_px
+        self.color_match = bool(color_match)
         precision, self.tile, self.margins = check_learned_options(
             model, backend, precision, batch, views, tile, tile_margin_px
         )
@@ -499,14 +503,14 @@ class Oh2018Method(EulerianMethod):
             texture, shape = self.runner.encode(x)
         else:
             texture, shape = self._encode_tiled(x)
-        source = frame if self.color_match_px else None  # kept for match_local_colour
+        source = frame if self.color_match else None  # kept for match_colours
         return (texture, shape, (height, width), tuple(x.shape[-2:]), source), [shape]
 
     def _finish(self, out: torch.Tensor, source: torch.Tensor | None) -> torch.Tensor:
         """The decoded frames, their local colour matched to ``source``'s (when kept)."""
         if source is None:
             return out
-        return match_local_colour(out, source.to(out.device, out.dtype), self.color_match_px)
+        return match_colours(out, source.to(out.device, out.dtype))
 
     @torch.inference_mode()
     def decode(self, kept: tuple, selected: Rep) -> torch.Tensor:
@@ -605,7 +609,7 @@ def build_learned(config: MagnifyConfig, name: str) -> Magnifier:
         fused=options.fused,
         batch=options.batch,
         views=options.views,
-        color_match_px=options.color_match_px,
+        color_match=options.color_match,
     )
     return EulerianMagnifier(method, selector_for(config), config.device)
 

@@ -293,7 +293,7 @@ def slice_caption(
             f". The videos differ in size: {' / '.join(f'{w}x{h}' for w, h in sizes)} px, "
             f"so {line} = {x if x is not None else y} may not be the same line of the scene in each"
         )
-    if len(set(rates)) > 1:
+    if rates and any(not math.isclose(r, rates[0], rel_tol=1e-5) for r in rates):  # 29.97
         text += (
             f". The videos differ in frame rate: {' / '.join(f'{r:g}' for r in rates)} fps, "
             "so a frame is not the same time in each and their slopes are not comparable"
