@@ -109,22 +109,25 @@ def pass_alphas(alpha: float, max_alpha: float = 16.0) -> list[float]:
 
 
 def pass_notes(passes: list[float], options: FlowMagOptions) -> list[str]:
-    """A note when alpha takes more than one pass (our check): a pass's shortfall
-    compounds, and the gain need not grow with alpha there. The shipped weights keep a
-    clean shift up to about 2 px of output motion (README, 'How far the shipped net moves
-    things'); on fine textures moved 0.3 px, x64 gave x-1.1 to x-4.2 and alpha 16.01 gave
-    x12.7-14.5 where 16 gave x5.9-15.3 (``benchmarks/flowmag_fine_texture.py``)."""
+    """A note when alpha takes more than one pass (our check): the network runs beyond
+    its training range by recursion, and with the shipped weights the output is a clean
+    shift only up to about 2 px of output motion (README, 'How far the shipped net moves
+    things'), an input motion under 2 / alpha px: above alpha 16, a tenth of a pixel.
+    Beyond it the gain does not follow alpha: on fine textures moved 0.3 px, alpha 16
+    gave x5.9-15.3, 16.01 x12.7-14.5 and 64 x-1.1 to x-4.2
+    (``benchmarks/flowmag_fine_texture.py``)."""
     if len(passes) < 2:
         return []
+    alpha = math.prod(passes)
     note = (
-        f"alpha {math.prod(passes):.4g} is above the {options.max_alpha:g} of one flowmag "
-        f"pass, so it runs {len(passes)} passes of x{passes[0]:.3g} (Pan et al. Sec. 4.1), "
-        "and a pass's shortfall compounds"
+        f"alpha {alpha:.4g} is above the {options.max_alpha:g} of one flowmag pass, so it "
+        f"runs {len(passes)} passes of x{passes[0]:.3g} (Pan et al. Sec. 4.1)"
     )
     if options.weights is None and options.pretrained:
         note += (
-            "; the shipped weights keep a clean shift up to about 2 px of output motion, "
-            "and beyond it the gain falls off and on fine texture can turn negative"
+            "; the shipped weights keep a clean shift up to about 2 px of output motion "
+            f"(input motion under {2 / alpha:.2g} px here), and beyond it the gain falls "
+            "off and on fine texture can turn negative"
         )
     return [note + ": check the output with motionmag measure."]
 
