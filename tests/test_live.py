@@ -399,6 +399,23 @@ def test_live_run_keeps_up_and_writes_every_frame_in_order(tmp_path, capsys, cli
     assert elapsed > 0.9  # played in real time (39 periods of 25 ms), not decoded at once
 
 
+def test_live_fps_reads_the_band_and_the_file_keeps_its_own_rate(tmp_path, capsys, clip_40fps):
+    """End to end: ``live FILE --fps 80`` plays the 40 fps file in its own second and
+    writes it at 40 fps, every frame, while the filter reads its band at 80 fps (a 20 Hz
+    band, above the file's own Nyquist rate, is accepted only at --fps 80)."""
+    import av
+
+    out = tmp_path / "out.mkv"
+    began = time.monotonic()
+    argv = ["live", clip_40fps, "-o", out, "--method", "linear", "--alpha", 1, "--band", 15, 25]
+    code, _, stderr = run(capsys, *argv, "--fps", 80, "--queue", 8, "--quiet")
+    assert code == 0, stderr
+    assert time.monotonic() - began > 0.9  # not 0.5 s: played at 40 fps
+    with av.open(str(out)) as container:
+        assert float(container.streams.video[0].average_rate) == pytest.approx(40.0)
+    assert len(read_clip(out)) == 40
+
+
 def test_slow_magnifier_drops_frames_and_latency_stays_bounded(clip_100fps):
     sink = ListSink()
     delay_s = 0.04  # 25 fps against a 100 fps source: about 3 of 4 frames must go
