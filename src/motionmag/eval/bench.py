@@ -22,7 +22,8 @@ What matters (EVALUATION.md section 6):
   decoder (the reference's encoding is reused), i.e. a pair forward minus one encoder.
   With the option ``batch`` > 1 the last ``batch`` warm-up pushes (one batched decode)
   are counted and divided by ``batch``, and the warm-up and timed pushes are rounded up
-  to whole batches. The counted pushes run the networks unfused (``nets.fused.unfused``):
+  to whole batches. The counted pushes leave out the learned nets' colour match (a few
+  FLOPs a pixel). They run the networks unfused (``nets.fused.unfused``):
   the counter knows aten's convolution, not oneDNN's fused one; the arithmetic is the
   same.
 - **Speed-path options** (``backend``, ``precision``, ``batch`` of the learned methods
@@ -42,6 +43,7 @@ What matters (EVALUATION.md section 6):
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import multiprocessing
 import platform
@@ -208,6 +210,23 @@ def _network(magnifier: object) -> torch.nn.Module | None:
     return None
 
 
+@contextlib.contextmanager
+def _network_only(magnifier: object):
+    """The learned nets' colour match (``magnify.learned.match_colours``: 18 FLOPs a
+    pixel, against some 480,000 of oh2018's network) switched off while the FLOPs are
+    counted, so the count is the network's, the figure the papers give."""
+    method = getattr(magnifier, "method", None)
+    matched = getattr(method, "color_match", None)
+    if matched is None:
+        yield
+        return
+    method.color_match = False
+    try:
+        yield
+    finally:
+        method.color_match = matched
+
+
 def _run(magnifier, clip: list[np.ndarray], pushes: int) -> float:
     """Seconds for ``pushes`` frames of ``clip`` (cycled) through ``magnifier``, and its
     flush for a whole-clip one (its work is there)."""
@@ -260,7 +279,7 @@ def measure_case(case: BenchCase) -> BenchResult:
         else:
             for frame in warmup[:-batch]:
                 magnifier.push(frame)
-            with FlopCounterMode(display=False) as counter, unfused():
+            with FlopCounterMode(display=False) as counter, unfused(), _network_only(magnifier):
                 for frame in warmup[-batch:]:
                     magnifier.push(frame)
             # None where torch does not run the convolutions (backend=onnx): not counted
