@@ -46,7 +46,8 @@ def add_live_command(subparsers) -> argparse.ArgumentParser:
         filter_help="temporal filter (default butter; fir is non-causal and adds latency: "
         "half its length plus the block it is streamed in)",
         fps_help="the source's true rate, in which --band is read (a file or stream still "
-        "plays, and is written, at its own rate; a camera is asked for this rate)",
+        "plays, and is written, at its own rate; a camera is asked for this rate, and a "
+        "frame folder plays at it)",
         resize_help="process at this size, px (a width alone keeps the aspect ratio); auto: "
         "time the magnifier first and take the largest size at which it keeps up",
         reference_help="static mode's reference frame, counted from the first frame read "

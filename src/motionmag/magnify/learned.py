@@ -507,7 +507,7 @@ class Oh2018Method(EulerianMethod):
         return (texture, shape, (height, width), tuple(x.shape[-2:]), source), [shape]
 
     def _finish(self, out: torch.Tensor, source: torch.Tensor | None) -> torch.Tensor:
-        """The decoded frames, their local colour matched to ``source``'s (when kept)."""
+        """The decoded frames, their colours matched to ``source``'s (when kept)."""
         if source is None:
             return out
         return match_colours(out, source.to(out.device, out.dtype))
