@@ -45,6 +45,7 @@ from ..magnify.trim import TimeWindow
 from ..output_paths import require_path
 from ..temporal.iir import check_band
 from ..video import VideoInfo, VideoReader, probe
+from ..video.probe import RATE_TOLERANCE
 from ..video.reader import gap_advice, rate_mismatch, uneven_spacing
 from .linearity import track_shift
 from .rig import lowest_peak_hz, peak_frequency_hz, sinusoid_amplitude, sinusoid_fit
@@ -265,11 +266,6 @@ def _sinusoid_note(comparison: dict, indent: str) -> list[str]:
         f"x{comparison['amplitude_ratio']:.2f}, says little: fewer than two cycles in the "
         "clip? --freq reads another frequency)"
     ]
-
-
-#: rates this close are one (ours: 2997/100 and 30000/1001 fps, 1e-6 apart, are both
-#: "29.97"; 30 and 29.97, 1e-3 apart, are not: a frame a second shifts the frequency)
-RATE_TOLERANCE = 1e-5
 
 
 def check_same_rate(first: str, first_fps: float, other: str, other_fps: float) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from motionmag.atomic import atomic_output
 from motionmag.errors import InputError, UsageError
+from motionmag.video.probe import RATE_TOLERANCE
 
 GAP_VALUE = 255
 #: grey that pads a slice to its label's width (neither black frames nor the white gap)
@@ -293,7 +294,7 @@ def slice_caption(
             f". The videos differ in size: {' / '.join(f'{w}x{h}' for w, h in sizes)} px, "
             f"so {line} = {x if x is not None else y} may not be the same line of the scene in each"
         )
-    if rates and any(not math.isclose(r, rates[0], rel_tol=1e-5) for r in rates):  # 29.97
+    if rates and any(not math.isclose(r, rates[0], rel_tol=RATE_TOLERANCE) for r in rates):
         text += (
             f". The videos differ in frame rate: {' / '.join(f'{r:g}' for r in rates)} fps, "
             "so a frame is not the same time in each and their slopes are not comparable"

@@ -27,18 +27,15 @@ _GRAPHIC_CONTROL = 0xF9
 def gif_is_cut(path: str | Path) -> bool:
     """True when the GIF at ``path`` ends inside a block (its last frame is incomplete);
     False for a whole file, with or without its trailer, and for what is not a GIF."""
-    return _walk(Path(path).read_bytes())[0]
+    return gif_blocks(path)[0]
 
 
-def gif_has_transparency(path: str | Path) -> bool:
-    """True when a Graphic Control Extension of the GIF at ``path`` sets the transparent
-    colour flag (pixels of that frame may be see-through, or just unchanged); False
-    otherwise (the GIF is opaque), and for what is not a GIF."""
-    return _walk(Path(path).read_bytes())[1]
-
-
-def _walk(data: bytes) -> tuple[bool, bool]:
-    """(cut, transparent) of a GIF's bytes (:func:`gif_is_cut`, :func:`gif_has_transparency`)."""
+def gif_blocks(path: str | Path) -> tuple[bool, bool]:
+    """``(cut, transparent)`` of the GIF at ``path``, its bytes read once: ``cut`` as
+    :func:`gif_is_cut`; ``transparent`` when a Graphic Control Extension sets the
+    transparent colour flag (pixels of that frame may be see-through, or just unchanged;
+    without it the GIF is opaque). ``(False, False)`` for what is not a GIF."""
+    data = Path(path).read_bytes()
     if data[:3] != b"GIF" or len(data) < 13:
         return data[:3] == b"GIF", False  # a header cut short is cut; not a GIF: not ours
     transparent = False

@@ -32,10 +32,13 @@ from pathlib import Path
 import av
 
 from motionmag.errors import InputError, UsageError
-from motionmag.video.gif_blocks import gif_has_transparency, gif_is_cut
+from motionmag.video.gif_blocks import gif_blocks
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DEFAULT_FOLDER_FPS = Fraction(30)
+#: rates this close are one (ours: 2997/100 and 30000/1001 fps, 1e-6 apart, are both
+#: "29.97"; 30 and 29.97, 1e-3 apart, are not: a frame a second shifts the frequency)
+RATE_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -328,26 +331,30 @@ def open_input(path: Path) -> av.container.InputContainer:
         ) from None
 
 
-def _gif_shows_transparency(path: Path) -> bool:
-    """Whether the first decoded frame of the GIF at ``path`` has a see-through pixel.
-    Animated GIFs mark unchanged pixels transparent to store only what changed, and the
-    frames FFmpeg composes from them are opaque; only decoding tells (asked only of a
-    GIF whose blocks set the transparent colour flag: ``gif_blocks.gif_has_transparency``).
-    The first frame only: later ones are drawn over it, and decoding all of them cost a
-    second a probe for 300 frames of 320x240 (review, stop 59)."""
-    with av.open(str(path)) as container:
-        first = next(container.decode(video=0), None)
+def _first_frame(container: av.container.InputContainer) -> av.VideoFrame | None:
+    """The first decoded frame (None when none decodes): the stream's side data (its
+    rotation) reaches PyAV only through decoded frames, and a GIF's transparency only
+    shows in them."""
+    try:
+        return next(container.decode(video=0), None)
+    except av.error.FFmpegError:
+        return None
+
+
+def _shows_transparency(first: av.VideoFrame | None) -> bool:
+    """Whether a GIF's first decoded frame has a see-through pixel. Animated GIFs mark
+    unchanged pixels transparent to store only what changed, and the frames FFmpeg
+    composes from them are opaque; only decoding tells (asked only of a GIF whose blocks
+    set the transparent colour flag: ``gif_blocks.gif_blocks``). The first frame only:
+    later ones are drawn over it, and decoding all of them cost a second a probe for 300
+    frames of 320x240 (review, stop 59)."""
     return first is not None and first.to_ndarray(format="rgba")[..., 3].min() < 255
 
 
-def _quarter_turns(container: av.container.InputContainer) -> int:
+def _quarter_turns(first: av.VideoFrame | None) -> int:
     """The display rotation of the first frame as ``np.rot90``'s ``k`` (FFmpeg's angle is
-    counterclockwise degrees; a phone held upright stores -90: k = 3, a clockwise turn).
-    The stream's side data reaches PyAV only through decoded frames; 0 when none decodes."""
-    try:
-        first = next(container.decode(video=0), None)
-    except av.error.FFmpegError:
-        return 0
+    counterclockwise degrees; a phone held upright stores -90: k = 3, a clockwise turn);
+    0 when none decodes."""
     return 0 if first is None else round(float(getattr(first, "rotation", 0) or 0) / 90.0) % 4
 
 
@@ -425,15 +432,17 @@ def probe(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
         frames = stream.frames if stream.frames and stream.frames > 0 else None
         if container.format.name == "image2" or container.format.name.endswith("_pipe"):
             frames = 1  # one still image (FFmpeg's image demuxers): not a video
-        if container.format.name == "gif" and gif_is_cut(p):  # GIF states no length
-            raise InputError(
-                f"input file '{p}' is truncated (it ends inside a frame): re-export it or "
-                "copy it again."
-            )
         has_alpha = format_has_alpha(codec.pix_fmt)
-        if container.format.name == "gif":  # decoded as bgra whether transparent or not
-            has_alpha = gif_has_transparency(p) and _gif_shows_transparency(p)
-        turns = _quarter_turns(container)
+        first = _first_frame(container)
+        if container.format.name == "gif":  # it states no length; bgra, transparent or not
+            cut, flagged = gif_blocks(p)
+            if cut:
+                raise InputError(
+                    f"input file '{p}' is truncated (it ends inside a frame): re-export it "
+                    "or copy it again."
+                )
+            has_alpha = flagged and _shows_transparency(first)
+        turns = _quarter_turns(first)
         width, height = (
             (stream.height, stream.width) if turns % 2 else (stream.width, stream.height)
         )
